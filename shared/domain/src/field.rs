@@ -1,0 +1,148 @@
+//! Errors that name the field a citizen or agent got wrong, so that a form can show each
+//! one next to its field and an API can answer problem+json with one entry per field.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::Lang;
+
+/// What is wrong with a field, independent of language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum FieldProblem {
+    Required,
+    TooShort { min: usize },
+    TooLong { max: usize },
+    InvalidFormat,
+    InvalidCheckDigit,
+    InvalidProvince,
+    UnknownValue,
+    ControlCharacters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    #[serde(flatten)]
+    pub problem: FieldProblem,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, problem: FieldProblem) -> Self {
+        FieldError { field, problem }
+    }
+
+    /// The sentence shown next to the field.
+    pub fn message(&self, lang: Lang) -> String {
+        use FieldProblem::*;
+        match (lang, &self.problem) {
+            (Lang::Es, Required) => "Este campo es obligatorio.".into(),
+            (Lang::En, Required) => "This field is required.".into(),
+            (Lang::Es, TooShort { min }) => format!("Debe tener al menos {min} caracteres."),
+            (Lang::En, TooShort { min }) => format!("Must be at least {min} characters long."),
+            (Lang::Es, TooLong { max }) => format!("Debe tener como máximo {max} caracteres."),
+            (Lang::En, TooLong { max }) => format!("Must be at most {max} characters long."),
+            (Lang::Es, InvalidFormat) => "El formato no es válido.".into(),
+            (Lang::En, InvalidFormat) => "The format is not valid.".into(),
+            (Lang::Es, InvalidCheckDigit) => {
+                "El dígito verificador no corresponde; revise el número.".into()
+            }
+            (Lang::En, InvalidCheckDigit) => {
+                "The check digit does not match; please check the number.".into()
+            }
+            (Lang::Es, InvalidProvince) => {
+                "Los dos primeros dígitos no corresponden a una provincia (01–24 o 30).".into()
+            }
+            (Lang::En, InvalidProvince) => {
+                "The first two digits are not a province code (01–24 or 30).".into()
+            }
+            (Lang::Es, UnknownValue) => "El valor no está entre las opciones permitidas.".into(),
+            (Lang::En, UnknownValue) => "The value is not one of the allowed options.".into(),
+            (Lang::Es, ControlCharacters) => "Contiene caracteres no permitidos.".into(),
+            (Lang::En, ControlCharacters) => "Contains characters that are not allowed.".into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message(Lang::En))
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Every bad field of one request, collected so a citizen fixes them all in one go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the value when it parsed, records the error when it did not.
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.0.push(error);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
+        self.0.iter()
+    }
+
+    pub fn for_field(&self, field: &str) -> Option<&FieldError> {
+        self.0.iter().find(|e| e.field == field)
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: Vec<_> = self.0.iter().map(|e| e.to_string()).collect();
+        f.write_str(&fields.join("; "))
+    }
+}
+
+impl std::error::Error for FieldErrors {}
+
+/// Trims and checks a free-text field for length (in characters) and stray control characters.
+/// `multiline` lets line breaks and tabs through (descriptions), never anything else.
+pub(crate) fn clean_text(
+    field: &'static str,
+    raw: &str,
+    min: usize,
+    max: usize,
+    multiline: bool,
+) -> Result<String, FieldError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(FieldError::new(field, FieldProblem::Required));
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if text.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(FieldError::new(field, FieldProblem::ControlCharacters));
+    }
+    let len = text.chars().count();
+    if len < min {
+        return Err(FieldError::new(field, FieldProblem::TooShort { min }));
+    }
+    if len > max {
+        return Err(FieldError::new(field, FieldProblem::TooLong { max }));
+    }
+    Ok(text.to_owned())
+}

@@ -1,0 +1,359 @@
+//! The ports: what the domain needs from the outside world, in the domain's words. Adapters
+//! implement them for AWS (DynamoDB, S3, SES v2) and for the embedded default (SQLite, a
+//! folder, an outbox folder). No SDK type crosses them.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::mail::{MailMessageId, OutgoingMail};
+use crate::ticket::{MessageId, TicketDraft, TicketUpdate};
+use crate::{
+    AgencyCode, Email, FieldError, FieldProblem, Message, QueueName, Status, Ticket, TicketNumber,
+    Timestamp,
+};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists")]
+    AlreadyExists,
+    #[error("the ticket changed since it was read")]
+    VersionConflict,
+    #[error("the ticket store is unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+impl StoreError {
+    pub fn unavailable(error: impl Into<BoxError>) -> Self {
+        StoreError::Unavailable(error.into())
+    }
+}
+
+/// What opening a ticket did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// A new ticket with a new number.
+    Created(Ticket),
+    /// The idempotency key was used before: the first ticket, unchanged.
+    Replayed(Ticket),
+}
+
+impl Opened {
+    pub fn ticket(&self) -> &Ticket {
+        match self {
+            Opened::Created(t) | Opened::Replayed(t) => t,
+        }
+    }
+
+    pub fn into_ticket(self) -> Ticket {
+        match self {
+            Opened::Created(t) | Opened::Replayed(t) => t,
+        }
+    }
+}
+
+/// Where a queue listing resumes: after the ticket with this activity and number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub last_activity: Timestamp,
+    pub number: TicketNumber,
+}
+
+impl Cursor {
+    pub fn after(ticket: &Ticket) -> Self {
+        Cursor {
+            last_activity: ticket.last_activity,
+            number: ticket.number.clone(),
+        }
+    }
+
+    /// The opaque text handed to clients.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.last_activity, self.number)
+    }
+
+    pub fn decode(text: &str) -> Result<Self, FieldError> {
+        let bad = || FieldError::new("cursor", FieldProblem::InvalidFormat);
+        let (at, number) = text.split_once('_').ok_or_else(bad)?;
+        Ok(Cursor {
+            last_activity: Timestamp::parse(at).ok_or_else(bad)?,
+            number: TicketNumber::parse(number).map_err(|_| bad())?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueQuery {
+    pub agency: AgencyCode,
+    pub queue: QueueName,
+    pub status: Option<Status>,
+    pub limit: usize,
+    pub after: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Present when more items follow.
+    pub next: Option<Cursor>,
+}
+
+/// Tickets and their threads.
+pub trait TicketStore: Send + Sync {
+    /// Allocates the next number for (agency, category code, year), and writes the ticket,
+    /// the counter and the first message (with its mail ids) together, or nothing. With an
+    /// idempotency claim that is still live, returns the ticket first opened with it.
+    fn open(&self, draft: TicketDraft) -> impl Future<Output = Result<Opened, StoreError>> + Send;
+
+    fn ticket(
+        &self,
+        number: &TicketNumber,
+    ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
+
+    /// The whole thread, oldest first.
+    fn messages(
+        &self,
+        number: &TicketNumber,
+    ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
+
+    /// Applies a change and/or appends a message, if the ticket is still at the expected
+    /// version (`VersionConflict` otherwise). A message whose mail id is already known is
+    /// refused with `AlreadyExists`, so a mail delivered twice is stored once.
+    fn update(
+        &self,
+        update: TicketUpdate,
+    ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
+
+    /// Indexes one more Message-ID for a message already stored (e.g. the id SES gave a
+    /// mail after it was sent). `AlreadyExists` when the id is indexed already.
+    fn link_mail_id(
+        &self,
+        number: &TicketNumber,
+        message: MessageId,
+        mail_id: &MailMessageId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The ticket a Message-ID belongs to, sent or received.
+    fn find_by_mail_id(
+        &self,
+        mail_id: &MailMessageId,
+    ) -> impl Future<Output = Result<Option<TicketNumber>, StoreError>> + Send;
+
+    /// A queue, most recent activity first.
+    fn queue(
+        &self,
+        query: &QueueQuery,
+    ) -> impl Future<Output = Result<Page<Ticket>, StoreError>> + Send;
+
+    /// A requester's tickets, newest first.
+    fn requester_tickets(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
+}
+
+/// Where a blob lives: `/`-separated segments of letters, digits and `._=-`, no `..`, so the
+/// same key is safe as an S3 key and as a path below the blob folder.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let bad = || FieldError::new("blob", FieldProblem::InvalidFormat);
+        if raw.is_empty() || raw.len() > 512 {
+            return Err(bad());
+        }
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'=' | b'-'))
+        };
+        if raw.split('/').all(segment_ok) {
+            Ok(BlobKey(raw.to_owned()))
+        } else {
+            Err(bad())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for BlobKey {
+    type Error = FieldError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        BlobKey::parse(&text)
+    }
+}
+
+impl From<BlobKey> for String {
+    fn from(key: BlobKey) -> String {
+        key.0
+    }
+}
+
+impl std::fmt::Display for BlobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("no blob with that key")]
+    NotFound,
+    #[error("the blob store is unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Screenshots, attachments and raw mail.
+pub trait BlobStore: Send + Sync {
+    fn put(&self, key: &BlobKey, blob: Blob) -> impl Future<Output = Result<(), BlobError>> + Send;
+
+    fn get(&self, key: &BlobKey) -> impl Future<Output = Result<Blob, BlobError>> + Send;
+
+    /// A link that downloads the blob as `file_name` until `valid_for` has passed.
+    fn download_url(
+        &self,
+        key: &BlobKey,
+        file_name: &str,
+        valid_for: Duration,
+    ) -> impl Future<Output = Result<String, BlobError>> + Send;
+}
+
+/// What the mail provider said about a sent mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    /// The provider's id of the mail (SES's MessageId).
+    pub provider_id: String,
+    /// The Message-ID the recipient sees; SES replaces ours with its own.
+    pub message_id: MailMessageId,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The provider refused this mail for good (bad address, unverified sender): retrying
+    /// the same mail will not help.
+    #[error("the mail was rejected: {0}")]
+    Rejected(String),
+    #[error("the mail service is unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Mail out. The domain builds the MIME message; the mailer only delivers it.
+pub trait Mailer: Send + Sync {
+    fn send(&self, mail: &OutgoingMail)
+    -> impl Future<Output = Result<SentMail, MailError>> + Send;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_datetime(chrono::Utc::now())
+    }
+}
+
+/// A clock that moves only when told: for tests and for replaying events.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<Timestamp>);
+
+impl ManualClock {
+    pub fn new(at: Timestamp) -> Self {
+        ManualClock(Mutex::new(at))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *now = now.plus(by);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// New identifiers for messages.
+pub trait IdSource: Send + Sync {
+    fn message_id(&self) -> MessageId;
+}
+
+/// UUID v7: time-ordered, so a thread sorts by id as it sorts by time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidV7;
+
+impl IdSource for UuidV7 {
+    fn message_id(&self) -> MessageId {
+        MessageId(uuid::Uuid::now_v7())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_keys_cannot_escape_their_folder() {
+        assert!(BlobKey::parse("attachments/MDT-REQ-2025-00001/0195-ab/captura.png").is_ok());
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "a/b c",
+            "a/b/",
+        ] {
+            assert!(BlobKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let c = Cursor {
+            last_activity: Timestamp::parse("2025-03-01T10:00:00.123Z").unwrap(),
+            number: TicketNumber::parse("MDT-REQ-2025-00001").unwrap(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        for bad in [
+            "",
+            "x_y",
+            "2025-03-01T10:00:00.123Z",
+            "2025-03-01T10:00:00.123Z_MDT",
+        ] {
+            assert_eq!(Cursor::decode(bad).unwrap_err().field, "cursor");
+        }
+    }
+
+    #[test]
+    fn manual_clock_moves_when_told() {
+        let start = Timestamp::parse("2025-01-01T00:00:00Z").unwrap();
+        let clock = ManualClock::new(start);
+        clock.advance(chrono::Duration::hours(25));
+        assert_eq!(clock.now().to_string(), "2025-01-02T01:00:00.000Z");
+    }
+}

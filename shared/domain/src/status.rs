@@ -1,0 +1,233 @@
+//! A ticket's life: new → open ⇄ waiting on citizen → resolved → closed, with reopen.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{FieldError, FieldProblem, Lang};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Opened, nobody has worked on it yet.
+    New,
+    /// An agent is on it.
+    Open,
+    /// The agency asked the citizen something and waits for the answer.
+    WaitingOnCitizen,
+    /// The agency considers it answered; the citizen may still follow up.
+    Resolved,
+    /// Finished; a follow-up reopens it or opens a linked ticket, per the queue's rule.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a ticket cannot go from {from} to {to}")]
+pub struct TransitionError {
+    pub from: Status,
+    pub to: Status,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::New,
+        Status::Open,
+        Status::WaitingOnCitizen,
+        Status::Resolved,
+        Status::Closed,
+    ];
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim().to_ascii_lowercase();
+        if text.is_empty() {
+            return Err(FieldError::new("status", FieldProblem::Required));
+        }
+        Status::ALL
+            .into_iter()
+            .find(|s| s.wire() == text)
+            .ok_or_else(|| FieldError::new("status", FieldProblem::UnknownValue))
+    }
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::WaitingOnCitizen => "waiting_on_citizen",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::Es, Status::New) => "Nuevo",
+            (Lang::Es, Status::Open) => "En atención",
+            (Lang::Es, Status::WaitingOnCitizen) => "Esperando su respuesta",
+            (Lang::Es, Status::Resolved) => "Resuelto",
+            (Lang::Es, Status::Closed) => "Cerrado",
+            (Lang::En, Status::New) => "New",
+            (Lang::En, Status::Open) => "In progress",
+            (Lang::En, Status::WaitingOnCitizen) => "Waiting for your answer",
+            (Lang::En, Status::Resolved) => "Resolved",
+            (Lang::En, Status::Closed) => "Closed",
+        }
+    }
+
+    /// Resolved and closed tickets are finished: a follow-up to them obeys the queue's rule.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Resolved | Status::Closed)
+    }
+
+    /// The whole state machine. Staying in the same status is not a transition, and nothing
+    /// goes back to `New`.
+    pub fn can_become(self, to: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, to),
+            (New, Open | WaitingOnCitizen | Resolved | Closed)
+                | (Open, WaitingOnCitizen | Resolved | Closed)
+                | (WaitingOnCitizen, Open | Resolved | Closed)
+                | (Resolved, Open | Closed)
+                | (Closed, Open)
+        )
+    }
+
+    pub fn transition_to(self, to: Status) -> Result<Status, TransitionError> {
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(TransitionError { from: self, to })
+        }
+    }
+
+    /// A finished ticket goes back to work.
+    pub fn reopen(self) -> Result<Status, TransitionError> {
+        if self.is_finished() {
+            self.transition_to(Status::Open)
+        } else {
+            Err(TransitionError {
+                from: self,
+                to: Status::Open,
+            })
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.wire())
+    }
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim().to_ascii_lowercase();
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.wire() == text)
+            .ok_or_else(|| FieldError::new("priority", FieldProblem::UnknownValue))
+    }
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+
+    /// Every one of the 25 pairs, spelled out: the table is the specification.
+    #[test]
+    fn every_transition_is_allowed_or_refused_as_specified() {
+        let allowed = [
+            (New, Open),
+            (New, WaitingOnCitizen),
+            (New, Resolved),
+            (New, Closed),
+            (Open, WaitingOnCitizen),
+            (Open, Resolved),
+            (Open, Closed),
+            (WaitingOnCitizen, Open),
+            (WaitingOnCitizen, Resolved),
+            (WaitingOnCitizen, Closed),
+            (Resolved, Open),
+            (Resolved, Closed),
+            (Closed, Open),
+        ];
+        let mut checked = 0;
+        for from in Status::ALL {
+            for to in Status::ALL {
+                let expected = allowed.contains(&(from, to));
+                assert_eq!(from.can_become(to), expected, "{from} -> {to}");
+                match from.transition_to(to) {
+                    Ok(s) => assert!(expected && s == to),
+                    Err(e) => assert!(!expected && e == TransitionError { from, to }),
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 25);
+    }
+
+    #[test]
+    fn only_finished_tickets_reopen() {
+        assert_eq!(Resolved.reopen(), Ok(Open));
+        assert_eq!(Closed.reopen(), Ok(Open));
+        for s in [New, Open, WaitingOnCitizen] {
+            assert!(s.reopen().is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn nothing_goes_back_to_new_and_closed_only_reopens() {
+        assert!(Status::ALL.iter().all(|s| !s.can_become(New)));
+        assert_eq!(
+            Status::ALL
+                .iter()
+                .filter(|s| Closed.can_become(**s))
+                .collect::<Vec<_>>(),
+            vec![&Open]
+        );
+    }
+
+    #[test]
+    fn wire_values_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.wire()).unwrap(), s);
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.wire())
+            );
+        }
+        for p in Priority::ALL {
+            assert_eq!(Priority::parse(p.wire()).unwrap(), p);
+        }
+        assert_eq!(Status::parse("pending").unwrap_err().field, "status");
+    }
+}

@@ -1,0 +1,258 @@
+//! Tickets and the messages of their thread.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::mail::MailMessageId;
+use crate::ports::BlobKey;
+use crate::{
+    AgencyCode, AgentId, Body, Category, Email, Gender, IdDocument, Nationality, PersonName, Phone,
+    Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,
+};
+
+/// The person a ticket is for. A ticket opened by mail knows only the name and address;
+/// one opened by the form knows what the form asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    pub name: PersonName,
+    pub email: Email,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_document: Option<IdDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Phone>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nationality: Option<Nationality>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<UserType>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: TicketNumber,
+    pub agency: AgencyCode,
+    pub queue: QueueName,
+    pub category: Category,
+    pub status: Status,
+    pub priority: Priority,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<AgentId>,
+    pub requester: Requester,
+    pub subject: Subject,
+    pub created_at: Timestamp,
+    /// When the conversation last moved: surfaces a follow-up in its queue by its own date.
+    pub last_activity: Timestamp,
+    /// Raised by every update; an update names the version it saw (optimistic concurrency).
+    pub version: u64,
+    /// The finished ticket this one follows up, when a follow-up opened a new ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_to: Option<TicketNumber>,
+}
+
+/// Our identifier of a message in a thread (time-ordered), not a mail Message-ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub Uuid);
+
+impl std::fmt::Display for MessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Written by the requester, through the form or by mail.
+    CitizenMessage,
+    /// An agent's answer: shown to the citizen and mailed to them.
+    PublicReply,
+    /// Between agents only: never on the status page, never in a mail.
+    InternalNote,
+    /// Recorded by the system: status changes, transfers, held mail.
+    SystemEvent,
+}
+
+impl MessageKind {
+    /// Whether the citizen sees it on the status page and by mail.
+    pub fn is_public(self) -> bool {
+        matches!(self, MessageKind::CitizenMessage | MessageKind::PublicReply)
+    }
+
+    /// Whether it moves the ticket's last activity: the conversation does, bookkeeping not.
+    pub fn moves_activity(self) -> bool {
+        self.is_public()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: AgentId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Author {
+    Requester,
+    Agent(AgentRef),
+    System,
+}
+
+/// A file stored with a message: screenshots of the form, attachments of a mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub blob: BlobKey,
+}
+
+/// How a message travelled by mail, for threading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailMeta {
+    /// Message-IDs that name this message: the one its sender set, and for our own mail
+    /// the one SES gave it. Each is indexed so that replies find the ticket.
+    #[serde(default)]
+    pub message_ids: Vec<MailMessageId>,
+    /// The raw message as received, kept for agents and audits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<BlobKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub at: Timestamp,
+    pub kind: MessageKind,
+    pub author: Author,
+    pub body: Body,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailMeta>,
+}
+
+impl Message {
+    /// The Message-IDs the store must index with this message.
+    pub fn mail_ids(&self) -> &[MailMessageId] {
+        self.mail.as_ref().map_or(&[], |m| &m.message_ids)
+    }
+}
+
+/// A claim that makes a repeated submission return the first ticket instead of a second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyClaim {
+    pub key: IdempotencyKey,
+    /// After this the key may be used again (TTL on DynamoDB; checked by the stores too).
+    pub expires_at: Timestamp,
+}
+
+/// A client-chosen key (`Idempotency-Key` header, the form's hidden token).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, crate::FieldError> {
+        let text = raw.trim();
+        let ok = (8..=128).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(IdempotencyKey(text.to_owned()))
+        } else {
+            Err(crate::FieldError::new(
+                "idempotency_key",
+                crate::FieldProblem::InvalidFormat,
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the store needs to open a ticket; it allocates the number itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketDraft {
+    pub agency: AgencyCode,
+    pub queue: QueueName,
+    pub category: Category,
+    pub requester: Requester,
+    pub subject: Subject,
+    pub opened_at: Timestamp,
+    pub first_message: Message,
+    pub idempotency: Option<IdempotencyClaim>,
+    pub linked_to: Option<TicketNumber>,
+}
+
+impl TicketDraft {
+    /// The ticket the store writes once it knows the number.
+    pub fn into_ticket(self, number: TicketNumber) -> (Ticket, Message) {
+        let ticket = Ticket {
+            number,
+            agency: self.agency,
+            queue: self.queue,
+            category: self.category,
+            status: Status::New,
+            priority: Priority::default(),
+            assignee: None,
+            requester: self.requester,
+            subject: self.subject,
+            created_at: self.opened_at,
+            last_activity: self.opened_at,
+            version: 1,
+            linked_to: self.linked_to,
+        };
+        (ticket, self.first_message)
+    }
+}
+
+/// Fields an update may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketChange {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<AgentId>>,
+    /// A transfer: to another agency's queue.
+    pub queue: Option<(AgencyCode, QueueName)>,
+}
+
+impl TicketChange {
+    /// The ticket after the change and, when given, a new message; raises the version.
+    pub fn apply(&self, ticket: &Ticket, message: Option<&Message>) -> Ticket {
+        let mut next = ticket.clone();
+        if let Some(status) = self.status {
+            next.status = status;
+        }
+        if let Some(priority) = self.priority {
+            next.priority = priority;
+        }
+        if let Some(assignee) = &self.assignee {
+            next.assignee = assignee.clone();
+        }
+        if let Some((agency, queue)) = &self.queue {
+            next.agency = agency.clone();
+            next.queue = queue.clone();
+        }
+        if let Some(message) = message
+            && message.kind.moves_activity()
+            && message.at > next.last_activity
+        {
+            next.last_activity = message.at;
+        }
+        next.version = ticket.version + 1;
+        next
+    }
+}
+
+/// One update of a ticket: a change, a new message, or both, conditional on the version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketUpdate {
+    pub number: TicketNumber,
+    pub expected_version: u64,
+    pub change: TicketChange,
+    pub message: Option<Message>,
+}

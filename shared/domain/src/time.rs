@@ -1,0 +1,87 @@
+//! Instants as the domain stores them: UTC, millisecond precision, and a fixed-width text
+//! form, so that text order is time order in sort keys of every store.
+
+use std::fmt;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(DateTime<Utc>);
+
+const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+impl Timestamp {
+    pub fn from_datetime(at: DateTime<Utc>) -> Self {
+        Timestamp(at.trunc_subsecs(3))
+    }
+
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        DateTime::from_timestamp_millis(millis).map(Timestamp)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|at| Timestamp::from_datetime(at.with_timezone(&Utc)))
+    }
+
+    pub fn datetime(self) -> DateTime<Utc> {
+        self.0
+    }
+
+    pub fn unix_seconds(self) -> i64 {
+        self.0.timestamp()
+    }
+
+    pub fn year(self) -> u16 {
+        use chrono::Datelike;
+        // Years outside u16 are not representable by chrono's parser in our format anyway.
+        u16::try_from(self.0.year()).unwrap_or(0)
+    }
+
+    pub fn plus(self, duration: chrono::Duration) -> Self {
+        Timestamp::from_datetime(self.0 + duration)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format(FORMAT))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 instant: {text}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form_is_fixed_width_and_round_trips() {
+        let a = Timestamp::from_unix_millis(1_700_000_000_000).unwrap();
+        let b = Timestamp::from_unix_millis(1_700_000_000_123).unwrap();
+        assert_eq!(a.to_string(), "2023-11-14T22:13:20.000Z");
+        assert_eq!(Timestamp::parse(&b.to_string()), Some(b));
+        assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn precision_is_cut_to_milliseconds() {
+        let at = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
+        let t = Timestamp::from_datetime(at);
+        assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+    }
+}

@@ -1,0 +1,247 @@
+//! Who the requester is: name, nationality, gender and the kind of user, as the agencies'
+//! forms ask today.
+
+use serde::{Deserialize, Serialize};
+
+use crate::field::clean_text;
+use crate::{FieldError, FieldProblem, Lang};
+
+/// A person's full name as they write it: any script, 2 to 120 characters, at least one
+/// letter, on one line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = clean_text("full_name", raw, 2, 120, false)?;
+        if !text.chars().any(char::is_alphabetic) {
+            return Err(FieldError::new("full_name", FieldProblem::InvalidFormat));
+        }
+        // Collapse runs of white space typed by accident ("Juan   Pérez").
+        Ok(PersonName(
+            text.split_whitespace().collect::<Vec<_>>().join(" "),
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+super::text_serde!(PersonName, "full_name");
+
+/// A nationality as an ISO 3166-1 alpha-2 code, e.g. `EC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Nationality(isocountry::CountryCode);
+
+impl Nationality {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim().to_ascii_uppercase();
+        if text.is_empty() {
+            return Err(FieldError::new("nationality", FieldProblem::Required));
+        }
+        if text.len() != 2 {
+            return Err(FieldError::new("nationality", FieldProblem::InvalidFormat));
+        }
+        isocountry::CountryCode::for_alpha2(&text)
+            .map(Nationality)
+            .map_err(|_| FieldError::new("nationality", FieldProblem::UnknownValue))
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0.alpha2()
+    }
+
+    /// The country's English short name, e.g. "Ecuador".
+    pub fn name_en(&self) -> &'static str {
+        self.0.name()
+    }
+}
+super::text_serde!(Nationality, "nationality");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Masculino,
+    Femenino,
+    /// Any other gender identity.
+    Otro,
+    PrefieroNoDecir,
+}
+
+impl Gender {
+    pub const ALL: [Gender; 4] = [
+        Gender::Masculino,
+        Gender::Femenino,
+        Gender::Otro,
+        Gender::PrefieroNoDecir,
+    ];
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        parse_choice("gender", raw, &Gender::ALL, Gender::wire)
+    }
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            Gender::Masculino => "masculino",
+            Gender::Femenino => "femenino",
+            Gender::Otro => "otro",
+            Gender::PrefieroNoDecir => "prefiero_no_decir",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::Es, Gender::Masculino) => "Masculino",
+            (Lang::Es, Gender::Femenino) => "Femenino",
+            (Lang::Es, Gender::Otro) => "Otro",
+            (Lang::Es, Gender::PrefieroNoDecir) => "Prefiero no decirlo",
+            (Lang::En, Gender::Masculino) => "Male",
+            (Lang::En, Gender::Femenino) => "Female",
+            (Lang::En, Gender::Otro) => "Other",
+            (Lang::En, Gender::PrefieroNoDecir) => "Prefer not to say",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserType {
+    Ciudadano,
+    Estudiante,
+    Investigador,
+    Empresa,
+    SectorPublico,
+    Otro,
+}
+
+impl UserType {
+    pub const ALL: [UserType; 6] = [
+        UserType::Ciudadano,
+        UserType::Estudiante,
+        UserType::Investigador,
+        UserType::Empresa,
+        UserType::SectorPublico,
+        UserType::Otro,
+    ];
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        parse_choice("user_type", raw, &UserType::ALL, UserType::wire)
+    }
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            UserType::Ciudadano => "ciudadano",
+            UserType::Estudiante => "estudiante",
+            UserType::Investigador => "investigador",
+            UserType::Empresa => "empresa",
+            UserType::SectorPublico => "sector_publico",
+            UserType::Otro => "otro",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::Es, UserType::Ciudadano) => "Ciudadano/a",
+            (Lang::Es, UserType::Estudiante) => "Estudiante",
+            (Lang::Es, UserType::Investigador) => "Investigador/a",
+            (Lang::Es, UserType::Empresa) => "Empresa",
+            (Lang::Es, UserType::SectorPublico) => "Sector público",
+            (Lang::Es, UserType::Otro) => "Otro",
+            (Lang::En, UserType::Ciudadano) => "Citizen",
+            (Lang::En, UserType::Estudiante) => "Student",
+            (Lang::En, UserType::Investigador) => "Researcher",
+            (Lang::En, UserType::Empresa) => "Business",
+            (Lang::En, UserType::SectorPublico) => "Public sector",
+            (Lang::En, UserType::Otro) => "Other",
+        }
+    }
+}
+
+/// Reads one of a closed set of wire values, naming the field when it is missing or unknown.
+fn parse_choice<T: Copy>(
+    field: &'static str,
+    raw: &str,
+    all: &[T],
+    wire: fn(T) -> &'static str,
+) -> Result<T, FieldError> {
+    let text = raw.trim().to_ascii_lowercase();
+    if text.is_empty() {
+        return Err(FieldError::new(field, FieldProblem::Required));
+    }
+    all.iter()
+        .copied()
+        .find(|&v| wire(v) == text)
+        .ok_or_else(|| FieldError::new(field, FieldProblem::UnknownValue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_keep_any_script_and_collapse_spaces() {
+        assert_eq!(
+            PersonName::parse("  María   José  Ñáñez ")
+                .unwrap()
+                .as_str(),
+            "María José Ñáñez"
+        );
+        assert!(PersonName::parse("李小龍").is_ok());
+        assert_eq!(
+            PersonName::parse("12345").unwrap_err().problem,
+            FieldProblem::InvalidFormat
+        );
+        assert_eq!(
+            PersonName::parse("Juan\r\nBcc: x@y.com")
+                .unwrap_err()
+                .problem,
+            FieldProblem::ControlCharacters
+        );
+        assert_eq!(
+            PersonName::parse("").unwrap_err().problem,
+            FieldProblem::Required
+        );
+        assert_eq!(
+            PersonName::parse(&"a".repeat(121)).unwrap_err().problem,
+            FieldProblem::TooLong { max: 120 }
+        );
+    }
+
+    #[test]
+    fn nationalities_are_iso_codes() {
+        assert_eq!(Nationality::parse("ec").unwrap().as_str(), "EC");
+        assert_eq!(Nationality::parse("EC").unwrap().name_en(), "Ecuador");
+        assert_eq!(
+            Nationality::parse("XX").unwrap_err().problem,
+            FieldProblem::UnknownValue
+        );
+        assert_eq!(
+            Nationality::parse("ECU").unwrap_err().problem,
+            FieldProblem::InvalidFormat
+        );
+    }
+
+    #[test]
+    fn genders_include_other_and_prefer_not_to_say() {
+        for g in Gender::ALL {
+            assert_eq!(Gender::parse(g.wire()).unwrap(), g);
+            assert_eq!(
+                serde_json::to_string(&g).unwrap(),
+                format!("\"{}\"", g.wire())
+            );
+        }
+        assert_eq!(Gender::parse("x").unwrap_err().field, "gender");
+    }
+
+    #[test]
+    fn user_types_round_trip() {
+        for u in UserType::ALL {
+            assert_eq!(UserType::parse(u.wire()).unwrap(), u);
+            assert_eq!(
+                serde_json::to_string(&u).unwrap(),
+                format!("\"{}\"", u.wire())
+            );
+        }
+        assert_eq!(UserType::parse("alien").unwrap_err().field, "user_type");
+    }
+}
