@@ -170,10 +170,11 @@ impl BlobKey {
         if raw.is_empty() || raw.len() > 512 {
             return Err(bad());
         }
+        // No segment starts with a dot: no `..`, no hidden files, and the folder store can
+        // keep its own bookkeeping under `.meta/` without meeting a key.
         let segment_ok = |s: &str| {
             !s.is_empty()
-                && s != "."
-                && s != ".."
+                && !s.starts_with('.')
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'=' | b'-'))
         };
@@ -327,6 +328,7 @@ mod tests {
             "a\\b",
             "a/b c",
             "a/b/",
+            ".meta/x",
         ] {
             assert!(BlobKey::parse(bad).is_err(), "{bad:?}");
         }

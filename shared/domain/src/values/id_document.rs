@@ -42,7 +42,7 @@ impl Cedula {
         if d[2] > 6 {
             return fail(FieldProblem::InvalidFormat);
         }
-        if modulo_10_sum(&d) % 10 != 0 {
+        if !modulo_10_sum(&d).is_multiple_of(10) {
             return fail(FieldProblem::InvalidCheckDigit);
         }
         Ok(Cedula(digits))

@@ -1,0 +1,663 @@
+//! Tickets in one DynamoDB table (single-table design).
+//!
+//! | item            | PK                                  | SK         | more                                   |
+//! |-----------------|-------------------------------------|------------|----------------------------------------|
+//! | ticket          | `TICKET#<number>`                   | `META`     | GSI1 queue by activity, GSI2 requester |
+//! | message         | `TICKET#<number>`                   | `MSG#<at>#<id>` |                                   |
+//! | number counter  | `COUNTER#<agency>#<code>#<year>`    | `META`     | `last`                                 |
+//! | mail Message-ID | `MAILID#<message-id>`               | `META`     | `ticket`, `message`                    |
+//! | idempotency key | `IDEMPOTENCY#<key>`                 | `META`     | `ticket`, `expires_at`, TTL `ttl`      |
+//!
+//! Opening a ticket writes the counter, the ticket, its first message and its mail ids in
+//! one transaction conditional on the counter value read just before: a lost race is
+//! retried, and the counter never moves without its ticket (no duplicates, no gaps).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem,
+};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{Cursor, Opened, Page, QueueQuery, StoreError, TicketStore};
+use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
+use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
+
+use crate::retry::backoff;
+
+type Item = HashMap<String, AttributeValue>;
+
+const META: &str = "META";
+pub const QUEUE_INDEX: &str = "GSI1";
+pub const REQUESTER_INDEX: &str = "GSI2";
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+/// Losing the race for a number is normal under load; give up only after this many tries.
+const MAX_OPEN_ATTEMPTS: u32 = 60;
+const MAX_UPDATE_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    /// Openings from one process take turns. A Lambda instance serves one event at a time,
+    /// so this costs nothing there; where one process opens many tickets at once (the load
+    /// tests, a batch import), letting them all race for the same counter would waste the
+    /// table's capacity on transactions bound to fail. Other processes still race, and the
+    /// conditional transaction decides.
+    opening: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+fn ticket_pk(number: &TicketNumber) -> String {
+    format!("TICKET#{number}")
+}
+
+fn queue_pk(agency: &str, queue: &str) -> String {
+    format!("QUEUE#{agency}#{queue}")
+}
+
+fn activity_sk(at: Timestamp, number: &TicketNumber) -> String {
+    format!("{at}#{number}")
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::unavailable(error)
+}
+
+fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
+    let mut item = key(ticket_pk(&ticket.number), META);
+    item.insert(
+        "GSI1PK".into(),
+        s(queue_pk(ticket.agency.as_str(), ticket.queue.as_str())),
+    );
+    item.insert(
+        "GSI1SK".into(),
+        s(activity_sk(ticket.last_activity, &ticket.number)),
+    );
+    item.insert(
+        "GSI2PK".into(),
+        s(format!("REQUESTER#{}", ticket.requester.email.match_key())),
+    );
+    item.insert(
+        "GSI2SK".into(),
+        s(activity_sk(ticket.created_at, &ticket.number)),
+    );
+    item.insert("version".into(), n(ticket.version));
+    item.insert("status".into(), s(ticket.status.wire()));
+    item.insert(
+        "ticket".into(),
+        serde_dynamo::to_attribute_value(ticket).map_err(unavailable)?,
+    );
+    Ok(item)
+}
+
+fn ticket_from_item(item: &Item) -> Result<Ticket, StoreError> {
+    let value = item
+        .get("ticket")
+        .ok_or_else(|| StoreError::unavailable("ticket item without its ticket"))?;
+    serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)
+}
+
+fn message_item(number: &TicketNumber, message: &Message) -> Result<Item, StoreError> {
+    let mut item = key(
+        ticket_pk(number),
+        &format!("MSG#{}#{}", message.at, message.id),
+    );
+    item.insert(
+        "message".into(),
+        serde_dynamo::to_attribute_value(message).map_err(unavailable)?,
+    );
+    Ok(item)
+}
+
+fn mail_id_item(number: &TicketNumber, message: MessageId, mail_id: &MailMessageId) -> Item {
+    let mut item = key(format!("MAILID#{}", mail_id.as_str()), META);
+    item.insert("ticket".into(), s(number.as_str()));
+    item.insert("message".into(), s(message.to_string()));
+    item
+}
+
+fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(unavailable)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Why a transaction was cancelled, item by item (`None` where that item was fine).
+fn cancellation_codes(error: &SdkError<TransactWriteItemsError>) -> Option<Vec<String>> {
+    match error.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_owned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn failed(codes: &[String], index: usize) -> bool {
+    codes
+        .get(index)
+        .is_some_and(|c| c == "ConditionalCheckFailed")
+}
+
+fn conflicted(codes: &[String]) -> bool {
+    codes.iter().any(|c| c == "TransactionConflict")
+}
+
+impl DynamoStore {
+    pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client: Client::new(config),
+            table: table.into(),
+            opening: Default::default(),
+        }
+    }
+
+    /// Creates the table as `template.yaml` declares it (for local stand-ins and tests).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let (client, table) = (&self.client, self.table.as_str());
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(unavailable)
+        };
+        let key_schema = |hash: &str, range: &str| -> Result<Vec<KeySchemaElement>, StoreError> {
+            Ok(vec![
+                KeySchemaElement::builder()
+                    .attribute_name(hash)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(unavailable)?,
+                KeySchemaElement::builder()
+                    .attribute_name(range)
+                    .key_type(KeyType::Range)
+                    .build()
+                    .map_err(unavailable)?,
+            ])
+        };
+        let index =
+            |name: &str, hash: &str, range: &str| -> Result<GlobalSecondaryIndex, StoreError> {
+                GlobalSecondaryIndex::builder()
+                    .index_name(name)
+                    .set_key_schema(Some(key_schema(hash, range)?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(unavailable)
+            };
+        retrying_sdk(|| async {
+            let mut request = client
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .set_key_schema(Some(key_schema("PK", "SK")?))
+                .global_secondary_indexes(index(QUEUE_INDEX, "GSI1PK", "GSI1SK")?)
+                .global_secondary_indexes(index(REQUESTER_INDEX, "GSI2PK", "GSI2SK")?);
+            for name in ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"] {
+                request = request.attribute_definitions(attribute(name)?);
+            }
+            request.send().await.map_err(unavailable)?;
+            Ok(())
+        })
+        .await?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .build()
+                    .map_err(unavailable)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+
+    /// A ticket an idempotency key still points to.
+    async fn replay(&self, draft: &TicketDraft) -> Result<Option<Ticket>, StoreError> {
+        let Some(claim) = &draft.idempotency else {
+            return Ok(None);
+        };
+        let Some(item) = self
+            .get(key(format!("IDEMPOTENCY#{}", claim.key.as_str()), META))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let live = matches!(item.get("expires_at"), Some(AttributeValue::S(at)) if *at > draft.opened_at.to_string());
+        let Some(AttributeValue::S(number)) = item.get("ticket").filter(|_| live) else {
+            return Ok(None);
+        };
+        let number = TicketNumber::parse(number).map_err(unavailable)?;
+        Ok(Some(self.ticket(&number).await?))
+    }
+
+    async fn try_open(&self, draft: &TicketDraft) -> Result<Option<Opened>, StoreError> {
+        if let Some(first) = self.replay(draft).await? {
+            return Ok(Some(Opened::Replayed(first)));
+        }
+        let code = draft.category.number_code();
+        let year = draft.opened_at.year();
+        let counter_key = key(format!("COUNTER#{}#{code}#{year}", draft.agency), META);
+        let last: u64 = match self.get(counter_key.clone()).await? {
+            Some(item) => match item.get("last") {
+                Some(AttributeValue::N(v)) => v.parse().map_err(unavailable)?,
+                _ => return Err(StoreError::unavailable("counter item without its value")),
+            },
+            None => 0,
+        };
+        let number = TicketNumber::new(&draft.agency, code, year, last + 1);
+        let (ticket, message) = draft.clone().into_ticket(number.clone());
+
+        let mut counter = counter_key;
+        counter.insert("last".into(), n(last + 1));
+        let counter_condition = if last == 0 {
+            "attribute_not_exists(PK)"
+        } else {
+            "#last = :last"
+        };
+        let mut counter_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(counter))
+            .condition_expression(counter_condition);
+        if last > 0 {
+            counter_put = counter_put
+                .expression_attribute_names("#last", "last")
+                .expression_attribute_values(":last", n(last));
+        }
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(counter_put.build().map_err(unavailable)?)
+                .build(),
+            put_if_absent(&self.table, ticket_item(&ticket)?)?,
+            put_if_absent(&self.table, message_item(&number, &message)?)?,
+        ];
+        let mail_ids = message.mail_ids();
+        for mail_id in mail_ids {
+            items.push(put_if_absent(
+                &self.table,
+                mail_id_item(&number, message.id, mail_id),
+            )?);
+        }
+        let idempotency_index = items.len();
+        if let Some(claim) = &draft.idempotency {
+            let mut item = key(format!("IDEMPOTENCY#{}", claim.key.as_str()), META);
+            item.insert("ticket".into(), s(number.as_str()));
+            item.insert("expires_at".into(), s(claim.expires_at.to_string()));
+            item.insert(TTL_ATTRIBUTE.into(), n(claim.expires_at.unix_seconds()));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR expires_at < :now")
+                .expression_attribute_values(":now", s(draft.opened_at.to_string()))
+                .build()
+                .map_err(unavailable)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Some(Opened::Created(ticket))),
+            Err(error) => {
+                let Some(codes) = cancellation_codes(&error) else {
+                    return Err(unavailable(error));
+                };
+                let mail_id_taken = (3..3 + mail_ids.len()).any(|i| failed(&codes, i));
+                if mail_id_taken {
+                    return Err(StoreError::AlreadyExists);
+                }
+                // Lost the number (or the key) to a concurrent opening: read again and retry.
+                if failed(&codes, 0)
+                    || failed(&codes, 1)
+                    || failed(&codes, idempotency_index)
+                    || conflicted(&codes)
+                {
+                    return Ok(None);
+                }
+                Err(StoreError::unavailable(format!(
+                    "transaction cancelled: {codes:?}"
+                )))
+            }
+        }
+    }
+
+    async fn try_update(&self, update: &TicketUpdate) -> Result<Option<Ticket>, StoreError> {
+        let current = self.ticket(&update.number).await?;
+        if current.version != update.expected_version {
+            return Err(StoreError::VersionConflict);
+        }
+        let next = update.change.apply(&current, update.message.as_ref());
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(ticket_item(&next)?))
+            .condition_expression("#version = :seen")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":seen", n(update.expected_version))
+            .build()
+            .map_err(unavailable)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(message) = &update.message {
+            items.push(put_if_absent(
+                &self.table,
+                message_item(&next.number, message)?,
+            )?);
+            for mail_id in message.mail_ids() {
+                items.push(put_if_absent(
+                    &self.table,
+                    mail_id_item(&next.number, message.id, mail_id),
+                )?);
+            }
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Some(next)),
+            Err(error) => {
+                let Some(codes) = cancellation_codes(&error) else {
+                    return Err(unavailable(error));
+                };
+                if failed(&codes, 0) {
+                    return Err(StoreError::VersionConflict);
+                }
+                if codes.iter().skip(1).any(|c| c == "ConditionalCheckFailed") {
+                    return Err(StoreError::AlreadyExists);
+                }
+                if conflicted(&codes) {
+                    return Ok(None);
+                }
+                Err(StoreError::unavailable(format!(
+                    "transaction cancelled: {codes:?}"
+                )))
+            }
+        }
+    }
+
+    async fn query_tickets(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        filter_status: Option<&str>,
+        wanted: Option<usize>,
+    ) -> Result<(Vec<Ticket>, bool), StoreError> {
+        let mut tickets = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start.take());
+            for (name, value) in &values {
+                request = request.expression_attribute_values(*name, value.clone());
+            }
+            if let Some(status) = filter_status {
+                request = request
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status));
+            }
+            if let Some(wanted) = wanted {
+                request = request.limit(i32::try_from(wanted - tickets.len()).unwrap_or(i32::MAX));
+            }
+            let output = request.send().await.map_err(unavailable)?;
+            for item in output.items() {
+                tickets.push(ticket_from_item(item)?);
+            }
+            let full = wanted.is_some_and(|w| tickets.len() >= w);
+            match output.last_evaluated_key {
+                Some(last) if !full => start = Some(last),
+                more => return Ok((tickets, more.is_some())),
+            }
+        }
+    }
+}
+
+/// Retries a call whose failure is worth one more try soon (table creation while a stand-in
+/// is still starting); reports the last error.
+async fn retrying_sdk<F, Fut>(mut call: F) -> Result<(), StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt >= 3 => return Err(error),
+            Err(_) => {
+                tokio::time::sleep(backoff(
+                    attempt,
+                    Duration::from_millis(50),
+                    Duration::from_secs(1),
+                ))
+                .await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+impl TicketStore for DynamoStore {
+    async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
+        let _turn = self.opening.lock().await;
+        for attempt in 0..MAX_OPEN_ATTEMPTS {
+            if let Some(opened) = self.try_open(&draft).await? {
+                return Ok(opened);
+            }
+            tokio::time::sleep(backoff(
+                attempt,
+                Duration::from_millis(4),
+                Duration::from_millis(250),
+            ))
+            .await;
+        }
+        Err(StoreError::unavailable(
+            "too much contention for the next ticket number; try again",
+        ))
+    }
+
+    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
+        let item = self
+            .get(key(ticket_pk(number), META))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        ticket_from_item(&item)
+    }
+
+    async fn messages(&self, number: &TicketNumber) -> Result<Vec<Message>, StoreError> {
+        // One query reads the ticket's META item and its messages (`META` sorts before `MSG#`).
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(ticket_pk(number)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => break,
+            }
+        }
+        if items.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        items
+            .into_iter()
+            .filter_map(|mut item| item.remove("message"))
+            .map(|value| serde_dynamo::from_attribute_value(value).map_err(unavailable))
+            .collect()
+    }
+
+    async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
+        for attempt in 0..MAX_UPDATE_ATTEMPTS {
+            if let Some(ticket) = self.try_update(&update).await? {
+                return Ok(ticket);
+            }
+            tokio::time::sleep(backoff(
+                attempt,
+                Duration::from_millis(10),
+                Duration::from_millis(200),
+            ))
+            .await;
+        }
+        Err(StoreError::unavailable(
+            "the update kept conflicting with other transactions",
+        ))
+    }
+
+    async fn link_mail_id(
+        &self,
+        number: &TicketNumber,
+        message: MessageId,
+        mail_id: &MailMessageId,
+    ) -> Result<(), StoreError> {
+        let ticket_exists = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(ticket_pk(number), META)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(unavailable)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(ticket_exists)
+                    .build(),
+            )
+            .transact_items(put_if_absent(
+                &self.table,
+                mail_id_item(number, message, mail_id),
+            )?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
+                Some(codes) if failed(&codes, 1) => Err(StoreError::AlreadyExists),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn find_by_mail_id(
+        &self,
+        mail_id: &MailMessageId,
+    ) -> Result<Option<TicketNumber>, StoreError> {
+        let item = self
+            .get(key(format!("MAILID#{}", mail_id.as_str()), META))
+            .await?;
+        match item.as_ref().and_then(|i| i.get("ticket")) {
+            Some(AttributeValue::S(number)) => {
+                Ok(Some(TicketNumber::parse(number).map_err(unavailable)?))
+            }
+            Some(_) => Err(StoreError::unavailable("mail id item without its ticket")),
+            None => Ok(None),
+        }
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
+        let mut values = vec![(
+            ":pk",
+            s(queue_pk(query.agency.as_str(), query.queue.as_str())),
+        )];
+        let condition = match &query.after {
+            Some(after) => {
+                values.push((":after", s(activity_sk(after.last_activity, &after.number))));
+                "GSI1PK = :pk AND GSI1SK < :after"
+            }
+            None => "GSI1PK = :pk",
+        };
+        let (mut items, _) = self
+            .query_tickets(
+                QUEUE_INDEX,
+                condition,
+                values,
+                query.status.map(|s| s.wire()),
+                Some(query.limit + 1),
+            )
+            .await?;
+        let next = if items.len() > query.limit {
+            items.truncate(query.limit);
+            items.last().map(Cursor::after)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
+        let values = vec![(":pk", s(format!("REQUESTER#{}", email.match_key())))];
+        let (tickets, _) = self
+            .query_tickets(REQUESTER_INDEX, "GSI2PK = :pk", values, None, None)
+            .await?;
+        Ok(tickets)
+    }
+}

@@ -1,0 +1,404 @@
+//! Tickets in one SQLite file (bundled SQLite, WAL): the embedded default of the local
+//! server and of handler tests. Writes that belong together share one IMMEDIATE
+//! transaction, so SQLite's single writer gives the same guarantees DynamoDB's conditional
+//! transactions give.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{Cursor, Opened, Page, QueueQuery, StoreError, TicketStore};
+use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
+use ventanilla_domain::{Email, Message, Ticket, TicketNumber};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tickets (
+    number        TEXT PRIMARY KEY,
+    agency        TEXT NOT NULL,
+    queue         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    requester     TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    last_activity TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    ticket        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tickets_by_queue
+    ON tickets (agency, queue, last_activity DESC, number DESC);
+CREATE INDEX IF NOT EXISTS tickets_by_requester
+    ON tickets (requester, created_at DESC, number DESC);
+CREATE TABLE IF NOT EXISTS messages (
+    ticket   TEXT NOT NULL REFERENCES tickets (number),
+    sort_key TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    PRIMARY KEY (ticket, sort_key)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    agency TEXT NOT NULL,
+    code   TEXT NOT NULL,
+    year   INTEGER NOT NULL,
+    last   INTEGER NOT NULL,
+    PRIMARY KEY (agency, code, year)
+);
+CREATE TABLE IF NOT EXISTS mail_ids (
+    mail_id TEXT PRIMARY KEY,
+    ticket  TEXT NOT NULL REFERENCES tickets (number),
+    message TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key        TEXT PRIMARY KEY,
+    ticket     TEXT NOT NULL REFERENCES tickets (number),
+    expires_at TEXT NOT NULL
+);
+";
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (and creates, or migrates) the database file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(StoreError::unavailable)?;
+        }
+        let connection = Connection::open(path).map_err(StoreError::unavailable)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(StoreError::unavailable)?;
+        Self::prepare(connection)
+    }
+
+    /// A private database that lives as long as the store: for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::prepare(Connection::open_in_memory().map_err(StoreError::unavailable)?)
+    }
+
+    fn prepare(connection: Connection) -> Result<Self, StoreError> {
+        connection
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(StoreError::unavailable)?;
+        // Another process (a second local server on the same folder) may hold the lock briefly.
+        connection
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(StoreError::unavailable)?;
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(StoreError::unavailable)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::unavailable(format!(
+                "database schema {version} is newer than this program's {SCHEMA_VERSION}"
+            )));
+        }
+        connection
+            .execute_batch(SCHEMA)
+            .map_err(StoreError::unavailable)?;
+        connection
+            .pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(StoreError::unavailable)?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs blocking SQLite work off the async threads, in one IMMEDIATE transaction that
+    /// commits only when `work` succeeds.
+    async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::unavailable)?;
+            let value = work(&tx)?;
+            tx.commit().map_err(StoreError::unavailable)?;
+            Ok(value)
+        })
+        .await
+        .map_err(StoreError::unavailable)?
+    }
+}
+
+fn db(error: rusqlite::Error) -> StoreError {
+    StoreError::unavailable(error)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(StoreError::unavailable)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(StoreError::unavailable)
+}
+
+fn message_sort_key(message: &Message) -> String {
+    format!("{}#{}", message.at, message.id)
+}
+
+fn load_ticket(tx: &Transaction<'_>, number: &str) -> Result<Ticket, StoreError> {
+    let json: Option<String> = tx
+        .query_row(
+            "SELECT ticket FROM tickets WHERE number = ?1",
+            [number],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+    from_json(&json.ok_or(StoreError::NotFound)?)
+}
+
+fn write_ticket(tx: &Transaction<'_>, ticket: &Ticket, insert: bool) -> Result<(), StoreError> {
+    let sql = if insert {
+        "INSERT INTO tickets (number, agency, queue, status, requester, created_at, last_activity, version, ticket)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    } else {
+        "UPDATE tickets SET agency = ?2, queue = ?3, status = ?4, requester = ?5, created_at = ?6,
+             last_activity = ?7, version = ?8, ticket = ?9
+         WHERE number = ?1"
+    };
+    tx.execute(
+        sql,
+        params![
+            ticket.number.as_str(),
+            ticket.agency.as_str(),
+            ticket.queue.as_str(),
+            ticket.status.wire(),
+            ticket.requester.email.match_key(),
+            ticket.created_at.to_string(),
+            ticket.last_activity.to_string(),
+            ticket.version as i64,
+            to_json(ticket)?,
+        ],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Writes a message and indexes its mail ids; a mail id seen before means the same mail
+/// arrived twice: `AlreadyExists`, and the caller's transaction rolls back.
+fn write_message(
+    tx: &Transaction<'_>,
+    number: &TicketNumber,
+    message: &Message,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO messages (ticket, sort_key, message) VALUES (?1, ?2, ?3)",
+        params![
+            number.as_str(),
+            message_sort_key(message),
+            to_json(message)?
+        ],
+    )
+    .map_err(db)?;
+    for mail_id in message.mail_ids() {
+        link_mail_id(tx, number, message.id, mail_id)?;
+    }
+    Ok(())
+}
+
+fn link_mail_id(
+    tx: &Transaction<'_>,
+    number: &TicketNumber,
+    message: MessageId,
+    mail_id: &MailMessageId,
+) -> Result<(), StoreError> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO mail_ids (mail_id, ticket, message) VALUES (?1, ?2, ?3)
+             ON CONFLICT (mail_id) DO NOTHING",
+            params![mail_id.as_str(), number.as_str(), message.to_string()],
+        )
+        .map_err(db)?;
+    if inserted == 0 {
+        return Err(StoreError::AlreadyExists);
+    }
+    Ok(())
+}
+
+fn tickets_from_rows(
+    statement: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Ticket>, StoreError> {
+    let rows = statement
+        .query_map(params, |row| row.get::<_, String>(0))
+        .map_err(db)?;
+    rows.map(|json| from_json(&json.map_err(db)?)).collect()
+}
+
+impl TicketStore for SqliteStore {
+    async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
+        self.transaction(move |tx| {
+            if let Some(claim) = &draft.idempotency {
+                let earlier: Option<(String, String)> = tx
+                    .query_row(
+                        "SELECT ticket, expires_at FROM idempotency WHERE key = ?1",
+                        [claim.key.as_str()],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                if let Some((number, expires_at)) = earlier
+                    && expires_at > draft.opened_at.to_string()
+                {
+                    return Ok(Opened::Replayed(load_ticket(tx, &number)?));
+                }
+            }
+            let code = draft.category.number_code();
+            let year = draft.opened_at.year();
+            let sequence: i64 = tx
+                .query_row(
+                    "INSERT INTO counters (agency, code, year, last) VALUES (?1, ?2, ?3, 1)
+                     ON CONFLICT (agency, code, year) DO UPDATE SET last = last + 1
+                     RETURNING last",
+                    params![draft.agency.as_str(), code, year],
+                    |row| row.get(0),
+                )
+                .map_err(db)?;
+            let number = TicketNumber::new(&draft.agency, code, year, sequence as u64);
+            let claim = draft.idempotency.clone();
+            let (ticket, message) = draft.into_ticket(number);
+            write_ticket(tx, &ticket, true)?;
+            write_message(tx, &ticket.number, &message)?;
+            if let Some(claim) = claim {
+                tx.execute(
+                    "INSERT INTO idempotency (key, ticket, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET ticket = excluded.ticket, expires_at = excluded.expires_at",
+                    params![claim.key.as_str(), ticket.number.as_str(), claim.expires_at.to_string()],
+                )
+                .map_err(db)?;
+            }
+            Ok(Opened::Created(ticket))
+        })
+        .await
+    }
+
+    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
+        let number = number.as_str().to_owned();
+        self.transaction(move |tx| load_ticket(tx, &number)).await
+    }
+
+    async fn messages(&self, number: &TicketNumber) -> Result<Vec<Message>, StoreError> {
+        let number = number.as_str().to_owned();
+        self.transaction(move |tx| {
+            load_ticket(tx, &number)?;
+            let mut statement = tx
+                .prepare("SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key")
+                .map_err(db)?;
+            let rows = statement
+                .query_map([&number], |row| row.get::<_, String>(0))
+                .map_err(db)?;
+            rows.map(|json| from_json(&json.map_err(db)?)).collect()
+        })
+        .await
+    }
+
+    async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
+        self.transaction(move |tx| {
+            let current = load_ticket(tx, update.number.as_str())?;
+            if current.version != update.expected_version {
+                return Err(StoreError::VersionConflict);
+            }
+            let next = update.change.apply(&current, update.message.as_ref());
+            write_ticket(tx, &next, false)?;
+            if let Some(message) = &update.message {
+                write_message(tx, &next.number, message)?;
+            }
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn link_mail_id(
+        &self,
+        number: &TicketNumber,
+        message: MessageId,
+        mail_id: &MailMessageId,
+    ) -> Result<(), StoreError> {
+        let (number, mail_id) = (number.clone(), mail_id.clone());
+        self.transaction(move |tx| {
+            load_ticket(tx, number.as_str())?;
+            link_mail_id(tx, &number, message, &mail_id)
+        })
+        .await
+    }
+
+    async fn find_by_mail_id(
+        &self,
+        mail_id: &MailMessageId,
+    ) -> Result<Option<TicketNumber>, StoreError> {
+        let mail_id = mail_id.as_str().to_owned();
+        self.transaction(move |tx| {
+            let number: Option<String> = tx
+                .query_row(
+                    "SELECT ticket FROM mail_ids WHERE mail_id = ?1",
+                    [&mail_id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            number
+                .map(|n| TicketNumber::parse(&n).map_err(StoreError::unavailable))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
+        let query = query.clone();
+        self.transaction(move |tx| {
+            // One statement for every combination: absent filters compare NULL and pass.
+            let mut statement = tx
+                .prepare(
+                    "SELECT ticket FROM tickets
+                     WHERE agency = ?1 AND queue = ?2
+                       AND (?3 IS NULL OR status = ?3)
+                       AND (?4 IS NULL OR (last_activity, number) < (?4, ?5))
+                     ORDER BY last_activity DESC, number DESC
+                     LIMIT ?6",
+                )
+                .map_err(db)?;
+            let after = query.after.as_ref();
+            let mut items = tickets_from_rows(
+                &mut statement,
+                params![
+                    query.agency.as_str(),
+                    query.queue.as_str(),
+                    query.status.map(|s| s.wire()),
+                    after.map(|c| c.last_activity.to_string()),
+                    after.map(|c| c.number.as_str().to_owned()),
+                    (query.limit + 1) as i64,
+                ],
+            )?;
+            let next = if items.len() > query.limit {
+                items.truncate(query.limit);
+                items.last().map(Cursor::after)
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
+        let key = email.match_key();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare(
+                    "SELECT ticket FROM tickets WHERE requester = ?1
+                     ORDER BY created_at DESC, number DESC",
+                )
+                .map_err(db)?;
+            tickets_from_rows(&mut statement, [key])
+        })
+        .await
+    }
+}
