@@ -1,0 +1,65 @@
+# Shared by the scripts in infra/: the Python venv, and the local AWS stand-in (moto).
+# Source it; it defines functions and cleans up what they start when the script exits.
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+# Installs infra/requirements-test.txt into a venv kept between runs (keyed by the file's
+# hash, so a change of pins builds a new one). Sets VENV.
+python_venv() {
+  local cache="${VENTANILLA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ventanilla}"
+  local hash
+  hash=$(sha256sum infra/requirements-test.txt | cut -c1-12)
+  VENV="$cache/venv-$hash"
+  # A stamp marks a finished install: an interrupted one is thrown away and redone.
+  if [ ! -f "$VENV/.installed" ]; then
+    log "installing the test tools into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
+    touch "$VENV/.installed"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts a moto server on a free loopback port, waits until it answers, and puts its URL
+# in the variable named by $1. Every server started is stopped (by its PID) when the
+# calling script exits.
+MOTO_PIDS=()
+trap 'stop_motos' EXIT
+
+start_moto() {
+  local port log_file pid url
+  port=$(free_port)
+  log_file="${TMPDIR:-/tmp}/ventanilla-moto-$port.log"
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 &
+  pid=$!
+  MOTO_PIDS+=("$pid")
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('$url/moto-api/', timeout=1)" 2>/dev/null; then
+      printf -v "$1" '%s' "$url"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      cat "$log_file" >&2
+      log "the AWS stand-in did not start"
+      return 1
+    fi
+    sleep 0.2
+  done
+  log "the AWS stand-in did not answer within 20 s"
+  return 1
+}
+
+stop_motos() {
+  local pid
+  for pid in "${MOTO_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one test command. On a fresh machine it installs what the tests need (a Python venv
+# with the AWS stand-in), starts the stand-in on a free loopback port, checks formatting and
+# lints, runs every test, and stops what it started, whether the tests pass or not.
+#
+#   bash infra/test.sh            # everything
+#   bash infra/test.sh -E 'test(/sqlite/)'   # extra arguments go to cargo nextest
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+. infra/lib.sh
+
+log "formatting"
+cargo fmt --all --check
+
+log "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+python_venv
+# Two stand-ins: one for DynamoDB and S3, one for SES alone (tests read sent mail back
+# from its state dump, which stays small that way).
+start_moto AWS_ENDPOINT_URL
+start_moto AWS_ENDPOINT_URL_SESV2
+export AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+export VENTANILLA_PYTHON="$VENV/bin/python"
+
+log "tests (AWS stand-ins at $AWS_ENDPOINT_URL and $AWS_ENDPOINT_URL_SESV2)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast "$@"
+else
+  cargo test --workspace --locked --no-fail-fast "$@"
+fi

@@ -1,0 +1,720 @@
+//! The `TicketStore` contract, run on SQLite and on DynamoDB over the wire.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Duration;
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::operations::{ChangeError, change_status, open_ticket};
+use ventanilla_domain::ports::BlobKey;
+use ventanilla_domain::ports::{
+    Clock, IdSource, ManualClock, Opened, QueueQuery, StoreError, TicketStore, UuidV7,
+};
+use ventanilla_domain::ticket::MailMeta;
+use ventanilla_domain::ticket::TicketUpdate;
+use ventanilla_domain::{
+    AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message, MessageKind,
+    QueueName, Status, TicketChange, TicketNumber, Timestamp,
+};
+use ventanilla_tests::{idempotency_key, new_ticket, unique, unique_agency};
+
+fn clock() -> ManualClock {
+    ManualClock::new(Timestamp::parse("2025-03-01T09:00:00Z").unwrap())
+}
+
+fn agent() -> AgentRef {
+    AgentRef {
+        id: AgentId::parse("agent-1").unwrap(),
+        name: "Ana Agente".into(),
+    }
+}
+
+fn message(kind: MessageKind, at: Timestamp, text: &str) -> Message {
+    Message {
+        id: UuidV7.message_id(),
+        at,
+        kind,
+        author: match kind {
+            MessageKind::CitizenMessage => Author::Requester,
+            MessageKind::SystemEvent => Author::System,
+            _ => Author::Agent(agent()),
+        },
+        body: Body::parse(text).unwrap(),
+        attachments: Vec::new(),
+        mail: None,
+    }
+}
+
+fn with_mail_ids(mut message: Message, ids: &[&str]) -> Message {
+    message.mail = Some(MailMeta {
+        message_ids: ids
+            .iter()
+            .map(|id| MailMessageId::parse(id).unwrap())
+            .collect(),
+        raw: None,
+    });
+    message
+}
+
+fn append(ticket: &ventanilla_domain::Ticket, message: Message) -> TicketUpdate {
+    TicketUpdate {
+        number: ticket.number.clone(),
+        expected_version: ticket.version,
+        change: TicketChange::default(),
+        message: Some(message),
+    }
+}
+
+pub async fn opens_a_ticket_and_reads_it_back(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let mut request = new_ticket(&agency, Category::Queja, "maria@example.com");
+    request.attachments.push(AttachmentRef {
+        name: "captura.png".into(),
+        content_type: "image/png".into(),
+        size: 1234,
+        blob: BlobKey::parse("attachments/x/captura.png").unwrap(),
+    });
+    let opened = open_ticket(&store, &clock, &UuidV7, request.clone())
+        .await
+        .unwrap();
+    let Opened::Created(ticket) = opened else {
+        panic!("a new ticket was expected")
+    };
+    assert_eq!(ticket.number.as_str(), format!("{agency}-QUE-2025-00001"));
+    assert_eq!(ticket.status, Status::New);
+    assert_eq!(ticket.version, 1);
+    assert_eq!(ticket.created_at, clock.now());
+    assert_eq!(ticket.last_activity, clock.now());
+    assert_eq!(ticket.requester, request.requester);
+
+    assert_eq!(store.ticket(&ticket.number).await.unwrap(), ticket);
+    let thread = store.messages(&ticket.number).await.unwrap();
+    assert_eq!(thread.len(), 1);
+    assert_eq!(thread[0].kind, MessageKind::CitizenMessage);
+    assert_eq!(thread[0].body, request.description);
+    assert_eq!(thread[0].attachments, request.attachments);
+}
+
+pub async fn two_hundred_concurrent_openings_get_distinct_numbers(backend: impl Backend) {
+    // Eight instances over the same storage, as eight Lambda instances (or processes) would
+    // be, each opening 25 tickets at once.
+    let mut instances = Vec::new();
+    for _ in 0..8 {
+        instances.push(Arc::new(backend.instance().await));
+    }
+    let clock = Arc::new(clock());
+    let agency = unique_agency();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = Arc::clone(&instances[i % instances.len()]);
+            let (clock, agency) = (Arc::clone(&clock), agency.clone());
+            tokio::spawn(async move {
+                let request = new_ticket(
+                    &agency,
+                    Category::Requerimiento,
+                    &format!("c{i}@example.com"),
+                );
+                open_ticket(store.as_ref(), clock.as_ref(), &UuidV7, request)
+                    .await
+                    .unwrap()
+                    .into_ticket()
+                    .number
+            })
+        })
+        .collect();
+    let mut numbers = BTreeSet::new();
+    for task in tasks {
+        assert!(
+            numbers.insert(task.await.unwrap()),
+            "a number was handed out twice"
+        );
+    }
+    let expected: BTreeSet<_> = (1..=200)
+        .map(|seq| TicketNumber::parse(&format!("{agency}-REQ-2025-{seq:05}")).unwrap())
+        .collect();
+    assert_eq!(
+        numbers, expected,
+        "numbers must be 00001..00200 with no gaps"
+    );
+    // The next one continues the sequence.
+    let next = open_ticket(
+        instances[0].as_ref(),
+        clock.as_ref(),
+        &UuidV7,
+        new_ticket(&agency, Category::Requerimiento, "x@example.com"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next.ticket().number.sequence(), 201);
+}
+
+pub async fn sequences_are_per_agency_category_and_year(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let (a, b) = (unique_agency(), unique_agency());
+    let open = |agency, category| {
+        open_ticket(
+            &store,
+            &clock,
+            &UuidV7,
+            new_ticket(agency, category, "x@example.com"),
+        )
+    };
+    assert_eq!(
+        open(&a, Category::Queja)
+            .await
+            .unwrap()
+            .ticket()
+            .number
+            .sequence(),
+        1
+    );
+    assert_eq!(
+        open(&a, Category::Queja)
+            .await
+            .unwrap()
+            .ticket()
+            .number
+            .sequence(),
+        2
+    );
+    assert_eq!(
+        open(&a, Category::Sugerencia)
+            .await
+            .unwrap()
+            .ticket()
+            .number
+            .sequence(),
+        1
+    );
+    assert_eq!(
+        open(&b, Category::Queja)
+            .await
+            .unwrap()
+            .ticket()
+            .number
+            .sequence(),
+        1
+    );
+    clock.advance(Duration::days(365));
+    let next_year = open(&a, Category::Queja)
+        .await
+        .unwrap()
+        .into_ticket()
+        .number;
+    assert_eq!((next_year.year(), next_year.sequence()), (2026, 1));
+}
+
+pub async fn a_stale_version_is_refused(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let ticket = open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&unique_agency(), Category::Queja, "x@example.com"),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let raise = |version| TicketUpdate {
+        number: ticket.number.clone(),
+        expected_version: version,
+        change: TicketChange {
+            priority: Some(ventanilla_domain::Priority::High),
+            ..Default::default()
+        },
+        message: None,
+    };
+    let updated = store.update(raise(1)).await.unwrap();
+    assert_eq!(updated.version, 2);
+    // A second agent who read version 1 does not overwrite the first.
+    let stale = TicketUpdate {
+        change: TicketChange {
+            assignee: Some(Some(AgentId::parse("agent-2").unwrap())),
+            ..Default::default()
+        },
+        ..raise(1)
+    };
+    assert!(matches!(
+        store.update(stale).await,
+        Err(StoreError::VersionConflict)
+    ));
+    let stored = store.ticket(&ticket.number).await.unwrap();
+    assert_eq!(stored, updated);
+    assert_eq!(stored.assignee, None);
+}
+
+pub async fn concurrent_updates_of_one_version_let_exactly_one_through(backend: impl Backend) {
+    let clock = clock();
+    let store = Arc::new(backend.instance().await);
+    let ticket = open_ticket(
+        store.as_ref(),
+        &clock,
+        &UuidV7,
+        new_ticket(&unique_agency(), Category::Queja, "x@example.com"),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let update = append(
+                &ticket,
+                message(MessageKind::InternalNote, clock.now(), &format!("nota {i}")),
+            );
+            tokio::spawn(async move { store.update(update).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::VersionConflict) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(store.messages(&ticket.number).await.unwrap().len(), 2);
+    assert_eq!(store.ticket(&ticket.number).await.unwrap().version, 2);
+}
+
+pub async fn a_queue_lists_by_last_activity(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let mut opened = Vec::new();
+    for _ in 0..3 {
+        let t = open_ticket(
+            &store,
+            &clock,
+            &UuidV7,
+            new_ticket(&agency, Category::Asesoria, "x@example.com"),
+        )
+        .await
+        .unwrap()
+        .into_ticket();
+        opened.push(t);
+        clock.advance(Duration::minutes(5));
+    }
+    // A follow-up on the oldest ticket brings it to the top by its own date; an internal
+    // note on the middle one does not move it.
+    let oldest = store
+        .update(append(
+            &opened[0],
+            message(MessageKind::CitizenMessage, clock.now(), "¿Alguna novedad?"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(oldest.last_activity, clock.now());
+    clock.advance(Duration::minutes(5));
+    store
+        .update(append(
+            &opened[1],
+            message(MessageKind::InternalNote, clock.now(), "revisar"),
+        ))
+        .await
+        .unwrap();
+
+    let query = |after, limit, status| QueueQuery {
+        agency: agency.clone(),
+        queue: QueueName::parse("general").unwrap(),
+        status,
+        limit,
+        after,
+    };
+    let numbers = |page: &ventanilla_domain::ports::Page<ventanilla_domain::Ticket>| {
+        page.items
+            .iter()
+            .map(|t| t.number.sequence())
+            .collect::<Vec<_>>()
+    };
+    let all = store.queue(&query(None, 10, None)).await.unwrap();
+    assert_eq!(numbers(&all), [1, 3, 2]);
+    assert!(all.next.is_none());
+
+    let first = store.queue(&query(None, 2, None)).await.unwrap();
+    assert_eq!(numbers(&first), [1, 3]);
+    let second = store
+        .queue(&query(first.next.clone(), 2, None))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&second), [2]);
+    assert!(second.next.is_none());
+
+    change_status(
+        &store,
+        &clock,
+        &UuidV7,
+        &opened[2].number,
+        1,
+        Status::Open,
+        agent(),
+    )
+    .await
+    .unwrap();
+    let open_only = store
+        .queue(&query(None, 10, Some(Status::Open)))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&open_only), [3]);
+    let other_queue = QueueQuery {
+        queue: QueueName::parse("otra").unwrap(),
+        ..query(None, 10, None)
+    };
+    assert!(store.queue(&other_queue).await.unwrap().items.is_empty());
+}
+
+pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let mut request = new_ticket(&agency, Category::Queja, "x@example.com");
+    request.idempotency_key = Some(idempotency_key(&unique("form-")));
+    let first = open_ticket(&store, &clock, &UuidV7, request.clone())
+        .await
+        .unwrap();
+    assert!(matches!(first, Opened::Created(_)));
+    clock.advance(Duration::minutes(1));
+    let again = open_ticket(&store, &clock, &UuidV7, request.clone())
+        .await
+        .unwrap();
+    assert_eq!(again, Opened::Replayed(first.ticket().clone()));
+    // No second ticket was made: the next one without the key is 00002.
+    let other = open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&agency, Category::Queja, "y@example.com"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(other.ticket().number.sequence(), 2);
+    // Once the key expired (the stores check; TTL only cleans up), it opens a new ticket.
+    clock.advance(Duration::hours(25));
+    let later = open_ticket(&store, &clock, &UuidV7, request).await.unwrap();
+    let Opened::Created(later) = later else {
+        panic!("an expired key must not replay")
+    };
+    assert_eq!(later.number.sequence(), 3);
+}
+
+pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let domain = unique("d");
+    let original = format!("orig@{domain}.example.com");
+    let mut request = new_ticket(&unique_agency(), Category::Queja, "x@example.com");
+    request.mail = Some(MailMeta {
+        message_ids: vec![MailMessageId::parse(&original).unwrap()],
+        raw: Some(BlobKey::parse("mail/raw/abc").unwrap()),
+    });
+    let ticket = open_ticket(&store, &clock, &UuidV7, request.clone())
+        .await
+        .unwrap()
+        .into_ticket();
+    let original = MailMessageId::parse(&original).unwrap();
+    assert_eq!(
+        store.find_by_mail_id(&original).await.unwrap(),
+        Some(ticket.number.clone())
+    );
+
+    // The same mail delivered again, as a follow-up, is refused and changes nothing.
+    let duplicate = with_mail_ids(
+        message(MessageKind::CitizenMessage, clock.now(), "otra vez"),
+        &[original.as_str()],
+    );
+    assert!(matches!(
+        store.update(append(&ticket, duplicate)).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store.ticket(&ticket.number).await.unwrap(),
+        ticket,
+        "nothing half-written"
+    );
+    assert_eq!(store.messages(&ticket.number).await.unwrap().len(), 1);
+    // Opening a second ticket from the same mail is refused too, and burns no number.
+    assert!(matches!(
+        open_ticket(&store, &clock, &UuidV7, request.clone()).await,
+        Err(StoreError::AlreadyExists)
+    ));
+
+    // The id SES gives a mail we sent is linked after sending.
+    let first_message = store.messages(&ticket.number).await.unwrap()[0].id;
+    let ses_id = MailMessageId::parse(&format!("0100abc@{domain}.amazonses.com")).unwrap();
+    store
+        .link_mail_id(&ticket.number, first_message, &ses_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_by_mail_id(&ses_id).await.unwrap(),
+        Some(ticket.number.clone())
+    );
+    assert!(matches!(
+        store
+            .link_mail_id(&ticket.number, first_message, &ses_id)
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let unknown = TicketNumber::parse("ZZZ-QUE-2025-99999").unwrap();
+    let other_id = MailMessageId::parse(&format!("other@{domain}")).unwrap();
+    assert!(matches!(
+        store.link_mail_id(&unknown, first_message, &other_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.find_by_mail_id(&other_id).await.unwrap(), None);
+
+    let next = open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&request.agency, Category::Queja, "x@example.com"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next.ticket().number.sequence(), 2);
+}
+
+pub async fn unknown_tickets_are_not_found(backend: impl Backend) {
+    let store = backend.instance().await;
+    let number = TicketNumber::parse(&format!("{}-QUE-2025-00001", unique_agency())).unwrap();
+    assert!(matches!(
+        store.ticket(&number).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.messages(&number).await,
+        Err(StoreError::NotFound)
+    ));
+    let update = TicketUpdate {
+        number,
+        expected_version: 1,
+        change: TicketChange {
+            status: Some(Status::Open),
+            ..Default::default()
+        },
+        message: None,
+    };
+    assert!(matches!(
+        store.update(update).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn a_requester_finds_their_tickets(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let address = format!("{}@Example.com", unique("Vecina."));
+    let mut mine = Vec::new();
+    for _ in 0..2 {
+        mine.push(
+            open_ticket(
+                &store,
+                &clock,
+                &UuidV7,
+                new_ticket(&agency, Category::Queja, &address),
+            )
+            .await
+            .unwrap()
+            .into_ticket()
+            .number,
+        );
+        clock.advance(Duration::minutes(1));
+    }
+    open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&agency, Category::Queja, "otra@example.com"),
+    )
+    .await
+    .unwrap();
+    let lookup = Email::parse(&address.to_lowercase()).unwrap();
+    let found: Vec<_> = store
+        .requester_tickets(&lookup)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.number)
+        .collect();
+    mine.reverse();
+    assert_eq!(found, mine, "newest first, matched case-insensitively");
+}
+
+pub async fn a_thread_keeps_its_order_and_kinds(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let ticket = open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&unique_agency(), Category::ProblemaTecnico, "x@example.com"),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let mut current = ticket;
+    let mut expected = store.messages(&current.number).await.unwrap();
+    for (kind, text) in [
+        (
+            MessageKind::PublicReply,
+            "Estimada ciudadana: ¿puede enviar una captura?",
+        ),
+        (MessageKind::InternalNote, "Pasar a soporte técnico"),
+        (MessageKind::CitizenMessage, "Adjunto la captura."),
+        (MessageKind::SystemEvent, "status: new -> open"),
+    ] {
+        clock.advance(Duration::seconds(30));
+        let m = message(kind, clock.now(), text);
+        expected.push(m.clone());
+        current = store.update(append(&current, m)).await.unwrap();
+    }
+    assert_eq!(store.messages(&current.number).await.unwrap(), expected);
+    assert_eq!(current.version, 5);
+    // The system event did not move the activity; the citizen's message did.
+    assert_eq!(current.last_activity, expected[3].at);
+}
+
+pub async fn status_changes_follow_the_state_machine(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let ticket = open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&unique_agency(), Category::Queja, "x@example.com"),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let n = &ticket.number;
+    let open = change_status(&store, &clock, &UuidV7, n, 1, Status::Open, agent())
+        .await
+        .unwrap();
+    assert_eq!((open.status, open.version), (Status::Open, 2));
+    assert!(matches!(
+        change_status(&store, &clock, &UuidV7, n, 2, Status::New, agent()).await,
+        Err(ChangeError::Transition(_))
+    ));
+    assert!(matches!(
+        change_status(&store, &clock, &UuidV7, n, 1, Status::Resolved, agent()).await,
+        Err(ChangeError::Store(StoreError::VersionConflict))
+    ));
+    let closed = change_status(&store, &clock, &UuidV7, n, 2, Status::Closed, agent())
+        .await
+        .unwrap();
+    let reopened = change_status(
+        &store,
+        &clock,
+        &UuidV7,
+        n,
+        closed.version,
+        Status::Open,
+        agent(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reopened.status, Status::Open);
+    let events: Vec<_> = store
+        .messages(n)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == MessageKind::SystemEvent)
+        .map(|m| m.body.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "status: new -> open",
+            "status: open -> closed",
+            "status: closed -> open"
+        ]
+    );
+}
+
+/// A store technology under test: it hands out any number of store instances over the
+/// same storage (one SQLite file, one DynamoDB table), like several processes would have.
+pub trait Backend {
+    type Store: TicketStore + 'static;
+    async fn instance(&self) -> Self::Store;
+}
+
+pub struct Sqlite(std::path::PathBuf);
+
+impl Sqlite {
+    async fn new() -> Self {
+        // A file, not memory: the local server's configuration, WAL included.
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("store-"));
+        Sqlite(dir.join("ventanilla.sqlite3"))
+    }
+}
+
+impl Backend for Sqlite {
+    type Store = ventanilla_adapters::sqlite::SqliteStore;
+    async fn instance(&self) -> Self::Store {
+        ventanilla_adapters::sqlite::SqliteStore::open(&self.0).unwrap()
+    }
+}
+
+pub struct DynamoDb {
+    config: ventanilla_adapters::aws::SdkConfig,
+    table: String,
+}
+
+impl DynamoDb {
+    async fn new() -> Self {
+        let backend = DynamoDb {
+            config: ventanilla_tests::aws_config().await,
+            table: unique("tickets-"),
+        };
+        backend.instance().await.create_table().await.unwrap();
+        backend
+    }
+}
+
+impl Backend for DynamoDb {
+    type Store = ventanilla_adapters::dynamodb::DynamoStore;
+    async fn instance(&self) -> Self::Store {
+        ventanilla_adapters::dynamodb::DynamoStore::new(&self.config, &self.table)
+    }
+}
+
+/// Generates one `#[tokio::test]` per contract case for a backend.
+macro_rules! store_contract {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+            store_contract!(@cases $make;
+                opens_a_ticket_and_reads_it_back,
+                two_hundred_concurrent_openings_get_distinct_numbers,
+                sequences_are_per_agency_category_and_year,
+                a_stale_version_is_refused,
+                concurrent_updates_of_one_version_let_exactly_one_through,
+                a_queue_lists_by_last_activity,
+                an_idempotency_key_returns_the_first_result,
+                mail_ids_find_their_ticket_and_arrive_once,
+                unknown_tickets_are_not_found,
+                a_requester_finds_their_tickets,
+                a_thread_keeps_its_order_and_kinds,
+                status_changes_follow_the_state_machine,
+            );
+        }
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                super::$case($make).await;
+            }
+        )+
+    };
+}
+
+store_contract!(sqlite, Sqlite::new().await);
+store_contract!(dynamodb, DynamoDb::new().await);
