@@ -34,7 +34,7 @@ start_moto() {
   local port log_file pid url
   port=$(free_port)
   log_file="${TMPDIR:-/tmp}/ventanilla-moto-$port.log"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 &
+  "$VENV/bin/python" infra/moto_server.py 127.0.0.1 "$port" >"$log_file" 2>&1 &
   pid=$!
   MOTO_PIDS+=("$pid")
   url="http://127.0.0.1:$port"

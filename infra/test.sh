@@ -18,6 +18,9 @@ log "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 python_venv
+
+log "template"
+"$VENV/bin/cfn-lint" template.yaml
 # Two stand-ins: one for DynamoDB and S3, one for SES alone (tests read sent mail back
 # from its state dump, which stays small that way).
 start_moto AWS_ENDPOINT_URL
