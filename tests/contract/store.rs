@@ -8,7 +8,8 @@ use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::operations::{ChangeError, change_status, open_ticket};
 use ventanilla_domain::ports::BlobKey;
 use ventanilla_domain::ports::{
-    Clock, IdSource, ManualClock, Opened, QueueQuery, StoreError, TicketStore, UuidV7,
+    Clock, IdSource, ManualClock, Opened, QueueQuery, StoreError, Throttle, ThrottleKey,
+    TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::MailMeta;
 use ventanilla_domain::ticket::TicketUpdate;
@@ -638,10 +639,35 @@ pub async fn status_changes_follow_the_state_machine(backend: impl Backend) {
     );
 }
 
+pub async fn throttle_windows_count_across_instances(backend: impl Backend) {
+    let (first, second) = (backend.instance().await, backend.instance().await);
+    let clock = clock();
+    let hour = std::time::Duration::from_secs(3600);
+    let key = ThrottleKey::new("open", &unique("source-"));
+    let other = ThrottleKey::new("open", &unique("source-"));
+    assert_eq!(first.count(&key, hour, clock.now()).await.unwrap(), 0);
+    assert_eq!(first.hit(&key, hour, clock.now()).await.unwrap(), 1);
+    assert_eq!(second.hit(&key, hour, clock.now()).await.unwrap(), 2);
+    assert_eq!(second.hit(&other, hour, clock.now()).await.unwrap(), 1);
+    clock.advance(Duration::minutes(59));
+    assert_eq!(first.count(&key, hour, clock.now()).await.unwrap(), 2);
+    // The next window starts from nothing.
+    clock.advance(Duration::minutes(1));
+    assert_eq!(second.count(&key, hour, clock.now()).await.unwrap(), 0);
+    assert_eq!(first.hit(&key, hour, clock.now()).await.unwrap(), 1);
+
+    // Concurrent hits are all counted.
+    let key = ThrottleKey::new("miss", &unique("number-"));
+    let hits = futures::future::join_all((0..20).map(|_| first.hit(&key, hour, clock.now()))).await;
+    let mut counts: Vec<u64> = hits.into_iter().map(Result::unwrap).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
+}
+
 /// A store technology under test: it hands out any number of store instances over the
 /// same storage (one SQLite file, one DynamoDB table), like several processes would have.
 pub trait Backend {
-    type Store: TicketStore + 'static;
+    type Store: TicketStore + Throttle + 'static;
     async fn instance(&self) -> Self::Store;
 }
 
@@ -703,6 +729,7 @@ macro_rules! store_contract {
                 a_requester_finds_their_tickets,
                 a_thread_keeps_its_order_and_kinds,
                 status_changes_follow_the_state_machine,
+                throttle_windows_count_across_instances,
             );
         }
     };

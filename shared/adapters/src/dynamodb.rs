@@ -24,7 +24,9 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification, TransactWriteItem,
 };
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{Cursor, Opened, Page, QueueQuery, StoreError, TicketStore};
+use ventanilla_domain::ports::{
+    Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
+};
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
@@ -659,5 +661,60 @@ impl TicketStore for DynamoStore {
             .query_tickets(REQUESTER_INDEX, "GSI2PK = :pk", values, None, None)
             .await?;
         Ok(tickets)
+    }
+}
+
+/// Throttle windows are items `THROTTLE#<key>#<window start>` with an atomic `ADD`; their TTL
+/// lets DynamoDB drop them once the window is over.
+fn throttle_key(key: &ThrottleKey, window: Duration, now: Timestamp) -> (Item, i64) {
+    let start = window_start(window, now);
+    let expires = start.saturating_add(i64::try_from(window.as_secs()).unwrap_or(i64::MAX));
+    (
+        self::key(format!("THROTTLE#{}#{start}", key.as_str()), META),
+        expires,
+    )
+}
+
+fn count_of(item: Option<&HashMap<String, AttributeValue>>) -> Result<u64, StoreError> {
+    match item.and_then(|item| item.get("count")) {
+        Some(AttributeValue::N(count)) => count.parse().map_err(unavailable),
+        Some(_) => Err(StoreError::unavailable("throttle item with a bad count")),
+        None => Ok(0),
+    }
+}
+
+impl Throttle for DynamoStore {
+    async fn hit(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let (item_key, expires) = throttle_key(key, window, now);
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .update_expression("ADD #count :one SET #ttl = :expires")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(expires))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        count_of(output.attributes.as_ref())
+    }
+
+    async fn count(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let (item_key, _) = throttle_key(key, window, now);
+        count_of(self.get(item_key).await?.as_ref())
     }
 }

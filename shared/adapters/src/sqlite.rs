@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{Cursor, Opened, Page, QueueQuery, StoreError, TicketStore};
+use ventanilla_domain::ports::{
+    Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
+};
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
-use ventanilla_domain::{Email, Message, Ticket, TicketNumber};
+use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -52,6 +54,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key        TEXT PRIMARY KEY,
     ticket     TEXT NOT NULL REFERENCES tickets (number),
     expires_at TEXT NOT NULL
+);
+-- Since schema 2.
+CREATE TABLE IF NOT EXISTS throttle (
+    key          TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    count        INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
 );
 ";
 
@@ -398,6 +408,61 @@ impl TicketStore for SqliteStore {
                 )
                 .map_err(db)?;
             tickets_from_rows(&mut statement, [key])
+        })
+        .await
+    }
+}
+
+impl Throttle for SqliteStore {
+    async fn hit(
+        &self,
+        key: &ThrottleKey,
+        window: std::time::Duration,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let key = key.as_str().to_owned();
+        let start = window_start(window, now);
+        let expires_at = start.saturating_add(i64::try_from(window.as_secs()).unwrap_or(i64::MAX));
+        let now_seconds = now.unix_seconds();
+        self.transaction(move |tx| {
+            // Old windows are of no use; dropping them here keeps the table small without a job.
+            tx.execute(
+                "DELETE FROM throttle WHERE key = ?1 AND expires_at <= ?2",
+                params![key, now_seconds],
+            )
+            .map_err(db)?;
+            let count: i64 = tx
+                .query_row(
+                    "INSERT INTO throttle (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3)
+                     ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
+                     RETURNING count",
+                    params![key, start, expires_at],
+                    |row| row.get(0),
+                )
+                .map_err(db)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn count(
+        &self,
+        key: &ThrottleKey,
+        window: std::time::Duration,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let key = key.as_str().to_owned();
+        let start = window_start(window, now);
+        self.transaction(move |tx| {
+            let count: Option<i64> = tx
+                .query_row(
+                    "SELECT count FROM throttle WHERE key = ?1 AND window_start = ?2",
+                    params![key, start],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            Ok(count.map_or(0, |c| u64::try_from(c).unwrap_or(0)))
         })
         .await
     }

@@ -263,6 +263,49 @@ pub trait Mailer: Send + Sync {
     -> impl Future<Output = Result<SentMail, MailError>> + Send;
 }
 
+/// Fixed-window counters shared by every instance of a function: they limit how many
+/// tickets one source opens and how many status lookups may miss, across Lambda instances.
+pub trait Throttle: Send + Sync {
+    /// Counts one event under `key` in the window of length `window` that holds `now`, and
+    /// returns how many that window holds, this one included.
+    fn hit(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// How many events the window that holds `now` has counted so far.
+    fn count(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// What a throttle counts: a purpose and a subject (`open:<source>`, `miss:<number>`).
+/// Subjects that are personal data are hashed by the caller before they get here.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ThrottleKey(String);
+
+impl ThrottleKey {
+    pub fn new(purpose: &str, subject: &str) -> Self {
+        ThrottleKey(format!("{purpose}:{subject}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The start of the fixed window of length `window` that holds `now`, in Unix seconds; the
+/// window's key, shared by both stores.
+pub fn window_start(window: Duration, now: Timestamp) -> i64 {
+    let length = i64::try_from(window.as_secs()).unwrap_or(i64::MAX).max(1);
+    now.unix_seconds().div_euclid(length) * length
+}
+
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
@@ -349,6 +392,15 @@ mod tests {
         ] {
             assert_eq!(Cursor::decode(bad).unwrap_err().field, "cursor");
         }
+    }
+
+    #[test]
+    fn throttle_windows_are_aligned() {
+        let window = Duration::from_secs(3600);
+        let at = |t: &str| window_start(window, Timestamp::parse(t).unwrap());
+        assert_eq!(at("2025-01-01T10:00:00Z"), at("2025-01-01T10:59:59.999Z"));
+        assert_ne!(at("2025-01-01T10:59:59Z"), at("2025-01-01T11:00:00Z"));
+        assert_eq!(at("2025-01-01T10:30:00Z") % 3600, 0);
     }
 
     #[test]
