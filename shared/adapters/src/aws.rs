@@ -9,3 +9,42 @@ pub async fn load_config() -> SdkConfig {
         .load()
         .await
 }
+
+/// A setting the function cannot start without.
+#[derive(Debug, thiserror::Error)]
+#[error("the environment variable {0} is not set")]
+pub struct MissingSetting(pub &'static str);
+
+fn required(name: &'static str) -> Result<String, MissingSetting> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(MissingSetting(name))
+}
+
+/// The AWS resources a function works on, as `template.yaml` names them in its environment.
+/// Read at cold start, so a missing one fails the start and not a citizen's request.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    /// `VENTANILLA_TABLE`
+    pub table: String,
+    /// `VENTANILLA_BUCKET`
+    pub bucket: String,
+    /// `VENTANILLA_SES_CONFIGURATION_SET`, optional: bounce and complaint tracking.
+    pub configuration_set: Option<String>,
+    /// `VENTANILLA_S3_PATH_STYLE=true` for S3 stand-ins that cannot route by host name.
+    pub s3_path_style: bool,
+}
+
+impl Resources {
+    pub fn from_env() -> Result<Self, MissingSetting> {
+        Ok(Resources {
+            table: required("VENTANILLA_TABLE")?,
+            bucket: required("VENTANILLA_BUCKET")?,
+            configuration_set: std::env::var("VENTANILLA_SES_CONFIGURATION_SET")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            s3_path_style: std::env::var("VENTANILLA_S3_PATH_STYLE").is_ok_and(|v| v == "true"),
+        })
+    }
+}

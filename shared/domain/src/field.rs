@@ -12,13 +12,26 @@ use crate::Lang;
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum FieldProblem {
     Required,
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
     InvalidFormat,
     InvalidCheckDigit,
     InvalidProvince,
     UnknownValue,
     ControlCharacters,
+    TooManyFiles {
+        max: usize,
+    },
+    FilesTooLarge {
+        max_bytes: u64,
+    },
+    UnsupportedFileType,
+    /// A field that only robots fill in (the form's honeypot).
+    MustBeEmpty,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +74,26 @@ impl FieldError {
             (Lang::En, UnknownValue) => "The value is not one of the allowed options.".into(),
             (Lang::Es, ControlCharacters) => "Contiene caracteres no permitidos.".into(),
             (Lang::En, ControlCharacters) => "Contains characters that are not allowed.".into(),
+            (Lang::Es, TooManyFiles { max }) => {
+                format!("Puede adjuntar como máximo {max} archivos.")
+            }
+            (Lang::En, TooManyFiles { max }) => format!("You can attach at most {max} files."),
+            (Lang::Es, FilesTooLarge { max_bytes }) => format!(
+                "Los archivos suman más de {} MB; reduzca su tamaño o envíe menos.",
+                max_bytes / (1024 * 1024)
+            ),
+            (Lang::En, FilesTooLarge { max_bytes }) => format!(
+                "The files add up to more than {} MB; make them smaller or send fewer.",
+                max_bytes / (1024 * 1024)
+            ),
+            (Lang::Es, UnsupportedFileType) => {
+                "Solo se aceptan imágenes PNG, JPEG o WebP y documentos PDF.".into()
+            }
+            (Lang::En, UnsupportedFileType) => {
+                "Only PNG, JPEG or WebP images and PDF documents are accepted.".into()
+            }
+            (Lang::Es, MustBeEmpty) => "Este campo debe quedar vacío.".into(),
+            (Lang::En, MustBeEmpty) => "This field must be left empty.".into(),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod field;
 pub mod lang;
 pub mod mail;
+pub mod notices;
 pub mod operations;
 pub mod ports;
 pub mod status;

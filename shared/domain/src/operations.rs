@@ -30,7 +30,7 @@ pub struct NewTicket {
 /// [`IDEMPOTENCY_WINDOW`] returns the first ticket.
 pub async fn open_ticket(
     store: &impl TicketStore,
-    clock: &impl Clock,
+    clock: &(impl Clock + ?Sized),
     ids: &impl IdSource,
     new: NewTicket,
 ) -> Result<Opened, StoreError> {
@@ -73,7 +73,7 @@ pub enum ChangeError {
 /// the transition is checked against the state machine and recorded in the thread.
 pub async fn change_status(
     store: &impl TicketStore,
-    clock: &impl Clock,
+    clock: &(impl Clock + ?Sized),
     ids: &impl IdSource,
     number: &TicketNumber,
     seen_version: u64,

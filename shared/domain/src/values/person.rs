@@ -51,6 +51,11 @@ impl Nationality {
         self.0.alpha2()
     }
 
+    /// Every ISO 3166-1 country, for a form's choices.
+    pub fn all() -> impl Iterator<Item = Nationality> {
+        isocountry::CountryCode::iter().map(|code| Nationality(*code))
+    }
+
     /// The country's English short name, e.g. "Ecuador".
     pub fn name_en(&self) -> &'static str {
         self.0.name()

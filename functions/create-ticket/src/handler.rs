@@ -1,0 +1,603 @@
+//! Opening a ticket over HTTP: the form page, and `POST /api/v1/tickets` from the form
+//! (multipart, with screenshots) or from a program (JSON). Generic over the ports it uses,
+//! so the same router runs on Lambda (DynamoDB, S3, SES) and locally (SQLite, folder,
+//! outbox).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::notices::{AcknowledgementContext, acknowledgement};
+use ventanilla_domain::operations::{NewTicket, open_ticket};
+use ventanilla_domain::ports::{
+    Blob, BlobKey, BlobStore, Mailer, Opened, Throttle, ThrottleKey, TicketStore, UuidV7,
+};
+use ventanilla_domain::ticket::IdempotencyKey;
+use ventanilla_domain::{
+    AttachmentRef, FieldError, FieldErrors, FieldProblem, Lang, Ticket, TicketNumber,
+};
+use ventanilla_http::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
+use ventanilla_http::request::wants_json;
+use ventanilla_http::texts::texts;
+use ventanilla_http::{Problem, RequestLang, Site, Source};
+
+use crate::form::{self, TicketFields};
+use crate::screenshots::{self, Screenshot, Upload};
+
+/// The largest request read: the screenshots' limit plus room for the text fields.
+pub const MAX_REQUEST_BYTES: usize = screenshots::MAX_TOTAL_BYTES as usize + 256 * 1024;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The OpenAPI description of the public HTTP contract, served at `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+/// The ports this function uses (its IAM policy grants the same: the table, the
+/// attachments prefix, sending mail).
+pub struct Intake<S, B, M> {
+    pub site: Site,
+    pub store: S,
+    pub blobs: B,
+    pub mailer: M,
+}
+
+impl<S, B, M> std::fmt::Debug for Intake<S, B, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn router<S, B, M>(intake: Arc<Intake<S, B, M>>) -> Router
+where
+    S: TicketStore + Throttle + 'static,
+    B: BlobStore + 'static,
+    M: Mailer + 'static,
+{
+    let routes = Router::new()
+        .route("/", get(form_page::<S, B, M>))
+        .route("/api/v1/tickets", post(create::<S, B, M>))
+        .route("/api/v1/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(intake)
+        .merge(ventanilla_http::static_routes());
+    ventanilla_http::security::with_security_headers(routes)
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn form_page<S, B, M>(
+    State(intake): State<Arc<Intake<S, B, M>>>,
+    RequestLang(lang): RequestLang,
+) -> Response {
+    let fields = TicketFields::blank(&intake.site.settings);
+    render_form(
+        &intake.site,
+        lang,
+        &fields,
+        &FieldErrors::new(),
+        None,
+        StatusCode::OK,
+    )
+}
+
+fn render_form(
+    site: &Site,
+    lang: Lang,
+    fields: &TicketFields,
+    errors: &FieldErrors,
+    idempotency_token: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let t = texts(lang);
+    let views = form::field_views(fields, &site.settings, errors, lang);
+    let screenshots_error = errors.for_field("screenshots").map(|e| e.message(lang));
+    let mut summary: Vec<(String, String)> = views
+        .iter()
+        .filter_map(|v| {
+            v.error
+                .as_ref()
+                .map(|e| (v.name.to_owned(), format!("{}: {e}", v.label)))
+        })
+        .collect();
+    if let Some(error) = &screenshots_error {
+        summary.push(("screenshots".into(), format!("{}: {error}", t.screenshots)));
+    }
+    let page = TicketFormPage {
+        frame: Frame::new(lang, &site.settings.site_name, "/", t.form_title),
+        fields: views,
+        summary,
+        screenshots_error,
+        idempotency_token: idempotency_token
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
+        max_screenshots: screenshots::MAX_FILES,
+    };
+    html(status, &page)
+}
+
+/// A submission as read off the wire, before any field is parsed.
+#[derive(Debug, Default)]
+struct Submission {
+    fields: TicketFields,
+    uploads: Vec<Upload>,
+    idempotency: Option<String>,
+    honeypot: String,
+    /// JSON in, JSON out; forms get pages unless they ask for JSON.
+    json: bool,
+}
+
+/// Why a submission could not be read at all.
+enum Unreadable {
+    TooLarge,
+    UnsupportedType,
+    Malformed(String),
+}
+
+async fn read_submission(request: Request) -> Result<Submission, Unreadable> {
+    let headers = request.headers().clone();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let header_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if content_type.starts_with("application/json") {
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(|rejection| too_large_or(rejection.status(), rejection.body_text()))?;
+        let fields: TicketFields = serde_json::from_slice(&body)
+            .map_err(|e| Unreadable::Malformed(format!("JSON: {e}")))?;
+        return Ok(Submission {
+            fields,
+            idempotency: header_key,
+            json: true,
+            ..Submission::default()
+        });
+    }
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(Unreadable::UnsupportedType);
+    }
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|rejection| too_large_or(rejection.status(), rejection.body_text()))?;
+    let mut submission = Submission {
+        idempotency: header_key,
+        json: wants_json(&headers),
+        ..Submission::default()
+    };
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| too_large_or(e.status(), e.body_text()))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "screenshots" {
+            let file_name = field.file_name().unwrap_or("").to_owned();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| too_large_or(e.status(), e.body_text()))?;
+            // Browsers send an empty part for a file input left empty.
+            if !(bytes.is_empty() && file_name.is_empty()) {
+                submission.uploads.push(Upload {
+                    file_name,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            continue;
+        }
+        let value = field
+            .text()
+            .await
+            .map_err(|e| too_large_or(e.status(), e.body_text()))?;
+        match name.as_str() {
+            "idempotency_token" => {
+                submission.idempotency.get_or_insert(value);
+            }
+            "website" => submission.honeypot = value,
+            _ => {
+                submission.fields.set(&name, value);
+            }
+        }
+    }
+    Ok(submission)
+}
+
+fn too_large_or(status: StatusCode, text: String) -> Unreadable {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Unreadable::TooLarge
+    } else {
+        Unreadable::Malformed(text)
+    }
+}
+
+/// The first answer to a request, what the form or the program sees.
+#[derive(Debug, Serialize)]
+struct CreatedTicket {
+    number: String,
+    status: &'static str,
+    created_at: String,
+    access_url: String,
+}
+
+async fn create<S, B, M>(
+    State(intake): State<Arc<Intake<S, B, M>>>,
+    RequestLang(lang): RequestLang,
+    source: Source,
+    request: Request,
+) -> Response
+where
+    S: TicketStore + Throttle,
+    B: BlobStore,
+    M: Mailer,
+{
+    let site = &intake.site;
+    let accepts_json = wants_json(request.headers());
+    let submission = match read_submission(request).await {
+        Ok(submission) => submission,
+        Err(unreadable) => {
+            let problem = match unreadable {
+                Unreadable::TooLarge => {
+                    // A form whose files were too big comes back with the message next to
+                    // the file field; nothing typed can be recovered from a cut request.
+                    if !accepts_json {
+                        let mut errors = FieldErrors::new();
+                        errors.push(FieldError::new(
+                            "screenshots",
+                            FieldProblem::FilesTooLarge {
+                                max_bytes: screenshots::MAX_TOTAL_BYTES,
+                            },
+                        ));
+                        return render_form(
+                            site,
+                            lang,
+                            &TicketFields::blank(&site.settings),
+                            &errors,
+                            None,
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                        );
+                    }
+                    Problem::payload_too_large(lang)
+                }
+                Unreadable::UnsupportedType => Problem::unsupported_media_type(lang),
+                Unreadable::Malformed(detail) => Problem::bad_request(lang, detail),
+            };
+            return problem.into_response();
+        }
+    };
+    let answer = Answer {
+        site,
+        lang,
+        json: submission.json,
+    };
+
+    // Everything the citizen got wrong, at once.
+    let mut errors = FieldErrors::new();
+    let parsed = form::parse(&submission.fields, &site.settings);
+    if let Err(field_errors) = &parsed {
+        for error in field_errors.iter() {
+            errors.push(error.clone());
+        }
+    }
+    let screenshots = errors.check(screenshots::check(submission.uploads));
+    let idempotency = submission
+        .idempotency
+        .as_deref()
+        .filter(|k| !k.trim().is_empty())
+        .map(IdempotencyKey::parse)
+        .transpose();
+    let idempotency = errors.check(idempotency);
+    if !submission.honeypot.trim().is_empty() {
+        errors.push(FieldError::new("website", FieldProblem::MustBeEmpty));
+    }
+    let (Ok(parsed), Some(screenshots), Some(idempotency)) = (parsed, screenshots, idempotency)
+    else {
+        return answer.invalid(
+            &submission.fields,
+            &errors,
+            submission.idempotency.as_deref(),
+        );
+    };
+    if !errors.is_empty() {
+        return answer.invalid(
+            &submission.fields,
+            &errors,
+            submission.idempotency.as_deref(),
+        );
+    }
+
+    // Spam control counts tickets opened, not forms refused.
+    let now = site.clock.now();
+    let source_key = ThrottleKey::new("open", &source.throttle_subject());
+    match intake.store.count(&source_key, HOUR, now).await {
+        Ok(count) if count >= site.settings.limits.openings_per_source_per_hour => {
+            tracing::warn!("ticket opening throttled for a source");
+            return answer.too_many();
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::error!(%error, "throttle unavailable");
+            return answer.unavailable();
+        }
+    }
+
+    let attachments = match store_screenshots(&intake.blobs, screenshots).await {
+        Ok(attachments) => attachments,
+        Err(error) => {
+            tracing::error!(%error, "screenshots could not be stored");
+            return answer.unavailable();
+        }
+    };
+    // A key is scoped to the requester, so that one citizen's key cannot return another
+    // citizen's ticket.
+    let idempotency_key = idempotency.map(|key| {
+        let digest = Sha256::digest(
+            format!("{}\n{}", parsed.requester.email.match_key(), key.as_str()).as_bytes(),
+        );
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        IdempotencyKey::parse(&hex)
+            .unwrap_or_else(|_| unreachable!("64 hex digits are a valid key"))
+    });
+    let new = NewTicket {
+        agency: parsed.agency.code.clone(),
+        queue: parsed.agency.queue_for(parsed.category).clone(),
+        category: parsed.category,
+        requester: parsed.requester,
+        subject: parsed.subject,
+        description: parsed.description,
+        attachments,
+        mail: None,
+        idempotency_key,
+        linked_to: None,
+    };
+    let opened = match open_ticket(&intake.store, site.clock.as_ref(), &UuidV7, new).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            tracing::error!(%error, "the ticket could not be opened");
+            return answer.unavailable();
+        }
+    };
+    let replayed = matches!(opened, Opened::Replayed(_));
+    let ticket = opened.into_ticket();
+    let access_url = access_url(site, &ticket);
+    if replayed {
+        tracing::info!(ticket = %ticket.number, "idempotent replay");
+    } else {
+        tracing::info!(ticket = %ticket.number, "ticket opened");
+        if let Err(error) = intake.store.hit(&source_key, HOUR, now).await {
+            tracing::error!(%error, "the opening could not be counted");
+        }
+        acknowledge(&intake, &ticket, &access_url, lang).await;
+    }
+    answer.created(&ticket, &access_url, replayed)
+}
+
+async fn store_screenshots(
+    blobs: &impl BlobStore,
+    screenshots: Vec<Screenshot>,
+) -> Result<Vec<AttachmentRef>, ventanilla_domain::ports::BlobError> {
+    // The ticket has no number yet: screenshots go under an id of their own, and the ticket
+    // refers to them.
+    let batch = uuid::Uuid::now_v7();
+    let mut attachments = Vec::with_capacity(screenshots.len());
+    for (index, screenshot) in screenshots.into_iter().enumerate() {
+        let key = BlobKey::parse(&format!("attachments/{batch}/{index}"))
+            .unwrap_or_else(|_| unreachable!("a uuid and a digit make a valid key"));
+        let size = screenshot.bytes.len() as u64;
+        blobs
+            .put(
+                &key,
+                Blob {
+                    bytes: screenshot.bytes,
+                    content_type: screenshot.content_type.to_owned(),
+                },
+            )
+            .await?;
+        attachments.push(AttachmentRef {
+            name: screenshot.file_name,
+            content_type: screenshot.content_type.to_owned(),
+            size,
+            blob: key,
+        });
+    }
+    Ok(attachments)
+}
+
+pub fn access_url(site: &Site, ticket: &Ticket) -> String {
+    let expires = site.clock.now().plus(site.settings.limits.access_link);
+    let token = site
+        .links
+        .token(&ticket.number, &ticket.requester.email, expires);
+    format!("{}/estado/{token}", site.settings.public_url)
+}
+
+/// Sends the acknowledgement and indexes its Message-IDs, so that a reply to it threads into
+/// the ticket. A failure is logged and does not undo the ticket: the citizen already has the
+/// number on screen.
+async fn acknowledge<S, B, M>(
+    intake: &Intake<S, B, M>,
+    ticket: &Ticket,
+    access_url: &str,
+    lang: Lang,
+) where
+    S: TicketStore,
+    M: Mailer,
+{
+    let site = &intake.site;
+    let settings = &site.settings;
+    let Some(agency) = settings.agency(&ticket.agency) else {
+        return;
+    };
+    let first = match intake.store.messages(&ticket.number).await {
+        Ok(thread) => match thread.into_iter().next() {
+            Some(first) => first,
+            None => return,
+        },
+        Err(error) => {
+            tracing::error!(%error, ticket = %ticket.number, "acknowledgement not sent: thread unreadable");
+            return;
+        }
+    };
+    let own_id = MailMessageId::parse(&format!(
+        "{}@{}",
+        uuid::Uuid::now_v7(),
+        settings.mail_domain
+    ));
+    let Ok(own_id) = own_id else {
+        tracing::error!("the mail domain does not make valid Message-IDs");
+        return;
+    };
+    let reply_to =
+        ventanilla_domain::mail::Mailbox::new(settings.site_name.clone(), settings.support.clone());
+    let draft = acknowledgement(
+        ticket,
+        &first,
+        AcknowledgementContext {
+            from: &settings.no_reply,
+            reply_to: &reply_to,
+            mail_domain: &settings.mail_domain,
+            agency_name: &agency.name,
+            response_days: agency.response_days,
+            access_url,
+            lang,
+            now: site.clock.now(),
+            message_id: own_id.clone(),
+            in_reply_to: None,
+        },
+    );
+    match intake.mailer.send(&draft.build()).await {
+        Ok(sent) => {
+            for id in [own_id, sent.message_id] {
+                link(&intake.store, &ticket.number, first.id, &id).await;
+            }
+            tracing::info!(ticket = %ticket.number, provider_id = %sent.provider_id, "acknowledgement sent");
+        }
+        Err(error) => {
+            tracing::error!(%error, ticket = %ticket.number, "acknowledgement not sent");
+        }
+    }
+}
+
+async fn link(
+    store: &impl TicketStore,
+    number: &TicketNumber,
+    message: ventanilla_domain::ticket::MessageId,
+    id: &MailMessageId,
+) {
+    match store.link_mail_id(number, message, id).await {
+        Ok(()) | Err(ventanilla_domain::ports::StoreError::AlreadyExists) => {}
+        Err(error) => tracing::error!(%error, ticket = %number, "a mail id was not indexed"),
+    }
+}
+
+/// How to answer: JSON for programs, pages for the form.
+struct Answer<'a> {
+    site: &'a Site,
+    lang: Lang,
+    json: bool,
+}
+
+impl Answer<'_> {
+    fn invalid(
+        &self,
+        fields: &TicketFields,
+        errors: &FieldErrors,
+        token: Option<&str>,
+    ) -> Response {
+        if self.json {
+            Problem::invalid_fields(errors, self.lang).into_response()
+        } else {
+            render_form(
+                self.site,
+                self.lang,
+                fields,
+                errors,
+                token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+    }
+
+    fn notice(&self, problem: Problem, text: &str) -> Response {
+        if self.json {
+            return problem.into_response();
+        }
+        let status = problem.status_code();
+        let page = NoticePage {
+            frame: Frame::new(
+                self.lang,
+                &self.site.settings.site_name,
+                "/",
+                problem.title.clone(),
+            ),
+            text: text.to_owned(),
+            back_href: format!("/?lang={}", self.lang.code()),
+        };
+        let mut response = html(status, &page);
+        if let Some(seconds) = problem.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
+
+    fn too_many(&self) -> Response {
+        self.notice(
+            Problem::too_many_requests(self.lang, 3600),
+            texts(self.lang).too_many,
+        )
+    }
+
+    fn unavailable(&self) -> Response {
+        self.notice(
+            Problem::unavailable(self.lang),
+            texts(self.lang).unavailable,
+        )
+    }
+
+    fn created(&self, ticket: &Ticket, access_url: &str, replayed: bool) -> Response {
+        let mut headers = HeaderMap::new();
+        if replayed {
+            headers.insert(
+                "idempotent-replayed",
+                "true".parse().unwrap_or_else(|_| unreachable!()),
+            );
+        }
+        if self.json {
+            let body = CreatedTicket {
+                number: ticket.number.to_string(),
+                status: ticket.status.wire(),
+                created_at: ticket.created_at.to_string(),
+                access_url: access_url.to_owned(),
+            };
+            return (StatusCode::CREATED, headers, axum::Json(body)).into_response();
+        }
+        let t = texts(self.lang);
+        let page = TicketCreatedPage {
+            frame: Frame::new(
+                self.lang,
+                &self.site.settings.site_name,
+                "/",
+                t.created_title,
+            ),
+            number: ticket.number.to_string(),
+            access_url: access_url.to_owned(),
+        };
+        (headers, html(StatusCode::CREATED, &page)).into_response()
+    }
+}

@@ -1,0 +1,7 @@
+//! The create-ticket function: the form to open a ticket and `POST /api/v1/tickets`.
+
+pub mod form;
+pub mod handler;
+pub mod screenshots;
+
+pub use handler::{Intake, router};

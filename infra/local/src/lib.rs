@@ -1,0 +1,147 @@
+//! The local server's assembly, also used by tests that want the whole site in-process.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ventanilla_adapters::folder::{DownloadLink, FolderBlobs};
+use ventanilla_adapters::outbox::OutboxMailer;
+use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_domain::ports::{BlobKey, BlobStore, Clock, SystemClock};
+use ventanilla_http::{AccessLinks, Settings, Site};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Settings(#[from] ventanilla_http::settings::SettingsError),
+    #[error("the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] ventanilla_domain::ports::StoreError),
+}
+
+fn data_error(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::DataDir {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The secret that signs access and download links, made on first start and kept in the data
+/// folder, so links in mails already sent keep working after a restart.
+fn link_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
+    let path = data_dir.join("link-secret");
+    match std::fs::read(&path) {
+        Ok(secret) if secret.len() >= 32 => Ok(secret),
+        _ => {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            std::fs::write(&path, &secret).map_err(data_error(&path))?;
+            Ok(secret.into_bytes())
+        }
+    }
+}
+
+/// Every route of every HTTP function, plus the blob downloads the folder store links to.
+pub fn app(
+    data_dir: &Path,
+    config: Option<&Path>,
+    address: SocketAddr,
+) -> Result<Router, StartError> {
+    std::fs::create_dir_all(data_dir).map_err(data_error(data_dir))?;
+    let mut settings = match config {
+        Some(path) => Settings::load(path)?,
+        None => Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)?,
+    };
+    settings.public_url = format!("http://{address}");
+    let secret = link_secret(data_dir)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let site = Site {
+        links: AccessLinks::new(&secret).map_err(|_| StartError::DataDir {
+            path: data_dir.join("link-secret").display().to_string(),
+            source: std::io::Error::other("the link secret is too short"),
+        })?,
+        settings: settings.clone(),
+        clock: Arc::clone(&clock),
+    };
+    let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
+    let blobs = FolderBlobs::new(data_dir.join("blobs"), settings.public_url.clone(), secret);
+    let mailer = OutboxMailer::new(data_dir.join("outbox"));
+    let intake = create_ticket::Intake {
+        site: site.clone(),
+        store: store.clone(),
+        blobs: blobs.clone(),
+        mailer,
+    };
+    let desk = ticket_status::StatusDesk {
+        site,
+        store,
+        blobs: blobs.clone(),
+    };
+    let downloads = Router::new()
+        .route("/blobs/{*key}", get(download))
+        .with_state(Arc::new((blobs, clock)));
+    Ok(create_ticket::router(Arc::new(intake))
+        .merge(ticket_status::router(Arc::new(desk)))
+        .merge(ventanilla_http::security::with_security_headers(downloads)))
+}
+
+/// Serves a blob to whoever holds a valid signed link, as S3 serves a presigned GET.
+async fn download(
+    State(state): State<Arc<(FolderBlobs, Arc<dyn Clock>)>>,
+    UrlPath(key): UrlPath<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let (blobs, clock) = state.as_ref();
+    let forbidden = || StatusCode::FORBIDDEN.into_response();
+    let Ok(key) = BlobKey::parse(&key) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let (Some(name), Some(expires), Some(signature)) = (
+        query.get("name"),
+        query.get("expires").and_then(|e| e.parse().ok()),
+        query.get("sig"),
+    ) else {
+        return forbidden();
+    };
+    let link = DownloadLink {
+        name: name.clone(),
+        expires,
+        signature: signature.clone(),
+    };
+    if !blobs.verify_download(&key, &link, clock.now()) {
+        return forbidden();
+    }
+    match blobs.get(&key).await {
+        Ok(blob) => {
+            let encoded =
+                percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+            let disposition = format!("attachment; filename*=UTF-8''{encoded}");
+            let mut response = blob.bytes.into_response();
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&blob.content_type) {
+                headers.insert(header::CONTENT_TYPE, value);
+            }
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            response
+        }
+        Err(ventanilla_domain::ports::BlobError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(error) => {
+            tracing::error!(%error, "blob unreadable");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! `ventanilla-local`: every HTTP function's router in one process, on the embedded default
+//! (SQLite, a blob folder, an outbox of `.eml` files). What runs here is what runs on Lambda:
+//! the same routers, other adapters.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(name = "ventanilla-local", about, version)]
+struct Args {
+    /// Where to listen (loopback by default; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Where tickets (ventanilla.sqlite3), blobs (blobs/) and sent mail (outbox/) are kept.
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// The configuration file (agencies, queues, addresses, limits); the compiled-in
+    /// default (infra/ventanilla.toml) otherwise.
+    #[arg(long, env = "VENTANILLA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ventanilla_http::init_telemetry();
+    let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let address = listener.local_addr()?;
+    let app = ventanilla_local::app(&args.data_dir, args.config.as_deref(), address)?;
+    // The one line a person or a script waits for.
+    let url = format!("http://{address}");
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "Ventanilla listening on {url}")?;
+        writeln!(out, "  form:   {url}/")?;
+        writeln!(out, "  status: {url}/estado")?;
+        writeln!(out, "  outbox: {}", args.data_dir.join("outbox").display())?;
+        out.flush()?;
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

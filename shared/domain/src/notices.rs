@@ -1,0 +1,121 @@
+//! The mails the system writes on its own. They come from the no-reply address with
+//! `Reply-To` the support address, carry the ticket's tag in the subject and our threading
+//! anchor in `References`, and are marked automatic (RFC 3834).
+
+use crate::mail::{MailDraft, MailMessageId, Mailbox};
+use crate::{Lang, Message, Ticket, Timestamp};
+
+/// What an acknowledgement needs besides the ticket.
+#[derive(Debug, Clone)]
+pub struct AcknowledgementContext<'a> {
+    pub from: &'a Mailbox,
+    pub reply_to: &'a Mailbox,
+    pub mail_domain: &'a str,
+    pub agency_name: &'a str,
+    pub response_days: u32,
+    /// The signed link that opens the status page.
+    pub access_url: &'a str,
+    pub lang: Lang,
+    pub now: Timestamp,
+    /// Our id for this mail (the provider may replace it).
+    pub message_id: MailMessageId,
+    /// The citizen's mail that opened the ticket, when it came by mail.
+    pub in_reply_to: Option<MailMessageId>,
+}
+
+/// "We received your request": the ticket's number, what was received, when to expect an
+/// answer, and the access link.
+pub fn acknowledgement(
+    ticket: &Ticket,
+    first: &Message,
+    cx: AcknowledgementContext<'_>,
+) -> MailDraft {
+    let number = ticket.number.as_str();
+    let attachments: Vec<&str> = first.attachments.iter().map(|a| a.name.as_str()).collect();
+    let (subject, text) = match cx.lang {
+        Lang::Es => (
+            format!(
+                "{} Recibimos su solicitud: {}",
+                ticket.number.tag(),
+                ticket.subject
+            ),
+            format!(
+                "Estimado/a {name}:\n\n\
+                 Recibimos su solicitud en {agency}. Su número de ticket es {number}.\n\n\
+                 Tipo: {category}\nAsunto: {subject}\n{files}\n\
+                 Le responderemos en un plazo de hasta {days} días hábiles.\n\n\
+                 Puede ver el estado de su ticket en este enlace, sin ingresar ningún dato:\n{url}\n\n\
+                 Si desea añadir información, responda a este correo manteniendo el número \
+                 [{number}] en el asunto.\n\n\
+                 Este es un mensaje automático.\n\n\
+                 Lo que nos escribió:\n\n{body}\n",
+                name = ticket.requester.name,
+                agency = cx.agency_name,
+                category = ticket.category.label(Lang::Es),
+                subject = ticket.subject,
+                files = files_line("Adjuntos", &attachments),
+                days = cx.response_days,
+                url = cx.access_url,
+                body = quoted(first.body.as_str()),
+            ),
+        ),
+        Lang::En => (
+            format!(
+                "{} We received your request: {}",
+                ticket.number.tag(),
+                ticket.subject
+            ),
+            format!(
+                "Dear {name},\n\n\
+                 {agency} received your request. Your ticket number is {number}.\n\n\
+                 Type: {category}\nSubject: {subject}\n{files}\n\
+                 We will answer within {days} business days.\n\n\
+                 You can check your ticket's status at this link, without typing anything:\n{url}\n\n\
+                 To add information, reply to this e-mail keeping [{number}] in the subject.\n\n\
+                 This is an automatic message.\n\n\
+                 What you wrote:\n\n{body}\n",
+                name = ticket.requester.name,
+                agency = cx.agency_name,
+                category = ticket.category.label(Lang::En),
+                subject = ticket.subject,
+                files = files_line("Attachments", &attachments),
+                days = cx.response_days,
+                url = cx.access_url,
+                body = quoted(first.body.as_str()),
+            ),
+        ),
+    };
+    let mut references = Vec::new();
+    if let Some(parent) = &cx.in_reply_to {
+        references.push(parent.clone());
+    }
+    references.push(MailMessageId::ticket_anchor(&ticket.number, cx.mail_domain));
+    MailDraft {
+        from: cx.from.clone(),
+        to: Mailbox::new(
+            ticket.requester.name.as_str(),
+            ticket.requester.email.clone(),
+        ),
+        reply_to: Some(cx.reply_to.clone()),
+        subject,
+        text,
+        html: None,
+        message_id: cx.message_id,
+        in_reply_to: cx.in_reply_to,
+        references,
+        automatic: true,
+        date: cx.now,
+    }
+}
+
+fn files_line(label: &str, names: &[&str]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("{label}: {}\n", names.join(", "))
+    }
+}
+
+fn quoted(body: &str) -> String {
+    body.lines().map(|line| format!("> {line}\n")).collect()
+}

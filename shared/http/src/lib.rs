@@ -1,0 +1,102 @@
+//! What the HTTP functions share: settings, problem+json answers, the citizen's pages, access
+//! links, the source and language of a request, security headers, telemetry.
+
+pub mod access;
+pub mod pages;
+pub mod problem;
+pub mod request;
+pub mod security;
+pub mod settings;
+pub mod texts;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use ventanilla_domain::ports::Clock;
+
+pub use access::AccessLinks;
+pub use problem::Problem;
+pub use request::{RequestLang, Source};
+pub use settings::Settings;
+
+/// What every HTTP function knows about the site it serves.
+#[derive(Clone)]
+pub struct Site {
+    pub settings: Settings,
+    pub links: AccessLinks,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    #[error("VENTANILLA_LINK_SECRET is missing or shorter than 32 bytes")]
+    Secret,
+}
+
+impl Site {
+    /// The site as the environment describes it: `VENTANILLA_CONFIG` (or the compiled-in
+    /// default), `VENTANILLA_PUBLIC_URL`, `VENTANILLA_LINK_SECRET`. A missing or weak secret
+    /// stops the cold start.
+    pub fn from_env(clock: Arc<dyn Clock>) -> Result<Self, SiteError> {
+        let settings = Settings::from_env()?;
+        let secret = std::env::var("VENTANILLA_LINK_SECRET").unwrap_or_default();
+        let links = AccessLinks::new(secret.as_bytes()).map_err(|_| SiteError::Secret)?;
+        Ok(Site {
+            settings,
+            links,
+            clock,
+        })
+    }
+}
+
+/// The stylesheet every page links to. Served by one function (create-ticket) on AWS and by
+/// the local server.
+pub fn static_routes() -> Router {
+    Router::new().route(
+        "/static/site.css",
+        get(|| async {
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/css; charset=utf-8"),
+                    ),
+                    (
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("public, max-age=3600"),
+                    ),
+                ],
+                pages::SITE_CSS,
+            )
+                .into_response()
+        }),
+    )
+}
+
+/// JSON logs for CloudWatch, one line per event, `RUST_LOG` to filter (info by default).
+/// Handlers never log an e-mail, an ID number, a phone or a message body.
+pub fn init_telemetry() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests, the local server) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,168 @@
+// The citizen's path in a real browser: headless Chromium opens a ticket on the local server
+// (with a screenshot, with and without JavaScript), reads the number, opens the access link
+// from the acknowledgement in the outbox and sees the ticket; axe-core checks both pages.
+//
+// Needs VENTANILLA_LOCAL (the ventanilla-local binary) and CHROMIUM (the browser), which
+// infra/test.sh provides.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { simpleParser } from 'mailparser';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+// A real 1×1 PNG.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+let server;
+let baseUrl;
+let dataDir;
+let browser;
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'ventanilla-browser-'));
+  const binary = process.env.VENTANILLA_LOCAL;
+  assert.ok(binary, 'VENTANILLA_LOCAL names the ventanilla-local binary');
+  server = spawn(binary, ['--addr', '127.0.0.1:0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  baseUrl = await new Promise((resolve, reject) => {
+    let seen = '';
+    server.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const match = seen.match(/listening on (http:\/\/\S+)/);
+      if (match) resolve(match[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`ventanilla-local exited with ${code}`)));
+    setTimeout(() => reject(new Error('ventanilla-local did not start')), 30_000);
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function fillTicketForm(page, email) {
+  await page.selectOption('#agency', 'MDT');
+  await page.selectOption('#category', 'problema_tecnico');
+  await page.selectOption('#nationality', 'EC');
+  await page.selectOption('#id_type', 'cedula');
+  await page.fill('#id_number', '1710034065');
+  await page.fill('#full_name', 'María José Pérez');
+  await page.fill('#email', email);
+  await page.selectOption('#gender', 'femenino');
+  await page.fill('#phone', '0991234567');
+  await page.selectOption('#user_type', 'ciudadano');
+  await page.fill('#subject', 'No puedo descargar el certificado');
+  await page.fill('#description', 'Al pulsar "Descargar" aparece un error. Adjunto la captura.');
+  await page.setInputFiles('#screenshots', { name: 'captura.png', mimeType: 'image/png', buffer: PNG });
+}
+
+/** The acknowledgement sent to `email`, parsed. */
+async function acknowledgementFor(email) {
+  const outbox = join(dataDir, 'outbox');
+  for (const file of readdirSync(outbox).filter((f) => f.endsWith('.eml'))) {
+    const mail = await simpleParser(readFileSync(join(outbox, file)));
+    if (mail.to?.value?.[0]?.address === email) return mail;
+  }
+  assert.fail(`no acknowledgement for ${email} in the outbox`);
+}
+
+async function seriousViolations(page) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const results = await page.evaluate(() => window.axe.run());
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`);
+}
+
+async function openTicket({ javaScriptEnabled, email }) {
+  // bypassCSP only lets the test inject axe-core; the pages themselves run under the CSP.
+  const context = await browser.newContext({ javaScriptEnabled, bypassCSP: true, locale: 'es-EC' });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/`);
+  await fillTicketForm(page, email);
+  await Promise.all([page.waitForURL('**/api/v1/tickets**'), page.click('button[type=submit]')]);
+  const number = (await page.textContent('#ticket-number')).trim();
+  assert.match(number, /^MDT-TEC-\d{4}-\d{5}$/);
+  return { context, page, number };
+}
+
+test('a citizen opens a ticket with a screenshot and follows it from the mail link', async () => {
+  const email = 'maria.js@example.com';
+  const { context, page, number } = await openTicket({ javaScriptEnabled: true, email });
+  const mail = await acknowledgementFor(email);
+  assert.ok(mail.subject.includes(`[${number}]`), mail.subject);
+  assert.equal(mail.headers.get('auto-submitted'), 'auto-replied');
+  const link = mail.text.match(/http:\/\/127\.0\.0\.1:\d+\/estado\/\S+/)?.[0];
+  assert.ok(link, 'the acknowledgement carries an access link');
+
+  await page.goto(link);
+  assert.equal((await page.textContent('#ticket-number')).trim(), number);
+  assert.equal((await page.textContent('#ticket-subject')).trim(), 'No puedo descargar el certificado');
+  const download = page.locator('a', { hasText: 'captura.png' });
+  const href = await download.getAttribute('href');
+  const screenshot = await page.request.get(href);
+  assert.equal(screenshot.status(), 200);
+  assert.deepEqual(Buffer.from(await screenshot.body()), PNG);
+  assert.deepEqual(await seriousViolations(page), [], 'status page accessibility');
+  await context.close();
+});
+
+test('the same form works with JavaScript disabled', async () => {
+  const email = 'sin.js@example.com';
+  const { context, page, number } = await openTicket({ javaScriptEnabled: false, email });
+  assert.ok(await page.isVisible(`text=${number}`));
+  // The status page by e-mail + number, as a plain form post.
+  await page.goto(`${baseUrl}/estado`);
+  await page.fill('#email', email);
+  await page.fill('#number', number);
+  await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+  assert.equal((await page.textContent('#ticket-number')).trim(), number);
+  await context.close();
+});
+
+test('a wrong field comes back marked, with what was typed kept', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/?lang=en`);
+  await fillTicketForm(page, 'wrong.phone@example.com');
+  // A phone the browser lets through (type=tel has no format) but libphonenumber refuses.
+  await page.fill('#phone', '12');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#phone-error');
+  assert.equal(await page.inputValue('#full_name'), 'María José Pérez');
+  assert.equal(await page.inputValue('#phone'), '12');
+  assert.match(await page.textContent('#phone-error'), /format/);
+  assert.equal(await page.getAttribute('#phone', 'aria-invalid'), 'true');
+  await context.close();
+});
+
+test('the form and status pages have no serious or critical accessibility violation', async () => {
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  for (const path of ['/', '/?lang=en', '/estado']) {
+    await page.goto(`${baseUrl}${path}`);
+    assert.deepEqual(await seriousViolations(page), [], `${path} accessibility`);
+  }
+  await context.close();
+});

@@ -1,0 +1,504 @@
+//! `GET /` and `POST /api/v1/tickets`.
+
+use mail_parser::{HeaderValue, MessageParser};
+use serde_json::json;
+
+use crate::harness::{Event, Harness, PNG, ticket_form, ticket_json};
+
+fn form_fields(email: &str) -> Vec<(String, String)> {
+    ticket_form(email)
+}
+
+fn as_refs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_form_is_spanish_by_default_and_english_on_request() {
+    let h = Harness::new();
+    let es = h.send(Event::get("/")).await;
+    assert_eq!(es.status, 200);
+    assert!(es.header("content-type").unwrap().starts_with("text/html"));
+    let page = es.text();
+    assert!(page.contains("<html lang=\"es\">"));
+    assert!(page.contains("Abrir un nuevo ticket"));
+    for field in [
+        "agency",
+        "category",
+        "nationality",
+        "id_type",
+        "id_number",
+        "full_name",
+        "email",
+        "gender",
+        "phone",
+        "user_type",
+        "subject",
+        "description",
+        "screenshots",
+    ] {
+        assert!(page.contains(&format!("id=\"{field}\"")), "{field} missing");
+        assert!(
+            page.contains(&format!("for=\"{field}\"")),
+            "{field} has no label"
+        );
+    }
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    assert!(page.contains("name=\"idempotency_token\""));
+    assert!(page.contains("<option value=\"problema_tecnico\">Problema técnico</option>"));
+
+    let en = h.send(Event::get("/?lang=en")).await;
+    assert!(en.text().contains("<html lang=\"en\">"));
+    assert!(en.text().contains("Open a new ticket"));
+    let negotiated = h
+        .send(Event::get("/").header("accept-language", "en-US,en;q=0.9,es;q=0.5"))
+        .await;
+    assert!(negotiated.text().contains("<html lang=\"en\">"));
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_content_security_policy() {
+    let h = Harness::new();
+    let page = h.send(Event::get("/")).await;
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert!(!page.text().contains("<script"), "no inline script");
+    assert!(!page.text().contains("style="), "no inline style");
+    let css = h.send(Event::get("/static/site.css")).await;
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+}
+
+#[tokio::test]
+async fn json_opens_a_ticket_and_the_citizen_gets_an_acknowledgement() {
+    let h = Harness::new();
+    let answer = h
+        .send(Event::post_json(
+            "/api/v1/tickets",
+            &ticket_json("maria.perez@example.com"),
+        ))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let body = answer.json();
+    assert_eq!(body["number"], "MDT-QUE-2025-00001");
+    assert_eq!(body["status"], "new");
+    assert_eq!(body["created_at"], "2025-03-03T14:00:00.000Z");
+    let access_url = body["access_url"].as_str().unwrap();
+    assert!(access_url.starts_with("https://ventanilla.example.gob.ec/estado/MDT-QUE-2025-00001."));
+
+    let outbox = h.outbox();
+    assert_eq!(outbox.len(), 1);
+    let mail = MessageParser::default().parse(&outbox[0]).unwrap();
+    let subject = mail.subject().unwrap();
+    assert!(
+        subject.starts_with("[MDT-QUE-2025-00001] Recibimos su solicitud"),
+        "{subject}"
+    );
+    assert_eq!(
+        mail.from().unwrap().first().unwrap().address(),
+        Some("no-responder@ventanilla.example.gob.ec")
+    );
+    assert_eq!(
+        mail.reply_to().unwrap().first().unwrap().address(),
+        Some("soporte@ventanilla.example.gob.ec")
+    );
+    assert_eq!(
+        mail.to().unwrap().first().unwrap().address(),
+        Some("maria.perez@example.com")
+    );
+    assert_eq!(
+        mail.header("Auto-Submitted").and_then(|v| v.as_text()),
+        Some("auto-replied")
+    );
+    let references = match mail.header("References") {
+        Some(HeaderValue::Text(id)) => vec![id.to_string()],
+        Some(HeaderValue::TextList(ids)) => ids.iter().map(|s| s.to_string()).collect(),
+        other => panic!("References: {other:?}"),
+    };
+    assert!(
+        references.contains(&"ticket.mdt-que-2025-00001@ventanilla.example.gob.ec".to_string())
+    );
+    let text = mail.body_text(0).unwrap();
+    assert!(text.contains(access_url), "the access link is in the mail");
+    assert!(text.contains("5 días hábiles"));
+    assert!(
+        text.contains("mi trámite lleva tres semanas"),
+        "what was received"
+    );
+
+    // The mail's Message-ID finds the ticket, so a reply to it threads.
+    let own_id = ventanilla_domain::mail::MailMessageId::parse(mail.message_id().unwrap()).unwrap();
+    use ventanilla_domain::ports::TicketStore;
+    assert_eq!(
+        h.store
+            .find_by_mail_id(&own_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_str(),
+        "MDT-QUE-2025-00001"
+    );
+}
+
+#[tokio::test]
+async fn the_form_with_a_screenshot_opens_a_ticket_and_shows_its_number() {
+    let h = Harness::new();
+    let mut fields = form_fields("ana@example.com");
+    fields.push(("idempotency_token".into(), "form-token-1234".into()));
+    let answer = h
+        .send(Event::post_multipart(
+            "/api/v1/tickets",
+            &as_refs(&fields),
+            &[("pantalla.png", PNG)],
+        ))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let page = answer.text();
+    assert!(page.contains("<strong id=\"ticket-number\">MDT-QUE-2025-00001</strong>"));
+    assert!(page.contains("href=\"https://ventanilla.example.gob.ec/estado/MDT-QUE-2025-00001."));
+
+    // The screenshot is stored and listed with a download link.
+    let lookup = h
+        .send(Event::post_json(
+            "/api/v1/tickets/lookup",
+            &json!({"email": "ana@example.com", "number": "MDT-QUE-2025-00001"}),
+        ))
+        .await;
+    let attachment = &lookup.json()["messages"][0]["attachments"][0];
+    assert_eq!(attachment["name"], "pantalla.png");
+    assert_eq!(attachment["size"], PNG.len());
+    assert!(
+        attachment["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://ventanilla.example.gob.ec/blobs/attachments/")
+    );
+    use ventanilla_domain::ports::{BlobKey, BlobStore, TicketStore};
+    let number = ventanilla_domain::TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
+    let thread = h.store.messages(&number).await.unwrap();
+    let key: &BlobKey = &thread[0].attachments[0].blob;
+    let blob = h.blobs.get(key).await.unwrap();
+    assert_eq!(blob.bytes, PNG);
+    assert_eq!(blob.content_type, "image/png");
+
+    // The same form sent again (a double click, a reload) gives the same ticket.
+    let again = h
+        .send(Event::post_multipart(
+            "/api/v1/tickets",
+            &as_refs(&fields),
+            &[("pantalla.png", PNG)],
+        ))
+        .await;
+    assert_eq!(again.status, 201);
+    assert!(again.text().contains("MDT-QUE-2025-00001"));
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(h.outbox().len(), 1, "one acknowledgement only");
+}
+
+#[tokio::test]
+async fn bad_fields_are_named_in_problem_json() {
+    let h = Harness::new();
+    let mut request = ticket_json("no-es-un-correo");
+    request["id_number"] = "1710034066".into();
+    request["category"] = "otra".into();
+    request["subject"] = "".into();
+    request["nationality"] = "XX".into();
+    let answer = h.send(Event::post_json("/api/v1/tickets", &request)).await;
+    assert_eq!(answer.status, 422);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
+    let problem = answer.json();
+    assert_eq!(problem["status"], 422);
+    let mut fields: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().into(),
+                e["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            ("category", "unknown_value"),
+            ("email", "invalid_format"),
+            ("id_number", "invalid_check_digit"),
+            ("nationality", "unknown_value"),
+            ("subject", "required"),
+        ]
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+    );
+    assert!(
+        problem["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(' ')
+    );
+
+    let english = h
+        .send(Event::post_json("/api/v1/tickets?lang=en", &request))
+        .await;
+    assert_eq!(english.header("content-language"), Some("en"));
+    assert_eq!(english.json()["title"], "Some fields are not valid");
+    assert!(h.outbox().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_form_comes_back_with_the_values_kept_and_each_error_at_its_field() {
+    let h = Harness::new();
+    let mut fields = form_fields("ana@example.com");
+    for (name, value) in &mut fields {
+        match name.as_str() {
+            "full_name" => *value = "<script>alert('x')</script> Ana".into(),
+            "id_number" => *value = "9910034065".into(),
+            _ => {}
+        }
+    }
+    let answer = h
+        .send(Event::post_multipart(
+            "/api/v1/tickets",
+            &as_refs(&fields),
+            &[],
+        ))
+        .await;
+    assert_eq!(answer.status, 422);
+    let page = answer.text();
+    // What the citizen typed is back in the form, escaped.
+    assert!(
+        page.contains("value=\"&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; Ana\"")
+            || page.contains("value=\"&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Ana\""),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("value=\"Demora en la atención del trámite\""));
+    assert!(page.contains("<option value=\"queja\" selected>"));
+    // The error sits at its field and in the summary.
+    assert!(page.contains("id=\"id_number-error\""));
+    assert!(page.contains("aria-invalid=\"true\""));
+    assert!(page.contains("href=\"#id_number\""));
+    assert!(page.contains("provincia"));
+}
+
+#[tokio::test]
+async fn screenshots_are_checked_by_their_bytes_count_and_size() {
+    let h = Harness::new();
+    let fields = form_fields("ana@example.com");
+    let fields = as_refs(&fields);
+    let disguised = h
+        .send(Event::post_multipart(
+            "/api/v1/tickets",
+            &fields,
+            &[("captura.png", b"<html>hola</html>")],
+        ))
+        .await;
+    assert_eq!(disguised.status, 422);
+    assert!(disguised.text().contains("id=\"screenshots-error\""));
+    assert!(disguised.text().contains("PNG, JPEG o WebP"));
+
+    let four = [
+        ("a.png", PNG),
+        ("b.png", PNG),
+        ("c.png", PNG),
+        ("d.png", PNG),
+    ];
+    let too_many = h
+        .send(
+            Event::post_multipart("/api/v1/tickets", &fields, &four)
+                .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(too_many.status, 422);
+    assert_eq!(too_many.json()["errors"][0]["field"], "screenshots");
+    assert_eq!(too_many.json()["errors"][0]["code"], "too_many_files");
+
+    let mut big = PNG.to_vec();
+    big.resize(3 * 1024 * 1024, 0);
+    let too_big = h
+        .send(
+            Event::post_multipart(
+                "/api/v1/tickets",
+                &fields,
+                &[("a.png", &big), ("b.png", &big)],
+            )
+            .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(too_big.status, 413, "{}", too_big.text());
+    assert_eq!(
+        too_big.header("content-type"),
+        Some("application/problem+json")
+    );
+    let too_big_form = h
+        .send(Event::post_multipart(
+            "/api/v1/tickets",
+            &fields,
+            &[("a.png", &big), ("b.png", &big)],
+        ))
+        .await;
+    assert_eq!(too_big_form.status, 413);
+    assert!(too_big_form.text().contains("4 MB"));
+    assert!(h.outbox().is_empty(), "nothing was opened");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_first_ticket_for_the_same_requester_only() {
+    let h = Harness::new();
+    let send = |email: &str| {
+        Event::post_json("/api/v1/tickets", &ticket_json(email))
+            .header("idempotency-key", "3f1c2a9e-key")
+    };
+    let first = h.send(send("a@example.com")).await;
+    let second = h.send(send("a@example.com")).await;
+    assert_eq!(first.status, 201);
+    assert_eq!(second.status, 201);
+    assert_eq!(first.json()["number"], second.json()["number"]);
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    let someone_else = h.send(send("b@example.com")).await;
+    assert_eq!(someone_else.json()["number"], "MDT-QUE-2025-00002");
+    assert_eq!(h.outbox().len(), 2);
+
+    let bad_key = h
+        .send(
+            Event::post_json("/api/v1/tickets", &ticket_json("a@example.com"))
+                .header("idempotency-key", "short"),
+        )
+        .await;
+    assert_eq!(bad_key.status, 422);
+    assert_eq!(bad_key.json()["errors"][0]["field"], "idempotency_key");
+}
+
+#[tokio::test]
+async fn spam_is_stopped_by_the_honeypot_and_the_per_source_limit() {
+    let h = Harness::with_limits(|limits| limits.openings_per_source_per_hour = 2);
+    let mut robot = form_fields("robot@example.com");
+    robot.push(("website".into(), "http://spam.example".into()));
+    let caught = h
+        .send(Event::post_multipart(
+            "/api/v1/tickets",
+            &as_refs(&robot),
+            &[],
+        ))
+        .await;
+    assert_eq!(caught.status, 422);
+
+    // Refused forms do not count against the limit; opened tickets do.
+    let mut bad = ticket_json("c@example.com");
+    bad["email"] = "x".into();
+    for _ in 0..3 {
+        assert_eq!(
+            h.send(Event::post_json("/api/v1/tickets", &bad))
+                .await
+                .status,
+            422
+        );
+    }
+    for _ in 0..2 {
+        let ok = h
+            .send(Event::post_json(
+                "/api/v1/tickets",
+                &ticket_json("c@example.com"),
+            ))
+            .await;
+        assert_eq!(ok.status, 201);
+    }
+    let limited = h
+        .send(Event::post_json(
+            "/api/v1/tickets",
+            &ticket_json("c@example.com"),
+        ))
+        .await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("retry-after"), Some("3600"));
+    let other_source = h
+        .send(
+            Event::post_json("/api/v1/tickets", &ticket_json("d@example.com"))
+                .sent_from("200.7.0.9"),
+        )
+        .await;
+    assert_eq!(other_source.status, 201);
+    // The next hour starts afresh.
+    h.clock.advance(chrono::Duration::hours(1));
+    let later = h
+        .send(Event::post_json(
+            "/api/v1/tickets",
+            &ticket_json("c@example.com"),
+        ))
+        .await;
+    assert_eq!(later.status, 201);
+}
+
+#[tokio::test]
+async fn unreadable_requests_get_a_clear_problem() {
+    let h = Harness::new();
+    let text = h
+        .send(Event::post_json("/api/v1/tickets", &json!({})).header("content-type", "text/plain"))
+        .await;
+    assert_eq!(text.status, 415);
+    assert_eq!(
+        text.header("content-type"),
+        Some("application/problem+json")
+    );
+    let mut broken = Event::post_json("/api/v1/tickets", &json!({}));
+    broken = broken.header("content-type", "application/json");
+    let broken_answer = h.send(broken).await;
+    assert_eq!(
+        broken_answer.status, 422,
+        "an empty object names every required field"
+    );
+    assert!(broken_answer.json()["errors"].as_array().unwrap().len() >= 9);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let h = Harness::new();
+    let answer = h.send(Event::get("/api/v1/openapi.json")).await;
+    assert_eq!(answer.status, 200);
+    let spec = answer.json();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let paths = spec["paths"].as_object().unwrap();
+    for path in [
+        "/",
+        "/api/v1/tickets",
+        "/api/v1/tickets/lookup",
+        "/estado",
+        "/estado/{token}",
+        "/api/v1/openapi.json",
+    ] {
+        assert!(paths.contains_key(path), "{path} undocumented");
+    }
+    // Every documented GET answers (nothing documented is missing from the routers).
+    for path in paths.keys().filter(|p| !p.contains('{')) {
+        if paths[path].get("get").is_some() {
+            let answer = h.send(Event::get(path)).await;
+            assert_eq!(answer.status, 200, "{path}");
+        }
+    }
+    let categories =
+        &spec["components"]["schemas"]["TicketRequest"]["properties"]["category"]["enum"];
+    let wire: Vec<&str> = ventanilla_domain::Category::ALL
+        .iter()
+        .map(|c| c.wire())
+        .collect();
+    assert_eq!(
+        categories
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect::<Vec<_>>(),
+        wire
+    );
+}

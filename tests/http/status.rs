@@ -1,0 +1,232 @@
+//! `/estado`, `/estado/<token>` and `POST /api/v1/tickets/lookup`.
+
+use serde_json::json;
+use ventanilla_domain::ports::{IdSource, TicketStore, UuidV7};
+use ventanilla_domain::ticket::TicketUpdate;
+use ventanilla_domain::{
+    AgentId, AgentRef, Author, Body, Message, MessageKind, TicketChange, TicketNumber,
+};
+
+use crate::harness::{Event, Harness, ticket_json};
+
+async fn open(h: &Harness, email: &str) -> (String, String) {
+    let answer = h
+        .send(Event::post_json("/api/v1/tickets", &ticket_json(email)))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let body = answer.json();
+    (
+        body["number"].as_str().unwrap().to_owned(),
+        body["access_url"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn lookup(email: &str, number: &str) -> Event {
+    Event::post_json(
+        "/api/v1/tickets/lookup",
+        &json!({"email": email, "number": number}),
+    )
+}
+
+async fn add(h: &Harness, number: &str, kind: MessageKind, text: &str) {
+    let number = TicketNumber::parse(number).unwrap();
+    let ticket = h.store.ticket(&number).await.unwrap();
+    h.clock.advance(chrono::Duration::minutes(30));
+    use ventanilla_domain::ports::Clock;
+    let message = Message {
+        id: UuidV7.message_id(),
+        at: h.clock.now(),
+        kind,
+        author: Author::Agent(AgentRef {
+            id: AgentId::parse("agente-1").unwrap(),
+            name: "Agente".into(),
+        }),
+        body: Body::parse(text).unwrap(),
+        attachments: Vec::new(),
+        mail: None,
+    };
+    h.store
+        .update(TicketUpdate {
+            number: number.clone(),
+            expected_version: ticket.version,
+            change: TicketChange::default(),
+            message: Some(message),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_lookup_shows_the_public_thread_oldest_first_and_never_internal_notes() {
+    let h = Harness::new();
+    let (number, _) = open(&h, "Maria.Perez@Example.com").await;
+    add(
+        &h,
+        &number,
+        MessageKind::InternalNote,
+        "Nota interna: revisar con talento humano",
+    )
+    .await;
+    add(
+        &h,
+        &number,
+        MessageKind::PublicReply,
+        "Estimada María, su trámite fue reasignado.",
+    )
+    .await;
+
+    let answer = h
+        .send(lookup("maria.perez@example.com", &number.to_lowercase()))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let body = answer.json();
+    assert_eq!(body["number"], number);
+    assert_eq!(body["status"], "new");
+    assert_eq!(body["category"], "queja");
+    assert_eq!(body["subject"], "Demora en la atención del trámite");
+    assert_eq!(body["created_at"], "2025-03-03T14:00:00.000Z");
+    assert_eq!(body["updated_at"], "2025-03-03T15:00:00.000Z");
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["author"], "citizen");
+    assert!(
+        messages[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("tres semanas")
+    );
+    assert_eq!(messages[1]["author"], "agency");
+    assert_eq!(messages[1]["at"], "2025-03-03T15:00:00.000Z");
+    assert!(!answer.text().contains("Nota interna"));
+}
+
+#[tokio::test]
+async fn an_unknown_number_and_a_wrong_email_get_the_same_answer() {
+    let h = Harness::new();
+    let (number, _) = open(&h, "ana@example.com").await;
+    let wrong_email = h.send(lookup("otra@example.com", &number)).await;
+    let unknown = h
+        .send(lookup("ana@example.com", "MDT-QUE-2025-09999"))
+        .await;
+    assert_eq!(wrong_email.status, 404);
+    assert_eq!(unknown.status, 404);
+    assert_eq!(wrong_email.body, unknown.body, "byte for byte");
+    assert_eq!(
+        wrong_email.headers.get("content-type"),
+        unknown.headers.get("content-type")
+    );
+    let malformed = h.send(lookup("ana@example.com", "MDT-2025-1")).await;
+    assert_eq!(malformed.status, 422);
+    assert_eq!(malformed.json()["errors"][0]["field"], "number");
+}
+
+#[tokio::test]
+async fn repeated_misses_are_throttled_per_number_and_per_source() {
+    let h = Harness::with_limits(|limits| {
+        limits.lookup_misses_per_number_per_hour = 3;
+        limits.lookup_misses_per_source_per_hour = 5;
+    });
+    let (number, _) = open(&h, "ana@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(
+            h.send(lookup("guess@example.com", &number)).await.status,
+            404
+        );
+    }
+    // Even the right e-mail waits now: the number is being guessed at.
+    let blocked = h.send(lookup("ana@example.com", &number)).await;
+    assert_eq!(blocked.status, 429);
+    assert!(blocked.header("retry-after").is_some());
+    // From another source, other numbers: the per-source limit.
+    for i in 0..5 {
+        let miss = h
+            .send(lookup("x@example.com", &format!("MDT-QUE-2025-0100{i}")).sent_from("181.39.0.1"))
+            .await;
+        assert_eq!(miss.status, 404);
+    }
+    let source_blocked = h
+        .send(lookup("x@example.com", "MDT-QUE-2025-02000").sent_from("181.39.0.1"))
+        .await;
+    assert_eq!(source_blocked.status, 429);
+    h.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(h.send(lookup("ana@example.com", &number)).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_status_form_works_without_javascript() {
+    let h = Harness::new();
+    let (number, _) = open(&h, "ana@example.com").await;
+    let form = h.send(Event::get("/estado")).await;
+    assert_eq!(form.status, 200);
+    assert!(form.text().contains("action=\"/estado?lang=es\""));
+    let found = h
+        .send(Event::post_form(
+            "/estado",
+            &[("email", "ana@example.com"), ("number", &number)],
+        ))
+        .await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    assert!(
+        found
+            .text()
+            .contains(&format!("<span id=\"ticket-number\">{number}</span>"))
+    );
+    assert!(found.text().contains("<dd id=\"ticket-status\">Nuevo</dd>"));
+    let missed = h
+        .send(Event::post_form(
+            "/estado?lang=en",
+            &[("email", "otra@example.com"), ("number", &number)],
+        ))
+        .await;
+    assert_eq!(missed.status, 404);
+    assert!(missed.text().contains("We found no ticket"));
+    assert!(
+        missed.text().contains("value=\"otra@example.com\""),
+        "values kept"
+    );
+    let invalid = h
+        .send(Event::post_form(
+            "/estado",
+            &[("email", "x"), ("number", "")],
+        ))
+        .await;
+    assert_eq!(invalid.status, 422);
+    assert!(invalid.text().contains("id=\"email-error\""));
+    assert!(invalid.text().contains("id=\"number-error\""));
+}
+
+#[tokio::test]
+async fn the_access_link_opens_the_ticket_until_it_expires() {
+    let h = Harness::new();
+    let (number, access_url) = open(&h, "ana@example.com").await;
+    let path = access_url.strip_prefix(crate::harness::PUBLIC_URL).unwrap();
+    let page = h.send(Event::get(path)).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains(&number));
+    assert!(page.text().contains("mi trámite lleva tres semanas"));
+
+    let tampered = path.replace("00001", "00002");
+    assert_eq!(h.send(Event::get(&tampered)).await.status, 404);
+    let mut cut = path.to_owned();
+    cut.pop();
+    assert_eq!(h.send(Event::get(&cut)).await.status, 404);
+    h.clock.advance(chrono::Duration::days(91));
+    let expired = h.send(Event::get(path)).await;
+    assert_eq!(expired.status, 404);
+    assert!(expired.text().contains("No encontramos"));
+}
+
+#[tokio::test]
+async fn what_a_citizen_typed_is_shown_as_text() {
+    let h = Harness::new();
+    let mut request = ticket_json("ana@example.com");
+    request["subject"] = "<img src=x onerror=alert(1)>".into();
+    request["description"] = "<script>alert(1)</script>".into();
+    let answer = h.send(Event::post_json("/api/v1/tickets", &request)).await;
+    let access_url = answer.json()["access_url"].as_str().unwrap().to_owned();
+    let path = access_url.strip_prefix(crate::harness::PUBLIC_URL).unwrap();
+    let page = h.send(Event::get(path)).await.text();
+    assert!(!page.contains("<img src=x"));
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("alert(1)"));
+}
