@@ -20,6 +20,21 @@ python_venv() {
   fi
 }
 
+# The browser suite's tools: Debian's Chromium (installed once, as root or through sudo) and
+# the pinned npm packages of tests/browser. Sets VENTANILLA_CHROMIUM.
+browser_suite() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    log "installing Chromium (Debian package)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  fi
+  VENTANILLA_CHROMIUM=$(command -v chromium)
+  log "installing the browser suite's npm packages"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

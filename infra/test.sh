@@ -23,12 +23,15 @@ log "template"
 "$VENV/bin/cfn-lint" template.yaml
 # Two stand-ins: one for DynamoDB and S3, one for SES alone (tests read sent mail back
 # from its state dump, which stays small that way).
+browser_suite
+
 start_moto AWS_ENDPOINT_URL
 start_moto AWS_ENDPOINT_URL_SESV2
 export AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 export VENTANILLA_PYTHON="$VENV/bin/python"
+export VENTANILLA_CHROMIUM
 
 log "tests (AWS stand-ins at $AWS_ENDPOINT_URL and $AWS_ENDPOINT_URL_SESV2)"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -30,7 +30,7 @@ use ventanilla_domain::ports::{
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
-use crate::retry::backoff;
+use crate::retry::{backoff, until_won};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -500,20 +500,13 @@ where
 impl TicketStore for DynamoStore {
     async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
         let _turn = self.opening.lock().await;
-        for attempt in 0..MAX_OPEN_ATTEMPTS {
-            if let Some(opened) = self.try_open(&draft).await? {
-                return Ok(opened);
-            }
-            tokio::time::sleep(backoff(
-                attempt,
-                Duration::from_millis(4),
-                Duration::from_millis(250),
-            ))
-            .await;
-        }
-        Err(StoreError::unavailable(
+        until_won(
+            MAX_OPEN_ATTEMPTS,
+            (Duration::from_millis(4), Duration::from_millis(250)),
             "too much contention for the next ticket number; try again",
-        ))
+            || self.try_open(&draft),
+        )
+        .await
     }
 
     async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
@@ -557,20 +550,13 @@ impl TicketStore for DynamoStore {
     }
 
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
-        for attempt in 0..MAX_UPDATE_ATTEMPTS {
-            if let Some(ticket) = self.try_update(&update).await? {
-                return Ok(ticket);
-            }
-            tokio::time::sleep(backoff(
-                attempt,
-                Duration::from_millis(10),
-                Duration::from_millis(200),
-            ))
-            .await;
-        }
-        Err(StoreError::unavailable(
+        until_won(
+            MAX_UPDATE_ATTEMPTS,
+            (Duration::from_millis(10), Duration::from_millis(200)),
             "the update kept conflicting with other transactions",
-        ))
+            || self.try_update(&update),
+        )
+        .await
     }
 
     async fn link_mail_id(

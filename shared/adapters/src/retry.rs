@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use rand::Rng;
+use ventanilla_domain::ports::StoreError;
 
 /// Full jitter: a random wait up to an exponentially growing cap, so that contenders that
 /// lost the same race do not collide again in lock-step.
@@ -11,6 +12,28 @@ pub(crate) fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.min(16));
     let ceiling = exp.min(cap).as_micros().max(1) as u64;
     Duration::from_micros(rand::rng().random_range(0..=ceiling))
+}
+
+/// Runs `once` until it wins: `Ok(None)` means it lost a race (a concurrent writer got there
+/// first) and is worth another try after a backoff; after `attempts` losses, `Unavailable`
+/// with `gave_up` as the reason.
+pub(crate) async fn until_won<T, F, Fut>(
+    attempts: u32,
+    (base, cap): (Duration, Duration),
+    gave_up: &'static str,
+    mut once: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, StoreError>>,
+{
+    for attempt in 0..attempts {
+        if let Some(won) = once().await? {
+            return Ok(won);
+        }
+        tokio::time::sleep(backoff(attempt, base, cap)).await;
+    }
+    Err(StoreError::unavailable(gave_up))
 }
 
 #[cfg(test)]
