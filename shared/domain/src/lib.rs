@@ -8,6 +8,7 @@ pub mod mail;
 pub mod notices;
 pub mod operations;
 pub mod ports;
+pub mod reply;
 pub mod status;
 pub mod ticket;
 pub mod time;
