@@ -103,3 +103,43 @@ fn the_other_corpora_split_without_a_panic() {
         assert!(!files.is_empty());
     }
 }
+
+/// talon's standard replies, read as whole mails (charsets, transfer encodings) and split.
+/// Two expectations differ on purpose: talon keeps the phone signature of iphone.eml and the
+/// `-- ` signature of sparrow.eml; Ventanilla cuts both, since an agent needs neither.
+#[test]
+fn talon_standard_replies_give_their_expected_text() {
+    let dir = ventanilla_tests::testdata_dir().join("02_mime_emails/mailgun-talon");
+    let expected: serde_json::Value =
+        serde_json::from_str(&read_lossy(&dir.join("EXPECTED_talon.json"))).unwrap();
+    let deliberate = [
+        "standard_replies/iphone.eml",
+        "standard_replies/sparrow.eml",
+    ];
+    let (mut total, mut matched, mut wrong) = (0, 0, Vec::new());
+    for (file, expectation) in expected.as_object().unwrap() {
+        let Some(text) = expectation["expected_reply_text"].as_str() else {
+            continue;
+        };
+        if !file.ends_with(".eml") {
+            continue;
+        }
+        total += 1;
+        let mail =
+            ventanilla_domain::incoming::read(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+        let want = if deliberate.contains(&file.as_str()) {
+            "Hello"
+        } else {
+            text
+        };
+        if normalised(&mail.reply.new_text) == normalised(want) {
+            matched += 1;
+        } else {
+            wrong.push(format!("{file}: {:?}", mail.reply.new_text));
+        }
+    }
+    println!(
+        "mailgun-talon standard replies: {matched}/{total} as expected (iphone, sparrow: signature cut on purpose)"
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

@@ -165,9 +165,9 @@ fn attribution_at(lines: &[&str], index: usize) -> bool {
             return false;
         }
         let joined = lines[index..=index + extra].join(" ");
-        // A wrapped loose attribution must start like one, not in the text before it.
-        ATTRIBUTION.is_match(&joined)
-            || (attribution_start(lines[index]) && loose_attribution(&joined))
+        // A wrapped attribution must start like one, not in the text before it.
+        attribution_start(lines[index])
+            && (ATTRIBUTION.is_match(&joined) || loose_attribution(&joined))
     })
 }
 
@@ -288,6 +288,15 @@ mod tests {
     fn english_attributions_may_wrap() {
         let wrapped = "Thanks!\n\nOn Mon, Mar 3, 2025 at 10:00 AM Ventanilla <no-responder@x.gob.ec>\nwrote:\n\n> We received it.\n";
         assert_eq!(split_reply(wrapped).new_text, "Thanks!");
+    }
+
+    #[test]
+    fn text_right_above_an_attribution_stays() {
+        let apple = "Hello\n> On 22 Aug 2015, at 19:21, Adam <a@b.com> wrote:\n>\n> Hi there!\n";
+        assert_eq!(split_reply(apple).new_text, "Hello");
+        let android =
+            "Hello\n02.04.2012 14:20 пользователь \"bob@x.org\" <\nbob@x.org> написал:\n\n> Hi\n";
+        assert_eq!(split_reply(android).new_text, "Hello");
     }
 
     #[test]
