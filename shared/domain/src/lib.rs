@@ -3,6 +3,7 @@
 //! an outbox) is reached. Nothing here knows about AWS, Lambda or a database.
 
 pub mod field;
+pub mod inbound;
 pub mod incoming;
 pub mod lang;
 pub mod mail;

@@ -1,0 +1,440 @@
+//! What happens to a mail that reached the support address: a duplicate is dropped, a reply
+//! joins its ticket, a follow-up to a finished ticket obeys the queue's rule, automatic mail
+//! never opens, reopens or gets answered, and anything else opens a ticket. The caller (the
+//! inbound function, the local SMTP listener) has already stored the raw mail and its
+//! attachments; it sends the acknowledgement or notice the outcome asks for.
+//!
+//! Threading order, as DESIGN.md sets it: (1) dedupe on the provider's id and the exact
+//! Message-ID; (2) In-Reply-To/References against every id stored or sent, and our anchor
+//! `<ticket.NUMBER@domain>`; (3) the ticket tag in the quoted history; (4) the tag in the
+//! subject. (3) and (4) count only when the sender is the ticket's requester: anyone can
+//! type a number.
+
+use crate::incoming::{IncomingMail, MailKind};
+use crate::mail::MailMessageId;
+use crate::operations::{NewTicket, open_ticket};
+use crate::ports::{Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore};
+use crate::ticket::{AttachmentRef, MailMeta, TicketUpdate};
+use crate::{
+    AgencyCode, Author, Body, Category, Email, Message, MessageKind, PersonName, QueueName,
+    Requester, Status, Subject, Ticket, TicketChange, TicketNumber,
+};
+
+/// What a queue does with a citizen's mail to a resolved or closed ticket (as in OTRS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishedTicketRule {
+    /// Reopen it, if it finished at most this many days ago (always, with `None`); older
+    /// ones get a new ticket linked to them.
+    Reopen { within_days: Option<u32> },
+    /// Leave it closed; the sender gets a notice.
+    Reject,
+    /// Always a new ticket, linked to the old one.
+    NewLinked,
+}
+
+/// Where new tickets from mail go and how the support address behaves.
+#[derive(Debug, Clone)]
+pub struct MailPolicy {
+    pub agency: AgencyCode,
+    pub queue: QueueName,
+    /// Mail SES marked as spam waits here for an agent, unacknowledged.
+    pub review_queue: QueueName,
+    pub finished: FinishedTicketRule,
+    /// At most this many acknowledgements (and notices) per sender address per day.
+    pub acks_per_sender_per_day: u64,
+}
+
+/// A mail as delivered: read, with its raw copy and attachments already stored.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub mail: IncomingMail,
+    /// The provider's id of this delivery (SES's messageId), as a Message-ID-like key.
+    pub provider_id: Option<MailMessageId>,
+    pub raw: crate::ports::BlobKey,
+    pub attachments: Vec<AttachmentRef>,
+    pub spam_failed: bool,
+    pub virus_failed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Seen before: nothing stored again.
+    Duplicate { ticket: TicketNumber },
+    /// Added to its ticket; `reopened` when it was resolved or closed.
+    FollowUp { ticket: Ticket, reopened: bool },
+    /// A new ticket; `acknowledge` when the sender is to get an acknowledgement.
+    Opened { ticket: Ticket, acknowledge: bool },
+    /// SES said spam: a new ticket in the review queue, not acknowledged.
+    HeldForReview { ticket: Ticket },
+    /// A follow-up to a finished ticket whose queue rejects them; `notify` when the sender
+    /// is to get a notice.
+    Rejected { ticket: TicketNumber, notify: bool },
+    /// Automatic mail: recorded on its ticket as a system event when it threads, else only
+    /// logged. Never opens, reopens or answers.
+    Automatic {
+        kind: MailKind,
+        ticket: Option<TicketNumber>,
+    },
+    /// SES said virus: never stored as a message; recorded on its ticket if it threads.
+    Virus { ticket: Option<TicketNumber> },
+    /// No usable sender address: nobody to answer, nothing to open.
+    NoSender,
+}
+
+/// How often an append is retried when an agent changed the ticket at the same moment.
+const APPEND_ATTEMPTS: u32 = 5;
+
+/// The categories a mail's subject suggests, first match wins; requerimiento otherwise.
+pub fn categorise(subject: &str) -> Category {
+    let folded: String = subject
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' => 'a',
+            'é' => 'e',
+            'í' => 'i',
+            'ó' => 'o',
+            'ú' | 'ü' => 'u',
+            other => other,
+        })
+        .collect();
+    let rules: [(&[&str], Category); 7] = [
+        (
+            &["capacitacion", "capacitar", "curso", "taller"],
+            Category::Capacitacion,
+        ),
+        (&["asesoria", "asesorar", "consultoria"], Category::Asesoria),
+        (
+            &[
+                "inconveniente tecnico",
+                "problema tecnico",
+                "soporte",
+                "asistencia tecnica",
+                "falla",
+                "no funciona",
+                "no puedo ingresar",
+                "error",
+            ],
+            Category::ProblemaTecnico,
+        ),
+        (&["denuncia"], Category::Denuncia),
+        (&["queja", "reclamo"], Category::Queja),
+        (&["sugerencia", "propuesta"], Category::Sugerencia),
+        (
+            &["felicitacion", "agradecimiento", "felicito"],
+            Category::Felicitacion,
+        ),
+    ];
+    rules
+        .iter()
+        .find(|(words, _)| words.iter().any(|w| folded.contains(w)))
+        .map_or(Category::Requerimiento, |(_, category)| *category)
+}
+
+/// Finds the ticket a mail belongs to, or `None` for a new conversation.
+async fn thread(
+    store: &impl TicketStore,
+    mail: &IncomingMail,
+    sender: Option<&Email>,
+) -> Result<Option<Ticket>, StoreError> {
+    for parent in &mail.parents {
+        let number = match parent.anchored_ticket() {
+            Some(number) => Some(number),
+            None => store.find_by_mail_id(parent).await?,
+        };
+        if let Some(number) = number {
+            match store.ticket(&number).await {
+                Ok(ticket) => return Ok(Some(ticket)),
+                Err(StoreError::NotFound) => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    let Some(sender) = sender else {
+        return Ok(None);
+    };
+    let tagged = [
+        TicketNumber::find_tag(&mail.reply.quoted),
+        TicketNumber::find_tag(&mail.subject),
+    ];
+    for number in tagged.into_iter().flatten() {
+        match store.ticket(&number).await {
+            Ok(ticket) if ticket.requester.email.same_mailbox(sender) => return Ok(Some(ticket)),
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(None)
+}
+
+fn mail_ids(delivery: &Delivery) -> Vec<MailMessageId> {
+    let mut ids: Vec<MailMessageId> = delivery.mail.message_id.iter().cloned().collect();
+    if let Some(provider) = &delivery.provider_id
+        && !ids.contains(provider)
+    {
+        ids.push(provider.clone());
+    }
+    ids
+}
+
+fn body_of(text: &str, fallback: &str) -> Body {
+    let text: String = text.chars().take(Body::MAX).collect();
+    Body::parse(&text)
+        .or_else(|_| Body::parse(fallback))
+        .unwrap_or_else(|_| unreachable!("the fallback text is a valid body"))
+}
+
+/// Appends a message (and optionally a status) to a ticket, re-reading it when an agent
+/// changed it at the same moment.
+async fn append(
+    store: &impl TicketStore,
+    mut ticket: Ticket,
+    message: Message,
+    status: impl Fn(Status) -> Option<Status>,
+) -> Result<Ticket, StoreError> {
+    for _ in 0..APPEND_ATTEMPTS {
+        let update = TicketUpdate {
+            number: ticket.number.clone(),
+            expected_version: ticket.version,
+            change: TicketChange {
+                status: status(ticket.status),
+                ..TicketChange::default()
+            },
+            message: Some(message.clone()),
+        };
+        match store.update(update).await {
+            Err(StoreError::VersionConflict) => ticket = store.ticket(&ticket.number).await?,
+            other => return other,
+        }
+    }
+    Err(StoreError::VersionConflict)
+}
+
+async fn system_event(
+    store: &impl TicketStore,
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    ticket: Ticket,
+    text: String,
+) -> Result<(), StoreError> {
+    let event = Message {
+        id: ids.message_id(),
+        at: clock.now(),
+        kind: MessageKind::SystemEvent,
+        author: Author::System,
+        body: body_of(&text, "mail event"),
+        attachments: Vec::new(),
+        mail: None,
+    };
+    append(store, ticket, event, |_| None).await.map(|_| ())
+}
+
+/// Whether the sender may get one more automatic answer today (and counts it).
+async fn may_answer(
+    store: &impl Throttle,
+    clock: &(impl Clock + ?Sized),
+    policy: &MailPolicy,
+    sender: &Email,
+) -> Result<bool, StoreError> {
+    let key = ThrottleKey::new("mail-answer", &sender.match_key());
+    let day = std::time::Duration::from_secs(24 * 3600);
+    let count = store.hit(&key, day, clock.now()).await?;
+    Ok(count <= policy.acks_per_sender_per_day)
+}
+
+/// Decides and stores what a delivered mail means. See the module's documentation.
+pub async fn receive_mail(
+    store: &(impl TicketStore + Throttle),
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    policy: &MailPolicy,
+    delivery: Delivery,
+) -> Result<Outcome, StoreError> {
+    let known = mail_ids(&delivery);
+    for id in &known {
+        if let Some(ticket) = store.find_by_mail_id(id).await? {
+            return Ok(Outcome::Duplicate { ticket });
+        }
+    }
+    let mail = &delivery.mail;
+    let sender = mail.from.clone();
+    let threaded = thread(store, mail, sender.as_ref()).await?;
+
+    if delivery.virus_failed {
+        let number = threaded.as_ref().map(|t| t.number.clone());
+        if let Some(ticket) = threaded {
+            let text = format!("mail discarded: virus verdict FAIL (raw: {})", delivery.raw);
+            system_event(store, clock, ids, ticket, text).await?;
+        }
+        return Ok(Outcome::Virus { ticket: number });
+    }
+    if mail.kind.is_automatic() {
+        let number = threaded.as_ref().map(|t| t.number.clone());
+        if let Some(ticket) = threaded {
+            let text = format!(
+                "{} received: {} (raw: {})",
+                mail.kind.as_str(),
+                mail.subject.chars().take(200).collect::<String>(),
+                delivery.raw
+            );
+            system_event(store, clock, ids, ticket, text).await?;
+        }
+        return Ok(Outcome::Automatic {
+            kind: mail.kind,
+            ticket: number,
+        });
+    }
+    let Some(sender) = sender else {
+        return Ok(Outcome::NoSender);
+    };
+    let citizen_message = |text: &str| Message {
+        id: ids.message_id(),
+        at: clock.now(),
+        kind: MessageKind::CitizenMessage,
+        author: Author::Requester,
+        body: body_of(text, "(mensaje sin texto)"),
+        attachments: delivery.attachments.clone(),
+        mail: Some(MailMeta {
+            message_ids: known.clone(),
+            raw: Some(delivery.raw.clone()),
+        }),
+    };
+
+    let mut linked_to = None;
+    if let Some(ticket) = threaded.filter(|_| !delivery.spam_failed) {
+        let number = ticket.number.clone();
+        let finished = ticket.status.is_finished();
+        let rule = policy.finished;
+        let recent = |ticket: &Ticket, days: u32| {
+            clock.now().datetime() - ticket.last_activity.datetime()
+                <= chrono::Duration::days(i64::from(days))
+        };
+        let reopen = match rule {
+            _ if !finished => false,
+            FinishedTicketRule::Reopen { within_days: None } => true,
+            FinishedTicketRule::Reopen {
+                within_days: Some(days),
+            } => recent(&ticket, days),
+            FinishedTicketRule::Reject => {
+                let notify = may_answer(store, clock, policy, &sender).await?;
+                return Ok(Outcome::Rejected {
+                    ticket: number,
+                    notify,
+                });
+            }
+            FinishedTicketRule::NewLinked => false,
+        };
+        if !finished || reopen {
+            let message = citizen_message(&mail.reply.new_text);
+            let updated = match append(store, ticket, message, |status| {
+                if status.is_finished() {
+                    status.reopen().ok()
+                } else if status == Status::WaitingOnCitizen {
+                    Some(Status::Open)
+                } else {
+                    None
+                }
+            })
+            .await
+            {
+                Err(StoreError::AlreadyExists) => return Ok(Outcome::Duplicate { ticket: number }),
+                other => other?,
+            };
+            return Ok(Outcome::FollowUp {
+                ticket: updated,
+                reopened: reopen,
+            });
+        }
+        linked_to = Some(number);
+    }
+
+    let name = mail
+        .from_name
+        .as_deref()
+        .and_then(|n| PersonName::parse(n).ok())
+        .or_else(|| PersonName::parse(sender.as_str().split('@').next().unwrap_or("")).ok())
+        .or_else(|| PersonName::parse("Ciudadano").ok())
+        .unwrap_or_else(|| unreachable!("a fixed name is valid"));
+    let subject = Subject::from_mail(&mail.subject)
+        .or_else(|| Subject::parse("(sin asunto)").ok())
+        .unwrap_or_else(|| unreachable!("a fixed subject is valid"));
+    let held = delivery.spam_failed;
+    let new = NewTicket {
+        agency: policy.agency.clone(),
+        queue: if held {
+            policy.review_queue.clone()
+        } else {
+            policy.queue.clone()
+        },
+        category: categorise(&mail.subject),
+        requester: Requester {
+            name,
+            email: sender.clone(),
+            id_document: None,
+            phone: None,
+            nationality: None,
+            gender: None,
+            user_type: None,
+        },
+        subject,
+        description: citizen_message(&mail.text).body,
+        attachments: delivery.attachments.clone(),
+        mail: Some(MailMeta {
+            message_ids: known.clone(),
+            raw: Some(delivery.raw.clone()),
+        }),
+        idempotency_key: None,
+        linked_to,
+    };
+    let ticket = match open_ticket(store, clock, ids, new).await {
+        Ok(Opened::Created(ticket) | Opened::Replayed(ticket)) => ticket,
+        Err(StoreError::AlreadyExists) => {
+            // Two deliveries of one mail raced; the other one opened it.
+            for id in &known {
+                if let Some(ticket) = store.find_by_mail_id(id).await? {
+                    return Ok(Outcome::Duplicate { ticket });
+                }
+            }
+            return Err(StoreError::AlreadyExists);
+        }
+        Err(error) => return Err(error),
+    };
+    if held {
+        return Ok(Outcome::HeldForReview { ticket });
+    }
+    let acknowledge = may_answer(store, clock, policy, &sender).await?;
+    Ok(Outcome::Opened {
+        ticket,
+        acknowledge,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_suggest_categories() {
+        assert_eq!(
+            categorise("Solicitud de capacitación en el sistema"),
+            Category::Capacitacion
+        );
+        assert_eq!(
+            categorise("ASESORÍA para llenar el formulario"),
+            Category::Asesoria
+        );
+        assert_eq!(
+            categorise("Inconveniente técnico al ingresar"),
+            Category::ProblemaTecnico
+        );
+        assert_eq!(
+            categorise("Soporte: no puedo ingresar"),
+            Category::ProblemaTecnico
+        );
+        assert_eq!(categorise("Queja por mala atención"), Category::Queja);
+        assert_eq!(
+            categorise("Consulta sobre mi trámite"),
+            Category::Requerimiento
+        );
+    }
+}

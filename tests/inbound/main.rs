@@ -1,0 +1,452 @@
+//! Mail to the support address, through `receive_mail` on the embedded store: new tickets,
+//! replies threaded by id, anchor and tag, follow-ups to finished tickets under each rule,
+//! automatic mail, SES verdicts, duplicates and the acknowledgement cap.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_domain::inbound::{Delivery, FinishedTicketRule, MailPolicy, Outcome, receive_mail};
+use ventanilla_domain::incoming::{MailKind, read};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::operations::change_status;
+use ventanilla_domain::ports::{BlobKey, Clock, ManualClock, TicketStore, UuidV7};
+use ventanilla_domain::{
+    AgencyCode, AgentId, AgentRef, Category, MessageKind, QueueName, Status, Ticket, Timestamp,
+};
+
+struct Desk {
+    store: SqliteStore,
+    clock: ManualClock,
+    policy: MailPolicy,
+    deliveries: std::cell::Cell<u32>,
+}
+
+impl Desk {
+    fn new(finished: FinishedTicketRule) -> Self {
+        Desk {
+            store: SqliteStore::in_memory().unwrap(),
+            clock: ManualClock::new(Timestamp::parse("2025-06-02T15:00:00Z").unwrap()),
+            policy: MailPolicy {
+                agency: AgencyCode::parse("MDT").unwrap(),
+                queue: QueueName::parse("atencion-ciudadana").unwrap(),
+                review_queue: QueueName::parse("revision").unwrap(),
+                finished,
+                acks_per_sender_per_day: 2,
+            },
+            deliveries: std::cell::Cell::new(0),
+        }
+    }
+
+    async fn deliver(&self, raw: &str) -> Outcome {
+        self.deliver_with(raw, false, false).await
+    }
+
+    async fn deliver_with(&self, raw: &str, spam: bool, virus: bool) -> Outcome {
+        let n = self.deliveries.get() + 1;
+        self.deliveries.set(n);
+        let mail = read(raw.as_bytes()).unwrap();
+        let delivery = Delivery {
+            mail,
+            provider_id: Some(
+                MailMessageId::parse(&format!("ses-{n}@us-east-1.amazonses.com")).unwrap(),
+            ),
+            raw: BlobKey::parse(&format!("mail/ses-{n}")).unwrap(),
+            attachments: Vec::new(),
+            spam_failed: spam,
+            virus_failed: virus,
+        };
+        receive_mail(&self.store, &self.clock, &UuidV7, &self.policy, delivery)
+            .await
+            .unwrap()
+    }
+
+    async fn open(&self, from: &str, subject: &str, id: &str) -> Ticket {
+        match self
+            .deliver(&mail(
+                from,
+                subject,
+                id,
+                "",
+                "Buenos días,\nnecesito ayuda con mi trámite.",
+            ))
+            .await
+        {
+            Outcome::Opened { ticket, .. } => ticket,
+            other => panic!("expected a new ticket, got {other:?}"),
+        }
+    }
+}
+
+fn mail(from: &str, subject: &str, id: &str, extra_headers: &str, body: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: soporte@ventanilla.example.gob.ec\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra_headers}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+const ANA: &str = "Ana Pérez <ana@example.com>";
+
+#[tokio::test]
+async fn a_new_mail_opens_a_categorised_ticket_once() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let raw = mail(
+        ANA,
+        "Inconveniente técnico con la plataforma",
+        "m1@example.com",
+        "",
+        "No puedo ingresar.",
+    );
+    let Outcome::Opened {
+        ticket,
+        acknowledge,
+    } = desk.deliver(&raw).await
+    else {
+        panic!()
+    };
+    assert!(acknowledge);
+    assert_eq!(ticket.number.as_str(), "MDT-TEC-2025-00001");
+    assert_eq!(ticket.category, Category::ProblemaTecnico);
+    assert_eq!(ticket.requester.name.as_str(), "Ana Pérez");
+    assert_eq!(ticket.queue.as_str(), "atencion-ciudadana");
+    // The same mail delivered again (same Message-ID, new SES id) is stored once.
+    assert_eq!(
+        desk.deliver(&raw).await,
+        Outcome::Duplicate {
+            ticket: ticket.number.clone()
+        }
+    );
+    assert_eq!(desk.store.messages(&ticket.number).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_reply_joins_its_ticket_by_id_with_only_the_new_text() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    // The acknowledgement's ids, as create-ticket indexes them after sending.
+    let first = desk.store.messages(&ticket.number).await.unwrap()[0].id;
+    let ses_id = MailMessageId::parse("0100018f-ack@email.amazonses.com").unwrap();
+    desk.store
+        .link_mail_id(&ticket.number, first, &ses_id)
+        .await
+        .unwrap();
+    desk.clock.advance(chrono::Duration::hours(3));
+    let reply = mail(
+        ANA,
+        &format!("Re: {} Recibimos su solicitud", ticket.number.tag()),
+        "m2@example.com",
+        "In-Reply-To: <0100018f-ack@email.amazonses.com>\r\n",
+        "Adjunto el número de trámite: 4471.\r\n\r\nEl lun, 2 jun 2025 a las 10:00, Ventanilla <no-responder@x.gob.ec> escribió:\r\n> Recibimos su solicitud.\r\n",
+    );
+    let Outcome::FollowUp {
+        ticket: after,
+        reopened,
+    } = desk.deliver(&reply).await
+    else {
+        panic!()
+    };
+    assert!(!reopened);
+    assert_eq!(after.number, ticket.number);
+    assert_eq!(
+        after.last_activity,
+        desk.clock.now(),
+        "the follow-up surfaces by its own date"
+    );
+    let thread = desk.store.messages(&ticket.number).await.unwrap();
+    assert_eq!(thread.len(), 2);
+    assert_eq!(
+        thread[1].body.as_str(),
+        "Adjunto el número de trámite: 4471."
+    );
+}
+
+#[tokio::test]
+async fn our_anchor_threads_even_when_the_client_dropped_in_reply_to() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    let anchor = format!(
+        "ticket.{}@ventanilla.example.gob.ec",
+        ticket.number.as_str().to_lowercase()
+    );
+    let reply = mail(
+        ANA,
+        "otra cosa",
+        "m2@example.com",
+        &format!("References: <{anchor}>\r\n"),
+        "Más datos.",
+    );
+    assert!(matches!(
+        desk.deliver(&reply).await,
+        Outcome::FollowUp { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_number_in_the_subject_counts_only_from_the_requester() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    let tagged = format!("Sobre {}", ticket.number.tag());
+    let own = mail(
+        "ana@EXAMPLE.com",
+        &tagged,
+        "m2@example.com",
+        "",
+        "Sigo esperando.",
+    );
+    assert!(matches!(desk.deliver(&own).await, Outcome::FollowUp { .. }));
+    let stranger = mail(
+        "intruso@example.net",
+        &tagged,
+        "m3@example.net",
+        "",
+        "Cierren este ticket.",
+    );
+    let Outcome::Opened { ticket: other, .. } = desk.deliver(&stranger).await else {
+        panic!()
+    };
+    assert_ne!(
+        other.number, ticket.number,
+        "a stranger does not get into the ticket"
+    );
+    assert_eq!(desk.store.messages(&ticket.number).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn automatic_mail_never_opens_reopens_or_gets_answered() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    let anchor = format!(
+        "ticket.{}@ventanilla.example.gob.ec",
+        ticket.number.as_str().to_lowercase()
+    );
+    let out_of_office = mail(
+        ANA,
+        "Respuesta automática: Recibimos su solicitud",
+        "ooo@example.com",
+        &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: <{anchor}>\r\n"),
+        "Estoy de vacaciones hasta el lunes.",
+    );
+    let outcome = desk.deliver(&out_of_office).await;
+    assert_eq!(
+        outcome,
+        Outcome::Automatic {
+            kind: MailKind::AutoReply,
+            ticket: Some(ticket.number.clone())
+        }
+    );
+    let thread = desk.store.messages(&ticket.number).await.unwrap();
+    assert_eq!(
+        thread.last().unwrap().kind,
+        MessageKind::SystemEvent,
+        "recorded for the agent"
+    );
+    assert_eq!(
+        desk.store
+            .ticket(&ticket.number)
+            .await
+            .unwrap()
+            .last_activity,
+        ticket.last_activity
+    );
+    let unthreaded = mail(
+        "MAILER-DAEMON@mx.example.net",
+        "Undelivered Mail",
+        "b1@mx",
+        "",
+        "failed",
+    );
+    assert_eq!(
+        desk.deliver(&unthreaded).await,
+        Outcome::Automatic {
+            kind: MailKind::Bounce,
+            ticket: None
+        }
+    );
+}
+
+async fn close(desk: &Desk, ticket: &Ticket) -> Ticket {
+    let agent = AgentRef {
+        id: AgentId::parse("ana-agente").unwrap(),
+        name: "Agente".into(),
+    };
+    let mut current = desk.store.ticket(&ticket.number).await.unwrap();
+    for status in [Status::Open, Status::Resolved, Status::Closed] {
+        if !current.status.can_become(status) {
+            continue;
+        }
+        current = change_status(
+            &desk.store,
+            &desk.clock,
+            &UuidV7,
+            &ticket.number,
+            current.version,
+            status,
+            agent.clone(),
+        )
+        .await
+        .unwrap();
+    }
+    current
+}
+
+#[tokio::test]
+async fn follow_ups_to_closed_tickets_obey_the_queue_rule() {
+    // Reopen within 30 days, else a new linked ticket.
+    let desk = Desk::new(FinishedTicketRule::Reopen {
+        within_days: Some(30),
+    });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    close(&desk, &ticket).await;
+    let again = |id: &str| {
+        mail(
+            ANA,
+            &format!("Re: {}", ticket.number.tag()),
+            id,
+            "",
+            "Sigue sin funcionar.",
+        )
+    };
+    let Outcome::FollowUp {
+        ticket: reopened,
+        reopened: true,
+    } = desk.deliver(&again("m2@example.com")).await
+    else {
+        panic!()
+    };
+    assert_eq!(reopened.status, Status::Open);
+    close(&desk, &ticket).await;
+    desk.clock.advance(chrono::Duration::days(31));
+    let Outcome::Opened { ticket: newer, .. } = desk.deliver(&again("m3@example.com")).await else {
+        panic!()
+    };
+    assert_eq!(newer.linked_to.as_ref(), Some(&ticket.number));
+
+    // Reject: the ticket stays closed, the sender gets a notice, within the daily cap.
+    let desk = Desk::new(FinishedTicketRule::Reject);
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    close(&desk, &ticket).await;
+    let again = |id: &str| {
+        mail(
+            ANA,
+            &format!("Re: {}", ticket.number.tag()),
+            id,
+            "",
+            "¿Hola?",
+        )
+    };
+    // The acknowledgement was the first of two answers a day; the first notice is the second.
+    let rejected = |notify| Outcome::Rejected {
+        ticket: ticket.number.clone(),
+        notify,
+    };
+    assert_eq!(desk.deliver(&again("m2@example.com")).await, rejected(true));
+    assert_eq!(
+        desk.deliver(&again("m3@example.com")).await,
+        rejected(false)
+    );
+    assert_eq!(
+        desk.store.ticket(&ticket.number).await.unwrap().status,
+        Status::Closed
+    );
+}
+
+#[tokio::test]
+async fn ses_verdicts_hold_spam_and_drop_viruses() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let spam = mail("promo@spam.example", "Gane dinero", "s1@spam", "", "Oferta");
+    let Outcome::HeldForReview { ticket } = desk.deliver_with(&spam, true, false).await else {
+        panic!()
+    };
+    assert_eq!(ticket.queue.as_str(), "revision");
+    let real = desk.open(ANA, "Consulta", "m1@example.com").await;
+    let infected = mail(
+        ANA,
+        &format!("Re: {}", real.number.tag()),
+        "v1@example.com",
+        "",
+        "Ver adjunto",
+    );
+    assert_eq!(
+        desk.deliver_with(&infected, false, true).await,
+        Outcome::Virus {
+            ticket: Some(real.number.clone())
+        }
+    );
+    let thread = desk.store.messages(&real.number).await.unwrap();
+    assert!(
+        thread
+            .iter()
+            .all(|m| m.kind != MessageKind::CitizenMessage || m.body.as_str() != "Ver adjunto")
+    );
+    assert!(thread.last().unwrap().body.as_str().contains("virus"));
+}
+
+#[tokio::test]
+async fn acknowledgements_are_capped_per_sender_and_day() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let mut acks = Vec::new();
+    for i in 0..3 {
+        let raw = mail(
+            ANA,
+            &format!("Consulta {i}"),
+            &format!("c{i}@example.com"),
+            "",
+            "Hola",
+        );
+        let Outcome::Opened { acknowledge, .. } = desk.deliver(&raw).await else {
+            panic!()
+        };
+        acks.push(acknowledge);
+    }
+    assert_eq!(acks, [true, true, false]);
+    desk.clock.advance(chrono::Duration::days(1));
+    let raw = mail(ANA, "Consulta nueva", "c9@example.com", "", "Hola");
+    assert!(matches!(
+        desk.deliver(&raw).await,
+        Outcome::Opened {
+            acknowledge: true,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_reply_to_a_ticket_waiting_on_the_citizen_puts_it_back_in_progress() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    let agent = AgentRef {
+        id: AgentId::parse("ana-agente").unwrap(),
+        name: "Agente".into(),
+    };
+    let open = change_status(
+        &desk.store,
+        &desk.clock,
+        &UuidV7,
+        &ticket.number,
+        1,
+        Status::Open,
+        agent.clone(),
+    )
+    .await
+    .unwrap();
+    change_status(
+        &desk.store,
+        &desk.clock,
+        &UuidV7,
+        &ticket.number,
+        open.version,
+        Status::WaitingOnCitizen,
+        agent,
+    )
+    .await
+    .unwrap();
+    let reply = mail(
+        ANA,
+        &format!("Re: {}", ticket.number.tag()),
+        "m2@example.com",
+        "",
+        "Aquí está lo que pidieron.",
+    );
+    let Outcome::FollowUp { ticket: after, .. } = desk.deliver(&reply).await else {
+        panic!()
+    };
+    assert_eq!(after.status, Status::Open);
+}
