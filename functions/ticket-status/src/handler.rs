@@ -165,7 +165,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
                 });
             }
             messages.push(PublicMessage {
-                at: message.at.to_string(),
+                at: message.at,
                 author: match message.author {
                     Author::Requester => "citizen",
                     _ => "agency",
@@ -206,7 +206,8 @@ struct PublicAttachment {
 
 #[derive(Debug, Serialize)]
 struct PublicMessage {
-    at: String,
+    /// Serialised in the fixed-width UTC form; the page shows it in local time.
+    at: ventanilla_domain::Timestamp,
     author: &'static str,
     text: String,
     attachments: Vec<PublicAttachment>,
@@ -400,8 +401,7 @@ where
                     .messages
                     .into_iter()
                     .map(|m| MessageView {
-                        at: ventanilla_domain::Timestamp::parse(&m.at)
-                            .map_or_else(|| m.at.clone(), local_date),
+                        at: local_date(m.at),
                         from_citizen: m.author == "citizen",
                         text: m.text,
                         attachments: m
