@@ -31,6 +31,7 @@ impl Desk {
                 queue: QueueName::parse("atencion-ciudadana").unwrap(),
                 review_queue: QueueName::parse("revision").unwrap(),
                 finished,
+                finished_by_queue: std::collections::BTreeMap::new(),
                 acks_per_sender_per_day: 2,
             },
             deliveries: std::cell::Cell::new(0),

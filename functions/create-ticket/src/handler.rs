@@ -14,16 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::notices::{AcknowledgementContext, acknowledgement};
 use ventanilla_domain::operations::{NewTicket, open_ticket};
 use ventanilla_domain::ports::{
     Blob, BlobKey, BlobStore, Mailer, Opened, Throttle, ThrottleKey, TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::IdempotencyKey;
-use ventanilla_domain::{
-    AttachmentRef, FieldError, FieldErrors, FieldProblem, Lang, Ticket, TicketNumber,
-};
+use ventanilla_domain::{AttachmentRef, FieldError, FieldErrors, FieldProblem, Lang, Ticket};
+use ventanilla_http::outgoing::{Notice, access_url, send_notice};
 use ventanilla_http::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
 use ventanilla_http::request::wants_json;
 use ventanilla_http::texts::texts;
@@ -381,7 +378,16 @@ where
         if let Err(error) = intake.store.hit(&source_key, HOUR, now).await {
             tracing::error!(%error, "the opening could not be counted");
         }
-        acknowledge(&intake, &ticket, &access_url, lang).await;
+        send_notice(
+            site,
+            &intake.store,
+            &intake.mailer,
+            &ticket,
+            Notice::Acknowledgement,
+            lang,
+            None,
+        )
+        .await;
     }
     answer.created(&ticket, &access_url, replayed)
 }
@@ -415,93 +421,6 @@ async fn store_screenshots(
         });
     }
     Ok(attachments)
-}
-
-pub fn access_url(site: &Site, ticket: &Ticket) -> String {
-    let expires = site.clock.now().plus(site.settings.limits.access_link);
-    let token = site
-        .links
-        .token(&ticket.number, &ticket.requester.email, expires);
-    format!("{}/estado/{token}", site.settings.public_url)
-}
-
-/// Sends the acknowledgement and indexes its Message-IDs, so that a reply to it threads into
-/// the ticket. A failure is logged and does not undo the ticket: the citizen already has the
-/// number on screen.
-async fn acknowledge<S, B, M>(
-    intake: &Intake<S, B, M>,
-    ticket: &Ticket,
-    access_url: &str,
-    lang: Lang,
-) where
-    S: TicketStore,
-    M: Mailer,
-{
-    let site = &intake.site;
-    let settings = &site.settings;
-    let Some(agency) = settings.agency(&ticket.agency) else {
-        return;
-    };
-    let first = match intake.store.messages(&ticket.number).await {
-        Ok(thread) => match thread.into_iter().next() {
-            Some(first) => first,
-            None => return,
-        },
-        Err(error) => {
-            tracing::error!(%error, ticket = %ticket.number, "acknowledgement not sent: thread unreadable");
-            return;
-        }
-    };
-    let own_id = MailMessageId::parse(&format!(
-        "{}@{}",
-        uuid::Uuid::now_v7(),
-        settings.mail_domain
-    ));
-    let Ok(own_id) = own_id else {
-        tracing::error!("the mail domain does not make valid Message-IDs");
-        return;
-    };
-    let reply_to =
-        ventanilla_domain::mail::Mailbox::new(settings.site_name.clone(), settings.support.clone());
-    let draft = acknowledgement(
-        ticket,
-        &first,
-        AcknowledgementContext {
-            from: &settings.no_reply,
-            reply_to: &reply_to,
-            mail_domain: &settings.mail_domain,
-            agency_name: &agency.name,
-            response_days: agency.response_days,
-            access_url,
-            lang,
-            now: site.clock.now(),
-            message_id: own_id.clone(),
-            in_reply_to: None,
-        },
-    );
-    match intake.mailer.send(&draft.build()).await {
-        Ok(sent) => {
-            for id in [own_id, sent.message_id] {
-                link(&intake.store, &ticket.number, first.id, &id).await;
-            }
-            tracing::info!(ticket = %ticket.number, provider_id = %sent.provider_id, "acknowledgement sent");
-        }
-        Err(error) => {
-            tracing::error!(%error, ticket = %ticket.number, "acknowledgement not sent");
-        }
-    }
-}
-
-async fn link(
-    store: &impl TicketStore,
-    number: &TicketNumber,
-    message: ventanilla_domain::ticket::MessageId,
-    id: &MailMessageId,
-) {
-    match store.link_mail_id(number, message, id).await {
-        Ok(()) | Err(ventanilla_domain::ports::StoreError::AlreadyExists) => {}
-        Err(error) => tracing::error!(%error, ticket = %number, "a mail id was not indexed"),
-    }
 }
 
 /// How to answer: JSON for programs, pages for the form.

@@ -1,5 +1,7 @@
 //! The local server's assembly, also used by tests that want the whole site in-process.
 
+pub mod smtp;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -53,12 +55,25 @@ fn link_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
     }
 }
 
-/// Every route of every HTTP function, plus the blob downloads the folder store links to.
+/// The inbound-mail function's desk on the embedded adapters.
+pub type LocalMailDesk = inbound_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
+
+/// The whole system in one process.
+#[derive(Debug)]
+pub struct Local {
+    /// Every route of every HTTP function, plus the blob downloads the folder store links to.
+    pub router: Router,
+    /// What the SMTP listener feeds.
+    pub mail: Arc<LocalMailDesk>,
+}
+
+/// Assembles the system on the data folder; `address` is where the HTTP side listens (links
+/// in mails point there).
 pub fn app(
     data_dir: &Path,
     config: Option<&Path>,
     address: SocketAddr,
-) -> Result<Router, StartError> {
+) -> Result<Local, StartError> {
     std::fs::create_dir_all(data_dir).map_err(data_error(data_dir))?;
     let mut settings = match config {
         Some(path) => Settings::load(path)?,
@@ -82,8 +97,14 @@ pub fn app(
         site: site.clone(),
         store: store.clone(),
         blobs: blobs.clone(),
-        mailer,
+        mailer: mailer.clone(),
     };
+    let mail = Arc::new(inbound_mail::MailDesk {
+        site: site.clone(),
+        store: store.clone(),
+        blobs: blobs.clone(),
+        mailer,
+    });
     let desk = ticket_status::StatusDesk {
         site,
         store,
@@ -92,9 +113,10 @@ pub fn app(
     let downloads = Router::new()
         .route("/blobs/{*key}", get(download))
         .with_state(Arc::new((blobs, clock)));
-    Ok(create_ticket::router(Arc::new(intake))
+    let router = create_ticket::router(Arc::new(intake))
         .merge(ticket_status::router(Arc::new(desk)))
-        .merge(ventanilla_http::security::with_security_headers(downloads)))
+        .merge(ventanilla_http::security::with_security_headers(downloads));
+    Ok(Local { router, mail })
 }
 
 /// Serves a blob to whoever holds a valid signed link, as S3 serves a presigned GET.

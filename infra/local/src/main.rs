@@ -13,6 +13,9 @@ struct Args {
     /// Where to listen (loopback by default; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
+    /// Where the support address takes mail over SMTP (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:2525")]
+    smtp_addr: SocketAddr,
     /// Where tickets (ventanilla.sqlite3), blobs (blobs/) and sent mail (outbox/) are kept.
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
@@ -28,7 +31,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let address = listener.local_addr()?;
-    let app = ventanilla_local::app(&args.data_dir, args.config.as_deref(), address)?;
+    let smtp = tokio::net::TcpListener::bind(args.smtp_addr).await?;
+    let smtp_address = smtp.local_addr()?;
+    let local = ventanilla_local::app(&args.data_dir, args.config.as_deref(), address)?;
+    let support = local.mail.site.settings.support.clone();
+    tokio::spawn(ventanilla_local::smtp::serve(smtp, local.mail));
     // The one line a person or a script waits for.
     let url = format!("http://{address}");
     {
@@ -37,12 +44,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(out, "Ventanilla listening on {url}")?;
         writeln!(out, "  form:   {url}/")?;
         writeln!(out, "  status: {url}/estado")?;
+        writeln!(out, "  mail:   smtp://{smtp_address} (to {support})")?;
         writeln!(out, "  outbox: {}", args.data_dir.join("outbox").display())?;
         out.flush()?;
     }
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        local
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await?;

@@ -10,6 +10,8 @@
 //! subject. (3) and (4) count only when the sender is the ticket's requester: anyone can
 //! type a number.
 
+use std::collections::BTreeMap;
+
 use crate::incoming::{IncomingMail, MailKind};
 use crate::mail::MailMessageId;
 use crate::operations::{NewTicket, open_ticket};
@@ -39,9 +41,22 @@ pub struct MailPolicy {
     pub queue: QueueName,
     /// Mail SES marked as spam waits here for an agent, unacknowledged.
     pub review_queue: QueueName,
+    /// The rule for follow-ups to finished tickets, where a queue sets none of its own.
     pub finished: FinishedTicketRule,
+    /// Queues with a rule of their own.
+    pub finished_by_queue: BTreeMap<(AgencyCode, QueueName), FinishedTicketRule>,
     /// At most this many acknowledgements (and notices) per sender address per day.
     pub acks_per_sender_per_day: u64,
+}
+
+impl MailPolicy {
+    /// The rule of the queue the ticket sits in.
+    pub fn finished_rule(&self, ticket: &Ticket) -> FinishedTicketRule {
+        self.finished_by_queue
+            .get(&(ticket.agency.clone(), ticket.queue.clone()))
+            .copied()
+            .unwrap_or(self.finished)
+    }
 }
 
 /// A mail as delivered: read, with its raw copy and attachments already stored.
@@ -79,6 +94,40 @@ pub enum Outcome {
     Virus { ticket: Option<TicketNumber> },
     /// No usable sender address: nobody to answer, nothing to open.
     NoSender,
+    /// Not a mail at all (no header could be read): kept raw only, for a person to look at.
+    Unreadable,
+}
+
+impl Outcome {
+    /// A short name for logs and reports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Duplicate { .. } => "duplicate",
+            Outcome::FollowUp {
+                reopened: false, ..
+            } => "follow-up",
+            Outcome::FollowUp { reopened: true, .. } => "follow-up-reopened",
+            Outcome::Opened { .. } => "new-ticket",
+            Outcome::HeldForReview { .. } => "held-for-review",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Automatic { .. } => "automatic",
+            Outcome::Virus { .. } => "virus",
+            Outcome::NoSender => "no-sender",
+            Outcome::Unreadable => "unreadable",
+        }
+    }
+
+    /// The ticket the mail ended on, if any.
+    pub fn ticket(&self) -> Option<&TicketNumber> {
+        match self {
+            Outcome::Duplicate { ticket } | Outcome::Rejected { ticket, .. } => Some(ticket),
+            Outcome::FollowUp { ticket, .. }
+            | Outcome::Opened { ticket, .. }
+            | Outcome::HeldForReview { ticket } => Some(&ticket.number),
+            Outcome::Automatic { ticket, .. } | Outcome::Virus { ticket } => ticket.as_ref(),
+            Outcome::NoSender | Outcome::Unreadable => None,
+        }
+    }
 }
 
 /// How often an append is retried when an agent changed the ticket at the same moment.
@@ -304,7 +353,7 @@ pub async fn receive_mail(
     if let Some(ticket) = threaded.filter(|_| !delivery.spam_failed) {
         let number = ticket.number.clone();
         let finished = ticket.status.is_finished();
-        let rule = policy.finished;
+        let rule = policy.finished_rule(&ticket);
         let recent = |ticket: &Ticket, days: u32| {
             clock.now().datetime() - ticket.last_activity.datetime()
                 <= chrono::Duration::days(i64::from(days))

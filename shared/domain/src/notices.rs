@@ -5,9 +5,9 @@
 use crate::mail::{MailDraft, MailMessageId, Mailbox};
 use crate::{Lang, Message, Ticket, Timestamp};
 
-/// What an acknowledgement needs besides the ticket.
+/// What a notice needs besides the ticket.
 #[derive(Debug, Clone)]
-pub struct AcknowledgementContext<'a> {
+pub struct NoticeContext<'a> {
     pub from: &'a Mailbox,
     pub reply_to: &'a Mailbox,
     pub mail_domain: &'a str,
@@ -15,21 +15,19 @@ pub struct AcknowledgementContext<'a> {
     pub response_days: u32,
     /// The signed link that opens the status page.
     pub access_url: &'a str,
+    /// The site's address, where the form opens a new ticket.
+    pub site_url: &'a str,
     pub lang: Lang,
     pub now: Timestamp,
     /// Our id for this mail (the provider may replace it).
     pub message_id: MailMessageId,
-    /// The citizen's mail that opened the ticket, when it came by mail.
+    /// The citizen's mail this answers, when it came by mail.
     pub in_reply_to: Option<MailMessageId>,
 }
 
 /// "We received your request": the ticket's number, what was received, when to expect an
 /// answer, and the access link.
-pub fn acknowledgement(
-    ticket: &Ticket,
-    first: &Message,
-    cx: AcknowledgementContext<'_>,
-) -> MailDraft {
+pub fn acknowledgement(ticket: &Ticket, first: &Message, cx: NoticeContext<'_>) -> MailDraft {
     let number = ticket.number.as_str();
     let attachments: Vec<&str> = first.attachments.iter().map(|a| a.name.as_str()).collect();
     let (subject, text) = match cx.lang {
@@ -85,6 +83,66 @@ pub fn acknowledgement(
             ),
         ),
     };
+    automatic_mail(ticket, subject, text, cx)
+}
+
+/// "Your ticket is closed": a citizen wrote to a finished ticket whose queue does not reopen
+/// by mail. The mail was not added; the notice says how to ask again.
+pub fn follow_up_refused(ticket: &Ticket, cx: NoticeContext<'_>) -> MailDraft {
+    let number = ticket.number.as_str();
+    let (subject, text) = match cx.lang {
+        Lang::Es => (
+            format!(
+                "{} Su ticket está cerrado: {}",
+                ticket.number.tag(),
+                ticket.subject
+            ),
+            format!(
+                "Estimado/a {name}:\n\n\
+                 Recibimos su correo sobre el ticket {number} de {agency}, que ya está cerrado. \
+                 Su mensaje no se añadió al ticket.\n\n\
+                 Si necesita más ayuda, escriba un correo nuevo sin el número en el asunto, \
+                 o abra un ticket nuevo en:\n{site}\n\n\
+                 Puede ver el ticket cerrado en este enlace:\n{url}\n\n\
+                 Este es un mensaje automático.\n",
+                name = ticket.requester.name,
+                agency = cx.agency_name,
+                site = cx.site_url,
+                url = cx.access_url,
+            ),
+        ),
+        Lang::En => (
+            format!(
+                "{} Your ticket is closed: {}",
+                ticket.number.tag(),
+                ticket.subject
+            ),
+            format!(
+                "Dear {name},\n\n\
+                 We received your e-mail about ticket {number} of {agency}, which is closed. \
+                 Your message was not added to the ticket.\n\n\
+                 If you need more help, write a new e-mail without the number in the subject, \
+                 or open a new ticket at:\n{site}\n\n\
+                 You can see the closed ticket at this link:\n{url}\n\n\
+                 This is an automatic message.\n",
+                name = ticket.requester.name,
+                agency = cx.agency_name,
+                site = cx.site_url,
+                url = cx.access_url,
+            ),
+        ),
+    };
+    automatic_mail(ticket, subject, text, cx)
+}
+
+/// The envelope every notice shares: to the requester, from no-reply, threaded to the
+/// citizen's mail and to the ticket's anchor, marked automatic.
+fn automatic_mail(
+    ticket: &Ticket,
+    subject: String,
+    text: String,
+    cx: NoticeContext<'_>,
+) -> MailDraft {
     let mut references = Vec::new();
     if let Some(parent) = &cx.in_reply_to {
         references.push(parent.clone());

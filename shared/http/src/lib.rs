@@ -2,6 +2,7 @@
 //! links, the source and language of a request, security headers, telemetry.
 
 pub mod access;
+pub mod outgoing;
 pub mod pages;
 pub mod problem;
 pub mod request;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+use ventanilla_domain::inbound::{FinishedTicketRule, MailPolicy};
 use ventanilla_domain::mail::Mailbox;
+use ventanilla_domain::ports::BlobKey;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
 
 /// The configuration compiled in: one example agency (MDT).
@@ -35,6 +37,18 @@ pub struct Settings {
     pub support: Email,
     pub limits: Limits,
     pub agencies: Vec<Agency>,
+    pub mail: MailSettings,
+}
+
+/// The support address: where its mail goes and how it behaves.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub policy: MailPolicy,
+    /// Where the SES receipt rule (and the local SMTP listener) stores raw mail.
+    pub inbound_prefix: String,
+    /// Attachments beyond these stay only in the raw mail.
+    pub max_attachment_bytes: u64,
+    pub max_attachments: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +67,8 @@ pub struct Agency {
     pub response_days: u32,
     pub default_queue: QueueName,
     pub queues_by_category: BTreeMap<Category, QueueName>,
+    /// Queues whose follow-ups to finished tickets differ from the `[mail]` default.
+    pub follow_ups: BTreeMap<QueueName, FinishedTicketRule>,
 }
 
 impl Agency {
@@ -69,7 +85,22 @@ impl Agency {
 struct File {
     site: SiteFile,
     limits: LimitsFile,
+    mail: MailFile,
     agencies: Vec<AgencyFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailFile {
+    agency: String,
+    queue: String,
+    review_queue: String,
+    follow_ups: String,
+    reopen_within_days: u32,
+    answers_per_sender_per_day: u64,
+    inbound_prefix: String,
+    max_attachment_mb: u64,
+    max_attachments: usize,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +132,25 @@ struct AgencyFile {
     default_queue: String,
     #[serde(default)]
     queues_by_category: BTreeMap<String, String>,
+    #[serde(default)]
+    follow_ups: BTreeMap<String, String>,
+}
+
+/// `reopen`, `reject` or `new-linked`; a reopening is limited to `reopen_within_days`.
+fn follow_up_rule(
+    text: &str,
+    reopen_within_days: u32,
+) -> Result<FinishedTicketRule, SettingsError> {
+    match text {
+        "reopen" => Ok(FinishedTicketRule::Reopen {
+            within_days: (reopen_within_days > 0).then_some(reopen_within_days),
+        }),
+        "reject" => Ok(FinishedTicketRule::Reject),
+        "new-linked" => Ok(FinishedTicketRule::NewLinked),
+        other => Err(SettingsError::Invalid(format!(
+            "follow_ups: \"{other}\" is not one of reopen, reject, new-linked"
+        ))),
+    }
 }
 
 fn invalid(what: &str, error: impl std::fmt::Display) -> SettingsError {
@@ -110,6 +160,7 @@ fn invalid(what: &str, error: impl std::fmt::Display) -> SettingsError {
 impl Settings {
     pub fn parse(text: &str) -> Result<Self, SettingsError> {
         let file: File = toml::from_str(text)?;
+        let reopen_days = file.mail.reopen_within_days;
         let agencies = file
             .agencies
             .into_iter()
@@ -129,18 +180,31 @@ impl Settings {
                         ))
                     })
                     .collect::<Result<_, SettingsError>>()?;
+                let follow_ups = a
+                    .follow_ups
+                    .iter()
+                    .map(|(queue, rule)| {
+                        Ok((
+                            QueueName::parse(queue)
+                                .map_err(|e| invalid("agencies.follow_ups", e))?,
+                            follow_up_rule(rule, reopen_days)?,
+                        ))
+                    })
+                    .collect::<Result<_, SettingsError>>()?;
                 Ok(Agency {
                     code,
                     name: a.name,
                     response_days: a.response_days,
                     default_queue,
                     queues_by_category,
+                    follow_ups,
                 })
             })
             .collect::<Result<Vec<_>, SettingsError>>()?;
         if agencies.is_empty() {
             return Err(SettingsError::Invalid("no agency is configured".into()));
         }
+        let mail = mail_settings(file.mail, &agencies)?;
         let no_reply =
             Email::parse(&file.site.no_reply).map_err(|e| invalid("site.no_reply", e))?;
         let settings = Settings {
@@ -159,6 +223,7 @@ impl Settings {
                 ),
             },
             agencies,
+            mail,
         };
         Ok(settings)
     }
@@ -191,6 +256,42 @@ impl Settings {
     }
 }
 
+fn mail_settings(file: MailFile, agencies: &[Agency]) -> Result<MailSettings, SettingsError> {
+    let agency = AgencyCode::parse(&file.agency).map_err(|e| invalid("mail.agency", e))?;
+    if !agencies.iter().any(|a| a.code == agency) {
+        return Err(invalid("mail.agency", "no such agency is configured"));
+    }
+    let finished_by_queue = agencies
+        .iter()
+        .flat_map(|a| {
+            a.follow_ups
+                .iter()
+                .map(|(queue, rule)| ((a.code.clone(), queue.clone()), *rule))
+        })
+        .collect();
+    let inbound_prefix = file.inbound_prefix;
+    if !inbound_prefix.ends_with('/') || BlobKey::parse(&format!("{inbound_prefix}x")).is_err() {
+        return Err(invalid(
+            "mail.inbound_prefix",
+            "a folder name ending in '/' (letters, digits, - and _)",
+        ));
+    }
+    Ok(MailSettings {
+        policy: MailPolicy {
+            agency,
+            queue: QueueName::parse(&file.queue).map_err(|e| invalid("mail.queue", e))?,
+            review_queue: QueueName::parse(&file.review_queue)
+                .map_err(|e| invalid("mail.review_queue", e))?,
+            finished: follow_up_rule(&file.follow_ups, file.reopen_within_days)?,
+            finished_by_queue,
+            acks_per_sender_per_day: file.answers_per_sender_per_day,
+        },
+        inbound_prefix,
+        max_attachment_bytes: file.max_attachment_mb.saturating_mul(1024 * 1024),
+        max_attachments: file.max_attachments,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +317,30 @@ mod tests {
         assert!(error.contains("queues_by_category"), "{error}");
         let bad = DEFAULT_CONFIG.replace("[limits]", "[limits]\nsurprise = 1");
         assert!(Settings::parse(&bad).is_err());
+        let bad = DEFAULT_CONFIG.replace("follow_ups = \"reopen\"", "follow_ups = \"maybe\"");
+        let error = Settings::parse(&bad).unwrap_err().to_string();
+        assert!(error.contains("follow_ups"), "{error}");
+    }
+
+    #[test]
+    fn follow_up_rules_are_set_per_queue() {
+        let text = DEFAULT_CONFIG.replace(
+            "[agencies.queues_by_category]",
+            "[agencies.follow_ups]\n\"soporte-tecnico\" = \"new-linked\"\n[agencies.queues_by_category]",
+        );
+        let settings = Settings::parse(&text).unwrap();
+        let mdt = AgencyCode::parse("MDT").unwrap();
+        let rules = &settings.mail.policy.finished_by_queue;
+        assert_eq!(
+            rules.get(&(mdt.clone(), QueueName::parse("soporte-tecnico").unwrap())),
+            Some(&FinishedTicketRule::NewLinked)
+        );
+        assert_eq!(
+            settings.mail.policy.finished,
+            FinishedTicketRule::Reopen {
+                within_days: Some(30)
+            }
+        );
+        assert_eq!(settings.mail.inbound_prefix, "inbound/");
     }
 }

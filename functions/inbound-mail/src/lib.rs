@@ -1,0 +1,227 @@
+//! The support address. SES stores each mail in S3 (the receipt rule's S3 action), then
+//! invokes this function with an event that has no body (the Lambda action); the local SMTP
+//! listener stores the raw mail in the blob folder the same way and calls [`MailDesk::accept`].
+//! Either way the raw mail is read, its attachments stored, and `receive_mail` decides what
+//! it means; the acknowledgement or notice the decision asks for is sent here.
+//!
+//! Errors the event source can cure by retrying (the store or S3 unavailable) are returned,
+//! so that Lambda retries the event and then hands it to the on-failure destination; a
+//! retry is harmless because a delivery is deduplicated on SES's id and the Message-ID.
+//! A mail that cannot be read at all is kept raw and reported, not retried.
+
+pub mod ses;
+
+use ventanilla_domain::inbound::{Delivery, Outcome, receive_mail};
+use ventanilla_domain::incoming::{IncomingMail, Verdicts, read};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{
+    Blob, BlobError, BlobKey, BlobStore, Mailer, StoreError, Throttle, TicketStore, UuidV7,
+};
+use ventanilla_domain::{AttachmentRef, Lang};
+use ventanilla_http::Site;
+use ventanilla_http::outgoing::{Notice, send_notice};
+
+/// The ports this function uses (its IAM policy grants the same: the table, the raw-mail and
+/// attachments prefixes, sending mail).
+pub struct MailDesk<S, B, M> {
+    pub site: Site,
+    pub store: S,
+    pub blobs: B,
+    pub mailer: M,
+}
+
+impl<S, B, M> std::fmt::Debug for MailDesk<S, B, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailDesk")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a delivery could not be completed; the event source should retry it.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the raw mail {key} is not in the bucket")]
+    RawMailMissing { key: BlobKey },
+    #[error("the blob store failed on {key}")]
+    Blobs {
+        key: BlobKey,
+        #[source]
+        source: BlobError,
+    },
+    #[error("the ticket store failed")]
+    Store(#[from] StoreError),
+    #[error("the event is not an SES receipt event: {0}")]
+    NotAnSesEvent(String),
+}
+
+/// What SES (or the listener) says about a delivery besides the mail itself.
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    /// SES's id of the received mail (its messageId); the S3 object is named after it.
+    pub provider_id: Option<String>,
+    /// The receipt's spam and virus verdicts.
+    pub verdicts: Verdicts,
+}
+
+impl<S, B, M> MailDesk<S, B, M>
+where
+    S: TicketStore + Throttle,
+    B: BlobStore,
+    M: Mailer,
+{
+    /// A mail from the local SMTP listener: stored raw first, as SES's S3 action does, then
+    /// delivered.
+    pub async fn accept(&self, raw: Vec<u8>) -> Result<Outcome, DeliveryError> {
+        let key = BlobKey::parse(&format!(
+            "{}{}",
+            self.site.settings.mail.inbound_prefix,
+            uuid::Uuid::now_v7().simple()
+        ))
+        .unwrap_or_else(|_| unreachable!("the prefix is checked at start-up"));
+        let blob = Blob {
+            bytes: raw,
+            content_type: "message/rfc822".into(),
+        };
+        self.blobs
+            .put(&key, blob)
+            .await
+            .map_err(|source| DeliveryError::Blobs {
+                key: key.clone(),
+                source,
+            })?;
+        self.deliver(&key, Envelope::default()).await
+    }
+
+    /// A mail already stored raw under `key`.
+    pub async fn deliver(
+        &self,
+        key: &BlobKey,
+        envelope: Envelope,
+    ) -> Result<Outcome, DeliveryError> {
+        let raw = match self.blobs.get(key).await {
+            Ok(blob) => blob.bytes,
+            Err(BlobError::NotFound) => {
+                return Err(DeliveryError::RawMailMissing { key: key.clone() });
+            }
+            Err(source) => {
+                return Err(DeliveryError::Blobs {
+                    key: key.clone(),
+                    source,
+                });
+            }
+        };
+        let Ok(mut mail) = read(&raw) else {
+            tracing::warn!(raw = %key, "unreadable mail: kept raw only");
+            return Ok(Outcome::Unreadable);
+        };
+        drop(raw);
+        let attachments = self.store_attachments(key, &mut mail).await?;
+        let provider_id = envelope
+            .provider_id
+            .as_deref()
+            .and_then(|id| MailMessageId::parse(&format!("{id}@inbound.ses")).ok());
+        let spam_failed = envelope.verdicts.spam_failed || mail.verdicts.spam_failed;
+        let virus_failed = envelope.verdicts.virus_failed || mail.verdicts.virus_failed;
+        let citizen_id = mail.message_id.clone();
+        let delivery = Delivery {
+            mail,
+            provider_id,
+            raw: key.clone(),
+            attachments,
+            spam_failed,
+            virus_failed,
+        };
+        let site = &self.site;
+        let outcome = receive_mail(
+            &self.store,
+            site.clock.as_ref(),
+            &UuidV7,
+            &site.settings.mail.policy,
+            delivery,
+        )
+        .await?;
+        tracing::info!(
+            raw = %key,
+            outcome = outcome.as_str(),
+            ticket = outcome.ticket().map(|n| n.as_str()),
+            "mail received"
+        );
+        let notice = match &outcome {
+            Outcome::Opened {
+                ticket,
+                acknowledge: true,
+            } => Some((ticket.clone(), Notice::Acknowledgement)),
+            Outcome::Rejected {
+                ticket,
+                notify: true,
+            } => Some((self.store.ticket(ticket).await?, Notice::FollowUpRefused)),
+            _ => None,
+        };
+        if let Some((ticket, notice)) = notice {
+            send_notice(
+                site,
+                &self.store,
+                &self.mailer,
+                &ticket,
+                notice,
+                Lang::Es,
+                citizen_id,
+            )
+            .await;
+        }
+        Ok(outcome)
+    }
+
+    /// Stores the attachments within the limits, under keys derived from the raw mail's, so
+    /// that a retried delivery writes the same objects again instead of new ones. Files
+    /// beyond the limits stay in the raw mail, and the message says so.
+    async fn store_attachments(
+        &self,
+        raw: &BlobKey,
+        mail: &mut IncomingMail,
+    ) -> Result<Vec<AttachmentRef>, DeliveryError> {
+        let limits = &self.site.settings.mail;
+        let folder = raw.as_str().rsplit('/').next().unwrap_or("mail");
+        let mut stored = Vec::new();
+        let mut left_out = Vec::new();
+        for (index, attachment) in std::mem::take(&mut mail.attachments)
+            .into_iter()
+            .enumerate()
+        {
+            let size = attachment.bytes.len() as u64;
+            if size > limits.max_attachment_bytes || stored.len() >= limits.max_attachments {
+                left_out.push(attachment.name);
+                continue;
+            }
+            let key = BlobKey::parse(&format!("attachments/mail/{folder}/{index}"))
+                .unwrap_or_else(|_| unreachable!("a raw key's last segment and a number"));
+            let blob = Blob {
+                bytes: attachment.bytes,
+                content_type: attachment.content_type.clone(),
+            };
+            self.blobs
+                .put(&key, blob)
+                .await
+                .map_err(|source| DeliveryError::Blobs {
+                    key: key.clone(),
+                    source,
+                })?;
+            stored.push(AttachmentRef {
+                name: attachment.name,
+                content_type: attachment.content_type,
+                size,
+                blob: key,
+            });
+        }
+        if !left_out.is_empty() {
+            let note = format!(
+                "\n\n[Adjuntos no guardados por su tamaño o número; siguen en el correo original: {}]",
+                left_out.join(", ")
+            );
+            mail.text.push_str(&note);
+            mail.reply.new_text.push_str(&note);
+        }
+        Ok(stored)
+    }
+}

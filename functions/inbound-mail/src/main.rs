@@ -1,0 +1,37 @@
+//! Lambda entry point: wires the AWS adapters into the mail desk and hands SES receipt events
+//! to it. An error makes Lambda retry the event (asynchronous invocation), then send it to the
+//! on-failure destination.
+
+use std::sync::Arc;
+
+use inbound_mail::MailDesk;
+use lambda_runtime::{LambdaEvent, service_fn};
+use ventanilla_adapters::aws::{Resources, load_config};
+use ventanilla_adapters::{dynamodb::DynamoStore, s3::S3Blobs, ses::SesMailer};
+use ventanilla_domain::ports::SystemClock;
+use ventanilla_http::Site;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    ventanilla_http::init_telemetry();
+    let site = Site::from_env(Arc::new(SystemClock))?;
+    let resources = Resources::from_env()?;
+    let config = load_config().await;
+    let desk = Arc::new(MailDesk {
+        site,
+        store: DynamoStore::new(&config, &resources.table),
+        blobs: S3Blobs::new(&config, &resources.bucket, resources.s3_path_style),
+        mailer: SesMailer::new(&config, resources.configuration_set.clone()),
+    });
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let desk = Arc::clone(&desk);
+        async move {
+            desk.handle_ses_event(event.payload).await.map_err(|error| {
+                let cause = std::error::Error::source(&error).map(ToString::to_string);
+                tracing::error!(%error, cause, "mail not delivered; the event will be retried");
+                lambda_runtime::Error::from(error)
+            })
+        }
+    }))
+    .await
+}

@@ -1,0 +1,105 @@
+//! The mails the site sends on its own (the acknowledgement of a new ticket, the notice that
+//! a closed ticket was not reopened), one way for every door a ticket comes in by: the form
+//! and the support address. Each mail's Message-IDs, ours and the provider's, are indexed
+//! so that a reply to it threads into its ticket. A failure is logged with the ticket's
+//! number and does not undo the ticket.
+
+use ventanilla_domain::mail::{MailMessageId, Mailbox};
+use ventanilla_domain::notices::{NoticeContext, acknowledgement, follow_up_refused};
+use ventanilla_domain::ports::{Mailer, StoreError, TicketStore};
+use ventanilla_domain::{Lang, Ticket};
+
+use crate::Site;
+
+/// The signed link that opens the ticket's status page without typing anything.
+pub fn access_url(site: &Site, ticket: &Ticket) -> String {
+    let expires = site.clock.now().plus(site.settings.limits.access_link);
+    let token = site
+        .links
+        .token(&ticket.number, &ticket.requester.email, expires);
+    format!("{}/estado/{token}", site.settings.public_url)
+}
+
+/// Which automatic mail to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// "We received your request", with what the first message said.
+    Acknowledgement,
+    /// "Your ticket is closed; your mail was not added".
+    FollowUpRefused,
+}
+
+/// Builds, sends and indexes `notice` about `ticket`. `in_reply_to` is the citizen's mail it
+/// answers, when the ticket came by mail. Returns whether it was sent.
+pub async fn send_notice(
+    site: &Site,
+    store: &impl TicketStore,
+    mailer: &impl Mailer,
+    ticket: &Ticket,
+    notice: Notice,
+    lang: Lang,
+    in_reply_to: Option<MailMessageId>,
+) -> bool {
+    let settings = &site.settings;
+    let Some(agency) = settings.agency(&ticket.agency) else {
+        tracing::error!(ticket = %ticket.number, "notice not sent: the ticket's agency is not configured");
+        return false;
+    };
+    let thread = match store.messages(&ticket.number).await {
+        Ok(thread) => thread,
+        Err(error) => {
+            tracing::error!(%error, ticket = %ticket.number, "notice not sent: thread unreadable");
+            return false;
+        }
+    };
+    let (Some(first), Some(last)) = (thread.first(), thread.last()) else {
+        tracing::error!(ticket = %ticket.number, "notice not sent: the ticket has no message");
+        return false;
+    };
+    let Ok(own_id) = MailMessageId::parse(&format!(
+        "{}@{}",
+        uuid::Uuid::now_v7(),
+        settings.mail_domain
+    )) else {
+        tracing::error!("the mail domain does not make valid Message-IDs");
+        return false;
+    };
+    let reply_to = Mailbox::new(settings.site_name.clone(), settings.support.clone());
+    let access_url = access_url(site, ticket);
+    let cx = NoticeContext {
+        from: &settings.no_reply,
+        reply_to: &reply_to,
+        mail_domain: &settings.mail_domain,
+        agency_name: &agency.name,
+        response_days: agency.response_days,
+        access_url: &access_url,
+        site_url: &settings.public_url,
+        lang,
+        now: site.clock.now(),
+        message_id: own_id.clone(),
+        in_reply_to,
+    };
+    // A reply to the notice belongs with the message it answers.
+    let (draft, answers) = match notice {
+        Notice::Acknowledgement => (acknowledgement(ticket, first, cx), first),
+        Notice::FollowUpRefused => (follow_up_refused(ticket, cx), last),
+    };
+    match mailer.send(&draft.build()).await {
+        Ok(sent) => {
+            for id in [own_id, sent.message_id] {
+                match store.link_mail_id(&ticket.number, answers.id, &id).await {
+                    Ok(()) | Err(StoreError::AlreadyExists) => {}
+                    Err(error) => {
+                        tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
+                    }
+                }
+            }
+            tracing::info!(ticket = %ticket.number, ?notice, provider_id = %sent.provider_id, "notice sent");
+            true
+        }
+        Err(error) => {
+            tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent");
+            false
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The support address end to end against the stand-ins (DynamoDB, S3, SES v2): each mail is
+//! stored in S3 as the receipt rule's S3 action does and handed to the function as the SES
+//! Lambda-action event (the shared fixture, with its id replaced); what the citizen sees is
+//! read from the mail SES sent and from the status API.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use inbound_mail::MailDesk;
+use inbound_mail::ses::Handled;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use ventanilla_adapters::dynamodb::DynamoStore;
+use ventanilla_adapters::s3::S3Blobs;
+use ventanilla_adapters::ses::SesMailer;
+use ventanilla_domain::mail::Mailbox;
+use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, Clock, SystemClock, TicketStore};
+use ventanilla_domain::{Email, MessageKind, TicketNumber};
+use ventanilla_http::settings::DEFAULT_CONFIG;
+use ventanilla_http::{AccessLinks, Settings, Site};
+use ventanilla_tests::{ses_endpoint, unique};
+
+struct Stack {
+    desk: MailDesk<DynamoStore, S3Blobs, SesMailer>,
+    status: Router,
+    domain: String,
+}
+
+impl Stack {
+    async fn new() -> Self {
+        let config = ventanilla_tests::aws_config().await;
+        let domain = format!("{}.gob.ec", unique("soporte"));
+        let table = unique("tickets-");
+        let bucket = unique("mail-");
+        let store = DynamoStore::new(&config, &table);
+        store.create_table().await.unwrap();
+        let blobs = S3Blobs::new(&config, &bucket, true);
+        blobs
+            .client()
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        aws_sdk_sesv2::Client::new(&config)
+            .create_email_identity()
+            .email_identity(&domain)
+            .send()
+            .await
+            .unwrap();
+        let mut settings = Settings::parse(DEFAULT_CONFIG).unwrap();
+        settings.public_url = "https://ventanilla.example.gob.ec".into();
+        settings.mail_domain = domain.clone();
+        settings.no_reply = Mailbox::new(
+            "Ventanilla",
+            Email::parse(&format!("no-responder@{domain}")).unwrap(),
+        );
+        settings.support = Email::parse(&format!("soporte@{domain}")).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let site = Site {
+            settings,
+            links: AccessLinks::new(&[7; 32]).unwrap(),
+            clock,
+        };
+        let status = ticket_status::router(Arc::new(ticket_status::StatusDesk {
+            site: site.clone(),
+            store: store.clone(),
+            blobs: blobs.clone(),
+        }));
+        let desk = MailDesk {
+            site,
+            store,
+            blobs,
+            mailer: SesMailer::new(&config, None),
+        };
+        Stack {
+            desk,
+            status,
+            domain,
+        }
+    }
+
+    /// What SES does with a received mail: the S3 action stores it under the prefix and SES's
+    /// id, then the Lambda action invokes the function with an event that has no body.
+    async fn receive(&self, ses_id: &str, raw: &str) -> Vec<Handled> {
+        let key = BlobKey::parse(&format!("inbound/{ses_id}")).unwrap();
+        let blob = Blob {
+            bytes: raw.as_bytes().to_vec(),
+            content_type: "message/rfc822".into(),
+        };
+        self.desk.blobs.put(&key, blob).await.unwrap();
+        self.desk.handle_ses_event(ses_event(ses_id)).await.unwrap()
+    }
+
+    /// Every mail this stack's no-reply address sent, as SES recorded it: (SES id, raw).
+    async fn sent(&self) -> Vec<(String, String)> {
+        let data: Value = reqwest::get(format!("{}/moto-api/data.json", ses_endpoint()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        data["ses"]["RawMessage"]
+            .as_array()
+            .map(|mails| {
+                mails
+                    .iter()
+                    .filter(|m| {
+                        m["source"]
+                            .as_str()
+                            .is_some_and(|s| s.ends_with(&self.domain))
+                    })
+                    .map(|m| {
+                        (
+                            m["id"].as_str().unwrap().to_owned(),
+                            m["raw_data"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The status API, as the citizen's browser calls it.
+    async fn lookup(&self, email: &str, number: &str) -> Value {
+        let request = Request::post("/api/v1/tickets/lookup")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"email": email, "number": number}).to_string(),
+            ))
+            .unwrap();
+        let response = self.status.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+/// The shared Lambda-action fixture, naming another mail.
+fn ses_event(ses_id: &str) -> Value {
+    let path = ventanilla_tests::testdata_dir()
+        .join("04_ses_events/aws-lambda-rust-runtime/example-ses-lambda-event.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (the shared test data)", path.display()));
+    let mut event: Value = serde_json::from_str(&text).unwrap();
+    event["Records"][0]["ses"]["mail"]["messageId"] = json!(ses_id);
+    event
+}
+
+/// A header's value as written, unfolded.
+fn header(raw: &str, name: &str) -> Option<String> {
+    let head = raw
+        .split("\r\n\r\n")
+        .next()?
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    head.split("\r\n")
+        .find(|line| line.to_ascii_lowercase().starts_with(&prefix))
+        .map(|line| line[prefix.len()..].trim().to_owned())
+}
+
+fn body_text(raw: &str) -> String {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    message.body_text(0).unwrap().into_owned()
+}
+
+#[tokio::test]
+async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers() {
+    let stack = Stack::new().await;
+    let citizen = format!("{}@gmail.com", unique("ciudadano"));
+    let support = format!("soporte@{}", stack.domain);
+
+    // 1. A mail to the support address opens a ticket and gets an acknowledgement.
+    let first = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: No puedo ingresar al sistema\r\n\
+         Message-ID: <primero.{citizen}>\r\nDate: Mon, 2 Jun 2025 09:00:00 -0500\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         Buenos días, el sistema me dice que mi contraseña caducó.\r\nRosa\r\n"
+    );
+    let first_ses_id = unique("ses");
+    let handled = stack.receive(&first_ses_id, &first).await;
+    assert_eq!(handled.len(), 1);
+    assert_eq!(handled[0].outcome, "new-ticket");
+    let number = handled[0].ticket.clone().unwrap();
+    let sent = stack.sent().await;
+    assert_eq!(sent.len(), 1, "exactly one acknowledgement");
+    let (ack_ses_id, ack) = &sent[0];
+    assert!(header(ack, "To").unwrap().contains(&citizen));
+    assert!(
+        header(ack, "Subject")
+            .unwrap()
+            .contains(&format!("[{number}]"))
+    );
+    assert_eq!(
+        header(ack, "In-Reply-To").unwrap(),
+        format!("<primero.{citizen}>"),
+        "the acknowledgement is threaded to the citizen's mail"
+    );
+    assert_eq!(header(ack, "Auto-Submitted").unwrap(), "auto-replied");
+    assert!(body_text(ack).contains(&number));
+
+    // The same SES event delivered twice stores nothing twice and answers once.
+    let ticket_number = TicketNumber::parse(&number).unwrap();
+    let again = stack
+        .desk
+        .handle_ses_event(ses_event(&first_ses_id))
+        .await
+        .unwrap();
+    assert_eq!(again[0].outcome, "duplicate");
+    assert_eq!(stack.sent().await.len(), 1);
+    // An event whose mail is not in S3 fails, so that Lambda retries it; nothing is dropped.
+    let missing = stack.desk.handle_ses_event(ses_event(&unique("ses"))).await;
+    assert!(missing.is_err(), "{missing:?}");
+
+    // 2. The citizen answers the acknowledgement from their mail client: SES delivered it with
+    //    SES's own Message-ID, which the client quotes in In-Reply-To.
+    let ses_message_id = format!("<{ack_ses_id}@email.amazonses.com>");
+    let quoted: String = body_text(ack)
+        .lines()
+        .map(|line| format!("> {line}\r\n"))
+        .collect();
+    let reply = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\n\
+         Subject: RE: {subject}\r\nMessage-ID: <respuesta.{citizen}>\r\n\
+         In-Reply-To: {ses_message_id}\r\nReferences: {ses_message_id}\r\n\
+         Date: Mon, 2 Jun 2025 10:00:00 -0500\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Adjunto más datos: mi usuario es rquishpe.\r\n\r\n\
+         El lun, 2 jun 2025 a las 9:01, Ventanilla <no-responder@{domain}> escribió:\r\n{quoted}",
+        subject = header(ack, "Subject").unwrap(),
+        domain = stack.domain,
+    );
+    let reply_ses_id = unique("ses");
+    let handled = stack.receive(&reply_ses_id, &reply).await;
+    assert_eq!(handled[0].outcome, "follow-up");
+    assert_eq!(handled[0].ticket.as_deref(), Some(number.as_str()));
+    // Delivered twice by SES: one message.
+    let handled = stack
+        .desk
+        .handle_ses_event(ses_event(&reply_ses_id))
+        .await
+        .unwrap();
+    assert_eq!(handled[0].outcome, "duplicate");
+
+    let status = stack.lookup(&citizen, &number).await;
+    let messages = status["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{status}");
+    assert_eq!(
+        messages[1]["text"].as_str().unwrap().trim(),
+        "Adjunto más datos: mi usuario es rquishpe.",
+        "only the new text is shown; the quoted acknowledgement is not"
+    );
+    assert_eq!(
+        stack.sent().await.len(),
+        1,
+        "a follow-up is not acknowledged"
+    );
+
+    // 3. An out-of-office answer to the acknowledgement creates nothing and sends nothing.
+    let away = format!(
+        "From: {citizen}\r\nTo: {support}\r\nSubject: Respuesta automática: {subject}\r\n\
+         Message-ID: <fuera.{citizen}>\r\nIn-Reply-To: {ses_message_id}\r\n\
+         Auto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Estoy fuera de la oficina hasta el lunes.\r\n",
+        subject = header(ack, "Subject").unwrap(),
+    );
+    let before = stack.desk.store.ticket(&ticket_number).await.unwrap();
+    let handled = stack.receive(&unique("ses"), &away).await;
+    assert_eq!(handled[0].outcome, "automatic");
+    assert_eq!(stack.sent().await.len(), 1, "nothing answers a robot");
+    let status = stack.lookup(&citizen, &number).await;
+    assert_eq!(status["messages"].as_array().unwrap().len(), 2);
+    let after = stack.desk.store.ticket(&ticket_number).await.unwrap();
+    assert_eq!(after.status, before.status);
+    assert_eq!(
+        after.last_activity, before.last_activity,
+        "a robot does not move the ticket up the queue"
+    );
+
+    // 4. A stranger who types the number into a subject does not get into the ticket.
+    let stranger = format!("{}@example.com", unique("extrano"));
+    let intruder = format!(
+        "From: {stranger}\r\nTo: {support}\r\nSubject: Re: [{number}] No puedo ingresar al sistema\r\n\
+         Message-ID: <intruso.{stranger}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Cambien el correo del ticket a este.\r\n"
+    );
+    let handled = stack.receive(&unique("ses"), &intruder).await;
+    assert_eq!(handled[0].outcome, "new-ticket");
+    assert_ne!(handled[0].ticket.as_deref(), Some(number.as_str()));
+    let thread = stack.desk.store.messages(&ticket_number).await.unwrap();
+    let citizen_messages = thread
+        .iter()
+        .filter(|m| m.kind == MessageKind::CitizenMessage)
+        .count();
+    assert_eq!(
+        citizen_messages, 2,
+        "the stranger's text is not on the ticket"
+    );
+    let sent = stack.sent().await;
+    assert_eq!(sent.len(), 2);
+    let (_, to_stranger) = sent.iter().find(|(id, _)| id != ack_ses_id).unwrap();
+    assert!(
+        header(to_stranger, "To").unwrap().contains(&stranger),
+        "the stranger hears about their own new ticket only"
+    );
+    assert!(!to_stranger.contains(&citizen));
+}
+
+#[tokio::test]
+async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
+    let stack = Stack::new().await;
+    let sender = format!("{}@example.com", unique("promo"));
+    let support = format!("soporte@{}", stack.domain);
+    let mail = |id: &str| {
+        format!(
+            "From: {sender}\r\nTo: {support}\r\nSubject: Oferta\r\nMessage-ID: <{id}.{sender}>\r\n\
+             Content-Type: text/plain\r\n\r\nCompre ya.\r\n"
+        )
+    };
+    let with_verdict = |ses_id: &str, verdict: &str| {
+        let mut event = ses_event(ses_id);
+        event["Records"][0]["ses"]["receipt"][verdict]["status"] = json!("FAIL");
+        event
+    };
+    let spam_id = unique("ses");
+    let key = BlobKey::parse(&format!("inbound/{spam_id}")).unwrap();
+    let blob = |raw: String| Blob {
+        bytes: raw.into_bytes(),
+        content_type: "message/rfc822".into(),
+    };
+    stack
+        .desk
+        .blobs
+        .put(&key, blob(mail("spam")))
+        .await
+        .unwrap();
+    let handled = stack
+        .desk
+        .handle_ses_event(with_verdict(&spam_id, "spamVerdict"))
+        .await
+        .unwrap();
+    assert_eq!(handled[0].outcome, "held-for-review");
+    let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+    let ticket = stack.desk.store.ticket(&number).await.unwrap();
+    assert_eq!(ticket.queue.as_str(), "revision");
+
+    let virus_id = unique("ses");
+    let key = BlobKey::parse(&format!("inbound/{virus_id}")).unwrap();
+    stack
+        .desk
+        .blobs
+        .put(&key, blob(mail("virus")))
+        .await
+        .unwrap();
+    let handled = stack
+        .desk
+        .handle_ses_event(with_verdict(&virus_id, "virusVerdict"))
+        .await
+        .unwrap();
+    assert_eq!(handled[0].outcome, "virus");
+    assert_eq!(handled[0].ticket, None);
+    assert!(stack.sent().await.is_empty(), "neither is answered");
+}
