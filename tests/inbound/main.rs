@@ -350,6 +350,32 @@ async fn follow_ups_to_closed_tickets_obey_the_queue_rule() {
 }
 
 #[tokio::test]
+async fn a_queue_with_its_own_rule_overrides_the_default() {
+    let mut desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "q1@example.com").await;
+    desk.policy.finished_by_queue.insert(
+        (ticket.agency.clone(), ticket.queue.clone()),
+        FinishedTicketRule::NewLinked,
+    );
+    close(&desk, &ticket).await;
+    let follow_up = mail(
+        ANA,
+        &format!("Re: {}", ticket.number.tag()),
+        "q2@example.com",
+        "",
+        "Otra consulta.",
+    );
+    let Outcome::Opened { ticket: newer, .. } = desk.deliver(&follow_up).await else {
+        panic!("the queue's rule opens a new linked ticket")
+    };
+    assert_eq!(newer.linked_to.as_ref(), Some(&ticket.number));
+    assert_eq!(
+        desk.store.ticket(&ticket.number).await.unwrap().status,
+        Status::Closed
+    );
+}
+
+#[tokio::test]
 async fn ses_verdicts_hold_spam_and_drop_viruses() {
     let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
     let spam = mail("promo@spam.example", "Gane dinero", "s1@spam", "", "Oferta");
