@@ -325,6 +325,45 @@ mod tests {
     }
 
     #[test]
+    fn tnef_and_forwarded_mail_are_kept_as_attachments() {
+        let m = mail(
+            &format!(
+                "{BASE}\r\nSubject: Reenvío\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/mixed; boundary=\"b1\""
+            ),
+            "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLes reenvío el correo.\r\n\
+             --b1\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+             Content-Disposition: attachment; filename=\"winmail.dat\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\neJ8+IhAAAQaQCAAEAAAAAAABAAEAAQeQBgAIAAAA5AQAAAAAAADoAAEIgAcAGAAAAElQTS5NaWNyb3NvZnQgTWFpbC5Ob3RlADEIAQ2ABAACAAAAAgACAAEEgAEA\r\n\
+             --b1\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"original.eml\"\r\n\r\n\
+             From: jefe@example.com\r\nSubject: Original\r\n\r\nEl texto original.\r\n\
+             --b1--\r\n",
+        );
+        assert_eq!(m.text.trim(), "Les reenvío el correo.");
+        let names: Vec<(&str, &str)> = m
+            .attachments
+            .iter()
+            .map(|a| (a.name.as_str(), a.content_type.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("winmail.dat", "application/ms-tnef"),
+                ("original.eml", "message/rfc822")
+            ]
+        );
+        assert!(
+            m.attachments[0]
+                .bytes
+                .starts_with(&[0x78, 0x9f, 0x3e, 0x22])
+        );
+        assert!(
+            String::from_utf8_lossy(&m.attachments[1].bytes).contains("El texto original."),
+            "the forwarded mail is kept whole"
+        );
+    }
+
+    #[test]
     fn automatic_mail_is_recognised() {
         let cases = [
             (
