@@ -146,8 +146,14 @@ fn a_mail_over_smtp_opens_a_ticket_and_its_reply_joins_it() {
         "From: Luis Tipán <{citizen}>\r\nTo: {support}\r\n\
          Subject: =?UTF-8?Q?Solicitud_de_capacitaci=C3=B3n?=\r\n\
          Message-ID: <smtp-1@example.com>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Necesitamos una capacitación para 12 personas.\r\n.Una línea que empieza con punto.\r\n"
+         Content-Type: multipart/mixed; boundary=\"limite\"\r\n\r\n\
+         --limite\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Necesitamos una capacitación para 12 personas.\r\n.Una línea que empieza con punto.\r\n\
+         --limite\r\nContent-Type: image/png; name=\"captura.png\"\r\n\
+         Content-Disposition: attachment; filename=\"captura.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n\
+         iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==\r\n\
+         --limite--\r\n"
     );
     let answer = send_mail(&server.smtp, citizen, support, &first);
     assert!(answer.contains("new-ticket"), "{answer}");
@@ -186,6 +192,16 @@ fn a_mail_over_smtp_opens_a_ticket_and_its_reply_joins_it() {
             .unwrap()
             .contains(".Una línea que empieza con punto."),
         "dot-stuffing is undone: {status}"
+    );
+    let attachment = &messages[0]["attachments"][0];
+    assert_eq!(attachment["name"], "captura.png", "{status}");
+    assert_eq!(attachment["size"], 70);
+    assert!(
+        attachment["url"]
+            .as_str()
+            .unwrap()
+            .contains("/blobs/attachments/mail/"),
+        "{status}"
     );
     assert_eq!(
         messages[1]["text"].as_str().unwrap().trim(),
