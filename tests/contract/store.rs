@@ -4,18 +4,19 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::Duration;
+use ventanilla_domain::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::operations::{ChangeError, change_status, open_ticket};
 use ventanilla_domain::ports::BlobKey;
 use ventanilla_domain::ports::{
-    Clock, IdSource, ManualClock, Opened, QueueQuery, StoreError, Throttle, ThrottleKey,
-    TicketStore, UuidV7,
+    AgentDirectory, AuditLog, Clock, IdSource, ManualClock, Opened, QueueQuery, StoreError,
+    Throttle, ThrottleKey, TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::MailMeta;
 use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{
-    AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message, MessageKind,
-    QueueName, Status, TicketChange, TicketNumber, Timestamp,
+    AgencyCode, AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message,
+    MessageKind, QueueName, Status, TicketChange, TicketNumber, Timestamp,
 };
 use ventanilla_tests::{idempotency_key, new_ticket, unique, unique_agency};
 
@@ -664,10 +665,139 @@ pub async fn throttle_windows_count_across_instances(backend: impl Backend) {
     assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
 }
 
+fn directory_agent(agency: &AgencyCode, id: &str, token: &AgentToken) -> Agent {
+    Agent {
+        id: AgentId::parse(id).unwrap(),
+        name: "Ana Agente".into(),
+        agency: agency.clone(),
+        role: Role::Agent,
+        active: true,
+        token_hash: token.hash(),
+        created_at: clock().now(),
+    }
+}
+
+pub async fn agents_are_found_by_token_and_a_new_token_retires_the_old(backend: impl Backend) {
+    let store = backend.instance().await;
+    let agency = unique_agency();
+    let (first_token, second_token) = (AgentToken::generate(), AgentToken::generate());
+    let ana = directory_agent(&agency, &unique("ana-"), &first_token);
+    store.add_agent(&ana).await.unwrap();
+    assert!(matches!(
+        store.add_agent(&ana).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    // Another agent cannot take a token already in use.
+    let copycat = directory_agent(&agency, &unique("copia-"), &first_token);
+    assert!(matches!(
+        store.add_agent(&copycat).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let luis = directory_agent(&agency, &unique("luis-"), &second_token);
+    store.add_agent(&luis).await.unwrap();
+    let found = store.agent_by_token(&first_token.hash()).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&ana));
+    assert_eq!(
+        store
+            .agent_by_token(&AgentToken::generate().hash())
+            .await
+            .unwrap(),
+        None
+    );
+    let mut listed: Vec<AgentId> = store
+        .agents(&agency)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    listed.sort();
+    let mut expected = vec![ana.id.clone(), luis.id.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // Rotation: the new token opens, the old one no longer does.
+    let third_token = AgentToken::generate();
+    let rotated = Agent {
+        token_hash: third_token.hash(),
+        role: Role::Supervisor,
+        ..ana.clone()
+    };
+    store.save_agent(&rotated).await.unwrap();
+    assert_eq!(
+        store.agent_by_token(&first_token.hash()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.agent_by_token(&third_token.hash()).await.unwrap(),
+        Some(rotated.clone())
+    );
+    assert_eq!(store.agent(&ana.id).await.unwrap().role, Role::Supervisor);
+    let stranger = directory_agent(&agency, &unique("nadie-"), &AgentToken::generate());
+    assert!(matches!(
+        store.save_agent(&stranger).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn the_audit_trail_of_a_ticket_keeps_its_order(backend: impl Backend) {
+    let store = backend.instance().await;
+    let agency = unique_agency();
+    let clock = clock();
+    let ticket = open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&agency, Category::Queja, "audit@example.com"),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let ana = AgentId::parse("ana").unwrap();
+    let actions = [
+        AuditAction::ViewTicket,
+        AuditAction::Note,
+        AuditAction::Change,
+    ];
+    for action in actions {
+        clock.advance(Duration::seconds(1));
+        store
+            .record(&AuditEntry {
+                at: clock.now(),
+                agent: ana.clone(),
+                action,
+                ticket: Some(ticket.number.clone()),
+                detail: format!("{action:?}"),
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .record(&AuditEntry {
+            at: clock.now(),
+            agent: ana.clone(),
+            action: AuditAction::ManageAgent,
+            ticket: None,
+            detail: "agent added".into(),
+        })
+        .await
+        .unwrap();
+    let trail: Vec<AuditAction> = store
+        .ticket_audit(&ticket.number)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(trail, actions);
+    // The audit trail is not part of the thread.
+    assert_eq!(store.messages(&ticket.number).await.unwrap().len(), 1);
+}
+
 /// A store technology under test: it hands out any number of store instances over the
 /// same storage (one SQLite file, one DynamoDB table), like several processes would have.
 pub trait Backend {
-    type Store: TicketStore + Throttle + 'static;
+    type Store: TicketStore + Throttle + AgentDirectory + AuditLog + 'static;
     async fn instance(&self) -> Self::Store;
 }
 
@@ -730,6 +860,8 @@ macro_rules! store_contract {
                 a_thread_keeps_its_order_and_kinds,
                 status_changes_follow_the_state_machine,
                 throttle_windows_count_across_instances,
+                agents_are_found_by_token_and_a_new_token_retires_the_old,
+                the_audit_trail_of_a_ticket_keeps_its_order,
             );
         }
     };

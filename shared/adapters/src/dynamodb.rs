@@ -7,6 +7,9 @@
 //! | number counter  | `COUNTER#<agency>#<code>#<year>`    | `META`     | `last`                                 |
 //! | mail Message-ID | `MAILID#<message-id>`               | `META`     | `ticket`, `message`                    |
 //! | idempotency key | `IDEMPOTENCY#<key>`                 | `META`     | `ticket`, `expires_at`, TTL `ttl`      |
+//! | agent           | `AGENT#<id>`                        | `META`     | GSI1 `AGENTS#<agency>` by id           |
+//! | agent token     | `TOKEN#<sha-256 of the token>`      | `META`     | `agent`                                |
+//! | audit entry     | `AUDIT#<number>` (or `AUDIT#AGENTS`) | `<at>#<uuid>` | `entry`                             |
 //!
 //! Opening a ticket writes the counter, the ticket, its first message and its mail ids in
 //! one transaction conditional on the counter value read just before: a lost race is
@@ -19,15 +22,18 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
     TimeToLiveSpecification, TransactWriteItem,
 };
+use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
+use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
 use crate::retry::{backoff, until_won};
@@ -702,5 +708,199 @@ impl Throttle for DynamoStore {
     ) -> Result<u64, StoreError> {
         let (item_key, _) = throttle_key(key, window, now);
         count_of(self.get(item_key).await?.as_ref())
+    }
+}
+
+fn agent_item(agent: &Agent) -> Result<Item, StoreError> {
+    let mut item = key(format!("AGENT#{}", agent.id.as_str()), META);
+    item.insert("GSI1PK".into(), s(format!("AGENTS#{}", agent.agency)));
+    item.insert("GSI1SK".into(), s(agent.id.as_str()));
+    item.insert(
+        "agent".into(),
+        serde_dynamo::to_attribute_value(agent).map_err(unavailable)?,
+    );
+    Ok(item)
+}
+
+fn agent_from_item(item: &Item) -> Result<Agent, StoreError> {
+    let value = item
+        .get("agent")
+        .ok_or_else(|| StoreError::unavailable("agent item without its agent"))?;
+    serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)
+}
+
+fn token_item(agent: &Agent) -> Item {
+    let mut item = key(format!("TOKEN#{}", agent.token_hash.as_str()), META);
+    item.insert("agent".into(), s(agent.id.as_str()));
+    item
+}
+
+impl DynamoStore {
+    fn put_where(&self, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+impl AgentDirectory for DynamoStore {
+    async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put_if_absent(&self.table, agent_item(agent)?)?)
+            .transact_items(put_if_absent(&self.table, token_item(agent))?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if failed(&codes, 0) || failed(&codes, 1) => {
+                    Err(StoreError::AlreadyExists)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn save_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let current = self.agent(&agent.id).await?;
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put_where(agent_item(agent)?, "attribute_exists(PK)")?);
+        if current.token_hash != agent.token_hash {
+            // A new token: the old one stops opening anything in the same step.
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    format!("TOKEN#{}", current.token_hash.as_str()),
+                    META,
+                )))
+                .build()
+                .map_err(unavailable)?;
+            request = request
+                .transact_items(TransactWriteItem::builder().delete(delete).build())
+                .transact_items(put_if_absent(&self.table, token_item(agent))?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
+                Some(codes) if failed(&codes, 2) => Err(StoreError::AlreadyExists),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
+        let item = self
+            .get(key(format!("AGENT#{}", id.as_str()), META))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        agent_from_item(&item)
+    }
+
+    async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
+        let Some(item) = self
+            .get(key(format!("TOKEN#{}", hash.as_str()), META))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(AttributeValue::S(id)) = item.get("agent") else {
+            return Err(StoreError::unavailable("token item without its agent"));
+        };
+        let agent = self
+            .agent(&AgentId::parse(id).map_err(unavailable)?)
+            .await?;
+        // A token item left behind by a rotation that failed halfway opens nothing.
+        Ok((&agent.token_hash == hash).then_some(agent))
+    }
+
+    async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
+        let mut agents = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(QUEUE_INDEX)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(format!("AGENTS#{agency}")))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                agents.push(agent_from_item(&item)?);
+            }
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => break,
+            }
+        }
+        Ok(agents)
+    }
+}
+
+fn audit_pk(ticket: Option<&TicketNumber>) -> String {
+    match ticket {
+        Some(number) => format!("AUDIT#{number}"),
+        None => "AUDIT#AGENTS".to_owned(),
+    }
+}
+
+impl AuditLog for DynamoStore {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let sort = format!("{}#{}", entry.at, uuid::Uuid::now_v7());
+        let mut item = key(audit_pk(entry.ticket.as_ref()), &sort);
+        item.insert(
+            "entry".into(),
+            serde_dynamo::to_attribute_value(entry).map_err(unavailable)?,
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(audit_pk(Some(number))))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let value = item
+                    .get("entry")
+                    .ok_or_else(|| StoreError::unavailable("audit item without its entry"))?;
+                entries
+                    .push(serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)?);
+            }
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => break,
+            }
+        }
+        Ok(entries)
     }
 }

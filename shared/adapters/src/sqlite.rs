@@ -7,14 +7,16 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
-use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
+use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -63,6 +65,20 @@ CREATE TABLE IF NOT EXISTS throttle (
     expires_at   INTEGER NOT NULL,
     PRIMARY KEY (key, window_start)
 );
+-- Since schema 3.
+CREATE TABLE IF NOT EXISTS agents (
+    id         TEXT PRIMARY KEY,
+    agency     TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    agent      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    ticket TEXT,
+    at     TEXT NOT NULL,
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_ticket ON audit (ticket, at, seq);
 ";
 
 #[derive(Debug, Clone)]
@@ -463,6 +479,139 @@ impl Throttle for SqliteStore {
                 .optional()
                 .map_err(db)?;
             Ok(count.map_or(0, |c| u64::try_from(c).unwrap_or(0)))
+        })
+        .await
+    }
+}
+
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+impl AgentDirectory for SqliteStore {
+    async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let json = to_json(agent)?;
+        let (id, agency, hash) = (
+            agent.id.as_str().to_owned(),
+            agent.agency.as_str().to_owned(),
+            agent.token_hash.as_str().to_owned(),
+        );
+        self.transaction(move |tx| {
+            match tx.execute(
+                "INSERT INTO agents (id, agency, token_hash, agent) VALUES (?1, ?2, ?3, ?4)",
+                params![id, agency, hash, json],
+            ) {
+                Ok(_) => Ok(()),
+                Err(error) if is_unique_violation(&error) => Err(StoreError::AlreadyExists),
+                Err(error) => Err(db(error)),
+            }
+        })
+        .await
+    }
+
+    async fn save_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let json = to_json(agent)?;
+        let (id, agency, hash) = (
+            agent.id.as_str().to_owned(),
+            agent.agency.as_str().to_owned(),
+            agent.token_hash.as_str().to_owned(),
+        );
+        self.transaction(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE agents SET agency = ?2, token_hash = ?3, agent = ?4 WHERE id = ?1",
+                    params![id, agency, hash, json],
+                )
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::AlreadyExists
+                    } else {
+                        db(e)
+                    }
+                })?;
+            if changed == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
+        let id = id.as_str().to_owned();
+        self.transaction(move |tx| {
+            let json: Option<String> = tx
+                .query_row("SELECT agent FROM agents WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(db)?;
+            from_json(&json.ok_or(StoreError::NotFound)?)
+        })
+        .await
+    }
+
+    async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
+        let hash = hash.as_str().to_owned();
+        self.transaction(move |tx| {
+            let json: Option<String> = tx
+                .query_row(
+                    "SELECT agent FROM agents WHERE token_hash = ?1",
+                    [hash],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            json.as_deref().map(from_json).transpose()
+        })
+        .await
+    }
+
+    async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
+        let agency = agency.as_str().to_owned();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare("SELECT agent FROM agents WHERE agency = ?1 ORDER BY id")
+                .map_err(db)?;
+            let rows = statement
+                .query_map([agency], |row| row.get::<_, String>(0))
+                .map_err(db)?;
+            rows.map(|row| from_json(&row.map_err(db)?)).collect()
+        })
+        .await
+    }
+}
+
+impl AuditLog for SqliteStore {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let json = to_json(entry)?;
+        let ticket = entry.ticket.as_ref().map(|n| n.as_str().to_owned());
+        let at = entry.at.to_string();
+        self.transaction(move |tx| {
+            tx.execute(
+                "INSERT INTO audit (ticket, at, entry) VALUES (?1, ?2, ?3)",
+                params![ticket, at, json],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
+        let number = number.as_str().to_owned();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare("SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq")
+                .map_err(db)?;
+            let rows = statement
+                .query_map([number], |row| row.get::<_, String>(0))
+                .map_err(db)?;
+            rows.map(|row| from_json(&row.map_err(db)?)).collect()
         })
         .await
     }

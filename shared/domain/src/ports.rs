@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agents::{Agent, AuditEntry, TokenHash};
 use crate::mail::{MailMessageId, OutgoingMail};
 use crate::ticket::{MessageId, TicketDraft, TicketUpdate};
 use crate::{
-    AgencyCode, Email, FieldError, FieldProblem, Message, QueueName, Status, Ticket, TicketNumber,
-    Timestamp,
+    AgencyCode, AgentId, Email, FieldError, FieldProblem, Message, QueueName, Status, Ticket,
+    TicketNumber, Timestamp,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -156,6 +157,40 @@ pub trait TicketStore: Send + Sync {
         &self,
         email: &Email,
     ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
+}
+
+/// The agents of every agency, found by the hash of their token.
+pub trait AgentDirectory: Send + Sync {
+    /// Adds an agent; `AlreadyExists` when its id (or its token) is taken.
+    fn add_agent(&self, agent: &Agent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces an agent's record (disable, new role, new token). `NotFound` when unknown.
+    fn save_agent(&self, agent: &Agent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn agent(&self, id: &AgentId) -> impl Future<Output = Result<Agent, StoreError>> + Send;
+
+    /// The agent a token belongs to, active or not.
+    fn agent_by_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
+
+    /// An agency's agents, by id.
+    fn agents(
+        &self,
+        agency: &AgencyCode,
+    ) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
+}
+
+/// Who did what, when: written by every agent action, read by admins.
+pub trait AuditLog: Send + Sync {
+    fn record(&self, entry: &AuditEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A ticket's audit trail, oldest first.
+    fn ticket_audit(
+        &self,
+        number: &TicketNumber,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
 }
 
 /// Where a blob lives: `/`-separated segments of letters, digits and `._=-`, no `..`, so the

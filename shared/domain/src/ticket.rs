@@ -48,6 +48,10 @@ pub struct Ticket {
     /// The finished ticket this one follows up, when a follow-up opened a new ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_to: Option<TicketNumber>,
+    /// Agencies that transferred the ticket away and kept a referral: they may read it and
+    /// add notes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referrals: Vec<AgencyCode>,
 }
 
 /// Our identifier of a message in a thread (time-ordered), not a mail Message-ID.
@@ -204,6 +208,7 @@ impl TicketDraft {
             last_activity: self.opened_at,
             version: 1,
             linked_to: self.linked_to,
+            referrals: Vec::new(),
         };
         (ticket, self.first_message)
     }

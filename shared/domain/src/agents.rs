@@ -1,0 +1,213 @@
+//! Agents: who works an agency's queues, with which role, and what they may see of a ticket.
+//! An agent signs in with a random bearer token that is shown once and stored only as its
+//! SHA-256 hash; a leaked table gives nobody access.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{AgencyCode, AgentId, FieldError, FieldProblem, Ticket, TicketNumber, Timestamp};
+
+/// What an agent may do, each role including the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Works the queues of its agency.
+    Agent,
+    /// Also assigns, transfers and reads its agency's reports.
+    Supervisor,
+    /// Also manages agents and agencies.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim().to_ascii_lowercase();
+        Role::ALL
+            .into_iter()
+            .find(|r| r.wire() == text)
+            .ok_or_else(|| FieldError::new("role", FieldProblem::UnknownValue))
+    }
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A bearer token: 32 random bytes, URL-safe base64, behind a recognisable prefix (so a
+/// secret scanner can find one pasted where it should not be). Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AgentToken(String);
+
+impl AgentToken {
+    const PREFIX: &'static str = "vnt_";
+    const RANDOM_BYTES: usize = 32;
+
+    /// A new token from the operating system's random source.
+    pub fn generate() -> Self {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut bytes = [0u8; Self::RANDOM_BYTES];
+        // ThreadRng: a CSPRNG seeded from the operating system.
+        rand::rng().fill_bytes(&mut bytes);
+        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        AgentToken(format!("{}{text}", Self::PREFIX))
+    }
+
+    /// A token as a client presents it. Only the shape is checked here; whether it belongs to
+    /// anyone is the directory's answer.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim();
+        let body = text
+            .strip_prefix(Self::PREFIX)
+            .ok_or_else(|| FieldError::new("token", FieldProblem::InvalidFormat))?;
+        let well_formed = body.len() >= 43
+            && body.len() <= 128
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        if well_formed {
+            Ok(AgentToken(text.to_owned()))
+        } else {
+            Err(FieldError::new("token", FieldProblem::InvalidFormat))
+        }
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        let digest = Sha256::digest(self.0.as_bytes());
+        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The secret itself, to show once to the person it was made for.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AgentToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AgentToken(…)")
+    }
+}
+
+/// What the directory keeps instead of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    pub id: AgentId,
+    pub name: String,
+    pub agency: AgencyCode,
+    pub role: Role,
+    /// A disabled agent's token opens nothing; its history stays.
+    pub active: bool,
+    pub token_hash: TokenHash,
+    pub created_at: Timestamp,
+}
+
+/// How much of a ticket an agent may see and do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Not even whether it exists.
+    None,
+    /// The agency transferred it away and kept a referral: read it and add notes.
+    Referral,
+    /// Work it: reply, note, change, transfer (as the role allows).
+    Full,
+}
+
+impl Agent {
+    pub fn access(&self, ticket: &Ticket) -> Access {
+        if !self.active {
+            Access::None
+        } else if ticket.agency == self.agency {
+            Access::Full
+        } else if ticket.referrals.contains(&self.agency) {
+            Access::Referral
+        } else {
+            Access::None
+        }
+    }
+
+    pub fn reference(&self) -> crate::AgentRef {
+        crate::AgentRef {
+            id: self.id.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// What was done, for the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// Read a ticket with the requester's personal data.
+    ViewTicket,
+    Reply,
+    Note,
+    Change,
+    Transfer,
+    /// Added, disabled or re-keyed an agent.
+    ManageAgent,
+}
+
+/// One line of the audit trail: who did what, when, to which ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub agent: AgentId,
+    pub action: AuditAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketNumber>,
+    /// What changed, in a few words (never a message body).
+    pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_stored_only_as_hashes() {
+        let token = AgentToken::generate();
+        assert!(token.expose().starts_with("vnt_"));
+        // 32 bytes = 256 bits of randomness.
+        assert_eq!(token.expose().len(), 4 + 43);
+        assert_ne!(token, AgentToken::generate());
+        let parsed = AgentToken::parse(token.expose()).unwrap();
+        assert_eq!(parsed.hash(), token.hash());
+        assert_eq!(token.hash().as_str().len(), 64);
+        assert!(!format!("{token:?}").contains(&token.expose()[4..]));
+        for bad in [
+            "",
+            "vnt_",
+            "Bearer x",
+            "vnt_short",
+            "abc_0123456789012345678901234567890123456789012",
+        ] {
+            assert!(AgentToken::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_order_and_parse() {
+        assert!(Role::Admin > Role::Supervisor && Role::Supervisor > Role::Agent);
+        assert_eq!(Role::parse(" Supervisor ").unwrap(), Role::Supervisor);
+        assert!(Role::parse("root").is_err());
+    }
+}
