@@ -29,6 +29,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] ventanilla_domain::ports::StoreError),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 fn data_error(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
@@ -53,6 +55,62 @@ fn link_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
             Ok(secret.into_bytes())
         }
     }
+}
+
+/// Adds an agent to the data folder's store and returns its token, shown once: how the
+/// first admin of a local installation comes to be.
+pub async fn add_agent(
+    data_dir: &Path,
+    config: Option<&Path>,
+    id: &str,
+    name: &str,
+    agency: &str,
+    role: &str,
+) -> Result<String, StartError> {
+    use ventanilla_domain::agents::{AuditAction, AuditEntry, Role};
+    use ventanilla_domain::ports::AuditLog;
+    let settings = match config {
+        Some(path) => Settings::load(path)?,
+        None => Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)?,
+    };
+    let invalid = |what: String| StartError::Invalid(what);
+    let agency = ventanilla_domain::AgencyCode::parse(agency)
+        .ok()
+        .filter(|code| settings.agency(code).is_some())
+        .ok_or_else(|| invalid(format!("--agency {agency}: no such agency is configured")))?;
+    let role = Role::parse(role)
+        .map_err(|_| invalid(format!("--role {role}: agent, supervisor or admin")))?;
+    let id = ventanilla_domain::AgentId::parse(id)
+        .map_err(|_| invalid(format!("--id {id}: letters, digits, '.', '-' and '_'")))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(invalid("--name is empty".into()));
+    }
+    std::fs::create_dir_all(data_dir).map_err(data_error(data_dir))?;
+    let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
+    let (agent, token) =
+        agent_api::create_agent(&store, &SystemClock, id, name.to_owned(), agency, role)
+            .await
+            .map_err(|error| match error {
+                ventanilla_domain::ports::StoreError::AlreadyExists => {
+                    invalid("that agent id is taken; choose another with --id".into())
+                }
+                other => StartError::Store(other),
+            })?;
+    store
+        .record(&AuditEntry {
+            at: SystemClock.now(),
+            agent: agent.id.clone(),
+            action: AuditAction::ManageAgent,
+            ticket: None,
+            detail: format!(
+                "added {} ({}) with ventanilla-local",
+                agent.id.as_str(),
+                agent.role.wire()
+            ),
+        })
+        .await?;
+    Ok(token.expose().to_owned())
 }
 
 /// The inbound-mail function's desk on the embedded adapters.
@@ -99,6 +157,12 @@ pub fn app(
         blobs: blobs.clone(),
         mailer: mailer.clone(),
     };
+    let agents = agent_api::AgentDesk {
+        site: site.clone(),
+        store: store.clone(),
+        blobs: blobs.clone(),
+        mailer: mailer.clone(),
+    };
     let mail = Arc::new(inbound_mail::MailDesk {
         site: site.clone(),
         store: store.clone(),
@@ -115,6 +179,7 @@ pub fn app(
         .with_state(Arc::new((blobs, clock)));
     let router = create_ticket::router(Arc::new(intake))
         .merge(ticket_status::router(Arc::new(desk)))
+        .merge(agent_api::router(Arc::new(agents)))
         .merge(ventanilla_http::security::with_security_headers(downloads));
     Ok(Local { router, mail })
 }

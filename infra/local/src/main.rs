@@ -9,6 +9,44 @@ use clap::Parser;
 
 #[derive(Debug, Parser)]
 #[command(name = "ventanilla-local", about, version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Manage agents of the local installation.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AgentCommand {
+    /// Adds an agent and prints its token (shown once; only its hash is kept).
+    Add {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "VENTANILLA_CONFIG")]
+        config: Option<PathBuf>,
+        /// The agency's acronym, as configured (MDT, MINTEL, …).
+        #[arg(long)]
+        agency: String,
+        /// agent, supervisor or admin.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// The person's name, as colleagues see it.
+        #[arg(long)]
+        name: String,
+        /// A stable id (letters, digits, '.', '-', '_'); made from the name if absent.
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Where to listen (loopback by default; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -27,8 +65,31 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    if let Some(Command::Agent(AgentCommand::Add {
+        data_dir,
+        config,
+        agency,
+        role,
+        name,
+        id,
+    })) = cli.command
+    {
+        let id = id.unwrap_or_else(|| id_from_name(&name));
+        let token =
+            ventanilla_local::add_agent(&data_dir, config.as_deref(), &id, &name, &agency, &role)
+                .await?;
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "Agent {id} added to {agency} as {role}. Token (shown only now):"
+        )?;
+        writeln!(out, "{token}")?;
+        return Ok(());
+    }
     ventanilla_http::init_telemetry();
-    let args = Args::parse();
+    let args = cli.serve;
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let address = listener.local_addr()?;
     let smtp = tokio::net::TcpListener::bind(args.smtp_addr).await?;
@@ -44,6 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(out, "Ventanilla listening on {url}")?;
         writeln!(out, "  form:   {url}/")?;
         writeln!(out, "  status: {url}/estado")?;
+        writeln!(out, "  agents: {url}/agente")?;
         writeln!(out, "  mail:   smtp://{smtp_address} (to {support})")?;
         writeln!(out, "  outbox: {}", args.data_dir.join("outbox").display())?;
         out.flush()?;
@@ -57,6 +119,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .with_graceful_shutdown(shutdown())
     .await?;
     Ok(())
+}
+
+/// "María José Ñáñez" → "maria.jose.nanez".
+fn id_from_name(name: &str) -> String {
+    let folded: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'ä' => 'a',
+            'é' | 'è' | 'ë' => 'e',
+            'í' | 'ì' | 'ï' => 'i',
+            'ó' | 'ò' | 'ö' => 'o',
+            'ú' | 'ù' | 'ü' => 'u',
+            'ñ' => 'n',
+            c if c.is_ascii_alphanumeric() => c,
+            _ => ' ',
+        })
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(".")
 }
 
 async fn shutdown() {

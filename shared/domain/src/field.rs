@@ -32,6 +32,8 @@ pub enum FieldProblem {
     UnsupportedFileType,
     /// A field that only robots fill in (the form's honeypot).
     MustBeEmpty,
+    /// Another record already uses this value (an agent id).
+    AlreadyTaken,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,6 +96,8 @@ impl FieldError {
             }
             (Lang::Es, MustBeEmpty) => "Este campo debe quedar vacío.".into(),
             (Lang::En, MustBeEmpty) => "This field must be left empty.".into(),
+            (Lang::Es, AlreadyTaken) => "Este valor ya está en uso.".into(),
+            (Lang::En, AlreadyTaken) => "This value is already taken.".into(),
         }
     }
 }

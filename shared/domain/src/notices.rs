@@ -83,7 +83,30 @@ pub fn acknowledgement(ticket: &Ticket, first: &Message, cx: NoticeContext<'_>) 
             ),
         ),
     };
-    automatic_mail(ticket, subject, text, cx)
+    mail_about(ticket, subject, text, cx, true)
+}
+
+/// An agent's public reply, from the service desk's address: the reply's text, then the
+/// ticket's tag (the body marker a reply's quote carries back) and the access link.
+pub fn agent_reply(ticket: &Ticket, reply: &Message, cx: NoticeContext<'_>) -> MailDraft {
+    let subject = format!("{} Re: {}", ticket.number.tag(), ticket.subject);
+    let footer = match cx.lang {
+        Lang::Es => format!(
+            "{agency}\nTicket {tag}. Puede verlo en: {url}\n\
+             Para responder, conteste este correo.",
+            agency = cx.agency_name,
+            tag = ticket.number.tag(),
+            url = cx.access_url,
+        ),
+        Lang::En => format!(
+            "{agency}\nTicket {tag}. See it at: {url}\nTo answer, reply to this e-mail.",
+            agency = cx.agency_name,
+            tag = ticket.number.tag(),
+            url = cx.access_url,
+        ),
+    };
+    let text = format!("{}\n\n-- \n{footer}\n", reply.body.as_str());
+    mail_about(ticket, subject, text, cx, false)
 }
 
 /// "Your ticket is closed": a citizen wrote to a finished ticket whose queue does not reopen
@@ -132,16 +155,17 @@ pub fn follow_up_refused(ticket: &Ticket, cx: NoticeContext<'_>) -> MailDraft {
             ),
         ),
     };
-    automatic_mail(ticket, subject, text, cx)
+    mail_about(ticket, subject, text, cx, true)
 }
 
-/// The envelope every notice shares: to the requester, from no-reply, threaded to the
-/// citizen's mail and to the ticket's anchor, marked automatic.
-fn automatic_mail(
+/// The envelope every mail about a ticket shares: to the requester, threaded to the
+/// citizen's mail and to the ticket's anchor; notices are marked automatic.
+fn mail_about(
     ticket: &Ticket,
     subject: String,
     text: String,
     cx: NoticeContext<'_>,
+    automatic: bool,
 ) -> MailDraft {
     let mut references = Vec::new();
     if let Some(parent) = &cx.in_reply_to {
@@ -161,7 +185,7 @@ fn automatic_mail(
         message_id: cx.message_id,
         in_reply_to: cx.in_reply_to,
         references,
-        automatic: true,
+        automatic,
         date: cx.now,
     }
 }

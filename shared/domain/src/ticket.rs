@@ -52,6 +52,10 @@ pub struct Ticket {
     /// add notes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub referrals: Vec<AgencyCode>,
+    /// Public replies stored but not yet accepted by the mail provider: sent again until
+    /// they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undelivered: Vec<MessageId>,
 }
 
 /// Our identifier of a message in a thread (time-ordered), not a mail Message-ID.
@@ -209,6 +213,7 @@ impl TicketDraft {
             version: 1,
             linked_to: self.linked_to,
             referrals: Vec::new(),
+            undelivered: Vec::new(),
         };
         (ticket, self.first_message)
     }
@@ -223,6 +228,12 @@ pub struct TicketChange {
     pub assignee: Option<Option<AgentId>>,
     /// A transfer: to another agency's queue.
     pub queue: Option<(AgencyCode, QueueName)>,
+    /// An agency that keeps read-and-note access after a transfer.
+    pub referral: Option<AgencyCode>,
+    /// A public reply waiting for the mail provider.
+    pub undelivered: Option<MessageId>,
+    /// A public reply the mail provider accepted.
+    pub delivered: Option<MessageId>,
 }
 
 impl TicketChange {
@@ -241,6 +252,22 @@ impl TicketChange {
         if let Some((agency, queue)) = &self.queue {
             next.agency = agency.clone();
             next.queue = queue.clone();
+            // The agency it went to has full access; a referral for it is moot.
+            next.referrals.retain(|a| a != agency);
+        }
+        if let Some(agency) = &self.referral
+            && !next.referrals.contains(agency)
+            && agency != &next.agency
+        {
+            next.referrals.push(agency.clone());
+        }
+        if let Some(id) = self.undelivered
+            && !next.undelivered.contains(&id)
+        {
+            next.undelivered.push(id);
+        }
+        if let Some(id) = self.delivered {
+            next.undelivered.retain(|pending| *pending != id);
         }
         if let Some(message) = message
             && message.kind.moves_activity()

@@ -5,9 +5,10 @@
 //! number and does not undo the ticket.
 
 use ventanilla_domain::mail::{MailMessageId, Mailbox};
-use ventanilla_domain::notices::{NoticeContext, acknowledgement, follow_up_refused};
-use ventanilla_domain::ports::{Mailer, StoreError, TicketStore};
-use ventanilla_domain::{Lang, Ticket};
+use ventanilla_domain::notices::{NoticeContext, acknowledgement, agent_reply, follow_up_refused};
+use ventanilla_domain::ports::{MailError, Mailer, StoreError, TicketStore};
+use ventanilla_domain::ticket::TicketUpdate;
+use ventanilla_domain::{Lang, Message, MessageKind, Ticket, TicketChange};
 
 use crate::Site;
 
@@ -102,4 +103,91 @@ pub async fn send_notice(
             false
         }
     }
+}
+
+/// Why a public reply is still waiting for the mail provider.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyNotSent {
+    #[error("the mail provider did not take the reply")]
+    Mail(#[from] MailError),
+    #[error("the ticket store failed")]
+    Store(#[from] StoreError),
+    #[error("the reply cannot be built: {0}")]
+    Unbuildable(&'static str),
+}
+
+/// Sends a stored public reply to the requester from the service desk's address, threaded to
+/// the citizen's last mail and the ticket's anchor, then indexes the provider's Message-ID
+/// and marks the reply delivered. The Message-ID is the one stored with the reply, so a
+/// reply sent again after a failure is the same mail to the citizen's client.
+pub async fn send_reply(
+    site: &Site,
+    store: &impl TicketStore,
+    mailer: &impl Mailer,
+    number: &ventanilla_domain::TicketNumber,
+    reply: &Message,
+) -> Result<(), ReplyNotSent> {
+    let settings = &site.settings;
+    let ticket = store.ticket(number).await?;
+    let agency = settings
+        .agency(&ticket.agency)
+        .ok_or(ReplyNotSent::Unbuildable(
+            "the ticket's agency is not configured",
+        ))?;
+    let own_id = reply
+        .mail_ids()
+        .first()
+        .cloned()
+        .ok_or(ReplyNotSent::Unbuildable("the reply has no Message-ID"))?;
+    let thread = store.messages(number).await?;
+    let in_reply_to = thread
+        .iter()
+        .rev()
+        .filter(|m| m.kind == MessageKind::CitizenMessage)
+        .find_map(|m| m.mail_ids().first().cloned());
+    let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
+    let access_url = access_url(site, &ticket);
+    let cx = NoticeContext {
+        from: &desk,
+        reply_to: &desk,
+        mail_domain: &settings.mail_domain,
+        agency_name: &agency.name,
+        response_days: agency.response_days,
+        access_url: &access_url,
+        site_url: &settings.public_url,
+        lang: Lang::Es,
+        now: site.clock.now(),
+        message_id: own_id,
+        in_reply_to,
+    };
+    let sent = mailer
+        .send(&agent_reply(&ticket, reply, cx).build())
+        .await?;
+    match store.link_mail_id(number, reply.id, &sent.message_id).await {
+        Ok(()) | Err(StoreError::AlreadyExists) => {}
+        Err(error) => return Err(error.into()),
+    }
+    // Marked delivered, re-reading the ticket if someone changed it meanwhile.
+    for _ in 0..5 {
+        let current = store.ticket(number).await?;
+        if !current.undelivered.contains(&reply.id) {
+            break;
+        }
+        let update = TicketUpdate {
+            number: number.clone(),
+            expected_version: current.version,
+            change: TicketChange {
+                delivered: Some(reply.id),
+                ..TicketChange::default()
+            },
+            message: None,
+        };
+        match store.update(update).await {
+            Ok(_) => break,
+            Err(StoreError::VersionConflict) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    tracing::info!(ticket = %number, provider_id = %sent.provider_id, "reply sent");
+    Ok(())
 }

@@ -18,6 +18,9 @@ pub struct Problem {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblemEntry>,
+    /// The resource as it is now, for a 409 after a stale update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<serde_json::Value>>,
     #[serde(skip)]
     lang: Lang,
     #[serde(skip)]
@@ -44,6 +47,7 @@ impl Problem {
             status: status.as_u16(),
             detail: None,
             errors: Vec::new(),
+            current: None,
             lang,
             retry_after: None,
         }
@@ -140,6 +144,41 @@ impl Problem {
         problem
     }
 
+    /// 401: no token, or one that opens nothing.
+    pub fn unauthorized(lang: Lang) -> Self {
+        Problem::new(
+            "/problems/unauthorized",
+            StatusCode::UNAUTHORIZED,
+            lang,
+            "Se requiere un token de agente válido (Authorization: Bearer …)",
+            "A valid agent token is required (Authorization: Bearer …)",
+        )
+    }
+
+    /// 403: the agent is known but its role or access does not allow this.
+    pub fn forbidden(lang: Lang) -> Self {
+        Problem::new(
+            "/problems/forbidden",
+            StatusCode::FORBIDDEN,
+            lang,
+            "Su rol no permite esta acción",
+            "Your role does not allow this",
+        )
+    }
+
+    /// 409: someone changed the resource since the version the client saw.
+    pub fn conflict(lang: Lang, current: serde_json::Value) -> Self {
+        let mut problem = Problem::new(
+            "/problems/version-conflict",
+            StatusCode::CONFLICT,
+            lang,
+            "Otra persona modificó el ticket; revise su estado actual",
+            "Someone else changed the ticket; review its current state",
+        );
+        problem.current = Some(Box::new(current));
+        problem
+    }
+
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -173,6 +212,9 @@ impl IntoResponse for Problem {
         );
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == 401 {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

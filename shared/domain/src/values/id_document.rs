@@ -122,6 +122,13 @@ impl IdType {
             _ => Err(FieldError::new("id_type", FieldProblem::UnknownValue)),
         }
     }
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            IdType::Cedula => "cedula",
+            IdType::Pasaporte => "pasaporte",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

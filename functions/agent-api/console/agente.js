@@ -1,0 +1,153 @@
+// The agent console: plain JavaScript over the agent API. Citizen text is only ever set
+// with textContent, never parsed as HTML.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const api = "/api/v1/agent";
+  let token = sessionStorage.getItem("ventanilla-token") || "";
+  let cursor = null;
+  let current = null;
+
+  function say(text) { $("aviso").textContent = text; }
+
+  async function call(method, path, body) {
+    const response = await fetch(api + path, {
+      method,
+      headers: Object.assign({ Authorization: "Bearer " + token, Accept: "application/json" },
+        body ? { "Content-Type": "application/json" } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await response.json().catch(() => ({}));
+    if (response.status === 401) { signOut(); throw new Error("Token no válido o desactivado."); }
+    if (!response.ok) {
+      const fields = (data.errors || []).map((e) => e.field + ": " + e.detail).join("; ");
+      throw new Error((data.title || response.statusText) + (fields ? " (" + fields + ")" : ""));
+    }
+    return data;
+  }
+
+  function show(section) {
+    for (const id of ["ingreso", "cola", "ticket"]) $(id).hidden = id !== section;
+  }
+
+  function cell(row, text) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); return td; }
+
+  async function loadQueue(more) {
+    const params = new URLSearchParams();
+    if ($("f-cola").value) params.set("queue", $("f-cola").value);
+    if ($("f-estado").value) params.set("status", $("f-estado").value);
+    if (more && cursor) params.set("cursor", cursor);
+    const data = await call("GET", "/tickets?" + params);
+    const body = $("tickets");
+    if (!more) body.textContent = "";
+    for (const t of data.tickets) {
+      const row = document.createElement("tr");
+      const link = document.createElement("a");
+      link.href = "#" + t.number;
+      link.textContent = t.number;
+      link.addEventListener("click", (e) => { e.preventDefault(); openTicket(t.number).catch((err) => say(err.message)); });
+      cell(row, "").appendChild(link);
+      cell(row, t.subject); cell(row, t.status); cell(row, t.priority); cell(row, t.queue);
+      cell(row, new Date(t.last_activity).toLocaleString("es-EC"));
+      body.appendChild(row);
+    }
+    cursor = data.next_cursor;
+    $("mas").hidden = !cursor;
+    show("cola");
+  }
+
+  async function openTicket(number) {
+    current = await call("GET", "/tickets/" + encodeURIComponent(number));
+    $("t-titulo").textContent = current.number + " · " + current.subject;
+    const facts = $("t-datos");
+    facts.textContent = "";
+    const r = current.requester;
+    for (const [label, value] of [["Estado", current.status], ["Prioridad", current.priority], ["Cola", current.agency + " / " + current.queue],
+      ["Ciudadano", r.name], ["Correo", r.email], ["Identificación", r.id_number || "—"], ["Teléfono", r.phone || "—"]]) {
+      const dt = document.createElement("dt"); dt.textContent = label;
+      const dd = document.createElement("dd"); dd.textContent = value;
+      facts.append(dt, dd);
+    }
+    const thread = $("t-hilo");
+    thread.textContent = "";
+    for (const m of current.messages) {
+      const item = document.createElement("li");
+      item.className = m.kind;
+      const meta = document.createElement("p");
+      meta.className = "meta";
+      const kinds = { citizen_message: "Ciudadano", public_reply: "Respuesta", internal_note: "Nota interna", system_event: "Sistema" };
+      meta.textContent = kinds[m.kind] + " · " + m.author + " · " + new Date(m.at).toLocaleString("es-EC") +
+        (m.delivered === false ? " · NO ENTREGADA (se reintenta)" : "");
+      const text = document.createElement("div");
+      text.textContent = m.text;
+      item.append(meta, text);
+      for (const a of m.attachments) {
+        const link = document.createElement("a");
+        link.href = a.url; link.textContent = a.name;
+        item.appendChild(link);
+      }
+      thread.appendChild(item);
+    }
+    show("ticket");
+  }
+
+  async function act(work, done) {
+    try { await work(); say(done); await openTicket(current.number); } catch (error) { say(error.message); }
+  }
+
+  function signOut() { token = ""; sessionStorage.removeItem("ventanilla-token"); $("quien").textContent = ""; show("ingreso"); }
+
+  async function signIn() {
+    const me = await call("GET", "/me");
+    $("quien").textContent = me.name + " · " + me.agency + " · " + me.role;
+    const select = $("f-cola");
+    select.length = 1;
+    for (const q of me.queues) { const o = document.createElement("option"); o.value = q; o.textContent = q; select.appendChild(o); }
+    await loadQueue(false);
+  }
+
+  $("form-ingreso").addEventListener("submit", (e) => {
+    e.preventDefault();
+    token = $("token").value.trim();
+    sessionStorage.setItem("ventanilla-token", token);
+    signIn().catch((err) => say(err.message));
+  });
+  $("filtros").addEventListener("submit", (e) => { e.preventDefault(); loadQueue(false).catch((err) => say(err.message)); });
+  $("mas").addEventListener("click", () => loadQueue(true).catch((err) => say(err.message)));
+  $("salir").addEventListener("click", signOut);
+  $("volver").addEventListener("click", () => loadQueue(false).catch((err) => say(err.message)));
+  $("f-respuesta").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { text: $("r-texto").value };
+    if ($("r-estado").value) body.status = $("r-estado").value;
+    act(async () => {
+      const answer = await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/replies", body);
+      $("r-texto").value = "";
+      if (!answer.delivered) throw new Error("Respuesta guardada; el correo no salió todavía y se reintentará.");
+    }, "Respuesta enviada.");
+  });
+  $("f-nota").addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(async () => {
+      await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/notes", { text: $("n-texto").value });
+      $("n-texto").value = "";
+    }, "Nota añadida.");
+  });
+  $("f-cambio").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { version: current.version };
+    if ($("c-estado").value) body.status = $("c-estado").value;
+    if ($("c-prioridad").value) body.priority = $("c-prioridad").value;
+    act(() => call("PATCH", "/tickets/" + encodeURIComponent(current.number), body), "Cambios guardados.");
+  });
+  $("f-transferencia").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { agency: $("x-agencia").value, note: $("x-nota").value };
+    if ($("x-cola").value) body.queue = $("x-cola").value;
+    call("POST", "/tickets/" + encodeURIComponent(current.number) + "/transfer", body)
+      .then(() => { say("Ticket transferido."); return loadQueue(false); })
+      .catch((err) => say(err.message));
+  });
+
+  if (token) signIn().catch((err) => { say(err.message); show("ingreso"); }); else show("ingreso");
+})();

@@ -1,0 +1,957 @@
+//! Agents answer: the agency's queues, a ticket's whole thread, public replies that reach
+//! the citizen by mail, internal notes, changes with optimistic concurrency, transfers to
+//! another agency, agent management and the audit trail; all under `/api/v1/agent/`,
+//! authorised by a bearer token.
+//!
+//! Authorisation, in one place (`Gate`): no token or an unknown or disabled one is `401`; a
+//! ticket the agent's agency neither holds nor kept a referral to is `404` (its existence is
+//! not confirmed); a role or access too low for the action is `403`.
+
+mod console;
+mod views;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use ventanilla_domain::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{
+    AgentDirectory, AuditLog, BlobStore, Cursor, IdSource, Mailer, QueueQuery, StoreError,
+    TicketStore, UuidV7,
+};
+use ventanilla_domain::ticket::{MailMeta, TicketUpdate};
+use ventanilla_domain::{
+    AgencyCode, AgentId, Author, Body, Category, FieldError, FieldErrors, FieldProblem, Lang,
+    Message, MessageKind, Priority, QueueName, Status, Ticket, TicketChange, TicketNumber,
+};
+use ventanilla_http::outgoing::send_reply;
+use ventanilla_http::{Problem, RequestLang, Site};
+
+pub use views::{TicketSummary, TicketView};
+
+/// The ports this function uses (its IAM policy grants the same: the table, reading the
+/// attachments prefix to sign links, sending mail from the service desk's address).
+pub struct AgentDesk<S, B, M> {
+    pub site: Site,
+    pub store: S,
+    pub blobs: B,
+    pub mailer: M,
+}
+
+impl<S, B, M> std::fmt::Debug for AgentDesk<S, B, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentDesk")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What every port of this function must offer.
+pub trait Ports: TicketStore + AgentDirectory + AuditLog + 'static {}
+impl<T: TicketStore + AgentDirectory + AuditLog + 'static> Ports for T {}
+
+type Desk<S, B, M> = State<Arc<AgentDesk<S, B, M>>>;
+
+pub fn router<S, B, M>(desk: Arc<AgentDesk<S, B, M>>) -> Router
+where
+    S: Ports,
+    B: BlobStore + 'static,
+    M: Mailer + 'static,
+{
+    let routes = Router::new()
+        .route("/api/v1/agent/me", get(me::<S, B, M>))
+        .route("/api/v1/agent/tickets", get(list::<S, B, M>))
+        .route(
+            "/api/v1/agent/tickets/{number}",
+            get(show::<S, B, M>).patch(change::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/tickets/{number}/replies",
+            post(reply::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/tickets/{number}/notes",
+            post(note::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/tickets/{number}/transfer",
+            post(transfer::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/tickets/{number}/audit",
+            get(audit::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/agents",
+            get(agents::<S, B, M>).post(add_agent::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/agents/{id}/disable",
+            post(disable_agent::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/agents/{id}/token",
+            post(rotate_token::<S, B, M>),
+        )
+        .with_state(desk)
+        .merge(console::routes());
+    ventanilla_http::security::with_security_headers(routes)
+}
+
+fn unavailable(error: &StoreError, lang: Lang) -> Problem {
+    tracing::error!(%error, "store unavailable");
+    Problem::unavailable(lang)
+}
+
+/// Who is asking, and what they may touch.
+struct Gate<'a, S, B, M> {
+    desk: &'a AgentDesk<S, B, M>,
+    agent: Agent,
+    lang: Lang,
+}
+
+impl<'a, S: Ports, B, M> Gate<'a, S, B, M> {
+    async fn open(
+        desk: &'a AgentDesk<S, B, M>,
+        headers: &HeaderMap,
+        lang: Lang,
+    ) -> Result<Self, Problem> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|t| AgentToken::parse(t).ok())
+            .ok_or_else(|| Problem::unauthorized(lang))?;
+        let agent = desk
+            .store
+            .agent_by_token(&token.hash())
+            .await
+            .map_err(|e| unavailable(&e, lang))?
+            .filter(|a| a.active)
+            .ok_or_else(|| Problem::unauthorized(lang))?;
+        Ok(Gate { desk, agent, lang })
+    }
+
+    fn require(&self, role: Role) -> Result<(), Problem> {
+        if self.agent.role >= role {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(self.lang))
+        }
+    }
+
+    /// The ticket, if the agent's access reaches `needed`.
+    async fn ticket(&self, number: &str, needed: Access) -> Result<Ticket, Problem> {
+        let not_found = || Problem::not_found(self.lang);
+        let number = TicketNumber::parse(number).map_err(|_| not_found())?;
+        let ticket = match self.desk.store.ticket(&number).await {
+            Ok(ticket) => ticket,
+            Err(StoreError::NotFound) => return Err(not_found()),
+            Err(error) => return Err(unavailable(&error, self.lang)),
+        };
+        match self.agent.access(&ticket) {
+            Access::None => Err(not_found()),
+            access if access < needed => Err(Problem::forbidden(self.lang)),
+            _ => Ok(ticket),
+        }
+    }
+
+    /// Records what the agent did; an audit that cannot be written fails the request (the
+    /// action already happened, so the caller says so in the log).
+    async fn audit(
+        &self,
+        action: AuditAction,
+        ticket: Option<&TicketNumber>,
+        detail: String,
+    ) -> Result<(), Problem> {
+        let entry = AuditEntry {
+            at: self.desk.site.clock.now(),
+            agent: self.agent.id.clone(),
+            action,
+            ticket: ticket.cloned(),
+            detail,
+        };
+        self.desk.store.record(&entry).await.map_err(|error| {
+            tracing::error!(%error, ?action, "audit entry not written");
+            Problem::unavailable(self.lang)
+        })
+    }
+}
+
+async fn me<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let agency = desk.site.settings.agency(&gate.agent.agency);
+    Ok(Json(json!({
+        "id": gate.agent.id.as_str(),
+        "name": gate.agent.name,
+        "agency": gate.agent.agency.as_str(),
+        "agency_name": agency.map(|a| a.name.as_str()),
+        "role": gate.agent.role.wire(),
+        "queues": agency_queues(&desk.site, &gate.agent.agency)
+            .iter()
+            .map(QueueName::as_str)
+            .collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// The queues an agency works: its default, those its categories go to, and the support
+/// address's queues when mail lands there.
+fn agency_queues(site: &Site, agency: &AgencyCode) -> Vec<QueueName> {
+    let mut queues = BTreeSet::new();
+    if let Some(config) = site.settings.agency(agency) {
+        queues.insert(config.default_queue.clone());
+        queues.extend(config.queues_by_category.values().cloned());
+    }
+    let mail = &site.settings.mail.policy;
+    if &mail.agency == agency {
+        queues.insert(mail.queue.clone());
+        queues.insert(mail.review_queue.clone());
+    }
+    queues.into_iter().collect()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListQuery {
+    queue: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    assignee: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The value, or `None` with the error noted.
+fn field<T>(errors: &mut FieldErrors, result: Result<T, FieldError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+async fn list<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let mut errors = FieldErrors::new();
+    let queue = query
+        .queue
+        .as_deref()
+        .and_then(|q| field(&mut errors, QueueName::parse(q)));
+    let status = query
+        .status
+        .as_deref()
+        .and_then(|s| field(&mut errors, Status::parse(s)));
+    let category = query
+        .category
+        .as_deref()
+        .and_then(|c| field(&mut errors, Category::parse(c)));
+    let assignee = query
+        .assignee
+        .as_deref()
+        .and_then(|a| field(&mut errors, AgentId::parse(a)));
+    let after = query
+        .cursor
+        .as_deref()
+        .and_then(|c| field(&mut errors, Cursor::decode(c)));
+    let limit = query.limit.unwrap_or(25);
+    if !(1..=100).contains(&limit) {
+        errors.push(FieldError::new("limit", FieldProblem::InvalidFormat));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid_fields(&errors, lang));
+    }
+    let queues = match queue {
+        Some(queue) => vec![queue],
+        None => agency_queues(&desk.site, &gate.agent.agency),
+    };
+    // Each queue is read from the cursor on, newest activity first; the pages are merged.
+    let mut tickets = Vec::new();
+    let mut more = false;
+    for queue in queues {
+        let page = desk
+            .store
+            .queue(&QueueQuery {
+                agency: gate.agent.agency.clone(),
+                queue,
+                status,
+                limit,
+                after: after.clone(),
+            })
+            .await
+            .map_err(|e| unavailable(&e, lang))?;
+        more |= page.next.is_some();
+        tickets.extend(page.items);
+    }
+    tickets.sort_by(|a, b| {
+        (b.last_activity, b.number.as_str()).cmp(&(a.last_activity, a.number.as_str()))
+    });
+    if tickets.len() > limit {
+        tickets.truncate(limit);
+        more = true;
+    }
+    let next = more.then(|| tickets.last().map(|t| Cursor::after(t).encode()));
+    let items: Vec<TicketSummary> = tickets
+        .iter()
+        .filter(|t| category.is_none_or(|c| t.category == c))
+        .filter(|t| {
+            assignee
+                .as_ref()
+                .is_none_or(|a| t.assignee.as_ref() == Some(a))
+        })
+        .map(TicketSummary::from)
+        .collect();
+    Ok(Json(json!({ "tickets": items, "next_cursor": next.flatten() })).into_response())
+}
+
+async fn show<S: Ports, B: BlobStore, M: Mailer>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let ticket = gate.ticket(&number, Access::Referral).await?;
+    // A reply the provider refused earlier is tried again whenever the ticket is opened.
+    let ticket = if ticket.undelivered.is_empty() || gate.agent.access(&ticket) < Access::Full {
+        ticket
+    } else {
+        resend_undelivered(&desk, &ticket).await;
+        gate.ticket(&number, Access::Referral).await?
+    };
+    let view = TicketView::build(&desk.site, &desk.store, &desk.blobs, &ticket, lang).await?;
+    gate.audit(AuditAction::ViewTicket, Some(&ticket.number), String::new())
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+/// Sends again every public reply of the ticket the provider has not taken yet.
+async fn resend_undelivered<S: Ports, B, M: Mailer>(desk: &AgentDesk<S, B, M>, ticket: &Ticket) {
+    let Ok(thread) = desk.store.messages(&ticket.number).await else {
+        return;
+    };
+    for message in thread.iter().filter(|m| ticket.undelivered.contains(&m.id)) {
+        if let Err(error) = send_reply(
+            &desk.site,
+            &desk.store,
+            &desk.mailer,
+            &ticket.number,
+            message,
+        )
+        .await
+        {
+            tracing::warn!(%error, ticket = %ticket.number, "reply still not delivered");
+        }
+    }
+}
+
+fn text_field(text: Option<&str>) -> Result<Body, FieldError> {
+    Body::parse_field("text", text.unwrap_or(""))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ReplyRequest {
+    text: Option<String>,
+    status: Option<String>,
+}
+
+/// Appends a message (and a change) to the ticket as the agent saw it or, for messages that
+/// do not depend on what the agent saw, to its latest version.
+async fn append<S: Ports>(
+    store: &S,
+    mut ticket: Ticket,
+    change: impl Fn(&Ticket) -> Result<TicketChange, Problem>,
+    message: Message,
+    lang: Lang,
+) -> Result<Ticket, Problem> {
+    for _ in 0..5 {
+        let update = TicketUpdate {
+            number: ticket.number.clone(),
+            expected_version: ticket.version,
+            change: change(&ticket)?,
+            message: Some(message.clone()),
+        };
+        match store.update(update).await {
+            Ok(updated) => return Ok(updated),
+            Err(StoreError::VersionConflict) => {
+                ticket = store
+                    .ticket(&ticket.number)
+                    .await
+                    .map_err(|e| unavailable(&e, lang))?;
+            }
+            Err(error) => return Err(unavailable(&error, lang)),
+        }
+    }
+    Err(Problem::unavailable(lang))
+}
+
+fn status_change(
+    ticket: &Ticket,
+    to: Option<Status>,
+    lang: Lang,
+) -> Result<Option<Status>, Problem> {
+    to.map(|to| {
+        ticket.status.transition_to(to).map_err(|_| {
+            Problem::invalid_field(FieldError::new("status", FieldProblem::InvalidFormat), lang)
+                .with_detail(format!("{} → {}", ticket.status.wire(), to.wire()))
+        })
+    })
+    .transpose()
+}
+
+async fn reply<S: Ports, B, M: Mailer>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Json<ReplyRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let ticket = gate.ticket(&number, Access::Full).await?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let mut errors = FieldErrors::new();
+    let text = text_field(request.text.as_deref())
+        .map_err(|e| errors.push(e))
+        .ok();
+    let status = request
+        .status
+        .as_deref()
+        .and_then(|s| Status::parse(s).map_err(|e| errors.push(e)).ok());
+    let (Some(text), true) = (text, errors.is_empty()) else {
+        return Err(Problem::invalid_fields(&errors, lang));
+    };
+    let Ok(own_id) = MailMessageId::parse(&format!(
+        "{}@{}",
+        uuid::Uuid::now_v7(),
+        desk.site.settings.mail_domain
+    )) else {
+        return Err(Problem::unavailable(lang));
+    };
+    let message = Message {
+        id: UuidV7.message_id(),
+        at: desk.site.clock.now(),
+        kind: MessageKind::PublicReply,
+        author: Author::Agent(gate.agent.reference()),
+        body: text,
+        attachments: Vec::new(),
+        mail: Some(MailMeta {
+            message_ids: vec![own_id],
+            raw: None,
+        }),
+    };
+    // Stored first, marked undelivered; sent after. A failed send loses nothing.
+    let id = message.id;
+    let updated = append(
+        &desk.store,
+        ticket,
+        |current| {
+            Ok(TicketChange {
+                status: status_change(current, status, lang)?,
+                undelivered: Some(id),
+                ..TicketChange::default()
+            })
+        },
+        message.clone(),
+        lang,
+    )
+    .await?;
+    gate.audit(
+        AuditAction::Reply,
+        Some(&updated.number),
+        status.map_or(String::new(), |s| format!("status {}", s.wire())),
+    )
+    .await?;
+    let delivered = match send_reply(
+        &desk.site,
+        &desk.store,
+        &desk.mailer,
+        &updated.number,
+        &message,
+    )
+    .await
+    {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%error, ticket = %updated.number, "reply stored, not yet delivered");
+            false
+        }
+    };
+    let current = desk
+        .store
+        .ticket(&updated.number)
+        .await
+        .map_err(|e| unavailable(&e, lang))?;
+    let answer = json!({
+        "message_id": id.to_string(),
+        "delivered": delivered,
+        "ticket": TicketSummary::from(&current),
+    });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NoteRequest {
+    text: Option<String>,
+}
+
+async fn note<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let ticket = gate.ticket(&number, Access::Referral).await?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let text = text_field(request.text.as_deref()).map_err(|e| Problem::invalid_field(e, lang))?;
+    let message = Message {
+        id: UuidV7.message_id(),
+        at: desk.site.clock.now(),
+        kind: MessageKind::InternalNote,
+        author: Author::Agent(gate.agent.reference()),
+        body: text,
+        attachments: Vec::new(),
+        mail: None,
+    };
+    let id = message.id;
+    let updated = append(
+        &desk.store,
+        ticket,
+        |_| Ok(TicketChange::default()),
+        message,
+        lang,
+    )
+    .await?;
+    gate.audit(AuditAction::Note, Some(&updated.number), String::new())
+        .await?;
+    let answer = json!({ "message_id": id.to_string(), "ticket": TicketSummary::from(&updated) });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ChangeRequest {
+    version: Option<u64>,
+    status: Option<String>,
+    priority: Option<String>,
+    /// `null` unassigns; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<String>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+async fn change<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Json<ChangeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let ticket = gate.ticket(&number, Access::Full).await?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let mut errors = FieldErrors::new();
+    let Some(version) = request.version else {
+        errors.push(FieldError::new("version", FieldProblem::Required));
+        return Err(Problem::invalid_fields(&errors, lang));
+    };
+    let status = request
+        .status
+        .as_deref()
+        .and_then(|s| Status::parse(s).map_err(|e| errors.push(e)).ok());
+    let priority = request
+        .priority
+        .as_deref()
+        .and_then(|p| Priority::parse(p).map_err(|e| errors.push(e)).ok());
+    let assignee = match &request.assignee {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(id)) => match AgentId::parse(id) {
+            Ok(id) => Some(Some(id)),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(Problem::invalid_fields(&errors, lang));
+    }
+    if ticket.version != version {
+        return Err(Problem::conflict(lang, json!(TicketSummary::from(&ticket))));
+    }
+    if let Some(target) = &assignee {
+        // Taking or leaving a ticket oneself is an agent's work; assigning others is a
+        // supervisor's.
+        let own = target.as_ref().is_none_or(|id| id == &gate.agent.id)
+            && (target.is_some() || ticket.assignee.as_ref() == Some(&gate.agent.id));
+        if !own {
+            gate.require(Role::Supervisor)?;
+        }
+        if let Some(id) = target {
+            let colleague = match desk.store.agent(id).await {
+                Ok(agent) => agent.active && agent.agency == ticket.agency,
+                Err(StoreError::NotFound) => false,
+                Err(error) => return Err(unavailable(&error, lang)),
+            };
+            if !colleague {
+                return Err(Problem::invalid_field(
+                    FieldError::new("assignee", FieldProblem::UnknownValue),
+                    lang,
+                ));
+            }
+        }
+    }
+    let status = status_change(&ticket, status, lang)?;
+    let mut said = Vec::new();
+    if let Some(s) = status {
+        said.push(format!("status: {} -> {}", ticket.status.wire(), s.wire()));
+    }
+    if let Some(p) = priority {
+        said.push(format!("priority: {}", p.wire()));
+    }
+    if let Some(a) = &assignee {
+        said.push(format!(
+            "assignee: {}",
+            a.as_ref().map_or("-", AgentId::as_str)
+        ));
+    }
+    if said.is_empty() {
+        return Ok(Json(TicketSummary::from(&ticket)).into_response());
+    }
+    let detail = said.join("; ");
+    let event = Message {
+        id: UuidV7.message_id(),
+        at: desk.site.clock.now(),
+        kind: MessageKind::SystemEvent,
+        author: Author::Agent(gate.agent.reference()),
+        body: Body::parse_field("text", &detail).map_err(|e| Problem::invalid_field(e, lang))?,
+        attachments: Vec::new(),
+        mail: None,
+    };
+    let update = TicketUpdate {
+        number: ticket.number.clone(),
+        expected_version: version,
+        change: TicketChange {
+            status,
+            priority,
+            assignee,
+            ..TicketChange::default()
+        },
+        message: Some(event),
+    };
+    let updated = match desk.store.update(update).await {
+        Ok(updated) => updated,
+        Err(StoreError::VersionConflict) => {
+            let current = desk
+                .store
+                .ticket(&ticket.number)
+                .await
+                .map_err(|e| unavailable(&e, lang))?;
+            return Err(Problem::conflict(
+                lang,
+                json!(TicketSummary::from(&current)),
+            ));
+        }
+        Err(error) => return Err(unavailable(&error, lang)),
+    };
+    gate.audit(AuditAction::Change, Some(&updated.number), detail)
+        .await?;
+    Ok(Json(TicketSummary::from(&updated)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TransferRequest {
+    agency: Option<String>,
+    queue: Option<String>,
+    note: Option<String>,
+    /// Keep read-and-note access for the sending agency (true unless said otherwise).
+    keep_referral: Option<bool>,
+}
+
+async fn transfer<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Json<TransferRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let ticket = gate.ticket(&number, Access::Full).await?;
+    gate.require(Role::Supervisor)?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let mut errors = FieldErrors::new();
+    let target = AgencyCode::parse(request.agency.as_deref().unwrap_or(""))
+        .ok()
+        .and_then(|code| desk.site.settings.agency(&code).cloned());
+    if target.is_none() {
+        errors.push(FieldError::new("agency", FieldProblem::UnknownValue));
+    }
+    let queue = request
+        .queue
+        .as_deref()
+        .and_then(|q| QueueName::parse(q).map_err(|e| errors.push(e)).ok());
+    let note = Body::parse_field("note", request.note.as_deref().unwrap_or(""))
+        .map_err(|e| errors.push(e))
+        .ok();
+    let (Some(target), Some(note), true) = (target, note, errors.is_empty()) else {
+        return Err(Problem::invalid_fields(&errors, lang));
+    };
+    let queue = queue.unwrap_or_else(|| target.default_queue.clone());
+    let keep = request.keep_referral.unwrap_or(true);
+    let from = ticket.agency.clone();
+    let message = Message {
+        id: UuidV7.message_id(),
+        at: desk.site.clock.now(),
+        kind: MessageKind::InternalNote,
+        author: Author::Agent(gate.agent.reference()),
+        body: note,
+        attachments: Vec::new(),
+        mail: None,
+    };
+    let (code, queue_name) = (target.code.clone(), queue.clone());
+    let updated = append(
+        &desk.store,
+        ticket,
+        |_| {
+            Ok(TicketChange {
+                queue: Some((code.clone(), queue_name.clone())),
+                referral: keep.then(|| from.clone()),
+                assignee: Some(None),
+                ..TicketChange::default()
+            })
+        },
+        message,
+        lang,
+    )
+    .await?;
+    gate.audit(
+        AuditAction::Transfer,
+        Some(&updated.number),
+        format!(
+            "{from} -> {}/{}{}",
+            target.code,
+            queue,
+            if keep { " (referral kept)" } else { "" }
+        ),
+    )
+    .await?;
+    Ok(Json(TicketSummary::from(&updated)).into_response())
+}
+
+async fn audit<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let ticket = gate.ticket(&number, Access::Full).await?;
+    gate.require(Role::Admin)?;
+    let entries = desk
+        .store
+        .ticket_audit(&ticket.number)
+        .await
+        .map_err(|e| unavailable(&e, lang))?;
+    Ok(Json(json!({ "entries": entries })).into_response())
+}
+
+/// The agents an admin may manage: those of the admin's agency.
+async fn managed_agent<S: Ports, B, M>(
+    gate: &Gate<'_, S, B, M>,
+    id: &str,
+) -> Result<Agent, Problem> {
+    gate.require(Role::Admin)?;
+    let not_found = || Problem::not_found(gate.lang);
+    let id = AgentId::parse(id).map_err(|_| not_found())?;
+    match gate.desk.store.agent(&id).await {
+        Ok(agent) if agent.agency == gate.agent.agency => Ok(agent),
+        Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
+        Err(error) => Err(unavailable(&error, gate.lang)),
+    }
+}
+
+fn agent_json(agent: &Agent) -> serde_json::Value {
+    json!({
+        "id": agent.id.as_str(),
+        "name": agent.name,
+        "agency": agent.agency.as_str(),
+        "role": agent.role.wire(),
+        "active": agent.active,
+        "created_at": agent.created_at.to_string(),
+    })
+}
+
+async fn agents<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    gate.require(Role::Supervisor)?;
+    let agents = desk
+        .store
+        .agents(&gate.agent.agency)
+        .await
+        .map_err(|e| unavailable(&e, lang))?;
+    let listed: Vec<_> = agents.iter().map(agent_json).collect();
+    Ok(Json(json!({ "agents": listed })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NewAgentRequest {
+    id: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+}
+
+/// Makes an agent with a fresh token: the one way agents come to be, used by the admin API
+/// and by `ventanilla-local agent add`.
+pub async fn create_agent(
+    store: &impl AgentDirectory,
+    clock: &dyn ventanilla_domain::ports::Clock,
+    id: AgentId,
+    name: String,
+    agency: AgencyCode,
+    role: Role,
+) -> Result<(Agent, AgentToken), StoreError> {
+    let token = AgentToken::generate();
+    let agent = Agent {
+        id,
+        name,
+        agency,
+        role,
+        active: true,
+        token_hash: token.hash(),
+        created_at: clock.now(),
+    };
+    store.add_agent(&agent).await?;
+    Ok((agent, token))
+}
+
+async fn add_agent<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    body: Result<Json<NewAgentRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    gate.require(Role::Admin)?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let mut errors = FieldErrors::new();
+    let id = AgentId::parse(request.id.as_deref().unwrap_or(""))
+        .map_err(|_| FieldError::new("id", FieldProblem::InvalidFormat))
+        .map_err(|e| errors.push(e))
+        .ok();
+    let name = request
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().count() <= 100)
+        .map(str::to_owned);
+    if name.is_none() {
+        errors.push(FieldError::new("name", FieldProblem::Required));
+    }
+    let role = Role::parse(request.role.as_deref().unwrap_or("agent"))
+        .map_err(|e| errors.push(e))
+        .ok();
+    let (Some(id), Some(name), Some(role), true) = (id, name, role, errors.is_empty()) else {
+        return Err(Problem::invalid_fields(&errors, lang));
+    };
+    let (agent, token) = match create_agent(
+        &desk.store,
+        desk.site.clock.as_ref(),
+        id,
+        name,
+        gate.agent.agency.clone(),
+        role,
+    )
+    .await
+    {
+        Ok(made) => made,
+        Err(StoreError::AlreadyExists) => {
+            return Err(Problem::invalid_field(
+                FieldError::new("id", FieldProblem::AlreadyTaken),
+                lang,
+            ));
+        }
+        Err(error) => return Err(unavailable(&error, lang)),
+    };
+    gate.audit(
+        AuditAction::ManageAgent,
+        None,
+        format!("added {} ({})", agent.id.as_str(), agent.role.wire()),
+    )
+    .await?;
+    let mut answer = agent_json(&agent);
+    answer["token"] = json!(token.expose());
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+async fn disable_agent<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let mut agent = managed_agent(&gate, &id).await?;
+    agent.active = false;
+    desk.store
+        .save_agent(&agent)
+        .await
+        .map_err(|e| unavailable(&e, lang))?;
+    gate.audit(
+        AuditAction::ManageAgent,
+        None,
+        format!("disabled {}", agent.id.as_str()),
+    )
+    .await?;
+    Ok(Json(agent_json(&agent)).into_response())
+}
+
+async fn rotate_token<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let mut agent = managed_agent(&gate, &id).await?;
+    let token = AgentToken::generate();
+    agent.token_hash = token.hash();
+    desk.store
+        .save_agent(&agent)
+        .await
+        .map_err(|e| unavailable(&e, lang))?;
+    gate.audit(
+        AuditAction::ManageAgent,
+        None,
+        format!("new token for {}", agent.id.as_str()),
+    )
+    .await?;
+    let mut answer = agent_json(&agent);
+    answer["token"] = json!(token.expose());
+    Ok(Json(answer).into_response())
+}

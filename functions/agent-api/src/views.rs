@@ -1,0 +1,162 @@
+//! The wire shapes of the agent API: a ticket in a queue, and a whole ticket with its thread.
+
+use serde::Serialize;
+use ventanilla_domain::ports::{BlobStore, TicketStore};
+use ventanilla_domain::{Author, Lang, MessageKind, Ticket};
+use ventanilla_http::{Problem, Site};
+
+/// A ticket as a queue lists it: no personal data beyond the subject.
+#[derive(Debug, Serialize)]
+pub struct TicketSummary {
+    pub number: String,
+    pub version: u64,
+    pub agency: String,
+    pub queue: String,
+    pub status: &'static str,
+    pub priority: &'static str,
+    pub category: &'static str,
+    pub subject: String,
+    pub assignee: Option<String>,
+    pub created_at: String,
+    pub last_activity: String,
+    pub linked_to: Option<String>,
+    pub undelivered_replies: usize,
+}
+
+impl From<&Ticket> for TicketSummary {
+    fn from(ticket: &Ticket) -> Self {
+        TicketSummary {
+            number: ticket.number.to_string(),
+            version: ticket.version,
+            agency: ticket.agency.as_str().to_owned(),
+            queue: ticket.queue.as_str().to_owned(),
+            status: ticket.status.wire(),
+            priority: ticket.priority.wire(),
+            category: ticket.category.wire(),
+            subject: ticket.subject.as_str().to_owned(),
+            assignee: ticket.assignee.as_ref().map(|a| a.as_str().to_owned()),
+            created_at: ticket.created_at.to_string(),
+            last_activity: ticket.last_activity.to_string(),
+            linked_to: ticket.linked_to.as_ref().map(ToString::to_string),
+            undelivered_replies: ticket.undelivered.len(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequesterView {
+    pub name: String,
+    pub email: String,
+    pub id_type: Option<&'static str>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub nationality: Option<String>,
+    pub gender: Option<&'static str>,
+    pub user_type: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttachmentView {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    pub at: String,
+    /// `citizen_message`, `public_reply`, `internal_note` or `system_event`.
+    pub kind: MessageKind,
+    pub author: String,
+    pub text: String,
+    pub attachments: Vec<AttachmentView>,
+    /// Public replies only: whether the mail provider took it.
+    pub delivered: Option<bool>,
+}
+
+/// A whole ticket, for an agent with access to it.
+#[derive(Debug, Serialize)]
+pub struct TicketView {
+    #[serde(flatten)]
+    pub summary: TicketSummary,
+    pub requester: RequesterView,
+    pub referrals: Vec<String>,
+    pub messages: Vec<MessageView>,
+}
+
+impl TicketView {
+    pub async fn build(
+        site: &Site,
+        store: &impl TicketStore,
+        blobs: &impl BlobStore,
+        ticket: &Ticket,
+        lang: Lang,
+    ) -> Result<Self, Problem> {
+        let thread = store.messages(&ticket.number).await.map_err(|error| {
+            tracing::error!(%error, "thread unreadable");
+            Problem::unavailable(lang)
+        })?;
+        let mut messages = Vec::with_capacity(thread.len());
+        for message in thread {
+            let mut attachments = Vec::new();
+            for attachment in &message.attachments {
+                let url = blobs
+                    .download_url(
+                        &attachment.blob,
+                        &attachment.name,
+                        site.settings.limits.download_link,
+                    )
+                    .await
+                    .map_err(|error| {
+                        tracing::error!(%error, "download link unavailable");
+                        Problem::unavailable(lang)
+                    })?;
+                attachments.push(AttachmentView {
+                    name: attachment.name.clone(),
+                    content_type: attachment.content_type.clone(),
+                    size: attachment.size,
+                    url,
+                });
+            }
+            messages.push(MessageView {
+                id: message.id.to_string(),
+                at: message.at.to_string(),
+                kind: message.kind,
+                author: match &message.author {
+                    Author::Requester => ticket.requester.name.to_string(),
+                    Author::Agent(agent) => agent.name.clone(),
+                    Author::System => "Ventanilla".to_owned(),
+                },
+                text: message.body.as_str().to_owned(),
+                attachments,
+                delivered: (message.kind == MessageKind::PublicReply)
+                    .then(|| !ticket.undelivered.contains(&message.id)),
+            });
+        }
+        let requester = &ticket.requester;
+        Ok(TicketView {
+            summary: TicketSummary::from(ticket),
+            requester: RequesterView {
+                name: requester.name.to_string(),
+                email: requester.email.as_str().to_owned(),
+                id_type: requester.id_document.as_ref().map(|d| d.id_type().wire()),
+                id_number: requester
+                    .id_document
+                    .as_ref()
+                    .map(|d| d.number().to_owned()),
+                phone: requester.phone.as_ref().map(ToString::to_string),
+                nationality: requester.nationality.as_ref().map(ToString::to_string),
+                gender: requester.gender.map(|g| g.wire()),
+                user_type: requester.user_type.map(|u| u.wire()),
+            },
+            referrals: ticket
+                .referrals
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+            messages,
+        })
+    }
+}

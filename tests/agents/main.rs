@@ -1,0 +1,533 @@
+//! The agent API through its router: the authorisation matrix over every ticket route (role
+//! × own agency × other agency × transferred with a referral), tokens, stale versions,
+//! notes kept from citizens, and the audit trail. Embedded adapters; the mail loop against
+//! the stand-ins is in `tests/agents/loop_aws.rs`.
+
+#![allow(clippy::unwrap_used)]
+
+mod loop_aws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use ventanilla_adapters::folder::FolderBlobs;
+use ventanilla_adapters::outbox::OutboxMailer;
+use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_domain::agents::Role;
+use ventanilla_domain::operations::open_ticket;
+use ventanilla_domain::ports::{Clock, SystemClock, TicketStore, UuidV7};
+use ventanilla_domain::{AgencyCode, AgentId, Category, QueueName, TicketNumber};
+use ventanilla_http::settings::DEFAULT_CONFIG;
+use ventanilla_http::{AccessLinks, Settings, Site};
+
+#[derive(Debug)]
+pub struct Office {
+    pub dir: tempfile::TempDir,
+    pub store: SqliteStore,
+    pub router: Router,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Default for Office {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Office {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let site = Site {
+            settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
+            links: AccessLinks::new(&[3; 32]).unwrap(),
+            clock,
+        };
+        let store = SqliteStore::open(&dir.path().join("ventanilla.sqlite3")).unwrap();
+        let blobs = FolderBlobs::new(
+            dir.path().join("blobs"),
+            "http://127.0.0.1:3000",
+            vec![2; 32],
+        );
+        let desk = agent_api::AgentDesk {
+            site: site.clone(),
+            store: store.clone(),
+            blobs: blobs.clone(),
+            mailer: OutboxMailer::new(dir.path().join("outbox")),
+        };
+        let status = ticket_status::StatusDesk {
+            site,
+            store: store.clone(),
+            blobs,
+        };
+        let router =
+            agent_api::router(Arc::new(desk)).merge(ticket_status::router(Arc::new(status)));
+        Office { dir, store, router }
+    }
+
+    pub async fn agent(&self, agency: &str, role: Role) -> String {
+        let id = AgentId::parse(&ventanilla_tests::unique("agente-")).unwrap();
+        let (_, token) = agent_api::create_agent(
+            &self.store,
+            &SystemClock,
+            id,
+            "Agente de prueba".into(),
+            AgencyCode::parse(agency).unwrap(),
+            role,
+        )
+        .await
+        .unwrap();
+        token.expose().to_owned()
+    }
+
+    pub async fn ticket(&self, agency: &str) -> TicketNumber {
+        let mut new = ventanilla_tests::new_ticket(
+            &AgencyCode::parse(agency).unwrap(),
+            Category::ProblemaTecnico,
+            "ciudadana@example.com",
+        );
+        new.queue = QueueName::parse("soporte-tecnico").unwrap();
+        open_ticket(&self.store, &SystemClock, &UuidV7, new)
+            .await
+            .unwrap()
+            .into_ticket()
+            .number
+    }
+
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn version(&self, number: &TicketNumber) -> u64 {
+        self.store.ticket(number).await.unwrap().version
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Own,
+    Other,
+    Referral,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Show,
+    Change,
+    Reply,
+    Note,
+    Transfer,
+    Audit,
+}
+
+fn expected(role: Role, place: Place, route: Route) -> u16 {
+    use Route::*;
+    match (place, route) {
+        (Place::Other, _) => 404,
+        (Place::Referral, Show) => 200,
+        (Place::Referral, Note) => 201,
+        (Place::Referral, _) => 403,
+        (Place::Own, Show | Change) => 200,
+        (Place::Own, Reply | Note) => 201,
+        (Place::Own, Transfer) if role >= Role::Supervisor => 200,
+        (Place::Own, Audit) if role == Role::Admin => 200,
+        (Place::Own, Transfer | Audit) => 403,
+    }
+}
+
+#[tokio::test]
+async fn the_authorisation_matrix_holds_on_every_ticket_route() {
+    let office = Office::new();
+    let mut wrong = Vec::new();
+    let supervisor = office.agent("MDT", Role::Supervisor).await;
+    for role in Role::ALL {
+        let token = office.agent("MDT", role).await;
+        for place in [Place::Own, Place::Other, Place::Referral] {
+            for route in [
+                Route::Show,
+                Route::Change,
+                Route::Reply,
+                Route::Note,
+                Route::Transfer,
+                Route::Audit,
+            ] {
+                let number = match place {
+                    Place::Own => office.ticket("MDT").await,
+                    Place::Other => office.ticket("MINTEL").await,
+                    Place::Referral => {
+                        // MDT hands the case to MINTEL and keeps a referral.
+                        let number = office.ticket("MDT").await;
+                        let moved = office
+                            .call(
+                                Some(&supervisor),
+                                "POST",
+                                &format!("/api/v1/agent/tickets/{number}/transfer"),
+                                Some(
+                                    json!({"agency": "MINTEL", "note": "Caso técnico para MINTEL"}),
+                                ),
+                            )
+                            .await;
+                        assert_eq!(moved.status, 200, "{}", moved.body);
+                        number
+                    }
+                };
+                let base = format!("/api/v1/agent/tickets/{number}");
+                let version = office.version(&number).await;
+                let answer = match route {
+                    Route::Show => office.call(Some(&token), "GET", &base, None).await,
+                    Route::Change => {
+                        office
+                            .call(
+                                Some(&token),
+                                "PATCH",
+                                &base,
+                                Some(json!({"version": version, "priority": "high"})),
+                            )
+                            .await
+                    }
+                    Route::Reply => {
+                        office
+                            .call(
+                                Some(&token),
+                                "POST",
+                                &format!("{base}/replies"),
+                                Some(json!({"text": "Estamos revisando su caso."})),
+                            )
+                            .await
+                    }
+                    Route::Note => {
+                        office
+                            .call(
+                                Some(&token),
+                                "POST",
+                                &format!("{base}/notes"),
+                                Some(json!({"text": "Revisar con TI."})),
+                            )
+                            .await
+                    }
+                    Route::Transfer => {
+                        office
+                            .call(
+                                Some(&token),
+                                "POST",
+                                &format!("{base}/transfer"),
+                                Some(json!({"agency": "MINTEL", "note": "Para MINTEL"})),
+                            )
+                            .await
+                    }
+                    Route::Audit => {
+                        office
+                            .call(Some(&token), "GET", &format!("{base}/audit"), None)
+                            .await
+                    }
+                };
+                let want = expected(role, place, route);
+                if answer.status != want {
+                    wrong.push(format!(
+                        "{role:?} {place:?} {route:?}: {} (expected {want}) {}",
+                        answer.status, answer.body
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[tokio::test]
+async fn tokens_open_only_while_valid() {
+    let office = Office::new();
+    let number = office.ticket("MDT").await;
+    let path = format!("/api/v1/agent/tickets/{number}");
+    assert_eq!(office.call(None, "GET", &path, None).await.status, 401);
+    let forged = "vnt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(
+        office.call(Some(forged), "GET", &path, None).await.status,
+        401
+    );
+    let admin = office.agent("MDT", Role::Admin).await;
+    let added = office
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/agents",
+            Some(json!({"id": "rosa.p", "name": "Rosa P.", "role": "agent"})),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let rosa = added.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        office.call(Some(&rosa), "GET", &path, None).await.status,
+        200
+    );
+    // An agent cannot manage agents.
+    let denied = office
+        .call(
+            Some(&rosa),
+            "POST",
+            "/api/v1/agent/agents/rosa.p/disable",
+            None,
+        )
+        .await;
+    assert_eq!(denied.status, 403);
+    // A new token retires the old one.
+    let rotated = office
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/agents/rosa.p/token",
+            None,
+        )
+        .await;
+    assert_eq!(rotated.status, 200);
+    let fresh = rotated.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        office.call(Some(&rosa), "GET", &path, None).await.status,
+        401
+    );
+    assert_eq!(
+        office.call(Some(&fresh), "GET", &path, None).await.status,
+        200
+    );
+    let disabled = office
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/agents/rosa.p/disable",
+            None,
+        )
+        .await;
+    assert_eq!(disabled.status, 200);
+    assert_eq!(
+        office.call(Some(&fresh), "GET", &path, None).await.status,
+        401
+    );
+    // The same id twice names the field.
+    let again = office
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/agents",
+            Some(json!({"id": "rosa.p", "name": "Otra Rosa"})),
+        )
+        .await;
+    assert_eq!(again.status, 422);
+    assert_eq!(again.body["errors"][0]["field"], "id");
+}
+
+#[tokio::test]
+async fn a_stale_version_gets_409_with_the_current_state() {
+    let office = Office::new();
+    let (ana, luis) = (
+        office.agent("MDT", Role::Agent).await,
+        office.agent("MDT", Role::Agent).await,
+    );
+    let number = office.ticket("MDT").await;
+    let path = format!("/api/v1/agent/tickets/{number}");
+    let seen = office.version(&number).await;
+    let (first, second) = tokio::join!(
+        office.call(
+            Some(&ana),
+            "PATCH",
+            &path,
+            Some(json!({"version": seen, "status": "open"}))
+        ),
+        office.call(
+            Some(&luis),
+            "PATCH",
+            &path,
+            Some(json!({"version": seen, "priority": "urgent"}))
+        ),
+    );
+    let mut statuses = [first.status, second.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", first.body, second.body);
+    let conflict = if first.status == 409 { &first } else { &second };
+    assert_eq!(conflict.body["current"]["version"], seen + 1);
+    // A transition the state machine refuses names the field.
+    let version = office.version(&number).await;
+    let bad = office
+        .call(
+            Some(&ana),
+            "PATCH",
+            &path,
+            Some(json!({"version": version, "status": "new"})),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(bad.body["errors"][0]["field"], "status");
+}
+
+#[tokio::test]
+async fn notes_stay_between_agents_and_actions_are_audited() {
+    let office = Office::new();
+    let admin = office.agent("MDT", Role::Admin).await;
+    let number = office.ticket("MDT").await;
+    let base = format!("/api/v1/agent/tickets/{number}");
+    let note = office
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("{base}/notes"),
+            Some(json!({"text": "Nota interna <b>confidencial</b>"})),
+        )
+        .await;
+    assert_eq!(note.status, 201);
+    let reply = office
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("{base}/replies"),
+            Some(json!({"text": "Su caso está en revisión.", "status": "waiting_on_citizen"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["delivered"], true);
+    assert_eq!(reply.body["ticket"]["status"], "waiting_on_citizen");
+
+    // The citizen's view: the reply, never the note.
+    let lookup = office
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            Some(json!({"email": "ciudadana@example.com", "number": number.as_str()})),
+        )
+        .await;
+    assert_eq!(lookup.status, 200);
+    let public = lookup.body.to_string();
+    assert!(public.contains("Su caso está en revisión."));
+    assert!(!public.contains("confidencial"));
+    // The mail: the reply, never the note.
+    let outbox: Vec<String> = std::fs::read_dir(office.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    assert!(outbox[0].contains("Su caso est"));
+    assert!(!outbox[0].contains("confidencial"));
+
+    // The agent's view: both, the reply delivered; then the audit trail says who did what.
+    let shown = office.call(Some(&admin), "GET", &base, None).await;
+    let kinds: Vec<&str> = shown.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"internal_note") && kinds.contains(&"public_reply"),
+        "{kinds:?}"
+    );
+    let audit = office
+        .call(Some(&admin), "GET", &format!("{base}/audit"), None)
+        .await;
+    let actions: Vec<&str> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["note", "reply", "view_ticket", "view_ticket"][..actions.len().min(4)]
+    );
+    assert!(
+        actions.starts_with(&["note", "reply", "view_ticket"]),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_queue_lists_by_last_activity_with_filters_and_a_cursor() {
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let mut opened = Vec::new();
+    for _ in 0..5 {
+        opened.push(office.ticket("MDT").await);
+    }
+    office.ticket("MINTEL").await;
+    let first = office
+        .call(Some(&agent), "GET", "/api/v1/agent/tickets?limit=3", None)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let numbers = |reply: &Reply| -> Vec<String> {
+        reply.body["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["number"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("/api/v1/agent/tickets?limit=3&cursor={cursor}"),
+            None,
+        )
+        .await;
+    let mut all = numbers(&first);
+    all.extend(numbers(&second));
+    let expected: Vec<String> = opened.iter().rev().map(ToString::to_string).collect();
+    assert_eq!(all, expected, "newest activity first, no MINTEL ticket");
+    let filtered = office
+        .call(
+            Some(&agent),
+            "GET",
+            "/api/v1/agent/tickets?status=closed",
+            None,
+        )
+        .await;
+    assert!(numbers(&filtered).is_empty());
+    let bad = office
+        .call(
+            Some(&agent),
+            "GET",
+            "/api/v1/agent/tickets?status=perdido&limit=0",
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let fields: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["status", "limit"]);
+}
