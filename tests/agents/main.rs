@@ -531,3 +531,30 @@ async fn the_queue_lists_by_last_activity_with_filters_and_a_cursor() {
         .collect();
     assert_eq!(fields, ["status", "limit"]);
 }
+
+#[tokio::test]
+async fn every_documented_agent_route_exists_and_asks_for_a_token() {
+    let office = Office::new();
+    let spec: Value = serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/agent") {
+            continue;
+        }
+        let concrete = path
+            .replace("{number}", "MDT-TEC-2026-00001")
+            .replace("{id}", "ana");
+        for method in item.as_object().unwrap().keys() {
+            let body = (method != "get").then(|| json!({}));
+            let answer = office
+                .call(None, &method.to_uppercase(), &concrete, body)
+                .await;
+            assert_eq!(answer.status, 401, "{method} {path}");
+            assert_eq!(answer.body["type"], "/problems/unauthorized");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 11, "{checked}");
+    let console = office.call(None, "GET", "/agente", None).await;
+    assert_eq!(console.status, 200);
+}
