@@ -2,21 +2,14 @@
 // (with a screenshot, with and without JavaScript), reads the number, opens the access link
 // from the acknowledgement in the outbox and sees the ticket; axe-core checks both pages.
 //
-// Needs VENTANILLA_LOCAL (the ventanilla-local binary) and CHROMIUM (the browser), which
-// infra/test.sh provides.
+// The server and browser come from local.mjs.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { simpleParser } from 'mailparser';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { seriousViolations, startLocal } from './local.mjs';
 
 // A real 1×1 PNG.
 const PNG = Buffer.from(
@@ -24,41 +17,18 @@ const PNG = Buffer.from(
   'base64',
 );
 
-let server;
+let local;
 let baseUrl;
 let dataDir;
 let browser;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'ventanilla-browser-'));
-  const binary = process.env.VENTANILLA_LOCAL;
-  assert.ok(binary, 'VENTANILLA_LOCAL names the ventanilla-local binary');
-  server = spawn(binary, ['--addr', '127.0.0.1:0', '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  baseUrl = await new Promise((resolve, reject) => {
-    let seen = '';
-    server.stdout.on('data', (chunk) => {
-      seen += chunk;
-      const match = seen.match(/listening on (http:\/\/\S+)/);
-      if (match) resolve(match[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`ventanilla-local exited with ${code}`)));
-    setTimeout(() => reject(new Error('ventanilla-local did not start')), 30_000);
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  local = await startLocal();
+  ({ baseUrl, dataDir, browser } = local);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await local?.stop();
 });
 
 async function fillTicketForm(page, email) {
@@ -85,14 +55,6 @@ async function acknowledgementFor(email) {
     if (mail.to?.value?.[0]?.address === email) return mail;
   }
   assert.fail(`no acknowledgement for ${email} in the outbox`);
-}
-
-async function seriousViolations(page) {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const results = await page.evaluate(() => window.axe.run());
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`);
 }
 
 async function openTicket({ javaScriptEnabled, email }) {

@@ -1,4 +1,4 @@
-//! The citizen's path in a real browser (`tests/browser/citizen.test.mjs`): headless Chromium
+//! The citizen's and the agent's paths in a real browser (`tests/browser/*.test.mjs`): headless Chromium
 //! against this package's `ventanilla-local` binary. Here so that the test command builds the
 //! binary and lists the browser suite beside every other test.
 
@@ -18,7 +18,12 @@ fn citizen_path_in_headless_chromium() {
         "tests/browser/node_modules is missing: `bash infra/test.sh` runs `npm ci` there"
     );
     let output = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "citizen.test.mjs"])
+        .args([
+            "--test",
+            "--test-reporter=spec",
+            "citizen.test.mjs",
+            "agent.test.mjs",
+        ])
         .current_dir(&suite)
         .env("VENTANILLA_LOCAL", env!("CARGO_BIN_EXE_ventanilla-local"))
         .env("CHROMIUM", chromium)
