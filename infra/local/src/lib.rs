@@ -57,18 +57,17 @@ fn link_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
     }
 }
 
-/// Adds an agent to the data folder's store and returns its token, shown once: how the
-/// first admin of a local installation comes to be.
+/// Adds an agent and returns its token, shown once: how the first admin of an installation
+/// comes to be (locally, or on a deployed stack's table).
 pub async fn add_agent(
-    data_dir: &Path,
+    place: AgentStore<'_>,
     config: Option<&Path>,
     id: &str,
     name: &str,
     agency: &str,
     role: &str,
 ) -> Result<String, StartError> {
-    use ventanilla_domain::agents::{AuditAction, AuditEntry, Role};
-    use ventanilla_domain::ports::AuditLog;
+    use ventanilla_domain::agents::Role;
     let settings = match config {
         Some(path) => Settings::load(path)?,
         None => Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)?,
@@ -86,14 +85,34 @@ pub async fn add_agent(
     if name.is_empty() {
         return Err(invalid("--name is empty".into()));
     }
-    std::fs::create_dir_all(data_dir).map_err(data_error(data_dir))?;
-    let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
+    match place {
+        AgentStore::DataDir(data_dir) => {
+            std::fs::create_dir_all(data_dir).map_err(data_error(data_dir))?;
+            let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
+            add_to(&store, id, name, agency, role).await
+        }
+        AgentStore::DynamoDb(table) => {
+            let config = ventanilla_adapters::aws::load_config().await;
+            let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
+            add_to(&store, id, name, agency, role).await
+        }
+    }
+}
+
+async fn add_to(
+    store: &(impl ventanilla_domain::ports::AgentDirectory + ventanilla_domain::ports::AuditLog),
+    id: ventanilla_domain::AgentId,
+    name: &str,
+    agency: ventanilla_domain::AgencyCode,
+    role: ventanilla_domain::agents::Role,
+) -> Result<String, StartError> {
+    use ventanilla_domain::agents::{AuditAction, AuditEntry};
     let (agent, token) =
-        agent_api::create_agent(&store, &SystemClock, id, name.to_owned(), agency, role)
+        agent_api::create_agent(store, &SystemClock, id, name.to_owned(), agency, role)
             .await
             .map_err(|error| match error {
                 ventanilla_domain::ports::StoreError::AlreadyExists => {
-                    invalid("that agent id is taken; choose another with --id".into())
+                    StartError::Invalid("that agent id is taken; choose another with --id".into())
                 }
                 other => StartError::Store(other),
             })?;
@@ -104,13 +123,21 @@ pub async fn add_agent(
             action: AuditAction::ManageAgent,
             ticket: None,
             detail: format!(
-                "added {} ({}) with ventanilla-local",
+                "added {} ({}) from the command line",
                 agent.id.as_str(),
                 agent.role.wire()
             ),
         })
         .await?;
     Ok(token.expose().to_owned())
+}
+
+/// Where `agent add` writes: the local data folder, or a deployed stack's table (reached
+/// with the standard AWS credentials and region).
+#[derive(Debug, Clone, Copy)]
+pub enum AgentStore<'a> {
+    DataDir(&'a Path),
+    DynamoDb(&'a str),
 }
 
 /// The inbound-mail function's desk on the embedded adapters.

@@ -29,6 +29,10 @@ enum AgentCommand {
     Add {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
+        /// Write to a deployed stack's DynamoDB table instead of the data folder (the
+        /// stack's TableName output; AWS credentials and region from the environment).
+        #[arg(long)]
+        dynamodb_table: Option<String>,
         #[arg(long, env = "VENTANILLA_CONFIG")]
         config: Option<PathBuf>,
         /// The agency's acronym, as configured (MDT, MINTEL, …).
@@ -68,6 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     if let Some(Command::Agent(AgentCommand::Add {
         data_dir,
+        dynamodb_table,
         config,
         agency,
         role,
@@ -76,8 +81,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })) = cli.command
     {
         let id = id.unwrap_or_else(|| id_from_name(&name));
+        let place = match &dynamodb_table {
+            Some(table) => ventanilla_local::AgentStore::DynamoDb(table),
+            None => ventanilla_local::AgentStore::DataDir(&data_dir),
+        };
         let token =
-            ventanilla_local::add_agent(&data_dir, config.as_deref(), &id, &name, &agency, &role)
+            ventanilla_local::add_agent(place, config.as_deref(), &id, &name, &agency, &role)
                 .await?;
         use std::io::Write;
         let mut out = std::io::stdout().lock();
