@@ -13,6 +13,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
+use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use ventanilla_adapters::folder::FolderBlobs;
@@ -557,4 +558,95 @@ async fn every_documented_agent_route_exists_and_asks_for_a_token() {
     assert!(checked >= 11, "{checked}");
     let console = office.call(None, "GET", "/agente", None).await;
     assert_eq!(console.status, 200);
+}
+
+#[tokio::test]
+async fn a_reply_with_attachments_is_stored_listed_and_mailed_with_them() {
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let number = office.ticket("MDT").await;
+    let boundary = "limite-de-prueba";
+    let part = |name: &str, file: Option<(&str, &str)>, body: &str| match file {
+        Some((file_name, content_type)) => format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n{body}\r\n"
+        ),
+        None => format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{body}\r\n"
+        ),
+    };
+    let send = |body: String| {
+        let request = Request::post(format!("/api/v1/agent/tickets/{number}/replies"))
+            .header("authorization", format!("Bearer {agent}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        office.router.clone().oneshot(request)
+    };
+    let body = [
+        part("text", None, "Adjunto el formulario que debe llenar."),
+        part(
+            "attachments",
+            Some(("formulario.pdf", "application/pdf")),
+            "%PDF-1.4 formulario",
+        ),
+        format!("--{boundary}--\r\n"),
+    ]
+    .concat();
+    let response = send(body).await.unwrap();
+    assert_eq!(response.status(), 201);
+
+    let outbox: Vec<Vec<u8>> = std::fs::read_dir(office.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(outbox.len(), 1);
+    let mail = mail_parser::MessageParser::default()
+        .parse(&outbox[0])
+        .unwrap();
+    let files: Vec<(&str, &[u8])> = mail
+        .attachments()
+        .map(|a| (a.attachment_name().unwrap(), a.contents()))
+        .collect();
+    assert_eq!(files, [("formulario.pdf", &b"%PDF-1.4 formulario"[..])]);
+
+    let shown = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("/api/v1/agent/tickets/{number}"),
+            None,
+        )
+        .await;
+    let reply = shown.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "public_reply")
+        .unwrap();
+    assert_eq!(reply["attachments"][0]["name"], "formulario.pdf");
+    assert!(
+        reply["attachments"][0]["url"]
+            .as_str()
+            .unwrap()
+            .contains("/blobs/attachments/replies/")
+    );
+
+    let mut too_many = vec![part("text", None, "Muchos archivos")];
+    for i in 0..6 {
+        too_many.push(part(
+            "attachments",
+            Some((&format!("a{i}.txt"), "text/plain")),
+            "x",
+        ));
+    }
+    too_many.push(format!("--{boundary}--\r\n"));
+    let response = send(too_many.concat()).await.unwrap();
+    assert_eq!(response.status(), 422);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let problem: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(problem["errors"][0]["field"], "attachments");
 }

@@ -28,6 +28,7 @@ fn mail(domain: &str) -> OutgoingMail {
         ],
         automatic: true,
         date: Timestamp::parse("2025-03-01T09:00:00Z").unwrap(),
+        attachments: Vec::new(),
     }
     .build()
 }

@@ -23,13 +23,14 @@ use serde_json::json;
 use ventanilla_domain::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
-    AgentDirectory, AuditLog, BlobStore, Cursor, IdSource, Mailer, QueueQuery, StoreError,
-    TicketStore, UuidV7,
+    AgentDirectory, AuditLog, Blob, BlobKey, BlobStore, Cursor, IdSource, Mailer, QueueQuery,
+    StoreError, TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::{MailMeta, TicketUpdate};
 use ventanilla_domain::{
-    AgencyCode, AgentId, Author, Body, Category, FieldError, FieldErrors, FieldProblem, Lang,
-    Message, MessageKind, Priority, QueueName, Status, Ticket, TicketChange, TicketNumber,
+    AgencyCode, AgentId, AttachmentRef, Author, Body, Category, FieldError, FieldErrors,
+    FieldProblem, Lang, Message, MessageKind, Priority, QueueName, Status, Ticket, TicketChange,
+    TicketNumber,
 };
 use ventanilla_http::outgoing::send_reply;
 use ventanilla_http::{Problem, RequestLang, Site};
@@ -338,7 +339,10 @@ async fn show<S: Ports, B: BlobStore, M: Mailer>(
 }
 
 /// Sends again every public reply of the ticket the provider has not taken yet.
-async fn resend_undelivered<S: Ports, B, M: Mailer>(desk: &AgentDesk<S, B, M>, ticket: &Ticket) {
+async fn resend_undelivered<S: Ports, B: BlobStore, M: Mailer>(
+    desk: &AgentDesk<S, B, M>,
+    ticket: &Ticket,
+) {
     let Ok(thread) = desk.store.messages(&ticket.number).await else {
         return;
     };
@@ -346,6 +350,7 @@ async fn resend_undelivered<S: Ports, B, M: Mailer>(desk: &AgentDesk<S, B, M>, t
         if let Err(error) = send_reply(
             &desk.site,
             &desk.store,
+            &desk.blobs,
             &desk.mailer,
             &ticket.number,
             message,
@@ -412,16 +417,102 @@ fn status_change(
     .transpose()
 }
 
-async fn reply<S: Ports, B, M: Mailer>(
+/// Files an agent may attach to one reply: what a citizen's mailbox takes comfortably, and
+/// within Lambda's 6 MB request once encoded.
+pub const MAX_REPLY_FILES: usize = 5;
+pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// A reply as JSON (`{text, status?}`) or as multipart (`text`, `status`, files in
+/// `attachments`).
+async fn read_reply(
+    request: axum::extract::Request,
+    lang: Lang,
+) -> Result<(ReplyRequest, Vec<(String, String, Vec<u8>)>), Problem> {
+    use axum::extract::{FromRequest, Multipart};
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Json(reply) = Json::<ReplyRequest>::from_request(request, &())
+            .await
+            .map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+        return Ok((reply, Vec::new()));
+    }
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let mut reply = ReplyRequest::default();
+    let mut files = Vec::new();
+    let mut total = 0;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| Problem::bad_request(lang, e.body_text()))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+        match (name.as_str(), file_name) {
+            ("attachments", Some(file_name)) if !bytes.is_empty() => {
+                total += bytes.len();
+                let clean: String = file_name
+                    .chars()
+                    .filter(|c| !c.is_control() && !matches!(c, '/' | '\\'))
+                    .take(120)
+                    .collect();
+                files.push((clean, content_type, bytes.to_vec()));
+            }
+            ("text", _) => reply.text = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            ("status", _) if !bytes.is_empty() => {
+                reply.status = Some(String::from_utf8_lossy(&bytes).into_owned());
+            }
+            _ => {}
+        }
+    }
+    if files.len() > MAX_REPLY_FILES {
+        return Err(Problem::invalid_field(
+            FieldError::new(
+                "attachments",
+                FieldProblem::TooManyFiles {
+                    max: MAX_REPLY_FILES,
+                },
+            ),
+            lang,
+        ));
+    }
+    if total > MAX_REPLY_BYTES {
+        return Err(Problem::invalid_field(
+            FieldError::new(
+                "attachments",
+                FieldProblem::FilesTooLarge {
+                    max_bytes: MAX_REPLY_BYTES as u64,
+                },
+            ),
+            lang,
+        ));
+    }
+    Ok((reply, files))
+}
+
+async fn reply<S: Ports, B: BlobStore, M: Mailer>(
     State(desk): Desk<S, B, M>,
     RequestLang(lang): RequestLang,
-    headers: HeaderMap,
     Path(number): Path<String>,
-    body: Result<Json<ReplyRequest>, axum::extract::rejection::JsonRejection>,
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
+    let headers = request.headers().clone();
     let gate = Gate::open(&desk, &headers, lang).await?;
     let ticket = gate.ticket(&number, Access::Full).await?;
-    let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let (request, files) = read_reply(request, lang).await?;
     let mut errors = FieldErrors::new();
     let text = text_field(request.text.as_deref())
         .map_err(|e| errors.push(e))
@@ -440,13 +531,38 @@ async fn reply<S: Ports, B, M: Mailer>(
     )) else {
         return Err(Problem::unavailable(lang));
     };
+    let folder = uuid::Uuid::now_v7().simple();
+    let mut attachments = Vec::with_capacity(files.len());
+    for (index, (name, content_type, bytes)) in files.into_iter().enumerate() {
+        let key = BlobKey::parse(&format!("attachments/replies/{folder}/{index}"))
+            .unwrap_or_else(|_| unreachable!("a uuid and a number make a valid key"));
+        let size = bytes.len() as u64;
+        let blob = Blob {
+            bytes,
+            content_type: content_type.clone(),
+        };
+        desk.blobs.put(&key, blob).await.map_err(|error| {
+            tracing::error!(%error, "reply attachment not stored");
+            Problem::unavailable(lang)
+        })?;
+        attachments.push(AttachmentRef {
+            name: if name.is_empty() {
+                "adjunto".into()
+            } else {
+                name
+            },
+            content_type,
+            size,
+            blob: key,
+        });
+    }
     let message = Message {
         id: UuidV7.message_id(),
         at: desk.site.clock.now(),
         kind: MessageKind::PublicReply,
         author: Author::Agent(gate.agent.reference()),
         body: text,
-        attachments: Vec::new(),
+        attachments,
         mail: Some(MailMeta {
             message_ids: vec![own_id],
             raw: None,
@@ -477,6 +593,7 @@ async fn reply<S: Ports, B, M: Mailer>(
     let delivered = match send_reply(
         &desk.site,
         &desk.store,
+        &desk.blobs,
         &desk.mailer,
         &updated.number,
         &message,

@@ -131,6 +131,15 @@ pub struct MailDraft {
     /// auto-responders do not answer it and loops cannot start.
     pub automatic: bool,
     pub date: Timestamp,
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file sent with a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A mail ready for a mailer: envelope and the exact bytes to send.
@@ -168,6 +177,13 @@ impl MailDraft {
         }
         if let Some(html) = &self.html {
             builder = builder.html_body(html.as_str());
+        }
+        for file in &self.attachments {
+            builder = builder.attachment(
+                file.content_type.as_str(),
+                file.name.as_str(),
+                file.bytes.as_slice(),
+            );
         }
         if self.automatic {
             builder = builder
@@ -237,6 +253,7 @@ mod tests {
             ],
             automatic: true,
             date: Timestamp::parse("2025-01-01T12:00:00Z").unwrap(),
+            attachments: Vec::new(),
         }
     }
 

@@ -187,6 +187,7 @@ fn mail_about(
         references,
         automatic,
         date: cx.now,
+        attachments: Vec::new(),
     }
 }
 

@@ -4,9 +4,10 @@
 //! so that a reply to it threads into its ticket. A failure is logged with the ticket's
 //! number and does not undo the ticket.
 
+use ventanilla_domain::mail::MailAttachment;
 use ventanilla_domain::mail::{MailMessageId, Mailbox};
 use ventanilla_domain::notices::{NoticeContext, acknowledgement, agent_reply, follow_up_refused};
-use ventanilla_domain::ports::{MailError, Mailer, StoreError, TicketStore};
+use ventanilla_domain::ports::{BlobError, BlobStore, MailError, Mailer, StoreError, TicketStore};
 use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{Lang, Message, MessageKind, Ticket, TicketChange};
 
@@ -112,6 +113,8 @@ pub enum ReplyNotSent {
     Mail(#[from] MailError),
     #[error("the ticket store failed")]
     Store(#[from] StoreError),
+    #[error("an attachment could not be read")]
+    Attachment(#[from] BlobError),
     #[error("the reply cannot be built: {0}")]
     Unbuildable(&'static str),
 }
@@ -123,6 +126,7 @@ pub enum ReplyNotSent {
 pub async fn send_reply(
     site: &Site,
     store: &impl TicketStore,
+    blobs: &impl BlobStore,
     mailer: &impl Mailer,
     number: &ventanilla_domain::TicketNumber,
     reply: &Message,
@@ -160,9 +164,16 @@ pub async fn send_reply(
         message_id: own_id,
         in_reply_to,
     };
-    let sent = mailer
-        .send(&agent_reply(&ticket, reply, cx).build())
-        .await?;
+    let mut draft = agent_reply(&ticket, reply, cx);
+    for file in &reply.attachments {
+        let blob = blobs.get(&file.blob).await?;
+        draft.attachments.push(MailAttachment {
+            name: file.name.clone(),
+            content_type: file.content_type.clone(),
+            bytes: blob.bytes,
+        });
+    }
+    let sent = mailer.send(&draft.build()).await?;
     match store.link_mail_id(number, reply.id, &sent.message_id).await {
         Ok(()) | Err(StoreError::AlreadyExists) => {}
         Err(error) => return Err(error.into()),
