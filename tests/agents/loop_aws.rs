@@ -15,98 +15,47 @@ use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
 use ventanilla_domain::agents::Role;
-use ventanilla_domain::mail::Mailbox;
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, Clock, SystemClock};
-use ventanilla_domain::{AgencyCode, AgentId, Email};
-use ventanilla_http::settings::DEFAULT_CONFIG;
-use ventanilla_http::{AccessLinks, Settings, Site};
-use ventanilla_tests::{ses_endpoint, unique};
+use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, SystemClock};
+use ventanilla_domain::{AgencyCode, AgentId};
+use ventanilla_tests::{AwsStandIn, unique};
 
 struct Stack {
     router: Router,
     mail: inbound_mail::MailDesk<DynamoStore, S3Blobs, SesMailer>,
-    store: DynamoStore,
-    domain: String,
-    ses: aws_sdk_sesv2::Client,
+    aws: AwsStandIn,
 }
 
 impl Stack {
-    /// With `verified` false the sending domain is unknown to SES until `verify`.
+    /// With `verified` false the sending domain is unknown to SES until `aws.verify()`.
     async fn new(verified: bool) -> Self {
-        let config = ventanilla_tests::aws_config().await;
-        let domain = format!("{}.gob.ec", unique("mesa"));
-        let store = DynamoStore::new(&config, unique("tickets-"));
-        store.create_table().await.unwrap();
-        let bucket = unique("blobs-");
-        let blobs = S3Blobs::new(&config, &bucket, true);
-        blobs
-            .client()
-            .create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .unwrap();
-        let mut settings = Settings::parse(DEFAULT_CONFIG).unwrap();
-        settings.public_url = "https://ventanilla.example.gob.ec".into();
-        settings.mail_domain = domain.clone();
-        settings.no_reply = Mailbox::new(
-            "Ventanilla",
-            Email::parse(&format!("no-responder@{domain}")).unwrap(),
-        );
-        settings.support = Email::parse(&format!("soporte@{domain}")).unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let site = Site {
-            settings,
-            links: AccessLinks::new(&[8; 32]).unwrap(),
-            clock,
-        };
-        let mailer = SesMailer::new(&config, None);
+        let aws = AwsStandIn::new(verified).await;
         let intake = create_ticket::Intake {
-            site: site.clone(),
-            store: store.clone(),
-            blobs: blobs.clone(),
-            mailer: mailer.clone(),
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+            mailer: aws.mailer.clone(),
         };
         let status = ticket_status::StatusDesk {
-            site: site.clone(),
-            store: store.clone(),
-            blobs: blobs.clone(),
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
         };
         let agents = agent_api::AgentDesk {
-            site: site.clone(),
-            store: store.clone(),
-            blobs: blobs.clone(),
-            mailer: mailer.clone(),
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+            mailer: aws.mailer.clone(),
         };
         let router = create_ticket::router(Arc::new(intake))
             .merge(ticket_status::router(Arc::new(status)))
             .merge(agent_api::router(Arc::new(agents)));
         let mail = inbound_mail::MailDesk {
-            site,
-            store: store.clone(),
-            blobs,
-            mailer,
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+            mailer: aws.mailer.clone(),
         };
-        let stack = Stack {
-            router,
-            mail,
-            store,
-            domain,
-            ses: aws_sdk_sesv2::Client::new(&config),
-        };
-        if verified {
-            stack.verify().await;
-        }
-        stack
-    }
-
-    async fn verify(&self) {
-        self.ses
-            .create_email_identity()
-            .email_identity(&self.domain)
-            .send()
-            .await
-            .unwrap();
+        Stack { router, mail, aws }
     }
 
     async fn call(
@@ -136,7 +85,7 @@ impl Stack {
 
     async fn admin(&self) -> String {
         let (_, token) = agent_api::create_agent(
-            &self.store,
+            &self.aws.store,
             &SystemClock,
             AgentId::parse(&unique("admin-")).unwrap(),
             "Ana Admin".into(),
@@ -164,42 +113,13 @@ impl Stack {
         self.mail.handle_ses_event(event).await.unwrap()
     }
 
-    /// (SES id, raw) of every mail this stack sent.
     async fn sent(&self) -> Vec<(String, String)> {
-        let data: Value = reqwest::get(format!("{}/moto-api/data.json", ses_endpoint()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        data["ses"]["RawMessage"]
-            .as_array()
-            .map(|all| {
-                all.iter()
-                    .filter(|m| {
-                        m["source"]
-                            .as_str()
-                            .is_some_and(|s| s.ends_with(&self.domain))
-                    })
-                    .map(|m| {
-                        (
-                            m["id"].as_str().unwrap().to_owned(),
-                            m["raw_data"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.aws.sent().await
     }
 }
 
 fn header(raw: &str, name: &str) -> String {
-    let head = raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    head.split("\r\n")
-        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
-        .map(|l| l[prefix.len()..].trim().to_owned())
-        .unwrap_or_default()
+    ventanilla_tests::header(raw, name).unwrap_or_default()
 }
 
 fn form(email: &str) -> Value {
@@ -216,7 +136,7 @@ fn form(email: &str) -> Value {
 async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
     let stack = Stack::new(true).await;
     let citizen = format!("{}@example.com", unique("carmen"));
-    let support = format!("soporte@{}", stack.domain);
+    let support = format!("soporte@{}", stack.aws.domain);
 
     // 1. The form opens the ticket; the acknowledgement goes out.
     let (status, opened) = stack
@@ -274,7 +194,7 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
     assert!(references.contains(&format!(
         "<ticket.{}@{}>",
         number.to_lowercase(),
-        stack.domain
+        stack.aws.domain
     )));
     assert!(
         header(reply, "Auto-Submitted").is_empty(),
@@ -370,7 +290,7 @@ async fn a_reply_the_provider_refused_is_kept_and_sent_again() {
     assert!(stack.sent().await.is_empty());
 
     // The identity is fixed; the next time an agent opens the ticket the reply goes out, once.
-    stack.verify().await;
+    stack.aws.verify().await;
     let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
     assert_eq!(shown["undelivered_replies"], 0, "{shown}");
     let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;

@@ -95,3 +95,123 @@ pub fn new_ticket(agency: &AgencyCode, category: Category, email: &str) -> NewTi
 pub fn idempotency_key(text: &str) -> IdempotencyKey {
     IdempotencyKey::parse(text).expect("valid key")
 }
+
+/// Fresh AWS resources on the stand-in for one test (a table, a bucket) and a site whose
+/// mail addresses live in a domain of its own, so that the mail it sends can be told apart
+/// from every other test's.
+pub struct AwsStandIn {
+    pub store: ventanilla_adapters::dynamodb::DynamoStore,
+    pub blobs: ventanilla_adapters::s3::S3Blobs,
+    pub mailer: ventanilla_adapters::ses::SesMailer,
+    pub site: ventanilla_http::Site,
+    pub domain: String,
+    ses: aws_sdk_sesv2::Client,
+}
+
+impl std::fmt::Debug for AwsStandIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsStandIn")
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsStandIn {
+    /// With `verified` false, SES refuses the domain's mail until [`AwsStandIn::verify`].
+    pub async fn new(verified: bool) -> Self {
+        use ventanilla_domain::mail::Mailbox;
+        let config = aws_config().await;
+        let domain = format!("{}.gob.ec", unique("mesa"));
+        let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, unique("tickets-"));
+        store.create_table().await.expect("table");
+        let bucket = unique("blobs-");
+        let blobs = ventanilla_adapters::s3::S3Blobs::new(&config, &bucket, true);
+        blobs
+            .client()
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("bucket");
+        let mut settings =
+            ventanilla_http::Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)
+                .expect("the default configuration");
+        settings.public_url = "https://ventanilla.example.gob.ec".into();
+        settings.mail_domain = domain.clone();
+        settings.no_reply = Mailbox::new(
+            "Ventanilla",
+            Email::parse(&format!("no-responder@{domain}")).expect("valid"),
+        );
+        settings.support = Email::parse(&format!("soporte@{domain}")).expect("valid");
+        let clock: std::sync::Arc<dyn ventanilla_domain::ports::Clock> =
+            std::sync::Arc::new(ventanilla_domain::ports::SystemClock);
+        let site = ventanilla_http::Site {
+            settings,
+            links: ventanilla_http::AccessLinks::new(&[7; 32]).expect("a long secret"),
+            clock,
+        };
+        let stand_in = AwsStandIn {
+            store,
+            blobs,
+            mailer: ventanilla_adapters::ses::SesMailer::new(&config, None),
+            site,
+            domain,
+            ses: aws_sdk_sesv2::Client::new(&config),
+        };
+        if verified {
+            stand_in.verify().await;
+        }
+        stand_in
+    }
+
+    pub async fn verify(&self) {
+        self.ses
+            .create_email_identity()
+            .email_identity(&self.domain)
+            .send()
+            .await
+            .expect("identity");
+    }
+
+    /// (SES id, raw) of every mail sent from this domain, as the stand-in recorded it.
+    pub async fn sent(&self) -> Vec<(String, String)> {
+        let data: serde_json::Value =
+            reqwest::get(format!("{}/moto-api/data.json", ses_endpoint()))
+                .await
+                .expect("the SES stand-in answers")
+                .json()
+                .await
+                .expect("JSON");
+        data["ses"]["RawMessage"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter(|m| {
+                        m["source"]
+                            .as_str()
+                            .is_some_and(|s| s.ends_with(&self.domain))
+                    })
+                    .filter_map(|m| {
+                        Some((
+                            m["id"].as_str()?.to_owned(),
+                            m["raw_data"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A header of a raw mail as written, unfolded.
+pub fn header(raw: &str, name: &str) -> Option<String> {
+    let head = raw
+        .split("\r\n\r\n")
+        .next()?
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    head.split("\r\n")
+        .find(|line| line.to_ascii_lowercase().starts_with(&prefix))
+        .map(|line| line[prefix.len()..].trim().to_owned())
+}

@@ -18,71 +18,31 @@ use tower::ServiceExt;
 use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
-use ventanilla_domain::mail::Mailbox;
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, Clock, SystemClock, TicketStore};
-use ventanilla_domain::{Email, MessageKind, TicketNumber};
-use ventanilla_http::settings::DEFAULT_CONFIG;
-use ventanilla_http::{AccessLinks, Settings, Site};
-use ventanilla_tests::{ses_endpoint, unique};
+use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, TicketStore};
+use ventanilla_domain::{MessageKind, TicketNumber};
+use ventanilla_tests::{header, unique};
 
 struct Stack {
     desk: MailDesk<DynamoStore, S3Blobs, SesMailer>,
     status: Router,
-    domain: String,
+    aws: ventanilla_tests::AwsStandIn,
 }
 
 impl Stack {
     async fn new() -> Self {
-        let config = ventanilla_tests::aws_config().await;
-        let domain = format!("{}.gob.ec", unique("soporte"));
-        let table = unique("tickets-");
-        let bucket = unique("mail-");
-        let store = DynamoStore::new(&config, &table);
-        store.create_table().await.unwrap();
-        let blobs = S3Blobs::new(&config, &bucket, true);
-        blobs
-            .client()
-            .create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .unwrap();
-        aws_sdk_sesv2::Client::new(&config)
-            .create_email_identity()
-            .email_identity(&domain)
-            .send()
-            .await
-            .unwrap();
-        let mut settings = Settings::parse(DEFAULT_CONFIG).unwrap();
-        settings.public_url = "https://ventanilla.example.gob.ec".into();
-        settings.mail_domain = domain.clone();
-        settings.no_reply = Mailbox::new(
-            "Ventanilla",
-            Email::parse(&format!("no-responder@{domain}")).unwrap(),
-        );
-        settings.support = Email::parse(&format!("soporte@{domain}")).unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let site = Site {
-            settings,
-            links: AccessLinks::new(&[7; 32]).unwrap(),
-            clock,
-        };
+        let aws = ventanilla_tests::AwsStandIn::new(true).await;
         let status = ticket_status::router(Arc::new(ticket_status::StatusDesk {
-            site: site.clone(),
-            store: store.clone(),
-            blobs: blobs.clone(),
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
         }));
         let desk = MailDesk {
-            site,
-            store,
-            blobs,
-            mailer: SesMailer::new(&config, None),
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+            mailer: aws.mailer.clone(),
         };
-        Stack {
-            desk,
-            status,
-            domain,
-        }
+        Stack { desk, status, aws }
     }
 
     /// What SES does with a received mail: the S3 action stores it under the prefix and SES's
@@ -97,33 +57,8 @@ impl Stack {
         self.desk.handle_ses_event(ses_event(ses_id)).await.unwrap()
     }
 
-    /// Every mail this stack's no-reply address sent, as SES recorded it: (SES id, raw).
     async fn sent(&self) -> Vec<(String, String)> {
-        let data: Value = reqwest::get(format!("{}/moto-api/data.json", ses_endpoint()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        data["ses"]["RawMessage"]
-            .as_array()
-            .map(|mails| {
-                mails
-                    .iter()
-                    .filter(|m| {
-                        m["source"]
-                            .as_str()
-                            .is_some_and(|s| s.ends_with(&self.domain))
-                    })
-                    .map(|m| {
-                        (
-                            m["id"].as_str().unwrap().to_owned(),
-                            m["raw_data"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.aws.sent().await
     }
 
     /// The status API, as the citizen's browser calls it.
@@ -152,19 +87,6 @@ fn ses_event(ses_id: &str) -> Value {
     event
 }
 
-/// A header's value as written, unfolded.
-fn header(raw: &str, name: &str) -> Option<String> {
-    let head = raw
-        .split("\r\n\r\n")
-        .next()?
-        .replace("\r\n ", " ")
-        .replace("\r\n\t", " ");
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    head.split("\r\n")
-        .find(|line| line.to_ascii_lowercase().starts_with(&prefix))
-        .map(|line| line[prefix.len()..].trim().to_owned())
-}
-
 fn body_text(raw: &str) -> String {
     let message = mail_parser::MessageParser::default()
         .parse(raw.as_bytes())
@@ -176,7 +98,7 @@ fn body_text(raw: &str) -> String {
 async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers() {
     let stack = Stack::new().await;
     let citizen = format!("{}@gmail.com", unique("ciudadano"));
-    let support = format!("soporte@{}", stack.domain);
+    let support = format!("soporte@{}", stack.aws.domain);
 
     // 1. A mail to the support address opens a ticket and gets an acknowledgement.
     let first = format!(
@@ -235,7 +157,7 @@ async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers()
          Adjunto más datos: mi usuario es rquishpe.\r\n\r\n\
          El lun, 2 jun 2025 a las 9:01, Ventanilla <no-responder@{domain}> escribió:\r\n{quoted}",
         subject = header(ack, "Subject").unwrap(),
-        domain = stack.domain,
+        domain = stack.aws.domain,
     );
     let reply_ses_id = unique("ses");
     let handled = stack.receive(&reply_ses_id, &reply).await;
@@ -317,7 +239,7 @@ async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers()
 async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
     let stack = Stack::new().await;
     let sender = format!("{}@example.com", unique("promo"));
-    let support = format!("soporte@{}", stack.domain);
+    let support = format!("soporte@{}", stack.aws.domain);
     let mail = |id: &str| {
         format!(
             "From: {sender}\r\nTo: {support}\r\nSubject: Oferta\r\nMessage-ID: <{id}.{sender}>\r\n\

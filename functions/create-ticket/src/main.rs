@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use create_ticket::{Intake, router};
-use ventanilla_adapters::aws::{Resources, load_config};
-use ventanilla_adapters::{dynamodb::DynamoStore, s3::S3Blobs, ses::SesMailer};
+use ventanilla_adapters::aws::AwsPorts;
 use ventanilla_domain::ports::SystemClock;
 use ventanilla_http::Site;
 
@@ -12,13 +11,12 @@ use ventanilla_http::Site;
 async fn main() -> Result<(), lambda_http::Error> {
     ventanilla_http::init_telemetry();
     let site = Site::from_env(Arc::new(SystemClock))?;
-    let resources = Resources::from_env()?;
-    let config = load_config().await;
+    let aws = AwsPorts::from_env().await?;
     let intake = Intake {
         site,
-        store: DynamoStore::new(&config, &resources.table),
-        blobs: S3Blobs::new(&config, &resources.bucket, resources.s3_path_style),
-        mailer: SesMailer::new(&config, resources.configuration_set.clone()),
+        store: aws.store,
+        blobs: aws.blobs,
+        mailer: aws.mailer,
     };
     lambda_http::run(router(Arc::new(intake))).await
 }

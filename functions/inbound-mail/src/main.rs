@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use inbound_mail::MailDesk;
 use lambda_runtime::{LambdaEvent, service_fn};
-use ventanilla_adapters::aws::{Resources, load_config};
-use ventanilla_adapters::{dynamodb::DynamoStore, s3::S3Blobs, ses::SesMailer};
+use ventanilla_adapters::aws::AwsPorts;
 use ventanilla_domain::ports::SystemClock;
 use ventanilla_http::Site;
 
@@ -15,13 +14,12 @@ use ventanilla_http::Site;
 async fn main() -> Result<(), lambda_runtime::Error> {
     ventanilla_http::init_telemetry();
     let site = Site::from_env(Arc::new(SystemClock))?;
-    let resources = Resources::from_env()?;
-    let config = load_config().await;
+    let aws = AwsPorts::from_env().await?;
     let desk = Arc::new(MailDesk {
         site,
-        store: DynamoStore::new(&config, &resources.table),
-        blobs: S3Blobs::new(&config, &resources.bucket, resources.s3_path_style),
-        mailer: SesMailer::new(&config, resources.configuration_set.clone()),
+        store: aws.store,
+        blobs: aws.blobs,
+        mailer: aws.mailer,
     });
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let desk = Arc::clone(&desk);

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use ticket_status::{StatusDesk, router};
-use ventanilla_adapters::aws::{Resources, load_config};
-use ventanilla_adapters::{dynamodb::DynamoStore, s3::S3Blobs};
+use ventanilla_adapters::aws::AwsPorts;
 use ventanilla_domain::ports::SystemClock;
 use ventanilla_http::Site;
 
@@ -12,12 +11,11 @@ use ventanilla_http::Site;
 async fn main() -> Result<(), lambda_http::Error> {
     ventanilla_http::init_telemetry();
     let site = Site::from_env(Arc::new(SystemClock))?;
-    let resources = Resources::from_env()?;
-    let config = load_config().await;
+    let aws = AwsPorts::from_env().await?;
     let desk = StatusDesk {
         site,
-        store: DynamoStore::new(&config, &resources.table),
-        blobs: S3Blobs::new(&config, &resources.bucket, resources.s3_path_style),
+        store: aws.store,
+        blobs: aws.blobs,
     };
     lambda_http::run(router(Arc::new(desk))).await
 }

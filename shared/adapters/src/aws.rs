@@ -48,3 +48,24 @@ impl Resources {
         })
     }
 }
+
+/// The AWS adapters of a function, built from one SDK configuration at cold start.
+#[derive(Debug, Clone)]
+pub struct AwsPorts {
+    pub store: crate::dynamodb::DynamoStore,
+    pub blobs: crate::s3::S3Blobs,
+    pub mailer: crate::ses::SesMailer,
+}
+
+impl AwsPorts {
+    /// From the environment `template.yaml` gives every function (see [`Resources`]).
+    pub async fn from_env() -> Result<Self, MissingSetting> {
+        let resources = Resources::from_env()?;
+        let config = load_config().await;
+        Ok(AwsPorts {
+            store: crate::dynamodb::DynamoStore::new(&config, &resources.table),
+            blobs: crate::s3::S3Blobs::new(&config, &resources.bucket, resources.s3_path_style),
+            mailer: crate::ses::SesMailer::new(&config, resources.configuration_set),
+        })
+    }
+}
