@@ -68,7 +68,18 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // A sentence for the person at the terminal, not a debug dump.
+            eprintln!("ventanilla-local: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     if let Some(Command::Agent(AgentCommand::Add {
         data_dir,
@@ -108,16 +119,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(ventanilla_local::smtp::serve(smtp, local.mail));
     // The one line a person or a script waits for.
     let url = format!("http://{address}");
+    let banner = format!(
+        "Ventanilla listening on {url}\n  form:   {url}/\n  status: {url}/estado\n  \
+         agents: {url}/agente\n  mail:   smtp://{smtp_address} (to {support})\n  outbox: {}\n",
+        args.data_dir.join("outbox").display()
+    );
     {
+        // Best effort: whoever started the server may have stopped reading its output, and
+        // that is no reason to stop serving.
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "Ventanilla listening on {url}")?;
-        writeln!(out, "  form:   {url}/")?;
-        writeln!(out, "  status: {url}/estado")?;
-        writeln!(out, "  agents: {url}/agente")?;
-        writeln!(out, "  mail:   smtp://{smtp_address} (to {support})")?;
-        writeln!(out, "  outbox: {}", args.data_dir.join("outbox").display())?;
-        out.flush()?;
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
     axum::serve(
         listener,

@@ -52,6 +52,8 @@ fn start(data_dir: &Path) -> Server {
             smtp = Some(address.split_whitespace().next().unwrap().to_owned());
         }
     }
+    // Keep reading what the server prints, so that it never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     Server {
         child,
         http: http.unwrap(),
