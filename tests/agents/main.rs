@@ -336,6 +336,24 @@ async fn tokens_open_only_while_valid() {
         office.call(Some(&fresh), "GET", &path, None).await.status,
         401
     );
+    // An admin cannot lock themselves (perhaps the agency's last admin) out.
+    let me = office
+        .call(Some(&admin), "GET", "/api/v1/agent/me", None)
+        .await;
+    let own_id = me.body["id"].as_str().unwrap().to_owned();
+    let locked_out = office
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("/api/v1/agent/agents/{own_id}/disable"),
+            None,
+        )
+        .await;
+    assert_eq!(locked_out.status, 403);
+    assert_eq!(
+        office.call(Some(&admin), "GET", &path, None).await.status,
+        200
+    );
     // The same id twice names the field.
     let again = office
         .call(
@@ -649,4 +667,31 @@ async fn a_reply_with_attachments_is_stored_listed_and_mailed_with_them() {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let problem: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(problem["errors"][0]["field"], "attachments");
+}
+
+#[tokio::test]
+async fn empty_filters_are_no_filters_and_unreadable_ones_are_named() {
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let number = office.ticket("MDT").await;
+    let all = office
+        .call(
+            Some(&agent),
+            "GET",
+            "/api/v1/agent/tickets?queue=&status=&category=&assignee=&cursor=&limit=",
+            None,
+        )
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["tickets"][0]["number"], number.as_str());
+    let unreadable = office
+        .call(
+            Some(&agent),
+            "GET",
+            "/api/v1/agent/tickets?limit=muchos",
+            None,
+        )
+        .await;
+    assert_eq!(unreadable.status, 422);
+    assert_eq!(unreadable.body["errors"][0]["field"], "limit");
 }

@@ -223,6 +223,8 @@ fn agency_queues(site: &Site, agency: &AgencyCode) -> Vec<QueueName> {
     queues.into_iter().collect()
 }
 
+/// The list's filters, read as text and parsed here, so that every bad one is named in a
+/// problem+json answer; an empty filter is no filter.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ListQuery {
@@ -231,7 +233,13 @@ struct ListQuery {
     category: Option<String>,
     assignee: Option<String>,
     cursor: Option<String>,
-    limit: Option<usize>,
+    limit: Option<String>,
+}
+
+impl ListQuery {
+    fn get(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
 }
 
 /// The value, or `None` with the error noted.
@@ -243,34 +251,26 @@ async fn list<S: Ports, B, M>(
     State(desk): Desk<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
     let gate = Gate::open(&desk, &headers, lang).await?;
+    let Query(query) = query.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
     let mut errors = FieldErrors::new();
-    let queue = query
-        .queue
-        .as_deref()
-        .and_then(|q| field(&mut errors, QueueName::parse(q)));
-    let status = query
-        .status
-        .as_deref()
-        .and_then(|s| field(&mut errors, Status::parse(s)));
-    let category = query
-        .category
-        .as_deref()
-        .and_then(|c| field(&mut errors, Category::parse(c)));
-    let assignee = query
-        .assignee
-        .as_deref()
-        .and_then(|a| field(&mut errors, AgentId::parse(a)));
-    let after = query
-        .cursor
-        .as_deref()
-        .and_then(|c| field(&mut errors, Cursor::decode(c)));
-    let limit = query.limit.unwrap_or(25);
-    if !(1..=100).contains(&limit) {
-        errors.push(FieldError::new("limit", FieldProblem::InvalidFormat));
-    }
+    let queue = ListQuery::get(&query.queue).and_then(|q| field(&mut errors, QueueName::parse(q)));
+    let status = ListQuery::get(&query.status).and_then(|s| field(&mut errors, Status::parse(s)));
+    let category =
+        ListQuery::get(&query.category).and_then(|c| field(&mut errors, Category::parse(c)));
+    let assignee =
+        ListQuery::get(&query.assignee).and_then(|a| field(&mut errors, AgentId::parse(a)));
+    let after = ListQuery::get(&query.cursor).and_then(|c| field(&mut errors, Cursor::decode(c)));
+    let limit = match ListQuery::get(&query.limit).map(str::parse::<usize>) {
+        None => 25,
+        Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
+        Some(_) => {
+            errors.push(FieldError::new("limit", FieldProblem::InvalidFormat));
+            25
+        }
+    };
     if !errors.is_empty() {
         return Err(Problem::invalid_fields(&errors, lang));
     }
@@ -1034,6 +1034,11 @@ async fn disable_agent<S: Ports, B, M>(
 ) -> Result<Response, Problem> {
     let gate = Gate::open(&desk, &headers, lang).await?;
     let mut agent = managed_agent(&gate, &id).await?;
+    if agent.id == gate.agent.id {
+        // An admin who disables themselves may be the agency's last one: nobody could undo it.
+        return Err(Problem::forbidden(lang)
+            .with_detail("An admin cannot disable themselves / Un administrador no puede desactivarse a sí mismo"));
+    }
     agent.active = false;
     desk.store
         .save_agent(&agent)
