@@ -31,6 +31,7 @@ pub struct Office {
     pub dir: tempfile::TempDir,
     pub store: SqliteStore,
     pub router: Router,
+    pub mail: inbound_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>,
 }
 
 #[derive(Debug)]
@@ -66,6 +67,12 @@ impl Office {
             blobs: blobs.clone(),
             mailer: OutboxMailer::new(dir.path().join("outbox")),
         };
+        let mail = inbound_mail::MailDesk {
+            site: site.clone(),
+            store: store.clone(),
+            blobs: blobs.clone(),
+            mailer: OutboxMailer::new(dir.path().join("outbox")),
+        };
         let status = ticket_status::StatusDesk {
             site,
             store: store.clone(),
@@ -73,7 +80,12 @@ impl Office {
         };
         let router =
             agent_api::router(Arc::new(desk)).merge(ticket_status::router(Arc::new(status)));
-        Office { dir, store, router }
+        Office {
+            dir,
+            store,
+            router,
+            mail,
+        }
     }
 
     pub async fn agent(&self, agency: &str, role: Role) -> String {
@@ -562,7 +574,8 @@ async fn every_documented_agent_route_exists_and_asks_for_a_token() {
         }
         let concrete = path
             .replace("{number}", "MDT-TEC-2026-00001")
-            .replace("{id}", "ana");
+            .replace("{id}", "ana")
+            .replace("{code}", "MINEDUC");
         for method in item.as_object().unwrap().keys() {
             let body = (method != "get").then(|| json!({}));
             let answer = office
@@ -694,4 +707,122 @@ async fn empty_filters_are_no_filters_and_unreadable_ones_are_named() {
         .await;
     assert_eq!(unreadable.status, 422);
     assert_eq!(unreadable.body["errors"][0]["field"], "limit");
+}
+
+#[tokio::test]
+async fn admins_manage_agencies_queues_and_follow_up_rules_at_run_time() {
+    let office = Office::new();
+    let (admin, supervisor, agent) = (
+        office.agent("MDT", Role::Admin).await,
+        office.agent("MDT", Role::Supervisor).await,
+        office.agent("MDT", Role::Agent).await,
+    );
+    let number = office.ticket("MDT").await;
+    let transfer = |to: &'static str| json!({"agency": to, "queue": "tecnologia", "note": "Para el equipo de TI"});
+    let path = format!("/api/v1/agent/tickets/{number}/transfer");
+    let unknown = office
+        .call(Some(&supervisor), "POST", &path, Some(transfer("MINEDUC")))
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+
+    let mineduc = json!({
+        "name": "Ministerio de Educación", "response_days": 10, "default_queue": "atencion",
+        "queues_by_category": {"problema_tecnico": "tecnologia"},
+        "follow_ups": {"tecnologia": {"rule": "new-linked"}}
+    });
+    let denied = office
+        .call(
+            Some(&agent),
+            "PUT",
+            "/api/v1/agent/agencies/MINEDUC",
+            Some(mineduc.clone()),
+        )
+        .await;
+    assert_eq!(denied.status, 403);
+    let bad = office
+        .call(
+            Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MINEDUC",
+            Some(json!({"response_days": 0, "follow_ups": {"x": {"rule": "maybe"}}})),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let fields: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["name", "response_days", "default_queue", "follow_ups"]
+    );
+    let saved = office
+        .call(
+            Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MINEDUC",
+            Some(mineduc),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.body["queues"], json!(["atencion", "tecnologia"]));
+    let listed = office
+        .call(Some(&agent), "GET", "/api/v1/agent/agencies", None)
+        .await;
+    let codes: Vec<&str> = listed.body["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["MDT", "MINTEL", "MINEDUC"]);
+    let moved = office
+        .call(Some(&supervisor), "POST", &path, Some(transfer("MINEDUC")))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.body["agency"], "MINEDUC");
+
+    // A queue's follow-up rule, changed by an admin, decides what a citizen's mail to a
+    // closed ticket does: MDT's soporte-tecnico now refuses to reopen.
+    let rejecting = json!({
+        "name": "Ministerio del Trabajo", "response_days": 5, "default_queue": "atencion-ciudadana",
+        "queues_by_category": {"problema_tecnico": "soporte-tecnico"},
+        "follow_ups": {"soporte-tecnico": {"rule": "reject"}}
+    });
+    let saved = office
+        .call(
+            Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MDT",
+            Some(rejecting),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let closed = office.ticket("MDT").await;
+    let ticket_path = format!("/api/v1/agent/tickets/{closed}");
+    for status in ["open", "resolved", "closed"] {
+        let version = office.version(&closed).await;
+        let changed = office
+            .call(
+                Some(&admin),
+                "PATCH",
+                &ticket_path,
+                Some(json!({"version": version, "status": status})),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+    }
+    let raw = format!(
+        "From: ciudadana@example.com\r\nTo: soporte@ventanilla.example.gob.ec\r\n\
+         Subject: Re: [{closed}] Consulta\r\nMessage-ID: <otra-vez@example.com>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nSigue sin funcionar.\r\n"
+    );
+    let outcome = office.mail.accept(raw.into_bytes()).await.unwrap();
+    assert_eq!(outcome.as_str(), "rejected", "{outcome:?}");
+    let audit = office
+        .call(Some(&admin), "GET", &format!("{ticket_path}/audit"), None)
+        .await;
+    assert_eq!(audit.status, 200);
 }

@@ -9,8 +9,8 @@ use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::operations::{ChangeError, change_status, open_ticket};
 use ventanilla_domain::ports::BlobKey;
 use ventanilla_domain::ports::{
-    AgentDirectory, AuditLog, Clock, IdSource, ManualClock, Opened, QueueQuery, StoreError,
-    Throttle, ThrottleKey, TicketStore, UuidV7,
+    AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, ManualClock, Opened, QueueQuery,
+    StoreError, Throttle, ThrottleKey, TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::MailMeta;
 use ventanilla_domain::ticket::TicketUpdate;
@@ -794,10 +794,45 @@ pub async fn the_audit_trail_of_a_ticket_keeps_its_order(backend: impl Backend) 
     assert_eq!(store.messages(&ticket.number).await.unwrap().len(), 1);
 }
 
+pub async fn agencies_saved_at_run_time_are_read_back_and_replaced(backend: impl Backend) {
+    use ventanilla_domain::agencies::Agency;
+    use ventanilla_domain::inbound::FinishedTicketRule;
+    let store = backend.instance().await;
+    let code = unique_agency();
+    let mut agency = Agency {
+        code: code.clone(),
+        name: "Ministerio de Educación".into(),
+        response_days: 10,
+        default_queue: QueueName::parse("general").unwrap(),
+        queues_by_category: [(Category::Queja, QueueName::parse("quejas").unwrap())].into(),
+        follow_ups: [(
+            QueueName::parse("quejas").unwrap(),
+            FinishedTicketRule::Reopen {
+                within_days: Some(15),
+            },
+        )]
+        .into(),
+    };
+    store.save_agency(&agency).await.unwrap();
+    agency.follow_ups.insert(
+        QueueName::parse("general").unwrap(),
+        FinishedTicketRule::Reject,
+    );
+    store.save_agency(&agency).await.unwrap();
+    let saved: Vec<Agency> = store
+        .agencies()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.code == code)
+        .collect();
+    assert_eq!(saved, [agency]);
+}
+
 /// A store technology under test: it hands out any number of store instances over the
 /// same storage (one SQLite file, one DynamoDB table), like several processes would have.
 pub trait Backend {
-    type Store: TicketStore + Throttle + AgentDirectory + AuditLog + 'static;
+    type Store: TicketStore + Throttle + AgentDirectory + AgencyDirectory + AuditLog + 'static;
     async fn instance(&self) -> Self::Store;
 }
 
@@ -862,6 +897,7 @@ macro_rules! store_contract {
                 throttle_windows_count_across_instances,
                 agents_are_found_by_token_and_a_new_token_retires_the_old,
                 the_audit_trail_of_a_ticket_keeps_its_order,
+                agencies_saved_at_run_time_are_read_back_and_replaced,
             );
         }
     };

@@ -23,8 +23,8 @@ use serde_json::json;
 use ventanilla_domain::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
-    AgentDirectory, AuditLog, Blob, BlobKey, BlobStore, Cursor, IdSource, Mailer, QueueQuery,
-    StoreError, TicketStore, UuidV7,
+    AgencyDirectory, AgentDirectory, AuditLog, Blob, BlobKey, BlobStore, Cursor, IdSource, Mailer,
+    QueueQuery, StoreError, TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::{MailMeta, TicketUpdate};
 use ventanilla_domain::{
@@ -55,8 +55,8 @@ impl<S, B, M> std::fmt::Debug for AgentDesk<S, B, M> {
 }
 
 /// What every port of this function must offer.
-pub trait Ports: TicketStore + AgentDirectory + AuditLog + 'static {}
-impl<T: TicketStore + AgentDirectory + AuditLog + 'static> Ports for T {}
+pub trait Ports: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static {}
+impl<T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static> Ports for T {}
 
 type Desk<S, B, M> = State<Arc<AgentDesk<S, B, M>>>;
 
@@ -89,6 +89,11 @@ where
             "/api/v1/agent/tickets/{number}/audit",
             get(audit::<S, B, M>),
         )
+        .route("/api/v1/agent/agencies", get(agencies::<S, B, M>))
+        .route(
+            "/api/v1/agent/agencies/{code}",
+            axum::routing::put(save_agency::<S, B, M>),
+        )
         .route(
             "/api/v1/agent/agents",
             get(agents::<S, B, M>).post(add_agent::<S, B, M>),
@@ -114,6 +119,8 @@ fn unavailable(error: &StoreError, lang: Lang) -> Problem {
 /// Who is asking, and what they may touch.
 struct Gate<'a, S, B, M> {
     desk: &'a AgentDesk<S, B, M>,
+    /// The site with the agencies as they stand now.
+    site: Site,
     agent: Agent,
     lang: Lang,
 }
@@ -137,7 +144,17 @@ impl<'a, S: Ports, B, M> Gate<'a, S, B, M> {
             .map_err(|e| unavailable(&e, lang))?
             .filter(|a| a.active)
             .ok_or_else(|| Problem::unauthorized(lang))?;
-        Ok(Gate { desk, agent, lang })
+        let site = desk
+            .site
+            .current(&desk.store)
+            .await
+            .map_err(|e| unavailable(&e, lang))?;
+        Ok(Gate {
+            desk,
+            site,
+            agent,
+            lang,
+        })
     }
 
     fn require(&self, role: Role) -> Result<(), Problem> {
@@ -192,14 +209,14 @@ async fn me<S: Ports, B, M>(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let gate = Gate::open(&desk, &headers, lang).await?;
-    let agency = desk.site.settings.agency(&gate.agent.agency);
+    let agency = gate.site.settings.agency(&gate.agent.agency);
     Ok(Json(json!({
         "id": gate.agent.id.as_str(),
         "name": gate.agent.name,
         "agency": gate.agent.agency.as_str(),
         "agency_name": agency.map(|a| a.name.as_str()),
         "role": gate.agent.role.wire(),
-        "queues": agency_queues(&desk.site, &gate.agent.agency)
+        "queues": agency_queues(&gate.site, &gate.agent.agency)
             .iter()
             .map(QueueName::as_str)
             .collect::<Vec<_>>(),
@@ -212,8 +229,7 @@ async fn me<S: Ports, B, M>(
 fn agency_queues(site: &Site, agency: &AgencyCode) -> Vec<QueueName> {
     let mut queues = BTreeSet::new();
     if let Some(config) = site.settings.agency(agency) {
-        queues.insert(config.default_queue.clone());
-        queues.extend(config.queues_by_category.values().cloned());
+        queues.extend(config.queues());
     }
     let mail = &site.settings.mail.policy;
     if &mail.agency == agency {
@@ -276,7 +292,7 @@ async fn list<S: Ports, B, M>(
     }
     let queues = match queue {
         Some(queue) => vec![queue],
-        None => agency_queues(&desk.site, &gate.agent.agency),
+        None => agency_queues(&gate.site, &gate.agent.agency),
     };
     // Each queue is read from the cursor on, newest activity first; the pages are merged.
     let mut tickets = Vec::new();
@@ -329,7 +345,7 @@ async fn show<S: Ports, B: BlobStore, M: Mailer>(
     let ticket = if ticket.undelivered.is_empty() || gate.agent.access(&ticket) < Access::Full {
         ticket
     } else {
-        resend_undelivered(&desk, &ticket).await;
+        resend_undelivered(&desk, &gate.site, &ticket).await;
         gate.ticket(&number, Access::Referral).await?
     };
     let view = TicketView::build(&desk.site, &desk.store, &desk.blobs, &ticket, lang).await?;
@@ -341,6 +357,7 @@ async fn show<S: Ports, B: BlobStore, M: Mailer>(
 /// Sends again every public reply of the ticket the provider has not taken yet.
 async fn resend_undelivered<S: Ports, B: BlobStore, M: Mailer>(
     desk: &AgentDesk<S, B, M>,
+    site: &Site,
     ticket: &Ticket,
 ) {
     let Ok(thread) = desk.store.messages(&ticket.number).await else {
@@ -348,7 +365,7 @@ async fn resend_undelivered<S: Ports, B: BlobStore, M: Mailer>(
     };
     for message in thread.iter().filter(|m| ticket.undelivered.contains(&m.id)) {
         if let Err(error) = send_reply(
-            &desk.site,
+            site,
             &desk.store,
             &desk.blobs,
             &desk.mailer,
@@ -591,7 +608,7 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
     )
     .await?;
     let delivered = match send_reply(
-        &desk.site,
+        &gate.site,
         &desk.store,
         &desk.blobs,
         &desk.mailer,
@@ -820,7 +837,7 @@ async fn transfer<S: Ports, B, M>(
     let mut errors = FieldErrors::new();
     let target = AgencyCode::parse(request.agency.as_deref().unwrap_or(""))
         .ok()
-        .and_then(|code| desk.site.settings.agency(&code).cloned());
+        .and_then(|code| gate.site.settings.agency(&code).cloned());
     if target.is_none() {
         errors.push(FieldError::new("agency", FieldProblem::UnknownValue));
     }
@@ -1076,4 +1093,133 @@ async fn rotate_token<S: Ports, B, M>(
     let mut answer = agent_json(&agent);
     answer["token"] = json!(token.expose());
     Ok(Json(answer).into_response())
+}
+
+fn agency_json(agency: &ventanilla_domain::agencies::Agency) -> serde_json::Value {
+    json!({
+        "code": agency.code.as_str(),
+        "name": agency.name,
+        "response_days": agency.response_days,
+        "default_queue": agency.default_queue.as_str(),
+        "queues_by_category": agency
+            .queues_by_category
+            .iter()
+            .map(|(c, q)| (c.wire().to_owned(), json!(q.as_str())))
+            .collect::<serde_json::Map<_, _>>(),
+        "follow_ups": agency.follow_ups,
+        "queues": agency.queues().iter().map(QueueName::as_str).collect::<Vec<_>>(),
+    })
+}
+
+/// Every agency, as it stands now: any agent may see them (a transfer names one).
+async fn agencies<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let listed: Vec<_> = gate
+        .site
+        .settings
+        .agencies
+        .iter()
+        .map(agency_json)
+        .collect();
+    Ok(Json(json!({ "agencies": listed })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AgencyRequest {
+    name: Option<String>,
+    response_days: Option<u32>,
+    default_queue: Option<String>,
+    queues_by_category: std::collections::BTreeMap<String, String>,
+    follow_ups: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Creates or replaces an agency with its queues and their follow-up rules (admins). It
+/// takes effect on every function's next request.
+async fn save_agency<S: Ports, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    body: Result<Json<AgencyRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    use ventanilla_domain::inbound::FinishedTicketRule;
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    gate.require(Role::Admin)?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let mut errors = FieldErrors::new();
+    let code = field(&mut errors, AgencyCode::parse(&code));
+    let name = request
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().count() <= 200)
+        .map(str::to_owned);
+    if name.is_none() {
+        errors.push(FieldError::new("name", FieldProblem::Required));
+    }
+    let response_days = request.response_days.filter(|d| (1..=365).contains(d));
+    if response_days.is_none() {
+        errors.push(FieldError::new(
+            "response_days",
+            FieldProblem::InvalidFormat,
+        ));
+    }
+    let default_queue = field(
+        &mut errors,
+        QueueName::parse(request.default_queue.as_deref().unwrap_or(""))
+            .map_err(|_| FieldError::new("default_queue", FieldProblem::InvalidFormat)),
+    );
+    let mut queues_by_category = std::collections::BTreeMap::new();
+    for (category, queue) in &request.queues_by_category {
+        match (Category::parse(category), QueueName::parse(queue)) {
+            (Ok(category), Ok(queue)) => {
+                queues_by_category.insert(category, queue);
+            }
+            _ => errors.push(FieldError::new(
+                "queues_by_category",
+                FieldProblem::InvalidFormat,
+            )),
+        }
+    }
+    let mut follow_ups = std::collections::BTreeMap::new();
+    for (queue, rule) in &request.follow_ups {
+        match (
+            QueueName::parse(queue),
+            serde_json::from_value::<FinishedTicketRule>(rule.clone()),
+        ) {
+            (Ok(queue), Ok(rule)) => {
+                follow_ups.insert(queue, rule);
+            }
+            _ => errors.push(FieldError::new("follow_ups", FieldProblem::InvalidFormat)),
+        }
+    }
+    let (Some(code), Some(name), Some(response_days), Some(default_queue), true) =
+        (code, name, response_days, default_queue, errors.is_empty())
+    else {
+        return Err(Problem::invalid_fields(&errors, lang));
+    };
+    let agency = ventanilla_domain::agencies::Agency {
+        code,
+        name,
+        response_days,
+        default_queue,
+        queues_by_category,
+        follow_ups,
+    };
+    desk.store
+        .save_agency(&agency)
+        .await
+        .map_err(|e| unavailable(&e, lang))?;
+    gate.audit(
+        AuditAction::ManageAgency,
+        None,
+        format!("saved agency {}", agency.code),
+    )
+    .await?;
+    Ok(Json(agency_json(&agency)).into_response())
 }

@@ -16,7 +16,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ventanilla_domain::operations::{NewTicket, open_ticket};
 use ventanilla_domain::ports::{
-    Blob, BlobKey, BlobStore, Mailer, Opened, Throttle, ThrottleKey, TicketStore, UuidV7,
+    AgencyDirectory, Blob, BlobKey, BlobStore, Mailer, Opened, Throttle, ThrottleKey, TicketStore,
+    UuidV7,
 };
 use ventanilla_domain::ticket::IdempotencyKey;
 use ventanilla_domain::{AttachmentRef, FieldError, FieldErrors, FieldProblem, Lang, Ticket};
@@ -56,7 +57,7 @@ impl<S, B, M> std::fmt::Debug for Intake<S, B, M> {
 
 pub fn router<S, B, M>(intake: Arc<Intake<S, B, M>>) -> Router
 where
-    S: TicketStore + Throttle + 'static,
+    S: TicketStore + Throttle + AgencyDirectory + 'static,
     B: BlobStore + 'static,
     M: Mailer + 'static,
 {
@@ -74,13 +75,20 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-async fn form_page<S, B, M>(
+async fn form_page<S: AgencyDirectory, B, M>(
     State(intake): State<Arc<Intake<S, B, M>>>,
     RequestLang(lang): RequestLang,
 ) -> Response {
-    let fields = TicketFields::blank(&intake.site.settings);
+    let site = match intake.site.current(&intake.store).await {
+        Ok(site) => site,
+        Err(error) => {
+            tracing::error!(%error, "agencies unreadable");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
+    let fields = TicketFields::blank(&site.settings);
     render_form(
-        &intake.site,
+        &site,
         lang,
         &fields,
         &FieldErrors::new(),
@@ -238,11 +246,17 @@ async fn create<S, B, M>(
     request: Request,
 ) -> Response
 where
-    S: TicketStore + Throttle,
+    S: TicketStore + Throttle + AgencyDirectory,
     B: BlobStore,
     M: Mailer,
 {
-    let site = &intake.site;
+    let site = &match intake.site.current(&intake.store).await {
+        Ok(site) => site,
+        Err(error) => {
+            tracing::error!(%error, "agencies unreadable");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
     let accepts_json = wants_json(request.headers());
     let submission = match read_submission(request).await {
         Ok(submission) => submission,

@@ -15,7 +15,8 @@ use ventanilla_domain::inbound::{Delivery, Outcome, receive_mail};
 use ventanilla_domain::incoming::{IncomingMail, Verdicts, read};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
-    Blob, BlobError, BlobKey, BlobStore, Mailer, StoreError, Throttle, TicketStore, UuidV7,
+    AgencyDirectory, Blob, BlobError, BlobKey, BlobStore, Mailer, StoreError, Throttle,
+    TicketStore, UuidV7,
 };
 use ventanilla_domain::{AttachmentRef, Lang};
 use ventanilla_http::Site;
@@ -66,7 +67,7 @@ pub struct Envelope {
 
 impl<S, B, M> MailDesk<S, B, M>
 where
-    S: TicketStore + Throttle,
+    S: TicketStore + Throttle + AgencyDirectory,
     B: BlobStore,
     M: Mailer,
 {
@@ -132,7 +133,7 @@ where
             spam_failed,
             virus_failed,
         };
-        let site = &self.site;
+        let site = &self.site.current(&self.store).await?;
         let outcome = receive_mail(
             &self.store,
             site.clock.as_ref(),

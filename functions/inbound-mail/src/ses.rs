@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 use ventanilla_domain::inbound::Outcome;
 use ventanilla_domain::incoming::Verdicts;
-use ventanilla_domain::ports::{BlobKey, BlobStore, Mailer, Throttle, TicketStore};
+use ventanilla_domain::ports::{
+    AgencyDirectory, BlobKey, BlobStore, Mailer, Throttle, TicketStore,
+};
 
 use crate::{DeliveryError, Envelope, MailDesk};
 
@@ -83,7 +85,7 @@ impl From<&Outcome> for Handled {
 
 impl<S, B, M> MailDesk<S, B, M>
 where
-    S: TicketStore + Throttle,
+    S: TicketStore + Throttle + AgencyDirectory,
     B: BlobStore,
     M: Mailer,
 {

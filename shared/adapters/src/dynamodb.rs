@@ -9,6 +9,7 @@
 //! | idempotency key | `IDEMPOTENCY#<key>`                 | `META`     | `ticket`, `expires_at`, TTL `ttl`      |
 //! | agent           | `AGENT#<id>`                        | `META`     | GSI1 `AGENTS#<agency>` by id           |
 //! | agent token     | `TOKEN#<sha-256 of the token>`      | `META`     | `agent`                                |
+//! | agency          | `AGENCY#<code>`                     | `META`     | GSI1 `AGENCIES` by code                |
 //! | audit entry     | `AUDIT#<number>` (or `AUDIT#AGENTS`) | `<at>#<uuid>` | `entry`                             |
 //!
 //! Opening a ticket writes the counter, the ticket, its first message and its mail ids in
@@ -26,9 +27,10 @@ use aws_sdk_dynamodb::types::{
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
     TimeToLiveSpecification, TransactWriteItem,
 };
+use ventanilla_domain::agencies::Agency;
 use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{AgentDirectory, AuditLog};
+use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
@@ -846,6 +848,56 @@ impl AgentDirectory for DynamoStore {
             }
         }
         Ok(agents)
+    }
+}
+
+impl AgencyDirectory for DynamoStore {
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        let mut agencies = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(QUEUE_INDEX)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s("AGENCIES"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                let value = item
+                    .get("agency")
+                    .ok_or_else(|| StoreError::unavailable("agency item without its agency"))?;
+                agencies
+                    .push(serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)?);
+            }
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => break,
+            }
+        }
+        Ok(agencies)
+    }
+
+    async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        let mut item = key(format!("AGENCY#{}", agency.code), META);
+        item.insert("GSI1PK".into(), s("AGENCIES"));
+        item.insert("GSI1SK".into(), s(agency.code.as_str()));
+        item.insert(
+            "agency".into(),
+            serde_dynamo::to_attribute_value(agency).map_err(unavailable)?,
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }
 

@@ -7,16 +7,17 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use ventanilla_domain::agencies::Agency;
 use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{AgentDirectory, AuditLog};
+use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -79,6 +80,11 @@ CREATE TABLE IF NOT EXISTS audit (
     entry  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_ticket ON audit (ticket, at, seq);
+-- Since schema 4.
+CREATE TABLE IF NOT EXISTS agencies (
+    code   TEXT PRIMARY KEY,
+    agency TEXT NOT NULL
+);
 ";
 
 #[derive(Debug, Clone)]
@@ -581,6 +587,36 @@ impl AgentDirectory for SqliteStore {
                 .query_map([agency], |row| row.get::<_, String>(0))
                 .map_err(db)?;
             rows.map(|row| from_json(&row.map_err(db)?)).collect()
+        })
+        .await
+    }
+}
+
+impl AgencyDirectory for SqliteStore {
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        self.transaction(|tx| {
+            let mut statement = tx
+                .prepare("SELECT agency FROM agencies ORDER BY code")
+                .map_err(db)?;
+            let rows = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(db)?;
+            rows.map(|row| from_json(&row.map_err(db)?)).collect()
+        })
+        .await
+    }
+
+    async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        let json = to_json(agency)?;
+        let code = agency.code.as_str().to_owned();
+        self.transaction(move |tx| {
+            tx.execute(
+                "INSERT INTO agencies (code, agency) VALUES (?1, ?2)
+                 ON CONFLICT (code) DO UPDATE SET agency = excluded.agency",
+                params![code, json],
+            )
+            .map_err(db)?;
+            Ok(())
         })
         .await
     }

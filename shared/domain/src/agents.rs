@@ -164,6 +164,8 @@ pub enum AuditAction {
     Transfer,
     /// Added, disabled or re-keyed an agent.
     ManageAgent,
+    /// Created or changed an agency, its queues or their follow-up rules.
+    ManageAgency,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

@@ -22,12 +22,18 @@ use crate::{
     Requester, Status, Subject, Ticket, TicketChange, TicketNumber,
 };
 
-/// What a queue does with a citizen's mail to a resolved or closed ticket (as in OTRS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a queue does with a citizen's mail to a resolved or closed ticket (as in OTRS). On
+/// the wire: `{"rule": "reopen", "within_days": 30}`, `{"rule": "reject"}`,
+/// `{"rule": "new-linked"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
 pub enum FinishedTicketRule {
     /// Reopen it, if it finished at most this many days ago (always, with `None`); older
     /// ones get a new ticket linked to them.
-    Reopen { within_days: Option<u32> },
+    Reopen {
+        #[serde(default)]
+        within_days: Option<u32>,
+    },
     /// Leave it closed; the sender gets a notice.
     Reject,
     /// Always a new ticket, linked to the old one.

@@ -2,6 +2,7 @@
 //! and the ports through which the outside world (DynamoDB or SQLite, S3 or a folder, SES or
 //! an outbox) is reached. Nothing here knows about AWS, Lambda or a database.
 
+pub mod agencies;
 pub mod agents;
 pub mod field;
 pub mod inbound;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agencies::Agency;
 use crate::agents::{Agent, AuditEntry, TokenHash};
 use crate::mail::{MailMessageId, OutgoingMail};
 use crate::ticket::{MessageId, TicketDraft, TicketUpdate};
@@ -180,6 +181,14 @@ pub trait AgentDirectory: Send + Sync {
         &self,
         agency: &AgencyCode,
     ) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
+}
+
+/// Agencies admins saved at run time (they replace or add to the configured ones).
+pub trait AgencyDirectory: Send + Sync {
+    fn agencies(&self) -> impl Future<Output = Result<Vec<Agency>, StoreError>> + Send;
+
+    /// Creates or replaces the agency of this code.
+    fn save_agency(&self, agency: &Agency) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Who did what, when: written by every agent action, read by admins.

@@ -63,6 +63,23 @@ impl Site {
     }
 }
 
+impl Site {
+    /// The site as it stands for this request: the configured agencies with those admins
+    /// saved at run time.
+    pub async fn current(
+        &self,
+        store: &impl ventanilla_domain::ports::AgencyDirectory,
+    ) -> Result<Site, ventanilla_domain::ports::StoreError> {
+        let stored = store.agencies().await?;
+        if stored.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut site = self.clone();
+        site.settings = site.settings.with_agencies(stored);
+        Ok(site)
+    }
+}
+
 /// The stylesheet every page links to. Served by one function (create-ticket) on AWS and by
 /// the local server.
 pub fn static_routes() -> Router {

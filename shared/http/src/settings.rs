@@ -60,25 +60,7 @@ pub struct Limits {
     pub download_link: Duration,
 }
 
-#[derive(Debug, Clone)]
-pub struct Agency {
-    pub code: AgencyCode,
-    pub name: String,
-    pub response_days: u32,
-    pub default_queue: QueueName,
-    pub queues_by_category: BTreeMap<Category, QueueName>,
-    /// Queues whose follow-ups to finished tickets differ from the `[mail]` default.
-    pub follow_ups: BTreeMap<QueueName, FinishedTicketRule>,
-}
-
-impl Agency {
-    /// The queue a new ticket of this category lands in.
-    pub fn queue_for(&self, category: Category) -> &QueueName {
-        self.queues_by_category
-            .get(&category)
-            .unwrap_or(&self.default_queue)
-    }
-}
+pub use ventanilla_domain::agencies::Agency;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,6 +235,27 @@ impl Settings {
 
     pub fn agency(&self, code: &AgencyCode) -> Option<&Agency> {
         self.agencies.iter().find(|a| &a.code == code)
+    }
+
+    /// The configuration with agencies an admin saved at run time: each replaces the
+    /// configured agency of its code, or joins the list; the queues' follow-up rules follow.
+    pub fn with_agencies(mut self, stored: Vec<Agency>) -> Self {
+        for agency in stored {
+            match self.agencies.iter_mut().find(|a| a.code == agency.code) {
+                Some(configured) => *configured = agency,
+                None => self.agencies.push(agency),
+            }
+        }
+        self.mail.policy.finished_by_queue = self
+            .agencies
+            .iter()
+            .flat_map(|a| {
+                a.follow_ups
+                    .iter()
+                    .map(|(queue, rule)| ((a.code.clone(), queue.clone()), *rule))
+            })
+            .collect();
+        self
     }
 }
 

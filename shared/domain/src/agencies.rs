@@ -1,0 +1,43 @@
+//! An agency as the site knows it: its queues, where each category lands, how long it
+//! takes to answer, and what each queue does with mail to finished tickets. Configured in the
+//! settings file and changed at run time by admins (the `AgencyDirectory` port).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::inbound::FinishedTicketRule;
+use crate::{AgencyCode, Category, QueueName};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agency {
+    pub code: AgencyCode,
+    pub name: String,
+    pub response_days: u32,
+    pub default_queue: QueueName,
+    #[serde(default)]
+    pub queues_by_category: BTreeMap<Category, QueueName>,
+    /// Queues whose follow-ups to finished tickets differ from the `[mail]` default.
+    #[serde(default)]
+    pub follow_ups: BTreeMap<QueueName, FinishedTicketRule>,
+}
+
+impl Agency {
+    /// The queue a new ticket of this category lands in.
+    pub fn queue_for(&self, category: Category) -> &QueueName {
+        self.queues_by_category
+            .get(&category)
+            .unwrap_or(&self.default_queue)
+    }
+
+    /// Every queue the agency works.
+    pub fn queues(&self) -> Vec<QueueName> {
+        let mut queues: Vec<QueueName> = std::iter::once(self.default_queue.clone())
+            .chain(self.queues_by_category.values().cloned())
+            .chain(self.follow_ups.keys().cloned())
+            .collect();
+        queues.sort();
+        queues.dedup();
+        queues
+    }
+}
