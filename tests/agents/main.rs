@@ -536,6 +536,16 @@ async fn the_queue_lists_by_last_activity_with_filters_and_a_cursor() {
     all.extend(numbers(&second));
     let expected: Vec<String> = opened.iter().rev().map(ToString::to_string).collect();
     assert_eq!(all, expected, "newest activity first, no MINTEL ticket");
+    let oldest = office
+        .call(
+            Some(&agent),
+            "GET",
+            "/api/v1/agent/tickets?order=oldest&limit=2",
+            None,
+        )
+        .await;
+    let oldest_first: Vec<String> = opened.iter().take(2).map(ToString::to_string).collect();
+    assert_eq!(numbers(&oldest), oldest_first);
     let filtered = office
         .call(
             Some(&agent),

@@ -327,6 +327,7 @@ pub async fn a_queue_lists_by_last_activity(backend: impl Backend) {
         status,
         limit,
         after,
+        oldest_first: false,
     };
     let numbers = |page: &ventanilla_domain::ports::Page<ventanilla_domain::Ticket>| {
         page.items
@@ -345,6 +346,17 @@ pub async fn a_queue_lists_by_last_activity(backend: impl Backend) {
         .await
         .unwrap();
     assert_eq!(numbers(&second), [2]);
+    assert!(second.next.is_none());
+
+    // The oldest activity first, paged the same way.
+    let oldest = |after| QueueQuery {
+        oldest_first: true,
+        ..query(after, 2, None)
+    };
+    let first = store.queue(&oldest(None)).await.unwrap();
+    assert_eq!(numbers(&first), [2, 3]);
+    let second = store.queue(&oldest(first.next.clone())).await.unwrap();
+    assert_eq!(numbers(&second), [1]);
     assert!(second.next.is_none());
 
     change_status(

@@ -250,6 +250,8 @@ struct ListQuery {
     assignee: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
+    /// `newest` (default) or `oldest` last activity first.
+    order: Option<String>,
 }
 
 impl ListQuery {
@@ -279,6 +281,14 @@ async fn list<S: Ports, B, M>(
     let assignee =
         ListQuery::get(&query.assignee).and_then(|a| field(&mut errors, AgentId::parse(a)));
     let after = ListQuery::get(&query.cursor).and_then(|c| field(&mut errors, Cursor::decode(c)));
+    let oldest_first = match ListQuery::get(&query.order) {
+        None | Some("newest") => false,
+        Some("oldest") => true,
+        Some(_) => {
+            errors.push(FieldError::new("order", FieldProblem::UnknownValue));
+            false
+        }
+    };
     let limit = match ListQuery::get(&query.limit).map(str::parse::<usize>) {
         None => 25,
         Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
@@ -306,6 +316,7 @@ async fn list<S: Ports, B, M>(
                 status,
                 limit,
                 after: after.clone(),
+                oldest_first,
             })
             .await
             .map_err(|e| unavailable(&e, lang))?;
@@ -313,7 +324,13 @@ async fn list<S: Ports, B, M>(
         tickets.extend(page.items);
     }
     tickets.sort_by(|a, b| {
-        (b.last_activity, b.number.as_str()).cmp(&(a.last_activity, a.number.as_str()))
+        let newest_first =
+            (b.last_activity, b.number.as_str()).cmp(&(a.last_activity, a.number.as_str()));
+        if oldest_first {
+            newest_first.reverse()
+        } else {
+            newest_first
+        }
     });
     if tickets.len() > limit {
         tickets.truncate(limit);

@@ -443,6 +443,7 @@ impl DynamoStore {
         values: Vec<(&str, AttributeValue)>,
         filter_status: Option<&str>,
         wanted: Option<usize>,
+        forward: bool,
     ) -> Result<(Vec<Ticket>, bool), StoreError> {
         let mut tickets = Vec::new();
         let mut start: Option<Item> = None;
@@ -453,7 +454,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .index_name(index)
                 .key_condition_expression(condition)
-                .scan_index_forward(false)
+                .scan_index_forward(forward)
                 .set_exclusive_start_key(start.take());
             for (name, value) in &values {
                 request = request.expression_attribute_values(*name, value.clone());
@@ -627,7 +628,11 @@ impl TicketStore for DynamoStore {
         let condition = match &query.after {
             Some(after) => {
                 values.push((":after", s(activity_sk(after.last_activity, &after.number))));
-                "GSI1PK = :pk AND GSI1SK < :after"
+                if query.oldest_first {
+                    "GSI1PK = :pk AND GSI1SK > :after"
+                } else {
+                    "GSI1PK = :pk AND GSI1SK < :after"
+                }
             }
             None => "GSI1PK = :pk",
         };
@@ -638,6 +643,7 @@ impl TicketStore for DynamoStore {
                 values,
                 query.status.map(|s| s.wire()),
                 Some(query.limit + 1),
+                query.oldest_first,
             )
             .await?;
         let next = if items.len() > query.limit {
@@ -652,7 +658,7 @@ impl TicketStore for DynamoStore {
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         let values = vec![(":pk", s(format!("REQUESTER#{}", email.match_key())))];
         let (tickets, _) = self
-            .query_tickets(REQUESTER_INDEX, "GSI2PK = :pk", values, None, None)
+            .query_tickets(REQUESTER_INDEX, "GSI2PK = :pk", values, None, None, false)
             .await?;
         Ok(tickets)
     }

@@ -386,17 +386,23 @@ impl TicketStore for SqliteStore {
     async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
         let query = query.clone();
         self.transaction(move |tx| {
-            // One statement for every combination: absent filters compare NULL and pass.
-            let mut statement = tx
-                .prepare(
-                    "SELECT ticket FROM tickets
-                     WHERE agency = ?1 AND queue = ?2
-                       AND (?3 IS NULL OR status = ?3)
-                       AND (?4 IS NULL OR (last_activity, number) < (?4, ?5))
-                     ORDER BY last_activity DESC, number DESC
-                     LIMIT ?6",
-                )
-                .map_err(db)?;
+            // One statement per direction: absent filters compare NULL and pass.
+            let sql = if query.oldest_first {
+                "SELECT ticket FROM tickets
+                 WHERE agency = ?1 AND queue = ?2
+                   AND (?3 IS NULL OR status = ?3)
+                   AND (?4 IS NULL OR (last_activity, number) > (?4, ?5))
+                 ORDER BY last_activity ASC, number ASC
+                 LIMIT ?6"
+            } else {
+                "SELECT ticket FROM tickets
+                 WHERE agency = ?1 AND queue = ?2
+                   AND (?3 IS NULL OR status = ?3)
+                   AND (?4 IS NULL OR (last_activity, number) < (?4, ?5))
+                 ORDER BY last_activity DESC, number DESC
+                 LIMIT ?6"
+            };
+            let mut statement = tx.prepare(sql).map_err(db)?;
             let after = query.after.as_ref();
             let mut items = tickets_from_rows(
                 &mut statement,

@@ -97,6 +97,8 @@ pub struct QueueQuery {
     pub status: Option<Status>,
     pub limit: usize,
     pub after: Option<Cursor>,
+    /// Least recent activity first (the oldest waiting first), instead of the newest.
+    pub oldest_first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +149,7 @@ pub trait TicketStore: Send + Sync {
         mail_id: &MailMessageId,
     ) -> impl Future<Output = Result<Option<TicketNumber>, StoreError>> + Send;
 
-    /// A queue, most recent activity first.
+    /// A queue by last activity, newest first unless the query asks for the oldest.
     fn queue(
         &self,
         query: &QueueQuery,
