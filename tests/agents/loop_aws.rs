@@ -289,8 +289,12 @@ async fn a_reply_the_provider_refused_is_kept_and_sent_again() {
     );
     assert!(stack.sent().await.is_empty());
 
-    // The identity is fixed; the next time an agent opens the ticket the reply goes out, once.
+    // The identity is fixed; the next time an agent lists the queue the reply goes out, once.
     stack.aws.verify().await;
+    let (_, listed) = stack
+        .call(Some(&admin), "GET", "/api/v1/agent/tickets", json!({}))
+        .await;
+    assert_eq!(listed["tickets"][0]["undelivered_replies"], 0, "{listed}");
     let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
     assert_eq!(shown["undelivered_replies"], 0, "{shown}");
     let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;

@@ -265,7 +265,7 @@ fn field<T>(errors: &mut FieldErrors, result: Result<T, FieldError>) -> Option<T
     result.map_err(|e| errors.push(e)).ok()
 }
 
-async fn list<S: Ports, B, M>(
+async fn list<S: Ports, B: BlobStore, M: Mailer>(
     State(desk): Desk<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
@@ -337,6 +337,19 @@ async fn list<S: Ports, B, M>(
         more = true;
     }
     let next = more.then(|| tickets.last().map(|t| Cursor::after(t).encode()));
+    // Replies the provider refused are tried again as agents work the queue, a few tickets
+    // per listing so that a provider outage does not slow the list down much.
+    let mut retried = 0;
+    for ticket in tickets.iter_mut() {
+        if ticket.undelivered.is_empty() || retried == RESENDS_PER_LISTING {
+            continue;
+        }
+        retried += 1;
+        resend_undelivered(&desk, &gate.site, ticket).await;
+        if let Ok(current) = desk.store.ticket(&ticket.number).await {
+            *ticket = current;
+        }
+    }
     let items: Vec<TicketSummary> = tickets
         .iter()
         .filter(|t| category.is_none_or(|c| t.category == c))
@@ -370,6 +383,9 @@ async fn show<S: Ports, B: BlobStore, M: Mailer>(
         .await?;
     Ok(Json(view).into_response())
 }
+
+/// How many tickets with undelivered replies one queue listing tries to send again.
+const RESENDS_PER_LISTING: usize = 3;
 
 /// Sends again every public reply of the ticket the provider has not taken yet.
 async fn resend_undelivered<S: Ports, B: BlobStore, M: Mailer>(
