@@ -119,10 +119,7 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
 }
 
 fn ticket_from_item(item: &Item) -> Result<Ticket, StoreError> {
-    let value = item
-        .get("ticket")
-        .ok_or_else(|| StoreError::unavailable("ticket item without its ticket"))?;
-    serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)
+    from_attribute(item, "ticket")
 }
 
 fn message_item(number: &TicketNumber, message: &Message) -> Result<Item, StoreError> {
@@ -528,26 +525,7 @@ impl TicketStore for DynamoStore {
 
     async fn messages(&self, number: &TicketNumber) -> Result<Vec<Message>, StoreError> {
         // One query reads the ticket's META item and its messages (`META` sorts before `MSG#`).
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(ticket_pk(number)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => break,
-            }
-        }
+        let items = self.all_items(None, ticket_pk(number)).await?;
         if items.is_empty() {
             return Err(StoreError::NotFound);
         }
@@ -730,10 +708,14 @@ fn agent_item(agent: &Agent) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn agent_from_item(item: &Item) -> Result<Agent, StoreError> {
+/// The record an item carries in `attribute`.
+fn from_attribute<T: serde::de::DeserializeOwned>(
+    item: &Item,
+    attribute: &str,
+) -> Result<T, StoreError> {
     let value = item
-        .get("agent")
-        .ok_or_else(|| StoreError::unavailable("agent item without its agent"))?;
+        .get(attribute)
+        .ok_or_else(|| StoreError::unavailable(format!("item without its {attribute}")))?;
     serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)
 }
 
@@ -744,6 +726,44 @@ fn token_item(agent: &Agent) -> Item {
 }
 
 impl DynamoStore {
+    /// Every item under one partition key, page after page: of the table (read
+    /// consistently), or of GSI1 (which cannot be).
+    async fn all_items(&self, index: Option<&str>, pk: String) -> Result<Vec<Item>, StoreError> {
+        let key_name = if index.is_some() { "GSI1PK" } else { "PK" };
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(format!("{key_name} = :pk"))
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .consistent_read(index.is_none())
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    async fn put_item(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     fn put_where(&self, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -810,7 +830,7 @@ impl AgentDirectory for DynamoStore {
             .get(key(format!("AGENT#{}", id.as_str()), META))
             .await?
             .ok_or(StoreError::NotFound)?;
-        agent_from_item(&item)
+        from_attribute(&item, "agent")
     }
 
     async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
@@ -831,61 +851,23 @@ impl AgentDirectory for DynamoStore {
     }
 
     async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
-        let mut agents = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(QUEUE_INDEX)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(format!("AGENTS#{agency}")))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                agents.push(agent_from_item(&item)?);
-            }
-            match output.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => break,
-            }
-        }
-        Ok(agents)
+        let items = self
+            .all_items(Some(QUEUE_INDEX), format!("AGENTS#{agency}"))
+            .await?;
+        items
+            .iter()
+            .map(|item| from_attribute(item, "agent"))
+            .collect()
     }
 }
 
 impl AgencyDirectory for DynamoStore {
     async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
-        let mut agencies = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(QUEUE_INDEX)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s("AGENCIES"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                let value = item
-                    .get("agency")
-                    .ok_or_else(|| StoreError::unavailable("agency item without its agency"))?;
-                agencies
-                    .push(serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)?);
-            }
-            match output.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => break,
-            }
-        }
-        Ok(agencies)
+        let items = self.all_items(Some(QUEUE_INDEX), "AGENCIES".into()).await?;
+        items
+            .iter()
+            .map(|item| from_attribute(item, "agency"))
+            .collect()
     }
 
     async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
@@ -896,14 +878,7 @@ impl AgencyDirectory for DynamoStore {
             "agency".into(),
             serde_dynamo::to_attribute_value(agency).map_err(unavailable)?,
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put_item(item).await
     }
 }
 
@@ -922,43 +897,14 @@ impl AuditLog for DynamoStore {
             "entry".into(),
             serde_dynamo::to_attribute_value(entry).map_err(unavailable)?,
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put_item(item).await
     }
 
     async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(audit_pk(Some(number))))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                let value = item
-                    .get("entry")
-                    .ok_or_else(|| StoreError::unavailable("audit item without its entry"))?;
-                entries
-                    .push(serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)?);
-            }
-            match output.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => break,
-            }
-        }
-        Ok(entries)
+        let items = self.all_items(None, audit_pk(Some(number))).await?;
+        items
+            .iter()
+            .map(|item| from_attribute(item, "entry"))
+            .collect()
     }
 }

@@ -255,10 +255,11 @@ fn link_mail_id(
     Ok(())
 }
 
-fn tickets_from_rows(
+/// The records a statement's first column holds as JSON, in its order.
+fn json_rows<T: serde::de::DeserializeOwned>(
     statement: &mut rusqlite::Statement<'_>,
     params: impl rusqlite::Params,
-) -> Result<Vec<Ticket>, StoreError> {
+) -> Result<Vec<T>, StoreError> {
     let rows = statement
         .query_map(params, |row| row.get::<_, String>(0))
         .map_err(db)?;
@@ -324,10 +325,7 @@ impl TicketStore for SqliteStore {
             let mut statement = tx
                 .prepare("SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key")
                 .map_err(db)?;
-            let rows = statement
-                .query_map([&number], |row| row.get::<_, String>(0))
-                .map_err(db)?;
-            rows.map(|json| from_json(&json.map_err(db)?)).collect()
+            json_rows(&mut statement, [&number])
         })
         .await
     }
@@ -404,7 +402,7 @@ impl TicketStore for SqliteStore {
             };
             let mut statement = tx.prepare(sql).map_err(db)?;
             let after = query.after.as_ref();
-            let mut items = tickets_from_rows(
+            let mut items = json_rows(
                 &mut statement,
                 params![
                     query.agency.as_str(),
@@ -435,7 +433,7 @@ impl TicketStore for SqliteStore {
                      ORDER BY created_at DESC, number DESC",
                 )
                 .map_err(db)?;
-            tickets_from_rows(&mut statement, [key])
+            json_rows(&mut statement, [key])
         })
         .await
     }
@@ -589,10 +587,7 @@ impl AgentDirectory for SqliteStore {
             let mut statement = tx
                 .prepare("SELECT agent FROM agents WHERE agency = ?1 ORDER BY id")
                 .map_err(db)?;
-            let rows = statement
-                .query_map([agency], |row| row.get::<_, String>(0))
-                .map_err(db)?;
-            rows.map(|row| from_json(&row.map_err(db)?)).collect()
+            json_rows(&mut statement, [agency])
         })
         .await
     }
@@ -604,10 +599,7 @@ impl AgencyDirectory for SqliteStore {
             let mut statement = tx
                 .prepare("SELECT agency FROM agencies ORDER BY code")
                 .map_err(db)?;
-            let rows = statement
-                .query_map([], |row| row.get::<_, String>(0))
-                .map_err(db)?;
-            rows.map(|row| from_json(&row.map_err(db)?)).collect()
+            json_rows(&mut statement, [])
         })
         .await
     }
@@ -650,10 +642,7 @@ impl AuditLog for SqliteStore {
             let mut statement = tx
                 .prepare("SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq")
                 .map_err(db)?;
-            let rows = statement
-                .query_map([number], |row| row.get::<_, String>(0))
-                .map_err(db)?;
-            rows.map(|row| from_json(&row.map_err(db)?)).collect()
+            json_rows(&mut statement, [number])
         })
         .await
     }
