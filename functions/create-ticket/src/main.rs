@@ -14,9 +14,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = AwsPorts::from_env().await?;
     let intake = Intake {
         site,
-        store: aws.store,
-        blobs: aws.blobs,
-        mailer: aws.mailer,
+        store: aws.store(),
+        blobs: aws.blobs(),
+        mailer: aws.mailer(),
     };
     lambda_http::run(router(Arc::new(intake))).await
 }

@@ -17,9 +17,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = AwsPorts::from_env().await?;
     let desk = Arc::new(MailDesk {
         site,
-        store: aws.store,
-        blobs: aws.blobs,
-        mailer: aws.mailer,
+        store: aws.store(),
+        blobs: aws.blobs(),
+        mailer: aws.mailer(),
     });
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let desk = Arc::clone(&desk);

@@ -14,8 +14,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = AwsPorts::from_env().await?;
     let desk = StatusDesk {
         site,
-        store: aws.store,
-        blobs: aws.blobs,
+        store: aws.store(),
+        blobs: aws.blobs(),
     };
     lambda_http::run(router(Arc::new(desk))).await
 }

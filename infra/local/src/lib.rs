@@ -29,6 +29,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] ventanilla_domain::ports::StoreError),
+    #[error(transparent)]
+    Aws(#[from] ventanilla_adapters::aws::SettingError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -92,7 +94,7 @@ pub async fn add_agent(
             add_to(&store, id, name, agency, role).await
         }
         AgentStore::DynamoDb(table) => {
-            let config = ventanilla_adapters::aws::load_config().await;
+            let config = ventanilla_adapters::aws::load_config().await?;
             let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
             add_to(&store, id, name, agency, role).await
         }
@@ -207,7 +209,7 @@ pub fn app(
     let router = create_ticket::router(Arc::new(intake))
         .merge(ticket_status::router(Arc::new(desk)))
         .merge(agent_api::router(Arc::new(agents)))
-        .merge(ventanilla_http::security::with_security_headers(downloads));
+        .merge(ventanilla_http::finish_router(downloads));
     Ok(Local { router, mail })
 }
 

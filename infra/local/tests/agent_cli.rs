@@ -23,7 +23,7 @@ async fn an_admin_is_added_to_a_deployed_stacks_table_and_its_token_opens_it() {
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "run through infra/test.sh, which starts the AWS stand-in"
     );
-    let config = ventanilla_adapters::aws::load_config().await;
+    let config = ventanilla_adapters::aws::load_config().await.unwrap();
     let table = format!("tickets-{}", std::process::id());
     let store = DynamoStore::new(&config, &table);
     store.create_table().await.unwrap();

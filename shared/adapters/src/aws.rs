@@ -1,25 +1,75 @@
 //! The one AWS SDK configuration a process builds, shared by every client it makes.
 
 pub use aws_config::SdkConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder as HttpClientBuilder, tls::rustls_provider::CryptoMode};
+
+/// Amazon Trust Services' root certificates: every AWS endpoint's chain ends in one of them.
+/// Trusting these, compiled in, instead of the system's store spares each cold start the
+/// reading and parsing of the whole store (about 140 files on Debian; docs/PERFORMANCE.md
+/// has the figures), and narrows whom the functions trust to whom they talk to.
+const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
+
+/// What stops a function's start: a missing setting or an unusable CA bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingError {
+    #[error("the environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("AWS_CA_BUNDLE={path}: {reason}")]
+    CaBundle { path: String, reason: String },
+}
 
 /// Loads region, credentials and endpoint from the standard places (environment, profile,
 /// the Lambda execution role). `AWS_ENDPOINT_URL` points every client at a local stand-in.
-pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// HTTPS trusts Amazon's roots, plus the certificates of the PEM file `AWS_CA_BUNDLE` names
+/// (the variable every AWS SDK reads; e.g. a TLS proxy in front of a stand-in).
+pub async fn load_config() -> Result<SdkConfig, SettingError> {
+    let mut trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AMAZON_TRUST_SERVICES);
+    if let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) {
+        trust = trust.with_pem_certificate(ca_bundle(std::path::Path::new(&path))?);
+    }
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| SettingError::CaBundle {
+            path: "(compiled-in roots)".into(),
+            reason: e.to_string(),
+        })?;
+    let http_client = HttpClientBuilder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(tls)
+        .build_https();
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client)
         .load()
-        .await
+        .await)
 }
 
-/// A setting the function cannot start without.
-#[derive(Debug, thiserror::Error)]
-#[error("the environment variable {0} is not set")]
-pub struct MissingSetting(pub &'static str);
+/// The PEM file, checked now: the SDK would panic on a certificate it cannot read.
+fn ca_bundle(path: &std::path::Path) -> Result<Vec<u8>, SettingError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let error = |reason: String| SettingError::CaBundle {
+        path: path.display().to_string(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| error(format!("not a PEM certificate file ({e})")))?;
+    if certificates.is_empty() {
+        return Err(error("holds no certificate".into()));
+    }
+    Ok(pem)
+}
 
-fn required(name: &'static str) -> Result<String, MissingSetting> {
+fn required(name: &'static str) -> Result<String, SettingError> {
     std::env::var(name)
         .ok()
         .filter(|v| !v.is_empty())
-        .ok_or(MissingSetting(name))
+        .ok_or(SettingError::Missing(name))
 }
 
 /// The AWS resources a function works on, as `template.yaml` names them in its environment.
@@ -37,7 +87,7 @@ pub struct Resources {
 }
 
 impl Resources {
-    pub fn from_env() -> Result<Self, MissingSetting> {
+    pub fn from_env() -> Result<Self, SettingError> {
         Ok(Resources {
             table: required("VENTANILLA_TABLE")?,
             bucket: required("VENTANILLA_BUCKET")?,
@@ -49,23 +99,76 @@ impl Resources {
     }
 }
 
-/// The AWS adapters of a function, built from one SDK configuration at cold start.
+/// The AWS adapters of a function, from one SDK configuration loaded at cold start. Each
+/// function builds only the clients it uses (ticket-status sends no mail).
 #[derive(Debug, Clone)]
 pub struct AwsPorts {
-    pub store: crate::dynamodb::DynamoStore,
-    pub blobs: crate::s3::S3Blobs,
-    pub mailer: crate::ses::SesMailer,
+    config: SdkConfig,
+    resources: Resources,
 }
 
 impl AwsPorts {
     /// From the environment `template.yaml` gives every function (see [`Resources`]).
-    pub async fn from_env() -> Result<Self, MissingSetting> {
+    pub async fn from_env() -> Result<Self, SettingError> {
         let resources = Resources::from_env()?;
-        let config = load_config().await;
-        Ok(AwsPorts {
-            store: crate::dynamodb::DynamoStore::new(&config, &resources.table),
-            blobs: crate::s3::S3Blobs::new(&config, &resources.bucket, resources.s3_path_style),
-            mailer: crate::ses::SesMailer::new(&config, resources.configuration_set),
-        })
+        let config = load_config().await?;
+        Ok(AwsPorts { config, resources })
+    }
+
+    pub fn store(&self) -> crate::dynamodb::DynamoStore {
+        crate::dynamodb::DynamoStore::new(&self.config, &self.resources.table)
+    }
+
+    pub fn blobs(&self) -> crate::s3::S3Blobs {
+        crate::s3::S3Blobs::new(
+            &self.config,
+            &self.resources.bucket,
+            self.resources.s3_path_style,
+        )
+    }
+
+    pub fn mailer(&self) -> crate::ses::SesMailer {
+        crate::ses::SesMailer::new(&self.config, self.resources.configuration_set.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    #[test]
+    fn the_compiled_in_roots_are_amazons_five() {
+        let roots = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(roots.len(), 5);
+    }
+
+    #[test]
+    fn an_unusable_ca_bundle_is_refused_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let error = ca_bundle(&missing).unwrap_err().to_string();
+        assert!(error.contains("missing.pem"), "{error}");
+
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificates here\n").unwrap();
+        let error = ca_bundle(&empty).unwrap_err().to_string();
+        assert!(error.contains("no certificate"), "{error}");
+
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(ca_bundle(&broken).is_err());
+
+        let good = dir.path().join("good.pem");
+        std::fs::write(&good, AMAZON_TRUST_SERVICES).unwrap();
+        assert_eq!(ca_bundle(&good).unwrap(), AMAZON_TRUST_SERVICES);
     }
 }

@@ -184,6 +184,10 @@ impl DynamoStore {
         }
     }
 
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Creates the table as `template.yaml` declares it (for local stand-ins and tests).
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let (client, table) = (&self.client, self.table.as_str());

@@ -36,6 +36,10 @@ impl S3Blobs {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
 }
 
 /// `Content-Disposition` for a download, with the name in RFC 6266 / 5987 form so that
