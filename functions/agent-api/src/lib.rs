@@ -108,7 +108,7 @@ where
         )
         .with_state(desk)
         .merge(console::routes());
-    ventanilla_http::security::with_security_headers(routes)
+    ventanilla_http::finish_router(routes)
 }
 
 fn unavailable(error: &StoreError, lang: Lang) -> Problem {

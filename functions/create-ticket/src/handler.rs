@@ -68,7 +68,7 @@ where
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(intake)
         .merge(ventanilla_http::static_routes());
-    ventanilla_http::security::with_security_headers(routes)
+    ventanilla_http::finish_router(routes)
 }
 
 async fn openapi() -> Response {

@@ -50,7 +50,7 @@ where
         .route("/estado/{token}", get(status_by_link::<S, B>))
         .route("/api/v1/tickets/lookup", post(lookup_json::<S, B>))
         .with_state(desk);
-    ventanilla_http::security::with_security_headers(routes)
+    ventanilla_http::finish_router(routes)
 }
 
 /// What a lookup found.

@@ -2,6 +2,7 @@
 //! links, the source and language of a request, security headers, telemetry.
 
 pub mod access;
+pub mod access_log;
 pub mod outgoing;
 pub mod pages;
 pub mod problem;
@@ -78,6 +79,11 @@ impl Site {
         site.settings = site.settings.with_agencies(stored);
         Ok(site)
     }
+}
+
+/// The layers every router ends with: the hardening headers and the access log.
+pub fn finish_router(router: Router) -> Router {
+    access_log::with_access_log(security::with_security_headers(router))
 }
 
 /// The stylesheet every page links to. Served by one function (create-ticket) on AWS and by
