@@ -33,6 +33,15 @@ export AWS_EC2_METADATA_DISABLED=true
 export VENTANILLA_PYTHON="$VENV/bin/python"
 export VENTANILLA_CHROMIUM
 
+# The deployable artefacts: the end-to-end test (tests/lambda) runs these very binaries.
+log "release build of the functions (cargo lambda build --release)"
+VENTANILLA_LAMBDA_DIR="${CARGO_TARGET_DIR:-$root/target}/lambda"
+VENTANILLA_CARGO_LAMBDA="$VENV/bin/cargo-lambda"
+PATH="$VENV/bin:$PATH" cargo lambda build --release --compiler cargo --locked \
+  --lambda-dir "$VENTANILLA_LAMBDA_DIR" \
+  -p create-ticket -p ticket-status -p inbound-mail -p agent-api
+export VENTANILLA_LAMBDA_DIR VENTANILLA_CARGO_LAMBDA
+
 log "tests (AWS stand-ins at $AWS_ENDPOINT_URL and $AWS_ENDPOINT_URL_SESV2)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -15,8 +15,7 @@ use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
 use ventanilla_domain::agents::Role;
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, SystemClock};
-use ventanilla_domain::{AgencyCode, AgentId};
+use ventanilla_domain::ports::{Blob, BlobKey, BlobStore};
 use ventanilla_tests::{AwsStandIn, unique};
 
 struct Stack {
@@ -84,17 +83,7 @@ impl Stack {
     }
 
     async fn admin(&self) -> String {
-        let (_, token) = agent_api::create_agent(
-            &self.aws.store,
-            &SystemClock,
-            AgentId::parse(&unique("admin-")).unwrap(),
-            "Ana Admin".into(),
-            AgencyCode::parse("MDT").unwrap(),
-            Role::Admin,
-        )
-        .await
-        .unwrap();
-        token.expose().to_owned()
+        ventanilla_tests::mdt_agent(&self.aws.store, Role::Admin).await
     }
 
     /// The S3 action, then the Lambda action, as SES runs a receipt rule.

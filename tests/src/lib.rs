@@ -33,7 +33,7 @@ pub fn ses_endpoint() -> String {
 /// environment the test command sets).
 pub async fn aws_config() -> SdkConfig {
     aws_endpoint();
-    load_config().await
+    load_config().await.expect("the SDK configuration")
 }
 
 /// A name no other test uses, for tables, buckets, agencies and addresses, since tests run
@@ -60,6 +60,18 @@ pub fn testdata_dir() -> PathBuf {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata"),
         PathBuf::from,
     )
+}
+
+/// The SES receipt event of the Lambda action (the shared fixture), naming the mail SES
+/// stored under `ses_id`.
+pub fn ses_receipt_event(ses_id: &str) -> serde_json::Value {
+    let path =
+        testdata_dir().join("04_ses_events/aws-lambda-rust-runtime/example-ses-lambda-event.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (the shared test data)", path.display()));
+    let mut event: serde_json::Value = serde_json::from_str(&text).expect("the fixture is JSON");
+    event["Records"][0]["ses"]["mail"]["messageId"] = serde_json::json!(ses_id);
+    event
 }
 
 /// A form-style requester with every field the agencies ask for.
@@ -201,6 +213,32 @@ impl AwsStandIn {
             })
             .unwrap_or_default()
     }
+}
+
+/// The plain-text body of a raw mail, decoded.
+pub fn body_text(raw: &str) -> String {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a parsable mail");
+    message.body_text(0).expect("a text body").into_owned()
+}
+
+/// A new agent of MDT with `role` in `store`, and its token (what `agent add` prints).
+pub async fn mdt_agent(
+    store: &ventanilla_adapters::dynamodb::DynamoStore,
+    role: ventanilla_domain::agents::Role,
+) -> String {
+    let (_, token) = agent_api::create_agent(
+        store,
+        &ventanilla_domain::ports::SystemClock,
+        ventanilla_domain::AgentId::parse(&unique("agente-")).expect("valid id"),
+        "Ana Agente".into(),
+        AgencyCode::parse("MDT").expect("valid"),
+        role,
+    )
+    .await
+    .expect("the agent is stored");
+    token.expose().to_owned()
 }
 
 /// A header of a raw mail as written, unfolded.

@@ -20,7 +20,7 @@ use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
 use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, TicketStore};
 use ventanilla_domain::{MessageKind, TicketNumber};
-use ventanilla_tests::{header, unique};
+use ventanilla_tests::{body_text, header, ses_receipt_event, unique};
 
 struct Stack {
     desk: MailDesk<DynamoStore, S3Blobs, SesMailer>,
@@ -54,7 +54,10 @@ impl Stack {
             content_type: "message/rfc822".into(),
         };
         self.desk.blobs.put(&key, blob).await.unwrap();
-        self.desk.handle_ses_event(ses_event(ses_id)).await.unwrap()
+        self.desk
+            .handle_ses_event(ses_receipt_event(ses_id))
+            .await
+            .unwrap()
     }
 
     async fn sent(&self) -> Vec<(String, String)> {
@@ -74,24 +77,6 @@ impl Stack {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         serde_json::from_slice(&bytes).unwrap()
     }
-}
-
-/// The shared Lambda-action fixture, naming another mail.
-fn ses_event(ses_id: &str) -> Value {
-    let path = ventanilla_tests::testdata_dir()
-        .join("04_ses_events/aws-lambda-rust-runtime/example-ses-lambda-event.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the shared test data)", path.display()));
-    let mut event: Value = serde_json::from_str(&text).unwrap();
-    event["Records"][0]["ses"]["mail"]["messageId"] = json!(ses_id);
-    event
-}
-
-fn body_text(raw: &str) -> String {
-    let message = mail_parser::MessageParser::default()
-        .parse(raw.as_bytes())
-        .unwrap();
-    message.body_text(0).unwrap().into_owned()
 }
 
 #[tokio::test]
@@ -133,13 +118,16 @@ async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers()
     let ticket_number = TicketNumber::parse(&number).unwrap();
     let again = stack
         .desk
-        .handle_ses_event(ses_event(&first_ses_id))
+        .handle_ses_event(ses_receipt_event(&first_ses_id))
         .await
         .unwrap();
     assert_eq!(again[0].outcome, "duplicate");
     assert_eq!(stack.sent().await.len(), 1);
     // An event whose mail is not in S3 fails, so that Lambda retries it; nothing is dropped.
-    let missing = stack.desk.handle_ses_event(ses_event(&unique("ses"))).await;
+    let missing = stack
+        .desk
+        .handle_ses_event(ses_receipt_event(&unique("ses")))
+        .await;
     assert!(missing.is_err(), "{missing:?}");
 
     // 2. The citizen answers the acknowledgement from their mail client: SES delivered it with
@@ -166,7 +154,7 @@ async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers()
     // Delivered twice by SES: one message.
     let handled = stack
         .desk
-        .handle_ses_event(ses_event(&reply_ses_id))
+        .handle_ses_event(ses_receipt_event(&reply_ses_id))
         .await
         .unwrap();
     assert_eq!(handled[0].outcome, "duplicate");
@@ -247,7 +235,7 @@ async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
         )
     };
     let with_verdict = |ses_id: &str, verdict: &str| {
-        let mut event = ses_event(ses_id);
+        let mut event = ses_receipt_event(ses_id);
         event["Records"][0]["ses"]["receipt"][verdict]["status"] = json!("FAIL");
         event
     };

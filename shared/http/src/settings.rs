@@ -210,19 +210,40 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The file named by `VENTANILLA_CONFIG`, else the compiled-in default; then
-    /// `VENTANILLA_PUBLIC_URL`, when set, replaces the public URL.
+    /// The file named by `VENTANILLA_CONFIG`, else the compiled-in default; then what the
+    /// deployment decides replaces the file's value, when set: `VENTANILLA_PUBLIC_URL`,
+    /// `VENTANILLA_MAIL_DOMAIN`, `VENTANILLA_SUPPORT_ADDRESS` and
+    /// `VENTANILLA_NO_REPLY_ADDRESS` (`template.yaml` passes its parameters through them, so
+    /// the addresses SES is set up for are the ones the code sends from).
     pub fn from_env() -> Result<Self, SettingsError> {
-        let mut settings = match std::env::var("VENTANILLA_CONFIG") {
+        let settings = match std::env::var("VENTANILLA_CONFIG") {
             Ok(path) if !path.is_empty() => Self::load(std::path::Path::new(&path))?,
             _ => Self::parse(DEFAULT_CONFIG)?,
         };
-        if let Ok(url) = std::env::var("VENTANILLA_PUBLIC_URL")
-            && !url.is_empty()
-        {
-            settings.public_url = url.trim_end_matches('/').to_owned();
+        settings.with_deployment(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// The overrides of [`Settings::from_env`], read through `var`.
+    pub fn with_deployment(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        if let Some(url) = var("VENTANILLA_PUBLIC_URL") {
+            self.public_url = url.trim_end_matches('/').to_owned();
         }
-        Ok(settings)
+        if let Some(domain) = var("VENTANILLA_MAIL_DOMAIN") {
+            self.mail_domain = domain;
+        }
+        if let Some(support) = var("VENTANILLA_SUPPORT_ADDRESS") {
+            self.support =
+                Email::parse(&support).map_err(|e| invalid("VENTANILLA_SUPPORT_ADDRESS", e))?;
+        }
+        if let Some(no_reply) = var("VENTANILLA_NO_REPLY_ADDRESS") {
+            let address =
+                Email::parse(&no_reply).map_err(|e| invalid("VENTANILLA_NO_REPLY_ADDRESS", e))?;
+            self.no_reply = Mailbox::new(self.site_name.clone(), address);
+        }
+        Ok(self)
     }
 
     pub fn load(path: &std::path::Path) -> Result<Self, SettingsError> {
@@ -311,6 +332,35 @@ mod tests {
             mdt.queue_for(Category::ProblemaTecnico).as_str(),
             "soporte-tecnico"
         );
+    }
+
+    #[test]
+    fn the_deployment_sets_the_url_and_the_mail_addresses() {
+        let vars = |name: &str| match name {
+            "VENTANILLA_PUBLIC_URL" => Some("https://mesa.turismo.gob.ec/".to_owned()),
+            "VENTANILLA_MAIL_DOMAIN" => Some("turismo.gob.ec".to_owned()),
+            "VENTANILLA_SUPPORT_ADDRESS" => Some("ayuda@turismo.gob.ec".to_owned()),
+            "VENTANILLA_NO_REPLY_ADDRESS" => Some("avisos@turismo.gob.ec".to_owned()),
+            _ => None,
+        };
+        let settings = Settings::parse(DEFAULT_CONFIG)
+            .unwrap()
+            .with_deployment(vars)
+            .unwrap();
+        assert_eq!(settings.public_url, "https://mesa.turismo.gob.ec");
+        assert_eq!(settings.mail_domain, "turismo.gob.ec");
+        assert_eq!(settings.support.as_str(), "ayuda@turismo.gob.ec");
+        assert_eq!(settings.no_reply.email.as_str(), "avisos@turismo.gob.ec");
+        assert_eq!(settings.no_reply.name.as_deref(), Some("Ventanilla"));
+
+        let error = Settings::parse(DEFAULT_CONFIG)
+            .unwrap()
+            .with_deployment(|name| {
+                (name == "VENTANILLA_SUPPORT_ADDRESS").then(|| "soporte".to_owned())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("VENTANILLA_SUPPORT_ADDRESS"), "{error}");
     }
 
     #[test]

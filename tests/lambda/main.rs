@@ -1,0 +1,496 @@
+//! The deployable artefacts end to end. The four `bootstrap` binaries that
+//! `cargo lambda build --release` made (the files `sam build` packages) run against the AWS
+//! stand-ins, each polling the Runtime API that `cargo lambda watch` serves on loopback. The
+//! requests go through the watch's function URLs (API Gateway v2 payloads) and its Invoke
+//! API (the SES receipt event), as on AWS. The whole story passes through them: a ticket
+//! opened by the form, its acknowledgement sent, the access link in it followed, the
+//! citizen's reply delivered as an SES event with the raw mail in S3, an agent's reply sent
+//! and threaded, the status looked up. Then the functions' logs are read: no personal data.
+//!
+//! The test command (`infra/test.sh`) builds the binaries and says where they and
+//! cargo-lambda are (`VENTANILLA_LAMBDA_DIR`, `VENTANILLA_CARGO_LAMBDA`).
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use ventanilla_domain::agents::Role;
+use ventanilla_domain::ports::{Blob, BlobKey, BlobStore};
+use ventanilla_tests::{AwsStandIn, body_text, header, mdt_agent, ses_receipt_event, unique};
+
+const FUNCTIONS: [&str; 4] = [
+    "create-ticket",
+    "ticket-status",
+    "inbound-mail",
+    "agent-api",
+];
+
+fn required_env(name: &str) -> PathBuf {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is not set: this test runs the release binaries under cargo-lambda. \
+             Run it through `infra/test.sh`, which builds them and installs cargo-lambda."
+            )
+        })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `cargo lambda watch` and the four functions under it; all stopped (by PID) when dropped.
+struct Functions {
+    base: String,
+    port: u16,
+    watch: Child,
+    bootstraps: Vec<Child>,
+    logs: tempfile::TempDir,
+}
+
+impl Drop for Functions {
+    fn drop(&mut self) {
+        for child in self.bootstraps.iter_mut().chain([&mut self.watch]) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Functions {
+    /// Starts the Runtime API and one process per function, configured as `template.yaml`
+    /// configures them on AWS (same variables), with the stand-in's table, bucket and domain.
+    fn start(aws: &AwsStandIn) -> Self {
+        let lambda_dir = required_env("VENTANILLA_LAMBDA_DIR");
+        let cargo_lambda = required_env("VENTANILLA_CARGO_LAMBDA");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let logs = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+
+        let watch_log = std::fs::File::create(logs.path().join("watch.log")).unwrap();
+        let watch = Command::new(&cargo_lambda)
+            .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
+            .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
+            .arg(port.to_string())
+            .args(["--timeout", "60"])
+            .current_dir(&workspace)
+            .stdin(Stdio::null())
+            .stdout(watch_log.try_clone().unwrap())
+            .stderr(watch_log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", cargo_lambda.display()));
+        let mut functions = Functions {
+            base: base.clone(),
+            port,
+            watch,
+            bootstraps: Vec::new(),
+            logs,
+        };
+        functions.wait_for_watch(port);
+
+        for name in FUNCTIONS {
+            let binary = lambda_dir.join(name).join("bootstrap");
+            assert!(
+                binary.is_file(),
+                "{} is missing: `cargo lambda build --release` makes it",
+                binary.display()
+            );
+            let log = std::fs::File::create(functions.log_path(name)).unwrap();
+            let child = Command::new(&binary)
+                .env("AWS_LAMBDA_RUNTIME_API", format!("{base}/.rt/{name}"))
+                .env("AWS_LAMBDA_FUNCTION_NAME", name)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+                .env("AWS_LAMBDA_LOG_STREAM_NAME", "e2e")
+                .env("VENTANILLA_TABLE", aws.store.table())
+                .env("VENTANILLA_BUCKET", aws.blobs.bucket())
+                .env("VENTANILLA_S3_PATH_STYLE", "true")
+                .env(
+                    "VENTANILLA_LINK_SECRET",
+                    "e2e-secret-e2e-secret-e2e-secret-e2e!",
+                )
+                // Links in mails point back at the status function's URL, so the test can
+                // follow the one in the acknowledgement.
+                .env(
+                    "VENTANILLA_PUBLIC_URL",
+                    format!("{base}/lambda-url/ticket-status"),
+                )
+                .env("VENTANILLA_MAIL_DOMAIN", &aws.domain)
+                .env(
+                    "VENTANILLA_SUPPORT_ADDRESS",
+                    format!("soporte@{}", aws.domain),
+                )
+                .env(
+                    "VENTANILLA_NO_REPLY_ADDRESS",
+                    format!("no-responder@{}", aws.domain),
+                )
+                .env("RUST_LOG", "info")
+                .env_remove("VENTANILLA_CONFIG")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+            functions.bootstraps.push(child);
+        }
+        functions
+    }
+
+    fn wait_for_watch(&mut self, port: u16) {
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            if let Some(status) = self.watch.try_wait().unwrap() {
+                panic!("cargo lambda watch ended ({status}):\n{}", self.logs_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not listen within 60 s:\n{}",
+                self.logs_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_path(&self, function: &str) -> PathBuf {
+        self.logs.path().join(format!("{function}.log"))
+    }
+
+    fn log(&self, function: &str) -> String {
+        std::fs::read_to_string(self.log_path(function)).unwrap_or_default()
+    }
+
+    /// Every log, for failure messages.
+    fn logs_text(&self) -> String {
+        ["watch"]
+            .into_iter()
+            .chain(FUNCTIONS)
+            .map(|name| format!("--- {name}\n{}", self.log(name)))
+            .collect()
+    }
+
+    /// An HTTP request to a function's URL, as API Gateway would pass it on.
+    async fn http(
+        &self,
+        function: &str,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}/lambda-url/{function}{path}", self.base);
+        let mut request = client()
+            .request(method, &url)
+            .header("accept", "application/json");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}\n{}", self.logs_text()));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// An asynchronous-style invocation with an event, as SES's Lambda action makes it.
+    async fn invoke(&self, function: &str, event: &Value) -> Value {
+        let url = format!("{}/2015-03-31/functions/{function}/invocations", self.base);
+        let response = client()
+            .post(&url)
+            .json(event)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}\n{}", self.logs_text()));
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(
+            status.is_success(),
+            "{status}: {text}\n{}",
+            self.logs_text()
+        );
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(90))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_release_binaries_carry_a_ticket_from_the_form_to_the_agents_reply() {
+    let aws = AwsStandIn::new(true).await;
+    let functions = Functions::start(&aws);
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let support = format!("soporte@{}", aws.domain);
+    let description = "El sistema da error al firmar el contrato electrónico.";
+    let follow_up = "Adjunto más datos: uso Firefox 128 en Windows.";
+    let answer = "Pruebe con otro navegador, por favor.";
+
+    // 1. The form (create-ticket) opens the ticket.
+    let form = json!({
+        "agency": "MDT", "category": "problema_tecnico", "nationality": "EC",
+        "id_type": "cedula", "id_number": "1710034065", "full_name": "Carmen Guamán",
+        "email": citizen, "gender": "femenino", "phone": "0991234567",
+        "user_type": "ciudadano", "subject": "No puedo firmar el contrato en línea",
+        "description": description,
+    });
+    let (status, opened) = functions
+        .http(
+            "create-ticket",
+            reqwest::Method::POST,
+            "/api/v1/tickets",
+            None,
+            Some(form),
+        )
+        .await;
+    assert_eq!(status, 201, "{opened}\n{}", functions.logs_text());
+    let number = opened["number"].as_str().unwrap().to_owned();
+
+    // 2. Its acknowledgement went out through SES, with the access link.
+    let sent = aws.sent().await;
+    assert_eq!(sent.len(), 1, "one acknowledgement");
+    let (ack_id, ack) = &sent[0];
+    assert!(header(ack, "To").unwrap().contains(&citizen));
+    assert!(header(ack, "Subject").unwrap().contains(&number));
+    let ack_text = body_text(ack);
+    let link_start = ack_text
+        .find(&format!(
+            "{}/lambda-url/ticket-status/estado/",
+            functions.base
+        ))
+        .unwrap_or_else(|| panic!("no access link in:\n{ack_text}"));
+    let link: String = ack_text[link_start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>')
+        .collect();
+
+    // 3. The link opens the status page (ticket-status) without asking anything.
+    let page = client().get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{link}");
+    let page = page.text().await.unwrap();
+    assert!(page.contains(&number), "the page names the ticket");
+    assert!(page.contains("No puedo firmar el contrato en línea"));
+
+    // 4. The citizen answers the acknowledgement: SES stores the mail in S3 and invokes
+    //    inbound-mail with the receipt event.
+    let ses_id = unique("ses");
+    let raw = format!(
+        "From: Carmen Guamán <{citizen}>\r\nTo: {support}\r\n\
+         Subject: Re: [{number}] Recibimos su solicitud\r\nMessage-ID: <c1.{citizen}>\r\n\
+         In-Reply-To: <{ack_id}@email.amazonses.com>\r\nDate: Mon, 2 Jun 2025 09:00:00 -0500\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{follow_up}\r\n"
+    );
+    aws.blobs
+        .put(
+            &BlobKey::parse(&format!("inbound/{ses_id}")).unwrap(),
+            Blob {
+                bytes: raw.into_bytes(),
+                content_type: "message/rfc822".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let handled = functions
+        .invoke("inbound-mail", &ses_receipt_event(&ses_id))
+        .await;
+    assert_eq!(handled[0]["outcome"], "follow-up", "{handled}");
+    assert_eq!(handled[0]["ticket"], number.as_str());
+
+    // 5. An agent of the agency finds it in the queue (agent-api) and replies.
+    let token = mdt_agent(&aws.store, Role::Agent).await;
+    let (status, queue) = functions
+        .http(
+            "agent-api",
+            reqwest::Method::GET,
+            "/api/v1/agent/tickets",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{queue}");
+    assert_eq!(queue["tickets"][0]["number"], number.as_str(), "{queue}");
+    let (status, replied) = functions
+        .http(
+            "agent-api",
+            reqwest::Method::POST,
+            &format!("/api/v1/agent/tickets/{number}/replies"),
+            Some(&token),
+            Some(json!({"text": answer, "status": "waiting_on_citizen"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{replied}\n{}", functions.logs_text());
+    assert_eq!(replied["delivered"], true);
+
+    // The reply reached the citizen, from the support address, in the same conversation.
+    let sent = aws.sent().await;
+    assert_eq!(sent.len(), 2, "the acknowledgement and the reply");
+    let (_, reply) = sent.iter().find(|(id, _)| id != ack_id).unwrap();
+    assert!(header(reply, "From").unwrap().contains(&support));
+    assert!(header(reply, "To").unwrap().contains(&citizen));
+    assert!(
+        header(reply, "Subject")
+            .unwrap()
+            .contains(&format!("[{number}]"))
+    );
+    assert_eq!(
+        header(reply, "In-Reply-To").unwrap(),
+        format!("<c1.{citizen}>")
+    );
+    assert!(body_text(reply).contains(answer));
+
+    // 6. The citizen looks the ticket up (ticket-status) and sees the whole conversation.
+    let (status, view) = functions
+        .http(
+            "ticket-status",
+            reqwest::Method::POST,
+            "/api/v1/tickets/lookup",
+            None,
+            Some(json!({"email": citizen, "number": number})),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "waiting_on_citizen");
+    let texts: Vec<&str> = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().trim())
+        .collect();
+    assert_eq!(texts, [description, follow_up, answer]);
+
+    // 7. The functions logged their work, and no personal data: no address, ID number,
+    //    phone, name or message text (Ecuador's personal data protection law).
+    for name in FUNCTIONS {
+        let log = functions.log(name);
+        assert!(
+            log.lines().any(|line| line.starts_with('{')),
+            "{name} wrote no JSON log line:\n{log}"
+        );
+        for private in [
+            citizen.as_str(),
+            "1710034065",
+            "0991234567",
+            "Carmen",
+            "Guamán",
+            description,
+            follow_up,
+            answer,
+            link.as_str(),
+        ] {
+            assert!(
+                !log.contains(private),
+                "{name}'s log holds personal data ({private}):\n{log}"
+            );
+        }
+    }
+}
+
+/// `cargo lambda invoke <function> --data-file <event>` against the running binaries: the
+/// API Gateway response (or the function's answer) it prints.
+fn invoke_sample(functions: &Functions, function: &str, event: &str) -> Value {
+    let cargo_lambda = required_env("VENTANILLA_CARGO_LAMBDA");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = Command::new(cargo_lambda)
+        .args([
+            "lambda",
+            "invoke",
+            function,
+            "--invoke-address",
+            "127.0.0.1",
+        ])
+        .args(["--invoke-port", &functions.port.to_string()])
+        .args(["--output-format", "json", "--data-file"])
+        .arg(workspace.join("infra/events").join(event))
+        .current_dir(&workspace)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cargo lambda invoke {function} {event}: {}\n{stdout}\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        functions.logs_text()
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{event}: {e}: {stdout}"))
+}
+
+/// The sample events of `infra/events/` (which docs/DEPLOY.md tells engineers to use) answer
+/// as documented, sent with `cargo lambda invoke --data-file`.
+#[tokio::test]
+async fn the_sample_events_answer_as_the_deploy_guide_says() {
+    let aws = AwsStandIn::new(true).await;
+    let functions = Functions::start(&aws);
+    let status = |answer: &Value| answer["statusCode"].as_u64().unwrap_or_default();
+
+    let form = invoke_sample(&functions, "create-ticket", "create-ticket-get-form.json");
+    assert_eq!(status(&form), 200, "{form}");
+    assert!(form["body"].as_str().unwrap().contains("<form"));
+
+    let opened = invoke_sample(&functions, "create-ticket", "create-ticket-post-json.json");
+    assert_eq!(status(&opened), 201, "{opened}");
+    let number = serde_json::from_str::<Value>(opened["body"].as_str().unwrap()).unwrap()["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(aws.sent().await.len(), 1, "the acknowledgement");
+
+    // The lookup event names MDT-TEC-2026-00001, the first such ticket of 2026.
+    let lookup = invoke_sample(&functions, "ticket-status", "ticket-status-lookup.json");
+    let expected = if number == "MDT-TEC-2026-00001" {
+        200
+    } else {
+        404
+    };
+    assert_eq!(status(&lookup), expected, "opened {number}: {lookup}");
+
+    let page = invoke_sample(&functions, "ticket-status", "ticket-status-get-form.json");
+    assert_eq!(status(&page), 200, "{page}");
+
+    // The agent event carries a placeholder instead of a token from `agent add`.
+    let listed = invoke_sample(&functions, "agent-api", "agent-api-list-tickets.json");
+    assert_eq!(status(&listed), 401, "{listed}");
+
+    aws.blobs
+        .put(
+            &BlobKey::parse("inbound/ventanilla0sample0inbound0mail0001").unwrap(),
+            Blob {
+                bytes: b"From: Rosa Quishpe <rosa@example.com>\r\n\
+                         To: soporte@ventanilla.example.gob.ec\r\n\
+                         Subject: No puedo ingresar al sistema\r\n\
+                         Message-ID: <CAF7x2VxQm3rBn9pLwQ8TzK1@mail.example.com>\r\n\
+                         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+                         Mi contrase\xc3\xb1a caduc\xc3\xb3.\r\n"
+                    .to_vec(),
+                content_type: "message/rfc822".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let handled = invoke_sample(&functions, "inbound-mail", "inbound-mail-ses-receipt.json");
+    assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
+    let again = invoke_sample(&functions, "inbound-mail", "inbound-mail-ses-receipt.json");
+    assert_eq!(again[0]["outcome"], "duplicate", "{again}");
+}
