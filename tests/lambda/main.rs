@@ -167,6 +167,19 @@ impl Functions {
         self.logs.path().join(format!("{function}.log"))
     }
 
+    /// The peak resident memory of a function's process so far (VmHWM), in KiB.
+    fn peak_memory_kib(&self, function: &str) -> u64 {
+        let index = FUNCTIONS.iter().position(|f| *f == function).unwrap();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.bootstraps[index].id()))
+                .unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
     fn log(&self, function: &str) -> String {
         std::fs::read_to_string(self.log_path(function)).unwrap_or_default()
     }
@@ -493,4 +506,78 @@ async fn the_sample_events_answer_as_the_deploy_guide_says() {
     assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
     let again = invoke_sample(&functions, "inbound-mail", "inbound-mail-ses-receipt.json");
     assert_eq!(again[0]["outcome"], "duplicate", "{again}");
+}
+
+/// A 10 MB mail (three 2.5 MB attachments, base64 in the mail) fits a 128 MB function: the
+/// release binary's peak resident memory stays under the template's smallest memory size.
+#[tokio::test]
+async fn a_ten_megabyte_mail_is_handled_within_128_megabytes() {
+    use base64::Engine;
+    use rand::RngCore;
+    let aws = AwsStandIn::new(true).await;
+    let functions = Functions::start(&aws);
+    let citizen = format!("{}@example.com", unique("rosa"));
+    let mut raw = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: soporte@{}\r\n\
+         Subject: Planos del local\r\nMessage-ID: <grande.{citizen}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"frontera\"\r\n\r\n\
+         --frontera\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Adjunto los planos del local para la inspección.\r\n",
+        aws.domain
+    );
+    let mut bytes = vec![0_u8; 2_500_000];
+    for n in 1..=3 {
+        rand::rng().fill_bytes(&mut bytes);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        raw.push_str(&format!(
+            "--frontera\r\nContent-Type: application/pdf; name=\"plano-{n}.pdf\"\r\n\
+             Content-Disposition: attachment; filename=\"plano-{n}.pdf\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n"
+        ));
+        for line in encoded.as_bytes().chunks(76) {
+            raw.push_str(std::str::from_utf8(line).unwrap());
+            raw.push_str("\r\n");
+        }
+    }
+    raw.push_str("--frontera--\r\n");
+    assert!(raw.len() > 10_000_000, "{} bytes", raw.len());
+
+    let ses_id = unique("ses");
+    aws.blobs
+        .put(
+            &BlobKey::parse(&format!("inbound/{ses_id}")).unwrap(),
+            Blob {
+                bytes: raw.into_bytes(),
+                content_type: "message/rfc822".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let handled = functions
+        .invoke("inbound-mail", &ses_receipt_event(&ses_id))
+        .await;
+    assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
+    let number = handled[0]["ticket"].as_str().unwrap().to_owned();
+
+    let peak_kib = functions.peak_memory_kib("inbound-mail");
+    eprintln!("inbound-mail peak resident memory with a 10 MB mail: {peak_kib} KiB");
+    assert!(
+        peak_kib < 128 * 1024,
+        "peak {peak_kib} KiB is over a 128 MB function's memory"
+    );
+
+    // All three attachments were stored whole, next to the message.
+    let token = mdt_agent(&aws.store, Role::Agent).await;
+    let (status, shown) = functions
+        .http(
+            "agent-api",
+            reqwest::Method::GET,
+            &format!("/api/v1/agent/tickets/{number}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    let attachments = shown["messages"][0]["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 3, "{shown}");
 }
