@@ -1,0 +1,49 @@
+//! What a function's cold start spends its time on: each step of the functions' `main.rs`
+//! before the first Runtime API poll, timed in one process (release profile, as the functions
+//! are built). `infra/bench/performance.sh` runs it; docs/PERFORMANCE.md has the figures.
+//!
+//! Prints one JSON object per step: `{"step": ..., "us": ...}`. Run it with the environment
+//! the functions get (`VENTANILLA_TABLE`, `VENTANILLA_BUCKET`, `VENTANILLA_LINK_SECRET`,
+//! `AWS_REGION` and credentials); nothing is sent anywhere.
+
+#![allow(clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ventanilla_adapters::aws::AwsPorts;
+use ventanilla_domain::ports::SystemClock;
+use ventanilla_http::Site;
+
+fn report(step: &str, started: Instant) -> Instant {
+    println!(
+        "{}",
+        serde_json::json!({"step": step, "us": started.elapsed().as_micros()})
+    );
+    Instant::now()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let all = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let t = report("tokio runtime", all);
+    runtime.block_on(async {
+        ventanilla_http::init_telemetry();
+        let t = report("tracing subscriber (JSON, env filter)", t);
+        let site = Site::from_env(Arc::new(SystemClock))?;
+        let t = report("site settings (TOML, links)", t);
+        let aws = AwsPorts::from_env().await?;
+        let t = report("SDK configuration (aws_config::load)", t);
+        let store = aws.store();
+        let t = report("DynamoDB client", t);
+        let blobs = aws.blobs();
+        let t = report("S3 client", t);
+        let mailer = aws.mailer();
+        report("SES v2 client", t);
+        report("total", all);
+        drop((site, store, blobs, mailer));
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
+}
