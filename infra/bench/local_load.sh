@@ -49,20 +49,22 @@ form='{"agency":"MDT","category":"problema_tecnico","nationality":"EC","id_type"
 number=$(curl -fs -H 'content-type: application/json' -d "$form" "$url/api/v1/tickets" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["number"])')
 
-post_script() { # body -> a wrk Lua script that POSTs it as JSON
-  python3 - "$1" <<'PY'
-import json, sys
-print('wrk.method = "POST"')
-print('wrk.headers["Content-Type"] = "application/json"')
-print("wrk.body = " + json.dumps(sys.argv[1]))
-PY
+post_script() { # body -> a wrk Lua script that POSTs it as JSON (a long-bracket string: no escapes)
+  printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[%s]==]\n' "$1"
 }
 post_script "{\"email\":\"carmen@example.com\",\"number\":\"$number\"}" >"$work/lookup.lua"
 post_script "$form" >"$work/opening.lua"
 
-log "status lookups of $number: $duration, $connections connections, 2 threads"
-wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/lookup.lua" "$url/api/v1/tickets/lookup"
-log "ticket openings: $duration, $connections connections, 2 threads"
-wrk -t2 -c"$connections" -d"$duration" --latency -s "$work/opening.lua" "$url/api/v1/tickets"
+# A run with error answers measures the errors: it fails instead.
+load() { # name script path
+  log "$1: $duration, $connections connections, 2 threads"
+  wrk -t2 -c"$connections" -d"$duration" --latency -s "$2" "$url$3" | tee "$work/wrk.out"
+  if grep -q "Non-2xx" "$work/wrk.out"; then
+    log "$1: some answers were errors (see $work/server.log)"
+    exit 1
+  fi
+}
+load "status lookups of $number" "$work/lookup.lua" /api/v1/tickets/lookup
+load "ticket openings" "$work/opening.lua" /api/v1/tickets
 opened=$(find "$work/data/outbox" -name '*.eml' | wc -l)
 log "acknowledgements in the outbox: $opened"
