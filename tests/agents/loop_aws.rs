@@ -15,7 +15,6 @@ use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
 use ventanilla_domain::agents::Role;
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore};
 use ventanilla_tests::{AwsStandIn, unique};
 
 struct Stack {
@@ -89,17 +88,11 @@ impl Stack {
     /// The S3 action, then the Lambda action, as SES runs a receipt rule.
     async fn receive(&self, raw: &str) -> Vec<inbound_mail::ses::Handled> {
         let id = unique("ses");
-        let key = BlobKey::parse(&format!("inbound/{id}")).unwrap();
-        let blob = Blob {
-            bytes: raw.as_bytes().to_vec(),
-            content_type: "message/rfc822".into(),
-        };
-        self.mail.blobs.put(&key, blob).await.unwrap();
-        let event = json!({"Records": [{"eventSource": "aws:ses", "ses": {
-            "mail": {"messageId": id},
-            "receipt": {"spamVerdict": {"status": "PASS"}, "virusVerdict": {"status": "PASS"},
-                        "action": {"type": "Lambda"}}}}]});
-        self.mail.handle_ses_event(event).await.unwrap()
+        self.aws.store_received_mail(&id, raw).await;
+        self.mail
+            .handle_ses_event(ventanilla_tests::ses_receipt_event(&id))
+            .await
+            .unwrap()
     }
 
     async fn sent(&self) -> Vec<(String, String)> {

@@ -76,16 +76,8 @@ blob_contract!(s3, s3_blobs().await.1);
 
 async fn s3_blobs() -> (String, ventanilla_adapters::s3::S3Blobs) {
     let config = ventanilla_tests::aws_config().await;
-    let bucket = unique("blobs-");
-    let blobs = ventanilla_adapters::s3::S3Blobs::new(&config, &bucket, true);
-    blobs
-        .client()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    (bucket, blobs)
+    let blobs = ventanilla_tests::stand_in_bucket(&config).await;
+    (blobs.bucket().to_owned(), blobs)
 }
 
 /// S3 only: the presigned link really downloads the blob, under its name. (moto does not

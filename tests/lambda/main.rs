@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use ventanilla_domain::agents::Role;
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore};
 use ventanilla_tests::{AwsStandIn, body_text, header, mdt_agent, ses_receipt_event, unique};
 
 const FUNCTIONS: [&str; 4] = [
@@ -315,16 +314,7 @@ async fn the_release_binaries_carry_a_ticket_from_the_form_to_the_agents_reply()
          In-Reply-To: <{ack_id}@email.amazonses.com>\r\nDate: Mon, 2 Jun 2025 09:00:00 -0500\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\n{follow_up}\r\n"
     );
-    aws.blobs
-        .put(
-            &BlobKey::parse(&format!("inbound/{ses_id}")).unwrap(),
-            Blob {
-                bytes: raw.into_bytes(),
-                content_type: "message/rfc822".into(),
-            },
-        )
-        .await
-        .unwrap();
+    aws.store_received_mail(&ses_id, raw).await;
     let handled = functions
         .invoke("inbound-mail", &ses_receipt_event(&ses_id))
         .await;
@@ -486,22 +476,16 @@ async fn the_sample_events_answer_as_the_deploy_guide_says() {
     let listed = invoke_sample(&functions, "agent-api", "agent-api-list-tickets.json");
     assert_eq!(status(&listed), 401, "{listed}");
 
-    aws.blobs
-        .put(
-            &BlobKey::parse("inbound/ventanilla0sample0inbound0mail0001").unwrap(),
-            Blob {
-                bytes: b"From: Rosa Quishpe <rosa@example.com>\r\n\
-                         To: soporte@ventanilla.example.gob.ec\r\n\
-                         Subject: No puedo ingresar al sistema\r\n\
-                         Message-ID: <CAF7x2VxQm3rBn9pLwQ8TzK1@mail.example.com>\r\n\
-                         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-                         Mi contrase\xc3\xb1a caduc\xc3\xb3.\r\n"
-                    .to_vec(),
-                content_type: "message/rfc822".into(),
-            },
-        )
-        .await
-        .unwrap();
+    aws.store_received_mail(
+        "ventanilla0sample0inbound0mail0001",
+        &b"From: Rosa Quishpe <rosa@example.com>\r\n\
+           To: soporte@ventanilla.example.gob.ec\r\n\
+           Subject: No puedo ingresar al sistema\r\n\
+           Message-ID: <CAF7x2VxQm3rBn9pLwQ8TzK1@mail.example.com>\r\n\
+           Content-Type: text/plain; charset=utf-8\r\n\r\n\
+           Mi contrase\xc3\xb1a caduc\xc3\xb3.\r\n"[..],
+    )
+    .await;
     let handled = invoke_sample(&functions, "inbound-mail", "inbound-mail-ses-receipt.json");
     assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
     let again = invoke_sample(&functions, "inbound-mail", "inbound-mail-ses-receipt.json");
@@ -543,16 +527,7 @@ async fn a_ten_megabyte_mail_is_handled_within_128_megabytes() {
     assert!(raw.len() > 10_000_000, "{} bytes", raw.len());
 
     let ses_id = unique("ses");
-    aws.blobs
-        .put(
-            &BlobKey::parse(&format!("inbound/{ses_id}")).unwrap(),
-            Blob {
-                bytes: raw.into_bytes(),
-                content_type: "message/rfc822".into(),
-            },
-        )
-        .await
-        .unwrap();
+    aws.store_received_mail(&ses_id, raw).await;
     let handled = functions
         .invoke("inbound-mail", &ses_receipt_event(&ses_id))
         .await;

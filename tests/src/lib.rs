@@ -108,6 +108,20 @@ pub fn idempotency_key(text: &str) -> IdempotencyKey {
     IdempotencyKey::parse(text).expect("valid key")
 }
 
+/// A new bucket on the stand-in, addressed by path as stand-ins need.
+pub async fn stand_in_bucket(config: &SdkConfig) -> ventanilla_adapters::s3::S3Blobs {
+    let bucket = unique("blobs-");
+    let blobs = ventanilla_adapters::s3::S3Blobs::new(config, &bucket, true);
+    blobs
+        .client()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket");
+    blobs
+}
+
 /// Fresh AWS resources on the stand-in for one test (a table, a bucket) and a site whose
 /// mail addresses live in a domain of its own, so that the mail it sends can be told apart
 /// from every other test's.
@@ -136,15 +150,7 @@ impl AwsStandIn {
         let domain = format!("{}.gob.ec", unique("mesa"));
         let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, unique("tickets-"));
         store.create_table().await.expect("table");
-        let bucket = unique("blobs-");
-        let blobs = ventanilla_adapters::s3::S3Blobs::new(&config, &bucket, true);
-        blobs
-            .client()
-            .create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("bucket");
+        let blobs = stand_in_bucket(&config).await;
         let mut settings =
             ventanilla_http::Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)
                 .expect("the default configuration");
@@ -174,6 +180,22 @@ impl AwsStandIn {
             stand_in.verify().await;
         }
         stand_in
+    }
+
+    /// What the receipt rule's S3 action does with a mail SES received: stores it raw under
+    /// the inbound prefix and SES's id, where inbound-mail reads it.
+    pub async fn store_received_mail(&self, ses_id: &str, raw: impl Into<Vec<u8>>) {
+        use ventanilla_domain::ports::BlobStore;
+        let key = ventanilla_domain::ports::BlobKey::parse(&format!("inbound/{ses_id}"))
+            .expect("a valid key");
+        let blob = ventanilla_domain::ports::Blob {
+            bytes: raw.into(),
+            content_type: "message/rfc822".into(),
+        };
+        self.blobs
+            .put(&key, blob)
+            .await
+            .expect("the mail is stored");
     }
 
     pub async fn verify(&self) {

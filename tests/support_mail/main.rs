@@ -18,7 +18,7 @@ use tower::ServiceExt;
 use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, TicketStore};
+use ventanilla_domain::ports::TicketStore;
 use ventanilla_domain::{MessageKind, TicketNumber};
 use ventanilla_tests::{body_text, header, ses_receipt_event, unique};
 
@@ -48,12 +48,7 @@ impl Stack {
     /// What SES does with a received mail: the S3 action stores it under the prefix and SES's
     /// id, then the Lambda action invokes the function with an event that has no body.
     async fn receive(&self, ses_id: &str, raw: &str) -> Vec<Handled> {
-        let key = BlobKey::parse(&format!("inbound/{ses_id}")).unwrap();
-        let blob = Blob {
-            bytes: raw.as_bytes().to_vec(),
-            content_type: "message/rfc822".into(),
-        };
-        self.desk.blobs.put(&key, blob).await.unwrap();
+        self.aws.store_received_mail(ses_id, raw).await;
         self.desk
             .handle_ses_event(ses_receipt_event(ses_id))
             .await
@@ -240,17 +235,7 @@ async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
         event
     };
     let spam_id = unique("ses");
-    let key = BlobKey::parse(&format!("inbound/{spam_id}")).unwrap();
-    let blob = |raw: String| Blob {
-        bytes: raw.into_bytes(),
-        content_type: "message/rfc822".into(),
-    };
-    stack
-        .desk
-        .blobs
-        .put(&key, blob(mail("spam")))
-        .await
-        .unwrap();
+    stack.aws.store_received_mail(&spam_id, mail("spam")).await;
     let handled = stack
         .desk
         .handle_ses_event(with_verdict(&spam_id, "spamVerdict"))
@@ -262,13 +247,10 @@ async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
     assert_eq!(ticket.queue.as_str(), "revision");
 
     let virus_id = unique("ses");
-    let key = BlobKey::parse(&format!("inbound/{virus_id}")).unwrap();
     stack
-        .desk
-        .blobs
-        .put(&key, blob(mail("virus")))
-        .await
-        .unwrap();
+        .aws
+        .store_received_mail(&virus_id, mail("virus"))
+        .await;
     let handled = stack
         .desk
         .handle_ses_event(with_verdict(&virus_id, "virusVerdict"))

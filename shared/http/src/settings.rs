@@ -267,17 +267,21 @@ impl Settings {
                 None => self.agencies.push(agency),
             }
         }
-        self.mail.policy.finished_by_queue = self
-            .agencies
-            .iter()
-            .flat_map(|a| {
-                a.follow_ups
-                    .iter()
-                    .map(|(queue, rule)| ((a.code.clone(), queue.clone()), *rule))
-            })
-            .collect();
+        self.mail.policy.finished_by_queue = finished_by_queue(&self.agencies);
         self
     }
+}
+
+/// Each agency's queues' own rules for mail to a finished ticket, as the mail policy reads them.
+fn finished_by_queue(agencies: &[Agency]) -> BTreeMap<(AgencyCode, QueueName), FinishedTicketRule> {
+    agencies
+        .iter()
+        .flat_map(|a| {
+            a.follow_ups
+                .iter()
+                .map(|(queue, rule)| ((a.code.clone(), queue.clone()), *rule))
+        })
+        .collect()
 }
 
 fn mail_settings(file: MailFile, agencies: &[Agency]) -> Result<MailSettings, SettingsError> {
@@ -285,14 +289,7 @@ fn mail_settings(file: MailFile, agencies: &[Agency]) -> Result<MailSettings, Se
     if !agencies.iter().any(|a| a.code == agency) {
         return Err(invalid("mail.agency", "no such agency is configured"));
     }
-    let finished_by_queue = agencies
-        .iter()
-        .flat_map(|a| {
-            a.follow_ups
-                .iter()
-                .map(|(queue, rule)| ((a.code.clone(), queue.clone()), *rule))
-        })
-        .collect();
+    let finished_by_queue = finished_by_queue(agencies);
     let inbound_prefix = file.inbound_prefix;
     if !inbound_prefix.ends_with('/') || BlobKey::parse(&format!("{inbound_prefix}x")).is_err() {
         return Err(invalid(
