@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::agency_cache::AgencyCache;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -61,6 +62,7 @@ pub struct DynamoStore {
     /// table's capacity on transactions bound to fail. Other processes still race, and the
     /// conditional transaction decides.
     opening: std::sync::Arc<tokio::sync::Mutex<()>>,
+    agencies: AgencyCache,
 }
 
 fn s(text: impl Into<String>) -> AttributeValue {
@@ -181,6 +183,7 @@ impl DynamoStore {
             client: Client::new(config),
             table: table.into(),
             opening: Default::default(),
+            agencies: AgencyCache::default(),
         }
     }
 
@@ -867,11 +870,15 @@ impl AgentDirectory for DynamoStore {
 
 impl AgencyDirectory for DynamoStore {
     async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
-        let items = self.all_items(Some(QUEUE_INDEX), "AGENCIES".into()).await?;
-        items
-            .iter()
-            .map(|item| from_attribute(item, "agency"))
-            .collect()
+        self.agencies
+            .get_or_load(async {
+                let items = self.all_items(Some(QUEUE_INDEX), "AGENCIES".into()).await?;
+                items
+                    .iter()
+                    .map(|item| from_attribute(item, "agency"))
+                    .collect()
+            })
+            .await
     }
 
     async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
@@ -882,7 +889,9 @@ impl AgencyDirectory for DynamoStore {
             "agency".into(),
             serde_dynamo::to_attribute_value(agency).map_err(unavailable)?,
         );
-        self.put_item(item).await
+        self.put_item(item).await?;
+        self.agencies.forget();
+        Ok(())
     }
 }
 

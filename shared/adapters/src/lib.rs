@@ -14,4 +14,7 @@ pub mod s3;
 pub mod ses;
 pub mod sqlite;
 
+mod agency_cache;
 mod retry;
+
+pub use agency_cache::AGENCIES_FRESH_FOR;

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::agency_cache::AgencyCache;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use ventanilla_domain::agencies::Agency;
 use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
@@ -90,6 +91,7 @@ CREATE TABLE IF NOT EXISTS agencies (
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    agencies: AgencyCache,
 }
 
 impl SqliteStore {
@@ -111,6 +113,8 @@ impl SqliteStore {
     }
 
     fn prepare(connection: Connection) -> Result<Self, StoreError> {
+        // Room for every statement this adapter runs, queue listings' variants included.
+        connection.set_prepared_statement_cache_capacity(64);
         connection
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(StoreError::unavailable)?;
@@ -134,6 +138,7 @@ impl SqliteStore {
             .map_err(StoreError::unavailable)?;
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
+            agencies: AgencyCache::default(),
         })
     }
 
@@ -159,6 +164,25 @@ impl SqliteStore {
     }
 }
 
+/// Statements are parsed once per connection and then reused from rusqlite's cache: parsing
+/// SQL was a sixth of a lookup's CPU (docs/PERFORMANCE.md).
+fn execute(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
+fn query_row<T>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(params, row)
+}
+
 fn db(error: rusqlite::Error) -> StoreError {
     StoreError::unavailable(error)
 }
@@ -176,14 +200,14 @@ fn message_sort_key(message: &Message) -> String {
 }
 
 fn load_ticket(tx: &Transaction<'_>, number: &str) -> Result<Ticket, StoreError> {
-    let json: Option<String> = tx
-        .query_row(
-            "SELECT ticket FROM tickets WHERE number = ?1",
-            [number],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(db)?;
+    let json: Option<String> = query_row(
+        tx,
+        "SELECT ticket FROM tickets WHERE number = ?1",
+        [number],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(db)?;
     from_json(&json.ok_or(StoreError::NotFound)?)
 }
 
@@ -196,7 +220,8 @@ fn write_ticket(tx: &Transaction<'_>, ticket: &Ticket, insert: bool) -> Result<(
              last_activity = ?7, version = ?8, ticket = ?9
          WHERE number = ?1"
     };
-    tx.execute(
+    execute(
+        tx,
         sql,
         params![
             ticket.number.as_str(),
@@ -221,7 +246,8 @@ fn write_message(
     number: &TicketNumber,
     message: &Message,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    execute(
+        tx,
         "INSERT INTO messages (ticket, sort_key, message) VALUES (?1, ?2, ?3)",
         params![
             number.as_str(),
@@ -242,13 +268,13 @@ fn link_mail_id(
     message: MessageId,
     mail_id: &MailMessageId,
 ) -> Result<(), StoreError> {
-    let inserted = tx
-        .execute(
-            "INSERT INTO mail_ids (mail_id, ticket, message) VALUES (?1, ?2, ?3)
+    let inserted = execute(
+        tx,
+        "INSERT INTO mail_ids (mail_id, ticket, message) VALUES (?1, ?2, ?3)
              ON CONFLICT (mail_id) DO NOTHING",
-            params![mail_id.as_str(), number.as_str(), message.to_string()],
-        )
-        .map_err(db)?;
+        params![mail_id.as_str(), number.as_str(), message.to_string()],
+    )
+    .map_err(db)?;
     if inserted == 0 {
         return Err(StoreError::AlreadyExists);
     }
@@ -270,8 +296,7 @@ impl TicketStore for SqliteStore {
     async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
         self.transaction(move |tx| {
             if let Some(claim) = &draft.idempotency {
-                let earlier: Option<(String, String)> = tx
-                    .query_row(
+                let earlier: Option<(String, String)> = query_row(tx,
                         "SELECT ticket, expires_at FROM idempotency WHERE key = ?1",
                         [claim.key.as_str()],
                         |row| Ok((row.get(0)?, row.get(1)?)),
@@ -286,8 +311,7 @@ impl TicketStore for SqliteStore {
             }
             let code = draft.category.number_code();
             let year = draft.opened_at.year();
-            let sequence: i64 = tx
-                .query_row(
+            let sequence: i64 = query_row(tx,
                     "INSERT INTO counters (agency, code, year, last) VALUES (?1, ?2, ?3, 1)
                      ON CONFLICT (agency, code, year) DO UPDATE SET last = last + 1
                      RETURNING last",
@@ -301,7 +325,7 @@ impl TicketStore for SqliteStore {
             write_ticket(tx, &ticket, true)?;
             write_message(tx, &ticket.number, &message)?;
             if let Some(claim) = claim {
-                tx.execute(
+                execute(tx,
                     "INSERT INTO idempotency (key, ticket, expires_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (key) DO UPDATE SET ticket = excluded.ticket, expires_at = excluded.expires_at",
                     params![claim.key.as_str(), ticket.number.as_str(), claim.expires_at.to_string()],
@@ -323,7 +347,7 @@ impl TicketStore for SqliteStore {
         self.transaction(move |tx| {
             load_ticket(tx, &number)?;
             let mut statement = tx
-                .prepare("SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key")
+                .prepare_cached("SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key")
                 .map_err(db)?;
             json_rows(&mut statement, [&number])
         })
@@ -366,14 +390,14 @@ impl TicketStore for SqliteStore {
     ) -> Result<Option<TicketNumber>, StoreError> {
         let mail_id = mail_id.as_str().to_owned();
         self.transaction(move |tx| {
-            let number: Option<String> = tx
-                .query_row(
-                    "SELECT ticket FROM mail_ids WHERE mail_id = ?1",
-                    [&mail_id],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(db)?;
+            let number: Option<String> = query_row(
+                tx,
+                "SELECT ticket FROM mail_ids WHERE mail_id = ?1",
+                [&mail_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
             number
                 .map(|n| TicketNumber::parse(&n).map_err(StoreError::unavailable))
                 .transpose()
@@ -400,7 +424,7 @@ impl TicketStore for SqliteStore {
                  ORDER BY last_activity DESC, number DESC
                  LIMIT ?6"
             };
-            let mut statement = tx.prepare(sql).map_err(db)?;
+            let mut statement = tx.prepare_cached(sql).map_err(db)?;
             let after = query.after.as_ref();
             let mut items = json_rows(
                 &mut statement,
@@ -428,7 +452,7 @@ impl TicketStore for SqliteStore {
         let key = email.match_key();
         self.transaction(move |tx| {
             let mut statement = tx
-                .prepare(
+                .prepare_cached(
                     "SELECT ticket FROM tickets WHERE requester = ?1
                      ORDER BY created_at DESC, number DESC",
                 )
@@ -452,20 +476,21 @@ impl Throttle for SqliteStore {
         let now_seconds = now.unix_seconds();
         self.transaction(move |tx| {
             // Old windows are of no use; dropping them here keeps the table small without a job.
-            tx.execute(
+            execute(
+                tx,
                 "DELETE FROM throttle WHERE key = ?1 AND expires_at <= ?2",
                 params![key, now_seconds],
             )
             .map_err(db)?;
-            let count: i64 = tx
-                .query_row(
-                    "INSERT INTO throttle (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3)
+            let count: i64 = query_row(
+                tx,
+                "INSERT INTO throttle (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3)
                      ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
                      RETURNING count",
-                    params![key, start, expires_at],
-                    |row| row.get(0),
-                )
-                .map_err(db)?;
+                params![key, start, expires_at],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
             Ok(u64::try_from(count).unwrap_or(0))
         })
         .await
@@ -480,14 +505,14 @@ impl Throttle for SqliteStore {
         let key = key.as_str().to_owned();
         let start = window_start(window, now);
         self.transaction(move |tx| {
-            let count: Option<i64> = tx
-                .query_row(
-                    "SELECT count FROM throttle WHERE key = ?1 AND window_start = ?2",
-                    params![key, start],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(db)?;
+            let count: Option<i64> = query_row(
+                tx,
+                "SELECT count FROM throttle WHERE key = ?1 AND window_start = ?2",
+                params![key, start],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
             Ok(count.map_or(0, |c| u64::try_from(c).unwrap_or(0)))
         })
         .await
@@ -510,7 +535,8 @@ impl AgentDirectory for SqliteStore {
             agent.token_hash.as_str().to_owned(),
         );
         self.transaction(move |tx| {
-            match tx.execute(
+            match execute(
+                tx,
                 "INSERT INTO agents (id, agency, token_hash, agent) VALUES (?1, ?2, ?3, ?4)",
                 params![id, agency, hash, json],
             ) {
@@ -530,18 +556,18 @@ impl AgentDirectory for SqliteStore {
             agent.token_hash.as_str().to_owned(),
         );
         self.transaction(move |tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE agents SET agency = ?2, token_hash = ?3, agent = ?4 WHERE id = ?1",
-                    params![id, agency, hash, json],
-                )
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StoreError::AlreadyExists
-                    } else {
-                        db(e)
-                    }
-                })?;
+            let changed = execute(
+                tx,
+                "UPDATE agents SET agency = ?2, token_hash = ?3, agent = ?4 WHERE id = ?1",
+                params![id, agency, hash, json],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    db(e)
+                }
+            })?;
             if changed == 0 {
                 Err(StoreError::NotFound)
             } else {
@@ -554,8 +580,8 @@ impl AgentDirectory for SqliteStore {
     async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
         let id = id.as_str().to_owned();
         self.transaction(move |tx| {
-            let json: Option<String> = tx
-                .query_row("SELECT agent FROM agents WHERE id = ?1", [id], |row| {
+            let json: Option<String> =
+                query_row(tx, "SELECT agent FROM agents WHERE id = ?1", [id], |row| {
                     row.get(0)
                 })
                 .optional()
@@ -568,14 +594,14 @@ impl AgentDirectory for SqliteStore {
     async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
         let hash = hash.as_str().to_owned();
         self.transaction(move |tx| {
-            let json: Option<String> = tx
-                .query_row(
-                    "SELECT agent FROM agents WHERE token_hash = ?1",
-                    [hash],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(db)?;
+            let json: Option<String> = query_row(
+                tx,
+                "SELECT agent FROM agents WHERE token_hash = ?1",
+                [hash],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
             json.as_deref().map(from_json).transpose()
         })
         .await
@@ -585,7 +611,7 @@ impl AgentDirectory for SqliteStore {
         let agency = agency.as_str().to_owned();
         self.transaction(move |tx| {
             let mut statement = tx
-                .prepare("SELECT agent FROM agents WHERE agency = ?1 ORDER BY id")
+                .prepare_cached("SELECT agent FROM agents WHERE agency = ?1 ORDER BY id")
                 .map_err(db)?;
             json_rows(&mut statement, [agency])
         })
@@ -595,20 +621,22 @@ impl AgentDirectory for SqliteStore {
 
 impl AgencyDirectory for SqliteStore {
     async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
-        self.transaction(|tx| {
-            let mut statement = tx
-                .prepare("SELECT agency FROM agencies ORDER BY code")
-                .map_err(db)?;
-            json_rows(&mut statement, [])
-        })
-        .await
+        self.agencies
+            .get_or_load(self.transaction(|tx| {
+                let mut statement = tx
+                    .prepare_cached("SELECT agency FROM agencies ORDER BY code")
+                    .map_err(db)?;
+                json_rows(&mut statement, [])
+            }))
+            .await
     }
 
     async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
         let json = to_json(agency)?;
         let code = agency.code.as_str().to_owned();
         self.transaction(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 "INSERT INTO agencies (code, agency) VALUES (?1, ?2)
                  ON CONFLICT (code) DO UPDATE SET agency = excluded.agency",
                 params![code, json],
@@ -616,7 +644,9 @@ impl AgencyDirectory for SqliteStore {
             .map_err(db)?;
             Ok(())
         })
-        .await
+        .await?;
+        self.agencies.forget();
+        Ok(())
     }
 }
 
@@ -626,7 +656,8 @@ impl AuditLog for SqliteStore {
         let ticket = entry.ticket.as_ref().map(|n| n.as_str().to_owned());
         let at = entry.at.to_string();
         self.transaction(move |tx| {
-            tx.execute(
+            execute(
+                tx,
                 "INSERT INTO audit (ticket, at, entry) VALUES (?1, ?2, ?3)",
                 params![ticket, at, json],
             )
@@ -640,7 +671,7 @@ impl AuditLog for SqliteStore {
         let number = number.as_str().to_owned();
         self.transaction(move |tx| {
             let mut statement = tx
-                .prepare("SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq")
+                .prepare_cached("SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq")
                 .map_err(db)?;
             json_rows(&mut statement, [number])
         })
