@@ -33,8 +33,51 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A number [`Phone::parse`] wrote in E.164 earlier (a stored ticket), read back by its
+    /// form alone: `+` and 8 to 15 digits. Loading the phone metadata of every country
+    /// costs ~100 ms of CPU on first use (docs/PERFORMANCE.md), which a function that only
+    /// reads tickets should not pay on its first request.
+    fn from_e164(text: &str) -> Result<Self, FieldError> {
+        let digits = text.strip_prefix('+').unwrap_or_default();
+        if (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            Ok(Phone(text.to_owned()))
+        } else {
+            Err(FieldError::new(FIELD, FieldProblem::InvalidFormat))
+        }
+    }
 }
-super::text_serde!(Phone, "phone");
+
+impl serde::Serialize for Phone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Serialised phones are E.164 ([`Phone::from_e164`]); what a person typed goes through
+/// [`Phone::parse`] (or [`std::str::FromStr`]).
+impl<'de> serde::Deserialize<'de> for Phone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Phone::from_e164(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Phone {
+    type Err = FieldError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Phone::parse(text)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -83,6 +126,22 @@ mod tests {
             "099-123-456x",
         ] {
             assert_eq!(Phone::parse(bad).unwrap_err().field, "phone", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_stored_number_reads_back_by_its_e164_form() {
+        let stored = Phone::parse("099 123 4567").unwrap();
+        let json = serde_json::to_string(&stored).unwrap();
+        assert_eq!(json, "\"+593991234567\"");
+        assert_eq!(serde_json::from_str::<Phone>(&json).unwrap(), stored);
+        for bad in [
+            "\"0991234567\"",
+            "\"+59399123456789012\"",
+            "\"+593 99\"",
+            "\"+\"",
+        ] {
+            assert!(serde_json::from_str::<Phone>(bad).is_err(), "{bad}");
         }
     }
 }
