@@ -493,7 +493,8 @@ async fn the_sample_events_answer_as_the_deploy_guide_says() {
 }
 
 /// A 10 MB mail (three 2.5 MB attachments, base64 in the mail) fits a 128 MB function: the
-/// release binary's peak resident memory stays under the template's smallest memory size.
+/// release binary's peak resident memory stays under 128 MB (the template gives inbound-mail
+/// 256 MB, for the largest mail SES accepts, and for CPU).
 #[tokio::test]
 async fn a_ten_megabyte_mail_is_handled_within_128_megabytes() {
     use base64::Engine;
