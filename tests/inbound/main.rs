@@ -210,6 +210,47 @@ async fn a_number_in_the_subject_counts_only_from_the_requester() {
     assert_eq!(desk.store.messages(&ticket.number).await.unwrap().len(), 2);
 }
 
+/// In-Reply-To and References are the sender's to write: a stranger who copies them (our
+/// anchor id needs only the ticket number) gets a ticket of their own, as with a tag.
+#[tokio::test]
+async fn forged_threading_headers_do_not_let_a_stranger_in() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    let anchor = format!(
+        "ticket.{}@ventanilla.example.gob.ec",
+        ticket.number.as_str().to_lowercase()
+    );
+    for (n, headers) in [
+        format!("In-Reply-To: <{anchor}>\r\nReferences: <{anchor}>\r\n"),
+        "In-Reply-To: <m1@example.com>\r\n".to_owned(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stranger = mail(
+            "intruso@example.net",
+            "Re: Consulta",
+            &format!("forged{n}@example.net"),
+            &headers,
+            "Cierren este ticket.",
+        );
+        let Outcome::Opened { ticket: other, .. } = desk.deliver(&stranger).await else {
+            panic!("{headers}")
+        };
+        assert_ne!(other.number, ticket.number, "{headers}");
+    }
+    assert_eq!(desk.store.messages(&ticket.number).await.unwrap().len(), 1);
+    // The requester's own reply, threaded by the same header, still joins.
+    let own = mail(
+        ANA,
+        "Re: Consulta",
+        "m9@example.com",
+        &format!("In-Reply-To: <{anchor}>\r\n"),
+        "Sigo esperando.",
+    );
+    assert!(matches!(desk.deliver(&own).await, Outcome::FollowUp { .. }));
+}
+
 #[tokio::test]
 async fn automatic_mail_never_opens_reopens_or_gets_answered() {
     let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });

@@ -7,8 +7,8 @@
 //! Threading order, as DESIGN.md sets it: (1) dedupe on the provider's id and the exact
 //! Message-ID; (2) In-Reply-To/References against every id stored or sent, and our anchor
 //! `<ticket.NUMBER@domain>`; (3) the ticket tag in the quoted history; (4) the tag in the
-//! subject. (3) and (4) count only when the sender is the ticket's requester: anyone can
-//! type a number.
+//! subject. For a person's mail each counts only when the sender is the ticket's requester:
+//! anyone can type a number or copy a Message-ID; automatic mail may follow (2).
 
 use std::collections::BTreeMap;
 
@@ -192,29 +192,29 @@ async fn thread(
     mail: &IncomingMail,
     sender: Option<&Email>,
 ) -> Result<Option<Ticket>, StoreError> {
+    // A person's mail joins a ticket only when it comes from the requester, however it is
+    // threaded: In-Reply-To and References are as easy to forge as a subject tag (our anchor
+    // id is derived from the number alone), so a stranger's mail opens a ticket of its own.
+    // Automatic mail (a bounce comes from the mailer daemon, not the requester) may follow
+    // the headers: it only leaves a note for the agents.
+    let mut candidates = Vec::new();
     for parent in &mail.parents {
-        let number = match parent.anchored_ticket() {
-            Some(number) => Some(number),
-            None => store.find_by_mail_id(parent).await?,
-        };
-        if let Some(number) = number {
-            match store.ticket(&number).await {
-                Ok(ticket) => return Ok(Some(ticket)),
-                Err(StoreError::NotFound) => {}
-                Err(error) => return Err(error),
-            }
+        match parent.anchored_ticket() {
+            Some(number) => candidates.push(number),
+            None => candidates.extend(store.find_by_mail_id(parent).await?),
         }
     }
-    let Some(sender) = sender else {
-        return Ok(None);
-    };
-    let tagged = [
-        TicketNumber::find_tag(&mail.reply.quoted),
-        TicketNumber::find_tag(&mail.subject),
-    ];
-    for number in tagged.into_iter().flatten() {
+    let by_headers = candidates.len();
+    candidates.extend(TicketNumber::find_tag(&mail.reply.quoted));
+    candidates.extend(TicketNumber::find_tag(&mail.subject));
+    for (at, number) in candidates.into_iter().enumerate() {
         match store.ticket(&number).await {
-            Ok(ticket) if ticket.requester.email.same_mailbox(sender) => return Ok(Some(ticket)),
+            Ok(ticket)
+                if (at < by_headers && mail.kind.is_automatic())
+                    || sender.is_some_and(|s| ticket.requester.email.same_mailbox(s)) =>
+            {
+                return Ok(Some(ticket));
+            }
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(error) => return Err(error),
         }
