@@ -1,0 +1,193 @@
+//! The whole inbound mail pipeline on arbitrary bytes: `MailDesk::accept` stores the raw mail,
+//! reads it (mail-parser), classifies it, threads it, splits the reply, stores the
+//! attachments, opens a ticket or appends a follow-up, and sends the acknowledgement, on
+//! SQLite in memory and the two in-memory adapters below (the embedded folder and outbox
+//! adapters fsync a file per blob or mail, which would make fuzzing slow).
+//!
+//! A bug is: a panic anywhere, `accept` returning an error (on in-memory adapters the store
+//! and the blobs cannot fail), or the same mail delivered twice opening or joining a ticket
+//! twice when it has a Message-ID (the pipeline promises to deduplicate on it; see
+//! `shared/domain/src/inbound.rs`).
+//!
+//! ```sh
+//! cd fuzz && cargo +nightly fuzz run inbound_mail /tmp/fuzz-corpus /tmp/fuzz-seeds -- \
+//!     -dict=mail.dict -max_len=262144 -rss_limit_mb=4096 -timeout=10 -len_control=0
+//! ```
+//!
+//! `/tmp/fuzz-seeds` (read only) holds links to the `.eml`, `.raw` and `.txt` files of the
+//! shared `02_mime_emails` corpus (the folder also holds JSON, HTML and TSV files);
+//! `/tmp/fuzz-corpus` is where the fuzzer writes.
+
+#![no_main]
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+use inbound_mail::MailDesk;
+use libfuzzer_sys::fuzz_target;
+use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_domain::inbound::Outcome;
+use ventanilla_domain::incoming::read;
+use ventanilla_domain::mail::OutgoingMail;
+use ventanilla_domain::ports::{
+    Blob, BlobError, BlobKey, BlobStore, Clock, MailError, Mailer, SentMail, SystemClock,
+};
+use ventanilla_http::settings::DEFAULT_CONFIG;
+use ventanilla_http::{AccessLinks, Settings, Site};
+
+/// The store is replaced by an empty one after this many inputs: every input may open a
+/// ticket with up to 256 KB of text, and a store that keeps them all grows by gigabytes
+/// over a run (and makes a finding depend on a long history no one can replay).
+const INPUTS_PER_STORE: u64 = 2_000;
+
+/// Mail out, counted and dropped.
+#[derive(Debug, Clone, Default)]
+struct MemoryMailer(Arc<Mutex<u64>>);
+
+impl Mailer for MemoryMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<SentMail, MailError> {
+        let mut count = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *count += 1;
+        Ok(SentMail {
+            provider_id: format!("memory-{count}"),
+            message_id: mail.message_id.clone(),
+        })
+    }
+}
+
+/// Blobs (the raw mail, attachments) kept in memory until the input is done.
+#[derive(Debug, Clone, Default)]
+struct MemoryBlobs(Arc<Mutex<HashMap<BlobKey, Blob>>>);
+
+impl MemoryBlobs {
+    fn blobs(&self) -> MutexGuard<'_, HashMap<BlobKey, Blob>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl BlobStore for MemoryBlobs {
+    async fn put(&self, key: &BlobKey, blob: Blob) -> Result<(), BlobError> {
+        self.blobs().insert(key.clone(), blob);
+        Ok(())
+    }
+
+    async fn get(&self, key: &BlobKey) -> Result<Blob, BlobError> {
+        self.blobs().get(key).cloned().ok_or(BlobError::NotFound)
+    }
+
+    async fn download_url(
+        &self,
+        key: &BlobKey,
+        file_name: &str,
+        _valid_for: Duration,
+    ) -> Result<String, BlobError> {
+        Ok(format!(
+            "http://127.0.0.1:3000/blobs/{key}?name={file_name}"
+        ))
+    }
+}
+
+type Desk = MailDesk<SqliteStore, MemoryBlobs, MemoryMailer>;
+
+struct Fuzz {
+    runtime: tokio::runtime::Runtime,
+    /// The desk and how many inputs its store has seen.
+    desk: Mutex<(Desk, u64)>,
+}
+
+fn fuzz() -> &'static Fuzz {
+    static FUZZ: OnceLock<Fuzz> = OnceLock::new();
+    FUZZ.get_or_init(|| {
+        tolerate_caught_mail_parser_panics();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let desk = MailDesk {
+            site: Site {
+                settings: Settings::parse(DEFAULT_CONFIG).expect("the default configuration"),
+                links: AccessLinks::new(&[5; 32]).expect("a 32-byte secret"),
+                clock,
+            },
+            store: SqliteStore::in_memory().expect("an in-memory database"),
+            blobs: MemoryBlobs::default(),
+            mailer: MemoryMailer::default(),
+        };
+        Fuzz {
+            // The store's calls go to the blocking pool, which a current-thread runtime has.
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime"),
+            desk: Mutex::new((desk, 0)),
+        }
+    })
+}
+
+/// libfuzzer-sys's panic hook aborts on every panic, before any `catch_unwind` runs. `read`
+/// catches mail-parser's debug-only panics on purpose (see `parse` in
+/// `shared/domain/src/incoming.rs`), so those pass through this hook quietly (each place is
+/// reported once). One that escapes is still a crash: libfuzzer-sys aborts when its own
+/// `catch_unwind` around the target sees it.
+fn tolerate_caught_mail_parser_panics() {
+    let libfuzzer_hook = std::panic::take_hook();
+    let seen = Mutex::new(HashSet::new());
+    std::panic::set_hook(Box::new(move |info| {
+        let Some(location) = info
+            .location()
+            .filter(|l| l.file().contains("/mail-parser-"))
+        else {
+            return libfuzzer_hook(info);
+        };
+        let place = format!("{}:{}", location.file(), location.line());
+        if seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(place)
+        {
+            eprintln!("mail-parser panicked (read catches it; reported once): {info}");
+        }
+    }));
+}
+
+/// Whether the outcome stored the mail on a ticket under its ids.
+fn stored(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Opened { .. } | Outcome::HeldForReview { .. } | Outcome::FollowUp { .. }
+    )
+}
+
+fuzz_target!(|data: &[u8]| {
+    let fuzz = fuzz();
+    let mut guard = fuzz.desk.lock().unwrap_or_else(PoisonError::into_inner);
+    let (desk, inputs) = &mut *guard;
+    *inputs += 1;
+    if *inputs > INPUTS_PER_STORE {
+        desk.store = SqliteStore::in_memory().expect("an in-memory database");
+        *inputs = 1;
+    }
+    let has_message_id = read(data).is_ok_and(|mail| mail.message_id.is_some());
+    let (first, second) = fuzz.runtime.block_on(async {
+        let first = desk
+            .accept(data.to_vec())
+            .await
+            .unwrap_or_else(|e| panic!("accept failed on in-memory adapters: {e:?}"));
+        let second = desk
+            .accept(data.to_vec())
+            .await
+            .unwrap_or_else(|e| panic!("second accept failed on in-memory adapters: {e:?}"));
+        (first, second)
+    });
+    desk.blobs.blobs().clear();
+    if has_message_id && stored(&first) {
+        match &second {
+            Outcome::Duplicate { ticket } if Some(ticket) == first.ticket() => {}
+            other => panic!(
+                "the same mail (with a Message-ID) delivered twice: {} on {:?}, then {} on {:?}",
+                first.as_str(),
+                first.ticket(),
+                other.as_str(),
+                other.ticket()
+            ),
+        }
+    }
+});
