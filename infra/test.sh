@@ -43,8 +43,13 @@ PATH="$VENV/bin:$PATH" cargo lambda build --release --compiler cargo --locked \
 export VENTANILLA_LAMBDA_DIR VENTANILLA_CARGO_LAMBDA
 
 log "tests (AWS stand-ins at $AWS_ENDPOINT_URL and $AWS_ENDPOINT_URL_SESV2)"
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast "$@"
+  cargo nextest run --workspace --locked --no-fail-fast "$@" || status=$?
 else
-  cargo test --workspace --locked --no-fail-fast "$@"
+  cargo test --workspace --locked --no-fail-fast "$@" || status=$?
 fi
+
+# A short schemathesis run over every route (docs/RELIABILITY.md has the long one).
+bash infra/api_fuzz.sh 5 || status=$?
+exit "$status"
