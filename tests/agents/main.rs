@@ -5,7 +5,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+
 mod loop_aws;
+mod privacy;
 
 use std::sync::Arc;
 
@@ -48,8 +50,11 @@ impl Default for Office {
 
 impl Office {
     pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let site = Site {
             settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
             links: AccessLinks::new(&[3; 32]).unwrap(),
@@ -142,6 +147,15 @@ impl Office {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         }
+    }
+
+    /// A plain GET, as a browser sends it: the status and the body as text.
+    pub async fn raw_get(&self, path: &str) -> (u16, String) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
     pub async fn version(&self, number: &TicketNumber) -> u64 {

@@ -43,6 +43,14 @@ pub async fn a_download_link_names_the_blob_and_expires(blobs: impl BlobStore) {
     assert!(url.contains("300") || url.contains("expires="), "{url}");
 }
 
+pub async fn a_deleted_blob_is_gone_and_deleting_again_is_fine(blobs: impl BlobStore) {
+    let key = BlobKey::parse(&format!("attachments/{}/captura.png", unique("t"))).unwrap();
+    blobs.put(&key, sample()).await.unwrap();
+    blobs.delete(&key).await.unwrap();
+    assert!(matches!(blobs.get(&key).await, Err(BlobError::NotFound)));
+    blobs.delete(&key).await.unwrap();
+}
+
 macro_rules! blob_contract {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -58,6 +66,10 @@ macro_rules! blob_contract {
             #[tokio::test]
             async fn a_download_link_names_the_blob_and_expires() {
                 super::a_download_link_names_the_blob_and_expires($make).await;
+            }
+            #[tokio::test]
+            async fn a_deleted_blob_is_gone_and_deleting_again_is_fine() {
+                super::a_deleted_blob_is_gone_and_deleting_again_is_fine($make).await;
             }
         }
     };

@@ -841,6 +841,78 @@ pub async fn agencies_saved_at_run_time_are_read_back_and_replaced(backend: impl
     assert_eq!(saved, [agency]);
 }
 
+/// An erasure rewrites the ticket and its thread in place: the same ids, times and mail ids,
+/// none of the text; the requester index no longer finds the old address, and an erasure
+/// made from a stale version is refused.
+pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let address = format!("{}@example.com", unique("titular."));
+    let ticket = open_ticket(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&agency, Category::Queja, &address),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let mail_id = format!("<{}@example.com>", unique("erase-"));
+    let reply = with_mail_ids(
+        message(
+            MessageKind::CitizenMessage,
+            clock.now(),
+            "Mi cédula es 1710034065.",
+        ),
+        &[&mail_id],
+    );
+    let ticket = store.update(append(&ticket, reply)).await.unwrap();
+    let thread = store.messages(&ticket.number).await.unwrap();
+    let at = clock.now().plus(Duration::days(1));
+    let stale = ventanilla_domain::privacy::erasure(&ticket, &thread, at);
+    let erasure = ventanilla_domain::privacy::erasure(&ticket, &thread, at);
+    let erased = store.erase(&erasure).await.unwrap();
+    assert_eq!(erased, erasure.ticket);
+    assert_eq!(store.ticket(&ticket.number).await.unwrap(), erasure.ticket);
+    let stored = store.messages(&ticket.number).await.unwrap();
+    assert_eq!(stored, erasure.messages);
+    assert_eq!(
+        stored.iter().map(|m| (m.id, m.at)).collect::<Vec<_>>(),
+        thread.iter().map(|m| (m.id, m.at)).collect::<Vec<_>>()
+    );
+    let text = format!(
+        "{:?}{stored:?}",
+        store.ticket(&ticket.number).await.unwrap()
+    );
+    assert!(
+        !text.contains("1710034065") && !text.contains(&address),
+        "{text}"
+    );
+    let old = Email::parse(&address).unwrap();
+    assert!(store.requester_tickets(&old).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .requester_tickets(&erasure.ticket.requester.email)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A reply to a mail of the erased thread still finds its ticket.
+    assert_eq!(
+        store
+            .find_by_mail_id(&MailMessageId::parse(&mail_id).unwrap())
+            .await
+            .unwrap(),
+        Some(ticket.number.clone())
+    );
+    assert!(matches!(
+        store.erase(&stale).await,
+        Err(StoreError::VersionConflict)
+    ));
+}
+
 /// A store technology under test: it hands out any number of store instances over the
 /// same storage (one SQLite file, one DynamoDB table), like several processes would have.
 pub trait Backend {
@@ -910,6 +982,7 @@ macro_rules! store_contract {
                 agents_are_found_by_token_and_a_new_token_retires_the_old,
                 the_audit_trail_of_a_ticket_keeps_its_order,
                 agencies_saved_at_run_time_are_read_back_and_replaced,
+                an_erasure_replaces_the_ticket_and_its_thread,
             );
         }
     };

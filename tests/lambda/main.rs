@@ -490,6 +490,15 @@ async fn the_sample_events_answer_as_the_deploy_guide_says() {
     assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
     let again = invoke_sample(&functions, "inbound-mail", "inbound-mail-ses-receipt.json");
     assert_eq!(again[0]["outcome"], "duplicate", "{again}");
+
+    // The retention rule's daily schedule: nothing here is five years old.
+    let swept = invoke_sample(
+        &functions,
+        "inbound-mail",
+        "inbound-mail-retention-schedule.json",
+    );
+    assert_eq!(swept["erased"], serde_json::json!([]), "{swept}");
+    assert_eq!(swept["examined"], 0, "{swept}");
 }
 
 /// A 10 MB mail (three 2.5 MB attachments, base64 in the mail) fits a 128 MB function: the

@@ -10,7 +10,6 @@
 mod console;
 mod views;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -26,9 +25,10 @@ use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, Blob, BlobKey, BlobStore, Cursor, IdSource, Mailer,
     QueueQuery, StoreError, TicketStore, UuidV7,
 };
+use ventanilla_domain::privacy;
 use ventanilla_domain::ticket::{MailMeta, TicketUpdate};
 use ventanilla_domain::{
-    AgencyCode, AgentId, AttachmentRef, Author, Body, Category, FieldError, FieldErrors,
+    AgencyCode, AgentId, AttachmentRef, Author, Body, Category, Email, FieldError, FieldErrors,
     FieldProblem, Lang, Message, MessageKind, Priority, QueueName, Status, Ticket, TicketChange,
     TicketNumber,
 };
@@ -105,6 +105,14 @@ where
         .route(
             "/api/v1/agent/agents/{id}/token",
             post(rotate_token::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/privacy/export",
+            post(export_requester::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/privacy/erase",
+            post(erase_requester::<S, B, M>),
         )
         .with_state(desk)
         .merge(console::routes());
@@ -216,27 +224,12 @@ async fn me<S: Ports, B, M>(
         "agency": gate.agent.agency.as_str(),
         "agency_name": agency.map(|a| a.name.as_str()),
         "role": gate.agent.role.wire(),
-        "queues": agency_queues(&gate.site, &gate.agent.agency)
+        "queues": gate.site.settings.queues_of(&gate.agent.agency)
             .iter()
             .map(QueueName::as_str)
             .collect::<Vec<_>>(),
     }))
     .into_response())
-}
-
-/// The queues an agency works: its default, those its categories go to, and the support
-/// address's queues when mail lands there.
-fn agency_queues(site: &Site, agency: &AgencyCode) -> Vec<QueueName> {
-    let mut queues = BTreeSet::new();
-    if let Some(config) = site.settings.agency(agency) {
-        queues.extend(config.queues());
-    }
-    let mail = &site.settings.mail.policy;
-    if &mail.agency == agency {
-        queues.insert(mail.queue.clone());
-        queues.insert(mail.review_queue.clone());
-    }
-    queues.into_iter().collect()
 }
 
 /// The list's filters, read as text and parsed here, so that every bad one is named in a
@@ -302,7 +295,7 @@ async fn list<S: Ports, B: BlobStore, M: Mailer>(
     }
     let queues = match queue {
         Some(queue) => vec![queue],
-        None => agency_queues(&gate.site, &gate.agent.agency),
+        None => gate.site.settings.queues_of(&gate.agent.agency),
     };
     // Each queue is read from the cursor on, newest activity first; the pages are merged.
     let mut tickets = Vec::new();
@@ -1255,4 +1248,94 @@ async fn save_agency<S: Ports, B, M>(
     )
     .await?;
     Ok(Json(agency_json(&agency)).into_response())
+}
+
+/// A requester, named by the address their tickets were opened with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RequesterRequest {
+    email: Option<String>,
+}
+
+/// The requester's tickets the admin's agency holds (an agency answers for the personal
+/// data in its own tickets; another agency's are its own to export or erase).
+async fn requester_tickets<S: Ports, B, M>(
+    gate: &Gate<'_, S, B, M>,
+    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Vec<Ticket>, Problem> {
+    gate.require(Role::Admin)?;
+    let Json(request) = body.map_err(|e| Problem::bad_request(gate.lang, e.body_text()))?;
+    let email = Email::parse(request.email.as_deref().unwrap_or(""))
+        .map_err(|e| Problem::invalid_field(e, gate.lang))?;
+    let tickets = gate
+        .desk
+        .store
+        .requester_tickets(&email)
+        .await
+        .map_err(|e| unavailable(&e, gate.lang))?;
+    Ok(tickets
+        .into_iter()
+        .filter(|t| t.agency == gate.agent.agency)
+        .collect())
+}
+
+/// Everything the agency holds about a requester (their right of access), each ticket with
+/// its whole thread and attachment links; each export is in the ticket's audit trail.
+async fn export_requester<S: Ports, B: BlobStore, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let tickets = requester_tickets(&gate, body).await?;
+    let mut views = Vec::with_capacity(tickets.len());
+    for ticket in &tickets {
+        views.push(TicketView::build(&desk.site, &desk.store, &desk.blobs, ticket, lang).await?);
+    }
+    for ticket in &tickets {
+        gate.audit(
+            AuditAction::ExportPersonalData,
+            Some(&ticket.number),
+            String::new(),
+        )
+        .await?;
+    }
+    Ok(Json(json!({
+        "agency": gate.agent.agency.as_str(),
+        "exported_at": desk.site.clock.now().to_string(),
+        "tickets": views,
+    }))
+    .into_response())
+}
+
+/// Erases a requester's personal data from every ticket the agency holds (their right of
+/// erasure; `privacy` says what goes and what stays). Each erasure is in the ticket's audit
+/// trail. Asked again, it finds nothing: the address is gone from the tickets.
+async fn erase_requester<S: Ports, B: BlobStore, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let gate = Gate::open(&desk, &headers, lang).await?;
+    let tickets = requester_tickets(&gate, body).await?;
+    let mut erased = Vec::with_capacity(tickets.len());
+    for ticket in tickets {
+        privacy::erase_ticket(
+            &desk.store,
+            &desk.blobs,
+            &ticket.number,
+            &gate.agent.id,
+            desk.site.clock.now(),
+            "a pedido del titular de los datos",
+        )
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, ticket = %ticket.number, "erasure not finished");
+            Problem::unavailable(lang)
+        })?;
+        erased.push(ticket.number.to_string());
+    }
+    Ok(Json(json!({ "erased": erased })).into_response())
 }

@@ -9,6 +9,7 @@
 //! retry is harmless because a delivery is deduplicated on SES's id and the Message-ID.
 //! A mail that cannot be read at all is kept raw and reported, not retried.
 
+pub mod retention;
 pub mod ses;
 
 use ventanilla_domain::inbound::{Delivery, Outcome, receive_mail};

@@ -1,6 +1,6 @@
-//! Lambda entry point: wires the AWS adapters into the mail desk and hands SES receipt events
-//! to it. An error makes Lambda retry the event (asynchronous invocation), then send it to the
-//! on-failure destination.
+//! Lambda entry point: wires the AWS adapters into the mail desk and hands it SES receipt
+//! events and the retention rule's schedule. An error makes Lambda retry the event
+//! (asynchronous invocation), then send it to the on-failure destination.
 
 use std::sync::Arc;
 
@@ -24,9 +24,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let desk = Arc::clone(&desk);
         async move {
-            desk.handle_ses_event(event.payload).await.map_err(|error| {
-                let cause = std::error::Error::source(&error).map(ToString::to_string);
-                tracing::error!(%error, cause, "mail not delivered; the event will be retried");
+            desk.handle(event.payload).await.map_err(|error| {
+                let cause = error.source().map(ToString::to_string);
+                tracing::error!(%error, cause, "event not handled; it will be retried");
                 lambda_runtime::Error::from(error)
             })
         }

@@ -106,6 +106,11 @@ impl BlobStore for MemoryBlobs {
         self.blobs().get(key).cloned().ok_or(BlobError::NotFound)
     }
 
+    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
+        self.blobs().remove(key);
+        Ok(())
+    }
+
     async fn download_url(
         &self,
         key: &BlobKey,

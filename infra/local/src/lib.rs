@@ -145,6 +145,17 @@ pub enum AgentStore<'a> {
 /// The inbound-mail function's desk on the embedded adapters.
 pub type LocalMailDesk = inbound_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
 
+/// The retention rule, as the daily schedule runs it on AWS: at start and every hour after.
+pub async fn retention(desk: Arc<LocalMailDesk>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        if let Err(error) = desk.erase_expired().await {
+            tracing::error!(%error, "retention sweep failed; the next one tries again");
+        }
+    }
+}
+
 /// The whole system in one process.
 #[derive(Debug)]
 pub struct Local {

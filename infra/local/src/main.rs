@@ -116,6 +116,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let smtp_address = smtp.local_addr()?;
     let local = ventanilla_local::app(&args.data_dir, args.config.as_deref(), address)?;
     let support = local.mail.site.settings.support.clone();
+    tokio::spawn(ventanilla_local::retention(std::sync::Arc::clone(
+        &local.mail,
+    )));
     tokio::spawn(ventanilla_local::smtp::serve(smtp, local.mail));
     // The one line a person or a script waits for.
     let url = format!("http://{address}");

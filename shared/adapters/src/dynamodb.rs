@@ -35,6 +35,7 @@ use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
+use ventanilla_domain::privacy::Erasure;
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
@@ -440,6 +441,72 @@ impl DynamoStore {
         }
     }
 
+    /// One go at an erasure: the thread in transactions of up to 99 messages, each
+    /// conditional on the ticket's version, the ticket itself in the last one. A lost
+    /// condition stops it (`VersionConflict`); what was written already is erased text,
+    /// written again by the next go.
+    async fn try_erase(&self, erasure: &Erasure) -> Result<Option<Ticket>, StoreError> {
+        const PER_TRANSACTION: usize = 99;
+        let number = &erasure.ticket.number;
+        let batches = erasure.messages.len().div_ceil(PER_TRANSACTION).max(1);
+        for batch in 0..batches {
+            let condition = "#version = :seen";
+            let (names, values) = (
+                HashMap::from([("#version".to_owned(), "version".to_owned())]),
+                HashMap::from([(":seen".to_owned(), n(erasure.expected_version))]),
+            );
+            let first = if batch + 1 == batches {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(ticket_item(&erasure.ticket)?))
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(Some(values))
+                    .build()
+                    .map_err(unavailable)?;
+                TransactWriteItem::builder().put(put).build()
+            } else {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(ticket_pk(number), META)))
+                    .condition_expression(condition)
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(Some(values))
+                    .build()
+                    .map_err(unavailable)?;
+                TransactWriteItem::builder().condition_check(check).build()
+            };
+            let mut items = vec![first];
+            for message in erasure
+                .messages
+                .iter()
+                .skip(batch * PER_TRANSACTION)
+                .take(PER_TRANSACTION)
+            {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(message_item(number, message)?))
+                    .build()
+                    .map_err(unavailable)?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            if let Err(error) = result {
+                return match cancellation_codes(&error) {
+                    Some(codes) if failed(&codes, 0) => Err(StoreError::VersionConflict),
+                    Some(codes) if conflicted(&codes) => Ok(None),
+                    _ => Err(unavailable(error)),
+                };
+            }
+        }
+        Ok(Some(erasure.ticket.clone()))
+    }
+
     async fn query_tickets(
         &self,
         index: &str,
@@ -646,6 +713,16 @@ impl TicketStore for DynamoStore {
             .query_tickets(REQUESTER_INDEX, "GSI2PK = :pk", values, None, None, false)
             .await?;
         Ok(tickets)
+    }
+
+    async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
+        until_won(
+            MAX_UPDATE_ATTEMPTS,
+            (Duration::from_millis(10), Duration::from_millis(200)),
+            "the erasure kept conflicting with other transactions",
+            || self.try_erase(erasure),
+        )
+        .await
     }
 }
 

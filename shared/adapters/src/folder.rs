@@ -127,6 +127,17 @@ impl BlobStore for FolderBlobs {
         })
     }
 
+    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
+        for path in [self.data_path(key), self.type_path(key)] {
+            match tokio::fs::remove_file(path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(())
+    }
+
     async fn download_url(
         &self,
         key: &BlobKey,

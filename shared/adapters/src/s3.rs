@@ -108,6 +108,18 @@ impl BlobStore for S3Blobs {
         })
     }
 
+    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
+        // S3 answers a delete of a missing key with success.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn download_url(
         &self,
         key: &BlobKey,

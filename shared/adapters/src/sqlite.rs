@@ -15,6 +15,7 @@ use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
+use ventanilla_domain::privacy::Erasure;
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
@@ -458,6 +459,31 @@ impl TicketStore for SqliteStore {
                 )
                 .map_err(db)?;
             json_rows(&mut statement, [key])
+        })
+        .await
+    }
+
+    async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
+        let erasure = erasure.clone();
+        self.transaction(move |tx| {
+            let current = load_ticket(tx, erasure.ticket.number.as_str())?;
+            if current.version != erasure.expected_version {
+                return Err(StoreError::VersionConflict);
+            }
+            write_ticket(tx, &erasure.ticket, false)?;
+            for message in &erasure.messages {
+                execute(
+                    tx,
+                    "UPDATE messages SET message = ?3 WHERE ticket = ?1 AND sort_key = ?2",
+                    params![
+                        erasure.ticket.number.as_str(),
+                        message_sort_key(message),
+                        to_json(message)?
+                    ],
+                )
+                .map_err(db)?;
+            }
+            Ok(erasure.ticket)
         })
         .await
     }

@@ -166,6 +166,10 @@ pub enum AuditAction {
     ManageAgent,
     /// Created or changed an agency, its queues or their follow-up rules.
     ManageAgency,
+    /// Exported a requester's personal data (their right of access).
+    ExportPersonalData,
+    /// Erased a requester's personal data: on request, or by the retention rule.
+    ErasePersonalData,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

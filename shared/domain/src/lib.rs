@@ -12,6 +12,7 @@ pub mod mail;
 pub mod notices;
 pub mod operations;
 pub mod ports;
+pub mod privacy;
 pub mod reply;
 pub mod status;
 pub mod ticket;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::agencies::Agency;
 use crate::agents::{Agent, AuditEntry, TokenHash};
 use crate::mail::{MailMessageId, OutgoingMail};
+use crate::privacy::Erasure;
 use crate::ticket::{MessageId, TicketDraft, TicketUpdate};
 use crate::{
     AgencyCode, AgentId, Email, FieldError, FieldProblem, Message, QueueName, Status, Ticket,
@@ -160,6 +161,11 @@ pub trait TicketStore: Send + Sync {
         &self,
         email: &Email,
     ) -> impl Future<Output = Result<Vec<Ticket>, StoreError>> + Send;
+
+    /// Writes an erased ticket and its erased thread in place of the originals, if the
+    /// ticket is still at the version the erasure was made from (`VersionConflict`
+    /// otherwise). The mail ids stay indexed.
+    fn erase(&self, erasure: &Erasure) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
 }
 
 /// The agents of every agency, found by the hash of their token.
@@ -274,6 +280,9 @@ pub trait BlobStore: Send + Sync {
     fn put(&self, key: &BlobKey, blob: Blob) -> impl Future<Output = Result<(), BlobError>> + Send;
 
     fn get(&self, key: &BlobKey) -> impl Future<Output = Result<Blob, BlobError>> + Send;
+
+    /// Deletes the blob; one already gone is no error.
+    fn delete(&self, key: &BlobKey) -> impl Future<Output = Result<(), BlobError>> + Send;
 
     /// A link that downloads the blob as `file_name` until `valid_for` has passed.
     fn download_url(

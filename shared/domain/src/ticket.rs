@@ -56,6 +56,10 @@ pub struct Ticket {
     /// they are.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undelivered: Vec<MessageId>,
+    /// When the requester's personal data was erased (`privacy`): on request or by the
+    /// retention rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<Timestamp>,
 }
 
 /// Our identifier of a message in a thread (time-ordered), not a mail Message-ID.
@@ -214,6 +218,7 @@ impl TicketDraft {
             linked_to: self.linked_to,
             referrals: Vec::new(),
             undelivered: Vec::new(),
+            erased_at: None,
         };
         (ticket, self.first_message)
     }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use ventanilla_domain::inbound::{FinishedTicketRule, MailPolicy};
 use ventanilla_domain::mail::Mailbox;
 use ventanilla_domain::ports::BlobKey;
+use ventanilla_domain::privacy::Retention;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
 
 /// The configuration compiled in: one example agency (MDT).
@@ -38,6 +39,8 @@ pub struct Settings {
     pub limits: Limits,
     pub agencies: Vec<Agency>,
     pub mail: MailSettings,
+    /// `None`: personal data is kept until an admin erases it.
+    pub retention: Option<Retention>,
 }
 
 /// The support address: where its mail goes and how it behaves.
@@ -68,7 +71,17 @@ struct File {
     site: SiteFile,
     limits: LimitsFile,
     mail: MailFile,
+    #[serde(default)]
+    privacy: PrivacyFile,
     agencies: Vec<AgencyFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PrivacyFile {
+    /// 0 (the default when the section is absent): never.
+    #[serde(default)]
+    erase_finished_after_days: u32,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +219,11 @@ impl Settings {
             },
             agencies,
             mail,
+            retention: (file.privacy.erase_finished_after_days > 0).then(|| Retention {
+                erase_finished_after: chrono::Duration::days(i64::from(
+                    file.privacy.erase_finished_after_days,
+                )),
+            }),
         };
         Ok(settings)
     }
@@ -256,6 +274,33 @@ impl Settings {
 
     pub fn agency(&self, code: &AgencyCode) -> Option<&Agency> {
         self.agencies.iter().find(|a| &a.code == code)
+    }
+
+    /// The queues an agency works: its default, those its categories go to, and the
+    /// support address's queues when mail lands there.
+    pub fn queues_of(&self, agency: &AgencyCode) -> Vec<QueueName> {
+        let mut queues = std::collections::BTreeSet::new();
+        if let Some(config) = self.agency(agency) {
+            queues.extend(config.queues());
+        }
+        let mail = &self.mail.policy;
+        if &mail.agency == agency {
+            queues.insert(mail.queue.clone());
+            queues.insert(mail.review_queue.clone());
+        }
+        queues.into_iter().collect()
+    }
+
+    /// Every agency's queues.
+    pub fn all_queues(&self) -> Vec<(AgencyCode, QueueName)> {
+        self.agencies
+            .iter()
+            .flat_map(|a| {
+                self.queues_of(&a.code)
+                    .into_iter()
+                    .map(|q| (a.code.clone(), q))
+            })
+            .collect()
     }
 
     /// The configuration with agencies an admin saved at run time: each replaces the

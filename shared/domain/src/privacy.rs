@@ -1,0 +1,307 @@
+//! A citizen's personal data, erased (Ecuador's Ley Orgánica de Protección de Datos
+//! Personales): on an admin's request, and by the retention rule once a ticket has been
+//! finished long enough.
+//!
+//! What an erased ticket keeps is what the agency's statistics need and what nobody can be
+//! identified by: its number, agency, queue, category, status, priority, dates and the shape
+//! of its thread (who wrote when). Everything a person typed or sent goes: the requester's
+//! name, address, ID document, phone, nationality, gender and user type, the subject, every
+//! message body (the agents' too: replies quote and name the citizen), every attachment and
+//! the raw mails, which are deleted from the blob store.
+//!
+//! Blobs are deleted first and the ticket rewritten after, so a failure half-way leaves the
+//! blob keys on the ticket and a second run finishes the work (deleting a blob that is
+//! already gone is no error).
+
+use crate::agents::{AuditAction, AuditEntry};
+use crate::ports::{AuditLog, BlobError, BlobKey, BlobStore, QueueQuery, StoreError, TicketStore};
+use crate::{
+    AgencyCode, AgentId, Body, Email, Message, PersonName, QueueName, Requester, Status, Subject,
+    Ticket, TicketNumber, Timestamp,
+};
+
+/// What an erased field reads.
+pub const ERASED_TEXT: &str = "[Datos eliminados por protección de datos personales]";
+const ERASED_NAME: &str = "Datos eliminados";
+const ERASED_SUBJECT: &str = "Datos eliminados";
+
+/// Who the audit trail names for erasures made by the retention rule.
+pub const RETENTION_AGENT: &str = "retencion-automatica";
+
+/// A ticket and its thread as they are once erased, conditional on the version they were
+/// read at; what the store writes in place of the originals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub expected_version: u64,
+    /// The ticket, erased, at the next version.
+    pub ticket: Ticket,
+    /// Every message of the thread, erased, with the same ids and times.
+    pub messages: Vec<Message>,
+    /// The screenshots, attachments and raw mails the thread referred to.
+    pub blobs: Vec<BlobKey>,
+}
+
+/// The address an erased ticket's requester is given: unique per ticket (it keys the
+/// requester index), under a reserved domain that can never receive mail (RFC 2606).
+fn erased_email(number: &TicketNumber) -> Email {
+    Email::parse(&format!(
+        "eliminado.{}@ventanilla.invalid",
+        number.as_str().to_ascii_lowercase()
+    ))
+    .unwrap_or_else(|e| unreachable!("a ticket number makes a valid local part: {e}"))
+}
+
+fn fixed<T, E: std::fmt::Display>(parsed: Result<T, E>) -> T {
+    parsed.unwrap_or_else(|e| unreachable!("a fixed text parses: {e}"))
+}
+
+/// The erased forms of a ticket and its thread.
+pub fn erasure(ticket: &Ticket, thread: &[Message], at: Timestamp) -> Erasure {
+    let mut erased = ticket.clone();
+    erased.requester = Requester {
+        name: fixed(PersonName::parse(ERASED_NAME)),
+        email: erased_email(&ticket.number),
+        id_document: None,
+        phone: None,
+        nationality: None,
+        gender: None,
+        user_type: None,
+    };
+    erased.subject = fixed(Subject::parse(ERASED_SUBJECT));
+    erased.erased_at = Some(ticket.erased_at.unwrap_or(at));
+    erased.version = ticket.version + 1;
+    let body = fixed(Body::parse(ERASED_TEXT));
+    let mut blobs = Vec::new();
+    let messages = thread
+        .iter()
+        .map(|message| {
+            let mut message = message.clone();
+            blobs.extend(message.attachments.drain(..).map(|a| a.blob));
+            if let Some(mail) = &mut message.mail {
+                blobs.extend(mail.raw.take());
+            }
+            message.body = body.clone();
+            message
+        })
+        .collect();
+    Erasure {
+        expected_version: ticket.version,
+        ticket: erased,
+        messages,
+        blobs,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a blob could not be deleted")]
+    Blobs(#[from] BlobError),
+}
+
+/// How many times an erasure reads the ticket again when an update got in between.
+const ATTEMPTS: usize = 5;
+
+/// Erases one ticket's personal data and records it in its audit trail. Erasing an erased
+/// ticket again changes nothing but is recorded too.
+pub async fn erase_ticket(
+    store: &(impl TicketStore + AuditLog),
+    blobs: &impl BlobStore,
+    number: &TicketNumber,
+    by: &AgentId,
+    at: Timestamp,
+    reason: &str,
+) -> Result<Ticket, ErasureError> {
+    let mut attempt = 0;
+    let erased = loop {
+        let ticket = store.ticket(number).await?;
+        let thread = store.messages(number).await?;
+        let erasure = erasure(&ticket, &thread, at);
+        for key in &erasure.blobs {
+            blobs.delete(key).await?;
+        }
+        match store.erase(&erasure).await {
+            Ok(erased) => break erased,
+            Err(StoreError::VersionConflict) if attempt + 1 < ATTEMPTS => attempt += 1,
+            Err(error) => return Err(error.into()),
+        }
+    };
+    store
+        .record(&AuditEntry {
+            at,
+            agent: by.clone(),
+            action: AuditAction::ErasePersonalData,
+            ticket: Some(number.clone()),
+            detail: reason.to_owned(),
+        })
+        .await?;
+    Ok(erased)
+}
+
+/// The retention rule: finished tickets whose last activity is older than this are erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub erase_finished_after: chrono::Duration,
+}
+
+/// What a retention sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Finished tickets past the retention period, looked at.
+    pub examined: usize,
+    /// Of those, the ones erased now (the others were erased before).
+    pub erased: Vec<TicketNumber>,
+}
+
+/// A page of a queue, oldest activity first.
+const SWEEP_PAGE: usize = 100;
+
+/// Erases every finished ticket of the given queues whose last activity is older than the
+/// retention period. Each queue is read oldest activity first and only up to the cut-off.
+pub async fn sweep(
+    store: &(impl TicketStore + AuditLog),
+    blobs: &impl BlobStore,
+    queues: &[(AgencyCode, QueueName)],
+    retention: Retention,
+    now: Timestamp,
+) -> Result<Sweep, ErasureError> {
+    let cutoff = now.plus(-retention.erase_finished_after);
+    let by = fixed(AgentId::parse(RETENTION_AGENT));
+    let mut report = Sweep::default();
+    for (agency, queue) in queues {
+        for status in [Status::Resolved, Status::Closed] {
+            let mut after = None;
+            'pages: loop {
+                let page = store
+                    .queue(&QueueQuery {
+                        agency: agency.clone(),
+                        queue: queue.clone(),
+                        status: Some(status),
+                        limit: SWEEP_PAGE,
+                        after: after.take(),
+                        oldest_first: true,
+                    })
+                    .await?;
+                for ticket in &page.items {
+                    if ticket.last_activity >= cutoff {
+                        break 'pages;
+                    }
+                    report.examined += 1;
+                    if ticket.erased_at.is_none() {
+                        let reason = format!(
+                            "retención: finalizado y sin actividad desde {}",
+                            ticket.last_activity
+                        );
+                        erase_ticket(store, blobs, &ticket.number, &by, now, &reason).await?;
+                        report.erased.push(ticket.number.clone());
+                    }
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::{MailMeta, MessageId};
+    use crate::{AttachmentRef, Author, Category, MessageKind, Priority};
+
+    fn ticket() -> Ticket {
+        let at = Timestamp::parse("2025-03-01T10:00:00Z").unwrap();
+        Ticket {
+            number: TicketNumber::parse("MDT-QUE-2025-00007").unwrap(),
+            agency: AgencyCode::parse("MDT").unwrap(),
+            queue: QueueName::parse("atencion-ciudadana").unwrap(),
+            category: Category::parse("queja").unwrap(),
+            status: Status::Closed,
+            priority: Priority::High,
+            assignee: None,
+            requester: Requester {
+                name: PersonName::parse("Rosa Quishpe").unwrap(),
+                email: Email::parse("rosa@example.com").unwrap(),
+                id_document: None,
+                phone: None,
+                nationality: None,
+                gender: None,
+                user_type: None,
+            },
+            subject: Subject::parse("El funcionario Pérez no me atendió").unwrap(),
+            created_at: at,
+            last_activity: at,
+            version: 4,
+            linked_to: None,
+            referrals: Vec::new(),
+            undelivered: Vec::new(),
+            erased_at: None,
+        }
+    }
+
+    #[test]
+    fn an_erasure_keeps_the_shape_and_drops_what_a_person_wrote() {
+        let ticket = ticket();
+        let blob = |k: &str| BlobKey::parse(k).unwrap();
+        let message = Message {
+            id: MessageId(uuid::Uuid::nil()),
+            at: ticket.created_at,
+            kind: MessageKind::CitizenMessage,
+            author: Author::Requester,
+            body: Body::parse("Mi cédula es 1710034065 y vivo en Quito.").unwrap(),
+            attachments: vec![AttachmentRef {
+                name: "captura.png".into(),
+                content_type: "image/png".into(),
+                size: 10,
+                blob: blob("attachments/x/captura.png"),
+            }],
+            mail: Some(MailMeta {
+                message_ids: Vec::new(),
+                raw: Some(blob("inbound/abc")),
+            }),
+        };
+        let later = Timestamp::parse("2027-01-01T00:00:00Z").unwrap();
+        let erasure = erasure(&ticket, std::slice::from_ref(&message), later);
+        assert_eq!(erasure.expected_version, 4);
+        assert_eq!(erasure.ticket.version, 5);
+        assert_eq!(erasure.ticket.erased_at, Some(later));
+        assert_eq!(erasure.ticket.number, ticket.number);
+        assert_eq!(erasure.ticket.category, ticket.category);
+        assert_eq!(erasure.ticket.last_activity, ticket.last_activity);
+        assert_eq!(
+            erasure.ticket.requester.email.as_str(),
+            "eliminado.mdt-que-2025-00007@ventanilla.invalid"
+        );
+        assert_eq!(erasure.ticket.subject.as_str(), ERASED_SUBJECT);
+        let text = format!("{:?}", erasure.ticket) + &format!("{:?}", erasure.messages);
+        for personal in [
+            "Rosa",
+            "rosa@",
+            "Pérez",
+            "1710034065",
+            "captura",
+            "inbound/",
+        ] {
+            assert!(!text.contains(personal), "{personal} in {text}");
+        }
+        assert_eq!(erasure.messages[0].id, message.id);
+        assert_eq!(erasure.messages[0].at, message.at);
+        assert_eq!(erasure.messages[0].body.as_str(), ERASED_TEXT);
+        assert_eq!(
+            erasure.blobs,
+            vec![blob("attachments/x/captura.png"), blob("inbound/abc")]
+        );
+        // Erased again: the first erasure's time stays.
+        let again = super::erasure(
+            &erasure.ticket,
+            &erasure.messages,
+            later.plus(chrono::Duration::days(1)),
+        );
+        assert_eq!(again.ticket.erased_at, Some(later));
+        assert!(again.blobs.is_empty());
+    }
+}
