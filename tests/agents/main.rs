@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 
+mod abuse;
 mod loop_aws;
 mod privacy;
 
