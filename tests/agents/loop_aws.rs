@@ -3,115 +3,13 @@
 //! citizen's, the citizen's answer to it landing on the same ticket, a note that reaches no
 //! citizen; and a reply the provider refused, kept and sent again.
 
-use std::sync::Arc;
+use serde_json::json;
+use ventanilla_tests::unique;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-use ventanilla_adapters::dynamodb::DynamoStore;
-use ventanilla_adapters::s3::S3Blobs;
-use ventanilla_adapters::ses::SesMailer;
-use ventanilla_domain::agents::Role;
-use ventanilla_tests::{AwsStandIn, unique};
-
-struct Stack {
-    router: Router,
-    mail: inbound_mail::MailDesk<DynamoStore, S3Blobs, SesMailer>,
-    aws: AwsStandIn,
-}
-
-impl Stack {
-    /// With `verified` false the sending domain is unknown to SES until `aws.verify()`.
-    async fn new(verified: bool) -> Self {
-        let aws = AwsStandIn::new(verified).await;
-        let intake = create_ticket::Intake {
-            site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-            mailer: aws.mailer.clone(),
-        };
-        let status = ticket_status::StatusDesk {
-            site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-        };
-        let agents = agent_api::AgentDesk {
-            site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-            mailer: aws.mailer.clone(),
-        };
-        let router = create_ticket::router(Arc::new(intake))
-            .merge(ticket_status::router(Arc::new(status)))
-            .merge(agent_api::router(Arc::new(agents)));
-        let mail = inbound_mail::MailDesk {
-            site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-            mailer: aws.mailer.clone(),
-        };
-        Stack { router, mail, aws }
-    }
-
-    async fn call(
-        &self,
-        token: Option<&str>,
-        method: &str,
-        path: &str,
-        body: Value,
-    ) -> (u16, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json")
-            .header("accept", "application/json");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = request.body(Body::from(body.to_string())).unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn admin(&self) -> String {
-        ventanilla_tests::mdt_agent(&self.aws.store, Role::Admin).await
-    }
-
-    /// The S3 action, then the Lambda action, as SES runs a receipt rule.
-    async fn receive(&self, raw: &str) -> Vec<inbound_mail::ses::Handled> {
-        let id = unique("ses");
-        self.aws.store_received_mail(&id, raw).await;
-        self.mail
-            .handle_ses_event(ventanilla_tests::ses_receipt_event(&id))
-            .await
-            .unwrap()
-    }
-
-    async fn sent(&self) -> Vec<(String, String)> {
-        self.aws.sent().await
-    }
-}
+use ventanilla_tests::AwsStack as Stack;
 
 fn header(raw: &str, name: &str) -> String {
     ventanilla_tests::header(raw, name).unwrap_or_default()
-}
-
-fn form(email: &str) -> Value {
-    json!({
-        "agency": "MDT", "category": "problema_tecnico", "nationality": "EC",
-        "id_type": "cedula", "id_number": "1710034065", "full_name": "Carmen Guamán",
-        "email": email, "gender": "femenino", "phone": "0991234567", "user_type": "ciudadano",
-        "subject": "No puedo firmar el contrato en línea",
-        "description": "El sistema da error al firmar."
-    })
 }
 
 #[tokio::test]
@@ -122,7 +20,12 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
 
     // 1. The form opens the ticket; the acknowledgement goes out.
     let (status, opened) = stack
-        .call(None, "POST", "/api/v1/tickets", form(&citizen))
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets",
+            ventanilla_tests::form_json(&citizen),
+        )
         .await;
     assert_eq!(status, 201, "{opened}");
     let number = opened["number"].as_str().unwrap().to_owned();
@@ -238,7 +141,12 @@ async fn a_reply_the_provider_refused_is_kept_and_sent_again() {
     let stack = Stack::new(false).await;
     let citizen = format!("{}@example.com", unique("jorge"));
     let (status, opened) = stack
-        .call(None, "POST", "/api/v1/tickets", form(&citizen))
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets",
+            ventanilla_tests::form_json(&citizen),
+        )
         .await;
     assert_eq!(
         status, 201,

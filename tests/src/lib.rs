@@ -36,6 +36,15 @@ pub async fn aws_config() -> SdkConfig {
     load_config().await.expect("the SDK configuration")
 }
 
+/// An SDK configuration whose every service, SES included, is reached at `endpoint` (an
+/// explicit endpoint makes the SDK ignore the per-service `AWS_ENDPOINT_URL_*` variables).
+pub async fn aws_config_at(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
 /// A name no other test uses, for tables, buckets, agencies and addresses, since tests run
 /// in parallel against one stand-in.
 pub fn unique(prefix: &str) -> String {
@@ -145,8 +154,12 @@ impl std::fmt::Debug for AwsStandIn {
 impl AwsStandIn {
     /// With `verified` false, SES refuses the domain's mail until [`AwsStandIn::verify`].
     pub async fn new(verified: bool) -> Self {
+        Self::at(aws_config().await, verified).await
+    }
+
+    /// The same, with the SDK reaching the stand-ins through `config` (a proxy's endpoint).
+    pub async fn at(config: SdkConfig, verified: bool) -> Self {
         use ventanilla_domain::mail::Mailbox;
-        let config = aws_config().await;
         let domain = format!("{}.gob.ec", unique("mesa"));
         let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, unique("tickets-"));
         store.create_table().await.expect("table");
@@ -263,6 +276,18 @@ pub async fn mdt_agent(
     token.expose().to_owned()
 }
 
+/// The form's fields as JSON, for `POST /api/v1/tickets`: a citizen of MDT with a
+/// technical problem.
+pub fn form_json(email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "agency": "MDT", "category": "problema_tecnico", "nationality": "EC",
+        "id_type": "cedula", "id_number": "1710034065", "full_name": "Carmen Guamán",
+        "email": email, "gender": "femenino", "phone": "0991234567", "user_type": "ciudadano",
+        "subject": "No puedo firmar el contrato en línea",
+        "description": "El sistema da error al firmar."
+    })
+}
+
 /// A header of a raw mail as written, unfolded.
 pub fn header(raw: &str, name: &str) -> Option<String> {
     let head = raw
@@ -274,4 +299,120 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
     head.split("\r\n")
         .find(|line| line.to_ascii_lowercase().starts_with(&prefix))
         .map(|line| line[prefix.len()..].trim().to_owned())
+}
+
+/// Every function wired to the stand-ins in one process: the HTTP functions' routers merged
+/// (as the local server mounts them) and the inbound-mail desk.
+pub struct AwsStack {
+    pub router: axum::Router,
+    pub mail: inbound_mail::MailDesk<
+        ventanilla_adapters::dynamodb::DynamoStore,
+        ventanilla_adapters::s3::S3Blobs,
+        ventanilla_adapters::ses::SesMailer,
+    >,
+    pub aws: AwsStandIn,
+}
+
+impl std::fmt::Debug for AwsStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsStack")
+            .field("aws", &self.aws)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsStack {
+    /// With `verified` false the sending domain is unknown to SES until `aws.verify()`.
+    pub async fn new(verified: bool) -> Self {
+        Self::on(AwsStandIn::new(verified).await)
+    }
+
+    pub fn on(aws: AwsStandIn) -> Self {
+        use std::sync::Arc;
+        let intake = create_ticket::Intake {
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+            mailer: aws.mailer.clone(),
+        };
+        let status = ticket_status::StatusDesk {
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+        };
+        let agents = agent_api::AgentDesk {
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+            mailer: aws.mailer.clone(),
+        };
+        let router = create_ticket::router(Arc::new(intake))
+            .merge(ticket_status::router(Arc::new(status)))
+            .merge(agent_api::router(Arc::new(agents)));
+        let mail = inbound_mail::MailDesk {
+            site: aws.site.clone(),
+            store: aws.store.clone(),
+            blobs: aws.blobs.clone(),
+            mailer: aws.mailer.clone(),
+        };
+        AwsStack { router, mail, aws }
+    }
+
+    /// A JSON request through the routers: the status and the JSON answer (`null` if none).
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .header("accept", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
+            .body(axum::body::Body::from(body.to_string()))
+            .expect("a valid request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn admin(&self) -> String {
+        mdt_agent(&self.aws.store, ventanilla_domain::agents::Role::Admin).await
+    }
+
+    /// The S3 action, then the Lambda action, as SES runs a receipt rule.
+    pub async fn receive(&self, raw: &str) -> Vec<inbound_mail::ses::Handled> {
+        let id = unique("ses");
+        self.aws.store_received_mail(&id, raw).await;
+        self.mail
+            .handle_ses_event(ses_receipt_event(&id))
+            .await
+            .expect("the mail is delivered")
+    }
+
+    pub async fn sent(&self) -> Vec<(String, String)> {
+        self.aws.sent().await
+    }
 }

@@ -1,0 +1,285 @@
+//! Faults between the functions and AWS: a proxy in front of the stand-ins answers chosen
+//! calls with DynamoDB throttling and cancelled transactions, S3 server errors and SES
+//! throttling, past the SDK's own retries. Each function is driven through its entry point
+//! (the HTTP routers, the inbound-mail event handler) and must lose nothing: a mail whose
+//! delivery fails is retried by its event source and stored once; an agent's reply that
+//! cannot be sent stays, marked, and goes out once later; what the caller cannot fix is a
+//! `503` problem (never a `500`) or a Lambda error; nothing half-written stays visible.
+
+#![allow(clippy::unwrap_used)]
+
+mod proxy;
+
+use proxy::{Call, Fault, FaultProxy};
+use serde_json::json;
+use ventanilla_domain::Email;
+use ventanilla_domain::ports::TicketStore;
+use ventanilla_tests::{AwsStack, AwsStandIn, form_json, ses_receipt_event, unique};
+
+/// More failures in a row than the SDK's standard retry mode tries (3 attempts).
+const PAST_THE_SDK: usize = 10;
+
+async fn stack() -> (FaultProxy, AwsStack) {
+    let proxy = FaultProxy::start().await;
+    let config = ventanilla_tests::aws_config_at(&proxy.url).await;
+    let stack = AwsStack::on(AwsStandIn::at(config, true).await);
+    (proxy, stack)
+}
+
+/// A citizen's mail with a screenshot attached.
+fn mail(citizen: &str, support: &str) -> String {
+    format!(
+        "From: Carmen Guamán <{citizen}>\r\nTo: {support}\r\n\
+         Subject: No puedo firmar el contrato\r\nMessage-ID: <{}@example.com>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nEl sistema da error al firmar.\r\n\
+         --b\r\nContent-Type: image/png; name=\"error.png\"\r\n\
+         Content-Disposition: attachment; filename=\"error.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b--\r\n",
+        unique("falla")
+    )
+}
+
+#[tokio::test]
+async fn a_mail_whose_delivery_fails_is_retried_by_its_event_source_and_stored_once() {
+    let (proxy, stack) = stack().await;
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let email = Email::parse(&citizen).unwrap();
+    let ses_id = unique("ses");
+    stack
+        .aws
+        .store_received_mail(
+            &ses_id,
+            mail(&citizen, &format!("soporte@{}", stack.aws.domain)),
+        )
+        .await;
+    let event = ses_receipt_event(&ses_id);
+    // Each step of a delivery fails in turn: reading the raw mail, storing its attachment,
+    // the dedupe look-ups, the transaction that opens the ticket. Each time the invocation
+    // fails, so that Lambda retries the event, and nothing of the mail is visible.
+    for (call, fault) in [
+        (Call::S3Get, Fault::ServerError),
+        (Call::S3Put, Fault::Throttled),
+        (Call::DynamoDb("GetItem"), Fault::ServerError),
+        (Call::DynamoDb("TransactWriteItems"), Fault::Throttled),
+    ] {
+        proxy.fail(call.clone(), PAST_THE_SDK, fault);
+        let failed = stack.mail.handle(event.clone()).await;
+        assert!(failed.is_err(), "{call:?}: {failed:?}");
+        proxy.heal();
+        assert!(
+            stack
+                .aws
+                .store
+                .requester_tickets(&email)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{call:?} left a ticket behind"
+        );
+        assert!(stack.sent().await.is_empty(), "{call:?}: a mail went out");
+    }
+    // The event source's next try, with the fault gone, delivers it; later tries find it.
+    let handled = stack.mail.handle(event.clone()).await.unwrap();
+    assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
+    for _ in 0..2 {
+        let again = stack.mail.handle(event.clone()).await.unwrap();
+        assert_eq!(again[0]["outcome"], "duplicate", "{again}");
+    }
+    let tickets = stack.aws.store.requester_tickets(&email).await.unwrap();
+    assert_eq!(tickets.len(), 1);
+    let thread = stack.aws.store.messages(&tickets[0].number).await.unwrap();
+    assert_eq!(thread.len(), 1, "{thread:?}");
+    assert_eq!(thread[0].attachments.len(), 1);
+    assert_eq!(stack.sent().await.len(), 1, "one acknowledgement");
+    assert!(proxy.heal() >= 4 * 3, "every fault met every SDK attempt");
+}
+
+#[tokio::test]
+async fn an_opening_that_fails_answers_503_leaves_no_ticket_and_no_gap_in_the_numbers() {
+    let (proxy, stack) = stack().await;
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let email = Email::parse(&citizen).unwrap();
+    proxy.fail(
+        Call::DynamoDb("TransactWriteItems"),
+        PAST_THE_SDK,
+        Fault::Throttled,
+    );
+    let (status, problem) = stack
+        .call(None, "POST", "/api/v1/tickets", form_json(&citizen))
+        .await;
+    assert_eq!(status, 503, "{problem}");
+    assert_eq!(problem["status"], 503);
+    assert!(
+        !problem.to_string().contains("Throttling"),
+        "no internals in answers: {problem}"
+    );
+    proxy.heal();
+    assert!(
+        stack
+            .aws
+            .store
+            .requester_tickets(&email)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(stack.sent().await.is_empty());
+    // Lost races for the number (the counter's condition fails) are the store's to retry.
+    proxy.fail(
+        Call::DynamoDb("TransactWriteItems"),
+        3,
+        Fault::ConditionFailed,
+    );
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        let (status, opened) = stack
+            .call(None, "POST", "/api/v1/tickets", form_json(&citizen))
+            .await;
+        assert_eq!(status, 201, "{opened}");
+        numbers.push(opened["number"].as_str().unwrap().to_owned());
+    }
+    assert!(numbers[0].ends_with("-00001"), "{numbers:?}");
+    assert!(numbers[1].ends_with("-00002"), "{numbers:?}");
+    assert_eq!(
+        proxy.heal(),
+        3 + 3,
+        "three SDK attempts at the throttled opening, three lost races"
+    );
+}
+
+#[tokio::test]
+async fn reads_that_fail_answer_503_problems_not_500s() {
+    let (proxy, stack) = stack().await;
+    let admin = stack.admin().await;
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let (_, opened) = stack
+        .call(None, "POST", "/api/v1/tickets", form_json(&citizen))
+        .await;
+    let number = opened["number"].as_str().unwrap().to_owned();
+    proxy.fail(Call::DynamoDb("GetItem"), PAST_THE_SDK, Fault::ServerError);
+    let (status, problem) = stack
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            json!({ "email": citizen, "number": number }),
+        )
+        .await;
+    assert_eq!(status, 503, "{problem}");
+    proxy.heal();
+    proxy.fail(Call::DynamoDb("Query"), PAST_THE_SDK, Fault::Throttled);
+    let (status, problem) = stack
+        .call(Some(&admin), "GET", "/api/v1/agent/tickets", json!({}))
+        .await;
+    assert_eq!(status, 503, "{problem}");
+    proxy.heal();
+    let (status, _) = stack
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            json!({ "email": citizen, "number": number }),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_reply_that_cannot_be_sent_stays_marked_and_goes_out_once_later() {
+    let (proxy, stack) = stack().await;
+    let admin = stack.admin().await;
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let (_, opened) = stack
+        .call(None, "POST", "/api/v1/tickets", form_json(&citizen))
+        .await;
+    let number = opened["number"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/agent/tickets/{number}");
+    let sent_before = stack.sent().await.len();
+
+    // The store fails: the reply is refused with a 503 and nothing is mailed.
+    proxy.fail(
+        Call::DynamoDb("TransactWriteItems"),
+        PAST_THE_SDK,
+        Fault::Throttled,
+    );
+    let (status, problem) = stack
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("{base}/replies"),
+            json!({ "text": "Primera respuesta." }),
+        )
+        .await;
+    assert_eq!(status, 503, "{problem}");
+    proxy.heal();
+    assert_eq!(stack.sent().await.len(), sent_before);
+
+    // SES keeps throttling: the reply is stored and marked undelivered.
+    proxy.fail(Call::SesSend, PAST_THE_SDK, Fault::Throttled);
+    let (status, reply) = stack
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("{base}/replies"),
+            json!({ "text": "Estamos revisando su caso." }),
+        )
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["delivered"], false, "{reply}");
+    let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
+    assert_eq!(shown["undelivered_replies"], 1, "{shown}");
+    assert_eq!(stack.sent().await.len(), sent_before);
+    proxy.heal();
+
+    // Opening the ticket again sends it; once.
+    for _ in 0..2 {
+        let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
+        assert_eq!(shown["undelivered_replies"], 0, "{shown}");
+    }
+    let sent = stack.sent().await;
+    assert_eq!(sent.len(), sent_before + 1);
+    assert!(
+        ventanilla_tests::body_text(&sent.last().unwrap().1).contains("Estamos revisando su caso.")
+    );
+    let texts: Vec<String> = stack
+        .aws
+        .store
+        .messages(&ventanilla_domain::TicketNumber::parse(&number).unwrap())
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.body.as_str().to_owned())
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t == "Primera respuesta."),
+        "the refused reply is not half-stored: {texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_acknowledgement_that_cannot_be_sent_loses_no_mail() {
+    let (proxy, stack) = stack().await;
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let ses_id = unique("ses");
+    stack
+        .aws
+        .store_received_mail(
+            &ses_id,
+            mail(&citizen, &format!("soporte@{}", stack.aws.domain)),
+        )
+        .await;
+    proxy.fail(Call::SesSend, PAST_THE_SDK, Fault::Throttled);
+    let handled = stack.mail.handle(ses_receipt_event(&ses_id)).await.unwrap();
+    assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
+    proxy.heal();
+    let again = stack.mail.handle(ses_receipt_event(&ses_id)).await.unwrap();
+    assert_eq!(again[0]["outcome"], "duplicate", "{again}");
+    let tickets = stack
+        .aws
+        .store
+        .requester_tickets(&Email::parse(&citizen).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(tickets.len(), 1);
+}
