@@ -1,6 +1,7 @@
-//! Hostile input by mail: script and HTML in a mail's name, subject and body, and line breaks
-//! smuggled into encoded words to add headers. What the mail says is stored as text, shown
-//! inert on the citizen's status page, and never becomes a header of the mails we send.
+//! Hostile input by mail: script and HTML in a mail's name, subject and body, line breaks
+//! smuggled into encoded words to add headers, and more and larger files than the limits.
+//! What the mail says is stored as text, shown inert on the citizen's status page, and never
+//! becomes a header of the mails we send; files past the limits stay in the raw mail only.
 
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::json;
@@ -33,7 +34,10 @@ fn outbox(office: &Office) -> Vec<Vec<u8>> {
 fn assert_plain_and_uninjected(raw: &[u8], recipient: &str) {
     let names = header_names(raw);
     for injected in ["bcc", "cc", "x-injected"] {
-        assert!(!names.iter().any(|n| n == injected), "{injected}: {names:?}");
+        assert!(
+            !names.iter().any(|n| n == injected),
+            "{injected}: {names:?}"
+        );
     }
     let message = MessageParser::default().parse(raw).unwrap();
     let to: Vec<_> = message
@@ -48,7 +52,10 @@ fn assert_plain_and_uninjected(raw: &[u8], recipient: &str) {
         assert_ne!(kind.as_deref(), Some("text/html"), "an HTML part");
     }
     let subject = message.subject().unwrap_or_default();
-    assert!(!subject.contains('\n') && !subject.contains('\r'), "{subject:?}");
+    assert!(
+        !subject.contains('\n') && !subject.contains('\r'),
+        "{subject:?}"
+    );
 }
 
 #[tokio::test]
@@ -104,4 +111,66 @@ async fn a_hostile_mail_is_kept_as_text_shown_inert_and_injects_no_header() {
     let sent = outbox(&office);
     assert_eq!(sent.len(), 2);
     assert_plain_and_uninjected(&sent[1], &citizen);
+}
+
+/// A mail with more files than the limits allow (20, 10 MB each, in the default
+/// configuration) stores those within them; the rest stay in the raw mail, which is kept
+/// whole, and the message says which.
+#[tokio::test]
+async fn attachments_beyond_the_limits_stay_in_the_raw_mail_only() {
+    use base64::Engine;
+    let office = Office::new();
+    let citizen = format!("{}@example.com", ventanilla_tests::unique("ana."));
+    let part = |name: &str, bytes: &[u8]| {
+        let mut encoded = String::new();
+        for line in base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .as_bytes()
+            .chunks(76)
+        {
+            encoded.push_str(std::str::from_utf8(line).unwrap());
+            encoded.push_str("\r\n");
+        }
+        format!(
+            "--b\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{encoded}"
+        )
+    };
+    let mut raw = format!(
+        "From: {citizen}\r\nTo: soporte@ventanilla.example.gob.ec\r\nSubject: Muchos archivos\r\n\
+         Message-ID: <{}@example.com>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto los documentos.\r\n",
+        ventanilla_tests::unique("archivos")
+    );
+    raw.push_str(&part("grande.bin", &vec![7; 10 * 1024 * 1024 + 1]));
+    for n in 1..=21 {
+        raw.push_str(&part(
+            &format!("hoja-{n:02}.txt"),
+            format!("hoja {n}").as_bytes(),
+        ));
+    }
+    raw.push_str("--b--\r\n");
+    let outcome = office.mail.accept(raw.into_bytes()).await.unwrap();
+    let number = outcome.ticket().unwrap().clone();
+    let thread = ventanilla_domain::ports::TicketStore::messages(&office.store, &number)
+        .await
+        .unwrap();
+    let names: Vec<&str> = thread[0]
+        .attachments
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 20, "{names:?}");
+    assert_eq!(names[0], "hoja-01.txt");
+    assert_eq!(names[19], "hoja-20.txt");
+    let text = thread[0].body.as_str();
+    assert!(
+        text.contains("grande.bin") && text.contains("hoja-21.txt"),
+        "{text}"
+    );
+    let raw_key = thread[0].mail.as_ref().unwrap().raw.as_ref().unwrap();
+    let kept = std::fs::metadata(office.dir.path().join("blobs").join(raw_key.as_str())).unwrap();
+    assert!(kept.len() > 10 * 1024 * 1024, "the raw mail is kept whole");
 }

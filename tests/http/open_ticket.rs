@@ -256,6 +256,39 @@ async fn bad_fields_are_named_in_problem_json() {
     assert!(h.outbox().is_empty());
 }
 
+/// A line break in a one-line field is how a header would be smuggled into the
+/// acknowledgement (the name and the subject go into its headers): refused, nothing sent.
+#[tokio::test]
+async fn line_breaks_in_the_name_or_subject_are_refused_before_any_mail() {
+    let h = Harness::new();
+    let mut request = ticket_json("ana@example.com");
+    request["full_name"] = "Ana Pérez\r\nBcc: victima@example.net".into();
+    request["subject"] = "Consulta\nBcc: victima@example.net".into();
+    let answer = h.send(Event::post_json("/api/v1/tickets", &request)).await;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    let mut fields: Vec<(String, String)> = answer.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().into(),
+                e["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            ("full_name", "control_characters"),
+            ("subject", "control_characters")
+        ]
+        .map(|(f, c)| (f.to_string(), c.to_string()))
+    );
+    assert!(h.outbox().is_empty());
+}
+
 #[tokio::test]
 async fn a_failed_form_comes_back_with_the_values_kept_and_each_error_at_its_field() {
     let h = Harness::new();
