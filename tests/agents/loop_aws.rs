@@ -19,16 +19,7 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
     let support = format!("soporte@{}", stack.aws.domain);
 
     // 1. The form opens the ticket; the acknowledgement goes out.
-    let (status, opened) = stack
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets",
-            ventanilla_tests::form_json(&citizen),
-        )
-        .await;
-    assert_eq!(status, 201, "{opened}");
-    let number = opened["number"].as_str().unwrap().to_owned();
+    let number = stack.open_ticket(&citizen).await;
     assert_eq!(stack.sent().await.len(), 1);
 
     // 2. The citizen adds something by mail, answering the acknowledgement.

@@ -133,11 +133,7 @@ async fn an_opening_that_fails_answers_503_leaves_no_ticket_and_no_gap_in_the_nu
     );
     let mut numbers = Vec::new();
     for _ in 0..2 {
-        let (status, opened) = stack
-            .call(None, "POST", "/api/v1/tickets", form_json(&citizen))
-            .await;
-        assert_eq!(status, 201, "{opened}");
-        numbers.push(opened["number"].as_str().unwrap().to_owned());
+        numbers.push(stack.open_ticket(&citizen).await);
     }
     assert!(numbers[0].ends_with("-00001"), "{numbers:?}");
     assert!(numbers[1].ends_with("-00002"), "{numbers:?}");
@@ -153,10 +149,7 @@ async fn reads_that_fail_answer_503_problems_not_500s() {
     let (proxy, stack) = stack().await;
     let admin = stack.admin().await;
     let citizen = format!("{}@example.com", unique("carmen"));
-    let (_, opened) = stack
-        .call(None, "POST", "/api/v1/tickets", form_json(&citizen))
-        .await;
-    let number = opened["number"].as_str().unwrap().to_owned();
+    let number = stack.open_ticket(&citizen).await;
     proxy.fail(Call::DynamoDb("GetItem"), PAST_THE_SDK, Fault::ServerError);
     let (status, problem) = stack
         .call(
@@ -190,10 +183,7 @@ async fn a_reply_that_cannot_be_sent_stays_marked_and_goes_out_once_later() {
     let (proxy, stack) = stack().await;
     let admin = stack.admin().await;
     let citizen = format!("{}@example.com", unique("carmen"));
-    let (_, opened) = stack
-        .call(None, "POST", "/api/v1/tickets", form_json(&citizen))
-        .await;
-    let number = opened["number"].as_str().unwrap().to_owned();
+    let number = stack.open_ticket(&citizen).await;
     let base = format!("/api/v1/agent/tickets/{number}");
     let sent_before = stack.sent().await.len();
 

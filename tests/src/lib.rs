@@ -402,6 +402,18 @@ impl AwsStack {
         mdt_agent(&self.aws.store, ventanilla_domain::agents::Role::Admin).await
     }
 
+    /// A ticket opened through the form's route for `email`; its number.
+    pub async fn open_ticket(&self, email: &str) -> String {
+        let (status, opened) = self
+            .call(None, "POST", "/api/v1/tickets", form_json(email))
+            .await;
+        assert_eq!(status, 201, "{opened}");
+        opened["number"]
+            .as_str()
+            .expect("the answer names the ticket")
+            .to_owned()
+    }
+
     /// The S3 action, then the Lambda action, as SES runs a receipt rule.
     pub async fn receive(&self, raw: &str) -> Vec<inbound_mail::ses::Handled> {
         let id = unique("ses");
