@@ -17,7 +17,8 @@ python_venv
 examples=${1:-5}
 
 log "API fuzzing: schemathesis, $examples examples per operation"
-cargo build --quiet --locked -p ventanilla-local --bin ventanilla-local
+# --workspace: the features the test build resolves, so the binary it built is reused.
+cargo build --quiet --locked --workspace --bin ventanilla-local
 server="${CARGO_TARGET_DIR:-$root/target}/debug/ventanilla-local"
 
 work=$(mktemp -d)

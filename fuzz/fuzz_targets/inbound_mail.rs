@@ -9,14 +9,8 @@
 //! twice when it has a Message-ID (the pipeline promises to deduplicate on it; see
 //! `shared/domain/src/inbound.rs`).
 //!
-//! ```sh
-//! cd fuzz && cargo +nightly fuzz run inbound_mail /tmp/fuzz-corpus /tmp/fuzz-seeds -- \
-//!     -dict=mail.dict -max_len=262144 -rss_limit_mb=4096 -timeout=10 -len_control=0
-//! ```
-//!
-//! `/tmp/fuzz-seeds` (read only) holds links to the `.eml`, `.raw` and `.txt` files of the
-//! shared `02_mime_emails` corpus (the folder also holds JSON, HTML and TSV files);
-//! `/tmp/fuzz-corpus` is where the fuzzer writes.
+//! `bash fuzz/run.sh [SECONDS] [CORPUS_DIR]` runs it, seeded from the `.eml`, `.raw` and `.txt`
+//! files of the shared `02_mime_emails` corpus.
 
 #![no_main]
 
