@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-
 mod abuse;
 mod loop_aws;
 mod privacy;
