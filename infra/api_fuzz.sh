@@ -40,20 +40,30 @@ done
 
 # The run's example database stays out of the clone (hypothesis would write .hypothesis/).
 cd "$work"
-SCHEMATHESIS_HOOKS="" "$VENV/bin/schemathesis" run "$root/docs/openapi.json" \
-  --url "$url" \
-  --header "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
-  --max-examples "$examples" \
-  --workers 2 \
-  --seed 20261123 \
-  --suppress-health-check all \
-  --report junit --report-dir "$work/report" \
-  --no-color
+schemathesis_run() { # extra arguments; the output is kept to count the cases
+  SCHEMATHESIS_HOOKS="" "$VENV/bin/schemathesis" run "$root/docs/openapi.json" \
+    --url "$url" \
+    --header "Authorization: Bearer $token" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --max-examples "$examples" \
+    --workers 2 \
+    --seed 20261123 \
+    --suppress-health-check all \
+    --no-color "$@" | tee -a "$work/schemathesis.out"
+}
+# A new token for the fuzzing admin itself retires the one the run sends: the stateful phase
+# follows `GET /me`'s id to that route and would leave every later request a 401. So that
+# route is fuzzed on its own, last, without the stateful phase.
+schemathesis_run --exclude-path '/api/v1/agent/agents/{id}/token'
+schemathesis_run --include-path '/api/v1/agent/agents/{id}/token' --phases examples,coverage,fuzzing
 if grep -q '"status": *5[0-9][0-9]' "$work/server.log" 2>/dev/null; then
   log "the server log shows a 5xx"
   grep '"status": *5[0-9][0-9]' "$work/server.log" | head -5 >&2
   exit 1
 fi
-cases=$(grep -o 'tests="[0-9]*"' "$work/report/"*.xml 2>/dev/null | head -1 || true)
-log "API fuzzing passed ($cases)"
+if grep -q "Authentication failed" "$work/schemathesis.out"; then
+  log "some operations answered only 401/403: the run lost its admin token"
+  exit 1
+fi
+cases=$(grep -oE '[0-9]+ generated' "$work/schemathesis.out" | awk '{n += $1} END {print n}')
+log "API fuzzing passed: $cases cases"

@@ -537,4 +537,30 @@ async fn the_openapi_document_describes_every_route() {
             .collect::<Vec<_>>(),
         wire
     );
+    // Every problem code a field can have is one the document lists (API fuzzing found
+    // `already_taken` missing).
+    use ventanilla_domain::FieldProblem::*;
+    let codes = &spec["components"]["schemas"]["Problem"]["properties"]["errors"]["items"]["properties"]
+        ["code"]["enum"];
+    for problem in [
+        Required,
+        TooShort { min: 1 },
+        TooLong { max: 1 },
+        InvalidFormat,
+        InvalidCheckDigit,
+        InvalidProvince,
+        UnknownValue,
+        ControlCharacters,
+        TooManyFiles { max: 1 },
+        FilesTooLarge { max_bytes: 1 },
+        UnsupportedFileType,
+        MustBeEmpty,
+        AlreadyTaken,
+    ] {
+        let code = serde_json::to_value(&problem).unwrap()["code"].clone();
+        assert!(
+            codes.as_array().unwrap().contains(&code),
+            "{code} is not in the document"
+        );
+    }
 }
