@@ -136,8 +136,9 @@ impl Outcome {
     }
 }
 
-/// How often an append is retried when an agent changed the ticket at the same moment.
-const APPEND_ATTEMPTS: u32 = 5;
+/// How often an append is retried when an agent or another mail changed the ticket at the
+/// same moment.
+const APPEND_ATTEMPTS: u32 = 12;
 
 /// The categories a mail's subject suggests, first match wins; requerimiento otherwise.
 pub fn categorise(subject: &str) -> Category {
@@ -247,7 +248,7 @@ async fn append(
     message: Message,
     status: impl Fn(Status) -> Option<Status>,
 ) -> Result<Ticket, StoreError> {
-    for _ in 0..APPEND_ATTEMPTS {
+    for attempt in 0..APPEND_ATTEMPTS {
         let update = TicketUpdate {
             number: ticket.number.clone(),
             expected_version: ticket.version,
@@ -258,7 +259,15 @@ async fn append(
             message: Some(message.clone()),
         };
         match store.update(update).await {
-            Err(StoreError::VersionConflict) => ticket = store.ticket(&ticket.number).await?,
+            Err(StoreError::VersionConflict) => {
+                // Mails to one ticket arriving at once (the local listener takes them in
+                // parallel) each lose to the others in turn: wait a random moment, so that
+                // they stop colliding, then read the ticket again.
+                let ceiling = 1_u64 << attempt.min(6);
+                let wait = rand::random_range(0..=ceiling);
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                ticket = store.ticket(&ticket.number).await?;
+            }
             other => return other,
         }
     }
