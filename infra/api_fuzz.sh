@@ -17,9 +17,13 @@ python_venv
 examples=${1:-5}
 
 log "API fuzzing: schemathesis, $examples examples per operation"
-# --workspace: the features the test build resolves, so the binary it built is reused.
-cargo build --quiet --locked --workspace --bin ventanilla-local
-server="${CARGO_TARGET_DIR:-$root/target}/debug/ventanilla-local"
+# The test command hands over the binary its test build made (VENTANILLA_LOCAL): building it
+# alone resolves other crate features and would compile the AWS SDK again.
+server=${VENTANILLA_LOCAL:-}
+if [ -z "$server" ]; then
+  cargo build --quiet --locked -p ventanilla-local --bin ventanilla-local
+  server="${CARGO_TARGET_DIR:-$root/target}/debug/ventanilla-local"
+fi
 
 work=$(mktemp -d)
 # The opening limit lifted: schemathesis is one source sending hundreds of openings.

@@ -51,5 +51,6 @@ else
 fi
 
 # A short schemathesis run over every route (docs/RELIABILITY.md has the long one).
-bash infra/api_fuzz.sh 5 || status=$?
+VENTANILLA_LOCAL="${CARGO_TARGET_DIR:-$root/target}/debug/ventanilla-local" \
+  bash infra/api_fuzz.sh 5 || status=$?
 exit "$status"
