@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -42,12 +43,15 @@ def main():
         config = re.sub(r"(lookup_misses_per_\w+ =) \d+", r"\1 1000000", config)
         (Path(data) / "config.toml").write_text(config)
         server = subprocess.Popen(
-            [binary, "--addr", "127.0.0.1:0", "--data-dir", data, "--config", str(Path(data) / "config.toml")],
+            [binary, "--addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0", "--data-dir", data, "--config", str(Path(data) / "config.toml")],
             stdout=subprocess.PIPE,
             text=True,
         )
         try:
             url = re.search(r"listening on (\S+)", server.stdout.readline()).group(1)
+            # The server logs every request to stdout: keep reading it, or the pipe fills
+            # and the server waits on it.
+            threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
             ticket = {
                 "agency": "MDT", "category": "queja", "nationality": "EC", "id_type": "cedula",
                 "id_number": "1710034065", "full_name": "Ana Pérez", "email": "ana@example.com",
