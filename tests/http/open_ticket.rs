@@ -202,6 +202,23 @@ async fn the_form_with_a_screenshot_opens_a_ticket_and_shows_its_number() {
     assert_eq!(h.outbox().len(), 1, "one acknowledgement only");
 }
 
+/// A problem's (field, code) pairs, sorted.
+fn field_codes(problem: &serde_json::Value) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().into(),
+                e["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    fields.sort();
+    fields
+}
+
 #[tokio::test]
 async fn bad_fields_are_named_in_problem_json() {
     let h = Harness::new();
@@ -218,18 +235,7 @@ async fn bad_fields_are_named_in_problem_json() {
     );
     let problem = answer.json();
     assert_eq!(problem["status"], 422);
-    let mut fields: Vec<(String, String)> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().into(),
-                e["code"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    fields.sort();
+    let fields = field_codes(&problem);
     assert_eq!(
         fields,
         [
@@ -266,18 +272,7 @@ async fn line_breaks_in_the_name_or_subject_are_refused_before_any_mail() {
     request["subject"] = "Consulta\nBcc: victima@example.net".into();
     let answer = h.send(Event::post_json("/api/v1/tickets", &request)).await;
     assert_eq!(answer.status, 422, "{}", answer.text());
-    let mut fields: Vec<(String, String)> = answer.json()["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().into(),
-                e["code"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    fields.sort();
+    let fields = field_codes(&answer.json());
     assert_eq!(
         fields,
         [
