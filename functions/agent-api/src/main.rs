@@ -7,7 +7,8 @@ use ventanilla_adapters::aws::AwsPorts;
 use ventanilla_domain::ports::SystemClock;
 use ventanilla_http::Site;
 
-#[tokio::main]
+// One event at a time per instance: worker threads would only add to the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     ventanilla_http::init_telemetry();
     let site = Site::from_env(Arc::new(SystemClock))?;

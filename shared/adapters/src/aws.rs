@@ -1,6 +1,11 @@
 //! The one AWS SDK configuration a process builds, shared by every client it makes.
 
+use std::sync::{Arc, OnceLock};
+
 pub use aws_config::SdkConfig;
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder as HttpClientBuilder, tls::rustls_provider::CryptoMode};
 
@@ -20,8 +25,8 @@ pub enum SettingError {
 }
 
 /// Loads region, credentials and endpoint from the standard places (environment, profile,
-/// the Lambda execution role). `AWS_ENDPOINT_URL` points every client at a local stand-in.
-/// HTTPS trusts Amazon's roots, plus the certificates of the PEM file `AWS_CA_BUNDLE` names
+/// the Lambda execution role's variables). `AWS_ENDPOINT_URL` points every client at a local
+/// stand-in. HTTPS trusts Amazon's roots, plus the certificates of the PEM file `AWS_CA_BUNDLE` names
 /// (the variable every AWS SDK reads; e.g. a TLS proxy in front of a stand-in).
 pub async fn load_config() -> Result<SdkConfig, SettingError> {
     let mut trust = TrustStore::empty()
@@ -41,10 +46,19 @@ pub async fn load_config() -> Result<SdkConfig, SettingError> {
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(tls)
         .build_https();
-    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http_client)
-        .load()
-        .await)
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client);
+    // On Lambda the region and the execution role's credentials are always in the
+    // environment. Naming that source skips building the default chains (profile, web
+    // identity, ECS and IMDS providers, each with a client of its own), which a start pays
+    // for and no call would reach. Elsewhere (a developer's profile) the chains apply.
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("AWS_REGION") && set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader
+            .region(EnvironmentVariableRegionProvider::new())
+            .credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    Ok(loader.load().await)
 }
 
 /// The PEM file, checked now: the SDK would panic on a certificate it cannot read.
@@ -99,8 +113,39 @@ impl Resources {
     }
 }
 
+/// An SDK client built the first time a call needs it, from the process's one configuration.
+/// Building one costs 200-300 µs (docs/PERFORMANCE.md); built on first use, a cold start
+/// pays for none before its first event, and a path that never calls a service (an opening
+/// without screenshots stores nothing in S3) never builds its client. Clones share it.
+#[derive(Clone)]
+pub struct OnFirstUse<C> {
+    client: Arc<OnceLock<C>>,
+    build: Arc<dyn Fn() -> C + Send + Sync>,
+}
+
+impl<C> OnFirstUse<C> {
+    pub fn new(build: impl Fn() -> C + Send + Sync + 'static) -> Self {
+        OnFirstUse {
+            client: Arc::default(),
+            build: Arc::new(build),
+        }
+    }
+
+    pub fn get(&self) -> &C {
+        self.client.get_or_init(|| (self.build)())
+    }
+}
+
+impl<C> std::fmt::Debug for OnFirstUse<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnFirstUse")
+            .field("built", &self.client.get().is_some())
+            .finish()
+    }
+}
+
 /// The AWS adapters of a function, from one SDK configuration loaded at cold start. Each
-/// function builds only the clients it uses (ticket-status sends no mail).
+/// function builds only the clients it uses, on first use (ticket-status sends no mail).
 #[derive(Debug, Clone)]
 pub struct AwsPorts {
     config: SdkConfig,

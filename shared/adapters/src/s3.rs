@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::aws::OnFirstUse;
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectError;
@@ -12,7 +13,7 @@ use ventanilla_domain::ports::{Blob, BlobError, BlobKey, BlobStore};
 
 #[derive(Debug, Clone)]
 pub struct S3Blobs {
-    client: Client,
+    client: OnFirstUse<Client>,
     bucket: String,
 }
 
@@ -24,17 +25,21 @@ impl S3Blobs {
     /// `path_style` addresses the bucket in the path (`http://host/bucket/key`), which local
     /// stand-ins need; AWS itself takes virtual-hosted style.
     pub fn new(config: &SdkConfig, bucket: impl Into<String>, path_style: bool) -> Self {
-        let s3_config = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
-            .build();
+        let config = config.clone();
         S3Blobs {
-            client: Client::from_conf(s3_config),
+            client: OnFirstUse::new(move || {
+                Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&config)
+                        .force_path_style(path_style)
+                        .build(),
+                )
+            }),
             bucket: bucket.into(),
         }
     }
 
     pub fn client(&self) -> &Client {
-        &self.client
+        self.client.get()
     }
 
     pub fn bucket(&self) -> &str {
@@ -63,6 +68,7 @@ pub fn attachment_disposition(file_name: &str) -> String {
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &BlobKey, blob: Blob) -> Result<(), BlobError> {
         self.client
+            .get()
             .put_object()
             .bucket(&self.bucket)
             .key(key.as_str())
@@ -77,6 +83,7 @@ impl BlobStore for S3Blobs {
     async fn get(&self, key: &BlobKey) -> Result<Blob, BlobError> {
         let output = match self
             .client
+            .get()
             .get_object()
             .bucket(&self.bucket)
             .key(key.as_str())
@@ -111,6 +118,7 @@ impl BlobStore for S3Blobs {
     async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
         // S3 answers a delete of a missing key with success.
         self.client
+            .get()
             .delete_object()
             .bucket(&self.bucket)
             .key(key.as_str())
@@ -129,6 +137,7 @@ impl BlobStore for S3Blobs {
         let presigning = PresigningConfig::expires_in(valid_for).map_err(unavailable)?;
         let request = self
             .client
+            .get()
             .get_object()
             .bucket(&self.bucket)
             .key(key.as_str())

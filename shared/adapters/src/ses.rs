@@ -1,5 +1,6 @@
 //! Mail out through SES v2, as raw MIME built by the domain.
 
+use crate::aws::OnFirstUse;
 use aws_config::SdkConfig;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
@@ -10,7 +11,7 @@ use ventanilla_domain::ports::{MailError, Mailer, SentMail};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {
-    client: Client,
+    client: OnFirstUse<Client>,
     /// Where SES's Message-IDs live: `email.amazonses.com` in us-east-1,
     /// `<region>.amazonses.com` elsewhere.
     message_id_domain: String,
@@ -22,7 +23,10 @@ impl SesMailer {
     pub fn new(config: &SdkConfig, configuration_set: Option<String>) -> Self {
         let region = config.region().map_or("us-east-1", |r| r.as_ref());
         SesMailer {
-            client: Client::new(config),
+            client: OnFirstUse::new({
+                let config = config.clone();
+                move || Client::new(&config)
+            }),
             message_id_domain: message_id_domain(region),
             configuration_set,
         }
@@ -34,6 +38,13 @@ pub fn message_id_domain(region: &str) -> String {
         "email.amazonses.com".to_owned()
     } else {
         format!("{region}.amazonses.com")
+    }
+}
+
+impl SesMailer {
+    /// The SES v2 client, built now if no mail has needed it yet.
+    pub fn client(&self) -> &Client {
+        self.client.get()
     }
 }
 
@@ -50,6 +61,7 @@ impl Mailer for SesMailer {
             .build();
         let result = self
             .client
+            .get()
             .send_email()
             .from_email_address(mail.from.as_str())
             .destination(destination)

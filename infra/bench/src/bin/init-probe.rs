@@ -1,6 +1,7 @@
 //! What a function's cold start spends its time on: each step of the functions' `main.rs`
-//! before the first Runtime API poll, timed in one process (release profile, as the functions
-//! are built). `infra/bench/performance.sh` runs it; docs/PERFORMANCE.md has the figures.
+//! before the first Runtime API poll, then each client the first event builds, timed in one
+//! process (release profile, as the functions are built). `infra/bench/performance.sh` runs
+//! it; docs/PERFORMANCE.md has the figures.
 //!
 //! Prints one JSON object per step: `{"step": ..., "us": ...}`. Run it with the environment
 //! the functions get (`VENTANILLA_TABLE`, `VENTANILLA_BUCKET`, `VENTANILLA_LINK_SECRET`,
@@ -25,10 +26,10 @@ fn report(step: &str, started: Instant) -> Instant {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all = Instant::now();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let t = report("tokio runtime", all);
+    let t = report("tokio runtime (current thread)", all);
     runtime.block_on(async {
         ventanilla_http::init_telemetry();
         let t = report("tracing subscriber (JSON, env filter)", t);
@@ -36,14 +37,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = report("site settings (TOML, links)", t);
         let aws = AwsPorts::from_env().await?;
         let t = report("SDK configuration (aws_config::load)", t);
-        let store = aws.store();
-        let t = report("DynamoDB client", t);
-        let blobs = aws.blobs();
-        let t = report("S3 client", t);
-        let mailer = aws.mailer();
-        report("SES v2 client", t);
-        report("total", all);
-        drop((site, store, blobs, mailer));
+        let (store, blobs, mailer) = (aws.store(), aws.blobs(), aws.mailer());
+        let t = report("adapters (clients not built)", t);
+        report("total before the first event", all);
+        // What the first event's calls then pay, once per client.
+        store.client();
+        let t = report("first use: DynamoDB client", t);
+        blobs.client();
+        let t = report("first use: S3 client", t);
+        mailer.client();
+        report("first use: SES v2 client", t);
+        drop(site);
         Ok::<(), Box<dyn std::error::Error>>(())
     })
 }
