@@ -154,7 +154,7 @@ async fn attachments_beyond_the_limits_stay_in_the_raw_mail_only() {
     raw.push_str("--b--\r\n");
     let outcome = office.mail.accept(raw.into_bytes()).await.unwrap();
     let number = outcome.ticket().unwrap().clone();
-    let thread = ventanilla_domain::ports::TicketStore::messages(&office.store, &number)
+    let (_, thread) = ventanilla_domain::ports::TicketStore::thread(&office.store, &number)
         .await
         .unwrap();
     let names: Vec<&str> = thread[0]

@@ -36,7 +36,7 @@ async fn mail_from(office: &Office, citizen: &str, text: &str) -> TicketNumber {
 
 /// The blobs a ticket's thread refers to: attachments and raw mails.
 async fn blobs_of(office: &Office, number: &TicketNumber) -> Vec<BlobKey> {
-    let thread = office.store.messages(number).await.unwrap();
+    let thread = office.store.thread(number).await.unwrap().1;
     thread
         .iter()
         .flat_map(|m| {
@@ -182,7 +182,7 @@ async fn an_admin_exports_then_erases_a_citizens_data_and_both_are_audited() {
     let stored = format!(
         "{:?}{:?}",
         office.store.ticket(&own).await.unwrap(),
-        office.store.messages(&own).await.unwrap()
+        office.store.thread(&own).await.unwrap().1
     );
     for personal in ["Rosa", &citizen, "1710034065", "cedula.png"] {
         assert!(!stored.contains(personal), "{personal} stored: {stored}");
@@ -302,7 +302,7 @@ async fn the_retention_rule_erases_finished_tickets_past_their_time_and_nothing_
         let ticket = office.store.ticket(number).await.unwrap();
         assert!(ticket.erased_at.is_some(), "{number}");
         assert_eq!(ticket.requester.name.as_str(), "Datos eliminados");
-        let thread = office.store.messages(number).await.unwrap();
+        let thread = office.store.thread(number).await.unwrap().1;
         assert!(thread.iter().all(|m| m.body.as_str() == ERASED_TEXT));
     }
     for key in &old_blobs {

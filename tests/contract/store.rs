@@ -92,7 +92,8 @@ pub async fn opens_a_ticket_and_reads_it_back(backend: impl Backend) {
     assert_eq!(ticket.requester, request.requester);
 
     assert_eq!(store.ticket(&ticket.number).await.unwrap(), ticket);
-    let thread = store.messages(&ticket.number).await.unwrap();
+    let (read, thread) = store.thread(&ticket.number).await.unwrap();
+    assert_eq!(read, ticket);
     assert_eq!(thread.len(), 1);
     assert_eq!(thread[0].kind, MessageKind::CitizenMessage);
     assert_eq!(thread[0].body, request.description);
@@ -280,7 +281,7 @@ pub async fn concurrent_updates_of_one_version_let_exactly_one_through(backend: 
         }
     }
     assert_eq!(won, 1);
-    assert_eq!(store.messages(&ticket.number).await.unwrap().len(), 2);
+    assert_eq!(store.thread(&ticket.number).await.unwrap().1.len(), 2);
     assert_eq!(store.ticket(&ticket.number).await.unwrap().version, 2);
 }
 
@@ -450,7 +451,7 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
         ticket,
         "nothing half-written"
     );
-    assert_eq!(store.messages(&ticket.number).await.unwrap().len(), 1);
+    assert_eq!(store.thread(&ticket.number).await.unwrap().1.len(), 1);
     // Opening a second ticket from the same mail is refused too, and burns no number.
     assert!(matches!(
         open_ticket(&store, &clock, &UuidV7, request.clone()).await,
@@ -458,7 +459,7 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
     ));
 
     // The id SES gives a mail we sent is linked after sending.
-    let first_message = store.messages(&ticket.number).await.unwrap()[0].id;
+    let first_message = store.thread(&ticket.number).await.unwrap().1[0].id;
     let ses_id = MailMessageId::parse(&format!("0100abc@{domain}.amazonses.com")).unwrap();
     store
         .link_mail_id(&ticket.number, first_message, &ses_id)
@@ -501,7 +502,7 @@ pub async fn unknown_tickets_are_not_found(backend: impl Backend) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.messages(&number).await,
+        store.thread(&number).await,
         Err(StoreError::NotFound)
     ));
     let update = TicketUpdate {
@@ -573,7 +574,7 @@ pub async fn a_thread_keeps_its_order_and_kinds(backend: impl Backend) {
     .unwrap()
     .into_ticket();
     let mut current = ticket;
-    let mut expected = store.messages(&current.number).await.unwrap();
+    let mut expected = store.thread(&current.number).await.unwrap().1;
     for (kind, text) in [
         (
             MessageKind::PublicReply,
@@ -588,7 +589,7 @@ pub async fn a_thread_keeps_its_order_and_kinds(backend: impl Backend) {
         expected.push(m.clone());
         current = store.update(append(&current, m)).await.unwrap();
     }
-    assert_eq!(store.messages(&current.number).await.unwrap(), expected);
+    assert_eq!(store.thread(&current.number).await.unwrap().1, expected);
     assert_eq!(current.version, 5);
     // The system event did not move the activity; the citizen's message did.
     assert_eq!(current.last_activity, expected[3].at);
@@ -635,9 +636,10 @@ pub async fn status_changes_follow_the_state_machine(backend: impl Backend) {
     .unwrap();
     assert_eq!(reopened.status, Status::Open);
     let events: Vec<_> = store
-        .messages(n)
+        .thread(n)
         .await
         .unwrap()
+        .1
         .into_iter()
         .filter(|m| m.kind == MessageKind::SystemEvent)
         .map(|m| m.body.as_str().to_owned())
@@ -652,21 +654,40 @@ pub async fn status_changes_follow_the_state_machine(backend: impl Backend) {
     );
 }
 
+async fn counts_of(store: &impl Throttle, keys: &[ThrottleKey], now: Timestamp) -> Vec<u64> {
+    let hour = std::time::Duration::from_secs(3600);
+    store.counts(keys, hour, now).await.unwrap()
+}
+
 pub async fn throttle_windows_count_across_instances(backend: impl Backend) {
     let (first, second) = (backend.instance().await, backend.instance().await);
     let clock = clock();
     let hour = std::time::Duration::from_secs(3600);
     let key = ThrottleKey::new("open", &unique("source-"));
     let other = ThrottleKey::new("open", &unique("source-"));
-    assert_eq!(first.count(&key, hour, clock.now()).await.unwrap(), 0);
+    assert_eq!(
+        counts_of(&first, std::slice::from_ref(&key), clock.now()).await[0],
+        0
+    );
     assert_eq!(first.hit(&key, hour, clock.now()).await.unwrap(), 1);
     assert_eq!(second.hit(&key, hour, clock.now()).await.unwrap(), 2);
     assert_eq!(second.hit(&other, hour, clock.now()).await.unwrap(), 1);
     clock.advance(Duration::minutes(59));
-    assert_eq!(first.count(&key, hour, clock.now()).await.unwrap(), 2);
+    assert_eq!(
+        counts_of(&first, std::slice::from_ref(&key), clock.now()).await[0],
+        2
+    );
+    // Several keys at once come back in the order asked, a key asked twice included, and
+    // a key never hit counts nothing.
+    let never = ThrottleKey::new("open", &unique("source-"));
+    let keys = [other.clone(), never, key.clone(), other.clone()];
+    assert_eq!(counts_of(&second, &keys, clock.now()).await, [1, 0, 2, 1]);
     // The next window starts from nothing.
     clock.advance(Duration::minutes(1));
-    assert_eq!(second.count(&key, hour, clock.now()).await.unwrap(), 0);
+    assert_eq!(
+        counts_of(&second, std::slice::from_ref(&key), clock.now()).await[0],
+        0
+    );
     assert_eq!(first.hit(&key, hour, clock.now()).await.unwrap(), 1);
 
     // Concurrent hits are all counted.
@@ -803,7 +824,7 @@ pub async fn the_audit_trail_of_a_ticket_keeps_its_order(backend: impl Backend) 
         .collect();
     assert_eq!(trail, actions);
     // The audit trail is not part of the thread.
-    assert_eq!(store.messages(&ticket.number).await.unwrap().len(), 1);
+    assert_eq!(store.thread(&ticket.number).await.unwrap().1.len(), 1);
 }
 
 pub async fn agencies_saved_at_run_time_are_read_back_and_replaced(backend: impl Backend) {
@@ -868,14 +889,14 @@ pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend
         &[&mail_id],
     );
     let ticket = store.update(append(&ticket, reply)).await.unwrap();
-    let thread = store.messages(&ticket.number).await.unwrap();
+    let thread = store.thread(&ticket.number).await.unwrap().1;
     let at = clock.now().plus(Duration::days(1));
     let stale = ventanilla_domain::privacy::erasure(&ticket, &thread, at);
     let erasure = ventanilla_domain::privacy::erasure(&ticket, &thread, at);
     let erased = store.erase(&erasure).await.unwrap();
     assert_eq!(erased, erasure.ticket);
     assert_eq!(store.ticket(&ticket.number).await.unwrap(), erasure.ticket);
-    let stored = store.messages(&ticket.number).await.unwrap();
+    let stored = store.thread(&ticket.number).await.unwrap().1;
     assert_eq!(stored, erasure.messages);
     assert_eq!(
         stored.iter().map(|m| (m.id, m.at)).collect::<Vec<_>>(),

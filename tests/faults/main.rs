@@ -88,7 +88,7 @@ async fn a_mail_whose_delivery_fails_is_retried_by_its_event_source_and_stored_o
     }
     let tickets = stack.aws.store.requester_tickets(&email).await.unwrap();
     assert_eq!(tickets.len(), 1);
-    let thread = stack.aws.store.messages(&tickets[0].number).await.unwrap();
+    let thread = stack.aws.store.thread(&tickets[0].number).await.unwrap().1;
     assert_eq!(thread.len(), 1, "{thread:?}");
     assert_eq!(thread[0].attachments.len(), 1);
     assert_eq!(stack.sent().await.len(), 1, "one acknowledgement");
@@ -150,17 +150,27 @@ async fn reads_that_fail_answer_503_problems_not_500s() {
     let admin = stack.admin().await;
     let citizen = format!("{}@example.com", unique("carmen"));
     let number = stack.open_ticket(&citizen).await;
-    proxy.fail(Call::DynamoDb("GetItem"), PAST_THE_SDK, Fault::ServerError);
-    let (status, problem) = stack
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            json!({ "email": citizen, "number": number }),
-        )
-        .await;
-    assert_eq!(status, 503, "{problem}");
-    proxy.heal();
+    // A lookup reads the throttle counts (BatchGetItem), then the ticket with its thread
+    // (Query): either failing is a 503.
+    let mut injected = 0;
+    for (call, fault) in [
+        ("BatchGetItem", Fault::ServerError),
+        ("Query", Fault::Throttled),
+    ] {
+        proxy.fail(Call::DynamoDb(call), PAST_THE_SDK, fault);
+        let (status, problem) = stack
+            .call(
+                None,
+                "POST",
+                "/api/v1/tickets/lookup",
+                json!({ "email": citizen, "number": number }),
+            )
+            .await;
+        assert_eq!(status, 503, "{call}: {problem}");
+        let so_far = proxy.heal();
+        assert!(so_far > injected, "{call} was not called");
+        injected = so_far;
+    }
     proxy.fail(Call::DynamoDb("Query"), PAST_THE_SDK, Fault::Throttled);
     let (status, problem) = stack
         .call(Some(&admin), "GET", "/api/v1/agent/tickets", json!({}))
@@ -235,9 +245,10 @@ async fn a_reply_that_cannot_be_sent_stays_marked_and_goes_out_once_later() {
     let texts: Vec<String> = stack
         .aws
         .store
-        .messages(&ventanilla_domain::TicketNumber::parse(&number).unwrap())
+        .thread(&ventanilla_domain::TicketNumber::parse(&number).unwrap())
         .await
         .unwrap()
+        .1
         .iter()
         .map(|m| m.body.as_str().to_owned())
         .collect();

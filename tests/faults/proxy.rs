@@ -115,6 +115,7 @@ fn classify(method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Call> {
         return [
             "TransactWriteItems",
             "GetItem",
+            "BatchGetItem",
             "PutItem",
             "UpdateItem",
             "Query",

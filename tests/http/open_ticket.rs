@@ -182,7 +182,7 @@ async fn the_form_with_a_screenshot_opens_a_ticket_and_shows_its_number() {
     );
     use ventanilla_domain::ports::{BlobKey, BlobStore, TicketStore};
     let number = ventanilla_domain::TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
-    let thread = h.store.messages(&number).await.unwrap();
+    let thread = h.store.thread(&number).await.unwrap().1;
     let key: &BlobKey = &thread[0].attachments[0].blob;
     let blob = h.blobs.get(key).await.unwrap();
     assert_eq!(blob.bytes, PNG);

@@ -115,7 +115,7 @@ async fn a_new_mail_opens_a_categorised_ticket_once() {
             ticket: ticket.number.clone()
         }
     );
-    assert_eq!(desk.store.messages(&ticket.number).await.unwrap().len(), 1);
+    assert_eq!(desk.store.thread(&ticket.number).await.unwrap().1.len(), 1);
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn a_reply_joins_its_ticket_by_id_with_only_the_new_text() {
     let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
     let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
     // The acknowledgement's ids, as create-ticket indexes them after sending.
-    let first = desk.store.messages(&ticket.number).await.unwrap()[0].id;
+    let first = desk.store.thread(&ticket.number).await.unwrap().1[0].id;
     let ses_id = MailMessageId::parse("0100018f-ack@email.amazonses.com").unwrap();
     desk.store
         .link_mail_id(&ticket.number, first, &ses_id)
@@ -151,7 +151,7 @@ async fn a_reply_joins_its_ticket_by_id_with_only_the_new_text() {
         desk.clock.now(),
         "the follow-up surfaces by its own date"
     );
-    let thread = desk.store.messages(&ticket.number).await.unwrap();
+    let thread = desk.store.thread(&ticket.number).await.unwrap().1;
     assert_eq!(thread.len(), 2);
     assert_eq!(
         thread[1].body.as_str(),
@@ -207,7 +207,7 @@ async fn a_number_in_the_subject_counts_only_from_the_requester() {
         other.number, ticket.number,
         "a stranger does not get into the ticket"
     );
-    assert_eq!(desk.store.messages(&ticket.number).await.unwrap().len(), 2);
+    assert_eq!(desk.store.thread(&ticket.number).await.unwrap().1.len(), 2);
 }
 
 /// In-Reply-To and References are the sender's to write: a stranger who copies them (our
@@ -239,7 +239,7 @@ async fn forged_threading_headers_do_not_let_a_stranger_in() {
         };
         assert_ne!(other.number, ticket.number, "{headers}");
     }
-    assert_eq!(desk.store.messages(&ticket.number).await.unwrap().len(), 1);
+    assert_eq!(desk.store.thread(&ticket.number).await.unwrap().1.len(), 1);
     // The requester's own reply, threaded by the same header, still joins.
     let own = mail(
         ANA,
@@ -274,7 +274,7 @@ async fn automatic_mail_never_opens_reopens_or_gets_answered() {
             ticket: Some(ticket.number.clone())
         }
     );
-    let thread = desk.store.messages(&ticket.number).await.unwrap();
+    let thread = desk.store.thread(&ticket.number).await.unwrap().1;
     assert_eq!(
         thread.last().unwrap().kind,
         MessageKind::SystemEvent,
@@ -438,7 +438,7 @@ async fn ses_verdicts_hold_spam_and_drop_viruses() {
             ticket: Some(real.number.clone())
         }
     );
-    let thread = desk.store.messages(&real.number).await.unwrap();
+    let thread = desk.store.thread(&real.number).await.unwrap().1;
     assert!(
         thread
             .iter()

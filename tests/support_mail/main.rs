@@ -199,7 +199,7 @@ async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers()
     let handled = stack.receive(&unique("ses"), &intruder).await;
     assert_eq!(handled[0].outcome, "new-ticket");
     assert_ne!(handled[0].ticket.as_deref(), Some(number.as_str()));
-    let thread = stack.desk.store.messages(&ticket_number).await.unwrap();
+    let thread = stack.desk.store.thread(&ticket_number).await.unwrap().1;
     let citizen_messages = thread
         .iter()
         .filter(|m| m.kind == MessageKind::CitizenMessage)

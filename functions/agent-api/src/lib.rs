@@ -386,7 +386,7 @@ async fn resend_undelivered<S: Ports, B: BlobStore, M: Mailer>(
     site: &Site,
     ticket: &Ticket,
 ) {
-    let Ok(thread) = desk.store.messages(&ticket.number).await else {
+    let Ok((_, thread)) = desk.store.thread(&ticket.number).await else {
         return;
     };
     for message in thread.iter().filter(|m| ticket.undelivered.contains(&m.id)) {

@@ -94,7 +94,7 @@ impl TicketView {
         ticket: &Ticket,
         lang: Lang,
     ) -> Result<Self, Problem> {
-        let thread = store.messages(&ticket.number).await.map_err(|error| {
+        let (_, thread) = store.thread(&ticket.number).await.map_err(|error| {
             tracing::error!(%error, "thread unreadable");
             Problem::unavailable(lang)
         })?;

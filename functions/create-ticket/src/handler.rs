@@ -334,8 +334,13 @@ where
     // Spam control counts tickets opened, not forms refused.
     let now = site.clock.now();
     let source_key = ThrottleKey::new("open", &source.throttle_subject());
-    match intake.store.count(&source_key, HOUR, now).await {
-        Ok(count) if count >= site.settings.limits.openings_per_source_per_hour => {
+    let limit = site.settings.limits.openings_per_source_per_hour;
+    match intake
+        .store
+        .counts(std::slice::from_ref(&source_key), HOUR, now)
+        .await
+    {
+        Ok(counts) if counts.iter().any(|&count| count >= limit) => {
             tracing::warn!("ticket opening throttled for a source");
             return answer.too_many();
         }

@@ -175,9 +175,9 @@ impl Office {
     }
 }
 
-/// As the functions' `#[tokio::main]` builds it: the store's calls go to its blocking pool.
+/// As the functions' `#[tokio::main(flavor = "current_thread")]` builds it.
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime")
@@ -555,8 +555,9 @@ fn receiving_a_reply(c: &mut Criterion) {
     };
     assert_eq!(ticket.number, number);
     let thread = runtime
-        .block_on(office.store.messages(&number))
-        .expect("the thread");
+        .block_on(office.store.thread(&number))
+        .expect("the thread")
+        .1;
     let added = thread.last().expect("a message").body.as_str();
     assert_eq!(added.trim(), NEW_TEXT.trim(), "only the new text is kept");
 
@@ -574,8 +575,9 @@ fn receiving_a_reply(c: &mut Criterion) {
         });
     // Every measured reply joined the ticket.
     let now = runtime
-        .block_on(office.store.messages(&number))
-        .expect("the thread");
+        .block_on(office.store.thread(&number))
+        .expect("the thread")
+        .1;
     assert_eq!(now.len(), thread.len() + replies);
 }
 

@@ -20,13 +20,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::agency_cache::AgencyCache;
+use crate::aws::OnFirstUse;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use ventanilla_domain::agencies::Agency;
 use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
@@ -55,7 +56,7 @@ const MAX_UPDATE_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
+    client: OnFirstUse<Client>,
     table: String,
     /// Openings from one process take turns. A Lambda instance serves one event at a time,
     /// so this costs nothing there; where one process opens many tickets at once (the load
@@ -181,7 +182,10 @@ fn conflicted(codes: &[String]) -> bool {
 impl DynamoStore {
     pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         DynamoStore {
-            client: Client::new(config),
+            client: OnFirstUse::new({
+                let config = config.clone();
+                move || Client::new(&config)
+            }),
             table: table.into(),
             opening: Default::default(),
             agencies: AgencyCache::default(),
@@ -192,9 +196,14 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The DynamoDB client, built now if no call has needed it yet.
+    pub fn client(&self) -> &Client {
+        self.client.get()
+    }
+
     /// Creates the table as `template.yaml` declares it (for local stand-ins and tests).
     pub async fn create_table(&self) -> Result<(), StoreError> {
-        let (client, table) = (&self.client, self.table.as_str());
+        let (client, table) = (self.client.get(), self.table.as_str());
         let attribute = |name: &str| {
             AttributeDefinition::builder()
                 .attribute_name(name)
@@ -263,6 +272,7 @@ impl DynamoStore {
     async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
+            .get()
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -357,6 +367,7 @@ impl DynamoStore {
 
         match self
             .client
+            .get()
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
@@ -415,6 +426,7 @@ impl DynamoStore {
         }
         match self
             .client
+            .get()
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
@@ -492,6 +504,7 @@ impl DynamoStore {
             }
             let result = self
                 .client
+                .get()
                 .transact_write_items()
                 .set_transact_items(Some(items))
                 .send()
@@ -521,6 +534,7 @@ impl DynamoStore {
         loop {
             let mut request = self
                 .client
+                .get()
                 .query()
                 .table_name(&self.table)
                 .index_name(index)
@@ -597,17 +611,20 @@ impl TicketStore for DynamoStore {
         ticket_from_item(&item)
     }
 
-    async fn messages(&self, number: &TicketNumber) -> Result<Vec<Message>, StoreError> {
+    async fn thread(&self, number: &TicketNumber) -> Result<(Ticket, Vec<Message>), StoreError> {
         // One query reads the ticket's META item and its messages (`META` sorts before `MSG#`).
         let items = self.all_items(None, ticket_pk(number)).await?;
-        if items.is_empty() {
-            return Err(StoreError::NotFound);
-        }
-        items
+        let meta = items
+            .iter()
+            .find(|item| matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META))
+            .ok_or(StoreError::NotFound)?;
+        let ticket = ticket_from_item(meta)?;
+        let thread = items
             .into_iter()
             .filter_map(|mut item| item.remove("message"))
             .map(|value| serde_dynamo::from_attribute_value(value).map_err(unavailable))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((ticket, thread))
     }
 
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
@@ -634,6 +651,7 @@ impl TicketStore for DynamoStore {
             .map_err(unavailable)?;
         let result = self
             .client
+            .get()
             .transact_write_items()
             .transact_items(
                 TransactWriteItem::builder()
@@ -737,6 +755,13 @@ fn throttle_key(key: &ThrottleKey, window: Duration, now: Timestamp) -> (Item, i
     )
 }
 
+fn partition_key(item: &Item) -> Result<&str, StoreError> {
+    match item.get("PK") {
+        Some(AttributeValue::S(pk)) => Ok(pk),
+        _ => Err(StoreError::unavailable("item without its PK")),
+    }
+}
+
 fn count_of(item: Option<&HashMap<String, AttributeValue>>) -> Result<u64, StoreError> {
     match item.and_then(|item| item.get("count")) {
         Some(AttributeValue::N(count)) => count.parse().map_err(unavailable),
@@ -755,6 +780,7 @@ impl Throttle for DynamoStore {
         let (item_key, expires) = throttle_key(key, window, now);
         let output = self
             .client
+            .get()
             .update_item()
             .table_name(&self.table)
             .set_key(Some(item_key))
@@ -770,14 +796,72 @@ impl Throttle for DynamoStore {
         count_of(output.attributes.as_ref())
     }
 
-    async fn count(
+    async fn counts(
         &self,
-        key: &ThrottleKey,
+        keys: &[ThrottleKey],
         window: Duration,
         now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        let (item_key, _) = throttle_key(key, window, now);
-        count_of(self.get(item_key).await?.as_ref())
+    ) -> Result<Vec<u64>, StoreError> {
+        let wanted: Vec<Item> = keys
+            .iter()
+            .map(|key| throttle_key(key, window, now).0)
+            .collect();
+        if wanted.len() > 100 {
+            return Err(StoreError::unavailable(
+                "more than 100 throttle counts at once",
+            ));
+        }
+        // BatchGetItem refuses a key asked twice.
+        let mut pending: Vec<Item> = Vec::with_capacity(wanted.len());
+        for item in &wanted {
+            if !pending.contains(item) {
+                pending.push(item.clone());
+            }
+        }
+        let mut found: HashMap<String, u64> = HashMap::new();
+        for attempt in 0..MAX_UPDATE_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            let output = self
+                .client
+                .get()
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let read = output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default();
+            for item in &read {
+                found.insert(partition_key(item)?.to_owned(), count_of(Some(item))?);
+            }
+            // Keys DynamoDB did not get to (throughput) are asked again after a pause.
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+                .map(|unread| unread.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return wanted
+                    .iter()
+                    .map(|item| Ok(found.get(partition_key(item)?).copied().unwrap_or(0)))
+                    .collect();
+            }
+            tokio::time::sleep(backoff(
+                attempt,
+                Duration::from_millis(10),
+                Duration::from_millis(200),
+            ))
+            .await;
+        }
+        Err(StoreError::unavailable(
+            "DynamoDB kept leaving throttle counts unread",
+        ))
     }
 }
 
@@ -819,6 +903,7 @@ impl DynamoStore {
         loop {
             let output = self
                 .client
+                .get()
                 .query()
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
@@ -839,6 +924,7 @@ impl DynamoStore {
 
     async fn put_item(&self, item: Item) -> Result<(), StoreError> {
         self.client
+            .get()
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -863,6 +949,7 @@ impl AgentDirectory for DynamoStore {
     async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         let result = self
             .client
+            .get()
             .transact_write_items()
             .transact_items(put_if_absent(&self.table, agent_item(agent)?)?)
             .transact_items(put_if_absent(&self.table, token_item(agent))?)
@@ -883,6 +970,7 @@ impl AgentDirectory for DynamoStore {
         let current = self.agent(&agent.id).await?;
         let mut request = self
             .client
+            .get()
             .transact_write_items()
             .transact_items(self.put_where(agent_item(agent)?, "attribute_exists(PK)")?);
         if current.token_hash != agent.token_hash {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::agency_cache::AgencyCache;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use ventanilla_domain::agencies::Agency;
 use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
@@ -92,6 +92,8 @@ CREATE TABLE IF NOT EXISTS agencies (
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    /// No file behind it: calls run in place (see `transaction`).
+    in_memory: bool,
     agencies: AgencyCache,
 }
 
@@ -105,15 +107,18 @@ impl SqliteStore {
         connection
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(StoreError::unavailable)?;
-        Self::prepare(connection)
+        Self::prepare(connection, false)
     }
 
     /// A private database that lives as long as the store: for tests.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::prepare(Connection::open_in_memory().map_err(StoreError::unavailable)?)
+        Self::prepare(
+            Connection::open_in_memory().map_err(StoreError::unavailable)?,
+            true,
+        )
     }
 
-    fn prepare(connection: Connection) -> Result<Self, StoreError> {
+    fn prepare(connection: Connection, in_memory: bool) -> Result<Self, StoreError> {
         // Room for every statement this adapter runs, queue listings' variants included.
         connection.set_prepared_statement_cache_capacity(64);
         connection
@@ -139,44 +144,69 @@ impl SqliteStore {
             .map_err(StoreError::unavailable)?;
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
+            in_memory,
             agencies: AgencyCache::default(),
         })
     }
 
-    /// Runs blocking SQLite work off the async threads, in one IMMEDIATE transaction that
-    /// commits only when `work` succeeds.
+    /// Runs `work` in one IMMEDIATE transaction that commits only when it succeeds. On a file,
+    /// off the async threads: a commit waits for the disk. In memory nothing waits, and the
+    /// hop to tokio's blocking pool and back would cost more than the work (a thread wake-up
+    /// each way: a quarter of a lookup's CPU, docs/PERFORMANCE.md), so it runs in place.
     async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let connection = Arc::clone(&self.connection);
-        tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(StoreError::unavailable)?;
-            let value = work(&tx)?;
-            tx.commit().map_err(StoreError::unavailable)?;
-            Ok(value)
-        })
-        .await
-        .map_err(StoreError::unavailable)?
+        let run = move || {
+            let connection = connection.lock().unwrap_or_else(|p| p.into_inner());
+            in_transaction(&connection, work)
+        };
+        if self.in_memory {
+            run()
+        } else {
+            tokio::task::spawn_blocking(run)
+                .await
+                .map_err(StoreError::unavailable)?
+        }
     }
+}
+
+/// BEGIN IMMEDIATE, `work`, then COMMIT, or ROLLBACK when anything fails. The three
+/// statements come from the statement cache like the others (rusqlite's `Transaction` parses
+/// them on every call).
+fn in_transaction<T>(
+    connection: &Connection,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let run = |sql: &str| connection.prepare_cached(sql)?.execute([]);
+    let rollback = || {
+        if !connection.is_autocommit() {
+            let _ = run("ROLLBACK");
+        }
+    };
+    // A panic inside earlier work may have left its transaction open.
+    rollback();
+    run("BEGIN IMMEDIATE").map_err(db)?;
+    let done = work(connection).and_then(|value| {
+        run("COMMIT").map_err(db)?;
+        Ok(value)
+    });
+    if done.is_err() {
+        rollback();
+    }
+    done
 }
 
 /// Statements are parsed once per connection and then reused from rusqlite's cache: parsing
 /// SQL was a sixth of a lookup's CPU (docs/PERFORMANCE.md).
-fn execute(
-    tx: &Transaction<'_>,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<usize> {
+fn execute(tx: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
     tx.prepare_cached(sql)?.execute(params)
 }
 
 fn query_row<T>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
     row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
@@ -200,7 +230,7 @@ fn message_sort_key(message: &Message) -> String {
     format!("{}#{}", message.at, message.id)
 }
 
-fn load_ticket(tx: &Transaction<'_>, number: &str) -> Result<Ticket, StoreError> {
+fn load_ticket(tx: &Connection, number: &str) -> Result<Ticket, StoreError> {
     let json: Option<String> = query_row(
         tx,
         "SELECT ticket FROM tickets WHERE number = ?1",
@@ -212,7 +242,7 @@ fn load_ticket(tx: &Transaction<'_>, number: &str) -> Result<Ticket, StoreError>
     from_json(&json.ok_or(StoreError::NotFound)?)
 }
 
-fn write_ticket(tx: &Transaction<'_>, ticket: &Ticket, insert: bool) -> Result<(), StoreError> {
+fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), StoreError> {
     let sql = if insert {
         "INSERT INTO tickets (number, agency, queue, status, requester, created_at, last_activity, version, ticket)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -243,7 +273,7 @@ fn write_ticket(tx: &Transaction<'_>, ticket: &Ticket, insert: bool) -> Result<(
 /// Writes a message and indexes its mail ids; a mail id seen before means the same mail
 /// arrived twice: `AlreadyExists`, and the caller's transaction rolls back.
 fn write_message(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     number: &TicketNumber,
     message: &Message,
 ) -> Result<(), StoreError> {
@@ -264,7 +294,7 @@ fn write_message(
 }
 
 fn link_mail_id(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     number: &TicketNumber,
     message: MessageId,
     mail_id: &MailMessageId,
@@ -343,14 +373,14 @@ impl TicketStore for SqliteStore {
         self.transaction(move |tx| load_ticket(tx, &number)).await
     }
 
-    async fn messages(&self, number: &TicketNumber) -> Result<Vec<Message>, StoreError> {
+    async fn thread(&self, number: &TicketNumber) -> Result<(Ticket, Vec<Message>), StoreError> {
         let number = number.as_str().to_owned();
         self.transaction(move |tx| {
-            load_ticket(tx, &number)?;
+            let ticket = load_ticket(tx, &number)?;
             let mut statement = tx
                 .prepare_cached("SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key")
                 .map_err(db)?;
-            json_rows(&mut statement, [&number])
+            Ok((ticket, json_rows(&mut statement, [&number])?))
         })
         .await
     }
@@ -379,7 +409,15 @@ impl TicketStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let (number, mail_id) = (number.clone(), mail_id.clone());
         self.transaction(move |tx| {
-            load_ticket(tx, number.as_str())?;
+            let exists = query_row(
+                tx,
+                "SELECT 1 FROM tickets WHERE number = ?1",
+                [number.as_str()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db)?;
+            exists.ok_or(StoreError::NotFound)?;
             link_mail_id(tx, &number, message, &mail_id)
         })
         .await
@@ -522,24 +560,28 @@ impl Throttle for SqliteStore {
         .await
     }
 
-    async fn count(
+    async fn counts(
         &self,
-        key: &ThrottleKey,
+        keys: &[ThrottleKey],
         window: std::time::Duration,
         now: Timestamp,
-    ) -> Result<u64, StoreError> {
-        let key = key.as_str().to_owned();
+    ) -> Result<Vec<u64>, StoreError> {
+        let keys: Vec<String> = keys.iter().map(|k| k.as_str().to_owned()).collect();
         let start = window_start(window, now);
         self.transaction(move |tx| {
-            let count: Option<i64> = query_row(
-                tx,
-                "SELECT count FROM throttle WHERE key = ?1 AND window_start = ?2",
-                params![key, start],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-            Ok(count.map_or(0, |c| u64::try_from(c).unwrap_or(0)))
+            keys.iter()
+                .map(|key| {
+                    let count: Option<i64> = query_row(
+                        tx,
+                        "SELECT count FROM throttle WHERE key = ?1 AND window_start = ?2",
+                        params![key, start],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                    Ok(count.map_or(0, |c| u64::try_from(c).unwrap_or(0)))
+                })
+                .collect()
         })
         .await
     }

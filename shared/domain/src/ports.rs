@@ -121,11 +121,11 @@ pub trait TicketStore: Send + Sync {
         number: &TicketNumber,
     ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
 
-    /// The whole thread, oldest first.
-    fn messages(
+    /// The ticket and its whole thread, oldest first, in one read (one DynamoDB Query).
+    fn thread(
         &self,
         number: &TicketNumber,
-    ) -> impl Future<Output = Result<Vec<Message>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Ticket, Vec<Message>), StoreError>> + Send;
 
     /// Applies a change and/or appends a message, if the ticket is still at the expected
     /// version (`VersionConflict` otherwise). A message whose mail id is already known is
@@ -330,13 +330,15 @@ pub trait Throttle: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// How many events the window that holds `now` has counted so far.
-    fn count(
+    /// How many events the windows that hold `now` have counted so far under each key, in
+    /// the order of `keys` (at most 100): one read for all of them (one DynamoDB
+    /// BatchGetItem), since a lookup checks two limits before every read.
+    fn counts(
         &self,
-        key: &ThrottleKey,
+        keys: &[ThrottleKey],
         window: Duration,
         now: Timestamp,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 }
 
 /// What a throttle counts: a purpose and a subject (`open:<source>`, `miss:<number>`).

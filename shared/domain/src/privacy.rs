@@ -115,8 +115,7 @@ pub async fn erase_ticket(
 ) -> Result<Ticket, ErasureError> {
     let mut attempt = 0;
     let erased = loop {
-        let ticket = store.ticket(number).await?;
-        let thread = store.messages(number).await?;
+        let (ticket, thread) = store.thread(number).await?;
         let erasure = erasure(&ticket, &thread, at);
         for key in &erasure.blobs {
             blobs.delete(key).await?;

@@ -9,8 +9,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(DateTime<Utc>);
 
-const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
-
 impl Timestamp {
     pub fn from_datetime(at: DateTime<Utc>) -> Self {
         Timestamp(at.trunc_subsecs(3))
@@ -46,8 +44,22 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// `2025-03-01T10:00:00.123Z`, written field by field: chrono's format string is interpreted on every
+    /// call, and every stored record writes several timestamps (docs/PERFORMANCE.md).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format(FORMAT))
+        use chrono::{Datelike, Timelike};
+        let t = &self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            (t.nanosecond() / 1_000_000).min(999)
+        )
     }
 }
 
@@ -76,6 +88,17 @@ mod tests {
         assert_eq!(a.to_string(), "2023-11-14T22:13:20.000Z");
         assert_eq!(Timestamp::parse(&b.to_string()), Some(b));
         assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn text_form_is_chronos_format() {
+        for millis in [0, 1_700_000_000_123, 951_782_400_999, 4_102_444_799_500] {
+            let t = Timestamp::from_unix_millis(millis).unwrap();
+            assert_eq!(
+                t.to_string(),
+                t.0.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
+        }
     }
 
     #[test]

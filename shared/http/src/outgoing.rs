@@ -47,8 +47,8 @@ pub async fn send_notice(
         tracing::error!(ticket = %ticket.number, "notice not sent: the ticket's agency is not configured");
         return false;
     };
-    let thread = match store.messages(&ticket.number).await {
-        Ok(thread) => thread,
+    let thread = match store.thread(&ticket.number).await {
+        Ok((_, thread)) => thread,
         Err(error) => {
             tracing::error!(%error, ticket = %ticket.number, "notice not sent: thread unreadable");
             return false;
@@ -88,7 +88,12 @@ pub async fn send_notice(
     };
     match mailer.send(&draft.build()).await {
         Ok(sent) => {
-            for id in [own_id, sent.message_id] {
+            // SES gives the mail a Message-ID of its own; the local outbox keeps ours.
+            let mut ids = vec![own_id];
+            if sent.message_id != ids[0] {
+                ids.push(sent.message_id);
+            }
+            for id in ids {
                 match store.link_mail_id(&ticket.number, answers.id, &id).await {
                     Ok(()) | Err(StoreError::AlreadyExists) => {}
                     Err(error) => {
@@ -132,7 +137,7 @@ pub async fn send_reply(
     reply: &Message,
 ) -> Result<(), ReplyNotSent> {
     let settings = &site.settings;
-    let ticket = store.ticket(number).await?;
+    let (ticket, thread) = store.thread(number).await?;
     let agency = settings
         .agency(&ticket.agency)
         .ok_or(ReplyNotSent::Unbuildable(
@@ -143,7 +148,6 @@ pub async fn send_reply(
         .first()
         .cloned()
         .ok_or(ReplyNotSent::Unbuildable("the reply has no Message-ID"))?;
-    let thread = store.messages(number).await?;
     let in_reply_to = thread
         .iter()
         .rev()
