@@ -81,7 +81,7 @@ pub async fn opens_a_ticket_and_reads_it_back(backend: impl Backend) {
     let opened = open_ticket(&store, &clock, &UuidV7, request.clone())
         .await
         .unwrap();
-    let Opened::Created(ticket) = opened else {
+    let Opened::Created(ticket, first) = opened else {
         panic!("a new ticket was expected")
     };
     assert_eq!(ticket.number.as_str(), format!("{agency}-QUE-2025-00001"));
@@ -94,7 +94,7 @@ pub async fn opens_a_ticket_and_reads_it_back(backend: impl Backend) {
     assert_eq!(store.ticket(&ticket.number).await.unwrap(), ticket);
     let (read, thread) = store.thread(&ticket.number).await.unwrap();
     assert_eq!(read, ticket);
-    assert_eq!(thread.len(), 1);
+    assert_eq!(thread, [first]);
     assert_eq!(thread[0].kind, MessageKind::CitizenMessage);
     assert_eq!(thread[0].body, request.description);
     assert_eq!(thread[0].attachments, request.attachments);
@@ -392,7 +392,7 @@ pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) 
     let first = open_ticket(&store, &clock, &UuidV7, request.clone())
         .await
         .unwrap();
-    assert!(matches!(first, Opened::Created(_)));
+    assert!(matches!(first, Opened::Created(..)));
     clock.advance(Duration::minutes(1));
     let again = open_ticket(&store, &clock, &UuidV7, request.clone())
         .await
@@ -411,7 +411,7 @@ pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) 
     // Once the key expired (the stores check; TTL only cleans up), it opens a new ticket.
     clock.advance(Duration::hours(25));
     let later = open_ticket(&store, &clock, &UuidV7, request).await.unwrap();
-    let Opened::Created(later) = later else {
+    let Opened::Created(later, _) = later else {
         panic!("an expired key must not replay")
     };
     assert_eq!(later.number.sequence(), 3);

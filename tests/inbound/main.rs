@@ -99,6 +99,7 @@ async fn a_new_mail_opens_a_categorised_ticket_once() {
     let Outcome::Opened {
         ticket,
         acknowledge,
+        ..
     } = desk.deliver(&raw).await
     else {
         panic!()

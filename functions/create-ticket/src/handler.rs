@@ -387,28 +387,32 @@ where
             return answer.unavailable();
         }
     };
-    let replayed = matches!(opened, Opened::Replayed(_));
-    let ticket = opened.into_ticket();
+    let (ticket, first) = match opened {
+        Opened::Created(ticket, first) => (ticket, Some(first)),
+        Opened::Replayed(ticket) => (ticket, None),
+    };
     let access_url = access_url(site, &ticket);
-    if replayed {
-        tracing::info!(ticket = %ticket.number, "idempotent replay");
-    } else {
-        tracing::info!(ticket = %ticket.number, "ticket opened");
-        if let Err(error) = intake.store.hit(&source_key, HOUR, now).await {
-            tracing::error!(%error, "the opening could not be counted");
+    match &first {
+        None => tracing::info!(ticket = %ticket.number, "idempotent replay"),
+        Some(first) => {
+            tracing::info!(ticket = %ticket.number, "ticket opened");
+            if let Err(error) = intake.store.hit(&source_key, HOUR, now).await {
+                tracing::error!(%error, "the opening could not be counted");
+            }
+            send_notice(
+                site,
+                &intake.store,
+                &intake.mailer,
+                &ticket,
+                first,
+                Notice::Acknowledgement,
+                lang,
+                None,
+            )
+            .await;
         }
-        send_notice(
-            site,
-            &intake.store,
-            &intake.mailer,
-            &ticket,
-            Notice::Acknowledgement,
-            lang,
-            None,
-        )
-        .await;
     }
-    answer.created(&ticket, &access_url, replayed)
+    answer.created(&ticket, &access_url, first.is_none())
 }
 
 async fn store_screenshots(

@@ -152,20 +152,28 @@ where
         let notice = match &outcome {
             Outcome::Opened {
                 ticket,
+                first,
                 acknowledge: true,
-            } => Some((ticket.clone(), Notice::Acknowledgement)),
+            } => Some((ticket.clone(), first.clone(), Notice::Acknowledgement)),
             Outcome::Rejected {
                 ticket,
                 notify: true,
-            } => Some((self.store.ticket(ticket).await?, Notice::FollowUpRefused)),
+            } => {
+                // The refused mail is the thread's last message.
+                let (ticket, mut thread) = self.store.thread(ticket).await?;
+                thread
+                    .pop()
+                    .map(|refused| (ticket, refused, Notice::FollowUpRefused))
+            }
             _ => None,
         };
-        if let Some((ticket, notice)) = notice {
+        if let Some((ticket, answered, notice)) = notice {
             send_notice(
                 site,
                 &self.store,
                 &self.mailer,
                 &ticket,
+                &answered,
                 notice,
                 Lang::Es,
                 citizen_id,

@@ -373,7 +373,7 @@ impl DynamoStore {
             .send()
             .await
         {
-            Ok(_) => Ok(Some(Opened::Created(ticket))),
+            Ok(_) => Ok(Some(Opened::Created(ticket, message))),
             Err(error) => {
                 let Some(codes) = cancellation_codes(&error) else {
                     return Err(unavailable(error));

@@ -363,7 +363,7 @@ impl TicketStore for SqliteStore {
                 )
                 .map_err(db)?;
             }
-            Ok(Opened::Created(ticket))
+            Ok(Opened::Created(ticket, message))
         })
         .await
     }

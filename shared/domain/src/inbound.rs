@@ -83,8 +83,13 @@ pub enum Outcome {
     Duplicate { ticket: TicketNumber },
     /// Added to its ticket; `reopened` when it was resolved or closed.
     FollowUp { ticket: Ticket, reopened: bool },
-    /// A new ticket; `acknowledge` when the sender is to get an acknowledgement.
-    Opened { ticket: Ticket, acknowledge: bool },
+    /// A new ticket and its first message; `acknowledge` when the sender is to get an
+    /// acknowledgement.
+    Opened {
+        ticket: Ticket,
+        first: Message,
+        acknowledge: bool,
+    },
     /// SES said spam: a new ticket in the review queue, not acknowledged.
     HeldForReview { ticket: Ticket },
     /// A follow-up to a finished ticket whose queue rejects them; `notify` when the sender
@@ -450,8 +455,14 @@ pub async fn receive_mail(
         idempotency_key: None,
         linked_to,
     };
-    let ticket = match open_ticket(store, clock, ids, new).await {
-        Ok(Opened::Created(ticket) | Opened::Replayed(ticket)) => ticket,
+    let (ticket, first) = match open_ticket(store, clock, ids, new).await {
+        Ok(Opened::Created(ticket, first)) => (ticket, first),
+        // Mail carries no idempotency key; a replay would be this mail's ticket again.
+        Ok(Opened::Replayed(ticket)) => {
+            return Ok(Outcome::Duplicate {
+                ticket: ticket.number,
+            });
+        }
         Err(StoreError::AlreadyExists) => {
             // Two deliveries of one mail raced; the other one opened it.
             for id in &known {
@@ -469,6 +480,7 @@ pub async fn receive_mail(
     let acknowledge = may_answer(store, clock, policy, &sender).await?;
     Ok(Outcome::Opened {
         ticket,
+        first,
         acknowledge,
     })
 }

@@ -41,8 +41,8 @@ impl StoreError {
 /// What opening a ticket did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opened {
-    /// A new ticket with a new number.
-    Created(Ticket),
+    /// A new ticket with a new number, and its first message (what an acknowledgement quotes).
+    Created(Ticket, Message),
     /// The idempotency key was used before: the first ticket, unchanged.
     Replayed(Ticket),
 }
@@ -50,13 +50,13 @@ pub enum Opened {
 impl Opened {
     pub fn ticket(&self) -> &Ticket {
         match self {
-            Opened::Created(t) | Opened::Replayed(t) => t,
+            Opened::Created(t, _) | Opened::Replayed(t) => t,
         }
     }
 
     pub fn into_ticket(self) -> Ticket {
         match self {
-            Opened::Created(t) | Opened::Replayed(t) => t,
+            Opened::Created(t, _) | Opened::Replayed(t) => t,
         }
     }
 }

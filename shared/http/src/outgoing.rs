@@ -31,13 +31,17 @@ pub enum Notice {
     FollowUpRefused,
 }
 
-/// Builds, sends and indexes `notice` about `ticket`. `in_reply_to` is the citizen's mail it
-/// answers, when the ticket came by mail. Returns whether it was sent.
+/// Builds, sends and indexes `notice` about `ticket`, answering `answered`: the message a
+/// reply to the notice belongs with (the first message for an acknowledgement, which it
+/// quotes; the refused mail for a refusal). `in_reply_to` is the citizen's mail it answers,
+/// when the ticket came by mail. Returns whether it was sent.
+#[allow(clippy::too_many_arguments)]
 pub async fn send_notice(
     site: &Site,
     store: &impl TicketStore,
     mailer: &impl Mailer,
     ticket: &Ticket,
+    answered: &Message,
     notice: Notice,
     lang: Lang,
     in_reply_to: Option<MailMessageId>,
@@ -45,17 +49,6 @@ pub async fn send_notice(
     let settings = &site.settings;
     let Some(agency) = settings.agency(&ticket.agency) else {
         tracing::error!(ticket = %ticket.number, "notice not sent: the ticket's agency is not configured");
-        return false;
-    };
-    let thread = match store.thread(&ticket.number).await {
-        Ok((_, thread)) => thread,
-        Err(error) => {
-            tracing::error!(%error, ticket = %ticket.number, "notice not sent: thread unreadable");
-            return false;
-        }
-    };
-    let (Some(first), Some(last)) = (thread.first(), thread.last()) else {
-        tracing::error!(ticket = %ticket.number, "notice not sent: the ticket has no message");
         return false;
     };
     let Ok(own_id) = MailMessageId::parse(&format!(
@@ -81,10 +74,9 @@ pub async fn send_notice(
         message_id: own_id.clone(),
         in_reply_to,
     };
-    // A reply to the notice belongs with the message it answers.
-    let (draft, answers) = match notice {
-        Notice::Acknowledgement => (acknowledgement(ticket, first, cx), first),
-        Notice::FollowUpRefused => (follow_up_refused(ticket, cx), last),
+    let draft = match notice {
+        Notice::Acknowledgement => acknowledgement(ticket, answered, cx),
+        Notice::FollowUpRefused => follow_up_refused(ticket, cx),
     };
     match mailer.send(&draft.build()).await {
         Ok(sent) => {
@@ -94,7 +86,7 @@ pub async fn send_notice(
                 ids.push(sent.message_id);
             }
             for id in ids {
-                match store.link_mail_id(&ticket.number, answers.id, &id).await {
+                match store.link_mail_id(&ticket.number, answered.id, &id).await {
                     Ok(()) | Err(StoreError::AlreadyExists) => {}
                     Err(error) => {
                         tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
