@@ -682,6 +682,7 @@ pub async fn throttle_windows_count_across_instances(backend: impl Backend) {
     let never = ThrottleKey::new("open", &unique("source-"));
     let keys = [other.clone(), never, key.clone(), other.clone()];
     assert_eq!(counts_of(&second, &keys, clock.now()).await, [1, 0, 2, 1]);
+    assert!(counts_of(&second, &[], clock.now()).await.is_empty());
     // The next window starts from nothing.
     clock.advance(Duration::minutes(1));
     assert_eq!(

@@ -806,6 +806,9 @@ impl Throttle for DynamoStore {
             .iter()
             .map(|key| throttle_key(key, window, now).0)
             .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
         if wanted.len() > 100 {
             return Err(StoreError::unavailable(
                 "more than 100 throttle counts at once",
