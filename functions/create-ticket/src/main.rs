@@ -11,8 +11,8 @@ use ventanilla_http::Site;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     ventanilla_http::init_telemetry();
-    let site = Site::from_env(Arc::new(SystemClock))?;
     let aws = AwsPorts::from_env().await?;
+    let site = Site::from_env(Arc::new(SystemClock), &aws.link_secret().await?)?;
     let intake = Intake {
         site,
         store: aws.store(),

@@ -2,6 +2,7 @@
 //! (`template.yaml`), which holds what the sweep needs: the table and the blob prefixes of
 //! raw mail and attachments; the local server runs the same sweep on a timer.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde_json::{Value, json};
 use ventanilla_domain::ports::{
     AgencyDirectory, AuditLog, BlobStore, BoxError, Mailer, Throttle, TicketStore,
@@ -10,10 +11,12 @@ use ventanilla_domain::privacy::{ErasureError, Sweep, sweep};
 
 use crate::MailDesk;
 
-/// Whether the event is EventBridge's scheduled event (what a SAM `Schedule` sends).
+/// Whether the event is EventBridge's scheduled event (what a SAM `Schedule` sends), read
+/// with `aws_lambda_events`' type.
 pub fn is_schedule(event: &Value) -> bool {
-    event.get("source").and_then(Value::as_str) == Some("aws.events")
-        && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+    event.get("detail-type").is_some()
+        && serde_json::from_value::<EventBridgeEvent>(event.clone())
+            .is_ok_and(|e| e.source == "aws.events" && e.detail_type == "Scheduled Event")
 }
 
 impl<S, B, M> MailDesk<S, B, M>

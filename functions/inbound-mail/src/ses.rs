@@ -1,9 +1,11 @@
-//! The SES receipt event, read for what this function needs: SES's id of the mail (the S3
-//! object's name), the verdicts, and the S3 location when the event comes from an S3 action.
-//! Our own small types rather than `aws_lambda_events`: its receipt requires fields older
-//! events lack (`dmarcVerdict`), and a mail must not bounce off a field we do not read.
+//! The SES receipt event, read with `aws_lambda_events`' own types, so that every field SES
+//! sends (the SPF, DKIM and DMARC verdicts among them) reaches the code. Receipts written
+//! before SES added DMARC lack `dmarcVerdict`: it is read as a verdict without a status, not
+//! as a malformed event, since a mail must not bounce off a field.
 
-use serde::{Deserialize, Serialize};
+use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailVerdict};
+use serde::Serialize;
+use serde_json::Value;
 use ventanilla_domain::inbound::Outcome;
 use ventanilla_domain::incoming::Verdicts;
 use ventanilla_domain::ports::{
@@ -12,59 +14,32 @@ use ventanilla_domain::ports::{
 
 use crate::{DeliveryError, Envelope, MailDesk};
 
-#[derive(Debug, Deserialize)]
-pub struct SesEvent {
-    #[serde(rename = "Records")]
-    pub records: Vec<SesRecord>,
+fn failed(verdict: &SimpleEmailVerdict) -> bool {
+    verdict.status.as_deref() == Some("FAIL")
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SesRecord {
-    pub ses: SesNotice,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SesNotice {
-    pub mail: SesMail,
-    pub receipt: SesReceipt,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SesMail {
-    pub message_id: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SesReceipt {
-    #[serde(default)]
-    pub spam_verdict: Option<SesVerdict>,
-    #[serde(default)]
-    pub virus_verdict: Option<SesVerdict>,
-    #[serde(default)]
-    pub action: Option<SesAction>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SesVerdict {
-    #[serde(default)]
-    pub status: Option<String>,
-}
-
-impl SesVerdict {
-    fn failed(verdict: Option<&SesVerdict>) -> bool {
-        verdict.and_then(|v| v.status.as_deref()) == Some("FAIL")
+/// The event as SES sends it, with the verdicts an older receipt lacks given as empty.
+pub fn parse_ses_event(mut event: Value) -> Result<SimpleEmailEvent, DeliveryError> {
+    if let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) {
+        for receipt in records
+            .iter_mut()
+            .filter_map(|r| r.pointer_mut("/ses/receipt"))
+            .filter_map(Value::as_object_mut)
+        {
+            for verdict in [
+                "spamVerdict",
+                "virusVerdict",
+                "spfVerdict",
+                "dkimVerdict",
+                "dmarcVerdict",
+            ] {
+                receipt
+                    .entry(verdict)
+                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            }
+        }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SesAction {
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub object_key: Option<String>,
+    serde_json::from_value(event).map_err(|error| DeliveryError::NotAnSesEvent(error.to_string()))
 }
 
 /// What the function answers, one entry per record: what became of each mail.
@@ -92,34 +67,28 @@ where
     /// Delivers every mail an SES receipt event names. The raw mail is where the S3 action
     /// put it: the action's object key when the event comes from an S3 action, else the
     /// configured prefix followed by SES's id (what the receipt rule's S3 action writes).
-    pub async fn handle_ses_event(
-        &self,
-        event: serde_json::Value,
-    ) -> Result<Vec<Handled>, DeliveryError> {
-        let event: SesEvent = serde_json::from_value(event)
-            .map_err(|error| DeliveryError::NotAnSesEvent(error.to_string()))?;
+    pub async fn handle_ses_event(&self, event: Value) -> Result<Vec<Handled>, DeliveryError> {
+        let event = parse_ses_event(event)?;
         let mut handled = Vec::with_capacity(event.records.len());
         for record in event.records {
-            let SesNotice { mail, receipt } = record.ses;
-            let key = receipt
-                .action
-                .as_ref()
-                .filter(|a| a.kind.as_deref() == Some("S3"))
+            let (mail, receipt) = (record.ses.mail, record.ses.receipt);
+            let message_id = mail
+                .message_id
+                .ok_or_else(|| DeliveryError::NotAnSesEvent("the mail has no messageId".into()))?;
+            let key = Some(&receipt.action)
+                .filter(|a| a.type_.as_deref() == Some("S3"))
                 .and_then(|a| a.object_key.clone())
                 .unwrap_or_else(|| {
-                    format!(
-                        "{}{}",
-                        self.site.settings.mail.inbound_prefix, mail.message_id
-                    )
+                    format!("{}{message_id}", self.site.settings.mail.inbound_prefix)
                 });
             let key = BlobKey::parse(&key).map_err(|_| {
                 DeliveryError::NotAnSesEvent(format!("{key:?} is not an object key we read"))
             })?;
             let envelope = Envelope {
-                provider_id: Some(mail.message_id),
+                provider_id: Some(message_id),
                 verdicts: Verdicts {
-                    spam_failed: SesVerdict::failed(receipt.spam_verdict.as_ref()),
-                    virus_failed: SesVerdict::failed(receipt.virus_verdict.as_ref()),
+                    spam_failed: failed(&receipt.spam_verdict),
+                    virus_failed: failed(&receipt.virus_verdict),
                 },
             };
             let outcome = self.deliver(&key, envelope).await?;

@@ -22,6 +22,8 @@ pub enum SettingError {
     Missing(&'static str),
     #[error("AWS_CA_BUNDLE={path}: {reason}")]
     CaBundle { path: String, reason: String },
+    #[error("the link secret could not be read from SSM parameter {name}: {reason}")]
+    LinkSecret { name: String, reason: String },
 }
 
 /// Loads region, credentials and endpoint from the standard places (environment, profile,
@@ -174,6 +176,38 @@ impl AwsPorts {
 
     pub fn mailer(&self) -> crate::ses::SesMailer {
         crate::ses::SesMailer::new(&self.config, self.resources.configuration_set.clone())
+    }
+
+    /// The secret that signs access links. On AWS it is an SSM Parameter Store SecureString
+    /// named by `VENTANILLA_LINK_SECRET_PARAMETER` (template.yaml), read once per cold start:
+    /// it never sits in the functions' configuration, and a redeploy cannot change it by
+    /// accident (which would break every link already mailed). Without that variable (a
+    /// developer's machine) it is `VENTANILLA_LINK_SECRET` itself. Checked by the caller.
+    pub async fn link_secret(&self) -> Result<Vec<u8>, SettingError> {
+        let Some(name) = std::env::var("VENTANILLA_LINK_SECRET_PARAMETER")
+            .ok()
+            .filter(|v| !v.is_empty())
+        else {
+            return Ok(std::env::var("VENTANILLA_LINK_SECRET")
+                .unwrap_or_default()
+                .into_bytes());
+        };
+        let error = |reason: String| SettingError::LinkSecret {
+            name: name.clone(),
+            reason,
+        };
+        let answer = aws_sdk_ssm::Client::new(&self.config)
+            .get_parameter()
+            .name(&name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| error(aws_sdk_ssm::error::DisplayErrorContext(e).to_string()))?;
+        answer
+            .parameter
+            .and_then(|p| p.value)
+            .map(String::into_bytes)
+            .ok_or_else(|| error("the parameter has no value".into()))
     }
 }
 

@@ -91,8 +91,9 @@ fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
 }
 
+/// What DynamoDB said, whole (the SDK's own Display is only "service error").
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::unavailable(error)
+    StoreError::unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
 }
 
 fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {

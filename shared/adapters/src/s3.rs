@@ -17,8 +17,13 @@ pub struct S3Blobs {
     bucket: String,
 }
 
+/// What S3 said, whole (the SDK's own Display is only "service error").
 fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> BlobError {
-    BlobError::Unavailable(Box::new(error))
+    BlobError::Unavailable(
+        aws_sdk_s3::error::DisplayErrorContext(error)
+            .to_string()
+            .into(),
+    )
 }
 
 impl S3Blobs {

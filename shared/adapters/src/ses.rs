@@ -92,7 +92,11 @@ impl Mailer for SesMailer {
                             .to_owned(),
                     )
                 } else {
-                    MailError::Unavailable(error.into())
+                    MailError::Unavailable(
+                        aws_sdk_sesv2::error::DisplayErrorContext(error)
+                            .to_string()
+                            .into(),
+                    )
                 });
             }
         };

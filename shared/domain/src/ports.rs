@@ -28,8 +28,10 @@ pub enum StoreError {
     AlreadyExists,
     #[error("the ticket changed since it was read")]
     VersionConflict,
-    #[error("the ticket store is unavailable")]
-    Unavailable(#[source] BoxError),
+    // The cause is part of the message: a log line of this error names what AWS said
+    // (e.g. which action an AccessDenied refused), which no answer to a client shows.
+    #[error("the ticket store is unavailable: {0}")]
+    Unavailable(BoxError),
 }
 
 impl StoreError {
@@ -271,8 +273,8 @@ pub struct Blob {
 pub enum BlobError {
     #[error("no blob with that key")]
     NotFound,
-    #[error("the blob store is unavailable")]
-    Unavailable(#[source] BoxError),
+    #[error("the blob store is unavailable: {0}")]
+    Unavailable(BoxError),
 }
 
 /// Screenshots, attachments and raw mail.
@@ -308,8 +310,8 @@ pub enum MailError {
     /// the same mail will not help.
     #[error("the mail was rejected: {0}")]
     Rejected(String),
-    #[error("the mail service is unavailable")]
-    Unavailable(#[source] BoxError),
+    #[error("the mail service is unavailable: {0}")]
+    Unavailable(BoxError),
 }
 
 /// Mail out. The domain builds the MIME message; the mailer only delivers it.

@@ -44,18 +44,19 @@ impl std::fmt::Debug for Site {
 pub enum SiteError {
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
-    #[error("VENTANILLA_LINK_SECRET is missing or shorter than 32 bytes")]
+    #[error(
+        "the link secret (VENTANILLA_LINK_SECRET_PARAMETER or VENTANILLA_LINK_SECRET) is missing or shorter than 32 bytes"
+    )]
     Secret,
 }
 
 impl Site {
-    /// The site as the environment describes it: `VENTANILLA_CONFIG` (or the compiled-in
-    /// default), `VENTANILLA_PUBLIC_URL`, `VENTANILLA_LINK_SECRET`. A missing or weak secret
-    /// stops the cold start.
-    pub fn from_env(clock: Arc<dyn Clock>) -> Result<Self, SiteError> {
+    /// The site as the environment describes it (`VENTANILLA_CONFIG` or the compiled-in
+    /// default, `VENTANILLA_PUBLIC_URL`) with the link secret the function read
+    /// (`AwsPorts::link_secret`). A missing or weak secret stops the cold start.
+    pub fn from_env(clock: Arc<dyn Clock>, link_secret: &[u8]) -> Result<Self, SiteError> {
         let settings = Settings::from_env()?;
-        let secret = std::env::var("VENTANILLA_LINK_SECRET").unwrap_or_default();
-        let links = AccessLinks::new(secret.as_bytes()).map_err(|_| SiteError::Secret)?;
+        let links = AccessLinks::new(link_secret).map_err(|_| SiteError::Secret)?;
         Ok(Site {
             settings,
             links,
@@ -86,28 +87,33 @@ pub fn finish_router(router: Router) -> Router {
     access_log::with_access_log(security::with_security_headers(router))
 }
 
-/// The stylesheet every page links to. Served by one function (create-ticket) on AWS and by
-/// the local server.
+/// The stylesheet every page links to, and the form's script. Served by one function
+/// (create-ticket) on AWS and by the local server.
 pub fn static_routes() -> Router {
-    Router::new().route(
-        "/static/site.css",
-        get(|| async {
+    let asset = |content_type: &'static str, body: &'static str| {
+        get(move || async move {
             (
                 [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("text/css; charset=utf-8"),
-                    ),
+                    (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
                     (
                         header::CACHE_CONTROL,
                         HeaderValue::from_static("public, max-age=3600"),
                     ),
                 ],
-                pages::SITE_CSS,
+                body,
             )
                 .into_response()
-        }),
-    )
+        })
+    };
+    Router::new()
+        .route(
+            "/static/site.css",
+            asset("text/css; charset=utf-8", pages::SITE_CSS),
+        )
+        .route(
+            "/static/form.js",
+            asset("text/javascript; charset=utf-8", pages::FORM_JS),
+        )
 }
 
 /// JSON logs for CloudWatch, one line per event, `RUST_LOG` to filter (info by default).

@@ -33,10 +33,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(async {
         ventanilla_http::init_telemetry();
         let t = report("tracing subscriber (JSON, env filter)", t);
-        let site = Site::from_env(Arc::new(SystemClock))?;
-        let t = report("site settings (TOML, links)", t);
         let aws = AwsPorts::from_env().await?;
         let t = report("SDK configuration (aws_config::load)", t);
+        let site = Site::from_env(Arc::new(SystemClock), &aws.link_secret().await?)?;
+        let t = report("site settings (TOML, links)", t);
         let (store, blobs, mailer) = (aws.store(), aws.blobs(), aws.mailer());
         let t = report("adapters (clients not built)", t);
         report("total before the first event", all);
