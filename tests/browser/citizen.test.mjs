@@ -103,6 +103,34 @@ test('the same form works with JavaScript disabled', async () => {
   await context.close();
 });
 
+test('screenshots past the limits are stopped in the browser, before a gateway would refuse them', async () => {
+  const context = await browser.newContext({ locale: 'es-EC' });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/`);
+  await fillTicketForm(page, 'grande@example.com');
+  // Two files of 2.2 MB: 4.4 MB in all, past the 4 MB the form takes.
+  const large = Buffer.concat([PNG, Buffer.alloc(2_200_000)]);
+  await page.setInputFiles('#screenshots', [
+    { name: 'a.png', mimeType: 'image/png', buffer: large },
+    { name: 'b.png', mimeType: 'image/png', buffer: large },
+  ]);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#screenshots-limit:not([hidden])');
+  assert.match(await page.textContent('#screenshots-limit'), /más de 4 MB/);
+  assert.equal(await page.getAttribute('#screenshots', 'aria-invalid'), 'true');
+  assert.equal(new URL(page.url()).pathname, '/', 'the form was not sent');
+  // Four files: too many, whatever their size.
+  await page.setInputFiles('#screenshots', [1, 2, 3, 4].map((n) => (
+    { name: `c${n}.png`, mimeType: 'image/png', buffer: PNG })));
+  assert.match(await page.textContent('#screenshots-limit'), /como máximo 3 archivos/);
+  // Within the limits again, the message goes and the form is sent.
+  await page.setInputFiles('#screenshots', { name: 'captura.png', mimeType: 'image/png', buffer: PNG });
+  assert.ok(await page.isHidden('#screenshots-limit'));
+  await Promise.all([page.waitForURL('**/api/v1/tickets**'), page.click('button[type=submit]')]);
+  assert.match((await page.textContent('#ticket-number')).trim(), /^MDT-TEC-\d{4}-\d{5}$/);
+  await context.close();
+});
+
 test('a wrong field comes back marked, with what was typed kept', async () => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();

@@ -33,6 +33,14 @@ use crate::screenshots::{self, Screenshot, Upload};
 /// The largest request read: the screenshots' limit plus room for the text fields.
 pub const MAX_REQUEST_BYTES: usize = screenshots::MAX_TOTAL_BYTES as usize + 256 * 1024;
 
+/// What a synchronous Lambda invocation carries (6 MB), and what API Gateway adds around a
+/// body it hands over in base64 (headers, request context): the largest form the function
+/// reads must fit in it, or the citizen meets the gateway's error instead of the form's.
+const LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+const EVENT_ENVELOPE_BYTES: usize = 64 * 1024;
+const _: () =
+    assert!(MAX_REQUEST_BYTES.div_ceil(3) * 4 + EVENT_ENVELOPE_BYTES <= LAMBDA_PAYLOAD_BYTES);
+
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// The OpenAPI description of the public HTTP contract, served at `/api/v1/openapi.json`.
@@ -106,6 +114,7 @@ fn render_form(
     status: StatusCode,
 ) -> Response {
     let t = texts(lang);
+    let screenshots_problem = |problem| FieldError::new("screenshots", problem).message(lang);
     let views = form::field_views(fields, &site.settings, errors, lang);
     let screenshots_error = errors.for_field("screenshots").map(|e| e.message(lang));
     let mut summary: Vec<(String, String)> = views
@@ -127,6 +136,13 @@ fn render_form(
         idempotency_token: idempotency_token
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned),
         max_screenshots: screenshots::MAX_FILES,
+        max_screenshot_bytes: screenshots::MAX_TOTAL_BYTES,
+        too_many_screenshots: screenshots_problem(FieldProblem::TooManyFiles {
+            max: screenshots::MAX_FILES,
+        }),
+        too_large_screenshots: screenshots_problem(FieldProblem::FilesTooLarge {
+            max_bytes: screenshots::MAX_TOTAL_BYTES,
+        }),
     };
     html(status, &page)
 }

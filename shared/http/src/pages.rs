@@ -157,6 +157,11 @@ pub struct TicketFormPage {
     pub screenshots_error: Option<String>,
     pub idempotency_token: String,
     pub max_screenshots: usize,
+    /// What the form's script checks before sending (the server checks again): the total
+    /// size of the screenshots, and the sentences it shows past either limit.
+    pub max_screenshot_bytes: u64,
+    pub too_many_screenshots: String,
+    pub too_large_screenshots: String,
 }
 
 #[derive(Debug, Template)]
@@ -255,3 +260,5 @@ pub fn local_date(at: ventanilla_domain::Timestamp) -> String {
 }
 
 pub const SITE_CSS: &str = include_str!("../static/site.css");
+/// The form's only script: the screenshots' limits, checked before sending.
+pub const FORM_JS: &str = include_str!("../static/form.js");
