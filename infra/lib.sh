@@ -3,21 +3,30 @@
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
-# Installs infra/requirements-test.txt into a venv kept between runs (keyed by the file's
-# hash, so a change of pins builds a new one). Sets VENV.
+# Installs a requirements file (infra/requirements-test.txt by default) into a venv kept
+# between runs (keyed by the file's hash, so a change of pins builds a new one). Sets the
+# variable named by $2 (VENV by default) to the venv's folder.
 python_venv() {
+  local requirements="${1:-infra/requirements-test.txt}" variable="${2:-VENV}"
   local cache="${VENTANILLA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ventanilla}"
-  local hash
-  hash=$(sha256sum infra/requirements-test.txt | cut -c1-12)
-  VENV="$cache/venv-$hash"
+  local hash venv
+  hash=$(sha256sum "$requirements" | cut -c1-12)
+  venv="$cache/venv-$hash"
   # A stamp marks a finished install: an interrupted one is thrown away and redone.
-  if [ ! -f "$VENV/.installed" ]; then
-    log "installing the test tools into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
-    touch "$VENV/.installed"
+  if [ ! -f "$venv/.installed" ]; then
+    log "installing $requirements into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    touch "$venv/.installed"
   fi
+  printf -v "$variable" '%s' "$venv"
+}
+
+# The IAM policy evaluator the AWS stand-in asks (infra/iam, pinned npm packages).
+iam_evaluator() {
+  log "installing the IAM policy evaluator's npm packages"
+  (cd infra/iam && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
 # The browser suite's tools: Debian's Chromium (installed once, as root or through sudo) and

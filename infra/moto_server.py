@@ -1,10 +1,13 @@
-"""moto's server, with one change: it handles one request at a time.
+"""moto's server, with two changes. It handles one request at a time:
 
 moto's backends take no locks, so two concurrent TransactWriteItems can both pass their
 conditions and both write (seen here: a ticket number handed out twice under 200 concurrent
 openings). Real DynamoDB serialises conflicting transactions; serialising every request
 gives the stand-in that guarantee, so the contract suite tests our conditions, not moto's
 thread safety.
+
+It also judges every call a function makes against the function's policy in template.yaml
+(infra/iam/enforce.py), as AWS would.
 
     python infra/moto_server.py <host> <port>
 """
@@ -20,11 +23,14 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import run_simple
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "iam"))
+from enforce import Enforcer  # noqa: E402
+
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
-    app = DomainDispatcherApplication(create_backend_app)
+    app = Enforcer(DomainDispatcherApplication(create_backend_app))
     lock = threading.Lock()
 
     def one_at_a_time(environ, start_response):

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The one test command. On a fresh machine it installs what the tests need (a Python venv
-# with the AWS stand-in), starts the stand-in on a free loopback port, checks formatting and
-# lints, runs every test, and stops what it started, whether the tests pass or not.
+# The one test command. On a fresh machine it installs what the tests need (Python venvs with
+# the AWS stand-in, the SAM CLI and checkov; the IAM evaluator's and the browser suite's npm
+# packages; Chromium), starts the stand-ins on free loopback ports, checks formatting, lints
+# and the template, builds the functions as `sam build` does, runs every test with each
+# function's calls judged against its policy in template.yaml, and stops what it started,
+# whether the tests pass or not.
 #
 #   bash infra/test.sh            # everything
 #   bash infra/test.sh -E 'test(/sqlite/)'   # extra arguments go to cargo nextest
@@ -18,13 +21,22 @@ log "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 python_venv
+python_venv infra/requirements-checkov.txt CHECKOV_VENV
+export SAM_CLI_TELEMETRY=0
 
-log "template"
+log "template: cfn-lint, sam validate --lint, checkov"
 "$VENV/bin/cfn-lint" template.yaml
-# Two stand-ins: one for DynamoDB and S3, one for SES alone (tests read sent mail back
-# from its state dump, which stays small that way).
-browser_suite
+"$VENV/bin/sam" validate --lint --template template.yaml --region us-east-1
+bash infra/checkov.sh "$CHECKOV_VENV/bin/checkov"
 
+browser_suite
+iam_evaluator
+
+# Two stand-ins: one for DynamoDB, S3 and SSM, one for SES alone (tests read sent mail back
+# from its state dump, which stays small that way). Both judge the functions' calls by
+# their policies and record them for the grant check at the end.
+VENTANILLA_IAM_RECORD=$(mktemp -d)
+export VENTANILLA_IAM_RECORD
 start_moto AWS_ENDPOINT_URL
 start_moto AWS_ENDPOINT_URL_SESV2
 export AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
@@ -33,14 +45,21 @@ export AWS_EC2_METADATA_DISABLED=true
 export VENTANILLA_PYTHON="$VENV/bin/python"
 export VENTANILLA_CHROMIUM
 
-# The deployable artefacts: the end-to-end test (tests/lambda) runs these very binaries.
-log "release build of the functions (cargo lambda build --release)"
-VENTANILLA_LAMBDA_DIR="${CARGO_TARGET_DIR:-$root/target}/lambda"
+# The deployable artefacts, built by the deploy path itself: `sam build` runs cargo-lambda
+# as template.yaml says (x86_64 here, the only Rust target this machine has; deployments
+# default to arm64). tests/lambda runs what it leaves in the build folder.
+log "sam build (x86_64)"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+sam_build_dir="$target_dir/sam-build"
+VENTANILLA_LAMBDA_ARCH=x86_64
+CARGO_TARGET_DIR="$target_dir" CARGO_LAMBDA_COMPILER=cargo PATH="$VENV/bin:$PATH" \
+  "$VENV/bin/sam" build --template template.yaml --build-dir "$sam_build_dir" \
+  --config-env "$VENTANILLA_LAMBDA_ARCH" --region us-east-1
+VENTANILLA_LAMBDA_DIR="$target_dir/lambda-from-sam"
+rm -rf "$VENTANILLA_LAMBDA_DIR"
+"$VENV/bin/python" infra/sam_artifacts.py template.yaml "$sam_build_dir" "$VENTANILLA_LAMBDA_DIR"
 VENTANILLA_CARGO_LAMBDA="$VENV/bin/cargo-lambda"
-PATH="$VENV/bin:$PATH" cargo lambda build --release --compiler cargo --locked \
-  --lambda-dir "$VENTANILLA_LAMBDA_DIR" \
-  -p create-ticket -p ticket-status -p inbound-mail -p agent-api
-export VENTANILLA_LAMBDA_DIR VENTANILLA_CARGO_LAMBDA
+export VENTANILLA_LAMBDA_DIR VENTANILLA_CARGO_LAMBDA VENTANILLA_LAMBDA_ARCH
 
 log "tests (AWS stand-ins at $AWS_ENDPOINT_URL and $AWS_ENDPOINT_URL_SESV2)"
 status=0
@@ -50,7 +69,14 @@ else
   cargo test --workspace --locked --no-fail-fast "$@" || status=$?
 fi
 
+# Every grant of template.yaml is needed by some call the tests made (only on a whole run:
+# a filtered one makes too few calls to tell).
+if [ "$#" -eq 0 ]; then
+  log "IAM: each grant in template.yaml is needed by a call of the tests"
+  "$VENV/bin/python" infra/iam/coverage.py "$VENTANILLA_IAM_RECORD" || status=$?
+fi
+
 # A short schemathesis run over every route (docs/RELIABILITY.md has the long one).
-VENTANILLA_LOCAL="${CARGO_TARGET_DIR:-$root/target}/debug/ventanilla-local" \
+VENTANILLA_LOCAL="$target_dir/debug/ventanilla-local" \
   bash infra/api_fuzz.sh 5 || status=$?
 exit "$status"

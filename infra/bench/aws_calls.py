@@ -52,6 +52,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from collections import defaultdict
 from email.message import EmailMessage
@@ -763,6 +764,21 @@ def create_resources(moto_url):
     boto3.client("sesv2", **aws).create_email_identity(EmailIdentity=DOMAIN)
 
 
+def register_stack(moto_url):
+    """Function -> access key, under which moto judges the function's calls."""
+    stack = {"name": "bench", "table": TABLE, "bucket": BUCKET, "mail_domain": DOMAIN,
+             "support": SUPPORT, "no_reply": NO_REPLY}
+    request = urllib.request.Request(f"{moto_url}/_ventanilla/iam/stacks", data=json.dumps(stack).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.load(answer)["keys"]
+
+
+def denials(moto_url):
+    with urllib.request.urlopen(f"{moto_url}/_ventanilla/iam/denials?stack=bench", timeout=60) as answer:
+        return json.load(answer)
+
+
 def table_storage(moto):
     """Bytes the table bills for: items plus 100 bytes each, and the same for every index
     entry (projection ALL)."""
@@ -936,6 +952,9 @@ def main():
         log("creating the table, bucket and SES identity; adding an agent")
         create_resources(moto_url)
         token = add_agent(moto_url)
+        # Each function calls with its own key: the stand-in judges its calls by its policy
+        # in template.yaml (infra/iam/enforce.py), as AWS would; a refusal ends the run.
+        keys = register_stack(moto_url)
 
         # The compiled-in configuration, with the per-source opening limit raised: every
         # ticket here comes from 127.0.0.1. The limit's counter is written either way.
@@ -962,7 +981,7 @@ def main():
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{f}",
                 "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
                 "AWS_REGION": "us-east-1",
-                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_ACCESS_KEY_ID": keys[f],
                 "AWS_SECRET_ACCESS_KEY": "test",
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports[f]}",
                 "VENTANILLA_TABLE": TABLE,
@@ -1009,6 +1028,10 @@ def main():
             for f in FUNCTIONS + ["watch", "moto"]:
                 shutil.copy(workdir / f"{f}.log", Path(args.keep_logs) / f"{f}.log")
 
+        refused = denials(moto_url)
+        if refused:
+            sys.exit("calls outside the functions' policies in template.yaml:\n"
+                     + "\n".join(f"  {d['function']}: {d['action']} on {d['resource']}" for d in refused))
         summary = summarise(
             args, tally, client, memory,
             (storage_after[0] - storage_before[0], storage_after[1] - storage_before[1]),

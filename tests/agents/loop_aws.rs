@@ -185,3 +185,336 @@ async fn a_reply_the_provider_refused_is_kept_and_sent_again() {
     assert!(sent[0].1.contains("Ya lo revisamos."));
     assert!(header(&sent[0].1, "To").contains(&citizen));
 }
+
+/// Least privilege beyond actions: the citizen-facing functions may write the table, but
+/// only their own kinds of item. An agent (and its token) or an agency written with their
+/// credentials is refused by the policy's `dynamodb:LeadingKeys` condition; agent-api's
+/// own credentials may write it.
+#[tokio::test]
+async fn citizen_facing_functions_cannot_write_agents_tokens_or_agencies() {
+    use ventanilla_domain::agents::Role;
+    use ventanilla_domain::ports::{AgencyDirectory, StoreError};
+    use ventanilla_domain::{AgencyCode, AgentId};
+    let aws = ventanilla_tests::AwsStandIn::new(true).await;
+    let clock = ventanilla_domain::ports::SystemClock;
+    for function in ["create-ticket", "ticket-status", "inbound-mail"] {
+        let store = aws.ports(function).store;
+        let forged = agent_api::create_agent(
+            &store,
+            &clock,
+            AgentId::parse(&unique("intruso-")).unwrap(),
+            "Intruso".into(),
+            AgencyCode::parse("MDT").unwrap(),
+            Role::Admin,
+        )
+        .await;
+        assert!(
+            matches!(&forged, Err(StoreError::Unavailable(e)) if e.to_string().contains("AccessDenied")),
+            "{function} wrote an agent and its token: {forged:?}"
+        );
+        let agencies = aws.site.settings.agencies.clone();
+        let saved = store.save_agency(&agencies[0]).await;
+        assert!(
+            matches!(&saved, Err(StoreError::Unavailable(e)) if e.to_string().contains("AccessDenied")),
+            "{function} wrote an agency: {saved:?}"
+        );
+    }
+    let refused = ventanilla_tests::stack_denials(&aws.stack).await;
+    assert_eq!(refused.len(), 6, "{refused:#?}");
+    assert!(
+        refused
+            .iter()
+            .all(|d| d["context"]["dynamodb:LeadingKeys"][0]
+                .as_str()
+                .is_some_and(|k| k.starts_with("AGENT#")
+                    || k.starts_with("TOKEN#")
+                    || k.starts_with("AGENCY#"))),
+        "{refused:#?}"
+    );
+    let (agent, _) = agent_api::create_agent(
+        &aws.ports("agent-api").store,
+        &clock,
+        AgentId::parse(&unique("agente-")).unwrap(),
+        "Ana".into(),
+        AgencyCode::parse("MDT").unwrap(),
+        Role::Agent,
+    )
+    .await
+    .expect("agent-api may add agents");
+    assert_eq!(agent.role, Role::Agent);
+}
+
+/// Files on the AWS stack, each under its function's policy: the form's screenshot stored
+/// by create-ticket, downloaded by the citizen through ticket-status's presigned link; a
+/// file an agent attaches to a reply stored by agent-api under `attachments/replies/` (the
+/// grant the first template lacked) and mailed; a wrong guess at the lookup counted.
+#[tokio::test]
+async fn files_travel_under_each_functions_policy() {
+    const PNG: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let stack = Stack::new(true).await;
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let form = ventanilla_tests::form_json(&citizen);
+    let fields: Vec<(&str, String)> = form
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, opened) = stack
+        .call_multipart(
+            None,
+            "/api/v1/tickets",
+            &fields,
+            &[("screenshots", "error.png", "image/png", PNG)],
+        )
+        .await;
+    assert_eq!(status, 201, "{opened}");
+    let number = opened["number"].as_str().unwrap().to_owned();
+
+    // The citizen's lookup lists the screenshot with a presigned link that works.
+    let (status, found) = stack
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            json!({"email": citizen, "number": number}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let url = found["messages"][0]["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let download = reqwest::get(&url).await.unwrap();
+    assert_eq!(download.status(), 200, "{url}");
+    assert_eq!(&download.bytes().await.unwrap()[..], PNG);
+    stack.aws.assert_no_denials().await;
+
+    // A wrong e-mail is a miss, counted against the guesser (ticket-status's UpdateItem).
+    let (status, _) = stack
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            json!({"email": format!("otra.{citizen}"), "number": number}),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // An agent answers with a file; it is stored and reaches the citizen with the reply.
+    let admin = stack.admin().await;
+    let (status, reply) = stack
+        .call_multipart(
+            Some(&admin),
+            &format!("/api/v1/agent/tickets/{number}/replies"),
+            &[("text", "Adjunto el formulario que debe llenar.")],
+            &[(
+                "attachments",
+                "formulario.pdf",
+                "application/pdf",
+                b"%PDF-1.4 formulario",
+            )],
+        )
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = stack.sent().await;
+    let (_, mailed) = sent
+        .iter()
+        .find(|(_, raw)| raw.contains("formulario.pdf"))
+        .unwrap_or_else(|| panic!("no reply with the file among {} mails", sent.len()));
+    assert!(header(mailed, "To").contains(&citizen));
+
+    // The agent opens the ticket and downloads the citizen's screenshot (agent-api's GetObject).
+    let (status, shown) = stack
+        .call(
+            Some(&admin),
+            "GET",
+            &format!("/api/v1/agent/tickets/{number}"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    let url = shown["messages"][0]["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let download = reqwest::get(&url).await.unwrap();
+    assert_eq!(download.status(), 200, "{url}");
+    stack.aws.assert_no_denials().await;
+}
+
+/// Erasure on the AWS stack, each step under its function's policy: an admin's erasure
+/// (agent-api) and the retention rule's daily run (inbound-mail, EventBridge's event, on a
+/// clock moved five years) delete the raw mails under `inbound/` and the attachments under
+/// `attachments/` of the tickets they erase; the bucket keeps nothing of either citizen.
+#[tokio::test]
+async fn erasure_and_retention_delete_their_files_under_each_functions_policy() {
+    use std::sync::Arc;
+    use ventanilla_domain::Timestamp;
+    use ventanilla_domain::ports::ManualClock;
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2020-01-06T10:00:00Z").unwrap(),
+    ));
+    let mut aws = ventanilla_tests::AwsStandIn::new(true).await;
+    aws.site.clock = clock.clone() as Arc<dyn ventanilla_domain::ports::Clock>;
+    let stack = Stack::on(aws);
+    let support = format!("soporte@{}", stack.aws.domain);
+    let mail = |citizen: &str| {
+        format!(
+            "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\n\
+             Subject: Queja contra el funcionario\r\nMessage-ID: <{}@example.com>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto mi cédula.\r\n\
+             --b\r\nContent-Type: image/png; name=\"cedula.png\"\r\n\
+             Content-Disposition: attachment; filename=\"cedula.png\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{PNG}\r\n--b--\r\n",
+            unique("m")
+        )
+    };
+    let objects = || async {
+        let listed = stack
+            .aws
+            .blobs
+            .client()
+            .list_objects_v2()
+            .bucket(stack.aws.blobs.bucket())
+            .send()
+            .await
+            .unwrap();
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let admin = stack.admin().await;
+
+    // An old ticket, finished; the retention rule will erase it.
+    let old_citizen = format!("{}@example.com", unique("rosa"));
+    let handled = stack.receive(&mail(&old_citizen)).await;
+    let old = handled[0].ticket.clone().unwrap();
+    let (_, shown) = stack
+        .call(
+            Some(&admin),
+            "GET",
+            &format!("/api/v1/agent/tickets/{old}"),
+            json!(null),
+        )
+        .await;
+    let (status, changed) = stack
+        .call(
+            Some(&admin),
+            "PATCH",
+            &format!("/api/v1/agent/tickets/{old}"),
+            json!({"version": shown["version"], "status": "resolved"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(objects().await.len(), 2, "the raw mail and its attachment");
+
+    // Five years and a day later, a citizen asks for erasure; the admin erases.
+    clock.advance(chrono::Duration::days(1826));
+    let citizen = format!("{}@example.com", unique("ana"));
+    stack.receive(&mail(&citizen)).await;
+    assert_eq!(objects().await.len(), 4);
+    let (status, erased) = stack
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/privacy/erase",
+            json!({"email": citizen}),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(objects().await.len(), 2, "{:?}", objects().await);
+
+    // The retention rule's daily run erases the old ticket and its files.
+    let schedule: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../infra/events/inbound-mail-retention-schedule.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let swept = stack.mail.handle(schedule).await.unwrap();
+    stack.aws.assert_no_denials().await;
+    assert_eq!(swept["erased"], json!([old]), "{swept}");
+    assert_eq!(objects().await, Vec::<String>::new());
+}
+
+/// The writes only agent-api may make, made on the AWS stack under its policy: an agent
+/// added and its token rotated (the old token item deleted in the same transaction), an
+/// agency saved; and create-ticket's idempotency record, from the form's hidden token.
+#[tokio::test]
+async fn agents_agencies_and_idempotency_records_are_written_under_their_policies() {
+    let stack = Stack::new(true).await;
+    let admin = stack.admin().await;
+    let id = unique("rosa.");
+    let (status, added) = stack
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/agents",
+            json!({"id": id, "name": "Rosa P.", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    let old = added["token"].as_str().unwrap().to_owned();
+    let (status, rotated) = stack
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("/api/v1/agent/agents/{id}/token"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let fresh = rotated["token"].as_str().unwrap().to_owned();
+    let (status, _) = stack
+        .call(Some(&old), "GET", "/api/v1/agent/tickets", json!(null))
+        .await;
+    assert_eq!(status, 401, "the retired token opens nothing");
+    let (status, _) = stack
+        .call(Some(&fresh), "GET", "/api/v1/agent/tickets", json!(null))
+        .await;
+    assert_eq!(status, 200);
+
+    let mineduc = json!({
+        "name": "Ministerio de Educación", "response_days": 10, "default_queue": "atencion",
+        "queues_by_category": {"problema_tecnico": "tecnologia"},
+        "follow_ups": {"tecnologia": {"rule": "new-linked"}}
+    });
+    let (status, saved) = stack
+        .call(
+            Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MINEDUC",
+            mineduc,
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+
+    // The form sent twice with its hidden token opens one ticket.
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let form = ventanilla_tests::form_json(&citizen);
+    let token = uuid::Uuid::new_v4().to_string();
+    let mut fields: Vec<(&str, &str)> = form
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    fields.push(("idempotency_token", &token));
+    let (first, opened) = stack
+        .call_multipart(None, "/api/v1/tickets", &fields, &[])
+        .await;
+    let (again, replayed) = stack
+        .call_multipart(None, "/api/v1/tickets", &fields, &[])
+        .await;
+    assert_eq!((first, again), (201, 201), "{opened} {replayed}");
+    assert_eq!(opened["number"], replayed["number"]);
+}

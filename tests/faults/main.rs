@@ -93,6 +93,8 @@ async fn a_mail_whose_delivery_fails_is_retried_by_its_event_source_and_stored_o
     assert_eq!(thread[0].attachments.len(), 1);
     assert_eq!(stack.sent().await.len(), 1, "one acknowledgement");
     assert!(proxy.heal() >= 4 * 3, "every fault met every SDK attempt");
+    // The injected faults were the only refusals: no call was outside its policy.
+    stack.aws.assert_no_denials().await;
 }
 
 #[tokio::test]
@@ -142,6 +144,8 @@ async fn an_opening_that_fails_answers_503_leaves_no_ticket_and_no_gap_in_the_nu
         3 + 3,
         "three SDK attempts at the throttled opening, three lost races"
     );
+    // The injected faults were the only refusals: no call was outside its policy.
+    stack.aws.assert_no_denials().await;
 }
 
 #[tokio::test]
@@ -179,6 +183,8 @@ async fn reads_that_fail_answer_503_problems_not_500s() {
     assert_eq!(status, 503, "{problem}");
     proxy.heal();
     assert_eq!(lookup().await.0, 200);
+    // The injected faults were the only refusals: no call was outside its policy.
+    stack.aws.assert_no_denials().await;
 }
 
 #[tokio::test]
@@ -249,6 +255,8 @@ async fn a_reply_that_cannot_be_sent_stays_marked_and_goes_out_once_later() {
         !texts.iter().any(|t| t == "Primera respuesta."),
         "the refused reply is not half-stored: {texts:?}"
     );
+    // The injected faults were the only refusals: no call was outside its policy.
+    stack.aws.assert_no_denials().await;
 }
 
 #[tokio::test]
@@ -276,4 +284,6 @@ async fn an_acknowledgement_that_cannot_be_sent_loses_no_mail() {
         .await
         .unwrap();
     assert_eq!(tickets.len(), 1);
+    // The injected faults were the only refusals: no call was outside its policy.
+    stack.aws.assert_no_denials().await;
 }

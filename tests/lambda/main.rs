@@ -50,6 +50,10 @@ fn free_port() -> u16 {
 /// `cargo lambda watch` and the four functions under it; all stopped (by PID) when dropped.
 struct Functions {
     base: String,
+    /// The stand-in's name for this test's stack: every call is judged by its policy, and
+    /// a refusal fails the test unless it is what the test is about.
+    stack: String,
+    expects_denials: bool,
     port: u16,
     watch: Child,
     bootstraps: Vec<Child>,
@@ -90,6 +94,8 @@ impl Functions {
             .unwrap_or_else(|e| panic!("{}: {e}", cargo_lambda.display()));
         let mut functions = Functions {
             base: base.clone(),
+            stack: aws.stack.clone(),
+            expects_denials: aws.expects_denials,
             port,
             watch,
             bootstraps: Vec::new(),
@@ -108,6 +114,11 @@ impl Functions {
             let child = Command::new(&binary)
                 .env("AWS_LAMBDA_RUNTIME_API", format!("{base}/.rt/{name}"))
                 .env("AWS_LAMBDA_FUNCTION_NAME", name)
+                // The function's own credentials: the stand-in judges its calls by its
+                // policy in template.yaml, as AWS judges its execution role's.
+                .env("AWS_ACCESS_KEY_ID", aws.access_key(name))
+                .env("AWS_SECRET_ACCESS_KEY", "stand-in-secret")
+                .env("VENTANILLA_SES_CONFIGURATION_SET", &aws.configuration_set)
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
                 .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
@@ -115,10 +126,12 @@ impl Functions {
                 .env("VENTANILLA_TABLE", aws.store.table())
                 .env("VENTANILLA_BUCKET", aws.blobs.bucket())
                 .env("VENTANILLA_S3_PATH_STYLE", "true")
+                // Read from SSM at cold start, as on AWS.
                 .env(
-                    "VENTANILLA_LINK_SECRET",
-                    "e2e-secret-e2e-secret-e2e-secret-e2e!",
+                    "VENTANILLA_LINK_SECRET_PARAMETER",
+                    &aws.link_secret_parameter,
                 )
+                .env_remove("VENTANILLA_LINK_SECRET")
                 // Links in mails point back at the status function's URL, so the test can
                 // follow the one in the acknowledgement.
                 .env(
@@ -217,10 +230,17 @@ impl Functions {
             .unwrap_or_else(|e| panic!("{url}: {e}\n{}", self.logs_text()));
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
+        self.assert_allowed().await;
         (
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    async fn assert_allowed(&self) {
+        if !self.expects_denials {
+            ventanilla_tests::assert_stack_allowed(&self.stack).await;
+        }
     }
 
     /// An asynchronous-style invocation with an event, as SES's Lambda action makes it.
@@ -234,6 +254,7 @@ impl Functions {
             .unwrap_or_else(|e| panic!("{url}: {e}\n{}", self.logs_text()));
         let status = response.status();
         let text = response.text().await.unwrap();
+        self.assert_allowed().await;
         assert!(
             status.is_success(),
             "{status}: {text}\n{}",
@@ -499,6 +520,7 @@ async fn the_sample_events_answer_as_the_deploy_guide_says() {
     );
     assert_eq!(swept["erased"], serde_json::json!([]), "{swept}");
     assert_eq!(swept["examined"], 0, "{swept}");
+    aws.assert_no_denials().await;
 }
 
 /// A 10 MB mail (three 2.5 MB attachments, base64 in the mail) fits a 128 MB function: the
@@ -565,4 +587,89 @@ async fn a_ten_megabyte_mail_is_handled_within_128_megabytes() {
     assert_eq!(status, 200, "{shown}");
     let attachments = shown["messages"][0]["attachments"].as_array().unwrap();
     assert_eq!(attachments.len(), 3, "{shown}");
+}
+
+/// Every `bootstrap` is a position-independent executable (ELF type `ET_DYN` with a program
+/// interpreter), so that its code lands at a random address: the functions parse hostile
+/// mail, forms and images, and hold citizens' data. And it is built for the architecture
+/// the stack deploys (`VENTANILLA_LAMBDA_ARCH`, x86_64 in the test command).
+#[test]
+fn every_bootstrap_is_a_position_independent_executable_of_the_deployed_architecture() {
+    const ET_DYN: u16 = 3;
+    const PT_INTERP: u32 = 3;
+    let lambda_dir = required_env("VENTANILLA_LAMBDA_DIR");
+    let architecture = std::env::var("VENTANILLA_LAMBDA_ARCH").unwrap_or("x86_64".into());
+    let machine: u16 = match architecture.as_str() {
+        "x86_64" => 0x3e,
+        "arm64" => 0xb7,
+        other => panic!("unknown architecture {other}"),
+    };
+    for name in FUNCTIONS {
+        let path = lambda_dir.join(name).join("bootstrap");
+        let elf = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(&elf[..5], b"\x7fELF\x02", "{name}: a 64-bit ELF file");
+        let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]);
+        let u32_at = |at: usize| u32::from_le_bytes(elf[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(elf[at..at + 8].try_into().unwrap());
+        assert_eq!(
+            u16_at(16),
+            ET_DYN,
+            "{name}: not a PIE (ELF type {})",
+            u16_at(16)
+        );
+        assert_eq!(u16_at(18), machine, "{name}: not built for {architecture}");
+        let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56));
+        let has_interpreter =
+            (0..usize::from(phnum)).any(|i| u32_at(phoff + i * phentsize) == PT_INTERP);
+        assert!(
+            has_interpreter,
+            "{name}: a shared library, not an executable"
+        );
+    }
+}
+
+/// A grant missing from a function's policy shows as AWS shows it: the call is refused with
+/// AccessDenied, the function logs it once, naming the action (and no personal data), and
+/// the citizen gets the documented 503 problem, not a 500.
+#[tokio::test]
+async fn an_access_denied_is_logged_once_with_its_action_and_answered_503() {
+    let aws = AwsStandIn::without_grants(
+        ventanilla_tests::aws_config().await,
+        true,
+        &["create-ticket|TicketsRead|dynamodb:BatchGetItem"],
+    )
+    .await;
+    let functions = Functions::start(&aws);
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let form = ventanilla_tests::form_json(&citizen);
+    let (status, problem) = functions
+        .http(
+            "create-ticket",
+            reqwest::Method::POST,
+            "/api/v1/tickets",
+            None,
+            Some(form.clone()),
+        )
+        .await;
+    assert_eq!(status, 503, "{problem}\n{}", functions.logs_text());
+    assert_eq!(problem["status"], 503, "{problem}");
+    assert!(!problem.to_string().contains("AccessDenied"), "{problem}");
+
+    let denials = ventanilla_tests::stack_denials(&aws.stack).await;
+    assert_eq!(denials.len(), 1, "{denials:?}");
+    assert_eq!(denials[0]["function"], "create-ticket");
+    assert_eq!(denials[0]["action"], "dynamodb:BatchGetItem");
+
+    let log = functions.log("create-ticket");
+    let refusals: Vec<&str> = log.lines().filter(|l| l.contains("AccessDenied")).collect();
+    assert_eq!(refusals.len(), 1, "logged once:\n{log}");
+    assert!(
+        refusals[0].contains("dynamodb:BatchGetItem"),
+        "{}",
+        refusals[0]
+    );
+    for personal in [&citizen, "Carmen", "1710034065", "0991234567"] {
+        assert!(!log.contains(personal), "{personal} in the log:\n{log}");
+    }
+    assert!(aws.sent().await.is_empty(), "nothing was sent");
 }

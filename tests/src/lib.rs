@@ -131,16 +131,41 @@ pub async fn stand_in_bucket(config: &SdkConfig) -> ventanilla_adapters::s3::S3B
     blobs
 }
 
+/// The link secret of the stand-in stacks (what the deployer puts in SSM).
+pub const LINK_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-e2e!";
+
 /// Fresh AWS resources on the stand-in for one test (a table, a bucket) and a site whose
 /// mail addresses live in a domain of its own, so that the mail it sends can be told apart
 /// from every other test's.
+///
+/// `store`, `blobs` and `mailer` act as the test itself (unrestricted, for set-up and
+/// inspection); a function is given [`AwsStandIn::ports`], whose every call the stand-in
+/// judges against that function's policy in `template.yaml` (`infra/iam/enforce.py`).
 pub struct AwsStandIn {
     pub store: ventanilla_adapters::dynamodb::DynamoStore,
     pub blobs: ventanilla_adapters::s3::S3Blobs,
     pub mailer: ventanilla_adapters::ses::SesMailer,
     pub site: ventanilla_http::Site,
     pub domain: String,
+    /// The SES configuration set the functions send through, as on AWS.
+    pub configuration_set: String,
+    /// The SSM SecureString that holds the link secret (`VENTANILLA_LINK_SECRET_PARAMETER`).
+    pub link_secret_parameter: String,
+    /// The stack the stand-in knows this test by, and each function's access key in it.
+    pub stack: String,
+    keys: std::collections::HashMap<String, String>,
+    /// Made [`AwsStandIn::without_grants`]: refusals are what the test is about.
+    pub expects_denials: bool,
+    config: SdkConfig,
     ses: aws_sdk_sesv2::Client,
+}
+
+/// The AWS adapters of one function, calling with that function's credentials.
+#[derive(Debug, Clone)]
+pub struct FunctionPorts {
+    pub store: ventanilla_adapters::dynamodb::DynamoStore,
+    pub blobs: ventanilla_adapters::s3::S3Blobs,
+    pub mailer: ventanilla_adapters::ses::SesMailer,
 }
 
 impl std::fmt::Debug for AwsStandIn {
@@ -159,6 +184,12 @@ impl AwsStandIn {
 
     /// The same, with the SDK reaching the stand-ins through `config` (a proxy's endpoint).
     pub async fn at(config: SdkConfig, verified: bool) -> Self {
+        Self::without_grants(config, verified, &[]).await
+    }
+
+    /// With grants taken out of the functions' policies, each `"function|Sid|action"` (the
+    /// statement's Sid in template.yaml), to show that a missing grant is caught. Such a stand-in expects refusals: `assert_no_denials` lets them pass.
+    pub async fn without_grants(config: SdkConfig, verified: bool, dropped: &[&str]) -> Self {
         use ventanilla_domain::mail::Mailbox;
         let domain = format!("{}.gob.ec", unique("mesa"));
         let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, unique("tickets-"));
@@ -181,13 +212,49 @@ impl AwsStandIn {
             links: ventanilla_http::AccessLinks::new(&[7; 32]).expect("a long secret"),
             clock,
         };
+        let stack = unique("stack");
+        let configuration_set = unique("envios-");
+        let link_secret_parameter = format!("/ventanilla/{stack}/link-secret");
+        aws_sdk_ssm::Client::new(&config)
+            .put_parameter()
+            .name(&link_secret_parameter)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .value(LINK_SECRET)
+            .send()
+            .await
+            .expect("the link secret parameter");
+        let keys = register_stack(&serde_json::json!({
+            "name": stack,
+            "table": store.table(),
+            "bucket": blobs.bucket(),
+            "mail_domain": domain,
+            "support": format!("soporte@{domain}"),
+            "no_reply": format!("no-responder@{domain}"),
+            "configuration_set": configuration_set,
+            "link_secret_parameter": link_secret_parameter,
+            "drop": dropped,
+        }))
+        .await;
+        // The functions send through it, as on AWS, where SES refuses an unknown one.
+        let ses = aws_sdk_sesv2::Client::new(&config);
+        ses.create_configuration_set()
+            .configuration_set_name(&configuration_set)
+            .send()
+            .await
+            .expect("configuration set");
         let stand_in = AwsStandIn {
             store,
             blobs,
             mailer: ventanilla_adapters::ses::SesMailer::new(&config, None),
             site,
             domain,
-            ses: aws_sdk_sesv2::Client::new(&config),
+            configuration_set,
+            link_secret_parameter,
+            stack,
+            keys,
+            expects_denials: !dropped.is_empty(),
+            ses,
+            config,
         };
         if verified {
             stand_in.verify().await;
@@ -209,6 +276,52 @@ impl AwsStandIn {
             .put(&key, blob)
             .await
             .expect("the mail is stored");
+    }
+
+    /// The access key `function` (a binary name of `template.yaml`) calls with.
+    pub fn access_key(&self, function: &str) -> &str {
+        self.keys
+            .get(function)
+            .unwrap_or_else(|| panic!("template.yaml has no function {function}"))
+    }
+
+    /// The SDK configuration of `function`: its own credentials, so that the stand-in
+    /// judges its calls by its policy.
+    pub fn function_config(&self, function: &str) -> SdkConfig {
+        use aws_sdk_sesv2::config::{Credentials, SharedCredentialsProvider};
+        let credentials = Credentials::new(
+            self.access_key(function),
+            "stand-in-secret",
+            None,
+            None,
+            "template-policy",
+        );
+        self.config
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build()
+    }
+
+    /// `function`'s adapters on this test's table, bucket and configuration set.
+    pub fn ports(&self, function: &str) -> FunctionPorts {
+        let config = self.function_config(function);
+        FunctionPorts {
+            store: ventanilla_adapters::dynamodb::DynamoStore::new(&config, self.store.table()),
+            blobs: ventanilla_adapters::s3::S3Blobs::new(&config, self.blobs.bucket(), true),
+            mailer: ventanilla_adapters::ses::SesMailer::new(
+                &config,
+                Some(self.configuration_set.clone()),
+            ),
+        }
+    }
+
+    /// Fails the test, naming function, action and resource, if the stand-in refused any
+    /// call of this test's functions under their policies.
+    pub async fn assert_no_denials(&self) {
+        if self.expects_denials {
+            return;
+        }
+        assert_stack_allowed(&self.stack).await;
     }
 
     pub async fn verify(&self) {
@@ -248,6 +361,70 @@ impl AwsStandIn {
             })
             .unwrap_or_default()
     }
+}
+
+/// The stand-ins' endpoints (one, or the DynamoDB/S3 one and the SES one).
+fn stand_in_endpoints() -> Vec<String> {
+    let mut endpoints = vec![aws_endpoint(), ses_endpoint()];
+    endpoints.dedup();
+    endpoints
+}
+
+/// Tells every stand-in about a test's stack (`infra/iam/enforce.py`): each derives the
+/// functions' policies from `template.yaml` for its names. Function -> access key.
+pub async fn register_stack(
+    stack: &serde_json::Value,
+) -> std::collections::HashMap<String, String> {
+    let mut keys = std::collections::HashMap::new();
+    for endpoint in stand_in_endpoints() {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{endpoint}/_ventanilla/iam/stacks"))
+            .json(stack)
+            .send()
+            .await
+            .expect("the stand-in answers")
+            .error_for_status()
+            .expect("the stand-in registers the stack (is it infra/moto_server.py?)")
+            .json()
+            .await
+            .expect("JSON");
+        keys = serde_json::from_value(answer["keys"].clone()).expect("function -> key");
+    }
+    keys
+}
+
+/// Fails the test, naming function, action and resource, if the stand-ins refused any call
+/// of `stack`'s functions under their policies in `template.yaml`.
+pub async fn assert_stack_allowed(stack: &str) {
+    let denials = stack_denials(stack).await;
+    assert!(
+        denials.is_empty(),
+        "calls outside the functions' policies in template.yaml:\n{}",
+        denials
+            .iter()
+            .map(|d| format!(
+                "  {}: {} on {} {}",
+                d["function"], d["action"], d["resource"], d["context"]
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// What the stand-ins refused to `stack`'s functions.
+pub async fn stack_denials(stack: &str) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    for endpoint in stand_in_endpoints() {
+        let found: Vec<serde_json::Value> =
+            reqwest::get(format!("{endpoint}/_ventanilla/iam/denials?stack={stack}"))
+                .await
+                .expect("the stand-in answers")
+                .json()
+                .await
+                .expect("JSON");
+        all.extend(found);
+    }
+    all
 }
 
 /// The plain-text body of a raw mail, decoded.
@@ -327,33 +504,38 @@ impl AwsStack {
         Self::on(AwsStandIn::new(verified).await)
     }
 
+    /// Each function gets its own adapters, calling with its own credentials.
     pub fn on(aws: AwsStandIn) -> Self {
         use std::sync::Arc;
+        let ports = aws.ports("create-ticket");
         let intake = create_ticket::Intake {
             site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-            mailer: aws.mailer.clone(),
+            store: ports.store,
+            blobs: ports.blobs,
+            mailer: ports.mailer,
         };
+        let ports = aws.ports("ticket-status");
         let status = ticket_status::StatusDesk {
             site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
+            store: ports.store,
+            blobs: ports.blobs,
         };
+        let ports = aws.ports("agent-api");
         let agents = agent_api::AgentDesk {
             site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-            mailer: aws.mailer.clone(),
+            store: ports.store,
+            blobs: ports.blobs,
+            mailer: ports.mailer,
         };
         let router = create_ticket::router(Arc::new(intake))
             .merge(ticket_status::router(Arc::new(status)))
             .merge(agent_api::router(Arc::new(agents)));
+        let ports = aws.ports("inbound-mail");
         let mail = inbound_mail::MailDesk {
             site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-            mailer: aws.mailer.clone(),
+            store: ports.store,
+            blobs: ports.blobs,
+            mailer: ports.mailer,
         };
         AwsStack { router, mail, aws }
     }
@@ -392,6 +574,71 @@ impl AwsStack {
             .await
             .expect("a body")
             .to_bytes();
+        self.aws.assert_no_denials().await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// A multipart form through the routers (text fields, then files as
+    /// `(field, file name, content type, bytes)`): the status and the JSON answer.
+    pub async fn call_multipart(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> (u16, serde_json::Value) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let boundary = "limite-ventanilla-aws";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (field, file_name, content_type, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut request = axum::http::Request::post(path)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("accept", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(
+                request
+                    .body(axum::body::Body::from(body))
+                    .expect("a valid request"),
+            )
+            .await
+            .expect("the router answers");
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        self.aws.assert_no_denials().await;
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
@@ -418,10 +665,9 @@ impl AwsStack {
     pub async fn receive(&self, raw: &str) -> Vec<inbound_mail::ses::Handled> {
         let id = unique("ses");
         self.aws.store_received_mail(&id, raw).await;
-        self.mail
-            .handle_ses_event(ses_receipt_event(&id))
-            .await
-            .expect("the mail is delivered")
+        let handled = self.mail.handle_ses_event(ses_receipt_event(&id)).await;
+        self.aws.assert_no_denials().await;
+        handled.expect("the mail is delivered")
     }
 
     pub async fn sent(&self) -> Vec<(String, String)> {

@@ -30,17 +30,21 @@ struct Stack {
 
 impl Stack {
     async fn new() -> Self {
+        // Each function with its own credentials: the stand-in judges its calls by its
+        // policy in template.yaml.
         let aws = ventanilla_tests::AwsStandIn::new(true).await;
+        let ports = aws.ports("ticket-status");
         let status = ticket_status::router(Arc::new(ticket_status::StatusDesk {
             site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
+            store: ports.store,
+            blobs: ports.blobs,
         }));
+        let ports = aws.ports("inbound-mail");
         let desk = MailDesk {
             site: aws.site.clone(),
-            store: aws.store.clone(),
-            blobs: aws.blobs.clone(),
-            mailer: aws.mailer.clone(),
+            store: ports.store,
+            blobs: ports.blobs,
+            mailer: ports.mailer,
         };
         Stack { desk, status, aws }
     }
@@ -49,10 +53,9 @@ impl Stack {
     /// id, then the Lambda action invokes the function with an event that has no body.
     async fn receive(&self, ses_id: &str, raw: &str) -> Vec<Handled> {
         self.aws.store_received_mail(ses_id, raw).await;
-        self.desk
-            .handle_ses_event(ses_receipt_event(ses_id))
-            .await
-            .unwrap()
+        let handled = self.desk.handle_ses_event(ses_receipt_event(ses_id)).await;
+        self.aws.assert_no_denials().await;
+        handled.unwrap()
     }
 
     async fn sent(&self) -> Vec<(String, String)> {
@@ -68,6 +71,7 @@ impl Stack {
             ))
             .unwrap();
         let response = self.status.clone().oneshot(request).await.unwrap();
+        self.aws.assert_no_denials().await;
         assert_eq!(response.status(), 200);
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         serde_json::from_slice(&bytes).unwrap()
