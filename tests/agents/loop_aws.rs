@@ -97,14 +97,7 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
     assert_eq!(handled[0].ticket.as_deref(), Some(number.as_str()));
 
     // The citizen's status page: both sides of the conversation, no note.
-    let (status, view) = stack
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            json!({"email": citizen, "number": number}),
-        )
-        .await;
+    let (status, view) = stack.lookup(&citizen, &number).await;
     assert_eq!(status, 200);
     assert_eq!(
         view["status"], "open",
@@ -274,14 +267,7 @@ async fn files_travel_under_each_functions_policy() {
     let number = opened["number"].as_str().unwrap().to_owned();
 
     // The citizen's lookup lists the screenshot with a presigned link that works.
-    let (status, found) = stack
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            json!({"email": citizen, "number": number}),
-        )
-        .await;
+    let (status, found) = stack.lookup(&citizen, &number).await;
     assert_eq!(status, 200, "{found}");
     let url = found["messages"][0]["attachments"][0]["url"]
         .as_str()
@@ -293,14 +279,7 @@ async fn files_travel_under_each_functions_policy() {
     stack.aws.assert_no_denials().await;
 
     // A wrong e-mail is a miss, counted against the guesser (ticket-status's UpdateItem).
-    let (status, _) = stack
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            json!({"email": format!("otra.{citizen}"), "number": number}),
-        )
-        .await;
+    let (status, _) = stack.lookup(&format!("otra.{citizen}"), &number).await;
     assert_eq!(status, 404);
 
     // An agent answers with a file; it is stored and reaches the citizen with the reply.

@@ -548,8 +548,6 @@ impl AwsStack {
         path: &str,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        use http_body_util::BodyExt;
-        use tower::ServiceExt;
         let mut request = axum::http::Request::builder()
             .method(method)
             .uri(path)
@@ -558,13 +556,22 @@ impl AwsStack {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let request = request
-            .body(axum::body::Body::from(body.to_string()))
-            .expect("a valid request");
+        self.send(request.body(axum::body::Body::from(body.to_string())))
+            .await
+    }
+
+    /// A request through the routers, then the check that no call was refused: the status
+    /// and the JSON answer (`null` if none).
+    async fn send(
+        &self,
+        request: Result<axum::http::Request<axum::body::Body>, axum::http::Error>,
+    ) -> (u16, serde_json::Value) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
         let response = self
             .router
             .clone()
-            .oneshot(request)
+            .oneshot(request.expect("a valid request"))
             .await
             .expect("the router answers");
         let status = response.status().as_u16();
@@ -581,6 +588,17 @@ impl AwsStack {
         )
     }
 
+    /// The citizen's lookup by e-mail + number (the status API).
+    pub async fn lookup(&self, email: &str, number: &str) -> (u16, serde_json::Value) {
+        self.call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            serde_json::json!({"email": email, "number": number}),
+        )
+        .await
+    }
+
     /// A multipart form through the routers (text fields, then files as
     /// `(field, file name, content type, bytes)`): the status and the JSON answer.
     pub async fn call_multipart(
@@ -590,8 +608,6 @@ impl AwsStack {
         fields: &[(&str, &str)],
         files: &[(&str, &str, &str, &[u8])],
     ) -> (u16, serde_json::Value) {
-        use http_body_util::BodyExt;
-        use tower::ServiceExt;
         let boundary = "limite-ventanilla-aws";
         let mut body = Vec::new();
         for (name, value) in fields {
@@ -621,28 +637,7 @@ impl AwsStack {
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(
-                request
-                    .body(axum::body::Body::from(body))
-                    .expect("a valid request"),
-            )
-            .await
-            .expect("the router answers");
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("a body")
-            .to_bytes();
-        self.aws.assert_no_denials().await;
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-        )
+        self.send(request.body(axum::body::Body::from(body))).await
     }
 
     pub async fn admin(&self) -> String {
