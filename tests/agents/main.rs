@@ -850,3 +850,66 @@ async fn admins_manage_agencies_queues_and_follow_up_rules_at_run_time() {
         .await;
     assert_eq!(audit.status, 200);
 }
+
+/// A transfer names a queue of the receiving agency, or none: a queue it does not work would
+/// hide the ticket from every console (issue 18, point 5).
+#[tokio::test]
+async fn a_transfer_to_a_queue_the_agency_does_not_work_is_refused() {
+    let office = Office::new();
+    let supervisor = office.agent("MDT", Role::Supervisor).await;
+    let number = office.ticket("MDT").await;
+    let path = format!("/api/v1/agent/tickets/{number}/transfer");
+    let refused = office
+        .call(
+            Some(&supervisor),
+            "POST",
+            &path,
+            Some(json!({"agency": "MINTEL", "queue": "no-existe", "note": "Para TI"})),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        refused.body["errors"][0]["field"], "queue",
+        "{}",
+        refused.body
+    );
+    let still = office
+        .call(
+            Some(&supervisor),
+            "GET",
+            &format!("/api/v1/agent/tickets/{number}"),
+            None,
+        )
+        .await;
+    assert_eq!(still.status, 200, "the ticket stays with MDT");
+    let moved = office
+        .call(
+            Some(&supervisor),
+            "POST",
+            &path,
+            Some(json!({"agency": "MINTEL", "queue": "soporte-tecnico", "note": "Para TI"})),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+}
+
+/// No admin can create an agent under a system identity and act under its name in the
+/// audit trail (issue 18, point 8).
+#[tokio::test]
+async fn the_systems_own_identities_cannot_be_taken_by_an_agent() {
+    let office = Office::new();
+    let admin = office.agent("MDT", Role::Admin).await;
+    for id in ventanilla_domain::agents::SYSTEM_AGENT_IDS {
+        let refused = office
+            .call(
+                Some(&admin),
+                "POST",
+                "/api/v1/agent/agents",
+                Some(json!({"id": id, "name": "Retención", "role": "admin"})),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{id}: {}", refused.body);
+        assert_eq!(refused.body["errors"][0]["field"], "id");
+        assert_eq!(refused.body["errors"][0]["code"], "already_taken");
+    }
+}

@@ -335,3 +335,49 @@ async fn the_retention_rule_erases_finished_tickets_past_their_time_and_nothing_
     assert_eq!(next["erased"], json!([]), "{next}");
     assert_eq!(next["examined"], 2, "{next}");
 }
+
+/// An erased ticket is no one's: a lookup with the placeholder address it was given answers
+/// exactly as one for a number that does not exist (issue 18, point 14).
+#[tokio::test]
+async fn an_erased_ticket_answers_a_lookup_exactly_like_an_unknown_one() {
+    let office = Office::new();
+    let admin = office.agent("MDT", Role::Admin).await;
+    let citizen = format!("{}@example.com", ventanilla_tests::unique("rosa."));
+    let own = mail_from(&office, &citizen, "Borren mis datos, por favor.").await;
+    let erased = office
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/privacy/erase",
+            Some(json!({ "email": citizen })),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let placeholder = office.store.ticket(&own).await.unwrap().requester.email;
+    assert!(
+        placeholder.as_str().ends_with(".invalid"),
+        "{placeholder:?}"
+    );
+    let lookup = |email: String, number: String| {
+        let office = &office;
+        async move {
+            office
+                .call(
+                    None,
+                    "POST",
+                    "/api/v1/tickets/lookup",
+                    Some(json!({ "email": email, "number": number })),
+                )
+                .await
+        }
+    };
+    let of_erased = lookup(placeholder.as_str().to_owned(), own.as_str().to_owned()).await;
+    let prefix = &own.as_str()[..own.as_str().len() - 5];
+    let unknown = TicketNumber::parse(&format!("{prefix}99999")).unwrap();
+    let of_unknown = lookup(citizen.clone(), unknown.as_str().to_owned()).await;
+    assert_eq!(of_erased.status, 404, "{}", of_erased.body);
+    assert_eq!(
+        (of_erased.status, &of_erased.body),
+        (of_unknown.status, &of_unknown.body)
+    );
+}

@@ -133,10 +133,13 @@ async fn repeated_misses_are_throttled_per_number_and_per_source() {
             404
         );
     }
-    // Even the right e-mail waits now: the number is being guessed at.
-    let blocked = h.send(lookup("ana@example.com", &number)).await;
+    // The number is being guessed at: every further wrong guess waits...
+    let blocked = h.send(lookup("guess@example.com", &number)).await;
     assert_eq!(blocked.status, 429);
     assert!(blocked.header("retry-after").is_some());
+    // ...but the misses cost the guesser, not the owner (issue 18, point 10): the right
+    // e-mail and the access link still open the ticket.
+    assert_eq!(h.send(lookup("ana@example.com", &number)).await.status, 200);
     // From another source, other numbers: the per-source limit.
     for i in 0..5 {
         let miss = h
@@ -229,4 +232,34 @@ async fn what_a_citizen_typed_is_shown_as_text() {
     assert!(!page.contains("<img src=x"));
     assert!(!page.contains("<script>alert"));
     assert!(page.contains("alert(1)"));
+}
+
+/// Guesses at a number lock the guesser out, never the owner: after the number's misses
+/// are used up, the right e-mail and the signed access link still open the ticket, and a
+/// guess still gets 429 (issue 18, point 10).
+#[tokio::test]
+async fn guesses_at_a_number_never_lock_its_owner_out() {
+    let h = Harness::new();
+    let (number, access_url) = open(&h, "ana@example.com").await;
+    for _ in 0..5 {
+        let miss = h
+            .send(lookup("guess@example.com", &number).sent_from("181.39.0.7"))
+            .await;
+        assert_eq!(miss.status, 404);
+    }
+    let guess = h
+        .send(lookup("guess@example.com", &number).sent_from("181.39.0.7"))
+        .await;
+    assert_eq!(guess.status, 429);
+    let path = access_url.strip_prefix(crate::harness::PUBLIC_URL).unwrap();
+    assert_eq!(
+        h.send(Event::get(path)).await.status,
+        200,
+        "the access link"
+    );
+    assert_eq!(
+        h.send(lookup("ana@example.com", &number)).await.status,
+        200,
+        "the right e-mail"
+    );
 }

@@ -14,6 +14,9 @@ use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, Category, MessageKind, QueueName, Status, Ticket, Timestamp,
 };
 
+/// The mail domain our anchors live under.
+const OUR_DOMAIN: &str = "ventanilla.example.gob.ec";
+
 struct Desk {
     store: SqliteStore,
     clock: ManualClock,
@@ -56,9 +59,16 @@ impl Desk {
             spam_failed: spam,
             virus_failed: virus,
         };
-        receive_mail(&self.store, &self.clock, &UuidV7, &self.policy, delivery)
-            .await
-            .unwrap()
+        receive_mail(
+            &self.store,
+            &self.clock,
+            &UuidV7,
+            &self.policy,
+            OUR_DOMAIN,
+            delivery,
+        )
+        .await
+        .unwrap()
     }
 
     async fn open(&self, from: &str, subject: &str, id: &str) -> Ticket {
@@ -518,4 +528,35 @@ async fn a_reply_to_a_ticket_waiting_on_the_citizen_puts_it_back_in_progress() {
         panic!()
     };
     assert_eq!(after.status, Status::Open);
+}
+
+/// Our anchor counts only under our own mail domain: strangers' automatic mail that names
+/// `ticket.<number>@any.test` lands on no ticket (issue 18, point 2; reproduced with 20
+/// auto-replies that all landed on one ticket before).
+#[tokio::test]
+async fn an_anchor_under_another_domain_threads_nothing() {
+    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
+    let ticket = desk.open(ANA, "Consulta", "m1@example.com").await;
+    let version = desk.store.ticket(&ticket.number).await.unwrap().version;
+    for n in 0..20 {
+        let forged = format!("ticket.{}@any.test", ticket.number.as_str().to_lowercase());
+        let stranger = mail(
+            &format!("robot{n}@spam.example"),
+            "Respuesta automática",
+            &format!("auto{n}@spam.example"),
+            &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: <{forged}>\r\n"),
+            "Fuera de la oficina.",
+        );
+        let outcome = desk.deliver(&stranger).await;
+        assert_eq!(
+            outcome,
+            Outcome::Automatic {
+                kind: MailKind::AutoReply,
+                ticket: None
+            }
+        );
+    }
+    let after = desk.store.ticket(&ticket.number).await.unwrap();
+    assert_eq!(after.version, version, "the ticket did not move");
+    assert_eq!(desk.store.thread(&ticket.number).await.unwrap().1.len(), 1);
 }

@@ -264,3 +264,35 @@ async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
     assert_eq!(handled[0].ticket, None);
     assert!(stack.sent().await.is_empty(), "neither is answered");
 }
+
+/// Our anchor counts only under our own mail domain: strangers' auto-replies naming
+/// `ticket.<number>@any.test`, delivered as SES events, land on no ticket and leave it
+/// unmoved (issue 18, point 2).
+#[tokio::test]
+async fn strangers_automatic_mail_with_a_foreign_anchor_lands_on_no_ticket() {
+    let stack = Stack::new().await;
+    let citizen = format!("{}@gmail.com", unique("ciudadano"));
+    let support = format!("soporte@{}", stack.aws.domain);
+    let first = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: No puedo ingresar\r\n\
+         Message-ID: <primero.{citizen}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Mi contraseña caducó.\r\n"
+    );
+    let handled = stack.receive(&unique("ses"), &first).await;
+    let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+    let before = stack.desk.store.ticket(&number).await.unwrap();
+    for n in 0..5 {
+        let robot = format!(
+            "From: robot{n}@spam.example\r\nTo: {support}\r\nSubject: Respuesta automática\r\n\
+             Message-ID: <auto{n}.{citizen}>\r\nAuto-Submitted: auto-replied\r\n\
+             In-Reply-To: <ticket.{}@any.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Fuera de la oficina.\r\n",
+            number.as_str().to_lowercase()
+        );
+        let handled = stack.receive(&unique("ses"), &robot).await;
+        assert_eq!(handled[0].outcome, "automatic");
+        assert_eq!(handled[0].ticket, None);
+    }
+    let after = stack.desk.store.ticket(&number).await.unwrap();
+    assert_eq!(after.version, before.version, "the ticket did not move");
+}

@@ -871,6 +871,12 @@ async fn transfer<S: Ports, B, M>(
         .queue
         .as_deref()
         .and_then(|q| QueueName::parse(q).map_err(|e| errors.push(e)).ok());
+    // A queue the agency does not work would hide the ticket from every console.
+    if let (Some(target), Some(queue)) = (&target, &queue)
+        && !target.queues().contains(queue)
+    {
+        errors.push(FieldError::new("queue", FieldProblem::UnknownValue));
+    }
     let note = Body::parse_field("note", request.note.as_deref().unwrap_or(""))
         .map_err(|e| errors.push(e))
         .ok();
@@ -996,6 +1002,10 @@ pub async fn create_agent(
     agency: AgencyCode,
     role: Role,
 ) -> Result<(Agent, AgentToken), StoreError> {
+    // The system's own identities are taken, for good (the audit trail names them).
+    if ventanilla_domain::agents::is_system_agent(&id) {
+        return Err(StoreError::AlreadyExists);
+    }
     let token = AgentToken::generate();
     let agent = Agent {
         id,

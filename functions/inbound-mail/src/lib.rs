@@ -140,6 +140,7 @@ where
             site.clock.as_ref(),
             &UuidV7,
             &site.settings.mail.policy,
+            &site.settings.mail_domain,
             delivery,
         )
         .await?;

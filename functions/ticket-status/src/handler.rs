@@ -62,14 +62,19 @@ enum Lookup {
 }
 
 impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
-    async fn throttled(&self, keys: &[(ThrottleKey, u64)]) -> Result<bool, StoreError> {
+    /// Which of the miss counters (`keys`, in their order) are at their limit.
+    async fn over_limit<const N: usize>(
+        &self,
+        keys: &[(ThrottleKey, u64); N],
+    ) -> Result<[bool; N], StoreError> {
         let now = self.site.clock.now();
         let names: Vec<ThrottleKey> = keys.iter().map(|(key, _)| key.clone()).collect();
         let counts = self.store.counts(&names, HOUR, now).await?;
-        Ok(counts
-            .iter()
-            .zip(keys)
-            .any(|(count, (_, limit))| count >= limit))
+        let mut over = [false; N];
+        for ((flag, count), (_, limit)) in over.iter_mut().zip(&counts).zip(keys) {
+            *flag = count >= limit;
+        }
+        Ok(over)
     }
 
     async fn count_miss(&self, keys: &[(ThrottleKey, u64)]) {
@@ -104,22 +109,35 @@ impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
         matches: impl Fn(&Ticket) -> bool,
     ) -> Lookup {
         let keys = self.miss_keys(number, source);
-        match self.throttled(&keys).await {
-            Ok(true) => return Lookup::Throttled,
-            Ok(false) => {}
+        // Misses cost the guesser, not the owner: a source past its limit is refused before
+        // anything is read; a number being guessed at still opens for the right e-mail or a
+        // valid link, and answers every wrong one as throttled.
+        let [number_guessed, source_over] = match self.over_limit(&keys).await {
+            Ok(over) => over,
             Err(error) => {
                 tracing::error!(%error, "throttle unavailable");
                 return Lookup::Unavailable;
             }
+        };
+        if source_over {
+            return Lookup::Throttled;
         }
         // One read for the ticket and its thread: on DynamoDB one Query instead of a GetItem
         // and a Query. Numbers follow each other, so that a wrong e-mail reads a little more
         // than an unknown number gives away nothing a citizen could not guess.
         match self.store.thread(number).await {
-            Ok((ticket, thread)) if matches(&ticket) => Lookup::Found(Box::new(ticket), thread),
+            // An erased ticket is no one's: it answers as an unknown number does, whatever
+            // address (its placeholder included) or link is given.
+            Ok((ticket, thread)) if ticket.erased_at.is_none() && matches(&ticket) => {
+                Lookup::Found(Box::new(ticket), thread)
+            }
             Ok(_) | Err(StoreError::NotFound) => {
                 self.count_miss(&keys).await;
-                Lookup::Missed
+                if number_guessed {
+                    Lookup::Throttled
+                } else {
+                    Lookup::Missed
+                }
             }
             Err(error) => {
                 tracing::error!(%error, "ticket unreadable");

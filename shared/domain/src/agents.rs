@@ -9,6 +9,15 @@ use sha2::{Digest, Sha256};
 
 use crate::{AgencyCode, AgentId, FieldError, FieldProblem, Ticket, TicketNumber, Timestamp};
 
+/// Identities the system acts under in the audit trail (the retention rule's erasures): no
+/// agent may be created with one, or act under its name.
+pub const SYSTEM_AGENT_IDS: [&str; 1] = [crate::privacy::RETENTION_AGENT];
+
+/// Whether `id` is one of the system's own identities.
+pub fn is_system_agent(id: &AgentId) -> bool {
+    SYSTEM_AGENT_IDS.contains(&id.as_str())
+}
+
 /// What an agent may do, each role including the one before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -197,6 +197,7 @@ async fn thread(
     store: &impl TicketStore,
     mail: &IncomingMail,
     sender: Option<&Email>,
+    our_domain: &str,
 ) -> Result<Option<Ticket>, StoreError> {
     // A person's mail joins a ticket only when it comes from the requester, however it is
     // threaded: In-Reply-To and References are as easy to forge as a subject tag (our anchor
@@ -205,7 +206,7 @@ async fn thread(
     // the headers: it only leaves a note for the agents.
     let mut candidates = Vec::new();
     for parent in &mail.parents {
-        match parent.anchored_ticket() {
+        match parent.anchored_ticket(our_domain) {
             Some(number) => candidates.push(number),
             None => candidates.extend(store.find_by_mail_id(parent).await?),
         }
@@ -317,6 +318,7 @@ pub async fn receive_mail(
     clock: &(impl Clock + ?Sized),
     ids: &impl IdSource,
     policy: &MailPolicy,
+    our_domain: &str,
     delivery: Delivery,
 ) -> Result<Outcome, StoreError> {
     let known = mail_ids(&delivery);
@@ -327,7 +329,7 @@ pub async fn receive_mail(
     }
     let mail = &delivery.mail;
     let sender = mail.from.clone();
-    let threaded = thread(store, mail, sender.as_ref()).await?;
+    let threaded = thread(store, mail, sender.as_ref(), our_domain).await?;
 
     if delivery.virus_failed {
         let number = threaded.as_ref().map(|t| t.number.clone());

@@ -59,9 +59,13 @@ impl MailMessageId {
         ))
     }
 
-    /// The ticket a Message-ID of ours anchors, if it is one.
-    pub fn anchored_ticket(&self) -> Option<TicketNumber> {
-        let local = self.0.strip_prefix("ticket.")?.split_once('@')?.0;
+    /// The ticket a Message-ID of ours anchors, if it is one: only under our own mail
+    /// domain, since anyone can write `ticket.<number>@elsewhere` into a header.
+    pub fn anchored_ticket(&self, our_domain: &str) -> Option<TicketNumber> {
+        let (local, domain) = self.0.strip_prefix("ticket.")?.split_once('@')?;
+        if !domain.eq_ignore_ascii_case(our_domain) {
+            return None;
+        }
         TicketNumber::parse(local).ok()
     }
 
@@ -229,8 +233,16 @@ mod tests {
         let n = TicketNumber::parse("MDT-PRE-2024-00089").unwrap();
         let anchor = MailMessageId::ticket_anchor(&n, "turismo.gob.ec");
         assert_eq!(anchor.as_str(), "ticket.mdt-pre-2024-00089@turismo.gob.ec");
-        assert_eq!(anchor.anchored_ticket(), Some(n));
-        assert_eq!(MailMessageId::parse("x@y").unwrap().anchored_ticket(), None);
+        assert_eq!(anchor.anchored_ticket("turismo.gob.ec"), Some(n.clone()));
+        assert_eq!(anchor.anchored_ticket("TURISMO.gob.ec"), Some(n.clone()));
+        let elsewhere = MailMessageId::ticket_anchor(&n, "any.test");
+        assert_eq!(elsewhere.anchored_ticket("turismo.gob.ec"), None);
+        assert_eq!(
+            MailMessageId::parse("x@y")
+                .unwrap()
+                .anchored_ticket("turismo.gob.ec"),
+            None
+        );
     }
 
     fn draft() -> MailDraft {
