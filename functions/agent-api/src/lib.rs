@@ -73,9 +73,13 @@ where
             "/api/v1/agent/tickets/{number}",
             get(show::<S, B, M>).patch(change::<S, B, M>),
         )
+        // The one body limit of this route is the documented one (the files plus room for
+        // the text), not axum's default of 2 MB.
         .route(
             "/api/v1/agent/tickets/{number}/replies",
-            post(reply::<S, B, M>),
+            post(reply::<S, B, M>).layer(axum::extract::DefaultBodyLimit::max(
+                MAX_REPLY_REQUEST_BYTES,
+            )),
         )
         .route(
             "/api/v1/agent/tickets/{number}/notes",
@@ -464,6 +468,12 @@ fn status_change(
 /// within Lambda's 6 MB request once encoded.
 pub const MAX_REPLY_FILES: usize = 5;
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+/// The largest reply request read: the files plus room for the text and the form's parts.
+pub const MAX_REPLY_REQUEST_BYTES: usize = MAX_REPLY_BYTES + 128 * 1024;
+// API Gateway hands the body to Lambda in base64 inside a 6 MB invocation, with headers and
+// request context around it: the largest reply read must fit, or the agent meets the
+// gateway's error instead of ours.
+const _: () = assert!(MAX_REPLY_REQUEST_BYTES.div_ceil(3) * 4 + 64 * 1024 <= 6 * 1024 * 1024);
 
 /// A reply as JSON (`{text, status?}`) or as multipart (`text`, `status`, files in
 /// `attachments`).
@@ -483,16 +493,24 @@ async fn read_reply(
             .map_err(|e| Problem::bad_request(lang, e.body_text()))?;
         return Ok((reply, Vec::new()));
     }
+    // Past the route's body limit the answer is 413, as documented, not a bare 400.
+    let unreadable = |status: StatusCode, text: String| {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::payload_too_large(lang)
+        } else {
+            Problem::bad_request(lang, text)
+        }
+    };
     let mut form = Multipart::from_request(request, &())
         .await
-        .map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+        .map_err(|e| unreadable(e.status(), e.body_text()))?;
     let mut reply = ReplyRequest::default();
     let mut files = Vec::new();
     let mut total = 0;
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|e| Problem::bad_request(lang, e.body_text()))?
+        .map_err(|e| unreadable(e.status(), e.body_text()))?
     {
         let name = field.name().unwrap_or("").to_owned();
         let file_name = field.file_name().map(str::to_owned);
@@ -503,7 +521,7 @@ async fn read_reply(
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+            .map_err(|e| unreadable(e.status(), e.body_text()))?;
         match (name.as_str(), file_name) {
             ("attachments", Some(file_name)) if !bytes.is_empty() => {
                 total += bytes.len();
