@@ -470,10 +470,9 @@ pub const MAX_REPLY_FILES: usize = 5;
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 /// The largest reply request read: the files plus room for the text and the form's parts.
 pub const MAX_REPLY_REQUEST_BYTES: usize = MAX_REPLY_BYTES + 128 * 1024;
-// API Gateway hands the body to Lambda in base64 inside a 6 MB invocation, with headers and
-// request context around it: the largest reply read must fit, or the agent meets the
-// gateway's error instead of ours.
-const _: () = assert!(MAX_REPLY_REQUEST_BYTES.div_ceil(3) * 4 + 64 * 1024 <= 6 * 1024 * 1024);
+const _: () = assert!(ventanilla_http::fits_lambda_payload(
+    MAX_REPLY_REQUEST_BYTES
+));
 
 /// A reply as JSON (`{text, status?}`) or as multipart (`text`, `status`, files in
 /// `attachments`).

@@ -33,13 +33,7 @@ use crate::screenshots::{self, Screenshot, Upload};
 /// The largest request read: the screenshots' limit plus room for the text fields.
 pub const MAX_REQUEST_BYTES: usize = screenshots::MAX_TOTAL_BYTES as usize + 256 * 1024;
 
-/// What a synchronous Lambda invocation carries (6 MB), and what API Gateway adds around a
-/// body it hands over in base64 (headers, request context): the largest form the function
-/// reads must fit in it, or the citizen meets the gateway's error instead of the form's.
-const LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
-const EVENT_ENVELOPE_BYTES: usize = 64 * 1024;
-const _: () =
-    assert!(MAX_REQUEST_BYTES.div_ceil(3) * 4 + EVENT_ENVELOPE_BYTES <= LAMBDA_PAYLOAD_BYTES);
+const _: () = assert!(ventanilla_http::fits_lambda_payload(MAX_REQUEST_BYTES));
 
 const HOUR: Duration = Duration::from_secs(3600);
 

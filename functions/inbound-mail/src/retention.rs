@@ -3,6 +3,7 @@
 //! raw mail and attachments; the local server runs the same sweep on a timer.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use ventanilla_domain::ports::{
     AgencyDirectory, AuditLog, BlobStore, BoxError, Mailer, Throttle, TicketStore,
@@ -15,7 +16,7 @@ use crate::MailDesk;
 /// with `aws_lambda_events`' type.
 pub fn is_schedule(event: &Value) -> bool {
     event.get("detail-type").is_some()
-        && serde_json::from_value::<EventBridgeEvent>(event.clone())
+        && EventBridgeEvent::<Value>::deserialize(event)
             .is_ok_and(|e| e.source == "aws.events" && e.detail_type == "Scheduled Event")
 }
 

@@ -82,6 +82,17 @@ impl Site {
     }
 }
 
+/// Whether a request body of `bytes` reaches a function through API Gateway: the HTTP API
+/// hands it over in base64 inside a synchronous Lambda invocation of at most 6 MB, with
+/// headers and request context around it (64 KiB allowed for those). A larger body meets the
+/// gateway's error, not the function's own answer. Each HTTP function checks its body limits
+/// with it at compile time.
+pub const fn fits_lambda_payload(bytes: usize) -> bool {
+    const LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+    const EVENT_ENVELOPE_BYTES: usize = 64 * 1024;
+    bytes.div_ceil(3) * 4 + EVENT_ENVELOPE_BYTES <= LAMBDA_PAYLOAD_BYTES
+}
+
 /// The layers every router ends with: the hardening headers and the access log.
 pub fn finish_router(router: Router) -> Router {
     access_log::with_access_log(security::with_security_headers(router))
