@@ -467,9 +467,12 @@ async fn agents_agencies_and_idempotency_records_are_written_under_their_policie
         "queues_by_category": {"problema_tecnico": "tecnologia"},
         "follow_ups": {"tecnologia": {"rule": "new-linked"}}
     });
+    let operator =
+        ventanilla_tests::mdt_agent(&stack.aws.store, ventanilla_domain::agents::Role::Operator)
+            .await;
     let (status, saved) = stack
         .call(
-            Some(&admin),
+            Some(&operator),
             "PUT",
             "/api/v1/agent/agencies/MINEDUC",
             mineduc,
@@ -496,4 +499,23 @@ async fn agents_agencies_and_idempotency_records_are_written_under_their_policie
         .await;
     assert_eq!((first, again), (201, 201), "{opened} {replayed}");
     assert_eq!(opened["number"], replayed["number"]);
+}
+
+/// Issue 18, point 9, on DynamoDB: forty openings at once from one source that used 3 of its
+/// 10 create exactly 7 tickets, each under create-ticket's policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_openings_from_one_source_stop_at_the_limit_on_dynamodb() {
+    let stack = Stack::new(true).await;
+    for at in 0..3 {
+        stack.open_ticket(&format!("antes{at}@example.com")).await;
+    }
+    let answers = futures::future::join_all((0..40).map(|at| {
+        let form = ventanilla_tests::form_json(&format!("rafaga{at}@example.com"));
+        let stack = &stack;
+        async move { stack.call(None, "POST", "/api/v1/tickets", form).await.0 }
+    }))
+    .await;
+    let created = answers.iter().filter(|s| **s == 201).count();
+    let refused = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!((created, refused), (7, 33), "{answers:?}");
 }

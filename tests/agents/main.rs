@@ -8,6 +8,7 @@
 mod abuse;
 mod loop_aws;
 mod privacy;
+mod races;
 
 use std::sync::Arc;
 
@@ -190,7 +191,7 @@ fn expected(role: Role, place: Place, route: Route) -> u16 {
         (Place::Own, Show | Change) => 200,
         (Place::Own, Reply | Note) => 201,
         (Place::Own, Transfer) if role >= Role::Supervisor => 200,
-        (Place::Own, Audit) if role == Role::Admin => 200,
+        (Place::Own, Audit) if role >= Role::Admin => 200,
         (Place::Own, Transfer | Audit) => 403,
     }
 }
@@ -726,7 +727,8 @@ async fn empty_filters_are_no_filters_and_unreadable_ones_are_named() {
 #[tokio::test]
 async fn admins_manage_agencies_queues_and_follow_up_rules_at_run_time() {
     let office = Office::new();
-    let (admin, supervisor, agent) = (
+    let (operator, admin, supervisor, agent) = (
+        office.agent("MDT", Role::Operator).await,
         office.agent("MDT", Role::Admin).await,
         office.agent("MDT", Role::Supervisor).await,
         office.agent("MDT", Role::Agent).await,
@@ -753,9 +755,19 @@ async fn admins_manage_agencies_queues_and_follow_up_rules_at_run_time() {
         )
         .await;
     assert_eq!(denied.status, 403);
-    let bad = office
+    // An agency's admin does not create agencies: that is the platform operator's.
+    let not_theirs = office
         .call(
             Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MINEDUC",
+            Some(mineduc.clone()),
+        )
+        .await;
+    assert_eq!(not_theirs.status, 403);
+    let bad = office
+        .call(
+            Some(&operator),
             "PUT",
             "/api/v1/agent/agencies/MINEDUC",
             Some(json!({"response_days": 0, "follow_ups": {"x": {"rule": "maybe"}}})),
@@ -774,7 +786,7 @@ async fn admins_manage_agencies_queues_and_follow_up_rules_at_run_time() {
     );
     let saved = office
         .call(
-            Some(&admin),
+            Some(&operator),
             "PUT",
             "/api/v1/agent/agencies/MINEDUC",
             Some(mineduc),
@@ -954,4 +966,80 @@ async fn post_reply(
         .body(body)
         .unwrap();
     office.router.clone().oneshot(request).await.unwrap()
+}
+
+/// Issue 18, point 4: an admin of MDT cannot rewrite MINTEL's settings nor make themselves a
+/// platform operator; and no agency loses a queue that still holds tickets.
+#[tokio::test]
+async fn an_admin_manages_only_their_own_agency_and_never_orphans_tickets() {
+    let office = Office::new();
+    let admin = office.agent("MDT", Role::Admin).await;
+    let mintel = json!({
+        "name": "Otra cosa", "response_days": 5, "default_queue": "vacia"
+    });
+    let refused = office
+        .call(
+            Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MINTEL",
+            Some(mintel),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let listed = office
+        .call(Some(&admin), "GET", "/api/v1/agent/agencies", None)
+        .await;
+    let names: Vec<&str> = listed.body["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"Otra cosa"), "{names:?}");
+    let promoted = office
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/agents",
+            Some(json!({"id": ventanilla_tests::unique("op-"), "name": "Op", "role": "operator"})),
+        )
+        .await;
+    assert_eq!(promoted.status, 403, "{}", promoted.body);
+
+    // MDT's soporte-tecnico holds a ticket: a save without it is refused, naming it; once
+    // the ticket is transferred away, the queue may go.
+    let number = office.ticket("MDT").await;
+    let without = json!({
+        "name": "Ministerio del Trabajo", "response_days": 5, "default_queue": "atencion-ciudadana"
+    });
+    let kept = office
+        .call(
+            Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MDT",
+            Some(without.clone()),
+        )
+        .await;
+    assert_eq!(kept.status, 422, "{}", kept.body);
+    assert_eq!(kept.body["errors"][0]["field"], "queues");
+    assert_eq!(kept.body["errors"][0]["queue"], "soporte-tecnico");
+    let moved = office
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("/api/v1/agent/tickets/{number}/transfer"),
+            Some(json!({"agency": "MDT", "queue": "atencion-ciudadana", "note": "Reordenamos colas"})),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let saved = office
+        .call(
+            Some(&admin),
+            "PUT",
+            "/api/v1/agent/agencies/MDT",
+            Some(without),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.body["queues"], json!(["atencion-ciudadana"]));
 }

@@ -659,7 +659,7 @@ async fn counts_of(store: &impl Throttle, keys: &[ThrottleKey], now: Timestamp) 
     store.counts(keys, hour, now).await.unwrap()
 }
 
-pub async fn throttle_windows_count_across_instances(backend: impl Backend) {
+pub async fn throttle_windows_take_atomically_across_instances(backend: impl Backend) {
     let (first, second) = (backend.instance().await, backend.instance().await);
     let clock = clock();
     let hour = std::time::Duration::from_secs(3600);
@@ -669,9 +669,9 @@ pub async fn throttle_windows_count_across_instances(backend: impl Backend) {
         counts_of(&first, std::slice::from_ref(&key), clock.now()).await[0],
         0
     );
-    assert_eq!(first.hit(&key, hour, clock.now()).await.unwrap(), 1);
-    assert_eq!(second.hit(&key, hour, clock.now()).await.unwrap(), 2);
-    assert_eq!(second.hit(&other, hour, clock.now()).await.unwrap(), 1);
+    assert!(first.take(&key, hour, clock.now(), 10).await.unwrap());
+    assert!(second.take(&key, hour, clock.now(), 10).await.unwrap());
+    assert!(second.take(&other, hour, clock.now(), 10).await.unwrap());
     clock.advance(Duration::minutes(59));
     assert_eq!(
         counts_of(&first, std::slice::from_ref(&key), clock.now()).await[0],
@@ -689,14 +689,36 @@ pub async fn throttle_windows_count_across_instances(backend: impl Backend) {
         counts_of(&second, std::slice::from_ref(&key), clock.now()).await[0],
         0
     );
-    assert_eq!(first.hit(&key, hour, clock.now()).await.unwrap(), 1);
+    assert!(first.take(&key, hour, clock.now(), 10).await.unwrap());
+    assert!(!first.take(&key, hour, clock.now(), 0).await.unwrap());
 
-    // Concurrent hits are all counted.
-    let key = ThrottleKey::new("miss", &unique("number-"));
-    let hits = futures::future::join_all((0..20).map(|_| first.hit(&key, hour, clock.now()))).await;
-    let mut counts: Vec<u64> = hits.into_iter().map(Result::unwrap).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
+    // Parallel takers from two instances never pass the limit together: 40 at once, 3
+    // already taken of 10, and exactly 7 more get through.
+    let key = ThrottleKey::new("open", &unique("source-"));
+    for _ in 0..3 {
+        assert!(first.take(&key, hour, clock.now(), 10).await.unwrap());
+    }
+    let takes = futures::future::join_all((0..40).map(|at| {
+        let instance = if at % 2 == 0 { &first } else { &second };
+        instance.take(&key, hour, clock.now(), 10)
+    }))
+    .await;
+    let taken = takes.into_iter().map(Result::unwrap).filter(|t| *t).count();
+    assert_eq!(taken, 7);
+    assert_eq!(
+        counts_of(&first, std::slice::from_ref(&key), clock.now()).await[0],
+        10
+    );
+    // A release gives one back, once per take; never below nothing.
+    second.release(&key, hour, clock.now()).await.unwrap();
+    assert!(first.take(&key, hour, clock.now(), 10).await.unwrap());
+    assert!(!first.take(&key, hour, clock.now(), 10).await.unwrap());
+    let fresh = ThrottleKey::new("open", &unique("source-"));
+    first.release(&fresh, hour, clock.now()).await.unwrap();
+    assert_eq!(
+        counts_of(&first, std::slice::from_ref(&fresh), clock.now()).await[0],
+        0
+    );
 }
 
 fn directory_agent(agency: &AgencyCode, id: &str, token: &AgentToken) -> Agent {
@@ -1000,7 +1022,7 @@ macro_rules! store_contract {
                 a_requester_finds_their_tickets,
                 a_thread_keeps_its_order_and_kinds,
                 status_changes_follow_the_state_machine,
-                throttle_windows_count_across_instances,
+                throttle_windows_take_atomically_across_instances,
                 agents_are_found_by_token_and_a_new_token_retires_the_old,
                 the_audit_trail_of_a_ticket_keeps_its_order,
                 agencies_saved_at_run_time_are_read_back_and_replaced,

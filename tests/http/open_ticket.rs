@@ -576,3 +576,43 @@ async fn the_openapi_document_describes_every_route() {
         );
     }
 }
+
+/// Issue 18, point 9: the per-source limit is taken before the work, atomically. Forty
+/// openings at once from a source that already used 3 of its 10 create exactly 7 tickets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_openings_from_one_source_stop_at_the_limit() {
+    let h = Harness::with_limits(|limits| limits.openings_per_source_per_hour = 10);
+    for at in 0..3 {
+        let email = format!("antes{at}@example.com");
+        let ok = h
+            .send(Event::post_json("/api/v1/tickets", &ticket_json(&email)))
+            .await;
+        assert_eq!(ok.status, 201);
+    }
+    let answers = futures::future::join_all((0..40).map(|at| {
+        let email = format!("rafaga{at}@example.com");
+        h.send(Event::post_json("/api/v1/tickets", &ticket_json(&email)))
+    }))
+    .await;
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    let refused = answers.iter().filter(|a| a.status == 429).count();
+    assert_eq!((created, refused), (7, 33));
+    // An idempotent replay gives its opening back: it opened nothing.
+    h.clock.advance(chrono::Duration::hours(1));
+    for _ in 0..12 {
+        let answer = h
+            .send(
+                Event::post_json("/api/v1/tickets", &ticket_json("repite@example.com"))
+                    .header("idempotency-key", "misma-clave-0001"),
+            )
+            .await;
+        assert_eq!(answer.status, 201);
+    }
+    let fresh = h
+        .send(Event::post_json(
+            "/api/v1/tickets",
+            &ticket_json("otro@example.com"),
+        ))
+        .await;
+    assert_eq!(fresh.status, 201);
+}

@@ -186,11 +186,52 @@ impl<'a, S: Ports, B, M> Gate<'a, S, B, M> {
             Err(StoreError::NotFound) => return Err(not_found()),
             Err(error) => return Err(unavailable(&error, self.lang)),
         };
-        match self.agent.access(&ticket) {
-            Access::None => Err(not_found()),
+        self.may(&ticket, needed)?;
+        Ok(ticket)
+    }
+
+    /// Whether the agent's access to the ticket, as it stands, reaches `needed`; a ticket
+    /// the agent may not see at all is "not found".
+    fn may(&self, ticket: &Ticket, needed: Access) -> Result<(), Problem> {
+        match self.agent.access(ticket) {
+            Access::None => Err(Problem::not_found(self.lang)),
             access if access < needed => Err(Problem::forbidden(self.lang)),
-            _ => Ok(ticket),
+            _ => Ok(()),
         }
+    }
+
+    /// Appends a message (and a change) to the ticket as the agent saw it or, for messages
+    /// that do not depend on what the agent saw, to its latest version. Access is checked
+    /// again on every try: a transfer that won the race may have taken the ticket out of
+    /// the agent's reach.
+    async fn append(
+        &self,
+        mut ticket: Ticket,
+        needed: Access,
+        change: impl Fn(&Ticket) -> Result<TicketChange, Problem>,
+        message: Message,
+    ) -> Result<Ticket, Problem> {
+        let store = &self.desk.store;
+        for _ in 0..5 {
+            self.may(&ticket, needed)?;
+            let update = TicketUpdate {
+                number: ticket.number.clone(),
+                expected_version: ticket.version,
+                change: change(&ticket)?,
+                message: Some(message.clone()),
+            };
+            match store.update(update).await {
+                Ok(updated) => return Ok(updated),
+                Err(StoreError::VersionConflict) => {
+                    ticket = store
+                        .ticket(&ticket.number)
+                        .await
+                        .map_err(|e| unavailable(&e, self.lang))?;
+                }
+                Err(error) => return Err(unavailable(&error, self.lang)),
+            }
+        }
+        Err(Problem::unavailable(self.lang))
     }
 
     /// Records what the agent did; an audit that cannot be written fails the request (the
@@ -420,36 +461,6 @@ struct ReplyRequest {
     status: Option<String>,
 }
 
-/// Appends a message (and a change) to the ticket as the agent saw it or, for messages that
-/// do not depend on what the agent saw, to its latest version.
-async fn append<S: Ports>(
-    store: &S,
-    mut ticket: Ticket,
-    change: impl Fn(&Ticket) -> Result<TicketChange, Problem>,
-    message: Message,
-    lang: Lang,
-) -> Result<Ticket, Problem> {
-    for _ in 0..5 {
-        let update = TicketUpdate {
-            number: ticket.number.clone(),
-            expected_version: ticket.version,
-            change: change(&ticket)?,
-            message: Some(message.clone()),
-        };
-        match store.update(update).await {
-            Ok(updated) => return Ok(updated),
-            Err(StoreError::VersionConflict) => {
-                ticket = store
-                    .ticket(&ticket.number)
-                    .await
-                    .map_err(|e| unavailable(&e, lang))?;
-            }
-            Err(error) => return Err(unavailable(&error, lang)),
-        }
-    }
-    Err(Problem::unavailable(lang))
-}
-
 fn status_change(
     ticket: &Ticket,
     to: Option<Status>,
@@ -630,20 +641,20 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
     };
     // Stored first, marked undelivered; sent after. A failed send loses nothing.
     let id = message.id;
-    let updated = append(
-        &desk.store,
-        ticket,
-        |current| {
-            Ok(TicketChange {
-                status: status_change(current, status, lang)?,
-                undelivered: Some(id),
-                ..TicketChange::default()
-            })
-        },
-        message.clone(),
-        lang,
-    )
-    .await?;
+    let updated = gate
+        .append(
+            ticket,
+            Access::Full,
+            |current| {
+                Ok(TicketChange {
+                    status: status_change(current, status, lang)?,
+                    undelivered: Some(id),
+                    ..TicketChange::default()
+                })
+            },
+            message.clone(),
+        )
+        .await?;
     gate.audit(
         AuditAction::Reply,
         Some(&updated.number),
@@ -706,14 +717,14 @@ async fn note<S: Ports, B, M>(
         mail: None,
     };
     let id = message.id;
-    let updated = append(
-        &desk.store,
-        ticket,
-        |_| Ok(TicketChange::default()),
-        message,
-        lang,
-    )
-    .await?;
+    let updated = gate
+        .append(
+            ticket,
+            Access::Referral,
+            |_| Ok(TicketChange::default()),
+            message,
+        )
+        .await?;
     gate.audit(AuditAction::Note, Some(&updated.number), String::new())
         .await?;
     let answer = json!({ "message_id": id.to_string(), "ticket": TicketSummary::from(&updated) });
@@ -913,21 +924,21 @@ async fn transfer<S: Ports, B, M>(
         mail: None,
     };
     let (code, queue_name) = (target.code.clone(), queue.clone());
-    let updated = append(
-        &desk.store,
-        ticket,
-        |_| {
-            Ok(TicketChange {
-                queue: Some((code.clone(), queue_name.clone())),
-                referral: keep.then(|| from.clone()),
-                assignee: Some(None),
-                ..TicketChange::default()
-            })
-        },
-        message,
-        lang,
-    )
-    .await?;
+    let updated = gate
+        .append(
+            ticket,
+            Access::Full,
+            |_| {
+                Ok(TicketChange {
+                    queue: Some((code.clone(), queue_name.clone())),
+                    referral: keep.then(|| from.clone()),
+                    assignee: Some(None),
+                    ..TicketChange::default()
+                })
+            },
+            message,
+        )
+        .await?;
     gate.audit(
         AuditAction::Transfer,
         Some(&updated.number),
@@ -1066,6 +1077,10 @@ async fn add_agent<S: Ports, B, M>(
     let (Some(id), Some(name), Some(role), true) = (id, name, role, errors.is_empty()) else {
         return Err(Problem::invalid_fields(&errors, lang));
     };
+    // Nobody hands out more than they hold: an admin cannot make an operator.
+    if role > gate.agent.role {
+        return Err(Problem::forbidden(lang));
+    }
     let (agent, token) = match create_agent(
         &desk.store,
         desk.site.clock.as_ref(),
@@ -1203,6 +1218,10 @@ async fn save_agency<S: Ports, B, M>(
     use ventanilla_domain::inbound::FinishedTicketRule;
     let gate = Gate::open(&desk, &headers, lang).await?;
     gate.require(Role::Admin)?;
+    // An admin manages their own agency; creating or changing another is an operator's.
+    if AgencyCode::parse(&code).map_or(true, |code| code != gate.agent.agency) {
+        gate.require(Role::Operator)?;
+    }
     let Json(request) = body.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
     let mut errors = FieldErrors::new();
     let code = field(&mut errors, AgencyCode::parse(&code));
@@ -1264,6 +1283,36 @@ async fn save_agency<S: Ports, B, M>(
         queues_by_category,
         follow_ups,
     };
+    // A queue that goes away while it holds tickets would hide them from every console.
+    if let Some(before) = gate.site.settings.agency(&agency.code) {
+        let kept = agency.queues();
+        for removed in before.queues().into_iter().filter(|q| !kept.contains(q)) {
+            let query = QueueQuery {
+                agency: agency.code.clone(),
+                queue: removed.clone(),
+                status: None,
+                limit: 1,
+                after: None,
+                oldest_first: false,
+            };
+            let held = desk
+                .store
+                .queue(&query)
+                .await
+                .map_err(|e| unavailable(&e, lang))?;
+            if !held.items.is_empty() {
+                errors.push(FieldError::new(
+                    "queues",
+                    FieldProblem::HoldsTickets {
+                        queue: removed.as_str().to_owned(),
+                    },
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Problem::invalid_fields(&errors, lang));
+        }
+    }
     desk.store
         .save_agency(&agency)
         .await

@@ -341,30 +341,34 @@ where
         );
     }
 
-    // Spam control counts tickets opened, not forms refused.
+    // Spam control counts tickets opened, not forms refused: an opening is taken from the
+    // source's allowance before any work (atomically, so parallel requests cannot all pass)
+    // and given back when no ticket comes of it.
     let now = site.clock.now();
     let source_key = ThrottleKey::new("open", &source.throttle_subject());
     let limit = site.settings.limits.openings_per_source_per_hour;
-    match intake
-        .store
-        .counts(std::slice::from_ref(&source_key), HOUR, now)
-        .await
-    {
-        Ok(counts) if counts.iter().any(|&count| count >= limit) => {
+    match intake.store.take(&source_key, HOUR, now, limit).await {
+        Ok(true) => {}
+        Ok(false) => {
             tracing::warn!("ticket opening throttled for a source");
             return answer.too_many();
         }
-        Ok(_) => {}
         Err(error) => {
             tracing::error!(%error, "throttle unavailable");
             return answer.unavailable();
         }
     }
+    let give_back = || async {
+        if let Err(error) = intake.store.release(&source_key, HOUR, now).await {
+            tracing::error!(%error, "an opening could not be given back");
+        }
+    };
 
     let attachments = match store_screenshots(&intake.blobs, screenshots).await {
         Ok(attachments) => attachments,
         Err(error) => {
             tracing::error!(%error, "screenshots could not be stored");
+            give_back().await;
             return answer.unavailable();
         }
     };
@@ -394,6 +398,7 @@ where
         Ok(opened) => opened,
         Err(error) => {
             tracing::error!(%error, "the ticket could not be opened");
+            give_back().await;
             return answer.unavailable();
         }
     };
@@ -403,12 +408,12 @@ where
     };
     let access_url = access_url(site, &ticket);
     match &first {
-        None => tracing::info!(ticket = %ticket.number, "idempotent replay"),
+        None => {
+            tracing::info!(ticket = %ticket.number, "idempotent replay");
+            give_back().await;
+        }
         Some(first) => {
             tracing::info!(ticket = %ticket.number, "ticket opened");
-            if let Err(error) = intake.store.hit(&source_key, HOUR, now).await {
-                tracing::error!(%error, "the opening could not be counted");
-            }
             send_notice(
                 site,
                 &intake.store,

@@ -79,8 +79,9 @@ impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
 
     async fn count_miss(&self, keys: &[(ThrottleKey, u64)]) {
         let now = self.site.clock.now();
-        for (key, _) in keys {
-            if let Err(error) = self.store.hit(key, HOUR, now).await {
+        for (key, limit) in keys {
+            // Counting stops at the limit: past it, every wrong guess is refused anyway.
+            if let Err(error) = self.store.take(key, HOUR, now, *limit).await {
                 tracing::error!(%error, "a lookup miss could not be counted");
             }
         }

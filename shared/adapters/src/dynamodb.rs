@@ -24,6 +24,7 @@ use crate::aws::OnFirstUse;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
@@ -772,29 +773,79 @@ fn count_of(item: Option<&HashMap<String, AttributeValue>>) -> Result<u64, Store
 }
 
 impl Throttle for DynamoStore {
-    async fn hit(
+    async fn take(
         &self,
         key: &ThrottleKey,
         window: Duration,
         now: Timestamp,
-    ) -> Result<u64, StoreError> {
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        if limit == 0 {
+            return Ok(false);
+        }
         let (item_key, expires) = throttle_key(key, window, now);
-        let output = self
+        // The condition makes the count and the check one write: parallel takers are
+        // serialised by DynamoDB, and the ones past the limit fail the condition.
+        let taken = self
             .client
             .get()
             .update_item()
             .table_name(&self.table)
             .set_key(Some(item_key))
             .update_expression("ADD #count :one SET #ttl = :expires")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
             .expression_attribute_names("#count", "count")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":expires", n(expires))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .expression_attribute_values(":limit", n(limit))
             .send()
-            .await
-            .map_err(unavailable)?;
-        count_of(output.attributes.as_ref())
+            .await;
+        match taken {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error.as_service_error().is_some_and(|e| {
+                    matches!(e, UpdateItemError::ConditionalCheckFailedException(_))
+                }) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn release(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (item_key, _) = throttle_key(key, window, now);
+        let released = self
+            .client
+            .get()
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .update_expression("ADD #count :minus_one")
+            .condition_expression("#count > :zero")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            // Nothing left to give back (the window ended meanwhile).
+            Err(error)
+                if error.as_service_error().is_some_and(|e| {
+                    matches!(e, UpdateItemError::ConditionalCheckFailedException(_))
+                }) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     async fn counts(

@@ -19,7 +19,7 @@ use ventanilla_domain::privacy::Erasure;
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS throttle (
     expires_at   INTEGER NOT NULL,
     PRIMARY KEY (key, window_start)
 );
+-- Since schema 5: every take sweeps the windows that are over.
+CREATE INDEX IF NOT EXISTS throttle_expiry ON throttle (expires_at);
 -- Since schema 3.
 CREATE TABLE IF NOT EXISTS agents (
     id         TEXT PRIMARY KEY,
@@ -528,34 +530,65 @@ impl TicketStore for SqliteStore {
 }
 
 impl Throttle for SqliteStore {
-    async fn hit(
+    async fn take(
         &self,
         key: &ThrottleKey,
         window: std::time::Duration,
         now: Timestamp,
-    ) -> Result<u64, StoreError> {
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        if limit == 0 {
+            return Ok(false);
+        }
         let key = key.as_str().to_owned();
         let start = window_start(window, now);
         let expires_at = start.saturating_add(i64::try_from(window.as_secs()).unwrap_or(i64::MAX));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let now_seconds = now.unix_seconds();
         self.transaction(move |tx| {
-            // Old windows are of no use; dropping them here keeps the table small without a job.
+            // Windows that are over are of no use to any key: swept here (by the expiry
+            // index), so the table holds only live windows without a job of its own.
             execute(
                 tx,
-                "DELETE FROM throttle WHERE key = ?1 AND expires_at <= ?2",
-                params![key, now_seconds],
+                "DELETE FROM throttle WHERE expires_at <= ?1",
+                params![now_seconds],
             )
             .map_err(db)?;
-            let count: i64 = query_row(
+            // One statement: the row is counted only while it is under the limit, so that
+            // parallel takers cannot all read "under" and all pass.
+            let count: Option<i64> = query_row(
                 tx,
                 "INSERT INTO throttle (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3)
                      ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
+                     WHERE count < ?4
                      RETURNING count",
-                params![key, start, expires_at],
+                params![key, start, expires_at, limit],
                 |row| row.get(0),
             )
+            .optional()
             .map_err(db)?;
-            Ok(u64::try_from(count).unwrap_or(0))
+            Ok(count.is_some())
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        key: &ThrottleKey,
+        window: std::time::Duration,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let key = key.as_str().to_owned();
+        let start = window_start(window, now);
+        self.transaction(move |tx| {
+            execute(
+                tx,
+                "UPDATE throttle SET count = count - 1
+                     WHERE key = ?1 AND window_start = ?2 AND count > 0",
+                params![key, start],
+            )
+            .map_err(db)?;
+            Ok(())
         })
         .await
     }

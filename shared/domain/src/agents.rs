@@ -26,12 +26,16 @@ pub enum Role {
     Agent,
     /// Also assigns, transfers and reads its agency's reports.
     Supervisor,
-    /// Also manages agents and agencies.
+    /// Also manages its agency's agents and settings.
     Admin,
+    /// Also creates agencies and changes any agency's settings: the platform's operators,
+    /// not an agency's staff. Only an operator (or `ventanilla-local agent add`, the
+    /// deployer's own tool) makes another.
+    Operator,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
+    pub const ALL: [Role; 4] = [Role::Agent, Role::Supervisor, Role::Admin, Role::Operator];
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim().to_ascii_lowercase();
@@ -46,6 +50,7 @@ impl Role {
             Role::Agent => "agent",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::Operator => "operator",
         }
     }
 }

@@ -34,6 +34,11 @@ pub enum FieldProblem {
     MustBeEmpty,
     /// Another record already uses this value (an agent id).
     AlreadyTaken,
+    /// Removing this would leave tickets where no console shows them (a queue that still
+    /// holds tickets).
+    HoldsTickets {
+        queue: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +103,12 @@ impl FieldError {
             (Lang::En, MustBeEmpty) => "This field must be left empty.".into(),
             (Lang::Es, AlreadyTaken) => "Este valor ya está en uso.".into(),
             (Lang::En, AlreadyTaken) => "This value is already taken.".into(),
+            (Lang::Es, HoldsTickets { queue }) => {
+                format!("La cola {queue} todavía tiene tickets; transfiéralos antes de quitarla.")
+            }
+            (Lang::En, HoldsTickets { queue }) => {
+                format!("The queue {queue} still holds tickets; transfer them before removing it.")
+            }
         }
     }
 }

@@ -299,7 +299,7 @@ async fn system_event(
     append(store, ticket, event, |_| None).await.map(|_| ())
 }
 
-/// Whether the sender may get one more automatic answer today (and counts it).
+/// Whether the sender may get one more automatic answer today (and takes it).
 async fn may_answer(
     store: &impl Throttle,
     clock: &(impl Clock + ?Sized),
@@ -308,8 +308,9 @@ async fn may_answer(
 ) -> Result<bool, StoreError> {
     let key = ThrottleKey::new("mail-answer", &sender.match_key());
     let day = std::time::Duration::from_secs(24 * 3600);
-    let count = store.hit(&key, day, clock.now()).await?;
-    Ok(count <= policy.acks_per_sender_per_day)
+    store
+        .take(&key, day, clock.now(), policy.acks_per_sender_per_day)
+        .await
 }
 
 /// Decides and stores what a delivered mail means. See the module's documentation.

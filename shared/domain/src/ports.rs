@@ -323,14 +323,25 @@ pub trait Mailer: Send + Sync {
 /// Fixed-window counters shared by every instance of a function: they limit how many
 /// tickets one source opens and how many status lookups may miss, across Lambda instances.
 pub trait Throttle: Send + Sync {
-    /// Counts one event under `key` in the window of length `window` that holds `now`, and
-    /// returns how many that window holds, this one included.
-    fn hit(
+    /// Takes one of the `limit` events the window of length `window` that holds `now` allows
+    /// under `key`, atomically (one conditional write): `true` when it was taken, `false`
+    /// when the window already holds `limit`. Parallel takers never pass the limit together.
+    fn take(
         &self,
         key: &ThrottleKey,
         window: Duration,
         now: Timestamp,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+        limit: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives back one event taken with the same `key`, `window` and `now`, when the work it
+    /// was taken for did not happen (the opening failed, or replayed an earlier one).
+    fn release(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// How many events the windows that hold `now` have counted so far under each key, in
     /// the order of `keys` (at most 100): one read for all of them (one DynamoDB

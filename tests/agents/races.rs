@@ -1,0 +1,182 @@
+//! Races an agent's request can lose: a transfer that lands between the agent's read and
+//! the write. The store below lets the transfer win on cue, deterministically, through the
+//! agent API's real router.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::json;
+use tower::ServiceExt;
+use ventanilla_adapters::folder::FolderBlobs;
+use ventanilla_adapters::outbox::OutboxMailer;
+use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_domain::agencies::Agency;
+use ventanilla_domain::agents::{Agent, AuditEntry, Role, TokenHash};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{
+    AgencyDirectory, AgentDirectory, AuditLog, Opened, Page, QueueQuery, StoreError, SystemClock,
+    TicketStore,
+};
+use ventanilla_domain::privacy::Erasure;
+use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
+use ventanilla_domain::{
+    AgencyCode, AgentId, Email, Message, MessageKind, QueueName, Ticket, TicketChange, TicketNumber,
+};
+
+use ventanilla_http::settings::DEFAULT_CONFIG;
+use ventanilla_http::{AccessLinks, Settings, Site};
+
+use super::Office;
+
+/// SQLite, except that the first ticket update after `arm` is preceded by a transfer of
+/// that ticket to MINTEL without a referral: another supervisor's request that won.
+#[derive(Clone)]
+struct TransferredMidway {
+    inner: SqliteStore,
+    armed: Arc<AtomicBool>,
+}
+
+impl TicketStore for TransferredMidway {
+    async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
+        self.inner.open(draft).await
+    }
+    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
+        self.inner.ticket(number).await
+    }
+    async fn thread(&self, number: &TicketNumber) -> Result<(Ticket, Vec<Message>), StoreError> {
+        self.inner.thread(number).await
+    }
+    async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            let current = self.inner.ticket(&update.number).await?;
+            let transfer = TicketUpdate {
+                number: current.number.clone(),
+                expected_version: current.version,
+                change: TicketChange {
+                    queue: Some((
+                        AgencyCode::parse("MINTEL").unwrap(),
+                        QueueName::parse("soporte-tecnico").unwrap(),
+                    )),
+                    assignee: Some(None),
+                    ..TicketChange::default()
+                },
+                message: None,
+            };
+            self.inner.update(transfer).await?;
+        }
+        self.inner.update(update).await
+    }
+    async fn link_mail_id(
+        &self,
+        number: &TicketNumber,
+        message: MessageId,
+        mail_id: &MailMessageId,
+    ) -> Result<(), StoreError> {
+        self.inner.link_mail_id(number, message, mail_id).await
+    }
+    async fn find_by_mail_id(
+        &self,
+        mail_id: &MailMessageId,
+    ) -> Result<Option<TicketNumber>, StoreError> {
+        self.inner.find_by_mail_id(mail_id).await
+    }
+    async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
+        self.inner.queue(query).await
+    }
+    async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
+        self.inner.requester_tickets(email).await
+    }
+    async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
+        self.inner.erase(erasure).await
+    }
+}
+
+impl AgentDirectory for TransferredMidway {
+    async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        self.inner.add_agent(agent).await
+    }
+    async fn save_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        self.inner.save_agent(agent).await
+    }
+    async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
+        self.inner.agent(id).await
+    }
+    async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
+        self.inner.agent_by_token(hash).await
+    }
+    async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
+        self.inner.agents(agency).await
+    }
+}
+
+impl AgencyDirectory for TransferredMidway {
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        self.inner.agencies().await
+    }
+    async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        self.inner.save_agency(agency).await
+    }
+}
+
+impl AuditLog for TransferredMidway {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.record(entry).await
+    }
+    async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.ticket_audit(number).await
+    }
+}
+
+/// Issue 18, point 6: the reply's retry after the version conflict checks access again,
+/// and MINTEL's ticket gets neither the MDT agent's reply nor their note.
+#[tokio::test]
+async fn a_reply_retried_after_a_transfer_checks_access_again() {
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let armed = Arc::new(AtomicBool::new(false));
+    let store = TransferredMidway {
+        inner: office.store.clone(),
+        armed: Arc::clone(&armed),
+    };
+    let blobs = FolderBlobs::new(
+        office.dir.path().join("blobs"),
+        "http://127.0.0.1:3000",
+        vec![2; 32],
+    );
+    let site = Site {
+        settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
+        links: AccessLinks::new(&[3; 32]).unwrap(),
+        clock: Arc::new(SystemClock),
+    };
+    let desk = agent_api::AgentDesk {
+        site,
+        store,
+        blobs,
+        mailer: OutboxMailer::new(office.dir.path().join("outbox")),
+    };
+    let racing = agent_api::router(Arc::new(desk));
+    for (route, body) in [
+        ("replies", json!({"text": "Ya revisamos su caso."})),
+        ("notes", json!({"text": "Nota interna de MDT."})),
+    ] {
+        let number = office.ticket("MDT").await;
+        armed.store(true, Ordering::SeqCst);
+        let path = format!("/api/v1/agent/tickets/{number}/{route}");
+        let request = Request::post(&path)
+            .header("authorization", format!("Bearer {agent}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let answer = racing.clone().oneshot(request).await.unwrap();
+        assert_eq!(answer.status().as_u16(), 404, "{route}");
+        let (ticket, thread) = office.store.thread(&number).await.unwrap();
+        assert_eq!(ticket.agency.as_str(), "MINTEL");
+        let by_agents = thread
+            .iter()
+            .filter(|m| matches!(m.kind, MessageKind::PublicReply | MessageKind::InternalNote))
+            .count();
+        assert_eq!(by_agents, 0, "{route}: {thread:?}");
+    }
+}
