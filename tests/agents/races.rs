@@ -76,11 +76,11 @@ impl TicketStore for TransferredMidway {
     ) -> Result<(), StoreError> {
         self.inner.link_mail_id(number, message, mail_id).await
     }
-    async fn find_by_mail_id(
+    async fn find_by_mail_ids(
         &self,
-        mail_id: &MailMessageId,
-    ) -> Result<Option<TicketNumber>, StoreError> {
-        self.inner.find_by_mail_id(mail_id).await
+        mail_ids: &[MailMessageId],
+    ) -> Result<Vec<Option<TicketNumber>>, StoreError> {
+        self.inner.find_by_mail_ids(mail_ids).await
     }
     async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
         self.inner.queue(query).await

@@ -433,7 +433,11 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
         .into_ticket();
     let original = MailMessageId::parse(&original).unwrap();
     assert_eq!(
-        store.find_by_mail_id(&original).await.unwrap(),
+        store
+            .find_by_mail_ids(std::slice::from_ref(&original))
+            .await
+            .unwrap()[0]
+            .clone(),
         Some(ticket.number.clone())
     );
 
@@ -466,7 +470,11 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
         .await
         .unwrap();
     assert_eq!(
-        store.find_by_mail_id(&ses_id).await.unwrap(),
+        store
+            .find_by_mail_ids(std::slice::from_ref(&ses_id))
+            .await
+            .unwrap()[0]
+            .clone(),
         Some(ticket.number.clone())
     );
     assert!(matches!(
@@ -481,7 +489,14 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
         store.link_mail_id(&unknown, first_message, &other_id).await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(store.find_by_mail_id(&other_id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_by_mail_ids(std::slice::from_ref(&other_id))
+            .await
+            .unwrap()[0]
+            .clone(),
+        None
+    );
 
     let next = open_ticket(
         &store,
@@ -946,10 +961,10 @@ pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend
     // A reply to a mail of the erased thread still finds its ticket.
     assert_eq!(
         store
-            .find_by_mail_id(&MailMessageId::parse(&mail_id).unwrap())
+            .find_by_mail_ids(&[MailMessageId::parse(&mail_id).unwrap()])
             .await
             .unwrap(),
-        Some(ticket.number.clone())
+        [Some(ticket.number.clone())]
     );
     assert!(matches!(
         store.erase(&stale).await,

@@ -155,9 +155,10 @@ async fn json_opens_a_ticket_and_the_citizen_gets_an_acknowledgement() {
     use ventanilla_domain::ports::TicketStore;
     assert_eq!(
         h.store
-            .find_by_mail_id(&own_id)
+            .find_by_mail_ids(std::slice::from_ref(&own_id))
             .await
-            .unwrap()
+            .unwrap()[0]
+            .clone()
             .unwrap()
             .as_str(),
         "MDT-QUE-2025-00001"

@@ -589,6 +589,57 @@ async fn a_ten_megabyte_mail_is_handled_within_128_megabytes() {
     assert_eq!(attachments.len(), 3, "{shown}");
 }
 
+/// Issue 18, point 3: a reply whose References header holds 150,000 ids (10 MB) is read by
+/// its newest forty parents, looked up in one batched read, and threads by our anchor, the
+/// newest. The release binary's time for it is printed for docs/PERFORMANCE.md.
+#[tokio::test]
+async fn a_ten_megabyte_references_header_threads_by_its_newest_parents() {
+    let aws = AwsStandIn::new(true).await;
+    let functions = Functions::start(&aws);
+    let citizen = format!("{}@example.com", unique("rosa"));
+    let first = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: soporte@{}\r\nSubject: Certificado\r\n\
+         Message-ID: <inicio.{citizen}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Necesito mi certificado.\r\n",
+        aws.domain
+    );
+    let ses_id = unique("ses");
+    aws.store_received_mail(&ses_id, first).await;
+    let handled = functions
+        .invoke("inbound-mail", &ses_receipt_event(&ses_id))
+        .await;
+    let number = handled[0]["ticket"].as_str().unwrap().to_owned();
+    let anchor = format!(
+        "ticket.{}@{}",
+        number.to_lowercase(),
+        aws.site.settings.mail_domain
+    );
+    let mut references = String::with_capacity(11_000_000);
+    for n in 0..150_000 {
+        references.push_str(&format!(" <hilo-{n:06}-{}@correo.example>\r\n", "x".repeat(40)));
+    }
+    references.push_str(&format!(" <{anchor}>"));
+    let bomb = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: soporte@{}\r\nSubject: Re: Certificado\r\n\
+         Message-ID: <bomba.{citizen}>\r\nReferences:{references}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nSigo esperando.\r\n",
+        aws.domain
+    );
+    assert!(bomb.len() > 10_000_000, "{} bytes", bomb.len());
+    let ses_id = unique("ses");
+    aws.store_received_mail(&ses_id, bomb).await;
+    let started = Instant::now();
+    let handled = functions
+        .invoke("inbound-mail", &ses_receipt_event(&ses_id))
+        .await;
+    eprintln!(
+        "inbound-mail with 150,000 References ids (10 MB header): {} ms, invocation included",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(handled[0]["outcome"], "follow-up", "{handled}");
+    assert_eq!(handled[0]["ticket"], number.as_str());
+}
+
 /// Every `bootstrap` is a position-independent executable (ELF type `ET_DYN` with a program
 /// interpreter), so that its code lands at a random address: the functions parse hostile
 /// mail, forms and images, and hold citizens' data. And it is built for the architecture

@@ -285,6 +285,64 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// The items of `keys` (META items, one per partition) that exist, by partition key: one
+    /// consistent BatchGetItem per hundred keys, keys left unprocessed asked again.
+    async fn batch_get(&self, keys: &[Item]) -> Result<HashMap<String, Item>, StoreError> {
+        let mut found = HashMap::new();
+        // BatchGetItem refuses a key asked twice, and takes a hundred at most.
+        let mut unique: Vec<Item> = Vec::with_capacity(keys.len());
+        for item in keys {
+            if !unique.contains(item) {
+                unique.push(item.clone());
+            }
+        }
+        for chunk in unique.chunks(100) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                if attempt == MAX_UPDATE_ATTEMPTS {
+                    return Err(StoreError::unavailable("DynamoDB kept leaving keys unread"));
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(backoff(
+                        attempt - 1,
+                        Duration::from_millis(10),
+                        Duration::from_millis(200),
+                    ))
+                    .await;
+                }
+                attempt += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(unavailable)?;
+                let output = self
+                    .client
+                    .get()
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    found.insert(partition_key(&item)?.to_owned(), item);
+                }
+                // Keys DynamoDB did not get to (throughput) are asked again after a pause.
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .map(|unread| unread.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(found)
+    }
+
     /// A ticket an idempotency key still points to.
     async fn replay(&self, draft: &TicketDraft) -> Result<Option<Ticket>, StoreError> {
         let Some(claim) = &draft.idempotency else {
@@ -676,20 +734,30 @@ impl TicketStore for DynamoStore {
         }
     }
 
-    async fn find_by_mail_id(
+    async fn find_by_mail_ids(
         &self,
-        mail_id: &MailMessageId,
-    ) -> Result<Option<TicketNumber>, StoreError> {
-        let item = self
-            .get(key(format!("MAILID#{}", mail_id.as_str()), META))
-            .await?;
-        match item.as_ref().and_then(|i| i.get("ticket")) {
-            Some(AttributeValue::S(number)) => {
-                Ok(Some(TicketNumber::parse(number).map_err(unavailable)?))
-            }
-            Some(_) => Err(StoreError::unavailable("mail id item without its ticket")),
-            None => Ok(None),
-        }
+        mail_ids: &[MailMessageId],
+    ) -> Result<Vec<Option<TicketNumber>>, StoreError> {
+        let wanted: Vec<Item> = mail_ids
+            .iter()
+            .map(|id| key(format!("MAILID#{}", id.as_str()), META))
+            .collect();
+        let found = self.batch_get(&wanted).await?;
+        wanted
+            .iter()
+            .map(|item| {
+                match found
+                    .get(partition_key(item)?)
+                    .and_then(|i| i.get("ticket"))
+                {
+                    Some(AttributeValue::S(number)) => {
+                        Ok(Some(TicketNumber::parse(number).map_err(unavailable)?))
+                    }
+                    Some(_) => Err(StoreError::unavailable("mail id item without its ticket")),
+                    None => Ok(None),
+                }
+            })
+            .collect()
     }
 
     async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
@@ -858,65 +926,16 @@ impl Throttle for DynamoStore {
             .iter()
             .map(|key| throttle_key(key, window, now).0)
             .collect();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
         if wanted.len() > 100 {
             return Err(StoreError::unavailable(
                 "more than 100 throttle counts at once",
             ));
         }
-        // BatchGetItem refuses a key asked twice.
-        let mut pending: Vec<Item> = Vec::with_capacity(wanted.len());
-        for item in &wanted {
-            if !pending.contains(item) {
-                pending.push(item.clone());
-            }
-        }
-        let mut found: HashMap<String, u64> = HashMap::new();
-        for attempt in 0..MAX_UPDATE_ATTEMPTS {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .consistent_read(true)
-                .build()
-                .map_err(unavailable)?;
-            let output = self
-                .client
-                .get()
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            let read = output
-                .responses
-                .and_then(|mut tables| tables.remove(&self.table))
-                .unwrap_or_default();
-            for item in &read {
-                found.insert(partition_key(item)?.to_owned(), count_of(Some(item))?);
-            }
-            // Keys DynamoDB did not get to (throughput) are asked again after a pause.
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut tables| tables.remove(&self.table))
-                .map(|unread| unread.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return wanted
-                    .iter()
-                    .map(|item| Ok(found.get(partition_key(item)?).copied().unwrap_or(0)))
-                    .collect();
-            }
-            tokio::time::sleep(backoff(
-                attempt,
-                Duration::from_millis(10),
-                Duration::from_millis(200),
-            ))
-            .await;
-        }
-        Err(StoreError::unavailable(
-            "DynamoDB kept leaving throttle counts unread",
-        ))
+        let found = self.batch_get(&wanted).await?;
+        wanted
+            .iter()
+            .map(|item| count_of(found.get(partition_key(item)?)))
+            .collect()
     }
 }
 

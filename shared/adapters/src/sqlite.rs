@@ -425,23 +425,28 @@ impl TicketStore for SqliteStore {
         .await
     }
 
-    async fn find_by_mail_id(
+    async fn find_by_mail_ids(
         &self,
-        mail_id: &MailMessageId,
-    ) -> Result<Option<TicketNumber>, StoreError> {
-        let mail_id = mail_id.as_str().to_owned();
+        mail_ids: &[MailMessageId],
+    ) -> Result<Vec<Option<TicketNumber>>, StoreError> {
+        let mail_ids: Vec<String> = mail_ids.iter().map(|id| id.as_str().to_owned()).collect();
         self.transaction(move |tx| {
-            let number: Option<String> = query_row(
-                tx,
-                "SELECT ticket FROM mail_ids WHERE mail_id = ?1",
-                [&mail_id],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-            number
-                .map(|n| TicketNumber::parse(&n).map_err(StoreError::unavailable))
-                .transpose()
+            mail_ids
+                .iter()
+                .map(|mail_id| {
+                    let number: Option<String> = query_row(
+                        tx,
+                        "SELECT ticket FROM mail_ids WHERE mail_id = ?1",
+                        [mail_id],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                    number
+                        .map(|n| TicketNumber::parse(&n).map_err(StoreError::unavailable))
+                        .transpose()
+                })
+                .collect()
         })
         .await
     }

@@ -204,20 +204,35 @@ async fn thread(
     // id is derived from the number alone), so a stranger's mail opens a ticket of its own.
     // Automatic mail (a bounce comes from the mailer daemon, not the requester) may follow
     // the headers: it only leaves a note for the agents.
-    let mut candidates = Vec::new();
+    // The parents not under our anchor are looked up in one read.
+    let foreign: Vec<MailMessageId> = mail
+        .parents
+        .iter()
+        .filter(|p| p.anchored_ticket(our_domain).is_none())
+        .cloned()
+        .collect();
+    let mut found = store.find_by_mail_ids(&foreign).await?.into_iter();
+    let mut candidates: Vec<(TicketNumber, bool)> = Vec::new();
     for parent in &mail.parents {
-        match parent.anchored_ticket(our_domain) {
-            Some(number) => candidates.push(number),
-            None => candidates.extend(store.find_by_mail_id(parent).await?),
-        }
+        let number = match parent.anchored_ticket(our_domain) {
+            Some(number) => Some(number),
+            None => found.next().flatten(),
+        };
+        candidates.extend(number.map(|n| (n, true)));
     }
-    let by_headers = candidates.len();
-    candidates.extend(TicketNumber::find_tag(&mail.reply.quoted));
-    candidates.extend(TicketNumber::find_tag(&mail.subject));
-    for (at, number) in candidates.into_iter().enumerate() {
+    candidates.extend(
+        TicketNumber::find_tag(&mail.reply.quoted)
+            .into_iter()
+            .chain(TicketNumber::find_tag(&mail.subject))
+            .map(|n| (n, false)),
+    );
+    // Each ticket is read once, at its first (strongest) mention.
+    let mut seen = std::collections::HashSet::new();
+    candidates.retain(|(number, _)| seen.insert(number.clone()));
+    for (number, by_headers) in candidates {
         match store.ticket(&number).await {
             Ok(ticket)
-                if (at < by_headers && mail.kind.is_automatic())
+                if (by_headers && mail.kind.is_automatic())
                     || sender.is_some_and(|s| ticket.requester.email.same_mailbox(s)) =>
             {
                 return Ok(Some(ticket));
@@ -323,10 +338,14 @@ pub async fn receive_mail(
     delivery: Delivery,
 ) -> Result<Outcome, StoreError> {
     let known = mail_ids(&delivery);
-    for id in &known {
-        if let Some(ticket) = store.find_by_mail_id(id).await? {
-            return Ok(Outcome::Duplicate { ticket });
-        }
+    if let Some(ticket) = store
+        .find_by_mail_ids(&known)
+        .await?
+        .into_iter()
+        .flatten()
+        .next()
+    {
+        return Ok(Outcome::Duplicate { ticket });
     }
     let mail = &delivery.mail;
     let sender = mail.from.clone();
@@ -468,10 +487,14 @@ pub async fn receive_mail(
         }
         Err(StoreError::AlreadyExists) => {
             // Two deliveries of one mail raced; the other one opened it.
-            for id in &known {
-                if let Some(ticket) = store.find_by_mail_id(id).await? {
-                    return Ok(Outcome::Duplicate { ticket });
-                }
+            if let Some(ticket) = store
+                .find_by_mail_ids(&known)
+                .await?
+                .into_iter()
+                .flatten()
+                .next()
+            {
+                return Ok(Outcome::Duplicate { ticket });
             }
             return Err(StoreError::AlreadyExists);
         }

@@ -70,7 +70,8 @@ pub struct IncomingAttachment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingMail {
     pub message_id: Option<MailMessageId>,
-    /// In-Reply-To first, then References from the newest to the oldest.
+    /// In-Reply-To first, then References from the newest to the oldest; at most
+    /// [`MAX_PARENTS`].
     pub parents: Vec<MailMessageId>,
     pub from: Option<Email>,
     pub from_name: Option<String>,
@@ -91,12 +92,23 @@ fn header_text<'x>(message: &'x mail_parser::Message<'x>, name: &'x str) -> Opti
     message.header(name).and_then(HeaderValue::as_text)
 }
 
-fn ids(value: &HeaderValue<'_>) -> Vec<MailMessageId> {
-    value
-        .as_text_list()
-        .unwrap_or_default()
+/// At most this many parents of a mail are considered: In-Reply-To, then the newest
+/// References. Every mail of ours carries the ticket's anchor, so a reply names its ticket
+/// among the newest; and a header of 150,000 ids then costs what one of forty does.
+pub const MAX_PARENTS: usize = 40;
+
+/// In-Reply-To first, then References from the newest to the oldest, each once (a set, not a
+/// scan of the list: linear in the header), at most [`MAX_PARENTS`].
+fn parents(message: &mail_parser::Message<'_>) -> Vec<MailMessageId> {
+    let in_reply_to = message.in_reply_to().as_text_list().unwrap_or_default();
+    let references = message.references().as_text_list().unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    in_reply_to
         .iter()
+        .chain(references.iter().rev())
         .filter_map(|id| MailMessageId::parse(id).ok())
+        .filter(|id| seen.insert(id.clone()))
+        .take(MAX_PARENTS)
         .collect()
 }
 
@@ -277,14 +289,7 @@ pub fn read(raw: &[u8]) -> Result<IncomingMail, UnreadableMail> {
         .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|n| !n.is_empty());
     let subject = message.subject().unwrap_or("").to_owned();
-    let mut parents = ids(message.in_reply_to());
-    let mut references = ids(message.references());
-    references.reverse();
-    for id in references {
-        if !parents.contains(&id) {
-            parents.push(id);
-        }
-    }
+    let parents = parents(&message);
     let text = match raw_body {
         Some(body) => body,
         None => message
@@ -449,6 +454,20 @@ mod tests {
             MailKind::Bounce,
             "a bounce that looks like an auto-reply"
         );
+    }
+
+    #[test]
+    fn parents_are_the_newest_forty_each_once() {
+        let references: String = (0..20_000).map(|n| format!(" <r{n}@x.test>")).collect();
+        let m = mail(
+            &format!(
+                "From: a@b.test\r\nIn-Reply-To: <r19999@x.test>\r\nReferences:{references} <r19998@x.test>"
+            ),
+            "hola",
+        );
+        assert_eq!(m.parents.len(), MAX_PARENTS);
+        let names: Vec<&str> = m.parents.iter().take(3).map(MailMessageId::as_str).collect();
+        assert_eq!(names, ["r19999@x.test", "r19998@x.test", "r19997@x.test"]);
     }
 
     #[test]

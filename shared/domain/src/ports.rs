@@ -146,11 +146,13 @@ pub trait TicketStore: Send + Sync {
         mail_id: &MailMessageId,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The ticket a Message-ID belongs to, sent or received.
-    fn find_by_mail_id(
+    /// The ticket each Message-ID belongs to, sent or received, in the order asked: one
+    /// read for all of them (DynamoDB BatchGetItem), since a mail names its parents by the
+    /// dozen.
+    fn find_by_mail_ids(
         &self,
-        mail_id: &MailMessageId,
-    ) -> impl Future<Output = Result<Option<TicketNumber>, StoreError>> + Send;
+        mail_ids: &[MailMessageId],
+    ) -> impl Future<Output = Result<Vec<Option<TicketNumber>>, StoreError>> + Send;
 
     /// A queue by last activity, newest first unless the query asks for the oldest.
     fn queue(
