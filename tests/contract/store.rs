@@ -54,6 +54,7 @@ fn with_mail_ids(mut message: Message, ids: &[&str]) -> Message {
             .map(|id| MailMessageId::parse(id).unwrap())
             .collect(),
         raw: None,
+        ..MailMeta::default()
     });
     message
 }
@@ -426,6 +427,7 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
     request.mail = Some(MailMeta {
         message_ids: vec![MailMessageId::parse(&original).unwrap()],
         raw: Some(BlobKey::parse("mail/raw/abc").unwrap()),
+        ..MailMeta::default()
     });
     let ticket = open_ticket(&store, &clock, &UuidV7, request.clone())
         .await

@@ -145,10 +145,12 @@ async fn json_opens_a_ticket_and_the_citizen_gets_an_acknowledgement() {
     let text = mail.body_text(0).unwrap();
     assert!(text.contains(access_url), "the access link is in the mail");
     assert!(text.contains("5 días hábiles"));
-    assert!(
-        text.contains("mi trámite lleva tres semanas"),
-        "what was received"
-    );
+    // Anyone can type any address into the form: the acknowledgement carries nothing typed
+    // (issue 18, point 11), neither the text, nor the subject, nor the name.
+    assert!(!text.contains("mi trámite lleva tres semanas"), "{text}");
+    assert!(!text.contains("María"), "{text}");
+    assert!(!subject.contains("Demora"), "{subject}");
+    assert_eq!(mail.to().unwrap().first().unwrap().name(), None);
 
     // The mail's Message-ID finds the ticket, so a reply to it threads.
     let own_id = ventanilla_domain::mail::MailMessageId::parse(mail.message_id().unwrap()).unwrap();

@@ -6,7 +6,7 @@
 
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_domain::inbound::{Delivery, FinishedTicketRule, MailPolicy, Outcome, receive_mail};
-use ventanilla_domain::incoming::{MailKind, read};
+use ventanilla_domain::incoming::{Judgement, MailKind, read};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::operations::change_status;
 use ventanilla_domain::ports::{BlobKey, Clock, ManualClock, TicketStore, UuidV7};
@@ -56,8 +56,11 @@ impl Desk {
             ),
             raw: BlobKey::parse(&format!("mail/ses-{n}")).unwrap(),
             attachments: Vec::new(),
-            spam_failed: spam,
-            virus_failed: virus,
+            judgement: Judgement {
+                virus,
+                review: spam,
+                sender_authenticated: true,
+            },
         };
         receive_mail(
             &self.store,

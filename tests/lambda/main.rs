@@ -616,7 +616,10 @@ async fn a_ten_megabyte_references_header_threads_by_its_newest_parents() {
     );
     let mut references = String::with_capacity(11_000_000);
     for n in 0..150_000 {
-        references.push_str(&format!(" <hilo-{n:06}-{}@correo.example>\r\n", "x".repeat(40)));
+        references.push_str(&format!(
+            " <hilo-{n:06}-{}@correo.example>\r\n",
+            "x".repeat(40)
+        ));
     }
     references.push_str(&format!(" <{anchor}>"));
     let bomb = format!(

@@ -296,3 +296,136 @@ async fn strangers_automatic_mail_with_a_foreign_anchor_lands_on_no_ticket() {
     let after = stack.desk.store.ticket(&number).await.unwrap();
     assert_eq!(after.version, before.version, "the ticket did not move");
 }
+
+impl Stack {
+    /// A mail received with the receipt `adjust` makes of the fixture's (DMARC PASS).
+    async fn receive_judged(&self, raw: &str, adjust: impl FnOnce(&mut Value)) -> Vec<Handled> {
+        let ses_id = unique("ses");
+        self.aws.store_received_mail(&ses_id, raw).await;
+        let mut event = ses_receipt_event(&ses_id);
+        adjust(&mut event["Records"][0]["ses"]);
+        let handled = self.desk.handle_ses_event(event).await;
+        self.aws.assert_no_denials().await;
+        handled.unwrap()
+    }
+}
+
+/// Issue 18, point 1: a mail that names a citizen as its sender joins the citizen's ticket
+/// only when SES authenticated the From domain (DMARC PASS; where the domain publishes no
+/// DMARC, an SPF or DKIM pass aligned with it). A forged one opens a ticket of its own,
+/// marked for agents, and its acknowledgement carries none of the forger's words.
+#[tokio::test]
+async fn forged_sender_opens_its_own_ticket() {
+    let stack = Stack::new().await;
+    let citizen = format!("{}@gmail.com", unique("rosa"));
+    let support = format!("soporte@{}", stack.aws.domain);
+    let first = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: Certificado laboral\r\n\
+         Message-ID: <inicio.{citizen}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Necesito mi certificado laboral.\r\n"
+    );
+    let handled = stack.receive(&unique("ses"), &first).await;
+    let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+    let before = stack.desk.store.ticket(&number).await.unwrap();
+    let anchor = format!(
+        "ticket.{}@{}",
+        number.as_str().to_lowercase(),
+        stack.aws.site.settings.mail_domain
+    );
+    let forged = |id: &str| {
+        format!(
+            "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\n\
+             Subject: Re: [{number}] Retiro mi solicitud\r\nMessage-ID: <{id}@evil.example>\r\n\
+             In-Reply-To: <{anchor}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Retiro mi solicitud. Llame urgente al 0999999999 para confirmar su clave.\r\n"
+        )
+    };
+    let acks_before = stack.sent().await.len();
+
+    // DMARC FAIL: not the citizen's mailbox.
+    let handled = stack
+        .receive_judged(&forged("falso1"), |ses| {
+            ses["receipt"]["dmarcVerdict"]["status"] = json!("FAIL");
+        })
+        .await;
+    assert_eq!(handled[0].outcome, "new-ticket");
+    let own = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+    assert_ne!(own, number);
+    let (_, thread) = stack.desk.store.thread(&own).await.unwrap();
+    assert!(thread[0].mail.as_ref().unwrap().sender_unverified);
+    // Its acknowledgement goes to the address it names, with nothing the forger typed.
+    let sent = stack.sent().await;
+    assert_eq!(sent.len(), acks_before + 1);
+    let ack = &sent.last().unwrap().1;
+    let text = format!("{}\n{}", header(ack, "Subject").unwrap(), body_text(ack));
+    for typed in ["Retiro", "0999999999", "Rosa Quishpe"] {
+        assert!(!text.contains(typed), "{typed} in {text}");
+    }
+    assert!(text.contains(own.as_str()), "{text}");
+
+    // No DMARC record (GRAY) and SPF passing for another organisation's envelope sender, or
+    // a DKIM pass claimed only by an Authentication-Results the mail brought with it.
+    let handled = stack
+        .receive_judged(&forged("falso2"), |ses| {
+            ses["receipt"]["dmarcVerdict"]["status"] = json!("GRAY");
+            ses["mail"]["source"] = json!("rebote@gmail.com.evil.example");
+            ses["mail"]["headers"] = json!([
+                {"name": "Authentication-Results", "value": "amazonses.com; spf=pass; dkim=pass header.i=@evil.example; dmarc=none header.from=gmail.com"},
+                {"name": "Authentication-Results", "value": "amazonses.com; dkim=pass header.d=gmail.com"}
+            ]);
+        })
+        .await;
+    assert_eq!(handled[0].outcome, "new-ticket");
+    assert_ne!(handled[0].ticket.as_deref(), Some(number.as_str()));
+
+    // Neither could touch the citizen's ticket.
+    let after = stack.desk.store.ticket(&number).await.unwrap();
+    assert_eq!(after.version, before.version);
+    assert_eq!(after.status, before.status);
+
+    // The citizen's own mail, from a domain without DMARC, authenticated by an aligned SPF
+    // pass (a subdomain of the same organisation) joins the ticket.
+    let genuine = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: Re: [{number}] Certificado\r\n\
+         Message-ID: <sigue.{citizen}>\r\nIn-Reply-To: <{anchor}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nAdjunto mi cédula.\r\n"
+    );
+    let handled = stack
+        .receive_judged(&genuine, |ses| {
+            ses["receipt"]["dmarcVerdict"]["status"] = json!("GRAY");
+            ses["mail"]["source"] = json!("rebotes@correo.gmail.com");
+        })
+        .await;
+    assert_eq!(handled[0].outcome, "follow-up");
+    assert_eq!(handled[0].ticket.as_deref(), Some(number.as_str()));
+}
+
+/// Issue 18, point 1: spam GRAY and a virus scan that failed are not clean; such mail waits
+/// in the review queue, unacknowledged.
+#[tokio::test]
+async fn unclean_verdicts_wait_for_review() {
+    let stack = Stack::new().await;
+    let support = format!("soporte@{}", stack.aws.domain);
+    for (verdict, status) in [
+        ("spamVerdict", "GRAY"),
+        ("spamVerdict", "PROCESSING_FAILED"),
+        ("virusVerdict", "PROCESSING_FAILED"),
+        ("virusVerdict", "GRAY"),
+    ] {
+        let sender = format!("{}@example.com", unique("duda"));
+        let raw = format!(
+            "From: {sender}\r\nTo: {support}\r\nSubject: Consulta\r\nMessage-ID: <m.{sender}>\r\n\
+             Content-Type: text/plain\r\n\r\nHola.\r\n"
+        );
+        let handled = stack
+            .receive_judged(&raw, |ses| {
+                ses["receipt"][verdict]["status"] = json!(status);
+            })
+            .await;
+        assert_eq!(handled[0].outcome, "held-for-review", "{verdict} {status}");
+        let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+        let ticket = stack.desk.store.ticket(&number).await.unwrap();
+        assert_eq!(ticket.queue.as_str(), "revision");
+    }
+    assert!(stack.sent().await.is_empty(), "none is answered");
+}

@@ -77,7 +77,8 @@
       meta.className = "meta";
       const kinds = { citizen_message: "Ciudadano", public_reply: "Respuesta", internal_note: "Nota interna", system_event: "Sistema" };
       meta.textContent = kinds[m.kind] + " · " + m.author + " · " + new Date(m.at).toLocaleString("es-EC") +
-        (m.delivered === false ? " · NO ENTREGADA (se reintenta)" : "");
+        (m.delivered === false ? " · NO ENTREGADA (se reintenta)" : "") +
+        (m.sender_unverified ? " · REMITENTE NO VERIFICADO" : "");
       const text = document.createElement("div");
       text.textContent = m.text;
       item.append(meta, text);

@@ -637,6 +637,7 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
         mail: Some(MailMeta {
             message_ids: vec![own_id],
             raw: None,
+            ..MailMeta::default()
         }),
     };
     // Stored first, marked undelivered; sent after. A failed send loses nothing.

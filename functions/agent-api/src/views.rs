@@ -74,6 +74,9 @@ pub struct MessageView {
     pub attachments: Vec<AttachmentView>,
     /// Public replies only: whether the mail provider took it.
     pub delivered: Option<bool>,
+    /// A citizen's mail whose sender SES's checks did not authenticate: the console marks it
+    /// "remitente no verificado" (it may not be from the address it names).
+    pub sender_unverified: bool,
 }
 
 /// A whole ticket, for an agent with access to it.
@@ -133,6 +136,7 @@ impl TicketView {
                 attachments,
                 delivered: (message.kind == MessageKind::PublicReply)
                     .then(|| !ticket.undelivered.contains(&message.id)),
+                sender_unverified: message.mail.as_ref().is_some_and(|m| m.sender_unverified),
             });
         }
         let requester = &ticket.requester;

@@ -420,7 +420,9 @@ where
                 &intake.mailer,
                 &ticket,
                 first,
-                Notice::Acknowledgement,
+                // Anyone can type any address into the form: the acknowledgement carries
+                // nothing they typed, only the number and the link (issue 18, point 11).
+                Notice::Acknowledgement { quote: false },
                 lang,
                 None,
             )

@@ -13,7 +13,7 @@ pub mod retention;
 pub mod ses;
 
 use ventanilla_domain::inbound::{Delivery, Outcome, receive_mail};
-use ventanilla_domain::incoming::{IncomingMail, Verdicts, read};
+use ventanilla_domain::incoming::{IncomingMail, Judgement, Receipt, read};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
     AgencyDirectory, Blob, BlobError, BlobKey, BlobStore, Mailer, StoreError, Throttle,
@@ -62,8 +62,9 @@ pub enum DeliveryError {
 pub struct Envelope {
     /// SES's id of the received mail (its messageId); the S3 object is named after it.
     pub provider_id: Option<String>,
-    /// The receipt's spam and virus verdicts.
-    pub verdicts: Verdicts,
+    /// SES's receipt: its scans and sender checks. `None` from the local listener, whose
+    /// mail is judged by the `local_senders` setting.
+    pub receipt: Option<Receipt>,
 }
 
 impl<S, B, M> MailDesk<S, B, M>
@@ -123,16 +124,23 @@ where
             .provider_id
             .as_deref()
             .and_then(|id| MailMessageId::parse(&format!("{id}@inbound.ses")).ok());
-        let spam_failed = envelope.verdicts.spam_failed || mail.verdicts.spam_failed;
-        let virus_failed = envelope.verdicts.virus_failed || mail.verdicts.virus_failed;
+        let mut judgement = match &envelope.receipt {
+            Some(receipt) => receipt.judge(mail.from.as_ref()),
+            None => Judgement::unchecked(self.site.settings.mail.local_senders_authenticated),
+        };
+        // A FAIL written into the stored mail only makes it stricter.
+        judgement.review |= mail.verdicts.spam_failed;
+        judgement.virus |= mail.verdicts.virus_failed;
+        if !judgement.sender_authenticated {
+            tracing::info!(raw = %key, "sender not authenticated by SES's checks");
+        }
         let citizen_id = mail.message_id.clone();
         let delivery = Delivery {
             mail,
             provider_id,
             raw: key.clone(),
             attachments,
-            spam_failed,
-            virus_failed,
+            judgement,
         };
         let site = &self.site.current(&self.store).await?;
         let outcome = receive_mail(
@@ -155,7 +163,12 @@ where
                 ticket,
                 first,
                 acknowledge: true,
-            } => Some((ticket.clone(), first.clone(), Notice::Acknowledgement)),
+                quote,
+            } => Some((
+                ticket.clone(),
+                first.clone(),
+                Notice::Acknowledgement { quote: *quote },
+            )),
             Outcome::Rejected {
                 ticket,
                 notify: true,

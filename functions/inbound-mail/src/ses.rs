@@ -7,15 +7,15 @@ use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailVerdict};
 use serde::Serialize;
 use serde_json::Value;
 use ventanilla_domain::inbound::Outcome;
-use ventanilla_domain::incoming::Verdicts;
+use ventanilla_domain::incoming::{Check, Receipt, dkim_pass_domains};
 use ventanilla_domain::ports::{
     AgencyDirectory, BlobKey, BlobStore, Mailer, Throttle, TicketStore,
 };
 
 use crate::{DeliveryError, Envelope, MailDesk};
 
-fn failed(verdict: &SimpleEmailVerdict) -> bool {
-    verdict.status.as_deref() == Some("FAIL")
+fn check(verdict: &SimpleEmailVerdict) -> Check {
+    Check::parse(verdict.status.as_deref())
 }
 
 /// The event as SES sends it, with the verdicts an older receipt lacks given as empty.
@@ -84,12 +84,30 @@ where
             let key = BlobKey::parse(&key).map_err(|_| {
                 DeliveryError::NotAnSesEvent(format!("{key:?} is not an object key we read"))
             })?;
+            // SES puts its own Authentication-Results above the mail's headers: the first
+            // one is SES's; any below came with the mail.
+            let dkim_domains = mail
+                .headers
+                .iter()
+                .find(|h| {
+                    h.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case("Authentication-Results"))
+                })
+                .and_then(|h| h.value.as_deref())
+                .map(dkim_pass_domains)
+                .unwrap_or_default();
             let envelope = Envelope {
                 provider_id: Some(message_id),
-                verdicts: Verdicts {
-                    spam_failed: failed(&receipt.spam_verdict),
-                    virus_failed: failed(&receipt.virus_verdict),
-                },
+                receipt: Some(Receipt {
+                    spam: check(&receipt.spam_verdict),
+                    virus: check(&receipt.virus_verdict),
+                    spf: check(&receipt.spf_verdict),
+                    dkim: check(&receipt.dkim_verdict),
+                    dmarc: check(&receipt.dmarc_verdict),
+                    envelope_sender: mail.source.clone(),
+                    dkim_domains,
+                }),
             };
             let outcome = self.deliver(&key, envelope).await?;
             handled.push(Handled::from(&outcome));

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{lookup, send_mail, start};
+use common::{lookup, send_mail, start, start_with};
 
 fn outbox(data_dir: &Path) -> Vec<String> {
     let mut files: Vec<_> = std::fs::read_dir(data_dir.join("outbox"))
@@ -103,4 +103,45 @@ fn a_mail_over_smtp_opens_a_ticket_and_its_reply_joins_it() {
         .unwrap()
         .count();
     assert_eq!(raw, 2);
+}
+
+/// The local listener has no SES verdicts: with `local_senders = "unverified"` (the visible
+/// setting, issue 18 point 1) a mail naming a citizen as its sender, even threaded to their
+/// ticket, opens a ticket of its own and its acknowledgement quotes nothing.
+#[test]
+fn with_unverified_local_senders_a_mail_never_joins_a_ticket_by_its_from() {
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("ventanilla.toml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ventanilla.toml"))
+        .unwrap()
+        .replace(
+            "local_senders = \"authenticated\"",
+            "local_senders = \"unverified\"",
+        );
+    assert!(text.contains("local_senders = \"unverified\""));
+    std::fs::write(&config, text).unwrap();
+    let server = start_with(
+        &data.path().join("data"),
+        &["--config".as_ref(), config.as_os_str()],
+    );
+    let citizen = "luis.tipan@example.com";
+    let support = "soporte@ventanilla.example.gob.ec";
+    let first = format!(
+        "From: Luis Tipan <{citizen}>\r\nTo: {support}\r\nSubject: Consulta de pago\r\n\
+         Message-ID: <local-1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Texto que no se cita.\r\n"
+    );
+    let answer = send_mail(&server.smtp, citizen, support, &first);
+    assert!(answer.contains("new-ticket"), "{answer}");
+    let number = answer.split_whitespace().last().unwrap().to_owned();
+    let ack = &outbox(&data.path().join("data"))[0];
+    assert!(!ack.contains("Texto que no se cita"), "{ack}");
+    assert!(!ack.contains("Consulta de pago"), "{ack}");
+    let reply = format!(
+        "From: {citizen}\r\nTo: {support}\r\nSubject: Re: [{number}] Consulta\r\n\
+         Message-ID: <local-2@example.com>\r\nContent-Type: text/plain\r\n\r\nOtra cosa.\r\n"
+    );
+    let answer = send_mail(&server.smtp, citizen, support, &reply);
+    assert!(answer.contains("new-ticket"), "{answer}");
+    assert!(!answer.contains(&number), "{answer}");
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::incoming::{IncomingMail, MailKind};
+use crate::incoming::{IncomingMail, Judgement, MailKind};
 use crate::mail::MailMessageId;
 use crate::operations::{NewTicket, open_ticket};
 use crate::ports::{Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore};
@@ -45,7 +45,8 @@ pub enum FinishedTicketRule {
 pub struct MailPolicy {
     pub agency: AgencyCode,
     pub queue: QueueName,
-    /// Mail SES marked as spam waits here for an agent, unacknowledged.
+    /// Mail SES did not find clean (spam, or a scan that failed or did not run) waits here
+    /// for an agent, unacknowledged.
     pub review_queue: QueueName,
     /// The rule for follow-ups to finished tickets, where a queue sets none of its own.
     pub finished: FinishedTicketRule,
@@ -73,8 +74,8 @@ pub struct Delivery {
     pub provider_id: Option<MailMessageId>,
     pub raw: crate::ports::BlobKey,
     pub attachments: Vec<AttachmentRef>,
-    pub spam_failed: bool,
-    pub virus_failed: bool,
+    /// What SES's receipt (or the local listener's setting) says about it.
+    pub judgement: Judgement,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,13 +85,15 @@ pub enum Outcome {
     /// Added to its ticket; `reopened` when it was resolved or closed.
     FollowUp { ticket: Ticket, reopened: bool },
     /// A new ticket and its first message; `acknowledge` when the sender is to get an
-    /// acknowledgement.
+    /// acknowledgement, which quotes the mail only when its sender is authenticated (a
+    /// forged sender must not make us mail their text to someone else's address).
     Opened {
         ticket: Ticket,
         first: Message,
         acknowledge: bool,
+        quote: bool,
     },
-    /// SES said spam: a new ticket in the review queue, not acknowledged.
+    /// Not clean by SES's scans: a new ticket in the review queue, not acknowledged.
     HeldForReview { ticket: Ticket },
     /// A follow-up to a finished ticket whose queue rejects them; `notify` when the sender
     /// is to get a notice.
@@ -349,9 +352,13 @@ pub async fn receive_mail(
     }
     let mail = &delivery.mail;
     let sender = mail.from.clone();
-    let threaded = thread(store, mail, sender.as_ref(), our_domain).await?;
+    let authenticated = delivery.judgement.sender_authenticated;
+    // Only an authenticated sender joins a ticket as its requester; anyone else's mail
+    // opens one of its own.
+    let identity = sender.as_ref().filter(|_| authenticated);
+    let threaded = thread(store, mail, identity, our_domain).await?;
 
-    if delivery.virus_failed {
+    if delivery.judgement.virus {
         let number = threaded.as_ref().map(|t| t.number.clone());
         if let Some(ticket) = threaded {
             let text = format!("mail discarded: virus verdict FAIL (raw: {})", delivery.raw);
@@ -388,11 +395,12 @@ pub async fn receive_mail(
         mail: Some(MailMeta {
             message_ids: known.clone(),
             raw: Some(delivery.raw.clone()),
+            sender_unverified: !authenticated,
         }),
     };
 
     let mut linked_to = None;
-    if let Some(ticket) = threaded.filter(|_| !delivery.spam_failed) {
+    if let Some(ticket) = threaded.filter(|_| !delivery.judgement.review) {
         let number = ticket.number.clone();
         let finished = ticket.status.is_finished();
         let rule = policy.finished_rule(&ticket);
@@ -449,7 +457,7 @@ pub async fn receive_mail(
     let subject = Subject::from_mail(&mail.subject)
         .or_else(|| Subject::parse("(sin asunto)").ok())
         .unwrap_or_else(|| unreachable!("a fixed subject is valid"));
-    let held = delivery.spam_failed;
+    let held = delivery.judgement.review;
     let new = NewTicket {
         agency: policy.agency.clone(),
         queue: if held {
@@ -473,6 +481,7 @@ pub async fn receive_mail(
         mail: Some(MailMeta {
             message_ids: known.clone(),
             raw: Some(delivery.raw.clone()),
+            sender_unverified: !authenticated,
         }),
         idempotency_key: None,
         linked_to,
@@ -508,6 +517,7 @@ pub async fn receive_mail(
         ticket,
         first,
         acknowledge,
+        quote: authenticated,
     })
 }
 

@@ -108,6 +108,11 @@ impl Mailbox {
         }
     }
 
+    /// An address without a display name.
+    pub fn bare(email: Email) -> Self {
+        Mailbox { name: None, email }
+    }
+
     fn to_address(&self) -> Address<'_> {
         // Names come from citizens: fold any line break away so it cannot start a header
         // (mail-builder quotes and encodes the rest).

@@ -26,64 +26,120 @@ pub struct NoticeContext<'a> {
 }
 
 /// "We received your request": the ticket's number, what was received, when to expect an
-/// answer, and the access link.
-pub fn acknowledgement(ticket: &Ticket, first: &Message, cx: NoticeContext<'_>) -> MailDraft {
+/// answer, and the access link. With `quote`, the typed subject and text too; without, the
+/// mail carries nothing the sender typed (the address may not be theirs: a form anyone
+/// fills in, or a mail whose sender SES could not authenticate), so it cannot carry someone
+/// else's words from the agency's address.
+pub fn acknowledgement(
+    ticket: &Ticket,
+    first: &Message,
+    quote: bool,
+    cx: NoticeContext<'_>,
+) -> MailDraft {
     let number = ticket.number.as_str();
     let attachments: Vec<&str> = first.attachments.iter().map(|a| a.name.as_str()).collect();
     let (subject, text) = match cx.lang {
-        Lang::Es => (
-            format!(
-                "{} Recibimos su solicitud: {}",
-                ticket.number.tag(),
-                ticket.subject
-            ),
-            format!(
-                "Estimado/a {name}:\n\n\
-                 Recibimos su solicitud en {agency}. Su número de ticket es {number}.\n\n\
-                 Tipo: {category}\nAsunto: {subject}\n{files}\n\
-                 Le responderemos en un plazo de hasta {days} días hábiles.\n\n\
-                 Puede ver el estado de su ticket en este enlace, sin ingresar ningún dato:\n{url}\n\n\
-                 Si desea añadir información, responda a este correo manteniendo el número \
-                 [{number}] en el asunto.\n\n\
-                 Este es un mensaje automático.\n\n\
-                 Lo que nos escribió:\n\n{body}\n",
-                name = ticket.requester.name,
-                agency = cx.agency_name,
-                category = ticket.category.label(Lang::Es),
-                subject = ticket.subject,
-                files = files_line("Adjuntos", &attachments),
-                days = cx.response_days,
-                url = cx.access_url,
-                body = quoted(first.body.as_str()),
-            ),
-        ),
-        Lang::En => (
-            format!(
-                "{} We received your request: {}",
-                ticket.number.tag(),
-                ticket.subject
-            ),
-            format!(
-                "Dear {name},\n\n\
-                 {agency} received your request. Your ticket number is {number}.\n\n\
-                 Type: {category}\nSubject: {subject}\n{files}\n\
-                 We will answer within {days} business days.\n\n\
-                 You can check your ticket's status at this link, without typing anything:\n{url}\n\n\
-                 To add information, reply to this e-mail keeping [{number}] in the subject.\n\n\
-                 This is an automatic message.\n\n\
-                 What you wrote:\n\n{body}\n",
-                name = ticket.requester.name,
-                agency = cx.agency_name,
-                category = ticket.category.label(Lang::En),
-                subject = ticket.subject,
-                files = files_line("Attachments", &attachments),
-                days = cx.response_days,
-                url = cx.access_url,
-                body = quoted(first.body.as_str()),
-            ),
-        ),
+        Lang::Es => {
+            let what = if quote {
+                format!(
+                    "Tipo: {category}\nAsunto: {subject}\n{files}\n",
+                    category = ticket.category.label(Lang::Es),
+                    subject = ticket.subject,
+                    files = files_line("Adjuntos", &attachments),
+                )
+            } else {
+                format!("Tipo: {}\n\n", ticket.category.label(Lang::Es))
+            };
+            let body = if quote {
+                format!(
+                    "\n\nLo que nos escribió:\n\n{}",
+                    quoted(first.body.as_str())
+                )
+            } else {
+                "\n\nLo que nos escribió está en el enlace de arriba.\n".to_owned()
+            };
+            (
+                if quote {
+                    format!(
+                        "{} Recibimos su solicitud: {}",
+                        ticket.number.tag(),
+                        ticket.subject
+                    )
+                } else {
+                    format!("{} Recibimos su solicitud", ticket.number.tag())
+                },
+                format!(
+                    "{greeting}\n\n\
+                     Recibimos su solicitud en {agency}. Su número de ticket es {number}.\n\n\
+                     {what}\
+                     Le responderemos en un plazo de hasta {days} días hábiles.\n\n\
+                     Puede ver el estado de su ticket en este enlace, sin ingresar ningún dato:\n{url}\n\n\
+                     Si desea añadir información, responda a este correo manteniendo el número \
+                     [{number}] en el asunto.\n\n\
+                     Este es un mensaje automático.{body}",
+                    greeting = if quote {
+                        format!("Estimado/a {}:", ticket.requester.name)
+                    } else {
+                        "Estimado/a ciudadano/a:".to_owned()
+                    },
+                    agency = cx.agency_name,
+                    days = cx.response_days,
+                    url = cx.access_url,
+                ),
+            )
+        }
+        Lang::En => {
+            let what = if quote {
+                format!(
+                    "Type: {category}\nSubject: {subject}\n{files}\n",
+                    category = ticket.category.label(Lang::En),
+                    subject = ticket.subject,
+                    files = files_line("Attachments", &attachments),
+                )
+            } else {
+                format!("Type: {}\n\n", ticket.category.label(Lang::En))
+            };
+            let body = if quote {
+                format!("\n\nWhat you wrote:\n\n{}", quoted(first.body.as_str()))
+            } else {
+                "\n\nWhat you wrote is at the link above.\n".to_owned()
+            };
+            (
+                if quote {
+                    format!(
+                        "{} We received your request: {}",
+                        ticket.number.tag(),
+                        ticket.subject
+                    )
+                } else {
+                    format!("{} We received your request", ticket.number.tag())
+                },
+                format!(
+                    "{greeting}\n\n\
+                     {agency} received your request. Your ticket number is {number}.\n\n\
+                     {what}\
+                     We will answer within {days} business days.\n\n\
+                     You can check your ticket's status at this link, without typing anything:\n{url}\n\n\
+                     To add information, reply to this e-mail keeping [{number}] in the subject.\n\n\
+                     This is an automatic message.{body}",
+                    greeting = if quote {
+                        format!("Dear {},", ticket.requester.name)
+                    } else {
+                        "Dear citizen,".to_owned()
+                    },
+                    agency = cx.agency_name,
+                    days = cx.response_days,
+                    url = cx.access_url,
+                ),
+            )
+        }
     };
-    mail_about(ticket, subject, text, cx, true)
+    let mut draft = mail_about(ticket, subject, text, cx, true);
+    if !quote {
+        // Not even the typed name, as the recipient's display name.
+        draft.to = Mailbox::bare(ticket.requester.email.clone());
+    }
+    draft
 }
 
 /// An agent's public reply, from the service desk's address: the reply's text, then the

@@ -261,6 +261,7 @@ mod tests {
             mail: Some(MailMeta {
                 message_ids: Vec::new(),
                 raw: Some(blob("inbound/abc")),
+                ..MailMeta::default()
             }),
         };
         let later = Timestamp::parse("2027-01-01T00:00:00Z").unwrap();

@@ -131,6 +131,10 @@ pub struct MailMeta {
     /// The raw message as received, kept for agents and audits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<BlobKey>,
+    /// SES's checks did not authenticate the sender's domain: agents see "remitente no
+    /// verificado", and such a mail never joined a ticket by who it claims to be from.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sender_unverified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

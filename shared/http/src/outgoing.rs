@@ -25,8 +25,9 @@ pub fn access_url(site: &Site, ticket: &Ticket) -> String {
 /// Which automatic mail to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
-    /// "We received your request", with what the first message said.
-    Acknowledgement,
+    /// "We received your request", with what the first message said when `quote` (never to
+    /// an address that may not be the one who wrote it).
+    Acknowledgement { quote: bool },
     /// "Your ticket is closed; your mail was not added".
     FollowUpRefused,
 }
@@ -75,7 +76,7 @@ pub async fn send_notice(
         in_reply_to,
     };
     let draft = match notice {
-        Notice::Acknowledgement => acknowledgement(ticket, answered, cx),
+        Notice::Acknowledgement { quote } => acknowledgement(ticket, answered, quote, cx),
         Notice::FollowUpRefused => follow_up_refused(ticket, cx),
     };
     match mailer.send(&draft.build()).await {

@@ -52,6 +52,10 @@ pub struct MailSettings {
     /// Attachments beyond these stay only in the raw mail.
     pub max_attachment_bytes: u64,
     pub max_attachments: usize,
+    /// Whether mail that reaches the desk without SES's verdicts (the local SMTP listener) is
+    /// taken as from an authenticated sender: `local_senders` in the file. On AWS every mail
+    /// comes with SES's receipt, which decides instead.
+    pub local_senders_authenticated: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +100,12 @@ struct MailFile {
     inbound_prefix: String,
     max_attachment_mb: u64,
     max_attachments: usize,
+    #[serde(default = "authenticated")]
+    local_senders: String,
+}
+
+fn authenticated() -> String {
+    "authenticated".to_owned()
 }
 
 #[derive(Deserialize)]
@@ -355,6 +365,15 @@ fn mail_settings(file: MailFile, agencies: &[Agency]) -> Result<MailSettings, Se
         inbound_prefix,
         max_attachment_bytes: file.max_attachment_mb.saturating_mul(1024 * 1024),
         max_attachments: file.max_attachments,
+        local_senders_authenticated: match file.local_senders.as_str() {
+            "authenticated" => true,
+            "unverified" => false,
+            other => {
+                return Err(SettingsError::Invalid(format!(
+                    "mail.local_senders: \"{other}\" is not one of authenticated, unverified"
+                )));
+            }
+        },
     })
 }
 
