@@ -68,6 +68,9 @@ impl TicketStore for TransferredMidway {
         }
         self.inner.update(update).await
     }
+    async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
+        self.inner.add_event(number, event).await
+    }
     async fn link_mail_id(
         &self,
         number: &TicketNumber,

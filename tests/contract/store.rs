@@ -418,6 +418,53 @@ pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) 
     assert_eq!(later.number.sequence(), 3);
 }
 
+/// An event joins the thread without changing the ticket: same version, same last
+/// activity; its mail ids find the ticket and arrive once.
+pub async fn an_event_joins_the_thread_and_leaves_the_ticket_as_it_was(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let request = new_ticket(&unique_agency(), Category::Queja, "x@example.com");
+    let ticket = open_ticket(&store, &clock, &UuidV7, request)
+        .await
+        .unwrap()
+        .into_ticket();
+    clock.advance(Duration::minutes(5));
+    let bounce_id = format!("rebote@{}.example.com", unique("d"));
+    let event = with_mail_ids(
+        message(MessageKind::SystemEvent, clock.now(), "bounce received"),
+        &[bounce_id.as_str()],
+    );
+    store.add_event(&ticket.number, &event).await.unwrap();
+    let (after, thread) = store.thread(&ticket.number).await.unwrap();
+    assert_eq!(after, ticket, "the ticket is as it was");
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].kind, MessageKind::SystemEvent);
+    let bounce_id = MailMessageId::parse(&bounce_id).unwrap();
+    assert_eq!(
+        store.find_by_mail_ids(&[bounce_id]).await.unwrap(),
+        [Some(ticket.number.clone())]
+    );
+    let again = with_mail_ids(
+        message(MessageKind::SystemEvent, clock.now(), "bounce again"),
+        &[event.mail_ids()[0].as_str()],
+    );
+    assert!(matches!(
+        store.add_event(&ticket.number, &again).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let unknown = TicketNumber::parse("ZZZ-QUE-2025-99998").unwrap();
+    assert!(matches!(
+        store
+            .add_event(
+                &unknown,
+                &message(MessageKind::SystemEvent, clock.now(), "x")
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.thread(&ticket.number).await.unwrap().1.len(), 2);
+}
+
 pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
@@ -1035,6 +1082,7 @@ macro_rules! store_contract {
                 a_queue_lists_by_last_activity,
                 an_idempotency_key_returns_the_first_result,
                 mail_ids_find_their_ticket_and_arrive_once,
+                an_event_joins_the_thread_and_leaves_the_ticket_as_it_was,
                 unknown_tickets_are_not_found,
                 a_requester_finds_their_tickets,
                 a_thread_keeps_its_order_and_kinds,

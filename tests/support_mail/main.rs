@@ -429,3 +429,54 @@ async fn unclean_verdicts_wait_for_review() {
     }
     assert!(stack.sent().await.is_empty(), "none is answered");
 }
+
+/// Issue 18, point 2: automatic mail under our own anchor, from anyone, is noted on the
+/// ticket without moving it (its version and last activity stay, so an agent's write never
+/// conflicts with it), and at most AUTOMATIC_NOTES_PER_TICKET_PER_DAY times a day.
+#[tokio::test]
+async fn a_strangers_automatic_mail_never_moves_a_ticket_and_its_notes_are_capped() {
+    use ventanilla_domain::inbound::AUTOMATIC_NOTES_PER_TICKET_PER_DAY;
+    let stack = Stack::new().await;
+    let citizen = format!("{}@gmail.com", unique("ciudadano"));
+    let support = format!("soporte@{}", stack.aws.domain);
+    let first = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: No puedo ingresar\r\n\
+         Message-ID: <primero.{citizen}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Mi contraseña caducó.\r\n"
+    );
+    let handled = stack.receive(&unique("ses"), &first).await;
+    let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+    let before = stack.desk.store.ticket(&number).await.unwrap();
+    let anchor = format!(
+        "ticket.{}@{}",
+        number.as_str().to_lowercase(),
+        stack.aws.site.settings.mail_domain
+    );
+    for n in 0..15 {
+        let robot = format!(
+            "From: robot{n}@spam.example\r\nTo: {support}\r\nSubject: Respuesta automática\r\n\
+             Message-ID: <auto{n}.{citizen}>\r\nAuto-Submitted: auto-replied\r\n\
+             In-Reply-To: <{anchor}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Fuera de la oficina.\r\n"
+        );
+        let handled = stack.receive(&unique("ses"), &robot).await;
+        assert_eq!(handled[0].outcome, "automatic");
+        assert_eq!(handled[0].ticket.as_deref(), Some(number.as_str()));
+    }
+    let (after, thread) = stack.desk.store.thread(&number).await.unwrap();
+    assert_eq!(after.version, before.version, "the ticket did not move");
+    assert_eq!(after.last_activity, before.last_activity);
+    let notes = thread
+        .iter()
+        .filter(|m| m.kind == MessageKind::SystemEvent)
+        .count();
+    assert_eq!(notes as u64, AUTOMATIC_NOTES_PER_TICKET_PER_DAY);
+    // The same automatic mail delivered again is a duplicate, not another note.
+    let robot = format!(
+        "From: robot0@spam.example\r\nTo: {support}\r\nSubject: Respuesta automática\r\n\
+         Message-ID: <auto0.{citizen}>\r\nAuto-Submitted: auto-replied\r\n\
+         In-Reply-To: <{anchor}>\r\nContent-Type: text/plain\r\n\r\nFuera.\r\n"
+    );
+    let handled = stack.receive(&unique("ses"), &robot).await;
+    assert_eq!(handled[0].outcome, "duplicate");
+}

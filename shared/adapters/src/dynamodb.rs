@@ -513,6 +513,51 @@ impl DynamoStore {
         }
     }
 
+    /// One go at adding an event: the ticket must exist, the message and its mail ids must
+    /// not; the ticket item itself is not written.
+    async fn try_add_event(
+        &self,
+        number: &TicketNumber,
+        event: &Message,
+    ) -> Result<Option<()>, StoreError> {
+        let ticket_exists = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(ticket_pk(number), META)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(unavailable)?;
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .condition_check(ticket_exists)
+                .build(),
+            put_if_absent(&self.table, message_item(number, event)?)?,
+        ];
+        for mail_id in event.mail_ids() {
+            items.push(put_if_absent(
+                &self.table,
+                mail_id_item(number, event.id, mail_id),
+            )?);
+        }
+        match self
+            .client
+            .get()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Some(())),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
+                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
+                    Err(StoreError::AlreadyExists)
+                }
+                Some(codes) if conflicted(&codes) => Ok(None),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
     /// One go at an erasure: the thread in transactions of up to 99 messages, each
     /// conditional on the ticket's version, the ticket itself in the last one. A lost
     /// condition stops it (`VersionConflict`); what was written already is erased text,
@@ -693,6 +738,16 @@ impl TicketStore for DynamoStore {
             (Duration::from_millis(10), Duration::from_millis(200)),
             "the update kept conflicting with other transactions",
             || self.try_update(&update),
+        )
+        .await
+    }
+
+    async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
+        until_won(
+            MAX_UPDATE_ATTEMPTS,
+            (Duration::from_millis(10), Duration::from_millis(200)),
+            "the event kept conflicting with other transactions",
+            || self.try_add_event(number, event),
         )
         .await
     }

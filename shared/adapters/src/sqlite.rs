@@ -403,6 +403,23 @@ impl TicketStore for SqliteStore {
         .await
     }
 
+    async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
+        let (number, event) = (number.clone(), event.clone());
+        self.transaction(move |tx| {
+            let exists = query_row(
+                tx,
+                "SELECT 1 FROM tickets WHERE number = ?1",
+                [number.as_str()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db)?;
+            exists.ok_or(StoreError::NotFound)?;
+            write_message(tx, &number, &event)
+        })
+        .await
+    }
+
     async fn link_mail_id(
         &self,
         number: &TicketNumber,

@@ -298,13 +298,31 @@ async fn append(
     Err(StoreError::VersionConflict)
 }
 
+/// At most this many notes of automatic mail (bounces, auto-replies, virus verdicts) per
+/// ticket per day; past it they are only counted in the outcome. Anyone can send automatic
+/// mail that threads by our anchor.
+pub const AUTOMATIC_NOTES_PER_TICKET_PER_DAY: u64 = 10;
+
+/// Records automatic mail on its ticket as a system event that keeps the ticket as it is
+/// (`add_event`: neither its version nor its last activity move), with the mail's ids (a
+/// retried delivery is a duplicate) and its raw copy (erased with the ticket). Whether it
+/// was recorded: not past the day's cap.
 async fn system_event(
-    store: &impl TicketStore,
+    store: &(impl TicketStore + Throttle),
     clock: &(impl Clock + ?Sized),
     ids: &impl IdSource,
-    ticket: Ticket,
+    ticket: &TicketNumber,
     text: String,
-) -> Result<(), StoreError> {
+    mail: MailMeta,
+) -> Result<bool, StoreError> {
+    let key = ThrottleKey::new("automatic-notes", ticket.as_str());
+    let day = std::time::Duration::from_secs(24 * 3600);
+    if !store
+        .take(&key, day, clock.now(), AUTOMATIC_NOTES_PER_TICKET_PER_DAY)
+        .await?
+    {
+        return Ok(false);
+    }
     let event = Message {
         id: ids.message_id(),
         at: clock.now(),
@@ -312,9 +330,13 @@ async fn system_event(
         author: Author::System,
         body: body_of(&text, "mail event"),
         attachments: Vec::new(),
-        mail: None,
+        mail: Some(mail),
     };
-    append(store, ticket, event, |_| None).await.map(|_| ())
+    match store.add_event(ticket, &event).await {
+        // A delivery of the same mail that raced this one recorded it.
+        Ok(()) | Err(StoreError::AlreadyExists) => Ok(true),
+        Err(error) => Err(error),
+    }
 }
 
 /// Whether the sender may get one more automatic answer today (and takes it).
@@ -358,24 +380,30 @@ pub async fn receive_mail(
     let identity = sender.as_ref().filter(|_| authenticated);
     let threaded = thread(store, mail, identity, our_domain).await?;
 
+    // What automatic mail and virus verdicts leave on a ticket: the raw mail, no text.
+    let event_mail = || MailMeta {
+        message_ids: known.clone(),
+        raw: Some(delivery.raw.clone()),
+        sender_unverified: !authenticated,
+    };
     if delivery.judgement.virus {
         let number = threaded.as_ref().map(|t| t.number.clone());
-        if let Some(ticket) = threaded {
+        if let Some(number) = &number {
             let text = format!("mail discarded: virus verdict FAIL (raw: {})", delivery.raw);
-            system_event(store, clock, ids, ticket, text).await?;
+            system_event(store, clock, ids, number, text, event_mail()).await?;
         }
         return Ok(Outcome::Virus { ticket: number });
     }
     if mail.kind.is_automatic() {
         let number = threaded.as_ref().map(|t| t.number.clone());
-        if let Some(ticket) = threaded {
+        if let Some(number) = &number {
             let text = format!(
                 "{} received: {} (raw: {})",
                 mail.kind.as_str(),
                 mail.subject.chars().take(200).collect::<String>(),
                 delivery.raw
             );
-            system_event(store, clock, ids, ticket, text).await?;
+            system_event(store, clock, ids, number, text, event_mail()).await?;
         }
         return Ok(Outcome::Automatic {
             kind: mail.kind,

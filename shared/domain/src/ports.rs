@@ -137,6 +137,16 @@ pub trait TicketStore: Send + Sync {
         update: TicketUpdate,
     ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
 
+    /// Adds an event (a system message, with its mail ids) to the thread without changing
+    /// the ticket: its version and last activity stay, so that what automatic mail records
+    /// never makes an agent's write conflict, nor moves the ticket up its queue.
+    /// `NotFound` without the ticket; `AlreadyExists` when a mail id is known already.
+    fn add_event(
+        &self,
+        number: &TicketNumber,
+        event: &Message,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Indexes one more Message-ID for a message already stored (e.g. the id SES gave a
     /// mail after it was sent). `AlreadyExists` when the id is indexed already.
     fn link_mail_id(
