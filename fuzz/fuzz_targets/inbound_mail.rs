@@ -109,6 +109,7 @@ fn fuzz() -> &'static Fuzz {
             store: SqliteStore::in_memory().expect("an in-memory database"),
             blobs: MemoryBlobs::default(),
             mailer: MemoryMailer::default(),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).expect("a 32-byte secret"),
         };
         Fuzz {
             // The store's calls go to the blocking pool, which a current-thread runtime has.

@@ -988,6 +988,7 @@ def main():
                 "VENTANILLA_BUCKET": BUCKET,
                 "VENTANILLA_S3_PATH_STYLE": "true",
                 "VENTANILLA_LINK_SECRET": "bench-secret-bench-secret-bench-secret!",
+                "VENTANILLA_IDENTIFIER_SECRET": "bench-identifiers-bench-identifiers-01!",
                 "VENTANILLA_PUBLIC_URL": f"{base}/lambda-url/ticket-status",
                 "VENTANILLA_MAIL_DOMAIN": DOMAIN,
                 "VENTANILLA_SUPPORT_ADDRESS": SUPPORT,

@@ -29,6 +29,7 @@ ENVIRONMENT = {
     "VENTANILLA_TABLE": "ventanilla-cold-start",
     "VENTANILLA_BUCKET": "ventanilla-cold-start",
     "VENTANILLA_LINK_SECRET": "cold-start-cold-start-cold-start-0123",
+    "VENTANILLA_IDENTIFIER_SECRET": "cold-start-identifiers-cold-start-0123",
     "VENTANILLA_PUBLIC_URL": "https://ventanilla.example.gob.ec",
     "RUST_LOG": "info",
     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

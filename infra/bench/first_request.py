@@ -277,6 +277,7 @@ def environment(name, endpoint, ca):
         "VENTANILLA_BUCKET": BUCKET,
         "VENTANILLA_S3_PATH_STYLE": "true",
         "VENTANILLA_LINK_SECRET": "first-request-first-request-0123456789",
+        "VENTANILLA_IDENTIFIER_SECRET": "first-request-identifiers-0123456789",
         "VENTANILLA_PUBLIC_URL": f"https://{DOMAIN}",
         "VENTANILLA_MAIL_DOMAIN": DOMAIN,
         "VENTANILLA_SUPPORT_ADDRESS": SUPPORT,

@@ -39,6 +39,7 @@ for _ in 1 2 3 4 5; do
   env -i PATH=/usr/bin:/bin AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=probe \
     AWS_SECRET_ACCESS_KEY=probe VENTANILLA_TABLE=probe VENTANILLA_BUCKET=probe \
     VENTANILLA_LINK_SECRET=probe-probe-probe-probe-probe-probe-0123 \
+    VENTANILLA_IDENTIFIER_SECRET=probe-identifiers-probe-identifiers-01 \
     "$lambda_dir/init-probe/bootstrap" | tr '\n' ' '
   echo
 done

@@ -519,3 +519,56 @@ async fn parallel_openings_from_one_source_stop_at_the_limit_on_dynamodb() {
     let refused = answers.iter().filter(|s| **s == 429).count();
     assert_eq!((created, refused), (7, 33), "{answers:?}");
 }
+
+/// Issue 18, point 11: one address gets at most `answers_per_sender_per_day` automatic mails
+/// a day, the form's and the support address's together (a form typed a thousand times
+/// with someone else's address mails them five times); and an address whose mail bounced
+/// gets no more notices.
+#[tokio::test]
+async fn acknowledgements_are_capped_per_address_across_the_form_and_mail() {
+    let stack = Stack::new(true).await;
+    let limit = stack.aws.site.settings.mail.policy.acks_per_sender_per_day;
+    let victim = format!("{}@gmail.com", unique("victima"));
+    let to_victim = |sent: &[(String, String)]| {
+        sent.iter()
+            .filter(|(_, raw)| header(raw, "To").contains(&victim))
+            .count() as u64
+    };
+    for _ in 0..4 {
+        stack.open_ticket(&victim).await;
+    }
+    let support = format!("soporte@{}", stack.aws.domain);
+    for n in 0..4 {
+        let mail = format!(
+            "From: {victim}\r\nTo: {support}\r\nSubject: Consulta {n}\r\n\
+             Message-ID: <c{n}.{victim}>\r\nContent-Type: text/plain\r\n\r\nHola.\r\n"
+        );
+        let handled = stack.receive(&mail).await;
+        assert_eq!(handled[0].outcome, "new-ticket");
+    }
+    assert_eq!(to_victim(&stack.sent().await), limit);
+
+    // A bounce of our mail to an address (threaded by our anchor) stops the notices to it.
+    let bouncing = format!("{}@example.com", unique("inexistente"));
+    let number = stack.open_ticket(&bouncing).await;
+    let anchor = format!(
+        "ticket.{}@{}",
+        number.to_lowercase(),
+        stack.aws.site.settings.mail_domain
+    );
+    let bounce = format!(
+        "From: MAILER-DAEMON@mx.example.com\r\nTo: {support}\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <rebote.{bouncing}>\r\n\
+         In-Reply-To: <{anchor}>\r\nAuto-Submitted: auto-replied\r\n\
+         Content-Type: text/plain\r\n\r\nThe mail system: <{bouncing}>: user unknown\r\n"
+    );
+    let handled = stack.receive(&bounce).await;
+    assert_eq!(handled[0].outcome, "automatic");
+    let before = stack.sent().await.len();
+    stack.open_ticket(&bouncing).await;
+    assert_eq!(
+        stack.sent().await.len(),
+        before,
+        "no notice to an address that bounced"
+    );
+}

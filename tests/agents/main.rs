@@ -78,11 +78,13 @@ impl Office {
             store: store.clone(),
             blobs: blobs.clone(),
             mailer: OutboxMailer::new(dir.path().join("outbox")),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
         let status = ticket_status::StatusDesk {
             site,
             store: store.clone(),
             blobs,
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
         let router =
             agent_api::router(Arc::new(desk)).merge(ticket_status::router(Arc::new(status)));

@@ -55,11 +55,13 @@ impl Harness {
             store: store.clone(),
             blobs: blobs.clone(),
             mailer: OutboxMailer::new(dir.path().join("outbox")),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
         let desk = ticket_status::StatusDesk {
             site,
             store: store.clone(),
             blobs: blobs.clone(),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
         let router =
             create_ticket::router(Arc::new(intake)).merge(ticket_status::router(Arc::new(desk)));

@@ -619,3 +619,62 @@ async fn parallel_openings_from_one_source_stop_at_the_limit() {
         .await;
     assert_eq!(fresh.status, 201);
 }
+
+/// Issue 18, point 13: throttle and idempotency keys hold no e-mail or IP address, nor an
+/// unkeyed hash of one (SHA-256 of an IPv4 address is undone by trying them all): only the
+/// HMAC under the identifier secret. And windows that are over are swept from SQLite.
+#[tokio::test]
+async fn throttle_keys_hold_no_address_and_expired_windows_are_swept() {
+    use sha2::Digest;
+    let h = Harness::new();
+    let ip = "200.7.0.9";
+    let email = "rosa.quishpe@example.com";
+    let opened = h
+        .send(Event::post_json("/api/v1/tickets", &ticket_json(email)).sent_from(ip))
+        .await;
+    assert_eq!(opened.status, 201);
+    let missed = h
+        .send(
+            Event::post_json(
+                "/api/v1/tickets/lookup",
+                &serde_json::json!({"email": email, "number": "MDT-QUE-2025-00099"}),
+            )
+            .sent_from(ip),
+        )
+        .await;
+    assert_eq!(missed.status, 404);
+    let keys = || -> Vec<String> {
+        let db = rusqlite::Connection::open(h.dir.path().join("ventanilla.sqlite3")).unwrap();
+        let mut query = db
+            .prepare("SELECT key || ' @' || window_start FROM throttle")
+            .unwrap();
+        query
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let stored = keys();
+    assert!(stored.len() >= 3, "{stored:?}");
+    let unkeyed: String = sha2::Sha256::digest(ip.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for key in &stored {
+        for personal in [ip, email, "rosa", unkeyed.as_str()] {
+            assert!(!key.contains(personal), "{personal} in {key}");
+        }
+    }
+    // Two days on, the next count sweeps every window that is over.
+    h.clock.advance(chrono::Duration::days(2));
+    let later = h
+        .send(Event::post_json("/api/v1/tickets", &ticket_json("otra@example.com")).sent_from(ip))
+        .await;
+    assert_eq!(later.status, 201);
+    let left = keys();
+    assert!(!left.is_empty());
+    assert!(
+        left.iter().all(|window| !stored.contains(window)),
+        "{stored:?} -> {left:?}"
+    );
+}

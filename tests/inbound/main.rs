@@ -109,15 +109,10 @@ async fn a_new_mail_opens_a_categorised_ticket_once() {
         "",
         "No puedo ingresar.",
     );
-    let Outcome::Opened {
-        ticket,
-        acknowledge,
-        ..
-    } = desk.deliver(&raw).await
-    else {
+    let Outcome::Opened { ticket, quote, .. } = desk.deliver(&raw).await else {
         panic!()
     };
-    assert!(acknowledge);
+    assert!(quote, "an authenticated sender's mail is quoted back");
     assert_eq!(ticket.number.as_str(), "MDT-TEC-2025-00001");
     assert_eq!(ticket.category, Category::ProblemaTecnico);
     assert_eq!(ticket.requester.name.as_str(), "Ana Pérez");
@@ -388,16 +383,11 @@ async fn follow_ups_to_closed_tickets_obey_the_queue_rule() {
             "¿Hola?",
         )
     };
-    // The acknowledgement was the first of two answers a day; the first notice is the second.
-    let rejected = |notify| Outcome::Rejected {
+    let rejected = Outcome::Rejected {
         ticket: ticket.number.clone(),
-        notify,
     };
-    assert_eq!(desk.deliver(&again("m2@example.com")).await, rejected(true));
-    assert_eq!(
-        desk.deliver(&again("m3@example.com")).await,
-        rejected(false)
-    );
+    assert_eq!(desk.deliver(&again("m2@example.com")).await, rejected);
+    assert_eq!(desk.deliver(&again("m3@example.com")).await, rejected);
     assert_eq!(
         desk.store.ticket(&ticket.number).await.unwrap().status,
         Status::Closed
@@ -459,35 +449,6 @@ async fn ses_verdicts_hold_spam_and_drop_viruses() {
             .all(|m| m.kind != MessageKind::CitizenMessage || m.body.as_str() != "Ver adjunto")
     );
     assert!(thread.last().unwrap().body.as_str().contains("virus"));
-}
-
-#[tokio::test]
-async fn acknowledgements_are_capped_per_sender_and_day() {
-    let desk = Desk::new(FinishedTicketRule::Reopen { within_days: None });
-    let mut acks = Vec::new();
-    for i in 0..3 {
-        let raw = mail(
-            ANA,
-            &format!("Consulta {i}"),
-            &format!("c{i}@example.com"),
-            "",
-            "Hola",
-        );
-        let Outcome::Opened { acknowledge, .. } = desk.deliver(&raw).await else {
-            panic!()
-        };
-        acks.push(acknowledge);
-    }
-    assert_eq!(acks, [true, true, false]);
-    desk.clock.advance(chrono::Duration::days(1));
-    let raw = mail(ANA, "Consulta nueva", "c9@example.com", "", "Hola");
-    assert!(matches!(
-        desk.deliver(&raw).await,
-        Outcome::Opened {
-            acknowledge: true,
-            ..
-        }
-    ));
 }
 
 #[tokio::test]

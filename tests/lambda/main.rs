@@ -132,6 +132,11 @@ impl Functions {
                     &aws.link_secret_parameter,
                 )
                 .env_remove("VENTANILLA_LINK_SECRET")
+                .env(
+                    "VENTANILLA_IDENTIFIER_SECRET_PARAMETER",
+                    &aws.identifier_secret_parameter,
+                )
+                .env_remove("VENTANILLA_IDENTIFIER_SECRET")
                 // Links in mails point back at the status function's URL, so the test can
                 // follow the one in the acknowledgement.
                 .env(

@@ -34,6 +34,7 @@ fn desk(dir: &Path) -> Desk {
         store: SqliteStore::open(&dir.join("ventanilla.sqlite3")).unwrap(),
         blobs: FolderBlobs::new(dir.join("blobs"), "http://127.0.0.1:3000", vec![1; 32]),
         mailer: OutboxMailer::new(dir.join("outbox")),
+        identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
     }
 }
 

@@ -133,6 +133,8 @@ pub async fn stand_in_bucket(config: &SdkConfig) -> ventanilla_adapters::s3::S3B
 
 /// The link secret of the stand-in stacks (what the deployer puts in SSM).
 pub const LINK_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-e2e!";
+/// The identifier secret the stand-in's SSM holds for every stack.
+pub const IDENTIFIER_SECRET: &str = "e2e-identifiers-e2e-identifiers-e2e!";
 
 /// Fresh AWS resources on the stand-in for one test (a table, a bucket) and a site whose
 /// mail addresses live in a domain of its own, so that the mail it sends can be told apart
@@ -151,6 +153,8 @@ pub struct AwsStandIn {
     pub configuration_set: String,
     /// The SSM SecureString that holds the link secret (`VENTANILLA_LINK_SECRET_PARAMETER`).
     pub link_secret_parameter: String,
+    /// The one that holds the identifier secret (`VENTANILLA_IDENTIFIER_SECRET_PARAMETER`).
+    pub identifier_secret_parameter: String,
     /// The stack the stand-in knows this test by, and each function's access key in it.
     pub stack: String,
     keys: std::collections::HashMap<String, String>,
@@ -223,6 +227,15 @@ impl AwsStandIn {
             .send()
             .await
             .expect("the link secret parameter");
+        let identifier_secret_parameter = format!("/ventanilla/{stack}/identifier-secret");
+        aws_sdk_ssm::Client::new(&config)
+            .put_parameter()
+            .name(&identifier_secret_parameter)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .value(IDENTIFIER_SECRET)
+            .send()
+            .await
+            .expect("the identifier secret parameter");
         let keys = register_stack(&serde_json::json!({
             "name": stack,
             "table": store.table(),
@@ -232,6 +245,7 @@ impl AwsStandIn {
             "no_reply": format!("no-responder@{domain}"),
             "configuration_set": configuration_set,
             "link_secret_parameter": link_secret_parameter,
+            "parameters": {"IdentifierSecretParameter": identifier_secret_parameter},
             "drop": dropped,
         }))
         .await;
@@ -250,6 +264,7 @@ impl AwsStandIn {
             domain,
             configuration_set,
             link_secret_parameter,
+            identifier_secret_parameter,
             stack,
             keys,
             expects_denials: !dropped.is_empty(),
@@ -513,12 +528,16 @@ impl AwsStack {
             store: ports.store,
             blobs: ports.blobs,
             mailer: ports.mailer,
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
+                .expect("a 32-byte secret"),
         };
         let ports = aws.ports("ticket-status");
         let status = ticket_status::StatusDesk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
+                .expect("a 32-byte secret"),
         };
         let ports = aws.ports("agent-api");
         let agents = agent_api::AgentDesk {
@@ -536,6 +555,8 @@ impl AwsStack {
             store: ports.store,
             blobs: ports.blobs,
             mailer: ports.mailer,
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
+                .expect("a 32-byte secret"),
         };
         AwsStack { router, mail, aws }
     }

@@ -38,6 +38,7 @@ impl Stack {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         }));
         let ports = aws.ports("inbound-mail");
         let desk = MailDesk {
@@ -45,6 +46,7 @@ impl Stack {
             store: ports.store,
             blobs: ports.blobs,
             mailer: ports.mailer,
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
         Stack { desk, status, aws }
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use agent_api::{AgentDesk, router};
-use ventanilla_adapters::aws::AwsPorts;
+use ventanilla_adapters::aws::{AwsPorts, Secret};
 use ventanilla_domain::ports::SystemClock;
 use ventanilla_http::Site;
 
@@ -12,7 +12,7 @@ use ventanilla_http::Site;
 async fn main() -> Result<(), lambda_http::Error> {
     ventanilla_http::init_telemetry();
     let aws = AwsPorts::from_env().await?;
-    let site = Site::from_env(Arc::new(SystemClock), &aws.link_secret().await?)?;
+    let site = Site::from_env(Arc::new(SystemClock), &aws.secret(Secret::Link).await?)?;
     let desk = AgentDesk {
         site,
         store: aws.store(),

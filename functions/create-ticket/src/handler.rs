@@ -13,11 +13,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use ventanilla_domain::operations::{NewTicket, open_ticket};
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobKey, BlobStore, Mailer, Opened, Throttle, ThrottleKey, TicketStore,
-    UuidV7,
+    AgencyDirectory, Blob, BlobKey, BlobStore, IdentifierSecret, Mailer, Opened, Throttle,
+    TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::IdempotencyKey;
 use ventanilla_domain::{AttachmentRef, FieldError, FieldErrors, FieldProblem, Lang, Ticket};
@@ -47,6 +46,9 @@ pub struct Intake<S, B, M> {
     pub store: S,
     pub blobs: B,
     pub mailer: M,
+    /// Keys the personal identifiers in store keys (the source's address, the requester's
+    /// answers and idempotency keys).
+    pub identifiers: IdentifierSecret,
 }
 
 impl<S, B, M> std::fmt::Debug for Intake<S, B, M> {
@@ -345,7 +347,7 @@ where
     // source's allowance before any work (atomically, so parallel requests cannot all pass)
     // and given back when no ticket comes of it.
     let now = site.clock.now();
-    let source_key = ThrottleKey::new("open", &source.throttle_subject());
+    let source_key = source.throttle_key("open", &intake.identifiers);
     let limit = site.settings.limits.openings_per_source_per_hour;
     match intake.store.take(&source_key, HOUR, now, limit).await {
         Ok(true) => {}
@@ -374,13 +376,15 @@ where
     };
     // A key is scoped to the requester, so that one citizen's key cannot return another
     // citizen's ticket.
+    // Keyed like every personal identifier in a store key.
     let idempotency_key = idempotency.map(|key| {
-        let digest = Sha256::digest(
-            format!("{}\n{}", parsed.requester.email.match_key(), key.as_str()).as_bytes(),
-        );
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        IdempotencyKey::parse(&hex)
-            .unwrap_or_else(|_| unreachable!("64 hex digits are a valid key"))
+        let pseudonym = intake.identifiers.pseudonym(&format!(
+            "{}\n{}",
+            parsed.requester.email.match_key(),
+            key.as_str()
+        ));
+        IdempotencyKey::parse(&pseudonym)
+            .unwrap_or_else(|_| unreachable!("32 hex digits are a valid key"))
     });
     let new = NewTicket {
         agency: parsed.agency.code.clone(),
@@ -417,6 +421,7 @@ where
             send_notice(
                 site,
                 &intake.store,
+                &intake.identifiers,
                 &intake.mailer,
                 &ticket,
                 first,

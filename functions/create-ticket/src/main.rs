@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use create_ticket::{Intake, router};
-use ventanilla_adapters::aws::AwsPorts;
+use ventanilla_adapters::aws::{AwsPorts, Secret};
 use ventanilla_domain::ports::SystemClock;
 use ventanilla_http::Site;
 
@@ -12,12 +12,15 @@ use ventanilla_http::Site;
 async fn main() -> Result<(), lambda_http::Error> {
     ventanilla_http::init_telemetry();
     let aws = AwsPorts::from_env().await?;
-    let site = Site::from_env(Arc::new(SystemClock), &aws.link_secret().await?)?;
+    // Both secrets at once: two SSM reads in the time of one.
+    let (link, identifiers) = tokio::join!(aws.secret(Secret::Link), aws.identifier_secret());
+    let site = Site::from_env(Arc::new(SystemClock), &link?)?;
     let intake = Intake {
         site,
         store: aws.store(),
         blobs: aws.blobs(),
         mailer: aws.mailer(),
+        identifiers: identifiers?,
     };
     lambda_http::run(router(Arc::new(intake))).await
 }

@@ -13,15 +13,15 @@ pub mod retention;
 pub mod ses;
 
 use ventanilla_domain::inbound::{Delivery, Outcome, receive_mail};
-use ventanilla_domain::incoming::{IncomingMail, Judgement, Receipt, read};
+use ventanilla_domain::incoming::{IncomingMail, Judgement, MailKind, Receipt, read};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobError, BlobKey, BlobStore, Mailer, StoreError, Throttle,
-    TicketStore, UuidV7,
+    AgencyDirectory, Blob, BlobError, BlobKey, BlobStore, IdentifierSecret, Mailer, StoreError,
+    Throttle, TicketStore, UuidV7,
 };
 use ventanilla_domain::{AttachmentRef, Lang};
 use ventanilla_http::Site;
-use ventanilla_http::outgoing::{Notice, send_notice};
+use ventanilla_http::outgoing::{Notice, send_notice, suppress_bounced};
 
 /// The ports this function uses (its IAM policy grants the same: the table, the raw-mail and
 /// attachments prefixes, sending mail).
@@ -30,6 +30,8 @@ pub struct MailDesk<S, B, M> {
     pub store: S,
     pub blobs: B,
     pub mailer: M,
+    /// Keys the throttles' personal identifiers (the answers an address got).
+    pub identifiers: IdentifierSecret,
 }
 
 impl<S, B, M> std::fmt::Debug for MailDesk<S, B, M> {
@@ -162,17 +164,13 @@ where
             Outcome::Opened {
                 ticket,
                 first,
-                acknowledge: true,
                 quote,
             } => Some((
                 ticket.clone(),
                 first.clone(),
                 Notice::Acknowledgement { quote: *quote },
             )),
-            Outcome::Rejected {
-                ticket,
-                notify: true,
-            } => {
+            Outcome::Rejected { ticket } => {
                 // The refused mail is the thread's last message.
                 let (ticket, mut thread) = self.store.thread(ticket).await?;
                 thread
@@ -181,10 +179,33 @@ where
             }
             _ => None,
         };
+        if let Outcome::Automatic {
+            kind: MailKind::Bounce,
+            ticket: Some(number),
+        } = &outcome
+        {
+            // A bounce under our anchor names the ticket whose requester's address failed.
+            let bounced = match self.store.ticket(number).await {
+                Ok(ticket) => {
+                    suppress_bounced(
+                        site,
+                        &self.store,
+                        &self.identifiers,
+                        &ticket.requester.email,
+                    )
+                    .await
+                }
+                Err(error) => Err(error),
+            };
+            if let Err(error) = bounced {
+                tracing::error!(%error, ticket = %number, "a bounce could not be remembered");
+            }
+        }
         if let Some((ticket, answered, notice)) = notice {
             send_notice(
                 site,
                 &self.store,
+                &self.identifiers,
                 &self.mailer,
                 &ticket,
                 &answered,

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
-use ventanilla_domain::ports::{BlobStore, StoreError, Throttle, ThrottleKey, TicketStore};
+use ventanilla_domain::ports::{
+    BlobStore, IdentifierSecret, StoreError, Throttle, ThrottleKey, TicketStore,
+};
 use ventanilla_domain::{Author, Email, FieldErrors, Lang, Message, Ticket, TicketNumber};
 use ventanilla_http::pages::{
     AttachmentView, Frame, MessageView, NoticePage, StatusFormPage, StatusPage, html, human_size,
@@ -27,6 +29,8 @@ pub struct StatusDesk<S, B> {
     pub site: Site,
     pub store: S,
     pub blobs: B,
+    /// Keys the source's address in the miss counters.
+    pub identifiers: IdentifierSecret,
 }
 
 impl<S, B> std::fmt::Debug for StatusDesk<S, B> {
@@ -95,7 +99,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
                 limits.lookup_misses_per_number_per_hour,
             ),
             (
-                ThrottleKey::new("miss-source", &source.throttle_subject()),
+                source.throttle_key("miss-source", &self.identifiers),
                 limits.lookup_misses_per_source_per_hour,
             ),
         ]

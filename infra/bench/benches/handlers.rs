@@ -154,6 +154,8 @@ impl Office {
             store: self.store.clone(),
             blobs: self.blobs.clone(),
             mailer: self.mailer.clone(),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
+                .expect("a 32-byte secret"),
         }))
     }
 
@@ -162,6 +164,8 @@ impl Office {
             site: self.site.clone(),
             store: self.store.clone(),
             blobs: self.blobs.clone(),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
+                .expect("a 32-byte secret"),
         }))
     }
 
@@ -171,6 +175,8 @@ impl Office {
             store: self.store.clone(),
             blobs: self.blobs.clone(),
             mailer: self.mailer.clone(),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
+                .expect("a 32-byte secret"),
         }
     }
 }

@@ -15,6 +15,7 @@ use axum::routing::get;
 use ventanilla_adapters::folder::{DownloadLink, FolderBlobs};
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_domain::ports::IdentifierSecret;
 use ventanilla_domain::ports::{BlobKey, BlobStore, Clock, SystemClock};
 use ventanilla_http::{AccessLinks, Settings, Site};
 
@@ -42,10 +43,11 @@ fn data_error(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
     }
 }
 
-/// The secret that signs access and download links, made on first start and kept in the data
-/// folder, so links in mails already sent keep working after a restart.
-fn link_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
-    let path = data_dir.join("link-secret");
+/// A secret made on first start and kept in the data folder under `name`, so that what it
+/// signs or keys survives a restart: `link-secret` (access and download links in mails
+/// already sent), `identifier-secret` (the keyed hashes in throttle keys).
+fn secret(data_dir: &Path, name: &str) -> Result<Vec<u8>, StartError> {
+    let path = data_dir.join(name);
     match std::fs::read(&path) {
         Ok(secret) if secret.len() >= 32 => Ok(secret),
         _ => {
@@ -79,8 +81,11 @@ pub async fn add_agent(
         .ok()
         .filter(|code| settings.agency(code).is_some())
         .ok_or_else(|| invalid(format!("--agency {agency}: no such agency is configured")))?;
-    let role = Role::parse(role)
-        .map_err(|_| invalid(format!("--role {role}: agent, supervisor or admin")))?;
+    let role = Role::parse(role).map_err(|_| {
+        invalid(format!(
+            "--role {role}: agent, supervisor, admin or operator"
+        ))
+    })?;
     let id = ventanilla_domain::AgentId::parse(id)
         .map_err(|_| invalid(format!("--id {id}: letters, digits, '.', '-' and '_'")))?;
     let name = name.trim();
@@ -178,7 +183,9 @@ pub fn app(
         None => Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)?,
     };
     settings.public_url = format!("http://{address}");
-    let secret = link_secret(data_dir)?;
+    let identifiers = IdentifierSecret::new(&secret(data_dir, "identifier-secret")?)
+        .unwrap_or_else(|| unreachable!("a secret of 64 hex digits"));
+    let secret = secret(data_dir, "link-secret")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let site = Site {
         links: AccessLinks::new(&secret).map_err(|_| StartError::DataDir {
@@ -196,6 +203,7 @@ pub fn app(
         store: store.clone(),
         blobs: blobs.clone(),
         mailer: mailer.clone(),
+        identifiers: identifiers.clone(),
     };
     let agents = agent_api::AgentDesk {
         site: site.clone(),
@@ -208,11 +216,13 @@ pub fn app(
         store: store.clone(),
         blobs: blobs.clone(),
         mailer,
+        identifiers: identifiers.clone(),
     });
     let desk = ticket_status::StatusDesk {
         site,
         store,
         blobs: blobs.clone(),
+        identifiers: identifiers.clone(),
     };
     let downloads = Router::new()
         .route("/blobs/{*key}", get(download))

@@ -8,6 +8,7 @@ use aws_config::environment::{
 };
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder as HttpClientBuilder, tls::rustls_provider::CryptoMode};
+use ventanilla_domain::ports::IdentifierSecret;
 
 /// Amazon Trust Services' root certificates: every AWS endpoint's chain ends in one of them.
 /// Trusting these, compiled in, instead of the system's store spares each cold start the
@@ -22,8 +23,10 @@ pub enum SettingError {
     Missing(&'static str),
     #[error("AWS_CA_BUNDLE={path}: {reason}")]
     CaBundle { path: String, reason: String },
-    #[error("the link secret could not be read from SSM parameter {name}: {reason}")]
-    LinkSecret { name: String, reason: String },
+    #[error("a secret could not be read from SSM parameter {name}: {reason}")]
+    Secret { name: String, reason: String },
+    #[error("the secret ({0}) is missing or shorter than 32 bytes")]
+    ShortSecret(&'static str),
 }
 
 /// Loads region, credentials and endpoint from the standard places (environment, profile,
@@ -178,21 +181,18 @@ impl AwsPorts {
         crate::ses::SesMailer::new(&self.config, self.resources.configuration_set.clone())
     }
 
-    /// The secret that signs access links. On AWS it is an SSM Parameter Store SecureString
-    /// named by `VENTANILLA_LINK_SECRET_PARAMETER` (template.yaml), read once per cold start:
-    /// it never sits in the functions' configuration, and a redeploy cannot change it by
-    /// accident (which would break every link already mailed). Without that variable (a
-    /// developer's machine) it is `VENTANILLA_LINK_SECRET` itself. Checked by the caller.
-    pub async fn link_secret(&self) -> Result<Vec<u8>, SettingError> {
-        let Some(name) = std::env::var("VENTANILLA_LINK_SECRET_PARAMETER")
-            .ok()
-            .filter(|v| !v.is_empty())
-        else {
-            return Ok(std::env::var("VENTANILLA_LINK_SECRET")
-                .unwrap_or_default()
-                .into_bytes());
+    /// One of the functions' secrets. On AWS it is an SSM Parameter Store SecureString named
+    /// by the secret's `_PARAMETER` variable (template.yaml), read once per cold start: it
+    /// never sits in the functions' configuration, and a redeploy cannot change it by
+    /// accident (which would break every link already mailed, or reset every count). Without
+    /// that variable (a developer's machine) it is the plain variable itself. Its length is
+    /// checked by the caller.
+    pub async fn secret(&self, secret: Secret) -> Result<Vec<u8>, SettingError> {
+        let (parameter, plain) = secret.variables();
+        let Some(name) = std::env::var(parameter).ok().filter(|v| !v.is_empty()) else {
+            return Ok(std::env::var(plain).unwrap_or_default().into_bytes());
         };
-        let error = |reason: String| SettingError::LinkSecret {
+        let error = |reason: String| SettingError::Secret {
             name: name.clone(),
             reason,
         };
@@ -208,6 +208,37 @@ impl AwsPorts {
             .and_then(|p| p.value)
             .map(String::into_bytes)
             .ok_or_else(|| error("the parameter has no value".into()))
+    }
+
+    /// The keyed hash of personal identifiers in store keys, from its own secret.
+    pub async fn identifier_secret(&self) -> Result<IdentifierSecret, SettingError> {
+        let bytes = self.secret(Secret::Identifiers).await?;
+        IdentifierSecret::new(&bytes).ok_or(SettingError::ShortSecret(
+            "VENTANILLA_IDENTIFIER_SECRET_PARAMETER or VENTANILLA_IDENTIFIER_SECRET",
+        ))
+    }
+}
+
+/// The functions' secrets, each in an SSM parameter of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// Signs access and download links (every function).
+    Link,
+    /// Keys the personal identifiers in throttle and idempotency keys (the functions that
+    /// count per person: create-ticket, ticket-status, inbound-mail).
+    Identifiers,
+}
+
+impl Secret {
+    /// The variable naming its SSM parameter, and the one holding it plainly.
+    fn variables(self) -> (&'static str, &'static str) {
+        match self {
+            Secret::Link => ("VENTANILLA_LINK_SECRET_PARAMETER", "VENTANILLA_LINK_SECRET"),
+            Secret::Identifiers => (
+                "VENTANILLA_IDENTIFIER_SECRET_PARAMETER",
+                "VENTANILLA_IDENTIFIER_SECRET",
+            ),
+        }
     }
 }
 

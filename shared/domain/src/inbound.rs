@@ -52,7 +52,8 @@ pub struct MailPolicy {
     pub finished: FinishedTicketRule,
     /// Queues with a rule of their own.
     pub finished_by_queue: BTreeMap<(AgencyCode, QueueName), FinishedTicketRule>,
-    /// At most this many acknowledgements (and notices) per sender address per day.
+    /// At most this many acknowledgements and notices per address per day, the form's and
+    /// the support address's together (`ventanilla_http::outgoing::send_notice` counts).
     pub acks_per_sender_per_day: u64,
 }
 
@@ -84,20 +85,19 @@ pub enum Outcome {
     Duplicate { ticket: TicketNumber },
     /// Added to its ticket; `reopened` when it was resolved or closed.
     FollowUp { ticket: Ticket, reopened: bool },
-    /// A new ticket and its first message; `acknowledge` when the sender is to get an
-    /// acknowledgement, which quotes the mail only when its sender is authenticated (a
-    /// forged sender must not make us mail their text to someone else's address).
+    /// A new ticket and its first message, to be acknowledged (within the sender's daily
+    /// answers); the acknowledgement quotes the mail only when its sender is authenticated
+    /// (a forged sender must not make us mail their text to someone else's address).
     Opened {
         ticket: Ticket,
         first: Message,
-        acknowledge: bool,
         quote: bool,
     },
     /// Not clean by SES's scans: a new ticket in the review queue, not acknowledged.
     HeldForReview { ticket: Ticket },
-    /// A follow-up to a finished ticket whose queue rejects them; `notify` when the sender
-    /// is to get a notice.
-    Rejected { ticket: TicketNumber, notify: bool },
+    /// A follow-up to a finished ticket whose queue rejects them: the sender gets a notice
+    /// (within their daily answers).
+    Rejected { ticket: TicketNumber },
     /// Automatic mail: recorded on its ticket as a system event when it threads, else only
     /// logged. Never opens, reopens or answers.
     Automatic {
@@ -134,7 +134,7 @@ impl Outcome {
     /// The ticket the mail ended on, if any.
     pub fn ticket(&self) -> Option<&TicketNumber> {
         match self {
-            Outcome::Duplicate { ticket } | Outcome::Rejected { ticket, .. } => Some(ticket),
+            Outcome::Duplicate { ticket } | Outcome::Rejected { ticket } => Some(ticket),
             Outcome::FollowUp { ticket, .. }
             | Outcome::Opened { ticket, .. }
             | Outcome::HeldForReview { ticket } => Some(&ticket.number),
@@ -339,20 +339,6 @@ async fn system_event(
     }
 }
 
-/// Whether the sender may get one more automatic answer today (and takes it).
-async fn may_answer(
-    store: &impl Throttle,
-    clock: &(impl Clock + ?Sized),
-    policy: &MailPolicy,
-    sender: &Email,
-) -> Result<bool, StoreError> {
-    let key = ThrottleKey::new("mail-answer", &sender.match_key());
-    let day = std::time::Duration::from_secs(24 * 3600);
-    store
-        .take(&key, day, clock.now(), policy.acks_per_sender_per_day)
-        .await
-}
-
 /// Decides and stores what a delivered mail means. See the module's documentation.
 pub async fn receive_mail(
     store: &(impl TicketStore + Throttle),
@@ -443,11 +429,7 @@ pub async fn receive_mail(
                 within_days: Some(days),
             } => recent(&ticket, days),
             FinishedTicketRule::Reject => {
-                let notify = may_answer(store, clock, policy, &sender).await?;
-                return Ok(Outcome::Rejected {
-                    ticket: number,
-                    notify,
-                });
+                return Ok(Outcome::Rejected { ticket: number });
             }
             FinishedTicketRule::NewLinked => false,
         };
@@ -540,11 +522,9 @@ pub async fn receive_mail(
     if held {
         return Ok(Outcome::HeldForReview { ticket });
     }
-    let acknowledge = may_answer(store, clock, policy, &sender).await?;
     Ok(Outcome::Opened {
         ticket,
         first,
-        acknowledge,
         quote: authenticated,
     })
 }

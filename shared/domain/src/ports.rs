@@ -366,8 +366,8 @@ pub trait Throttle: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 }
 
-/// What a throttle counts: a purpose and a subject (`open:<source>`, `miss:<number>`).
-/// Subjects that are personal data are hashed by the caller before they get here.
+/// What a throttle counts: a purpose and a subject (`miss-number:<number>`). A subject that
+/// identifies a person (an e-mail or IP address) goes through [`ThrottleKey::personal`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ThrottleKey(String);
 
@@ -376,8 +376,47 @@ impl ThrottleKey {
         ThrottleKey(format!("{purpose}:{subject}"))
     }
 
+    /// A key whose subject is a person's identifier, stored only as its keyed hash.
+    pub fn personal(purpose: &str, identifier: &str, secret: &IdentifierSecret) -> Self {
+        Self::new(purpose, &secret.pseudonym(identifier))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The secret of the keyed hash (HMAC-SHA256) that stands for a person's identifier in a
+/// store key: the table then holds neither the address nor, without the secret, a way back
+/// to it (an unkeyed hash of an IPv4 address is undone by trying all four billion). A
+/// secret of its own, never the link secret: leaking or rotating one leaves the other.
+#[derive(Clone)]
+pub struct IdentifierSecret(std::sync::Arc<[u8]>);
+
+impl std::fmt::Debug for IdentifierSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentifierSecret(…)")
+    }
+}
+
+impl IdentifierSecret {
+    pub const MIN_BYTES: usize = 32;
+
+    /// `None` when shorter than [`IdentifierSecret::MIN_BYTES`].
+    pub fn new(secret: &[u8]) -> Option<Self> {
+        (secret.len() >= Self::MIN_BYTES).then(|| IdentifierSecret(secret.into()))
+    }
+
+    /// The identifier's stand-in: 128 bits of its HMAC, in hex.
+    pub fn pseudonym(&self, identifier: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(identifier.as_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 

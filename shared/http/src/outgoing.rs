@@ -4,10 +4,16 @@
 //! so that a reply to it threads into its ticket. A failure is logged with the ticket's
 //! number and does not undo the ticket.
 
+use std::time::Duration;
 use ventanilla_domain::mail::MailAttachment;
 use ventanilla_domain::mail::{MailMessageId, Mailbox};
 use ventanilla_domain::notices::{NoticeContext, acknowledgement, agent_reply, follow_up_refused};
-use ventanilla_domain::ports::{BlobError, BlobStore, MailError, Mailer, StoreError, TicketStore};
+
+use ventanilla_domain::Email;
+use ventanilla_domain::ports::{
+    BlobError, BlobStore, IdentifierSecret, MailError, Mailer, StoreError, Throttle, ThrottleKey,
+    TicketStore,
+};
 use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{Lang, Message, MessageKind, Ticket, TicketChange};
 
@@ -32,14 +38,56 @@ pub enum Notice {
     FollowUpRefused,
 }
 
+const DAY: Duration = Duration::from_secs(24 * 3600);
+/// How long an address that bounced gets no notice (SES's own suppression list covers
+/// production too; this one also holds where SES is not in front).
+const BOUNCED_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Remembers that mail to `address` bounced: notices to it stop for a while, so that our
+/// bounce rate stays low. Called for a bounce that threaded to the address's ticket.
+pub async fn suppress_bounced(
+    site: &Site,
+    store: &impl Throttle,
+    identifiers: &IdentifierSecret,
+    address: &Email,
+) -> Result<(), StoreError> {
+    let key = ThrottleKey::personal("bounced", &address.match_key(), identifiers);
+    store
+        .take(&key, BOUNCED_FOR, site.clock.now(), u64::MAX)
+        .await
+        .map(|_| ())
+}
+
+/// Whether one more notice may go to `address` today: not one that bounced lately, and at
+/// most the day's answers per address (`answers_per_sender_per_day`), counted across the
+/// form and the support address, so that neither a mail loop with a robot nor a form typed
+/// with someone else's address a thousand times makes us mail them more.
+async fn may_notify(
+    site: &Site,
+    store: &impl Throttle,
+    identifiers: &IdentifierSecret,
+    address: &Email,
+) -> Result<bool, StoreError> {
+    let now = site.clock.now();
+    let bounced = ThrottleKey::personal("bounced", &address.match_key(), identifiers);
+    if store.counts(&[bounced], BOUNCED_FOR, now).await?[0] > 0 {
+        return Ok(false);
+    }
+    let answers = ThrottleKey::personal("answers", &address.match_key(), identifiers);
+    let limit = site.settings.mail.policy.acks_per_sender_per_day;
+    store.take(&answers, DAY, now, limit).await
+}
+
 /// Builds, sends and indexes `notice` about `ticket`, answering `answered`: the message a
-/// reply to the notice belongs with (the first message for an acknowledgement, which it
-/// quotes; the refused mail for a refusal). `in_reply_to` is the citizen's mail it answers,
-/// when the ticket came by mail. Returns whether it was sent.
+/// reply to the notice belongs with (the first message for an acknowledgement; the refused
+/// mail for a refusal). `in_reply_to` is the citizen's mail it answers, when the ticket came
+/// by mail. Returns whether it was sent: not when the requester's address is past its
+/// daily answers or bounced lately.
 #[allow(clippy::too_many_arguments)]
 pub async fn send_notice(
     site: &Site,
-    store: &impl TicketStore,
+    store: &(impl TicketStore + Throttle),
+    identifiers: &IdentifierSecret,
     mailer: &impl Mailer,
     ticket: &Ticket,
     answered: &Message,
@@ -47,6 +95,17 @@ pub async fn send_notice(
     lang: Lang,
     in_reply_to: Option<MailMessageId>,
 ) -> bool {
+    match may_notify(site, store, identifiers, &ticket.requester.email).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(ticket = %ticket.number, ?notice, "notice not sent: the address is past its daily answers or bounced");
+            return false;
+        }
+        Err(error) => {
+            tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent: the answer count is unavailable");
+            return false;
+        }
+    }
     let settings = &site.settings;
     let Some(agency) = settings.agency(&ticket.agency) else {
         tracing::error!(ticket = %ticket.number, "notice not sent: the ticket's agency is not configured");

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use ventanilla_domain::Lang;
+use ventanilla_domain::ports::{IdentifierSecret, ThrottleKey};
 
 /// `?lang=es|en` wins, then `Accept-Language`; Spanish otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +45,9 @@ impl Source {
         Source(address)
     }
 
-    /// What throttles count under: a hash, so that stores never hold the address itself.
-    pub fn throttle_subject(&self) -> String {
-        let address = self.0.as_deref().unwrap_or("unknown");
-        let digest = Sha256::digest(address.as_bytes());
-        digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    /// The throttle key of this source for `purpose`: the address only as its keyed hash.
+    pub fn throttle_key(&self, purpose: &str, secret: &IdentifierSecret) -> ThrottleKey {
+        ThrottleKey::personal(purpose, self.0.as_deref().unwrap_or("unknown"), secret)
     }
 }
 

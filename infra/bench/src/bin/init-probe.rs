@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use ventanilla_adapters::aws::AwsPorts;
+use ventanilla_adapters::aws::{AwsPorts, Secret};
 use ventanilla_domain::ports::SystemClock;
 use ventanilla_http::Site;
 
@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = report("tracing subscriber (JSON, env filter)", t);
         let aws = AwsPorts::from_env().await?;
         let t = report("SDK configuration (aws_config::load)", t);
-        let site = Site::from_env(Arc::new(SystemClock), &aws.link_secret().await?)?;
+        let site = Site::from_env(Arc::new(SystemClock), &aws.secret(Secret::Link).await?)?;
         let t = report("site settings (TOML, links)", t);
         let (store, blobs, mailer) = (aws.store(), aws.blobs(), aws.mailer());
         let t = report("adapters (clients not built)", t);
