@@ -572,3 +572,104 @@ async fn acknowledgements_are_capped_per_address_across_the_form_and_mail() {
         "no notice to an address that bounced"
     );
 }
+
+/// Issue 18, point 12: every stored blob belongs to a ticket or is deleted at once, so that
+/// erasing a requester leaves no file of theirs: the screenshots of a replayed form, the raw
+/// copy and files of automatic mail that threads nowhere, a mail delivered again under a new
+/// id. Afterwards the bucket is empty.
+#[tokio::test]
+async fn erasing_a_requester_leaves_no_blob_of_theirs() {
+    use base64::Engine;
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(PNG)
+        .unwrap();
+    let stack = Stack::new(true).await;
+    let objects = || async {
+        let listed = stack
+            .aws
+            .blobs
+            .client()
+            .list_objects_v2()
+            .bucket(stack.aws.blobs.bucket())
+            .send()
+            .await
+            .unwrap();
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let citizen = format!("{}@gmail.com", unique("rosa"));
+    let support = format!("soporte@{}", stack.aws.domain);
+
+    // The form twice with one token and a screenshot each: one ticket, one screenshot kept.
+    let form = ventanilla_tests::form_json(&citizen);
+    let token = uuid::Uuid::new_v4().to_string();
+    let mut fields: Vec<(&str, &str)> = form
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    fields.push(("idempotency_token", &token));
+    let files = [("screenshots", "captura.png", "image/png", png.as_slice())];
+    for _ in 0..2 {
+        let (status, opened) = stack
+            .call_multipart(None, "/api/v1/tickets", &fields, &files)
+            .await;
+        assert_eq!(status, 201, "{opened}");
+    }
+    assert_eq!(objects().await.len(), 1, "{:?}", objects().await);
+
+    let with_file = |headers: &str, id: &str| {
+        format!(
+            "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: Consulta\r\n{headers}\
+             Message-ID: <{id}@gmail.com>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto mi cédula.\r\n\
+             --b\r\nContent-Type: image/png; name=\"cedula.png\"\r\n\
+             Content-Disposition: attachment; filename=\"cedula.png\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{PNG}\r\n--b--\r\n"
+        )
+    };
+    // A mail with a file: its ticket owns the raw mail and the file.
+    let first = with_file("", "primero");
+    let handled = stack.receive(&first).await;
+    assert_eq!(handled[0].outcome, "new-ticket");
+    let number = handled[0].ticket.clone().unwrap();
+    assert_eq!(objects().await.len(), 3);
+    // The same mail again, as a new delivery: a duplicate, whose new raw copy is deleted.
+    assert_eq!(stack.receive(&first).await[0].outcome, "duplicate");
+    // Their auto-reply to our anchor: noted on the ticket, which owns its raw copy; its file
+    // stays inside it. One that threads nowhere: nothing of it is kept.
+    let anchor = format!(
+        "ticket.{}@{}",
+        number.to_lowercase(),
+        stack.aws.site.settings.mail_domain
+    );
+    let threaded = with_file(
+        &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: <{anchor}>\r\n"),
+        "auto1",
+    );
+    assert_eq!(
+        stack.receive(&threaded).await[0].ticket.as_deref(),
+        Some(number.as_str())
+    );
+    let loose = with_file("Auto-Submitted: auto-replied\r\n", "auto2");
+    assert_eq!(stack.receive(&loose).await[0].ticket, None);
+    assert_eq!(objects().await.len(), 4, "{:?}", objects().await);
+
+    let admin = stack.admin().await;
+    let (status, erased) = stack
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/privacy/erase",
+            json!({"email": citizen}),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(objects().await, Vec::<String>::new());
+}

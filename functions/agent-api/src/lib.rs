@@ -33,7 +33,7 @@ use ventanilla_domain::{
     TicketNumber,
 };
 use ventanilla_http::outgoing::send_reply;
-use ventanilla_http::{Problem, RequestLang, Site};
+use ventanilla_http::{Problem, RequestLang, Site, discard_blobs};
 
 pub use views::{TicketSummary, TicketView};
 
@@ -612,10 +612,15 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
             bytes,
             content_type: content_type.clone(),
         };
-        desk.blobs.put(&key, blob).await.map_err(|error| {
+        if let Err(error) = desk.blobs.put(&key, blob).await {
             tracing::error!(%error, "reply attachment not stored");
-            Problem::unavailable(lang)
-        })?;
+            let stored: Vec<BlobKey> = attachments
+                .iter()
+                .map(|a: &AttachmentRef| a.blob.clone())
+                .collect();
+            discard_blobs(&desk.blobs, &stored).await;
+            return Err(Problem::unavailable(lang));
+        }
         attachments.push(AttachmentRef {
             name: if name.is_empty() {
                 "adjunto".into()
@@ -642,7 +647,7 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
     };
     // Stored first, marked undelivered; sent after. A failed send loses nothing.
     let id = message.id;
-    let updated = gate
+    let appended = gate
         .append(
             ticket,
             Access::Full,
@@ -655,7 +660,16 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
             },
             message.clone(),
         )
-        .await?;
+        .await;
+    let updated = match appended {
+        Ok(updated) => updated,
+        Err(problem) => {
+            // The reply did not land: its files belong to no ticket.
+            let stored: Vec<BlobKey> = message.attachments.iter().map(|a| a.blob.clone()).collect();
+            discard_blobs(&desk.blobs, &stored).await;
+            return Err(problem);
+        }
+    };
     gate.audit(
         AuditAction::Reply,
         Some(&updated.number),

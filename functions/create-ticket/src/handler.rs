@@ -24,7 +24,7 @@ use ventanilla_http::outgoing::{Notice, access_url, send_notice};
 use ventanilla_http::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
 use ventanilla_http::request::wants_json;
 use ventanilla_http::texts::texts;
-use ventanilla_http::{Problem, RequestLang, Site, Source};
+use ventanilla_http::{Problem, RequestLang, Site, Source, discard_blobs};
 
 use crate::form::{self, TicketFields};
 use crate::screenshots::{self, Screenshot, Upload};
@@ -374,9 +374,10 @@ where
             return answer.unavailable();
         }
     };
+    // Deleted again if no ticket of this request comes to refer to them.
+    let files: Vec<BlobKey> = attachments.iter().map(|a| a.blob.clone()).collect();
     // A key is scoped to the requester, so that one citizen's key cannot return another
-    // citizen's ticket.
-    // Keyed like every personal identifier in a store key.
+    // citizen's ticket; keyed like every personal identifier in a store key.
     let idempotency_key = idempotency.map(|key| {
         let pseudonym = intake.identifiers.pseudonym(&format!(
             "{}\n{}",
@@ -403,6 +404,7 @@ where
         Err(error) => {
             tracing::error!(%error, "the ticket could not be opened");
             give_back().await;
+            discard_blobs(&intake.blobs, &files).await;
             return answer.unavailable();
         }
     };
@@ -415,6 +417,8 @@ where
         None => {
             tracing::info!(ticket = %ticket.number, "idempotent replay");
             give_back().await;
+            // The first request's screenshots are the ticket's; these are nobody's.
+            discard_blobs(&intake.blobs, &files).await;
         }
         Some(first) => {
             tracing::info!(ticket = %ticket.number, "ticket opened");
@@ -449,15 +453,19 @@ async fn store_screenshots(
         let key = BlobKey::parse(&format!("attachments/{batch}/{index}"))
             .unwrap_or_else(|_| unreachable!("a uuid and a digit make a valid key"));
         let size = screenshot.bytes.len() as u64;
-        blobs
-            .put(
-                &key,
-                Blob {
-                    bytes: screenshot.bytes,
-                    content_type: screenshot.content_type.to_owned(),
-                },
-            )
-            .await?;
+        let blob = Blob {
+            bytes: screenshot.bytes,
+            content_type: screenshot.content_type.to_owned(),
+        };
+        if let Err(error) = blobs.put(&key, blob).await {
+            // The ones stored before it would belong to no ticket.
+            let stored: Vec<BlobKey> = attachments
+                .iter()
+                .map(|a: &AttachmentRef| a.blob.clone())
+                .collect();
+            discard_blobs(blobs, &stored).await;
+            return Err(error);
+        }
         attachments.push(AttachmentRef {
             name: screenshot.file_name,
             content_type: screenshot.content_type.to_owned(),

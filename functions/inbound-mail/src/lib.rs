@@ -121,11 +121,6 @@ where
             return Ok(Outcome::Unreadable);
         };
         drop(raw);
-        let attachments = self.store_attachments(key, &mut mail).await?;
-        let provider_id = envelope
-            .provider_id
-            .as_deref()
-            .and_then(|id| MailMessageId::parse(&format!("{id}@inbound.ses")).ok());
         let mut judgement = match &envelope.receipt {
             Some(receipt) => receipt.judge(mail.from.as_ref()),
             None => Judgement::unchecked(self.site.settings.mail.local_senders_authenticated),
@@ -133,6 +128,18 @@ where
         // A FAIL written into the stored mail only makes it stricter.
         judgement.review |= mail.verdicts.spam_failed;
         judgement.virus |= mail.verdicts.virus_failed;
+        // Automatic mail and a virus never become a citizen's message: their files stay in
+        // the raw mail, which is all that is kept of them.
+        let attachments = if mail.kind.is_automatic() || judgement.virus {
+            Vec::new()
+        } else {
+            self.store_attachments(key, &mut mail).await?
+        };
+        let files: Vec<BlobKey> = attachments.iter().map(|a| a.blob.clone()).collect();
+        let provider_id = envelope
+            .provider_id
+            .as_deref()
+            .and_then(|id| MailMessageId::parse(&format!("{id}@inbound.ses")).ok());
         if !judgement.sender_authenticated {
             tracing::info!(raw = %key, "sender not authenticated by SES's checks");
         }
@@ -160,6 +167,10 @@ where
             ticket = outcome.ticket().map(|n| n.as_str()),
             "mail received"
         );
+        if !self.owns(&outcome, key).await {
+            let unowned: Vec<BlobKey> = std::iter::once(key.clone()).chain(files).collect();
+            ventanilla_http::discard_blobs(&self.blobs, &unowned).await;
+        }
         let notice = match &outcome {
             Outcome::Opened {
                 ticket,
@@ -216,6 +227,31 @@ where
             .await;
         }
         Ok(outcome)
+    }
+
+    /// Whether a ticket now refers to the raw mail under `key`: every stored blob belongs to
+    /// a ticket (so that erasure and retention find it) or is deleted at once. A mail that
+    /// could not be read at all is never asked: it stays for a person to look at, and the
+    /// bucket's lifecycle rule sweeps it (RetentionDays).
+    async fn owns(&self, outcome: &Outcome, key: &BlobKey) -> bool {
+        match outcome {
+            Outcome::Opened { .. }
+            | Outcome::FollowUp { .. }
+            | Outcome::HeldForReview { .. }
+            | Outcome::Rejected { .. }
+            | Outcome::Unreadable => true,
+            Outcome::Automatic { ticket, .. } | Outcome::Virus { ticket } => ticket.is_some(),
+            Outcome::NoSender => false,
+            // The same delivery again (the same object) or the same mail under a new one.
+            Outcome::Duplicate { ticket } => match self.store.thread(ticket).await {
+                Ok((_, thread)) => thread
+                    .iter()
+                    .filter_map(|m| m.mail.as_ref()?.raw.as_ref())
+                    .any(|raw| raw == key),
+                // Kept when unsure; the lifecycle rule sweeps it in the end.
+                Err(_) => true,
+            },
+        }
     }
 
     /// Stores the attachments within the limits, under keys derived from the raw mail's, so

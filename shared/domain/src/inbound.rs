@@ -98,13 +98,15 @@ pub enum Outcome {
     /// A follow-up to a finished ticket whose queue rejects them: the sender gets a notice
     /// (within their daily answers).
     Rejected { ticket: TicketNumber },
-    /// Automatic mail: recorded on its ticket as a system event when it threads, else only
-    /// logged. Never opens, reopens or answers.
+    /// Automatic mail: recorded on its ticket (`ticket`) as a system event when it threads
+    /// and the ticket's notes for the day are not used up, else only logged. Never opens,
+    /// reopens or answers.
     Automatic {
         kind: MailKind,
         ticket: Option<TicketNumber>,
     },
-    /// SES said virus: never stored as a message; recorded on its ticket if it threads.
+    /// SES said virus: never stored as a message; recorded on its ticket (`ticket`) as
+    /// automatic mail is.
     Virus { ticket: Option<TicketNumber> },
     /// No usable sender address: nobody to answer, nothing to open.
     NoSender,
@@ -372,28 +374,32 @@ pub async fn receive_mail(
         raw: Some(delivery.raw.clone()),
         sender_unverified: !authenticated,
     };
+    // The ticket it is noted on: none past the day's cap.
+    let mut noted = None;
     if delivery.judgement.virus {
-        let number = threaded.as_ref().map(|t| t.number.clone());
-        if let Some(number) = &number {
+        if let Some(number) = threaded.as_ref().map(|t| t.number.clone()) {
             let text = format!("mail discarded: virus verdict FAIL (raw: {})", delivery.raw);
-            system_event(store, clock, ids, number, text, event_mail()).await?;
+            if system_event(store, clock, ids, &number, text, event_mail()).await? {
+                noted = Some(number);
+            }
         }
-        return Ok(Outcome::Virus { ticket: number });
+        return Ok(Outcome::Virus { ticket: noted });
     }
     if mail.kind.is_automatic() {
-        let number = threaded.as_ref().map(|t| t.number.clone());
-        if let Some(number) = &number {
+        if let Some(number) = threaded.as_ref().map(|t| t.number.clone()) {
             let text = format!(
                 "{} received: {} (raw: {})",
                 mail.kind.as_str(),
                 mail.subject.chars().take(200).collect::<String>(),
                 delivery.raw
             );
-            system_event(store, clock, ids, number, text, event_mail()).await?;
+            if system_event(store, clock, ids, &number, text, event_mail()).await? {
+                noted = Some(number);
+            }
         }
         return Ok(Outcome::Automatic {
             kind: mail.kind,
-            ticket: number,
+            ticket: noted,
         });
     }
     let Some(sender) = sender else {

@@ -82,6 +82,21 @@ impl Site {
     }
 }
 
+/// Deletes blobs no ticket came to refer to (the screenshots of a form whose ticket was not
+/// opened, a reply's files that did not land, an unowned raw mail): every stored blob belongs
+/// to a ticket, so that erasure and retention find it. A failure is logged, not retried:
+/// the bucket's lifecycle rule sweeps what is left.
+pub async fn discard_blobs(
+    blobs: &impl ventanilla_domain::ports::BlobStore,
+    keys: &[ventanilla_domain::ports::BlobKey],
+) {
+    for key in keys {
+        if let Err(error) = blobs.delete(key).await {
+            tracing::error!(%error, blob = %key, "an unowned blob could not be deleted");
+        }
+    }
+}
+
 /// Whether a request body of `bytes` reaches a function through API Gateway: the HTTP API
 /// hands it over in base64 inside a synchronous Lambda invocation of at most 6 MB, with
 /// headers and request context around it (64 KiB allowed for those). A larger body meets the
