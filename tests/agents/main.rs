@@ -1045,3 +1045,72 @@ async fn an_admin_manages_only_their_own_agency_and_never_orphans_tickets() {
     assert_eq!(saved.status, 200, "{}", saved.body);
     assert_eq!(saved.body["queues"], json!(["atencion-ciudadana"]));
 }
+
+/// Issue 18, item size and paging: a ticket with 10,000 messages opens for the agent with
+/// its newest hundred and a cursor to the ones before, and for the citizen with the newest.
+#[tokio::test]
+async fn a_ticket_with_ten_thousand_messages_opens_by_pages() {
+    use ventanilla_domain::ports::{IdSource, ThreadQuery};
+    use ventanilla_domain::{Author, Body, Message, MessageKind, Timestamp};
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let number = office.ticket("MDT").await;
+    let start = Timestamp::parse("2030-01-01T00:00:00Z").unwrap();
+    for n in 0..10_000 {
+        let event = Message {
+            id: UuidV7.message_id(),
+            at: start.plus(chrono::Duration::seconds(n)),
+            kind: MessageKind::SystemEvent,
+            author: Author::System,
+            body: Body::parse(&format!("auto-reply received: {n}")).unwrap(),
+            attachments: Vec::new(),
+            mail: None,
+        };
+        office.store.add_event(&number, &event).await.unwrap();
+    }
+    let path = format!("/api/v1/agent/tickets/{number}");
+    let newest = office.call(Some(&agent), "GET", &path, None).await;
+    assert_eq!(newest.status, 200);
+    let messages = newest.body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), ThreadQuery::PAGE);
+    assert_eq!(messages[99]["text"], "auto-reply received: 9999");
+    let older = newest.body["older"].as_str().unwrap();
+    let before = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!(
+                "{path}?before={}",
+                older.replace('+', "%2B").replace('#', "%23")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(before.status, 200, "{}", before.body);
+    assert_eq!(
+        before.body["messages"][99]["text"],
+        "auto-reply received: 9899"
+    );
+    let bad = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("{path}?before=%3Cscript%3E"),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.body["errors"][0]["field"], "before");
+    // The citizen's lookup opens too, with at most the newest page (robots' notes are not
+    // theirs to see).
+    let lookup = office
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            Some(json!({"email": "ciudadana@example.com", "number": number.as_str()})),
+        )
+        .await;
+    assert_eq!(lookup.status, 200, "{}", lookup.body);
+    assert!(lookup.body["messages"].as_array().unwrap().len() <= ThreadQuery::PAGE);
+}

@@ -17,7 +17,7 @@ use ventanilla_domain::agents::{Agent, AuditEntry, Role, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, Opened, Page, QueueQuery, StoreError, SystemClock,
-    TicketStore,
+    ThreadCursor, ThreadQuery, TicketStore,
 };
 use ventanilla_domain::privacy::Erasure;
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
@@ -45,8 +45,12 @@ impl TicketStore for TransferredMidway {
     async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
         self.inner.ticket(number).await
     }
-    async fn thread(&self, number: &TicketNumber) -> Result<(Ticket, Vec<Message>), StoreError> {
-        self.inner.thread(number).await
+    async fn thread_page(
+        &self,
+        number: &TicketNumber,
+        query: &ThreadQuery,
+    ) -> Result<(Ticket, Page<Message, ThreadCursor>), StoreError> {
+        self.inner.thread_page(number, query).await
     }
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
         if self.armed.swap(false, Ordering::SeqCst) {

@@ -465,6 +465,85 @@ pub async fn an_event_joins_the_thread_and_leaves_the_ticket_as_it_was(backend: 
     assert_eq!(store.thread(&ticket.number).await.unwrap().1.len(), 2);
 }
 
+/// A long thread (ten thousand messages on SQLite) reads by pages of a hundred, newest
+/// first, each in one read, and every message once when walked to the start.
+pub async fn a_long_thread_reads_by_pages<B: Backend>(backend: B) {
+    use futures::StreamExt;
+    use ventanilla_domain::ports::ThreadQuery;
+    let messages = B::LONG_THREAD;
+    // Long enough that the whole thread is more than one Query's megabyte.
+    let padding = "x".repeat(3_000_000 / messages);
+    let store = backend.instance().await;
+    let clock = clock();
+    let request = new_ticket(&unique_agency(), Category::Queja, "x@example.com");
+    let ticket = open_ticket(&store, &clock, &UuidV7, request)
+        .await
+        .unwrap()
+        .into_ticket();
+    // A short thread is one page.
+    let (_, short) = store
+        .thread_page(&ticket.number, &ThreadQuery::newest(None))
+        .await
+        .unwrap();
+    assert_eq!((short.items.len(), short.next.clone()), (1, None));
+    let start = clock.now();
+    futures::stream::iter(0..messages)
+        .map(|n| {
+            let at = start.plus(Duration::seconds(n as i64 + 1));
+            let event = message(
+                MessageKind::SystemEvent,
+                at,
+                &format!("evento {n} {padding}"),
+            );
+            let (store, number) = (&store, &ticket.number);
+            async move { store.add_event(number, &event).await }
+        })
+        .buffer_unordered(32)
+        .for_each(|added| async move { added.unwrap() })
+        .await;
+    let (read, newest) = store
+        .thread_page(&ticket.number, &ThreadQuery::newest(None))
+        .await
+        .unwrap();
+    assert_eq!(read, ticket);
+    assert_eq!(newest.items.len(), ThreadQuery::PAGE);
+    assert!(
+        newest
+            .items
+            .last()
+            .unwrap()
+            .body
+            .as_str()
+            .starts_with(&format!("evento {} ", messages - 1))
+    );
+    assert!(
+        newest.items[0]
+            .body
+            .as_str()
+            .starts_with(&format!("evento {} ", messages - ThreadQuery::PAGE))
+    );
+    let mut seen = newest.items.len();
+    let mut before = newest.next.clone();
+    let mut oldest_seen = newest.items[0].at;
+    while let Some(cursor) = before {
+        let (_, page) = store
+            .thread_page(&ticket.number, &ThreadQuery::newest(Some(cursor)))
+            .await
+            .unwrap();
+        assert!(!page.items.is_empty());
+        assert!(page.items.windows(2).all(|w| w[0].at <= w[1].at));
+        assert!(page.items.last().unwrap().at < oldest_seen);
+        oldest_seen = page.items[0].at;
+        seen += page.items.len();
+        before = page.next;
+    }
+    assert_eq!(seen, messages + 1, "every message once, the first included");
+    assert_eq!(
+        store.thread(&ticket.number).await.unwrap().1.len(),
+        messages + 1
+    );
+}
+
 pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
@@ -1025,6 +1104,11 @@ pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend
 /// same storage (one SQLite file, one DynamoDB table), like several processes would have.
 pub trait Backend {
     type Store: TicketStore + Throttle + AgentDirectory + AgencyDirectory + AuditLog + 'static;
+    /// How many messages the long-thread case writes: ten thousand where writing them is
+    /// quick; the stand-in for DynamoDB slows down with a partition's size (each
+    /// conditional write scans it), so it gets fewer, longer ones, still over the 1 MB a
+    /// Query returns at once.
+    const LONG_THREAD: usize;
     async fn instance(&self) -> Self::Store;
 }
 
@@ -1040,6 +1124,7 @@ impl Sqlite {
 
 impl Backend for Sqlite {
     type Store = ventanilla_adapters::sqlite::SqliteStore;
+    const LONG_THREAD: usize = 10_000;
     async fn instance(&self) -> Self::Store {
         ventanilla_adapters::sqlite::SqliteStore::open(&self.0).unwrap()
     }
@@ -1063,6 +1148,7 @@ impl DynamoDb {
 
 impl Backend for DynamoDb {
     type Store = ventanilla_adapters::dynamodb::DynamoStore;
+    const LONG_THREAD: usize = 500;
     async fn instance(&self) -> Self::Store {
         ventanilla_adapters::dynamodb::DynamoStore::new(&self.config, &self.table)
     }
@@ -1083,6 +1169,7 @@ macro_rules! store_contract {
                 an_idempotency_key_returns_the_first_result,
                 mail_ids_find_their_ticket_and_arrive_once,
                 an_event_joins_the_thread_and_leaves_the_ticket_as_it_was,
+                a_long_thread_reads_by_pages,
                 unknown_tickets_are_not_found,
                 a_requester_finds_their_tickets,
                 a_thread_keeps_its_order_and_kinds,

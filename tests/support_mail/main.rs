@@ -488,3 +488,40 @@ async fn a_strangers_automatic_mail_never_moves_a_ticket_and_its_notes_are_cappe
     let handled = stack.receive(&unique("ses"), &robot).await;
     assert_eq!(handled[0].outcome, "duplicate");
 }
+
+/// Issue 18, item size: twenty attachments with 25 KB names and content types would push
+/// the message past DynamoDB's 400 KB item and fail on every retry; bounded, the mail is
+/// stored, with every file.
+#[tokio::test]
+async fn a_mail_with_twenty_huge_file_names_is_stored() {
+    let stack = Stack::new().await;
+    let citizen = format!("{}@gmail.com", unique("rosa"));
+    let support = format!("soporte@{}", stack.aws.domain);
+    let mut raw = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: Documentos\r\n\
+         Message-ID: <nombres.{citizen}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto mis documentos.\r\n"
+    );
+    for n in 0..20 {
+        let name = format!("{n:02}-{}.pdf", "n".repeat(25_000));
+        let kind = format!("application/{}", "x".repeat(25_000));
+        raw.push_str(&format!(
+            "--b\r\nContent-Type: {kind}\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n"
+        ));
+    }
+    raw.push_str("--b--\r\n");
+    let handled = stack.receive(&unique("ses"), &raw).await;
+    assert_eq!(handled[0].outcome, "new-ticket");
+    let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+    let (_, thread) = stack.desk.store.thread(&number).await.unwrap();
+    let files = &thread[0].attachments;
+    assert_eq!(files.len(), 20);
+    for file in files {
+        assert!(file.name.chars().count() <= 200, "{}", file.name.len());
+        assert!(file.name.ends_with(".pdf"));
+        assert_eq!(file.content_type, "application/octet-stream");
+    }
+}

@@ -23,7 +23,7 @@ use ventanilla_domain::agents::{Access, Agent, AgentToken, AuditAction, AuditEnt
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, Blob, BlobKey, BlobStore, Cursor, IdSource, Mailer,
-    QueueQuery, StoreError, TicketStore, UuidV7,
+    QueueQuery, StoreError, ThreadCursor, ThreadQuery, TicketStore, UuidV7,
 };
 use ventanilla_domain::privacy;
 use ventanilla_domain::ticket::{MailMeta, TicketUpdate};
@@ -401,13 +401,28 @@ async fn list<S: Ports, B: BlobStore, M: Mailer>(
     Ok(Json(json!({ "tickets": items, "next_cursor": next.flatten() })).into_response())
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ShowParams {
+    /// The `older` cursor of an earlier answer: the messages before it.
+    before: Option<String>,
+}
+
 async fn show<S: Ports, B: BlobStore, M: Mailer>(
     State(desk): Desk<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(number): Path<String>,
+    params: Result<Query<ShowParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
     let gate = Gate::open(&desk, &headers, lang).await?;
+    let Query(params) = params.map_err(|e| Problem::bad_request(lang, e.body_text()))?;
+    let before = params
+        .before
+        .as_deref()
+        .map(ThreadCursor::parse)
+        .transpose()
+        .map_err(|e| Problem::invalid_field(e, lang))?;
     let ticket = gate.ticket(&number, Access::Referral).await?;
     // A reply the provider refused earlier is tried again whenever the ticket is opened.
     let ticket = if ticket.undelivered.is_empty() || gate.agent.access(&ticket) < Access::Full {
@@ -416,7 +431,9 @@ async fn show<S: Ports, B: BlobStore, M: Mailer>(
         resend_undelivered(&desk, &gate.site, &ticket).await;
         gate.ticket(&number, Access::Referral).await?
     };
-    let view = TicketView::build(&desk.site, &desk.store, &desk.blobs, &ticket, lang).await?;
+    let page = ThreadQuery::newest(before);
+    let view =
+        TicketView::build(&desk.site, &desk.store, &desk.blobs, &ticket, &page, lang).await?;
     gate.audit(AuditAction::ViewTicket, Some(&ticket.number), String::new())
         .await?;
     Ok(Json(view).into_response())
@@ -431,10 +448,16 @@ async fn resend_undelivered<S: Ports, B: BlobStore, M: Mailer>(
     site: &Site,
     ticket: &Ticket,
 ) {
-    let Ok((_, thread)) = desk.store.thread(&ticket.number).await else {
+    // Replies wait for the provider for minutes, not a hundred messages.
+    let newest = ThreadQuery::newest(None);
+    let Ok((_, page)) = desk.store.thread_page(&ticket.number, &newest).await else {
         return;
     };
-    for message in thread.iter().filter(|m| ticket.undelivered.contains(&m.id)) {
+    for message in page
+        .items
+        .iter()
+        .filter(|m| ticket.undelivered.contains(&m.id))
+    {
         if let Err(error) = send_reply(
             site,
             &desk.store,
@@ -608,9 +631,10 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
         let key = BlobKey::parse(&format!("attachments/replies/{folder}/{index}"))
             .unwrap_or_else(|_| unreachable!("a uuid and a number make a valid key"));
         let size = bytes.len() as u64;
+        let file = AttachmentRef::new(&name, &content_type, size, key.clone());
         let blob = Blob {
             bytes,
-            content_type: content_type.clone(),
+            content_type: file.content_type.clone(),
         };
         if let Err(error) = desk.blobs.put(&key, blob).await {
             tracing::error!(%error, "reply attachment not stored");
@@ -621,16 +645,7 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
             discard_blobs(&desk.blobs, &stored).await;
             return Err(Problem::unavailable(lang));
         }
-        attachments.push(AttachmentRef {
-            name: if name.is_empty() {
-                "adjunto".into()
-            } else {
-                name
-            },
-            content_type,
-            size,
-            blob: key,
-        });
+        attachments.push(file);
     }
     let message = Message {
         id: UuidV7.message_id(),
@@ -1381,8 +1396,12 @@ async fn export_requester<S: Ports, B: BlobStore, M>(
     let gate = Gate::open(&desk, &headers, lang).await?;
     let tickets = requester_tickets(&gate, body).await?;
     let mut views = Vec::with_capacity(tickets.len());
+    // The right of access is to all of it: every message, not a page.
+    let whole = ThreadQuery::whole();
     for ticket in &tickets {
-        views.push(TicketView::build(&desk.site, &desk.store, &desk.blobs, ticket, lang).await?);
+        views.push(
+            TicketView::build(&desk.site, &desk.store, &desk.blobs, ticket, &whole, lang).await?,
+        );
     }
     for ticket in &tickets {
         gate.audit(

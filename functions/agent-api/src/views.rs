@@ -1,7 +1,7 @@
 //! The wire shapes of the agent API: a ticket in a queue, and a whole ticket with its thread.
 
 use serde::Serialize;
-use ventanilla_domain::ports::{BlobStore, TicketStore};
+use ventanilla_domain::ports::{BlobStore, ThreadQuery, TicketStore};
 use ventanilla_domain::{Author, Lang, MessageKind, Ticket};
 use ventanilla_http::{Problem, Site};
 
@@ -86,7 +86,10 @@ pub struct TicketView {
     pub summary: TicketSummary,
     pub requester: RequesterView,
     pub referrals: Vec<String>,
+    /// The newest page of the thread, oldest first.
     pub messages: Vec<MessageView>,
+    /// When older messages exist: the `before` that reads the page before this one.
+    pub older: Option<String>,
 }
 
 impl TicketView {
@@ -95,12 +98,18 @@ impl TicketView {
         store: &impl TicketStore,
         blobs: &impl BlobStore,
         ticket: &Ticket,
+        page: &ThreadQuery,
         lang: Lang,
     ) -> Result<Self, Problem> {
-        let (_, thread) = store.thread(&ticket.number).await.map_err(|error| {
-            tracing::error!(%error, "thread unreadable");
-            Problem::unavailable(lang)
-        })?;
+        let (_, page) = store
+            .thread_page(&ticket.number, page)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "thread unreadable");
+                Problem::unavailable(lang)
+            })?;
+        let older = page.next.map(|cursor| cursor.as_str().to_owned());
+        let thread = page.items;
         let mut messages = Vec::with_capacity(thread.len());
         for message in thread {
             let mut attachments = Vec::new();
@@ -161,6 +170,7 @@ impl TicketView {
                 .map(|a| a.as_str().to_owned())
                 .collect(),
             messages,
+            older,
         })
     }
 }

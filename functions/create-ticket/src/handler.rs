@@ -466,12 +466,12 @@ async fn store_screenshots(
             discard_blobs(blobs, &stored).await;
             return Err(error);
         }
-        attachments.push(AttachmentRef {
-            name: screenshot.file_name,
-            content_type: screenshot.content_type.to_owned(),
+        attachments.push(AttachmentRef::new(
+            &screenshot.file_name,
+            screenshot.content_type,
             size,
-            blob: key,
-        });
+            key,
+        ));
     }
     Ok(attachments)
 }

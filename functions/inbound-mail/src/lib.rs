@@ -17,8 +17,9 @@ use ventanilla_domain::incoming::{IncomingMail, Judgement, MailKind, Receipt, re
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
     AgencyDirectory, Blob, BlobError, BlobKey, BlobStore, IdentifierSecret, Mailer, StoreError,
-    Throttle, TicketStore, UuidV7,
+    ThreadQuery, Throttle, TicketStore, UuidV7,
 };
+use ventanilla_domain::ticket::bounded_name;
 use ventanilla_domain::{AttachmentRef, Lang};
 use ventanilla_http::Site;
 use ventanilla_http::outgoing::{Notice, send_notice, suppress_bounced};
@@ -183,8 +184,9 @@ where
             )),
             Outcome::Rejected { ticket } => {
                 // The refused mail is the thread's last message.
-                let (ticket, mut thread) = self.store.thread(ticket).await?;
-                thread
+                let newest = ThreadQuery::newest(None);
+                let (ticket, mut page) = self.store.thread_page(ticket, &newest).await?;
+                page.items
                     .pop()
                     .map(|refused| (ticket, refused, Notice::FollowUpRefused))
             }
@@ -272,14 +274,21 @@ where
         {
             let size = attachment.bytes.len() as u64;
             if size > limits.max_attachment_bytes || stored.len() >= limits.max_attachments {
-                left_out.push(attachment.name);
+                left_out.push(bounded_name(&attachment.name));
                 continue;
             }
             let key = BlobKey::parse(&format!("attachments/mail/{folder}/{index}"))
                 .unwrap_or_else(|_| unreachable!("a raw key's last segment and a number"));
+            // Bounded before anything is stored: S3 takes the content type as a header.
+            let file = AttachmentRef::new(
+                &attachment.name,
+                &attachment.content_type,
+                size,
+                key.clone(),
+            );
             let blob = Blob {
                 bytes: attachment.bytes,
-                content_type: attachment.content_type.clone(),
+                content_type: file.content_type.clone(),
             };
             self.blobs
                 .put(&key, blob)
@@ -288,12 +297,7 @@ where
                     key: key.clone(),
                     source,
                 })?;
-            stored.push(AttachmentRef {
-                name: attachment.name,
-                content_type: attachment.content_type,
-                size,
-                blob: key,
-            });
+            stored.push(file);
         }
         if !left_out.is_empty() {
             let note = format!(

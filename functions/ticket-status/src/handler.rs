@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use ventanilla_domain::ports::{
-    BlobStore, IdentifierSecret, StoreError, Throttle, ThrottleKey, TicketStore,
+    BlobStore, IdentifierSecret, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{Author, Email, FieldErrors, Lang, Message, Ticket, TicketNumber};
 use ventanilla_http::pages::{
@@ -130,11 +130,16 @@ impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
         // One read for the ticket and its thread: on DynamoDB one Query instead of a GetItem
         // and a Query. Numbers follow each other, so that a wrong e-mail reads a little more
         // than an unknown number gives away nothing a citizen could not guess.
-        match self.store.thread(number).await {
+        // The newest page: a thread of ten thousand robot mails still opens.
+        match self
+            .store
+            .thread_page(number, &ThreadQuery::newest(None))
+            .await
+        {
             // An erased ticket is no one's: it answers as an unknown number does, whatever
             // address (its placeholder included) or link is given.
-            Ok((ticket, thread)) if ticket.erased_at.is_none() && matches(&ticket) => {
-                Lookup::Found(Box::new(ticket), thread)
+            Ok((ticket, page)) if ticket.erased_at.is_none() && matches(&ticket) => {
+                Lookup::Found(Box::new(ticket), page.items)
             }
             Ok(_) | Err(StoreError::NotFound) => {
                 self.count_miss(&keys).await;

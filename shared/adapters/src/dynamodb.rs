@@ -35,7 +35,8 @@ use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
-    Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
+    Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
+    TicketStore, window_start,
 };
 use ventanilla_domain::privacy::Erasure;
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
@@ -716,20 +717,75 @@ impl TicketStore for DynamoStore {
         ticket_from_item(&item)
     }
 
-    async fn thread(&self, number: &TicketNumber) -> Result<(Ticket, Vec<Message>), StoreError> {
-        // One query reads the ticket's META item and its messages (`META` sorts before `MSG#`).
-        let items = self.all_items(None, ticket_pk(number)).await?;
-        let meta = items
-            .iter()
-            .find(|item| matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META))
-            .ok_or(StoreError::NotFound)?;
-        let ticket = ticket_from_item(meta)?;
-        let thread = items
-            .into_iter()
-            .filter_map(|mut item| item.remove("message"))
-            .map(|value| serde_dynamo::from_attribute_value(value).map_err(unavailable))
-            .collect::<Result<_, _>>()?;
-        Ok((ticket, thread))
+    async fn thread_page(
+        &self,
+        number: &TicketNumber,
+        query: &ThreadQuery,
+    ) -> Result<(Ticket, Page<Message, ThreadCursor>), StoreError> {
+        let message = |item: &mut Item| -> Option<Result<Message, StoreError>> {
+            item.remove("message")
+                .map(|value| serde_dynamo::from_attribute_value(value).map_err(unavailable))
+        };
+        if query.before.is_none() && query.limit == usize::MAX {
+            // The whole thread: one query reads the META item and every message (`META`
+            // sorts before `MSG#`), page after page.
+            let mut items = self.all_items(None, ticket_pk(number)).await?;
+            let meta = items
+                .iter()
+                .find(|item| matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META))
+                .ok_or(StoreError::NotFound)?;
+            let ticket = ticket_from_item(meta)?;
+            let items = items
+                .iter_mut()
+                .filter_map(message)
+                .collect::<Result<_, _>>()?;
+            return Ok((ticket, Page { items, next: None }));
+        }
+        // A page: newest first, down to the META item when the thread is that short (one
+        // query); one more message than asked tells whether older ones exist.
+        let mut condition = "PK = :pk".to_owned();
+        let mut request = self
+            .client
+            .get()
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(ticket_pk(number)))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(i32::try_from(query.limit.saturating_add(2)).unwrap_or(i32::MAX));
+        if let Some(before) = &query.before {
+            condition.push_str(" AND SK < :before");
+            request = request
+                .expression_attribute_values(":before", s(format!("MSG#{}", before.as_str())));
+        }
+        let output = request
+            .key_condition_expression(condition)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let truncated = output.last_evaluated_key.is_some();
+        let mut ticket = None;
+        let mut items = Vec::new();
+        for mut item in output.items.unwrap_or_default() {
+            if matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META) {
+                ticket = Some(ticket_from_item(&item)?);
+            } else if let Some(read) = message(&mut item) {
+                items.push(read?);
+            }
+        }
+        let ticket = match ticket {
+            Some(ticket) => ticket,
+            None => self.ticket(number).await?,
+        };
+        // Older messages exist when one more came back than asked, or DynamoDB stopped
+        // (1 MB) before reaching the META item.
+        let mut next = None;
+        if items.len() > query.limit || (truncated && !items.is_empty()) {
+            items.truncate(query.limit);
+            next = items.last().map(ThreadCursor::of);
+        }
+        items.reverse();
+        Ok((ticket, Page { items, next }))
     }
 
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {

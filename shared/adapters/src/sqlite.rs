@@ -13,7 +13,8 @@ use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
-    Cursor, Opened, Page, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
+    Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
+    TicketStore, window_start,
 };
 use ventanilla_domain::privacy::Erasure;
 use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
@@ -375,14 +376,41 @@ impl TicketStore for SqliteStore {
         self.transaction(move |tx| load_ticket(tx, &number)).await
     }
 
-    async fn thread(&self, number: &TicketNumber) -> Result<(Ticket, Vec<Message>), StoreError> {
+    async fn thread_page(
+        &self,
+        number: &TicketNumber,
+        query: &ThreadQuery,
+    ) -> Result<(Ticket, Page<Message, ThreadCursor>), StoreError> {
         let number = number.as_str().to_owned();
+        let before = query.before.as_ref().map(|c| c.as_str().to_owned());
+        // One more than asked: whether older messages exist.
+        let take = i64::try_from(query.limit)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1);
+        let limit = query.limit;
         self.transaction(move |tx| {
             let ticket = load_ticket(tx, &number)?;
             let mut statement = tx
-                .prepare_cached("SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key")
+                .prepare_cached(
+                    "SELECT message FROM messages
+                     WHERE ticket = ?1 AND (?2 IS NULL OR sort_key < ?2)
+                     ORDER BY sort_key DESC LIMIT ?3",
+                )
                 .map_err(db)?;
-            Ok((ticket, json_rows(&mut statement, [&number])?))
+            let mut items: Vec<Message> =
+                json_rows(&mut statement, params![&number, before, take])?;
+            let next = (items.len() > limit).then(|| {
+                items.truncate(limit);
+                items.last().map(ThreadCursor::of)
+            });
+            items.reverse();
+            Ok((
+                ticket,
+                Page {
+                    items,
+                    next: next.flatten(),
+                },
+            ))
         })
         .await
     }

@@ -104,11 +104,69 @@ pub struct QueueQuery {
     pub oldest_first: bool,
 }
 
+/// Where a thread's page ends: the position of a message (its time and id), opaque to
+/// clients, who hand it back to read the messages before it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThreadCursor(String);
+
+impl ThreadCursor {
+    /// The position of `message` in its thread (both stores sort by it).
+    pub fn of(message: &Message) -> Self {
+        ThreadCursor(format!("{}#{}", message.at, message.id))
+    }
+
+    /// A cursor a client handed back: the shape of one, nothing else.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let ok = (1..=100).contains(&raw.len())
+            && raw.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'+' | b'#' | b'-')
+            });
+        if ok {
+            Ok(ThreadCursor(raw.to_owned()))
+        } else {
+            Err(FieldError::new("before", FieldProblem::InvalidFormat))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which messages of a thread to read: the newest `limit` before `before` (all of them
+/// with [`ThreadQuery::whole`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
+pub struct ThreadQuery {
+    pub before: Option<ThreadCursor>,
+    pub limit: usize,
+}
+
+impl ThreadQuery {
+    /// What a view shows at once: enough for any real conversation, bounded for one with
+    /// ten thousand robot messages.
+    pub const PAGE: usize = 100;
+
+    pub fn whole() -> Self {
+        ThreadQuery {
+            before: None,
+            limit: usize::MAX,
+        }
+    }
+
+    /// The newest page, or the one before `before`.
+    pub fn newest(before: Option<ThreadCursor>) -> Self {
+        ThreadQuery {
+            before,
+            limit: Self::PAGE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T, C = Cursor> {
     pub items: Vec<T>,
     /// Present when more items follow.
-    pub next: Option<Cursor>,
+    pub next: Option<C>,
 }
 
 /// Tickets and their threads.
@@ -123,11 +181,26 @@ pub trait TicketStore: Send + Sync {
         number: &TicketNumber,
     ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
 
-    /// The ticket and its whole thread, oldest first, in one read (one DynamoDB Query).
+    /// The ticket and the page of its thread `query` asks for, oldest first, with the
+    /// cursor to the messages before it when there are any: one read for a page (one
+    /// DynamoDB Query), however long the thread.
+    fn thread_page(
+        &self,
+        number: &TicketNumber,
+        query: &ThreadQuery,
+    ) -> impl Future<Output = Result<(Ticket, Page<Message, ThreadCursor>), StoreError>> + Send;
+
+    /// The ticket and its whole thread, oldest first (erasure reads every message; a view
+    /// reads a page).
     fn thread(
         &self,
         number: &TicketNumber,
-    ) -> impl Future<Output = Result<(Ticket, Vec<Message>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Ticket, Vec<Message>), StoreError>> + Send {
+        async move {
+            let (ticket, page) = self.thread_page(number, &ThreadQuery::whole()).await?;
+            Ok((ticket, page.items))
+        }
+    }
 
     /// Applies a change and/or appends a message, if the ticket is still at the expected
     /// version (`VersionConflict` otherwise). A message whose mail id is already known is

@@ -121,6 +121,70 @@ pub struct AttachmentRef {
     pub blob: BlobKey,
 }
 
+impl AttachmentRef {
+    /// At most this many characters of a file's name are kept (its extension whole).
+    pub const MAX_NAME: usize = 200;
+    /// A content type longer than this (RFC 6838 allows 127 per part) is no content type.
+    pub const MAX_CONTENT_TYPE: usize = 100;
+
+    /// A file as stored: its name and content type bounded, whatever a mail or a form said,
+    /// so that twenty files never push a message past DynamoDB's 400 KB item. A name loses
+    /// its middle, not its extension; a content type that is not `type/subtype` in plain
+    /// token characters becomes `application/octet-stream`.
+    pub fn new(name: &str, content_type: &str, size: u64, blob: BlobKey) -> Self {
+        AttachmentRef {
+            name: bounded_name(name),
+            content_type: bounded_content_type(content_type),
+            size,
+            blob,
+        }
+    }
+}
+
+/// A file's name as stored (see [`AttachmentRef::new`]).
+pub fn bounded_name(raw: &str) -> String {
+    let name: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if name.is_empty() {
+        return "adjunto".to_owned();
+    }
+    if name.chars().count() <= AttachmentRef::MAX_NAME {
+        return name;
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .filter(|ext| !ext.is_empty() && ext.chars().count() <= 10);
+    let room = AttachmentRef::MAX_NAME - extension.map_or(0, |e| e.chars().count() + 1) - 1;
+    let stem: String = name.chars().take(room).collect();
+    match extension {
+        Some(ext) => format!("{stem}….{ext}"),
+        None => format!("{stem}…"),
+    }
+}
+
+fn bounded_content_type(raw: &str) -> String {
+    let text = raw.trim().to_ascii_lowercase();
+    let token = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    match text.split_once('/') {
+        Some((kind, sub))
+            if text.len() <= AttachmentRef::MAX_CONTENT_TYPE && token(kind) && token(sub) =>
+        {
+            text
+        }
+        _ => "application/octet-stream".to_owned(),
+    }
+}
+
 /// How a message travelled by mail, for threading.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailMeta {
@@ -296,4 +360,26 @@ pub struct TicketUpdate {
     pub expected_version: u64,
     pub change: TicketChange,
     pub message: Option<Message>,
+}
+
+#[cfg(test)]
+mod attachment_tests {
+    use super::*;
+
+    #[test]
+    fn names_and_content_types_are_bounded() {
+        let blob = BlobKey::parse("attachments/x/0").unwrap();
+        let long = format!("{}.pdf", "a".repeat(25_000));
+        let file = AttachmentRef::new(&long, "application/pdf", 1, blob.clone());
+        assert_eq!(file.name.chars().count(), AttachmentRef::MAX_NAME);
+        assert!(file.name.ends_with("….pdf"), "{}", file.name);
+        let odd = AttachmentRef::new(" \u{0}", &"x/".repeat(20_000), 1, blob.clone());
+        assert_eq!(odd.name, "adjunto");
+        assert_eq!(odd.content_type, "application/octet-stream");
+        let fine = AttachmentRef::new("cédula.png", "Image/PNG", 1, blob);
+        assert_eq!(
+            (fine.name.as_str(), fine.content_type.as_str()),
+            ("cédula.png", "image/png")
+        );
+    }
 }

@@ -11,8 +11,8 @@ use ventanilla_domain::notices::{NoticeContext, acknowledgement, agent_reply, fo
 
 use ventanilla_domain::Email;
 use ventanilla_domain::ports::{
-    BlobError, BlobStore, IdentifierSecret, MailError, Mailer, StoreError, Throttle, ThrottleKey,
-    TicketStore,
+    BlobError, BlobStore, IdentifierSecret, MailError, Mailer, StoreError, ThreadQuery, Throttle,
+    ThrottleKey, TicketStore,
 };
 use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{Lang, Message, MessageKind, Ticket, TicketChange};
@@ -189,7 +189,11 @@ pub async fn send_reply(
     reply: &Message,
 ) -> Result<(), ReplyNotSent> {
     let settings = &site.settings;
-    let (ticket, thread) = store.thread(number).await?;
+    // The citizen's last mail is among the newest messages.
+    let (ticket, page) = store
+        .thread_page(number, &ThreadQuery::newest(None))
+        .await?;
+    let thread = page.items;
     let agency = settings
         .agency(&ticket.agency)
         .ok_or(ReplyNotSent::Unbuildable(
