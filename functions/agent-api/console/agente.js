@@ -70,7 +70,15 @@
     }
     const thread = $("t-hilo");
     thread.textContent = "";
-    for (const m of current.messages) {
+    renderMessages(thread, current.messages, current.older, false);
+    show("ticket");
+  }
+
+  // The newest page of the thread; "Mensajes anteriores" fetches the page before and puts
+  // it on top, as often as there is one.
+  function renderMessages(thread, messages, older, onTop) {
+    const items = [];
+    for (const m of messages) {
       const item = document.createElement("li");
       item.className = m.kind;
       const meta = document.createElement("p");
@@ -87,9 +95,26 @@
         link.href = a.url; link.textContent = a.name;
         item.appendChild(link);
       }
-      thread.appendChild(item);
+      items.push(item);
     }
-    show("ticket");
+    const previous = thread.querySelector("li.anteriores");
+    if (previous) previous.remove();
+    if (onTop) thread.prepend(...items); else thread.append(...items);
+    if (older) {
+      const more = document.createElement("li");
+      more.className = "anteriores";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = "Mensajes anteriores";
+      button.addEventListener("click", async () => {
+        try {
+          const page = await call("GET", "/tickets/" + encodeURIComponent(current.number) + "?before=" + encodeURIComponent(older));
+          renderMessages(thread, page.messages, page.older, true);
+        } catch (error) { say(error.message); }
+      });
+      more.appendChild(button);
+      thread.prepend(more);
+    }
   }
 
   async function act(work, done) {
