@@ -556,13 +556,21 @@ async fn acknowledgements_are_capped_per_address_across_the_form_and_mail() {
         number.to_lowercase(),
         stack.aws.site.settings.mail_domain
     );
-    let bounce = format!(
-        "From: MAILER-DAEMON@mx.example.com\r\nTo: {support}\r\n\
-         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <rebote.{bouncing}>\r\n\
-         In-Reply-To: <{anchor}>\r\nAuto-Submitted: auto-replied\r\n\
-         Content-Type: text/plain\r\n\r\nThe mail system: <{bouncing}>: user unknown\r\n"
-    );
-    let handled = stack.receive(&bounce).await;
+    let bounce = |id: &str, about: &str| {
+        format!(
+            "From: MAILER-DAEMON@mx.example.com\r\nTo: {support}\r\n\
+             Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <{id}@mx.example.com>\r\n\
+             In-Reply-To: <{anchor}>\r\nAuto-Submitted: auto-replied\r\n\
+             Content-Type: text/plain\r\n\r\nThe mail system: <{about}>: user unknown\r\n"
+        )
+    };
+    // A "bounce" that does not name the ticket's address silences nobody.
+    let handled = stack.receive(&bounce("falso", "otra@example.com")).await;
+    assert_eq!(handled[0].outcome, "automatic");
+    let before = stack.sent().await.len();
+    stack.open_ticket(&bouncing).await;
+    assert_eq!(stack.sent().await.len(), before + 1);
+    let handled = stack.receive(&bounce("rebote", &bouncing)).await;
     assert_eq!(handled[0].outcome, "automatic");
     let before = stack.sent().await.len();
     stack.open_ticket(&bouncing).await;
@@ -672,4 +680,43 @@ async fn erasing_a_requester_leaves_no_blob_of_theirs() {
         .await;
     assert_eq!(status, 200, "{erased}");
     assert_eq!(objects().await, Vec::<String>::new());
+}
+
+/// Issue 18, paging under the policies: a thread longer than a page opens for the citizen
+/// through ticket-status (which may only Query the table) and for the agent.
+#[tokio::test]
+async fn a_long_thread_opens_under_each_functions_policy() {
+    use ventanilla_domain::ports::{IdSource, TicketStore, UuidV7};
+    use ventanilla_domain::{Author, Body, Message, MessageKind, TicketNumber, Timestamp};
+    let stack = Stack::new(true).await;
+    let citizen = format!("{}@example.com", unique("larga"));
+    let number = stack.open_ticket(&citizen).await;
+    let ticket = TicketNumber::parse(&number).unwrap();
+    let start = Timestamp::parse("2031-01-01T00:00:00Z").unwrap();
+    for n in 0..150 {
+        let event = Message {
+            id: UuidV7.message_id(),
+            at: start.plus(chrono::Duration::seconds(n)),
+            kind: MessageKind::SystemEvent,
+            author: Author::System,
+            body: Body::parse(&format!("auto-reply received: {n}")).unwrap(),
+            attachments: Vec::new(),
+            mail: None,
+        };
+        stack.aws.store.add_event(&ticket, &event).await.unwrap();
+    }
+    let (status, found) = stack.lookup(&citizen, &number).await;
+    assert_eq!(status, 200, "{found}");
+    let agent = stack.admin().await;
+    let (status, shown) = stack
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("/api/v1/agent/tickets/{number}"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["messages"].as_array().unwrap().len(), 100);
+    assert!(shown["older"].is_string(), "{shown}");
 }

@@ -1007,6 +1007,23 @@ async fn an_admin_manages_only_their_own_agency_and_never_orphans_tickets() {
         )
         .await;
     assert_eq!(promoted.status, 403, "{}", promoted.body);
+    // Nor take over an operator of their agency by rotating their token, or disable them.
+    let operator_id = AgentId::parse(&ventanilla_tests::unique("operadora-")).unwrap();
+    agent_api::create_agent(
+        &office.store,
+        &SystemClock,
+        operator_id.clone(),
+        "Operadora".into(),
+        AgencyCode::parse("MDT").unwrap(),
+        Role::Operator,
+    )
+    .await
+    .unwrap();
+    for action in ["token", "disable"] {
+        let path = format!("/api/v1/agent/agents/{}/{action}", operator_id.as_str());
+        let taken = office.call(Some(&admin), "POST", &path, None).await;
+        assert_eq!(taken.status, 403, "{action}: {}", taken.body);
+    }
 
     // MDT's soporte-tecnico holds a ticket: a save without it is refused, naming it; once
     // the ticket is transferred away, the queue may go.

@@ -679,9 +679,13 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
     let updated = match appended {
         Ok(updated) => updated,
         Err(problem) => {
-            // The reply did not land: its files belong to no ticket.
-            let stored: Vec<BlobKey> = message.attachments.iter().map(|a| a.blob.clone()).collect();
-            discard_blobs(&desk.blobs, &stored).await;
+            // The reply surely did not land (refused, not the store's failure, after which
+            // it may have): its files belong to no ticket.
+            if problem.status != 503 {
+                let stored: Vec<BlobKey> =
+                    message.attachments.iter().map(|a| a.blob.clone()).collect();
+                discard_blobs(&desk.blobs, &stored).await;
+            }
             return Err(problem);
         }
     };
@@ -1009,6 +1013,11 @@ async fn managed_agent<S: Ports, B, M>(
     let not_found = || Problem::not_found(gate.lang);
     let id = AgentId::parse(id).map_err(|_| not_found())?;
     match gate.desk.store.agent(&id).await {
+        // Nobody manages someone above them: an admin rotating an operator's token would
+        // become one.
+        Ok(agent) if agent.agency == gate.agent.agency && agent.role > gate.agent.role => {
+            Err(Problem::forbidden(gate.lang))
+        }
         Ok(agent) if agent.agency == gate.agent.agency => Ok(agent),
         Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
         Err(error) => Err(unavailable(&error, gate.lang)),

@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use ventanilla_domain::operations::{NewTicket, open_ticket};
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobKey, BlobStore, IdentifierSecret, Mailer, Opened, Throttle,
-    TicketStore, UuidV7,
+    AgencyDirectory, Blob, BlobKey, BlobStore, IdentifierSecret, Mailer, Opened, StoreError,
+    Throttle, TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::IdempotencyKey;
 use ventanilla_domain::{AttachmentRef, FieldError, FieldErrors, FieldProblem, Lang, Ticket};
@@ -404,7 +404,12 @@ where
         Err(error) => {
             tracing::error!(%error, "the ticket could not be opened");
             give_back().await;
-            discard_blobs(&intake.blobs, &files).await;
+            // Only when it surely was not opened: after the store's failure it may have been
+            // (a lost answer), and its screenshots must stay; the lifecycle rule sweeps them
+            // otherwise.
+            if !matches!(error, StoreError::Unavailable(_)) {
+                discard_blobs(&intake.blobs, &files).await;
+            }
             return answer.unavailable();
         }
     };

@@ -121,11 +121,15 @@ where
             tracing::warn!(raw = %key, "unreadable mail: kept raw only");
             return Ok(Outcome::Unreadable);
         };
+        // A bounce is kept whole until it is decided: it must name the address it is about.
+        let bounce_text = (mail.kind == MailKind::Bounce)
+            .then(|| String::from_utf8_lossy(&raw).to_ascii_lowercase());
         drop(raw);
         let mut judgement = match &envelope.receipt {
             Some(receipt) => receipt.judge(mail.from.as_ref()),
             None => Judgement::unchecked(self.site.settings.mail.local_senders_authenticated),
         };
+        judgement.sender_authenticated &= mail.single_from;
         // A FAIL written into the stored mail only makes it stricter.
         judgement.review |= mail.verdicts.spam_failed;
         judgement.virus |= mail.verdicts.virus_failed;
@@ -192,14 +196,20 @@ where
             }
             _ => None,
         };
-        if let Outcome::Automatic {
-            kind: MailKind::Bounce,
-            ticket: Some(number),
-        } = &outcome
+        if let (
+            Outcome::Automatic {
+                kind: MailKind::Bounce,
+                ticket: Some(number),
+            },
+            Some(text),
+            true,
+        ) = (&outcome, &bounce_text, judgement.sender_authenticated)
         {
-            // A bounce under our anchor names the ticket whose requester's address failed.
+            // A bounce under our anchor, from a mailer that authenticated itself, that names
+            // the requester's address: mail to it fails. (Anyone who knows a number can send
+            // a bounce; it must at least name the address and come from a real mailer.)
             let bounced = match self.store.ticket(number).await {
-                Ok(ticket) => {
+                Ok(ticket) if text.contains(&ticket.requester.email.match_key()) => {
                     suppress_bounced(
                         site,
                         &self.store,
@@ -208,6 +218,7 @@ where
                     )
                     .await
                 }
+                Ok(_) => Ok(()),
                 Err(error) => Err(error),
             };
             if let Err(error) = bounced {
@@ -236,23 +247,35 @@ where
     /// could not be read at all is never asked: it stays for a person to look at, and the
     /// bucket's lifecycle rule sweeps it (RetentionDays).
     async fn owns(&self, outcome: &Outcome, key: &BlobKey) -> bool {
-        match outcome {
+        let (number, query) = match outcome {
             Outcome::Opened { .. }
             | Outcome::FollowUp { .. }
             | Outcome::HeldForReview { .. }
-            | Outcome::Rejected { .. }
-            | Outcome::Unreadable => true,
-            Outcome::Automatic { ticket, .. } | Outcome::Virus { ticket } => ticket.is_some(),
-            Outcome::NoSender => false,
+            | Outcome::Unreadable => return true,
+            // A refused follow-up is not stored; nothing without a sender is.
+            Outcome::Rejected { .. }
+            | Outcome::NoSender
+            | Outcome::Automatic { ticket: None, .. }
+            | Outcome::Virus { ticket: None } => return false,
+            // Noted just now, unless a copy under another object raced it there.
+            Outcome::Automatic {
+                ticket: Some(number),
+                ..
+            }
+            | Outcome::Virus {
+                ticket: Some(number),
+            } => (number, ThreadQuery::newest(None)),
             // The same delivery again (the same object) or the same mail under a new one.
-            Outcome::Duplicate { ticket } => match self.store.thread(ticket).await {
-                Ok((_, thread)) => thread
-                    .iter()
-                    .filter_map(|m| m.mail.as_ref()?.raw.as_ref())
-                    .any(|raw| raw == key),
-                // Kept when unsure; the lifecycle rule sweeps it in the end.
-                Err(_) => true,
-            },
+            Outcome::Duplicate { ticket } => (ticket, ThreadQuery::whole()),
+        };
+        match self.store.thread_page(number, &query).await {
+            Ok((_, page)) => page
+                .items
+                .iter()
+                .filter_map(|m| m.mail.as_ref()?.raw.as_ref())
+                .any(|raw| raw == key),
+            // Kept when unsure; the lifecycle rule sweeps it in the end.
+            Err(_) => true,
         }
     }
 

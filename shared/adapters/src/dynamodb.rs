@@ -775,7 +775,27 @@ impl TicketStore for DynamoStore {
         }
         let ticket = match ticket {
             Some(ticket) => ticket,
-            None => self.ticket(number).await?,
+            // A long thread: its META item by a second Query, not a GetItem, so that the
+            // functions that read threads need no other grant than Query (ticket-status).
+            None => {
+                let meta = self
+                    .client
+                    .get()
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND SK = :meta")
+                    .expression_attribute_values(":pk", s(ticket_pk(number)))
+                    .expression_attribute_values(":meta", s(META))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                let item = meta
+                    .items
+                    .and_then(|mut items| items.pop())
+                    .ok_or(StoreError::NotFound)?;
+                ticket_from_item(&item)?
+            }
         };
         // Older messages exist when one more came back than asked, or DynamoDB stopped
         // (1 MB) before reaching the META item.

@@ -169,9 +169,33 @@ impl Receipt {
 }
 
 /// The domains SES's own `Authentication-Results` (the first such header, which SES adds on
-/// top; any below it came with the mail and may be forged) reports a DKIM pass for.
+/// top; any below it came with the mail and may be forged) reports a DKIM pass for. SES
+/// copies the sender's own words into that header (`envelope-from=`, `helo=`), so a header
+/// with a quoted string or an escape, or with more than one `dkim=` result (one smuggled in
+/// through those words beside SES's real one), vouches for nobody.
 pub fn dkim_pass_domains(authentication_results: &str) -> Vec<String> {
-    let mut parts = authentication_results.split(';');
+    if authentication_results.contains(['"', '\\']) {
+        return Vec::new();
+    }
+    // Comments (SES's "(spfCheck: …)") are no results.
+    let mut text = String::with_capacity(authentication_results.len());
+    let mut depth = 0_usize;
+    for c in authentication_results.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => text.push(c),
+            _ => {}
+        }
+    }
+    let results = text
+        .split(';')
+        .filter(|r| r.trim_start().to_ascii_lowercase().starts_with("dkim="))
+        .count();
+    if results != 1 {
+        return Vec::new();
+    }
+    let mut parts = text.split(';');
     if !parts
         .next()
         .is_some_and(|id| id.trim().eq_ignore_ascii_case("amazonses.com"))
@@ -222,6 +246,9 @@ pub struct IncomingMail {
     pub attachments: Vec<IncomingAttachment>,
     pub kind: MailKind,
     pub verdicts: Verdicts,
+    /// Exactly one From header naming one address: with two, which one a receiver's checks
+    /// looked at is anyone's guess, so such a sender is never taken as authenticated.
+    pub single_from: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -420,6 +447,12 @@ pub fn read(raw: &[u8]) -> Result<IncomingMail, UnreadableMail> {
     if message.headers().is_empty() {
         return Err(UnreadableMail);
     }
+    let from_headers = message
+        .headers()
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case("From"))
+        .count();
+    let single_from = from_headers == 1 && message.from().is_some_and(|a| a.iter().count() == 1);
     let from_address = message.from().and_then(|a| a.first());
     let from = from_address
         .and_then(|a| a.address())
@@ -478,6 +511,7 @@ pub fn read(raw: &[u8]) -> Result<IncomingMail, UnreadableMail> {
             spam_failed: verdict_failed(&message, "X-SES-Spam-Verdict"),
             virus_failed: verdict_failed(&message, "X-SES-Virus-Verdict"),
         },
+        single_from,
     })
 }
 
@@ -613,6 +647,25 @@ mod tests {
             .map(MailMessageId::as_str)
             .collect();
         assert_eq!(names, ["r19999@x.test", "r19998@x.test", "r19997@x.test"]);
+    }
+
+    #[test]
+    fn only_a_single_clean_dkim_result_of_ses_vouches_for_a_domain() {
+        let ses = "amazonses.com; spf=pass (spfCheck: domain of example.com designates 203.0.113.0 as permitted sender) client-ip=203.0.113.0; envelope-from=prvs=144d0cba42=sender@example.com; helo=smtp.example.com; dkim=pass header.i=@example.com; dmarc=none header.from=example.com;";
+        assert_eq!(dkim_pass_domains(ses), ["example.com"]);
+        // Words the sender controls (a quoted MAIL FROM) smuggling a second result in.
+        let smuggled = "amazonses.com; spf=pass client-ip=203.0.113.9; envelope-from=\"a; dkim=pass header.d=victim.ec ;\"@attacker.example; helo=x; dkim=pass header.i=@attacker.example; dmarc=none header.from=victim.ec;";
+        assert!(dkim_pass_domains(smuggled).is_empty());
+        let twice = "amazonses.com; helo=a; dkim=pass header.d=victim.ec; dkim=pass header.i=@attacker.example;";
+        assert!(dkim_pass_domains(twice).is_empty());
+        assert!(dkim_pass_domains("mx.attacker.example; dkim=pass header.d=victim.ec").is_empty());
+    }
+
+    #[test]
+    fn two_from_headers_are_no_single_sender() {
+        let m = mail("From: rosa@gmail.com\r\nFrom: otro@evil.example", "hola");
+        assert!(!m.single_from);
+        assert!(mail("From: rosa@gmail.com", "hola").single_from);
     }
 
     #[test]

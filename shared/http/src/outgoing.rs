@@ -69,9 +69,18 @@ async fn may_notify(
     address: &Email,
 ) -> Result<bool, StoreError> {
     let now = site.clock.now();
-    let bounced = ThrottleKey::personal("bounced", &address.match_key(), identifiers);
-    if store.counts(&[bounced], BOUNCED_FOR, now).await?[0] > 0 {
-        return Ok(false);
+    let bounced = [ThrottleKey::personal(
+        "bounced",
+        &address.match_key(),
+        identifiers,
+    )];
+    // This window and the one before: a bounce counts for 30 to 60 days, never for a
+    // moment only because a window ended right after it.
+    let earlier = now.plus(-chrono::Duration::from_std(BOUNCED_FOR).unwrap_or_default());
+    for at in [now, earlier] {
+        if store.counts(&bounced, BOUNCED_FOR, at).await?[0] > 0 {
+            return Ok(false);
+        }
     }
     let answers = ThrottleKey::personal("answers", &address.match_key(), identifiers);
     let limit = site.settings.mail.policy.acks_per_sender_per_day;
