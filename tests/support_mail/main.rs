@@ -381,11 +381,8 @@ async fn forged_sender_opens_its_own_ticket() {
     assert_ne!(handled[0].ticket.as_deref(), Some(number.as_str()));
 
     // Two From headers (DMARC may have passed for the other one): nobody's in particular.
-    let doubled = forged("falso3").replacen(
-        "\r\nTo: ",
-        "\r\nFrom: alguien@evil.example\r\nTo: ",
-        1,
-    );
+    let doubled =
+        forged("falso3").replacen("\r\nTo: ", "\r\nFrom: alguien@evil.example\r\nTo: ", 1);
     let handled = stack.receive_judged(&doubled, |_| {}).await;
     assert_eq!(handled[0].outcome, "new-ticket");
     assert_ne!(handled[0].ticket.as_deref(), Some(number.as_str()));

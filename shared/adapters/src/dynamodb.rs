@@ -514,6 +514,17 @@ impl DynamoStore {
         }
     }
 
+    /// A transaction's first item: the ticket exists (its cancellation code comes first).
+    fn ticket_exists(&self, number: &TicketNumber) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(ticket_pk(number), META)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// One go at adding an event: the ticket must exist, the message and its mail ids must
     /// not; the ticket item itself is not written.
     async fn try_add_event(
@@ -521,16 +532,9 @@ impl DynamoStore {
         number: &TicketNumber,
         event: &Message,
     ) -> Result<Option<()>, StoreError> {
-        let ticket_exists = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(ticket_pk(number), META)))
-            .condition_expression("attribute_exists(PK)")
-            .build()
-            .map_err(unavailable)?;
+        let ticket_exists = self.ticket_exists(number)?;
         let mut items = vec![
-            TransactWriteItem::builder()
-                .condition_check(ticket_exists)
-                .build(),
+            ticket_exists,
             put_if_absent(&self.table, message_item(number, event)?)?,
         ];
         for mail_id in event.mail_ids() {
@@ -834,21 +838,12 @@ impl TicketStore for DynamoStore {
         message: MessageId,
         mail_id: &MailMessageId,
     ) -> Result<(), StoreError> {
-        let ticket_exists = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(ticket_pk(number), META)))
-            .condition_expression("attribute_exists(PK)")
-            .build()
-            .map_err(unavailable)?;
+        let ticket_exists = self.ticket_exists(number)?;
         let result = self
             .client
             .get()
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .condition_check(ticket_exists)
-                    .build(),
-            )
+            .transact_items(ticket_exists)
             .transact_items(put_if_absent(
                 &self.table,
                 mail_id_item(number, message, mail_id),

@@ -273,6 +273,19 @@ fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), St
     Ok(())
 }
 
+/// `NotFound` unless the ticket exists.
+fn require_ticket(tx: &Connection, number: &TicketNumber) -> Result<(), StoreError> {
+    query_row(
+        tx,
+        "SELECT 1 FROM tickets WHERE number = ?1",
+        [number.as_str()],
+        |_| Ok(()),
+    )
+    .optional()
+    .map_err(db)?
+    .ok_or(StoreError::NotFound)
+}
+
 /// Writes a message and indexes its mail ids; a mail id seen before means the same mail
 /// arrived twice: `AlreadyExists`, and the caller's transaction rolls back.
 fn write_message(
@@ -434,15 +447,7 @@ impl TicketStore for SqliteStore {
     async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
         let (number, event) = (number.clone(), event.clone());
         self.transaction(move |tx| {
-            let exists = query_row(
-                tx,
-                "SELECT 1 FROM tickets WHERE number = ?1",
-                [number.as_str()],
-                |_| Ok(()),
-            )
-            .optional()
-            .map_err(db)?;
-            exists.ok_or(StoreError::NotFound)?;
+            require_ticket(tx, &number)?;
             write_message(tx, &number, &event)
         })
         .await
@@ -456,15 +461,7 @@ impl TicketStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let (number, mail_id) = (number.clone(), mail_id.clone());
         self.transaction(move |tx| {
-            let exists = query_row(
-                tx,
-                "SELECT 1 FROM tickets WHERE number = ?1",
-                [number.as_str()],
-                |_| Ok(()),
-            )
-            .optional()
-            .map_err(db)?;
-            exists.ok_or(StoreError::NotFound)?;
+            require_ticket(tx, &number)?;
             link_mail_id(tx, &number, message, &mail_id)
         })
         .await

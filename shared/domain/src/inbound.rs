@@ -249,6 +249,19 @@ async fn thread(
     Ok(None)
 }
 
+/// The ticket one of a delivery's ids already belongs to: the same mail, seen before.
+async fn seen_before(
+    store: &impl TicketStore,
+    known: &[MailMessageId],
+) -> Result<Option<TicketNumber>, StoreError> {
+    Ok(store
+        .find_by_mail_ids(known)
+        .await?
+        .into_iter()
+        .flatten()
+        .next())
+}
+
 fn mail_ids(delivery: &Delivery) -> Vec<MailMessageId> {
     let mut ids: Vec<MailMessageId> = delivery.mail.message_id.iter().cloned().collect();
     if let Some(provider) = &delivery.provider_id
@@ -351,13 +364,7 @@ pub async fn receive_mail(
     delivery: Delivery,
 ) -> Result<Outcome, StoreError> {
     let known = mail_ids(&delivery);
-    if let Some(ticket) = store
-        .find_by_mail_ids(&known)
-        .await?
-        .into_iter()
-        .flatten()
-        .next()
-    {
+    if let Some(ticket) = seen_before(store, &known).await? {
         return Ok(Outcome::Duplicate { ticket });
     }
     let mail = &delivery.mail;
@@ -512,13 +519,7 @@ pub async fn receive_mail(
         }
         Err(StoreError::AlreadyExists) => {
             // Two deliveries of one mail raced; the other one opened it.
-            if let Some(ticket) = store
-                .find_by_mail_ids(&known)
-                .await?
-                .into_iter()
-                .flatten()
-                .next()
-            {
+            if let Some(ticket) = seen_before(store, &known).await? {
                 return Ok(Outcome::Duplicate { ticket });
             }
             return Err(StoreError::AlreadyExists);
