@@ -695,7 +695,7 @@ async fn an_access_denied_is_logged_once_with_its_action_and_answered_503() {
     let aws = AwsStandIn::without_grants(
         ventanilla_tests::aws_config().await,
         true,
-        &["create-ticket|TicketsRead|dynamodb:BatchGetItem"],
+        &["create-ticket|TicketsWrite|dynamodb:UpdateItem"],
     )
     .await;
     let functions = Functions::start(&aws);
@@ -717,13 +717,13 @@ async fn an_access_denied_is_logged_once_with_its_action_and_answered_503() {
     let denials = ventanilla_tests::stack_denials(&aws.stack).await;
     assert_eq!(denials.len(), 1, "{denials:?}");
     assert_eq!(denials[0]["function"], "create-ticket");
-    assert_eq!(denials[0]["action"], "dynamodb:BatchGetItem");
+    assert_eq!(denials[0]["action"], "dynamodb:UpdateItem");
 
     let log = functions.log("create-ticket");
     let refusals: Vec<&str> = log.lines().filter(|l| l.contains("AccessDenied")).collect();
     assert_eq!(refusals.len(), 1, "logged once:\n{log}");
     assert!(
-        refusals[0].contains("dynamodb:BatchGetItem"),
+        refusals[0].contains("dynamodb:UpdateItem"),
         "{}",
         refusals[0]
     );

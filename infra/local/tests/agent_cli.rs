@@ -66,7 +66,9 @@ fn a_bad_agency_or_role_is_refused_with_a_reason() {
         "Ana",
     ]);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("agent, supervisor or admin"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("agent, supervisor, admin or operator")
+    );
     let first = agent_add(&["--data-dir", data, "--agency", "MINTEL", "--name", "Ana"]);
     assert!(first.status.success());
     let again = agent_add(&["--data-dir", data, "--agency", "MINTEL", "--name", "Ana"]);
