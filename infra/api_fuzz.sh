@@ -43,6 +43,9 @@ for _ in $(seq 1 100); do
 done
 
 # The run's example database stays out of the clone (hypothesis would write .hypothesis/).
+# One worker: with two, hypothesis describes filter lambdas by parsing source with `ast` from
+# two threads at once, which CPython 3.11 does not survive ("AST constructor recursion depth
+# mismatch", seen here once in a CI run): a flake of the tool, not of the API.
 cd "$work"
 schemathesis_run() { # extra arguments; the output is kept to count the cases
   SCHEMATHESIS_HOOKS="" "$VENV/bin/schemathesis" run "$root/docs/openapi.json" \
@@ -50,7 +53,7 @@ schemathesis_run() { # extra arguments; the output is kept to count the cases
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --max-examples "$examples" \
-    --workers 2 \
+    --workers 1 \
     --seed 20261123 \
     --suppress-health-check all \
     --no-color "$@" | tee -a "$work/schemathesis.out"
