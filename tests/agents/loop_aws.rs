@@ -353,22 +353,7 @@ async fn erasure_and_retention_delete_their_files_under_each_functions_policy() 
             unique("m")
         )
     };
-    let objects = || async {
-        let listed = stack
-            .aws
-            .blobs
-            .client()
-            .list_objects_v2()
-            .bucket(stack.aws.blobs.bucket())
-            .send()
-            .await
-            .unwrap();
-        listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect::<Vec<_>>()
-    };
+    let objects = || stack.aws.blob_keys();
     let admin = stack.admin().await;
 
     // An old ticket, finished; the retention rule will erase it.
@@ -593,22 +578,7 @@ async fn erasing_a_requester_leaves_no_blob_of_theirs() {
         .decode(PNG)
         .unwrap();
     let stack = Stack::new(true).await;
-    let objects = || async {
-        let listed = stack
-            .aws
-            .blobs
-            .client()
-            .list_objects_v2()
-            .bucket(stack.aws.blobs.bucket())
-            .send()
-            .await
-            .unwrap();
-        listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect::<Vec<_>>()
-    };
+    let objects = || stack.aws.blob_keys();
     let citizen = format!("{}@gmail.com", unique("rosa"));
     let support = format!("soporte@{}", stack.aws.domain);
 
@@ -686,23 +656,15 @@ async fn erasing_a_requester_leaves_no_blob_of_theirs() {
 /// through ticket-status (which may only Query the table) and for the agent.
 #[tokio::test]
 async fn a_long_thread_opens_under_each_functions_policy() {
-    use ventanilla_domain::ports::{IdSource, TicketStore, UuidV7};
-    use ventanilla_domain::{Author, Body, Message, MessageKind, TicketNumber, Timestamp};
+    use ventanilla_domain::ports::TicketStore;
+    use ventanilla_domain::{TicketNumber, Timestamp};
     let stack = Stack::new(true).await;
     let citizen = format!("{}@example.com", unique("larga"));
     let number = stack.open_ticket(&citizen).await;
     let ticket = TicketNumber::parse(&number).unwrap();
     let start = Timestamp::parse("2031-01-01T00:00:00Z").unwrap();
     for n in 0..150 {
-        let event = Message {
-            id: UuidV7.message_id(),
-            at: start.plus(chrono::Duration::seconds(n)),
-            kind: MessageKind::SystemEvent,
-            author: Author::System,
-            body: Body::parse(&format!("auto-reply received: {n}")).unwrap(),
-            attachments: Vec::new(),
-            mail: None,
-        };
+        let event = ventanilla_tests::generated_event(start, n);
         stack.aws.store.add_event(&ticket, &event).await.unwrap();
     }
     let (status, found) = stack.lookup(&citizen, &number).await;

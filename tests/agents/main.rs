@@ -1067,22 +1067,14 @@ async fn an_admin_manages_only_their_own_agency_and_never_orphans_tickets() {
 /// its newest hundred and a cursor to the ones before, and for the citizen with the newest.
 #[tokio::test]
 async fn a_ticket_with_ten_thousand_messages_opens_by_pages() {
-    use ventanilla_domain::ports::{IdSource, ThreadQuery};
-    use ventanilla_domain::{Author, Body, Message, MessageKind, Timestamp};
+    use ventanilla_domain::Timestamp;
+    use ventanilla_domain::ports::ThreadQuery;
     let office = Office::new();
     let agent = office.agent("MDT", Role::Agent).await;
     let number = office.ticket("MDT").await;
     let start = Timestamp::parse("2030-01-01T00:00:00Z").unwrap();
     for n in 0..10_000 {
-        let event = Message {
-            id: UuidV7.message_id(),
-            at: start.plus(chrono::Duration::seconds(n)),
-            kind: MessageKind::SystemEvent,
-            author: Author::System,
-            body: Body::parse(&format!("auto-reply received: {n}")).unwrap(),
-            attachments: Vec::new(),
-            mail: None,
-        };
+        let event = ventanilla_tests::generated_event(start, n);
         office.store.add_event(&number, &event).await.unwrap();
     }
     let path = format!("/api/v1/agent/tickets/{number}");

@@ -83,6 +83,21 @@ pub fn ses_receipt_event(ses_id: &str) -> serde_json::Value {
     event
 }
 
+/// The `n`-th of a generated run of automatic-mail notes, a second apart from `start`: what
+/// fills a thread to test its paging.
+pub fn generated_event(start: ventanilla_domain::Timestamp, n: i64) -> ventanilla_domain::Message {
+    use ventanilla_domain::ports::IdSource;
+    ventanilla_domain::Message {
+        id: ventanilla_domain::ports::UuidV7.message_id(),
+        at: start.plus(chrono::Duration::seconds(n)),
+        kind: ventanilla_domain::MessageKind::SystemEvent,
+        author: ventanilla_domain::Author::System,
+        body: Body::parse(&format!("auto-reply received: {n}")).expect("a valid body"),
+        attachments: Vec::new(),
+        mail: None,
+    }
+}
+
 /// A form-style requester with every field the agencies ask for.
 pub fn requester(email: &str) -> Requester {
     Requester {
@@ -346,6 +361,23 @@ impl AwsStandIn {
             .send()
             .await
             .expect("identity");
+    }
+
+    /// The keys of every object in the stack's bucket.
+    pub async fn blob_keys(&self) -> Vec<String> {
+        let listed = self
+            .blobs
+            .client()
+            .list_objects_v2()
+            .bucket(self.blobs.bucket())
+            .send()
+            .await
+            .expect("the bucket lists");
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
     }
 
     /// (SES id, raw) of every mail sent from this domain, as the stand-in recorded it.

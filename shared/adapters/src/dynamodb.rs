@@ -178,6 +178,14 @@ fn failed(codes: &[String], index: usize) -> bool {
         .is_some_and(|c| c == "ConditionalCheckFailed")
 }
 
+/// An `UpdateItem` whose condition did not hold.
+fn condition_failed(error: &SdkError<UpdateItemError>) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(UpdateItemError::ConditionalCheckFailedException(_))
+    )
+}
+
 fn conflicted(codes: &[String]) -> bool {
     codes.iter().any(|c| c == "TransactionConflict")
 }
@@ -997,13 +1005,7 @@ impl Throttle for DynamoStore {
             .await;
         match taken {
             Ok(_) => Ok(true),
-            Err(error)
-                if error.as_service_error().is_some_and(|e| {
-                    matches!(e, UpdateItemError::ConditionalCheckFailedException(_))
-                }) =>
-            {
-                Ok(false)
-            }
+            Err(error) if condition_failed(&error) => Ok(false),
             Err(error) => Err(unavailable(error)),
         }
     }
@@ -1031,13 +1033,7 @@ impl Throttle for DynamoStore {
         match released {
             Ok(_) => Ok(()),
             // Nothing left to give back (the window ended meanwhile).
-            Err(error)
-                if error.as_service_error().is_some_and(|e| {
-                    matches!(e, UpdateItemError::ConditionalCheckFailedException(_))
-                }) =>
-            {
-                Ok(())
-            }
+            Err(error) if condition_failed(&error) => Ok(()),
             Err(error) => Err(unavailable(error)),
         }
     }

@@ -51,11 +51,20 @@ pub async fn suppress_bounced(
     identifiers: &IdentifierSecret,
     address: &Email,
 ) -> Result<(), StoreError> {
-    let key = ThrottleKey::personal("bounced", &address.match_key(), identifiers);
-    store
-        .take(&key, BOUNCED_FOR, site.clock.now(), u64::MAX)
-        .await
-        .map(|_| ())
+    let key = bounced_key(identifiers, address);
+    // Marked in this window and the next: a notice then reads one window, and a bounce
+    // counts for 30 to 60 days, never for a moment only because a window ended right after
+    // it. The rare bounce pays the second write, not every notice a second read.
+    let now = site.clock.now();
+    let next = now.plus(chrono::Duration::from_std(BOUNCED_FOR).unwrap_or_default());
+    for at in [now, next] {
+        store.take(&key, BOUNCED_FOR, at, u64::MAX).await?;
+    }
+    Ok(())
+}
+
+fn bounced_key(identifiers: &IdentifierSecret, address: &Email) -> ThrottleKey {
+    ThrottleKey::personal("bounced", &address.match_key(), identifiers)
 }
 
 /// Whether one more notice may go to `address` today: not one that bounced lately, and at
@@ -69,18 +78,9 @@ async fn may_notify(
     address: &Email,
 ) -> Result<bool, StoreError> {
     let now = site.clock.now();
-    let bounced = [ThrottleKey::personal(
-        "bounced",
-        &address.match_key(),
-        identifiers,
-    )];
-    // This window and the one before: a bounce counts for 30 to 60 days, never for a
-    // moment only because a window ended right after it.
-    let earlier = now.plus(-chrono::Duration::from_std(BOUNCED_FOR).unwrap_or_default());
-    for at in [now, earlier] {
-        if store.counts(&bounced, BOUNCED_FOR, at).await?[0] > 0 {
-            return Ok(false);
-        }
+    let bounced = [bounced_key(identifiers, address)];
+    if store.counts(&bounced, BOUNCED_FOR, now).await?[0] > 0 {
+        return Ok(false);
     }
     let answers = ThrottleKey::personal("answers", &address.match_key(), identifiers);
     let limit = site.settings.mail.policy.acks_per_sender_per_day;
