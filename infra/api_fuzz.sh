@@ -28,7 +28,7 @@ fi
 work=$(mktemp -d)
 # The opening limit lifted: schemathesis is one source sending hundreds of openings.
 sed 's/^openings_per_source_per_hour = .*/openings_per_source_per_hour = 1000000000/' \
-  infra/ventanilla.toml >"$work/ventanilla.toml"
+  shared/app/ventanilla.toml >"$work/ventanilla.toml"
 token=$("$server" agent add --data-dir "$work/data" --config "$work/ventanilla.toml" \
   --agency MDT --role admin --name "Fuzz Admin" | grep -o 'vnt_[A-Za-z0-9_-]*')
 port=$(free_port)

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-use inbound_mail::MailDesk;
+use ventanilla_app::receive_mail::MailDesk;
 use libfuzzer_sys::fuzz_target;
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_domain::inbound::Outcome;
@@ -27,8 +27,8 @@ use ventanilla_domain::mail::OutgoingMail;
 use ventanilla_domain::ports::{
     Blob, BlobError, BlobKey, BlobStore, Clock, MailError, Mailer, SentMail, SystemClock,
 };
-use ventanilla_http::settings::DEFAULT_CONFIG;
-use ventanilla_http::{AccessLinks, Settings, Site};
+use ventanilla_app::config::DEFAULT_CONFIG;
+use ventanilla_app::{AccessLinks, Settings, Site};
 
 /// The store is replaced by an empty one after this many inputs: every input may open a
 /// ticket with up to 256 KB of text, and a store that keeps them all grows by gigabytes

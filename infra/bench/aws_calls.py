@@ -958,7 +958,7 @@ def main():
 
         # The compiled-in configuration, with the per-source opening limit raised: every
         # ticket here comes from 127.0.0.1. The limit's counter is written either way.
-        config = (ROOT / "infra/ventanilla.toml").read_text()
+        config = (ROOT / "shared/app/ventanilla.toml").read_text()
         config = re.sub(r"(openings_per_source_per_hour =) \d+", r"\1 1000000", config)
         (workdir / "config.toml").write_text(config)
 

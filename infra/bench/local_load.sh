@@ -30,7 +30,7 @@ server="$lambda_dir/ventanilla-local/bootstrap"
 
 work=$(mktemp -d)
 sed 's/^openings_per_source_per_hour = .*/openings_per_source_per_hour = 1000000000/' \
-  infra/ventanilla.toml >"$work/ventanilla.toml"
+  shared/app/ventanilla.toml >"$work/ventanilla.toml"
 port=$(free_port)
 "$server" --addr "127.0.0.1:$port" --smtp-addr "127.0.0.1:$(free_port)" \
   --data-dir "$work/data" --config "$work/ventanilla.toml" >"$work/server.log" 2>&1 &

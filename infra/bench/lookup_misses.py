@@ -39,7 +39,7 @@ def post(url, body):
 def main():
     binary, n = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300
     with tempfile.TemporaryDirectory() as data:
-        config = (ROOT / "infra/ventanilla.toml").read_text()
+        config = (ROOT / "shared/app/ventanilla.toml").read_text()
         config = re.sub(r"(lookup_misses_per_\w+ =) \d+", r"\1 1000000", config)
         (Path(data) / "config.toml").write_text(config)
         server = subprocess.Popen(

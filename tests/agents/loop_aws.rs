@@ -192,7 +192,7 @@ async fn citizen_facing_functions_cannot_write_agents_tokens_or_agencies() {
     let clock = ventanilla_domain::ports::SystemClock;
     for function in ["create-ticket", "ticket-status", "inbound-mail"] {
         let store = aws.ports(function).store;
-        let forged = agent_api::create_agent(
+        let forged = ventanilla_app::agents::create(
             &store,
             &clock,
             AgentId::parse(&unique("intruso-")).unwrap(),
@@ -224,7 +224,7 @@ async fn citizen_facing_functions_cannot_write_agents_tokens_or_agencies() {
                     || k.starts_with("AGENCY#"))),
         "{refused:#?}"
     );
-    let (agent, _) = agent_api::create_agent(
+    let (agent, _) = ventanilla_app::agents::create(
         &aws.ports("agent-api").store,
         &clock,
         AgentId::parse(&unique("agente-")).unwrap(),
@@ -404,7 +404,7 @@ async fn erasure_and_retention_delete_their_files_under_each_functions_policy() 
         .unwrap(),
     )
     .unwrap();
-    let swept = stack.mail.handle(schedule).await.unwrap();
+    let swept = inbound_mail::handle(&stack.mail, schedule).await.unwrap();
     stack.aws.assert_no_denials().await;
     assert_eq!(swept["erased"], json!([old]), "{swept}");
     assert_eq!(objects().await, Vec::<String>::new());

@@ -22,19 +22,19 @@ use tower::ServiceExt;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_app::config::DEFAULT_CONFIG;
+use ventanilla_app::open_ticket;
+use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::agents::Role;
-use ventanilla_domain::operations::open_ticket;
 use ventanilla_domain::ports::{Clock, SystemClock, TicketStore, UuidV7};
 use ventanilla_domain::{AgencyCode, AgentId, Category, QueueName, TicketNumber};
-use ventanilla_http::settings::DEFAULT_CONFIG;
-use ventanilla_http::{AccessLinks, Settings, Site};
 
 #[derive(Debug)]
 pub struct Office {
     pub dir: tempfile::TempDir,
     pub store: SqliteStore,
     pub router: Router,
-    pub mail: inbound_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>,
+    pub mail: ventanilla_app::receive_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>,
 }
 
 #[derive(Debug)]
@@ -73,7 +73,7 @@ impl Office {
             blobs: blobs.clone(),
             mailer: OutboxMailer::new(dir.path().join("outbox")),
         };
-        let mail = inbound_mail::MailDesk {
+        let mail = ventanilla_app::receive_mail::MailDesk {
             site: site.clone(),
             store: store.clone(),
             blobs: blobs.clone(),
@@ -98,7 +98,7 @@ impl Office {
 
     pub async fn agent(&self, agency: &str, role: Role) -> String {
         let id = AgentId::parse(&ventanilla_tests::unique("agente-")).unwrap();
-        let (_, token) = agent_api::create_agent(
+        let (_, token) = ventanilla_app::agents::create(
             &self.store,
             &SystemClock,
             id,
@@ -118,7 +118,7 @@ impl Office {
             "ciudadana@example.com",
         );
         new.queue = QueueName::parse("soporte-tecnico").unwrap();
-        open_ticket(&self.store, &SystemClock, &UuidV7, new)
+        open_ticket::open(&self.store, &SystemClock, &UuidV7, new)
             .await
             .unwrap()
             .into_ticket()
@@ -1009,7 +1009,7 @@ async fn an_admin_manages_only_their_own_agency_and_never_orphans_tickets() {
     assert_eq!(promoted.status, 403, "{}", promoted.body);
     // Nor take over an operator of their agency by rotating their token, or disable them.
     let operator_id = AgentId::parse(&ventanilla_tests::unique("operadora-")).unwrap();
-    agent_api::create_agent(
+    ventanilla_app::agents::create(
         &office.store,
         &SystemClock,
         operator_id.clone(),

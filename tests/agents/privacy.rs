@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use ventanilla_app::open_ticket;
 use ventanilla_domain::agents::Role;
-use ventanilla_domain::operations::open_ticket;
 use ventanilla_domain::ports::{BlobKey, ManualClock, TicketStore, UuidV7};
 use ventanilla_domain::privacy::ERASED_TEXT;
 use ventanilla_domain::{AgencyCode, Category, Email, TicketNumber, Timestamp};
@@ -85,7 +85,7 @@ async fn an_admin_exports_then_erases_a_citizens_data_and_both_are_audited() {
     assert_eq!(blobs.len(), 2, "the screenshot and the raw mail");
     assert!(blobs.iter().all(|key| blob_exists(&office, key)));
     // The same citizen also wrote to another agency: MDT's admin touches none of it.
-    let elsewhere = open_ticket(
+    let elsewhere = open_ticket::open(
         &office.store,
         &ventanilla_domain::ports::SystemClock,
         &UuidV7,
@@ -286,7 +286,9 @@ async fn the_retention_rule_erases_finished_tickets_past_their_time_and_nothing_
     .await;
     let old_blobs = blobs_of(&office, &closed).await;
 
-    let swept = office.mail.handle(schedule()).await.unwrap();
+    let swept = inbound_mail::handle(&office.mail, schedule())
+        .await
+        .unwrap();
     let erased: BTreeSet<&str> = swept["erased"]
         .as_array()
         .unwrap()
@@ -331,7 +333,9 @@ async fn the_retention_rule_erases_finished_tickets_past_their_time_and_nothing_
     );
     // The next day's run finds them erased already.
     clock.advance(chrono::Duration::days(1));
-    let next = office.mail.handle(schedule()).await.unwrap();
+    let next = inbound_mail::handle(&office.mail, schedule())
+        .await
+        .unwrap();
     assert_eq!(next["erased"], json!([]), "{next}");
     assert_eq!(next["examined"], 2, "{next}");
 }

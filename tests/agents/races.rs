@@ -25,8 +25,8 @@ use ventanilla_domain::{
     AgencyCode, AgentId, Email, Message, MessageKind, QueueName, Ticket, TicketChange, TicketNumber,
 };
 
-use ventanilla_http::settings::DEFAULT_CONFIG;
-use ventanilla_http::{AccessLinks, Settings, Site};
+use ventanilla_app::config::DEFAULT_CONFIG;
+use ventanilla_app::{AccessLinks, Settings, Site};
 
 use super::Office;
 

@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::Duration;
+use ventanilla_app::change::{self, Change, ChangeError};
+use ventanilla_app::open_ticket;
 use ventanilla_domain::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::operations::{ChangeError, change_status, open_ticket};
 use ventanilla_domain::ports::BlobKey;
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, ManualClock, Opened, QueueQuery,
@@ -79,7 +80,7 @@ pub async fn opens_a_ticket_and_reads_it_back(backend: impl Backend) {
         size: 1234,
         blob: BlobKey::parse("attachments/x/captura.png").unwrap(),
     });
-    let opened = open_ticket(&store, &clock, &UuidV7, request.clone())
+    let opened = open_ticket::open(&store, &clock, &UuidV7, request.clone())
         .await
         .unwrap();
     let Opened::Created(ticket, first) = opened else {
@@ -120,7 +121,7 @@ pub async fn two_hundred_concurrent_openings_get_distinct_numbers(backend: impl 
                     Category::Requerimiento,
                     &format!("c{i}@example.com"),
                 );
-                open_ticket(store.as_ref(), clock.as_ref(), &UuidV7, request)
+                open_ticket::open(store.as_ref(), clock.as_ref(), &UuidV7, request)
                     .await
                     .unwrap()
                     .into_ticket()
@@ -143,7 +144,7 @@ pub async fn two_hundred_concurrent_openings_get_distinct_numbers(backend: impl 
         "numbers must be 00001..00200 with no gaps"
     );
     // The next one continues the sequence.
-    let next = open_ticket(
+    let next = open_ticket::open(
         instances[0].as_ref(),
         clock.as_ref(),
         &UuidV7,
@@ -159,7 +160,7 @@ pub async fn sequences_are_per_agency_category_and_year(backend: impl Backend) {
     let clock = clock();
     let (a, b) = (unique_agency(), unique_agency());
     let open = |agency, category| {
-        open_ticket(
+        open_ticket::open(
             &store,
             &clock,
             &UuidV7,
@@ -214,7 +215,7 @@ pub async fn sequences_are_per_agency_category_and_year(backend: impl Backend) {
 pub async fn a_stale_version_is_refused(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
-    let ticket = open_ticket(
+    let ticket = open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -254,7 +255,7 @@ pub async fn a_stale_version_is_refused(backend: impl Backend) {
 pub async fn concurrent_updates_of_one_version_let_exactly_one_through(backend: impl Backend) {
     let clock = clock();
     let store = Arc::new(backend.instance().await);
-    let ticket = open_ticket(
+    let ticket = open_ticket::open(
         store.as_ref(),
         &clock,
         &UuidV7,
@@ -292,7 +293,7 @@ pub async fn a_queue_lists_by_last_activity(backend: impl Backend) {
     let agency = unique_agency();
     let mut opened = Vec::new();
     for _ in 0..3 {
-        let t = open_ticket(
+        let t = open_ticket::open(
             &store,
             &clock,
             &UuidV7,
@@ -390,17 +391,17 @@ pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) 
     let agency = unique_agency();
     let mut request = new_ticket(&agency, Category::Queja, "x@example.com");
     request.idempotency_key = Some(idempotency_key(&unique("form-")));
-    let first = open_ticket(&store, &clock, &UuidV7, request.clone())
+    let first = open_ticket::open(&store, &clock, &UuidV7, request.clone())
         .await
         .unwrap();
     assert!(matches!(first, Opened::Created(..)));
     clock.advance(Duration::minutes(1));
-    let again = open_ticket(&store, &clock, &UuidV7, request.clone())
+    let again = open_ticket::open(&store, &clock, &UuidV7, request.clone())
         .await
         .unwrap();
     assert_eq!(again, Opened::Replayed(first.ticket().clone()));
     // No second ticket was made: the next one without the key is 00002.
-    let other = open_ticket(
+    let other = open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -411,7 +412,9 @@ pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) 
     assert_eq!(other.ticket().number.sequence(), 2);
     // Once the key expired (the stores check; TTL only cleans up), it opens a new ticket.
     clock.advance(Duration::hours(25));
-    let later = open_ticket(&store, &clock, &UuidV7, request).await.unwrap();
+    let later = open_ticket::open(&store, &clock, &UuidV7, request)
+        .await
+        .unwrap();
     let Opened::Created(later, _) = later else {
         panic!("an expired key must not replay")
     };
@@ -424,7 +427,7 @@ pub async fn an_event_joins_the_thread_and_leaves_the_ticket_as_it_was(backend: 
     let store = backend.instance().await;
     let clock = clock();
     let request = new_ticket(&unique_agency(), Category::Queja, "x@example.com");
-    let ticket = open_ticket(&store, &clock, &UuidV7, request)
+    let ticket = open_ticket::open(&store, &clock, &UuidV7, request)
         .await
         .unwrap()
         .into_ticket();
@@ -476,7 +479,7 @@ pub async fn a_long_thread_reads_by_pages<B: Backend>(backend: B) {
     let store = backend.instance().await;
     let clock = clock();
     let request = new_ticket(&unique_agency(), Category::Queja, "x@example.com");
-    let ticket = open_ticket(&store, &clock, &UuidV7, request)
+    let ticket = open_ticket::open(&store, &clock, &UuidV7, request)
         .await
         .unwrap()
         .into_ticket();
@@ -555,7 +558,7 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
         raw: Some(BlobKey::parse("mail/raw/abc").unwrap()),
         ..MailMeta::default()
     });
-    let ticket = open_ticket(&store, &clock, &UuidV7, request.clone())
+    let ticket = open_ticket::open(&store, &clock, &UuidV7, request.clone())
         .await
         .unwrap()
         .into_ticket();
@@ -586,7 +589,7 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
     assert_eq!(store.thread(&ticket.number).await.unwrap().1.len(), 1);
     // Opening a second ticket from the same mail is refused too, and burns no number.
     assert!(matches!(
-        open_ticket(&store, &clock, &UuidV7, request.clone()).await,
+        open_ticket::open(&store, &clock, &UuidV7, request.clone()).await,
         Err(StoreError::AlreadyExists)
     ));
 
@@ -626,7 +629,7 @@ pub async fn mail_ids_find_their_ticket_and_arrive_once(backend: impl Backend) {
         None
     );
 
-    let next = open_ticket(
+    let next = open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -671,7 +674,7 @@ pub async fn a_requester_finds_their_tickets(backend: impl Backend) {
     let mut mine = Vec::new();
     for _ in 0..2 {
         mine.push(
-            open_ticket(
+            open_ticket::open(
                 &store,
                 &clock,
                 &UuidV7,
@@ -684,7 +687,7 @@ pub async fn a_requester_finds_their_tickets(backend: impl Backend) {
         );
         clock.advance(Duration::minutes(1));
     }
-    open_ticket(
+    open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -707,7 +710,7 @@ pub async fn a_requester_finds_their_tickets(backend: impl Backend) {
 pub async fn a_thread_keeps_its_order_and_kinds(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
-    let ticket = open_ticket(
+    let ticket = open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -741,7 +744,7 @@ pub async fn a_thread_keeps_its_order_and_kinds(backend: impl Backend) {
 pub async fn status_changes_follow_the_state_machine(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
-    let ticket = open_ticket(
+    let ticket = open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -943,7 +946,7 @@ pub async fn the_audit_trail_of_a_ticket_keeps_its_order(backend: impl Backend) 
     let store = backend.instance().await;
     let agency = unique_agency();
     let clock = clock();
-    let ticket = open_ticket(
+    let ticket = open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -1036,7 +1039,7 @@ pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend
     let clock = clock();
     let agency = unique_agency();
     let address = format!("{}@example.com", unique("titular."));
-    let ticket = open_ticket(
+    let ticket = open_ticket::open(
         &store,
         &clock,
         &UuidV7,
@@ -1194,3 +1197,26 @@ macro_rules! store_contract {
 
 store_contract!(sqlite, Sqlite::new().await);
 store_contract!(dynamodb, DynamoDb::new().await);
+
+/// A status change as an agent makes it, on the ticket as stored now.
+async fn change_status(
+    store: &impl TicketStore,
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    number: &TicketNumber,
+    seen_version: u64,
+    to: Status,
+    by: AgentRef,
+) -> Result<ventanilla_domain::Ticket, ChangeError> {
+    let ticket = store.ticket(number).await?;
+    let changed = change::apply(
+        store,
+        clock,
+        ids,
+        &ticket,
+        seen_version,
+        Change::status(to),
+        by,
+    );
+    Ok(changed.await?.ticket)
+}

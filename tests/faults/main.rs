@@ -64,7 +64,7 @@ async fn a_mail_whose_delivery_fails_is_retried_by_its_event_source_and_stored_o
         (Call::DynamoDb("TransactWriteItems"), Fault::Throttled),
     ] {
         proxy.fail(call.clone(), PAST_THE_SDK, fault);
-        let failed = stack.mail.handle(event.clone()).await;
+        let failed = inbound_mail::handle(&stack.mail, event.clone()).await;
         assert!(failed.is_err(), "{call:?}: {failed:?}");
         proxy.heal();
         assert!(
@@ -80,10 +80,14 @@ async fn a_mail_whose_delivery_fails_is_retried_by_its_event_source_and_stored_o
         assert!(stack.sent().await.is_empty(), "{call:?}: a mail went out");
     }
     // The event source's next try, with the fault gone, delivers it; later tries find it.
-    let handled = stack.mail.handle(event.clone()).await.unwrap();
+    let handled = inbound_mail::handle(&stack.mail, event.clone())
+        .await
+        .unwrap();
     assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
     for _ in 0..2 {
-        let again = stack.mail.handle(event.clone()).await.unwrap();
+        let again = inbound_mail::handle(&stack.mail, event.clone())
+            .await
+            .unwrap();
         assert_eq!(again[0]["outcome"], "duplicate", "{again}");
     }
     let tickets = stack.aws.store.requester_tickets(&email).await.unwrap();
@@ -272,10 +276,14 @@ async fn an_acknowledgement_that_cannot_be_sent_loses_no_mail() {
         )
         .await;
     proxy.fail(Call::SesSend, PAST_THE_SDK, Fault::Throttled);
-    let handled = stack.mail.handle(ses_receipt_event(&ses_id)).await.unwrap();
+    let handled = inbound_mail::handle(&stack.mail, ses_receipt_event(&ses_id))
+        .await
+        .unwrap();
     assert_eq!(handled[0]["outcome"], "new-ticket", "{handled}");
     proxy.heal();
-    let again = stack.mail.handle(ses_receipt_event(&ses_id)).await.unwrap();
+    let again = inbound_mail::handle(&stack.mail, ses_receipt_event(&ses_id))
+        .await
+        .unwrap();
     assert_eq!(again[0]["outcome"], "duplicate", "{again}");
     let tickets = stack
         .aws

@@ -14,10 +14,10 @@ use tower::ServiceExt;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_app::config::{DEFAULT_CONFIG, Limits};
+use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::Timestamp;
 use ventanilla_domain::ports::{Clock, ManualClock};
-use ventanilla_http::settings::{DEFAULT_CONFIG, Limits};
-use ventanilla_http::{AccessLinks, Settings, Site};
 
 pub const PUBLIC_URL: &str = "https://ventanilla.example.gob.ec";
 
@@ -50,7 +50,7 @@ impl Harness {
         };
         let store = SqliteStore::open(&dir.path().join("ventanilla.sqlite3")).unwrap();
         let blobs = FolderBlobs::new(dir.path().join("blobs"), PUBLIC_URL, vec![9; 32]);
-        let intake = create_ticket::Intake {
+        let intake = ventanilla_app::open_ticket::Intake {
             site: site.clone(),
             store: store.clone(),
             blobs: blobs.clone(),

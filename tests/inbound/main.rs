@@ -1,14 +1,15 @@
-//! Mail to the support address, through `receive_mail` on the embedded store: new tickets,
+//! Mail to the support address, through `ventanilla_app::receive_mail::decide` on the embedded store: new tickets,
 //! replies threaded by id, anchor and tag, follow-ups to finished tickets under each rule,
 //! automatic mail, SES verdicts, duplicates and the acknowledgement cap.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use ventanilla_adapters::sqlite::SqliteStore;
-use ventanilla_domain::inbound::{Delivery, FinishedTicketRule, MailPolicy, Outcome, receive_mail};
+use ventanilla_app::change::{self, Change, ChangeError};
+use ventanilla_app::receive_mail::decide;
+use ventanilla_domain::inbound::{Delivery, FinishedTicketRule, MailPolicy, Outcome};
 use ventanilla_domain::incoming::{Judgement, MailKind, read};
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::operations::change_status;
 use ventanilla_domain::ports::{BlobKey, Clock, ManualClock, TicketStore, UuidV7};
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, Category, MessageKind, QueueName, Status, Ticket, Timestamp,
@@ -62,7 +63,7 @@ impl Desk {
                 sender_authenticated: true,
             },
         };
-        receive_mail(
+        decide(
             &self.store,
             &self.clock,
             &UuidV7,
@@ -523,4 +524,30 @@ async fn an_anchor_under_another_domain_threads_nothing() {
     let after = desk.store.ticket(&ticket.number).await.unwrap();
     assert_eq!(after.version, version, "the ticket did not move");
     assert_eq!(desk.store.thread(&ticket.number).await.unwrap().1.len(), 1);
+}
+
+use ventanilla_domain::TicketNumber;
+use ventanilla_domain::ports::IdSource;
+
+/// A status change as an agent makes it, on the ticket as stored now.
+async fn change_status(
+    store: &impl TicketStore,
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    number: &TicketNumber,
+    seen_version: u64,
+    to: Status,
+    by: AgentRef,
+) -> Result<Ticket, ChangeError> {
+    let ticket = store.ticket(number).await?;
+    let changed = change::apply(
+        store,
+        clock,
+        ids,
+        &ticket,
+        seen_version,
+        Change::status(to),
+        by,
+    );
+    Ok(changed.await?.ticket)
 }

@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use inbound_mail::MailDesk;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_app::config::DEFAULT_CONFIG;
+use ventanilla_app::receive_mail::MailDesk;
+use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::inbound::Outcome;
 use ventanilla_domain::incoming::{MailKind, read};
 use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, Clock, SystemClock};
-use ventanilla_http::settings::DEFAULT_CONFIG;
-use ventanilla_http::{AccessLinks, Settings, Site};
 
 type Desk = MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
 
@@ -169,8 +169,7 @@ async fn every_ses_receipt_event_of_the_corpus_is_handled() {
                 .await
                 .unwrap();
         }
-        let result = desk
-            .handle_ses_event(event)
+        let result = inbound_mail::ses::handle_ses_event(&desk, event)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let name = file.strip_prefix(&root).unwrap().display().to_string();

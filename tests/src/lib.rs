@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use ventanilla_adapters::aws::{SdkConfig, load_config};
-use ventanilla_domain::operations::NewTicket;
+use ventanilla_app::open_ticket::NewTicket;
 use ventanilla_domain::ticket::IdempotencyKey;
 use ventanilla_domain::{
     AgencyCode, Body, Category, Email, Gender, IdDocument, IdType, Nationality, PersonName, Phone,
@@ -162,7 +162,7 @@ pub struct AwsStandIn {
     pub store: ventanilla_adapters::dynamodb::DynamoStore,
     pub blobs: ventanilla_adapters::s3::S3Blobs,
     pub mailer: ventanilla_adapters::ses::SesMailer,
-    pub site: ventanilla_http::Site,
+    pub site: ventanilla_app::Site,
     pub domain: String,
     /// The SES configuration set the functions send through, as on AWS.
     pub configuration_set: String,
@@ -214,9 +214,8 @@ impl AwsStandIn {
         let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, unique("tickets-"));
         store.create_table().await.expect("table");
         let blobs = stand_in_bucket(&config).await;
-        let mut settings =
-            ventanilla_http::Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)
-                .expect("the default configuration");
+        let mut settings = ventanilla_app::Settings::parse(ventanilla_app::config::DEFAULT_CONFIG)
+            .expect("the default configuration");
         settings.public_url = "https://ventanilla.example.gob.ec".into();
         settings.mail_domain = domain.clone();
         settings.no_reply = Mailbox::new(
@@ -226,9 +225,9 @@ impl AwsStandIn {
         settings.support = Email::parse(&format!("soporte@{domain}")).expect("valid");
         let clock: std::sync::Arc<dyn ventanilla_domain::ports::Clock> =
             std::sync::Arc::new(ventanilla_domain::ports::SystemClock);
-        let site = ventanilla_http::Site {
+        let site = ventanilla_app::Site {
             settings,
-            links: ventanilla_http::AccessLinks::new(&[7; 32]).expect("a long secret"),
+            links: ventanilla_app::AccessLinks::new(&[7; 32]).expect("a long secret"),
             clock,
         };
         let stack = unique("stack");
@@ -487,7 +486,7 @@ pub async fn mdt_agent(
     store: &ventanilla_adapters::dynamodb::DynamoStore,
     role: ventanilla_domain::agents::Role,
 ) -> String {
-    let (_, token) = agent_api::create_agent(
+    let (_, token) = ventanilla_app::agents::create(
         store,
         &ventanilla_domain::ports::SystemClock,
         ventanilla_domain::AgentId::parse(&unique("agente-")).expect("valid id"),
@@ -529,7 +528,7 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
 /// (as the local server mounts them) and the inbound-mail desk.
 pub struct AwsStack {
     pub router: axum::Router,
-    pub mail: inbound_mail::MailDesk<
+    pub mail: ventanilla_app::receive_mail::MailDesk<
         ventanilla_adapters::dynamodb::DynamoStore,
         ventanilla_adapters::s3::S3Blobs,
         ventanilla_adapters::ses::SesMailer,
@@ -555,7 +554,7 @@ impl AwsStack {
     pub fn on(aws: AwsStandIn) -> Self {
         use std::sync::Arc;
         let ports = aws.ports("create-ticket");
-        let intake = create_ticket::Intake {
+        let intake = ventanilla_app::open_ticket::Intake {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
@@ -582,7 +581,7 @@ impl AwsStack {
             .merge(ticket_status::router(Arc::new(status)))
             .merge(agent_api::router(Arc::new(agents)));
         let ports = aws.ports("inbound-mail");
-        let mail = inbound_mail::MailDesk {
+        let mail = ventanilla_app::receive_mail::MailDesk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
@@ -713,7 +712,7 @@ impl AwsStack {
     pub async fn receive(&self, raw: &str) -> Vec<inbound_mail::ses::Handled> {
         let id = unique("ses");
         self.aws.store_received_mail(&id, raw).await;
-        let handled = self.mail.handle_ses_event(ses_receipt_event(&id)).await;
+        let handled = inbound_mail::ses::handle_ses_event(&self.mail, ses_receipt_event(&id)).await;
         self.aws.assert_no_denials().await;
         handled.expect("the mail is delivered")
     }

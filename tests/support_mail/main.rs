@@ -11,13 +11,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
-use inbound_mail::MailDesk;
 use inbound_mail::ses::Handled;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
+use ventanilla_app::receive_mail::MailDesk;
 use ventanilla_domain::ports::TicketStore;
 use ventanilla_domain::{MessageKind, TicketNumber};
 use ventanilla_tests::{body_text, header, ses_receipt_event, unique};
@@ -55,7 +55,8 @@ impl Stack {
     /// id, then the Lambda action invokes the function with an event that has no body.
     async fn receive(&self, ses_id: &str, raw: &str) -> Vec<Handled> {
         self.aws.store_received_mail(ses_id, raw).await;
-        let handled = self.desk.handle_ses_event(ses_receipt_event(ses_id)).await;
+        let handled =
+            inbound_mail::ses::handle_ses_event(&self.desk, ses_receipt_event(ses_id)).await;
         self.aws.assert_no_denials().await;
         handled.unwrap()
     }
@@ -117,18 +118,14 @@ async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers()
 
     // The same SES event delivered twice stores nothing twice and answers once.
     let ticket_number = TicketNumber::parse(&number).unwrap();
-    let again = stack
-        .desk
-        .handle_ses_event(ses_receipt_event(&first_ses_id))
+    let again = inbound_mail::ses::handle_ses_event(&stack.desk, ses_receipt_event(&first_ses_id))
         .await
         .unwrap();
     assert_eq!(again[0].outcome, "duplicate");
     assert_eq!(stack.sent().await.len(), 1);
     // An event whose mail is not in S3 fails, so that Lambda retries it; nothing is dropped.
-    let missing = stack
-        .desk
-        .handle_ses_event(ses_receipt_event(&unique("ses")))
-        .await;
+    let missing =
+        inbound_mail::ses::handle_ses_event(&stack.desk, ses_receipt_event(&unique("ses"))).await;
     assert!(missing.is_err(), "{missing:?}");
 
     // 2. The citizen answers the acknowledgement from their mail client: SES delivered it with
@@ -153,11 +150,10 @@ async fn a_citizen_writes_replies_and_is_not_confused_with_robots_or_strangers()
     assert_eq!(handled[0].outcome, "follow-up");
     assert_eq!(handled[0].ticket.as_deref(), Some(number.as_str()));
     // Delivered twice by SES: one message.
-    let handled = stack
-        .desk
-        .handle_ses_event(ses_receipt_event(&reply_ses_id))
-        .await
-        .unwrap();
+    let handled =
+        inbound_mail::ses::handle_ses_event(&stack.desk, ses_receipt_event(&reply_ses_id))
+            .await
+            .unwrap();
     assert_eq!(handled[0].outcome, "duplicate");
 
     let status = stack.lookup(&citizen, &number).await;
@@ -242,11 +238,10 @@ async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
     };
     let spam_id = unique("ses");
     stack.aws.store_received_mail(&spam_id, mail("spam")).await;
-    let handled = stack
-        .desk
-        .handle_ses_event(with_verdict(&spam_id, "spamVerdict"))
-        .await
-        .unwrap();
+    let handled =
+        inbound_mail::ses::handle_ses_event(&stack.desk, with_verdict(&spam_id, "spamVerdict"))
+            .await
+            .unwrap();
     assert_eq!(handled[0].outcome, "held-for-review");
     let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
     let ticket = stack.desk.store.ticket(&number).await.unwrap();
@@ -257,11 +252,10 @@ async fn spam_waits_for_review_unacknowledged_and_a_virus_is_never_stored() {
         .aws
         .store_received_mail(&virus_id, mail("virus"))
         .await;
-    let handled = stack
-        .desk
-        .handle_ses_event(with_verdict(&virus_id, "virusVerdict"))
-        .await
-        .unwrap();
+    let handled =
+        inbound_mail::ses::handle_ses_event(&stack.desk, with_verdict(&virus_id, "virusVerdict"))
+            .await
+            .unwrap();
     assert_eq!(handled[0].outcome, "virus");
     assert_eq!(handled[0].ticket, None);
     assert!(stack.sent().await.is_empty(), "neither is answered");
@@ -306,7 +300,7 @@ impl Stack {
         self.aws.store_received_mail(&ses_id, raw).await;
         let mut event = ses_receipt_event(&ses_id);
         adjust(&mut event["Records"][0]["ses"]);
-        let handled = self.desk.handle_ses_event(event).await;
+        let handled = inbound_mail::ses::handle_ses_event(&self.desk, event).await;
         self.aws.assert_no_denials().await;
         handled.unwrap()
     }
@@ -444,7 +438,7 @@ async fn unclean_verdicts_wait_for_review() {
 /// conflicts with it), and at most AUTOMATIC_NOTES_PER_TICKET_PER_DAY times a day.
 #[tokio::test]
 async fn a_strangers_automatic_mail_never_moves_a_ticket_and_its_notes_are_capped() {
-    use ventanilla_domain::inbound::AUTOMATIC_NOTES_PER_TICKET_PER_DAY;
+    use ventanilla_app::receive_mail::AUTOMATIC_NOTES_PER_TICKET_PER_DAY;
     let stack = Stack::new().await;
     let citizen = format!("{}@gmail.com", unique("ciudadano"));
     let support = format!("soporte@{}", stack.aws.domain);

@@ -19,6 +19,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use ventanilla_app::append::{Step, append};
+use ventanilla_app::change::{self, Change, ChangeError};
+use ventanilla_app::sending::send_reply;
+use ventanilla_app::{Site, agents, attachments};
 use ventanilla_domain::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
@@ -26,14 +30,13 @@ use ventanilla_domain::ports::{
     QueueQuery, StoreError, ThreadCursor, ThreadQuery, TicketStore, UuidV7,
 };
 use ventanilla_domain::privacy;
-use ventanilla_domain::ticket::{MailMeta, TicketUpdate};
+use ventanilla_domain::ticket::MailMeta;
 use ventanilla_domain::{
     AgencyCode, AgentId, AttachmentRef, Author, Body, Category, Email, FieldError, FieldErrors,
     FieldProblem, Lang, Message, MessageKind, Priority, QueueName, Status, Ticket, TicketChange,
     TicketNumber,
 };
-use ventanilla_http::outgoing::send_reply;
-use ventanilla_http::{Problem, RequestLang, Site, discard_blobs};
+use ventanilla_web::{Problem, RequestLang};
 
 pub use views::{TicketSummary, TicketView};
 
@@ -120,12 +123,24 @@ where
         )
         .with_state(desk)
         .merge(console::routes());
-    ventanilla_http::finish_router(routes)
+    ventanilla_web::finish_router(routes)
 }
 
 fn unavailable(error: &StoreError, lang: Lang) -> Problem {
     tracing::error!(%error, "store unavailable");
     Problem::unavailable(lang)
+}
+
+/// Why an agent's append did not land: the gate's answer, or the store's failure.
+enum Refused {
+    Problem(Problem),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refused {
+    fn from(error: StoreError) -> Self {
+        Refused::Store(error)
+    }
 }
 
 /// Who is asking, and what they may touch.
@@ -206,32 +221,25 @@ impl<'a, S: Ports, B, M> Gate<'a, S, B, M> {
     /// the agent's reach.
     async fn append(
         &self,
-        mut ticket: Ticket,
+        ticket: Ticket,
         needed: Access,
         change: impl Fn(&Ticket) -> Result<TicketChange, Problem>,
         message: Message,
     ) -> Result<Ticket, Problem> {
-        let store = &self.desk.store;
-        for _ in 0..5 {
-            self.may(&ticket, needed)?;
-            let update = TicketUpdate {
-                number: ticket.number.clone(),
-                expected_version: ticket.version,
-                change: change(&ticket)?,
+        let appended = append(&self.desk.store, ticket, |ticket: &Ticket| {
+            self.may(ticket, needed).map_err(Refused::Problem)?;
+            Ok(Some(Step {
+                change: change(ticket).map_err(Refused::Problem)?,
                 message: Some(message.clone()),
-            };
-            match store.update(update).await {
-                Ok(updated) => return Ok(updated),
-                Err(StoreError::VersionConflict) => {
-                    ticket = store
-                        .ticket(&ticket.number)
-                        .await
-                        .map_err(|e| unavailable(&e, self.lang))?;
-                }
-                Err(error) => return Err(unavailable(&error, self.lang)),
-            }
+            }))
+        })
+        .await;
+        match appended {
+            Ok(Some(updated)) => Ok(updated),
+            Ok(None) => unreachable!("an agent's append always has a step to write"),
+            Err(Refused::Problem(problem)) => Err(problem),
+            Err(Refused::Store(error)) => Err(unavailable(&error, self.lang)),
         }
-        Err(Problem::unavailable(self.lang))
     }
 
     /// Records what the agent did; an audit that cannot be written fails the request (the
@@ -504,9 +512,7 @@ pub const MAX_REPLY_FILES: usize = 5;
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 /// The largest reply request read: the files plus room for the text and the form's parts.
 pub const MAX_REPLY_REQUEST_BYTES: usize = MAX_REPLY_BYTES + 128 * 1024;
-const _: () = assert!(ventanilla_http::fits_lambda_payload(
-    MAX_REPLY_REQUEST_BYTES
-));
+const _: () = assert!(ventanilla_web::fits_lambda_payload(MAX_REPLY_REQUEST_BYTES));
 
 /// A reply as JSON (`{text, status?}`) or as multipart (`text`, `status`, files in
 /// `attachments`).
@@ -642,7 +648,7 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
                 .iter()
                 .map(|a: &AttachmentRef| a.blob.clone())
                 .collect();
-            discard_blobs(&desk.blobs, &stored).await;
+            attachments::discard(&desk.blobs, &stored).await;
             return Err(Problem::unavailable(lang));
         }
         attachments.push(file);
@@ -684,7 +690,7 @@ async fn reply<S: Ports, B: BlobStore, M: Mailer>(
             if problem.status != 503 {
                 let stored: Vec<BlobKey> =
                     message.attachments.iter().map(|a| a.blob.clone()).collect();
-                discard_blobs(&desk.blobs, &stored).await;
+                attachments::discard(&desk.blobs, &stored).await;
             }
             return Err(problem);
         }
@@ -843,47 +849,25 @@ async fn change<S: Ports, B, M>(
             }
         }
     }
-    let status = status_change(&ticket, status, lang)?;
-    let mut said = Vec::new();
-    if let Some(s) = status {
-        said.push(format!("status: {} -> {}", ticket.status.wire(), s.wire()));
-    }
-    if let Some(p) = priority {
-        said.push(format!("priority: {}", p.wire()));
-    }
-    if let Some(a) = &assignee {
-        said.push(format!(
-            "assignee: {}",
-            a.as_ref().map_or("-", AgentId::as_str)
-        ));
-    }
-    if said.is_empty() {
-        return Ok(Json(TicketSummary::from(&ticket)).into_response());
-    }
-    let detail = said.join("; ");
-    let event = Message {
-        id: UuidV7.message_id(),
-        at: desk.site.clock.now(),
-        kind: MessageKind::SystemEvent,
-        author: Author::Agent(gate.agent.reference()),
-        body: Body::parse_field("text", &detail).map_err(|e| Problem::invalid_field(e, lang))?,
-        attachments: Vec::new(),
-        mail: None,
+    let wanted = Change {
+        status,
+        priority,
+        assignee,
     };
-    let update = TicketUpdate {
-        number: ticket.number.clone(),
-        expected_version: version,
-        change: TicketChange {
-            status,
-            priority,
-            assignee,
-            ..TicketChange::default()
-        },
-        message: Some(event),
-    };
-    let updated = match desk.store.update(update).await {
-        Ok(updated) => updated,
-        Err(StoreError::VersionConflict) => {
+    let clock = desk.site.clock.as_ref();
+    let by = gate.agent.reference();
+    let changed = match change::apply(&desk.store, clock, &UuidV7, &ticket, version, wanted, by)
+        .await
+    {
+        Ok(changed) => changed,
+        Err(ChangeError::Transition(refused)) => {
+            return Err(Problem::invalid_field(
+                FieldError::new("status", FieldProblem::InvalidFormat),
+                lang,
+            )
+            .with_detail(format!("{} → {}", refused.from.wire(), refused.to.wire())));
+        }
+        Err(ChangeError::Store(StoreError::VersionConflict)) => {
             let current = desk
                 .store
                 .ticket(&ticket.number)
@@ -894,7 +878,10 @@ async fn change<S: Ports, B, M>(
                 json!(TicketSummary::from(&current)),
             ));
         }
-        Err(error) => return Err(unavailable(&error, lang)),
+        Err(ChangeError::Store(error)) => return Err(unavailable(&error, lang)),
+    };
+    let (updated, Some(detail)) = (changed.ticket, changed.said) else {
+        return Ok(Json(TicketSummary::from(&ticket)).into_response());
     };
     gate.audit(AuditAction::Change, Some(&updated.number), detail)
         .await?;
@@ -1059,34 +1046,6 @@ struct NewAgentRequest {
     role: Option<String>,
 }
 
-/// Makes an agent with a fresh token: the one way agents come to be, used by the admin API
-/// and by `ventanilla-local agent add`.
-pub async fn create_agent(
-    store: &impl AgentDirectory,
-    clock: &dyn ventanilla_domain::ports::Clock,
-    id: AgentId,
-    name: String,
-    agency: AgencyCode,
-    role: Role,
-) -> Result<(Agent, AgentToken), StoreError> {
-    // The system's own identities are taken, for good (the audit trail names them).
-    if ventanilla_domain::agents::is_system_agent(&id) {
-        return Err(StoreError::AlreadyExists);
-    }
-    let token = AgentToken::generate();
-    let agent = Agent {
-        id,
-        name,
-        agency,
-        role,
-        active: true,
-        token_hash: token.hash(),
-        created_at: clock.now(),
-    };
-    store.add_agent(&agent).await?;
-    Ok((agent, token))
-}
-
 async fn add_agent<S: Ports, B, M>(
     State(desk): Desk<S, B, M>,
     RequestLang(lang): RequestLang,
@@ -1120,7 +1079,7 @@ async fn add_agent<S: Ports, B, M>(
     if role > gate.agent.role {
         return Err(Problem::forbidden(lang));
     }
-    let (agent, token) = match create_agent(
+    let (agent, token) = match agents::create(
         &desk.store,
         desk.site.clock.as_ref(),
         id,

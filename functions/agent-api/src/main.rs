@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use agent_api::{AgentDesk, router};
 use ventanilla_adapters::aws::{AwsPorts, Secret};
+use ventanilla_app::Site;
 use ventanilla_domain::ports::SystemClock;
-use ventanilla_http::Site;
 
 // One event at a time per instance: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    ventanilla_http::init_telemetry();
+    ventanilla_app::telemetry::init();
     let aws = AwsPorts::from_env().await?;
     let site = Site::from_env(Arc::new(SystemClock), &aws.secret(Secret::Link).await?)?;
     let desk = AgentDesk {

@@ -1,9 +1,10 @@
 //! The wire shapes of the agent API: a ticket in a queue, and a whole ticket with its thread.
 
 use serde::Serialize;
+use ventanilla_app::Site;
 use ventanilla_domain::ports::{BlobStore, ThreadQuery, TicketStore};
 use ventanilla_domain::{Author, Lang, MessageKind, Ticket};
-use ventanilla_http::{Problem, Site};
+use ventanilla_web::Problem;
 
 /// A ticket as a queue lists it: no personal data beyond the subject.
 #[derive(Debug, Serialize)]

@@ -2,13 +2,13 @@
 //! drawn back into the form with the citizen's values and errors when something is wrong.
 
 use serde::Deserialize;
+use ventanilla_app::config::{Agency, Settings};
 use ventanilla_domain::{
     Body, Category, Email, FieldError, FieldErrors, FieldProblem, Gender, IdDocument, IdType, Lang,
     Nationality, PersonName, Phone, Requester, Subject, UserType,
 };
-use ventanilla_http::pages::{Choice, FieldKind, FieldView, attach_errors};
-use ventanilla_http::settings::{Agency, Settings};
-use ventanilla_http::texts::texts;
+use ventanilla_web::pages::{Choice, FieldKind, FieldView, attach_errors};
+use ventanilla_web::texts::texts;
 
 /// The fields as the citizen typed them. Unknown JSON fields are ignored, so that clients
 /// written against a later version keep working.

@@ -4,7 +4,6 @@
 //! outbox).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -13,51 +12,26 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use ventanilla_domain::operations::{NewTicket, open_ticket};
-use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobKey, BlobStore, IdentifierSecret, Mailer, Opened, StoreError,
-    Throttle, TicketStore, UuidV7,
-};
+use ventanilla_app::open_ticket::{FormRequest, Intake};
+use ventanilla_app::{AppError, Site};
+use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
+use ventanilla_domain::screenshots::{self, Upload};
 use ventanilla_domain::ticket::IdempotencyKey;
-use ventanilla_domain::{AttachmentRef, FieldError, FieldErrors, FieldProblem, Lang, Ticket};
-use ventanilla_http::outgoing::{Notice, access_url, send_notice};
-use ventanilla_http::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
-use ventanilla_http::request::wants_json;
-use ventanilla_http::texts::texts;
-use ventanilla_http::{Problem, RequestLang, Site, Source, discard_blobs};
+use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang, Ticket};
+use ventanilla_web::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
+use ventanilla_web::request::wants_json;
+use ventanilla_web::texts::texts;
+use ventanilla_web::{Problem, RequestLang, Source};
 
 use crate::form::{self, TicketFields};
-use crate::screenshots::{self, Screenshot, Upload};
 
 /// The largest request read: the screenshots' limit plus room for the text fields.
 pub const MAX_REQUEST_BYTES: usize = screenshots::MAX_TOTAL_BYTES as usize + 256 * 1024;
 
-const _: () = assert!(ventanilla_http::fits_lambda_payload(MAX_REQUEST_BYTES));
-
-const HOUR: Duration = Duration::from_secs(3600);
+const _: () = assert!(ventanilla_web::fits_lambda_payload(MAX_REQUEST_BYTES));
 
 /// The OpenAPI description of the public HTTP contract, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
-
-/// The ports this function uses (its IAM policy grants the same: the table, the
-/// attachments prefix, sending mail).
-pub struct Intake<S, B, M> {
-    pub site: Site,
-    pub store: S,
-    pub blobs: B,
-    pub mailer: M,
-    /// Keys the personal identifiers in store keys (the source's address, the requester's
-    /// answers and idempotency keys).
-    pub identifiers: IdentifierSecret,
-}
-
-impl<S, B, M> std::fmt::Debug for Intake<S, B, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Intake")
-            .field("site", &self.site)
-            .finish_non_exhaustive()
-    }
-}
 
 pub fn router<S, B, M>(intake: Arc<Intake<S, B, M>>) -> Router
 where
@@ -71,8 +45,8 @@ where
         .route("/api/v1/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(intake)
-        .merge(ventanilla_http::static_routes());
-    ventanilla_http::finish_router(routes)
+        .merge(ventanilla_web::static_routes());
+    ventanilla_web::finish_router(routes)
 }
 
 async fn openapi() -> Response {
@@ -343,142 +317,27 @@ where
         );
     }
 
-    // Spam control counts tickets opened, not forms refused: an opening is taken from the
-    // source's allowance before any work (atomically, so parallel requests cannot all pass)
-    // and given back when no ticket comes of it.
-    let now = site.clock.now();
-    let source_key = source.throttle_key("open", &intake.identifiers);
-    let limit = site.settings.limits.openings_per_source_per_hour;
-    match intake.store.take(&source_key, HOUR, now, limit).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::warn!("ticket opening throttled for a source");
-            return answer.too_many();
-        }
-        Err(error) => {
-            tracing::error!(%error, "throttle unavailable");
-            return answer.unavailable();
-        }
-    }
-    let give_back = || async {
-        if let Err(error) = intake.store.release(&source_key, HOUR, now).await {
-            tracing::error!(%error, "an opening could not be given back");
-        }
-    };
-
-    let attachments = match store_screenshots(&intake.blobs, screenshots).await {
-        Ok(attachments) => attachments,
-        Err(error) => {
-            tracing::error!(%error, "screenshots could not be stored");
-            give_back().await;
-            return answer.unavailable();
-        }
-    };
-    // Deleted again if no ticket of this request comes to refer to them.
-    let files: Vec<BlobKey> = attachments.iter().map(|a| a.blob.clone()).collect();
-    // A key is scoped to the requester, so that one citizen's key cannot return another
-    // citizen's ticket; keyed like every personal identifier in a store key.
-    let idempotency_key = idempotency.map(|key| {
-        let pseudonym = intake.identifiers.pseudonym(&format!(
-            "{}\n{}",
-            parsed.requester.email.match_key(),
-            key.as_str()
-        ));
-        IdempotencyKey::parse(&pseudonym)
-            .unwrap_or_else(|_| unreachable!("32 hex digits are a valid key"))
-    });
-    let new = NewTicket {
+    let request = FormRequest {
         agency: parsed.agency.code.clone(),
         queue: parsed.agency.queue_for(parsed.category).clone(),
         category: parsed.category,
         requester: parsed.requester,
         subject: parsed.subject,
         description: parsed.description,
-        attachments,
-        mail: None,
-        idempotency_key,
-        linked_to: None,
+        screenshots,
+        idempotency_key: idempotency,
     };
-    let opened = match open_ticket(&intake.store, site.clock.as_ref(), &UuidV7, new).await {
-        Ok(opened) => opened,
+    match intake
+        .open_from_form(site, source.address(), request, lang)
+        .await
+    {
+        Ok(opened) => answer.created(&opened.ticket, &opened.access_url, opened.replayed),
+        Err(AppError::TooMany { .. }) => answer.too_many(),
         Err(error) => {
             tracing::error!(%error, "the ticket could not be opened");
-            give_back().await;
-            // Only when it surely was not opened: after the store's failure it may have been
-            // (a lost answer), and its screenshots must stay; the lifecycle rule sweeps them
-            // otherwise.
-            if !matches!(error, StoreError::Unavailable(_)) {
-                discard_blobs(&intake.blobs, &files).await;
-            }
-            return answer.unavailable();
-        }
-    };
-    let (ticket, first) = match opened {
-        Opened::Created(ticket, first) => (ticket, Some(first)),
-        Opened::Replayed(ticket) => (ticket, None),
-    };
-    let access_url = access_url(site, &ticket);
-    match &first {
-        None => {
-            tracing::info!(ticket = %ticket.number, "idempotent replay");
-            give_back().await;
-            // The first request's screenshots are the ticket's; these are nobody's.
-            discard_blobs(&intake.blobs, &files).await;
-        }
-        Some(first) => {
-            tracing::info!(ticket = %ticket.number, "ticket opened");
-            send_notice(
-                site,
-                &intake.store,
-                &intake.identifiers,
-                &intake.mailer,
-                &ticket,
-                first,
-                // Anyone can type any address into the form: the acknowledgement carries
-                // nothing they typed, only the number and the link (issue 18, point 11).
-                Notice::Acknowledgement { quote: false },
-                lang,
-                None,
-            )
-            .await;
+            answer.unavailable()
         }
     }
-    answer.created(&ticket, &access_url, first.is_none())
-}
-
-async fn store_screenshots(
-    blobs: &impl BlobStore,
-    screenshots: Vec<Screenshot>,
-) -> Result<Vec<AttachmentRef>, ventanilla_domain::ports::BlobError> {
-    // The ticket has no number yet: screenshots go under an id of their own, and the ticket
-    // refers to them.
-    let batch = uuid::Uuid::now_v7();
-    let mut attachments = Vec::with_capacity(screenshots.len());
-    for (index, screenshot) in screenshots.into_iter().enumerate() {
-        let key = BlobKey::parse(&format!("attachments/{batch}/{index}"))
-            .unwrap_or_else(|_| unreachable!("a uuid and a digit make a valid key"));
-        let size = screenshot.bytes.len() as u64;
-        let blob = Blob {
-            bytes: screenshot.bytes,
-            content_type: screenshot.content_type.to_owned(),
-        };
-        if let Err(error) = blobs.put(&key, blob).await {
-            // The ones stored before it would belong to no ticket.
-            let stored: Vec<BlobKey> = attachments
-                .iter()
-                .map(|a: &AttachmentRef| a.blob.clone())
-                .collect();
-            discard_blobs(blobs, &stored).await;
-            return Err(error);
-        }
-        attachments.push(AttachmentRef::new(
-            &screenshot.file_name,
-            screenshot.content_type,
-            size,
-            key,
-        ));
-    }
-    Ok(attachments)
 }
 
 /// How to answer: JSON for programs, pages for the form.

@@ -2,6 +2,5 @@
 
 pub mod form;
 pub mod handler;
-pub mod screenshots;
 
-pub use handler::{Intake, router};
+pub use handler::router;

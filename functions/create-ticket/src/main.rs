@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 
-use create_ticket::{Intake, router};
+use create_ticket::router;
 use ventanilla_adapters::aws::{AwsPorts, Secret};
+use ventanilla_app::Site;
+use ventanilla_app::open_ticket::Intake;
 use ventanilla_domain::ports::SystemClock;
-use ventanilla_http::Site;
 
 // One event at a time per instance: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    ventanilla_http::init_telemetry();
+    ventanilla_app::telemetry::init();
     let aws = AwsPorts::from_env().await?;
     // Both secrets at once: two SSM reads in the time of one.
     let (link, identifiers) = tokio::join!(aws.secret(Secret::Link), aws.identifier_secret());

@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
-use inbound_mail::MailDesk;
 use lambda_runtime::{LambdaEvent, service_fn};
 use ventanilla_adapters::aws::{AwsPorts, Secret};
+use ventanilla_app::Site;
+use ventanilla_app::receive_mail::MailDesk;
 use ventanilla_domain::ports::SystemClock;
-use ventanilla_http::Site;
 
 // One event at a time per instance: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ventanilla_http::init_telemetry();
+    ventanilla_app::telemetry::init();
     let aws = AwsPorts::from_env().await?;
     // Both secrets at once: two SSM reads in the time of one.
     let (link, identifiers) = tokio::join!(aws.secret(Secret::Link), aws.identifier_secret());
@@ -28,11 +28,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let desk = Arc::clone(&desk);
         async move {
-            desk.handle(event.payload).await.map_err(|error| {
-                let cause = error.source().map(ToString::to_string);
-                tracing::error!(%error, cause, "event not handled; it will be retried");
-                lambda_runtime::Error::from(error)
-            })
+            inbound_mail::handle(&desk, event.payload)
+                .await
+                .map_err(|error| {
+                    let cause = error.source().map(ToString::to_string);
+                    tracing::error!(%error, cause, "event not handled; it will be retried");
+                    lambda_runtime::Error::from(error)
+                })
         }
     }))
     .await

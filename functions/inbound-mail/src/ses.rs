@@ -12,14 +12,14 @@ use ventanilla_domain::ports::{
     AgencyDirectory, BlobKey, BlobStore, Mailer, Throttle, TicketStore,
 };
 
-use crate::{DeliveryError, Envelope, MailDesk};
+use ventanilla_app::receive_mail::{DeliveryError, Envelope, MailDesk};
 
 fn check(verdict: &SimpleEmailVerdict) -> Check {
     Check::parse(verdict.status.as_deref())
 }
 
 /// The event as SES sends it, with the verdicts an older receipt lacks given as empty.
-pub fn parse_ses_event(mut event: Value) -> Result<SimpleEmailEvent, DeliveryError> {
+pub fn parse_ses_event(mut event: Value) -> Result<SimpleEmailEvent, EventError> {
     if let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) {
         for receipt in records
             .iter_mut()
@@ -39,7 +39,7 @@ pub fn parse_ses_event(mut event: Value) -> Result<SimpleEmailEvent, DeliveryErr
             }
         }
     }
-    serde_json::from_value(event).map_err(|error| DeliveryError::NotAnSesEvent(error.to_string()))
+    serde_json::from_value(event).map_err(|error| EventError::NotAnSesEvent(error.to_string()))
 }
 
 /// What the function answers, one entry per record: what became of each mail.
@@ -58,60 +58,68 @@ impl From<&Outcome> for Handled {
     }
 }
 
-impl<S, B, M> MailDesk<S, B, M>
+/// Why an SES event was not handled.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("the event is not an SES receipt event: {0}")]
+    NotAnSesEvent(String),
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+}
+
+/// Delivers every mail an SES receipt event names. The raw mail is where the S3 action put
+/// it: the action's object key when the event comes from an S3 action, else the configured
+/// prefix followed by SES's id (what the receipt rule's S3 action writes).
+pub async fn handle_ses_event<S, B, M>(
+    desk: &MailDesk<S, B, M>,
+    event: Value,
+) -> Result<Vec<Handled>, EventError>
 where
     S: TicketStore + Throttle + AgencyDirectory,
     B: BlobStore,
     M: Mailer,
 {
-    /// Delivers every mail an SES receipt event names. The raw mail is where the S3 action
-    /// put it: the action's object key when the event comes from an S3 action, else the
-    /// configured prefix followed by SES's id (what the receipt rule's S3 action writes).
-    pub async fn handle_ses_event(&self, event: Value) -> Result<Vec<Handled>, DeliveryError> {
-        let event = parse_ses_event(event)?;
-        let mut handled = Vec::with_capacity(event.records.len());
-        for record in event.records {
-            let (mail, receipt) = (record.ses.mail, record.ses.receipt);
-            let message_id = mail
-                .message_id
-                .ok_or_else(|| DeliveryError::NotAnSesEvent("the mail has no messageId".into()))?;
-            let key = Some(&receipt.action)
-                .filter(|a| a.type_.as_deref() == Some("S3"))
-                .and_then(|a| a.object_key.clone())
-                .unwrap_or_else(|| {
-                    format!("{}{message_id}", self.site.settings.mail.inbound_prefix)
-                });
-            let key = BlobKey::parse(&key).map_err(|_| {
-                DeliveryError::NotAnSesEvent(format!("{key:?} is not an object key we read"))
-            })?;
-            // SES puts its own Authentication-Results above the mail's headers: the first
-            // one is SES's; any below came with the mail.
-            let dkim_domains = mail
-                .headers
-                .iter()
-                .find(|h| {
-                    h.name
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case("Authentication-Results"))
-                })
-                .and_then(|h| h.value.as_deref())
-                .map(dkim_pass_domains)
-                .unwrap_or_default();
-            let envelope = Envelope {
-                provider_id: Some(message_id),
-                receipt: Some(Receipt {
-                    spam: check(&receipt.spam_verdict),
-                    virus: check(&receipt.virus_verdict),
-                    spf: check(&receipt.spf_verdict),
-                    dkim: check(&receipt.dkim_verdict),
-                    dmarc: check(&receipt.dmarc_verdict),
-                    envelope_sender: mail.source.clone(),
-                    dkim_domains,
-                }),
-            };
-            let outcome = self.deliver(&key, envelope).await?;
-            handled.push(Handled::from(&outcome));
-        }
-        Ok(handled)
+    let event = parse_ses_event(event)?;
+    let mut handled = Vec::with_capacity(event.records.len());
+    for record in event.records {
+        let (mail, receipt) = (record.ses.mail, record.ses.receipt);
+        let message_id = mail
+            .message_id
+            .ok_or_else(|| EventError::NotAnSesEvent("the mail has no messageId".into()))?;
+        let key = Some(&receipt.action)
+            .filter(|a| a.type_.as_deref() == Some("S3"))
+            .and_then(|a| a.object_key.clone())
+            .unwrap_or_else(|| format!("{}{message_id}", desk.site.settings.mail.inbound_prefix));
+        let key = BlobKey::parse(&key).map_err(|_| {
+            EventError::NotAnSesEvent(format!("{key:?} is not an object key we read"))
+        })?;
+        // SES puts its own Authentication-Results above the mail's headers: the first
+        // one is SES's; any below came with the mail.
+        let dkim_domains = mail
+            .headers
+            .iter()
+            .find(|h| {
+                h.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("Authentication-Results"))
+            })
+            .and_then(|h| h.value.as_deref())
+            .map(dkim_pass_domains)
+            .unwrap_or_default();
+        let envelope = Envelope {
+            provider_id: Some(message_id),
+            receipt: Some(Receipt {
+                spam: check(&receipt.spam_verdict),
+                virus: check(&receipt.virus_verdict),
+                spf: check(&receipt.spf_verdict),
+                dkim: check(&receipt.dkim_verdict),
+                dmarc: check(&receipt.dmarc_verdict),
+                envelope_sender: mail.source.clone(),
+                dkim_domains,
+            }),
+        };
+        let outcome = desk.deliver(&key, envelope).await?;
+        handled.push(Handled::from(&outcome));
     }
+    Ok(handled)
 }

@@ -11,16 +11,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
+use ventanilla_app::Site;
 use ventanilla_domain::ports::{
     BlobStore, IdentifierSecret, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{Author, Email, FieldErrors, Lang, Message, Ticket, TicketNumber};
-use ventanilla_http::pages::{
+use ventanilla_web::pages::{
     AttachmentView, Frame, MessageView, NoticePage, StatusFormPage, StatusPage, html, human_size,
     local_date,
 };
-use ventanilla_http::texts::texts;
-use ventanilla_http::{Problem, RequestLang, Site, Source};
+use ventanilla_web::texts::texts;
+use ventanilla_web::{Problem, RequestLang, Source};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -54,7 +55,7 @@ where
         .route("/estado/{token}", get(status_by_link::<S, B>))
         .route("/api/v1/tickets/lookup", post(lookup_json::<S, B>))
         .with_state(desk);
-    ventanilla_http::finish_router(routes)
+    ventanilla_web::finish_router(routes)
 }
 
 /// What a lookup found.

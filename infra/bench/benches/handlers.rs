@@ -26,11 +26,13 @@ use axum::http::{Request, StatusCode, header};
 use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
-use inbound_mail::MailDesk;
 use mail_builder::MessageBuilder;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_app::config::DEFAULT_CONFIG;
+use ventanilla_app::receive_mail::MailDesk;
+use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::TicketNumber;
 use ventanilla_domain::inbound::Outcome;
 use ventanilla_domain::incoming::read;
@@ -39,8 +41,6 @@ use ventanilla_domain::ports::{
     Blob, BlobError, BlobKey, BlobStore, Clock, MailError, Mailer, SentMail, SystemClock,
     TicketStore,
 };
-use ventanilla_http::settings::DEFAULT_CONFIG;
-use ventanilla_http::{AccessLinks, Settings, Site};
 
 const PUBLIC_URL: &str = "https://ventanilla.example.gob.ec";
 const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
@@ -149,7 +149,7 @@ impl Office {
     }
 
     fn create_ticket(&self) -> Router {
-        create_ticket::router(Arc::new(create_ticket::Intake {
+        create_ticket::router(Arc::new(ventanilla_app::open_ticket::Intake {
             site: self.site.clone(),
             store: self.store.clone(),
             blobs: self.blobs.clone(),

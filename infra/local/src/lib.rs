@@ -15,14 +15,14 @@ use axum::routing::get;
 use ventanilla_adapters::folder::{DownloadLink, FolderBlobs};
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::ports::IdentifierSecret;
 use ventanilla_domain::ports::{BlobKey, BlobStore, Clock, SystemClock};
-use ventanilla_http::{AccessLinks, Settings, Site};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Settings(#[from] ventanilla_http::settings::SettingsError),
+    Settings(#[from] ventanilla_app::config::SettingsError),
     #[error("the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -74,7 +74,7 @@ pub async fn add_agent(
     use ventanilla_domain::agents::Role;
     let settings = match config {
         Some(path) => Settings::load(path)?,
-        None => Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)?,
+        None => Settings::parse(ventanilla_app::config::DEFAULT_CONFIG)?,
     };
     let invalid = |what: String| StartError::Invalid(what);
     let agency = ventanilla_domain::AgencyCode::parse(agency)
@@ -115,7 +115,7 @@ async fn add_to(
 ) -> Result<String, StartError> {
     use ventanilla_domain::agents::{AuditAction, AuditEntry};
     let (agent, token) =
-        agent_api::create_agent(store, &SystemClock, id, name.to_owned(), agency, role)
+        ventanilla_app::agents::create(store, &SystemClock, id, name.to_owned(), agency, role)
             .await
             .map_err(|error| match error {
                 ventanilla_domain::ports::StoreError::AlreadyExists => {
@@ -148,7 +148,8 @@ pub enum AgentStore<'a> {
 }
 
 /// The inbound-mail function's desk on the embedded adapters.
-pub type LocalMailDesk = inbound_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
+pub type LocalMailDesk =
+    ventanilla_app::receive_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
 
 /// The retention rule, as the daily schedule runs it on AWS: at start and every hour after.
 pub async fn retention(desk: Arc<LocalMailDesk>) {
@@ -180,7 +181,7 @@ pub fn app(
     std::fs::create_dir_all(data_dir).map_err(data_error(data_dir))?;
     let mut settings = match config {
         Some(path) => Settings::load(path)?,
-        None => Settings::parse(ventanilla_http::settings::DEFAULT_CONFIG)?,
+        None => Settings::parse(ventanilla_app::config::DEFAULT_CONFIG)?,
     };
     settings.public_url = format!("http://{address}");
     let identifiers = IdentifierSecret::new(&secret(data_dir, "identifier-secret")?)
@@ -198,7 +199,7 @@ pub fn app(
     let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
     let blobs = FolderBlobs::new(data_dir.join("blobs"), settings.public_url.clone(), secret);
     let mailer = OutboxMailer::new(data_dir.join("outbox"));
-    let intake = create_ticket::Intake {
+    let intake = ventanilla_app::open_ticket::Intake {
         site: site.clone(),
         store: store.clone(),
         blobs: blobs.clone(),
@@ -211,7 +212,7 @@ pub fn app(
         blobs: blobs.clone(),
         mailer: mailer.clone(),
     };
-    let mail = Arc::new(inbound_mail::MailDesk {
+    let mail = Arc::new(ventanilla_app::receive_mail::MailDesk {
         site: site.clone(),
         store: store.clone(),
         blobs: blobs.clone(),
@@ -230,7 +231,7 @@ pub fn app(
     let router = create_ticket::router(Arc::new(intake))
         .merge(ticket_status::router(Arc::new(desk)))
         .merge(agent_api::router(Arc::new(agents)))
-        .merge(ventanilla_http::finish_router(downloads));
+        .merge(ventanilla_web::finish_router(downloads));
     Ok(Local { router, mail })
 }
 

@@ -62,7 +62,7 @@ struct Args {
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
     /// The configuration file (agencies, queues, addresses, limits); the compiled-in
-    /// default (infra/ventanilla.toml) otherwise.
+    /// default (shared/app/ventanilla.toml) otherwise.
     #[arg(long, env = "VENTANILLA_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -108,7 +108,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(out, "{token}")?;
         return Ok(());
     }
-    ventanilla_http::init_telemetry();
+    ventanilla_app::telemetry::init();
     let args = cli.serve;
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let address = listener.local_addr()?;

@@ -52,16 +52,19 @@ fn concurrent_openings_lookups_and_mails_lose_nothing_and_duplicate_nothing() {
     let data = tempfile::tempdir().unwrap();
     // One source sends everything here: the per-source limits are lifted.
     let config = data.path().join("ventanilla.toml");
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ventanilla.toml"))
-        .unwrap()
-        .replace(
-            "openings_per_source_per_hour = 10",
-            "openings_per_source_per_hour = 100000",
-        )
-        .replace(
-            "answers_per_sender_per_day = 5",
-            "answers_per_sender_per_day = 100000",
-        );
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/app/ventanilla.toml"
+    ))
+    .unwrap()
+    .replace(
+        "openings_per_source_per_hour = 10",
+        "openings_per_source_per_hour = 100000",
+    )
+    .replace(
+        "answers_per_sender_per_day = 5",
+        "answers_per_sender_per_day = 100000",
+    );
     std::fs::write(&config, text).unwrap();
     let server = start_with(
         &data.path().join("data"),

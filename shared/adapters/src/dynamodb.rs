@@ -43,7 +43,7 @@ use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
-use crate::retry::{backoff, until_won};
+use ventanilla_domain::retry::{backoff, until_won};
 
 type Item = HashMap<String, AttributeValue>;
 

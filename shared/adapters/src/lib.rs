@@ -15,6 +15,5 @@ pub mod ses;
 pub mod sqlite;
 
 mod agency_cache;
-mod retry;
 
 pub use agency_cache::AGENCIES_FRESH_FOR;

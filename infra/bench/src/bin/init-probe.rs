@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ventanilla_adapters::aws::{AwsPorts, Secret};
+use ventanilla_app::Site;
 use ventanilla_domain::ports::SystemClock;
-use ventanilla_http::Site;
 
 fn report(step: &str, started: Instant) -> Instant {
     println!(
@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let t = report("tokio runtime (current thread)", all);
     runtime.block_on(async {
-        ventanilla_http::init_telemetry();
+        ventanilla_app::telemetry::init();
         let t = report("tracing subscriber (JSON, env filter)", t);
         let aws = AwsPorts::from_env().await?;
         let t = report("SDK configuration (aws_config::load)", t);

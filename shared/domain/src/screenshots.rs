@@ -1,7 +1,7 @@
 //! Screenshots attached to a new ticket: recognised by their bytes (not by the name or the
-//! declared type), limited in number and total size, stored as blobs.
+//! declared type), limited in number and total size.
 
-use ventanilla_domain::{FieldError, FieldProblem};
+use crate::{FieldError, FieldProblem};
 
 /// At most this many files per ticket.
 pub const MAX_FILES: usize = 3;

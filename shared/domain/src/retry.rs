@@ -1,14 +1,17 @@
-//! Backoff for the retries the adapters do themselves (optimistic-concurrency losses); the
-//! SDK already retries throttling and transient network faults.
+//! The one retry loop: a call that lost a race (a concurrent writer got there first) waits a
+//! random moment and tries again. The adapters use it for their own losses (a transaction
+//! cancelled by another, a number taken, keys DynamoDB left unread); the use cases for a
+//! ticket changed between their read and their write. The SDK already retries throttling and
+//! transient network faults.
 
 use std::time::Duration;
 
+use crate::ports::StoreError;
 use rand::Rng;
-use ventanilla_domain::ports::StoreError;
 
 /// Full jitter: a random wait up to an exponentially growing cap, so that contenders that
 /// lost the same race do not collide again in lock-step.
-pub(crate) fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.min(16));
     let ceiling = exp.min(cap).as_micros().max(1) as u64;
     Duration::from_micros(rand::rng().random_range(0..=ceiling))
@@ -17,7 +20,7 @@ pub(crate) fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
 /// Runs `once` until it wins: `Ok(None)` means it lost a race (a concurrent writer got there
 /// first) and is worth another try after a backoff; after `attempts` losses, `Unavailable`
 /// with `gave_up` as the reason.
-pub(crate) async fn until_won<T, F, Fut>(
+pub async fn until_won<T, F, Fut>(
     attempts: u32,
     (base, cap): (Duration, Duration),
     gave_up: &'static str,
@@ -31,7 +34,9 @@ where
         if let Some(won) = once().await? {
             return Ok(won);
         }
-        tokio::time::sleep(backoff(attempt, base, cap)).await;
+        if attempt + 1 < attempts {
+            tokio::time::sleep(backoff(attempt, base, cap)).await;
+        }
     }
     Err(StoreError::unavailable(gave_up))
 }

@@ -14,10 +14,10 @@ use ventanilla_domain::ports::{
     BlobError, BlobStore, IdentifierSecret, MailError, Mailer, StoreError, ThreadQuery, Throttle,
     ThrottleKey, TicketStore,
 };
-use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{Lang, Message, MessageKind, Ticket, TicketChange};
 
 use crate::Site;
+use crate::append::{Step, append};
 
 /// The signed link that opens the ticket's status page without typing anything.
 pub fn access_url(site: &Site, ticket: &Ticket) -> String {
@@ -247,27 +247,18 @@ pub async fn send_reply(
         Ok(()) | Err(StoreError::AlreadyExists) => {}
         Err(error) => return Err(error.into()),
     }
-    // Marked delivered, re-reading the ticket if someone changed it meanwhile.
-    for _ in 0..5 {
-        let current = store.ticket(number).await?;
-        if !current.undelivered.contains(&reply.id) {
-            break;
-        }
-        let update = TicketUpdate {
-            number: number.clone(),
-            expected_version: current.version,
+    // Marked delivered, on the ticket as it stands when someone changed it meanwhile.
+    let current = store.ticket(number).await?;
+    append(store, current, |ticket: &Ticket| {
+        Ok::<_, StoreError>(ticket.undelivered.contains(&reply.id).then(|| Step {
             change: TicketChange {
                 delivered: Some(reply.id),
                 ..TicketChange::default()
             },
             message: None,
-        };
-        match store.update(update).await {
-            Ok(_) => break,
-            Err(StoreError::VersionConflict) => continue,
-            Err(error) => return Err(error.into()),
-        }
-    }
+        }))
+    })
+    .await?;
     tracing::info!(ticket = %number, provider_id = %sent.provider_id, "reply sent");
     Ok(())
 }

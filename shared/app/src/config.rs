@@ -1,4 +1,4 @@
-//! The configuration file (`infra/ventanilla.toml`): the site, its limits, the agencies and
+//! The configuration file (`shared/app/ventanilla.toml`): the site, its limits, the agencies and
 //! their queues. Parsed once at start-up into typed values, so a bad file stops a cold start
 //! instead of failing requests.
 
@@ -13,7 +13,7 @@ use ventanilla_domain::privacy::Retention;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
 
 /// The configuration compiled in: one example agency (MDT).
-pub const DEFAULT_CONFIG: &str = include_str!("../../../infra/ventanilla.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../ventanilla.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {

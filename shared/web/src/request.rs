@@ -45,9 +45,14 @@ impl Source {
         Source(address)
     }
 
+    /// The client's address as the gateway (or the socket) saw it.
+    pub fn address(&self) -> &str {
+        self.0.as_deref().unwrap_or("unknown")
+    }
+
     /// The throttle key of this source for `purpose`: the address only as its keyed hash.
     pub fn throttle_key(&self, purpose: &str, secret: &IdentifierSecret) -> ThrottleKey {
-        ThrottleKey::personal(purpose, self.0.as_deref().unwrap_or("unknown"), secret)
+        ThrottleKey::personal(purpose, self.address(), secret)
     }
 }
 

@@ -1,0 +1,15 @@
+//! Files a ticket refers to (screenshots, a mail's attachments, an agent's files) live in the
+//! blob store; every stored blob belongs to a ticket, so that erasure and retention find it.
+
+use ventanilla_domain::ports::{BlobKey, BlobStore};
+
+/// Deletes blobs no ticket came to refer to (the screenshots of a form whose ticket was not
+/// opened, a reply's files that did not land, an unowned raw mail). A failure is logged,
+/// not retried: the bucket's lifecycle rule sweeps what is left.
+pub async fn discard(blobs: &impl BlobStore, keys: &[BlobKey]) {
+    for key in keys {
+        if let Err(error) = blobs.delete(key).await {
+            tracing::error!(%error, blob = %key, "an unowned blob could not be deleted");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! An agent changes a ticket's status, priority or assignee, against the version they saw.
+
+use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore};
+use ventanilla_domain::ticket::TicketUpdate;
+use ventanilla_domain::{
+    AgentId, AgentRef, Author, Body, Message, MessageKind, Priority, Status, Ticket, TicketChange,
+    TransitionError,
+};
+
+/// What to change; `None` leaves a field as it is (`Some(None)` unassigns).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<Option<AgentId>>,
+}
+
+impl Change {
+    pub fn status(to: Status) -> Self {
+        Change {
+            status: Some(to),
+            ..Change::default()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The status machine does not allow it.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// `VersionConflict`: the ticket is no longer the version the agent saw.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The ticket after a change.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub ticket: Ticket,
+    /// What changed, as the thread records it; `None` when nothing did.
+    pub said: Option<String>,
+}
+
+/// Applies `change` to `ticket` (as read now), if the agent saw `seen_version`: the status
+/// is checked against the state machine, and what changed is recorded in the thread as a
+/// system event. Nothing to change returns the ticket as it is.
+pub async fn apply(
+    store: &impl TicketStore,
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    ticket: &Ticket,
+    seen_version: u64,
+    change: Change,
+    by: AgentRef,
+) -> Result<Changed, ChangeError> {
+    if ticket.version != seen_version {
+        return Err(StoreError::VersionConflict.into());
+    }
+    let status = change
+        .status
+        .map(|to| ticket.status.transition_to(to))
+        .transpose()?;
+    let mut said = Vec::new();
+    if let Some(to) = status {
+        said.push(format!("status: {} -> {}", ticket.status, to));
+    }
+    if let Some(priority) = change.priority {
+        said.push(format!("priority: {}", priority.wire()));
+    }
+    if let Some(assignee) = &change.assignee {
+        said.push(format!(
+            "assignee: {}",
+            assignee.as_ref().map_or("-", AgentId::as_str)
+        ));
+    }
+    if said.is_empty() {
+        return Ok(Changed {
+            ticket: ticket.clone(),
+            said: None,
+        });
+    }
+    let said = said.join("; ");
+    let event = Message {
+        id: ids.message_id(),
+        at: clock.now(),
+        kind: MessageKind::SystemEvent,
+        author: Author::Agent(by),
+        body: Body::parse_field("text", &said)
+            .map_err(|e| StoreError::unavailable(e.to_string()))?,
+        attachments: Vec::new(),
+        mail: None,
+    };
+    let update = TicketUpdate {
+        number: ticket.number.clone(),
+        expected_version: seen_version,
+        change: TicketChange {
+            status,
+            priority: change.priority,
+            assignee: change.assignee,
+            ..TicketChange::default()
+        },
+        message: Some(event),
+    };
+    Ok(Changed {
+        ticket: store.update(update).await?,
+        said: Some(said),
+    })
+}

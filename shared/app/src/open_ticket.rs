@@ -1,0 +1,269 @@
+//! Opening a ticket, by either door: the form (and a program's JSON) and the support
+//! address. Both end in [`open`], which writes the ticket with the requester's first message.
+
+use std::time::Duration;
+
+use ventanilla_domain::ports::{
+    Blob, BlobError, BlobKey, BlobStore, Clock, IdSource, IdentifierSecret, Mailer, Opened,
+    StoreError, Throttle, ThrottleKey, TicketStore, UuidV7,
+};
+use ventanilla_domain::screenshots::Screenshot;
+use ventanilla_domain::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
+use ventanilla_domain::{
+    AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageKind, QueueName,
+    Requester, Subject, Ticket, TicketNumber,
+};
+
+use crate::sending::{Notice, access_url, send_notice};
+use crate::{AppError, Site, attachments};
+
+/// How long an idempotency key keeps returning its first ticket.
+pub const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// A request to open a ticket, already parsed into typed values.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub agency: AgencyCode,
+    pub queue: QueueName,
+    pub category: Category,
+    pub requester: Requester,
+    pub subject: Subject,
+    pub description: Body,
+    pub attachments: Vec<AttachmentRef>,
+    pub mail: Option<MailMeta>,
+    pub idempotency_key: Option<IdempotencyKey>,
+    pub linked_to: Option<TicketNumber>,
+}
+
+/// Opens a ticket with the requester's first message. A repeated idempotency key within
+/// [`IDEMPOTENCY_WINDOW`] returns the first ticket.
+pub async fn open(
+    store: &impl TicketStore,
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    new: NewTicket,
+) -> Result<Opened, StoreError> {
+    let now = clock.now();
+    let first_message = Message {
+        id: ids.message_id(),
+        at: now,
+        kind: MessageKind::CitizenMessage,
+        author: Author::Requester,
+        body: new.description,
+        attachments: new.attachments,
+        mail: new.mail,
+    };
+    let draft = TicketDraft {
+        agency: new.agency,
+        queue: new.queue,
+        category: new.category,
+        requester: new.requester,
+        subject: new.subject,
+        opened_at: now,
+        first_message,
+        idempotency: new.idempotency_key.map(|key| IdempotencyClaim {
+            key,
+            expires_at: now.plus(IDEMPOTENCY_WINDOW),
+        }),
+        linked_to: new.linked_to,
+    };
+    store.open(draft).await
+}
+
+/// How long an opening counts against its source's allowance.
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The ports opening a ticket from the form uses (the create-ticket function's IAM policy
+/// grants the same: the table, the attachments prefix, sending mail).
+pub struct Intake<S, B, M> {
+    pub site: Site,
+    pub store: S,
+    pub blobs: B,
+    pub mailer: M,
+    /// Keys the personal identifiers in store keys (the source's address, the requester's
+    /// answers and idempotency keys).
+    pub identifiers: IdentifierSecret,
+}
+
+impl<S, B, M> std::fmt::Debug for Intake<S, B, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ticket asked for at the form or by a program, every field already parsed.
+#[derive(Debug)]
+pub struct FormRequest {
+    pub agency: AgencyCode,
+    pub queue: QueueName,
+    pub category: Category,
+    pub requester: Requester,
+    pub subject: Subject,
+    pub description: Body,
+    pub screenshots: Vec<Screenshot>,
+    /// The key the client sent, as it sent it: scoped to the requester here.
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+/// The ticket a request got.
+#[derive(Debug)]
+pub struct FormOpened {
+    pub ticket: Ticket,
+    /// The signed link that opens its status page.
+    pub access_url: String,
+    /// The idempotency key was used before: this is the first request's ticket.
+    pub replayed: bool,
+}
+
+impl<S, B, M> Intake<S, B, M>
+where
+    S: TicketStore + Throttle,
+    B: BlobStore,
+    M: Mailer,
+{
+    /// Opens the ticket a citizen asked for at `source` (the client's address), stores its
+    /// screenshots and acknowledges it by mail. `site` is the site as it stands for this
+    /// request (`Site::current`).
+    pub async fn open_from_form(
+        &self,
+        site: &Site,
+        source: &str,
+        request: FormRequest,
+        lang: Lang,
+    ) -> Result<FormOpened, AppError> {
+        // Spam control counts tickets opened, not forms refused: an opening is taken from
+        // the source's allowance before any work (atomically, so parallel requests cannot
+        // all pass) and given back when no ticket comes of it.
+        let now = site.clock.now();
+        let source_key = ThrottleKey::personal("open", source, &self.identifiers);
+        let limit = site.settings.limits.openings_per_source_per_hour;
+        if !self.store.take(&source_key, HOUR, now, limit).await? {
+            tracing::warn!("ticket opening throttled for a source");
+            return Err(AppError::TooMany { retry_after: HOUR });
+        }
+        let give_back = || async {
+            if let Err(error) = self.store.release(&source_key, HOUR, now).await {
+                tracing::error!(%error, "an opening could not be given back");
+            }
+        };
+
+        let attachments = match store_screenshots(&self.blobs, request.screenshots).await {
+            Ok(attachments) => attachments,
+            Err(error) => {
+                give_back().await;
+                return Err(error.into());
+            }
+        };
+        // Deleted again if no ticket of this request comes to refer to them.
+        let files: Vec<BlobKey> = attachments.iter().map(|a| a.blob.clone()).collect();
+        // A key is scoped to the requester, so that one citizen's key cannot return another
+        // citizen's ticket; keyed like every personal identifier in a store key.
+        let idempotency_key = request.idempotency_key.map(|key| {
+            let pseudonym = self.identifiers.pseudonym(&format!(
+                "{}\n{}",
+                request.requester.email.match_key(),
+                key.as_str()
+            ));
+            IdempotencyKey::parse(&pseudonym)
+                .unwrap_or_else(|_| unreachable!("32 hex digits are a valid key"))
+        });
+        let new = NewTicket {
+            agency: request.agency,
+            queue: request.queue,
+            category: request.category,
+            requester: request.requester,
+            subject: request.subject,
+            description: request.description,
+            attachments,
+            mail: None,
+            idempotency_key,
+            linked_to: None,
+        };
+        let opened = match open(&self.store, site.clock.as_ref(), &UuidV7, new).await {
+            Ok(opened) => opened,
+            Err(error) => {
+                give_back().await;
+                // Only when it surely was not opened: after the store's failure it may have
+                // been (a lost answer), and its screenshots must stay; the lifecycle rule
+                // sweeps them otherwise.
+                if !matches!(error, StoreError::Unavailable(_)) {
+                    attachments::discard(&self.blobs, &files).await;
+                }
+                return Err(error.into());
+            }
+        };
+        let (ticket, first) = match opened {
+            Opened::Created(ticket, first) => (ticket, Some(first)),
+            Opened::Replayed(ticket) => (ticket, None),
+        };
+        let access_url = access_url(site, &ticket);
+        match &first {
+            None => {
+                tracing::info!(ticket = %ticket.number, "idempotent replay");
+                give_back().await;
+                // The first request's screenshots are the ticket's; these are nobody's.
+                attachments::discard(&self.blobs, &files).await;
+            }
+            Some(first) => {
+                tracing::info!(ticket = %ticket.number, "ticket opened");
+                send_notice(
+                    site,
+                    &self.store,
+                    &self.identifiers,
+                    &self.mailer,
+                    &ticket,
+                    first,
+                    // Anyone can type any address into the form: the acknowledgement carries
+                    // nothing they typed, only the number and the link (issue 18, point 11).
+                    Notice::Acknowledgement { quote: false },
+                    lang,
+                    None,
+                )
+                .await;
+            }
+        }
+        Ok(FormOpened {
+            ticket,
+            access_url,
+            replayed: first.is_none(),
+        })
+    }
+}
+
+/// Stores the screenshots under an id of their own (the ticket has no number yet), all or
+/// none.
+async fn store_screenshots(
+    blobs: &impl BlobStore,
+    screenshots: Vec<Screenshot>,
+) -> Result<Vec<AttachmentRef>, BlobError> {
+    let batch = uuid::Uuid::now_v7();
+    let mut stored = Vec::with_capacity(screenshots.len());
+    for (index, screenshot) in screenshots.into_iter().enumerate() {
+        let key = BlobKey::parse(&format!("attachments/{batch}/{index}"))
+            .unwrap_or_else(|_| unreachable!("a uuid and a digit make a valid key"));
+        let size = screenshot.bytes.len() as u64;
+        let blob = Blob {
+            bytes: screenshot.bytes,
+            content_type: screenshot.content_type.to_owned(),
+        };
+        if let Err(error) = blobs.put(&key, blob).await {
+            tracing::error!(%error, "screenshots could not be stored");
+            // The ones stored before it would belong to no ticket.
+            let keys: Vec<BlobKey> = stored
+                .iter()
+                .map(|a: &AttachmentRef| a.blob.clone())
+                .collect();
+            attachments::discard(blobs, &keys).await;
+            return Err(error);
+        }
+        stored.push(AttachmentRef::new(
+            &screenshot.file_name,
+            screenshot.content_type,
+            size,
+            key,
+        ));
+    }
+    Ok(stored)
+}

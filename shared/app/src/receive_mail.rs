@@ -1,0 +1,336 @@
+//! The support address, whichever way a mail reaches it. SES stores each mail in S3 (the
+//! receipt rule's S3 action) and invokes the inbound function, which calls
+//! [`MailDesk::deliver`]; the local SMTP listener calls [`MailDesk::accept`], which stores the
+//! raw mail the same way first. Either way the raw mail is read, its attachments stored,
+//! [`decide`] stores what it means, and the acknowledgement or notice it asks for is sent.
+//!
+//! Errors a retry can cure (the store or the blobs unavailable) are returned, so that Lambda
+//! retries the event and then hands it to the on-failure destination; a retry is harmless
+//! because a delivery is deduplicated on SES's id and the Message-ID. A mail that cannot be
+//! read at all is kept raw and reported, not retried.
+
+mod decide;
+
+pub use decide::{AUTOMATIC_NOTES_PER_TICKET_PER_DAY, decide};
+
+use ventanilla_domain::inbound::{Delivery, Outcome};
+use ventanilla_domain::incoming::{IncomingMail, Judgement, MailKind, Receipt, read};
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{
+    AgencyDirectory, Blob, BlobError, BlobKey, BlobStore, IdentifierSecret, Mailer, StoreError,
+    ThreadQuery, Throttle, TicketStore, UuidV7,
+};
+use ventanilla_domain::ticket::bounded_name;
+use ventanilla_domain::{AttachmentRef, Lang};
+
+use crate::Site;
+use crate::attachments;
+use crate::sending::{Notice, send_notice, suppress_bounced};
+
+/// The ports this function uses (its IAM policy grants the same: the table, the raw-mail and
+/// attachments prefixes, sending mail).
+pub struct MailDesk<S, B, M> {
+    pub site: Site,
+    pub store: S,
+    pub blobs: B,
+    pub mailer: M,
+    /// Keys the throttles' personal identifiers (the answers an address got).
+    pub identifiers: IdentifierSecret,
+}
+
+impl<S, B, M> std::fmt::Debug for MailDesk<S, B, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailDesk")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a delivery could not be completed; the event source should retry it.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the raw mail {key} is not in the bucket")]
+    RawMailMissing { key: BlobKey },
+    #[error("the blob store failed on {key}")]
+    Blobs {
+        key: BlobKey,
+        #[source]
+        source: BlobError,
+    },
+    #[error("the ticket store failed")]
+    Store(#[from] StoreError),
+}
+
+/// What SES (or the listener) says about a delivery besides the mail itself.
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    /// SES's id of the received mail (its messageId); the S3 object is named after it.
+    pub provider_id: Option<String>,
+    /// SES's receipt: its scans and sender checks. `None` from the local listener, whose
+    /// mail is judged by the `local_senders` setting.
+    pub receipt: Option<Receipt>,
+}
+
+impl<S, B, M> MailDesk<S, B, M>
+where
+    S: TicketStore + Throttle + AgencyDirectory,
+    B: BlobStore,
+    M: Mailer,
+{
+    /// A mail from the local SMTP listener: stored raw first, as SES's S3 action does, then
+    /// delivered.
+    pub async fn accept(&self, raw: Vec<u8>) -> Result<Outcome, DeliveryError> {
+        let key = BlobKey::parse(&format!(
+            "{}{}",
+            self.site.settings.mail.inbound_prefix,
+            uuid::Uuid::now_v7().simple()
+        ))
+        .unwrap_or_else(|_| unreachable!("the prefix is checked at start-up"));
+        let blob = Blob {
+            bytes: raw,
+            content_type: "message/rfc822".into(),
+        };
+        self.blobs
+            .put(&key, blob)
+            .await
+            .map_err(|source| DeliveryError::Blobs {
+                key: key.clone(),
+                source,
+            })?;
+        self.deliver(&key, Envelope::default()).await
+    }
+
+    /// A mail already stored raw under `key`.
+    pub async fn deliver(
+        &self,
+        key: &BlobKey,
+        envelope: Envelope,
+    ) -> Result<Outcome, DeliveryError> {
+        let raw = match self.blobs.get(key).await {
+            Ok(blob) => blob.bytes,
+            Err(BlobError::NotFound) => {
+                return Err(DeliveryError::RawMailMissing { key: key.clone() });
+            }
+            Err(source) => {
+                return Err(DeliveryError::Blobs {
+                    key: key.clone(),
+                    source,
+                });
+            }
+        };
+        let Ok(mut mail) = read(&raw) else {
+            tracing::warn!(raw = %key, "unreadable mail: kept raw only");
+            return Ok(Outcome::Unreadable);
+        };
+        // A bounce is kept whole until it is decided: it must name the address it is about.
+        let bounce_text = (mail.kind == MailKind::Bounce)
+            .then(|| String::from_utf8_lossy(&raw).to_ascii_lowercase());
+        drop(raw);
+        let mut judgement = match &envelope.receipt {
+            Some(receipt) => receipt.judge(mail.from.as_ref()),
+            None => Judgement::unchecked(self.site.settings.mail.local_senders_authenticated),
+        };
+        judgement.sender_authenticated &= mail.single_from;
+        // A FAIL written into the stored mail only makes it stricter.
+        judgement.review |= mail.verdicts.spam_failed;
+        judgement.virus |= mail.verdicts.virus_failed;
+        // Automatic mail and a virus never become a citizen's message: their files stay in
+        // the raw mail, which is all that is kept of them.
+        let attachments = if mail.kind.is_automatic() || judgement.virus {
+            Vec::new()
+        } else {
+            self.store_attachments(key, &mut mail).await?
+        };
+        let files: Vec<BlobKey> = attachments.iter().map(|a| a.blob.clone()).collect();
+        let provider_id = envelope
+            .provider_id
+            .as_deref()
+            .and_then(|id| MailMessageId::parse(&format!("{id}@inbound.ses")).ok());
+        if !judgement.sender_authenticated {
+            tracing::info!(raw = %key, "sender not authenticated by SES's checks");
+        }
+        let citizen_id = mail.message_id.clone();
+        let delivery = Delivery {
+            mail,
+            provider_id,
+            raw: key.clone(),
+            attachments,
+            judgement,
+        };
+        let site = &self.site.current(&self.store).await?;
+        let outcome = decide(
+            &self.store,
+            site.clock.as_ref(),
+            &UuidV7,
+            &site.settings.mail.policy,
+            &site.settings.mail_domain,
+            delivery,
+        )
+        .await?;
+        tracing::info!(
+            raw = %key,
+            outcome = outcome.as_str(),
+            ticket = outcome.ticket().map(|n| n.as_str()),
+            "mail received"
+        );
+        if !self.owns(&outcome, key).await {
+            let unowned: Vec<BlobKey> = std::iter::once(key.clone()).chain(files).collect();
+            attachments::discard(&self.blobs, &unowned).await;
+        }
+        let notice = match &outcome {
+            Outcome::Opened {
+                ticket,
+                first,
+                quote,
+            } => Some((
+                ticket.clone(),
+                first.clone(),
+                Notice::Acknowledgement { quote: *quote },
+            )),
+            Outcome::Rejected { ticket } => {
+                // The refused mail is the thread's last message.
+                let newest = ThreadQuery::newest(None);
+                let (ticket, mut page) = self.store.thread_page(ticket, &newest).await?;
+                page.items
+                    .pop()
+                    .map(|refused| (ticket, refused, Notice::FollowUpRefused))
+            }
+            _ => None,
+        };
+        if let (
+            Outcome::Automatic {
+                kind: MailKind::Bounce,
+                ticket: Some(number),
+            },
+            Some(text),
+            true,
+        ) = (&outcome, &bounce_text, judgement.sender_authenticated)
+        {
+            // A bounce under our anchor, from a mailer that authenticated itself, that names
+            // the requester's address: mail to it fails. (Anyone who knows a number can send
+            // a bounce; it must at least name the address and come from a real mailer.)
+            let bounced = match self.store.ticket(number).await {
+                Ok(ticket) if text.contains(&ticket.requester.email.match_key()) => {
+                    suppress_bounced(
+                        site,
+                        &self.store,
+                        &self.identifiers,
+                        &ticket.requester.email,
+                    )
+                    .await
+                }
+                Ok(_) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = bounced {
+                tracing::error!(%error, ticket = %number, "a bounce could not be remembered");
+            }
+        }
+        if let Some((ticket, answered, notice)) = notice {
+            send_notice(
+                site,
+                &self.store,
+                &self.identifiers,
+                &self.mailer,
+                &ticket,
+                &answered,
+                notice,
+                Lang::Es,
+                citizen_id,
+            )
+            .await;
+        }
+        Ok(outcome)
+    }
+
+    /// Whether a ticket now refers to the raw mail under `key`: every stored blob belongs to
+    /// a ticket (so that erasure and retention find it) or is deleted at once. A mail that
+    /// could not be read at all is never asked: it stays for a person to look at, and the
+    /// bucket's lifecycle rule sweeps it (RetentionDays).
+    async fn owns(&self, outcome: &Outcome, key: &BlobKey) -> bool {
+        let (number, query) = match outcome {
+            Outcome::Opened { .. }
+            | Outcome::FollowUp { .. }
+            | Outcome::HeldForReview { .. }
+            | Outcome::Unreadable => return true,
+            // A refused follow-up is not stored; nothing without a sender is.
+            Outcome::Rejected { .. }
+            | Outcome::NoSender
+            | Outcome::Automatic { ticket: None, .. }
+            | Outcome::Virus { ticket: None } => return false,
+            // Noted just now, unless a copy under another object raced it there.
+            Outcome::Automatic {
+                ticket: Some(number),
+                ..
+            }
+            | Outcome::Virus {
+                ticket: Some(number),
+            } => (number, ThreadQuery::newest(None)),
+            // The same delivery again (the same object) or the same mail under a new one.
+            Outcome::Duplicate { ticket } => (ticket, ThreadQuery::whole()),
+        };
+        match self.store.thread_page(number, &query).await {
+            Ok((_, page)) => page
+                .items
+                .iter()
+                .filter_map(|m| m.mail.as_ref()?.raw.as_ref())
+                .any(|raw| raw == key),
+            // Kept when unsure; the lifecycle rule sweeps it in the end.
+            Err(_) => true,
+        }
+    }
+
+    /// Stores the attachments within the limits, under keys derived from the raw mail's, so
+    /// that a retried delivery writes the same objects again instead of new ones. Files
+    /// beyond the limits stay in the raw mail, and the message says so.
+    async fn store_attachments(
+        &self,
+        raw: &BlobKey,
+        mail: &mut IncomingMail,
+    ) -> Result<Vec<AttachmentRef>, DeliveryError> {
+        let limits = &self.site.settings.mail;
+        let folder = raw.as_str().rsplit('/').next().unwrap_or("mail");
+        let mut stored = Vec::new();
+        let mut left_out = Vec::new();
+        for (index, attachment) in std::mem::take(&mut mail.attachments)
+            .into_iter()
+            .enumerate()
+        {
+            let size = attachment.bytes.len() as u64;
+            if size > limits.max_attachment_bytes || stored.len() >= limits.max_attachments {
+                left_out.push(bounded_name(&attachment.name));
+                continue;
+            }
+            let key = BlobKey::parse(&format!("attachments/mail/{folder}/{index}"))
+                .unwrap_or_else(|_| unreachable!("a raw key's last segment and a number"));
+            // Bounded before anything is stored: S3 takes the content type as a header.
+            let file = AttachmentRef::new(
+                &attachment.name,
+                &attachment.content_type,
+                size,
+                key.clone(),
+            );
+            let blob = Blob {
+                bytes: attachment.bytes,
+                content_type: file.content_type.clone(),
+            };
+            self.blobs
+                .put(&key, blob)
+                .await
+                .map_err(|source| DeliveryError::Blobs {
+                    key: key.clone(),
+                    source,
+                })?;
+            stored.push(file);
+        }
+        if !left_out.is_empty() {
+            let note = format!(
+                "\n\n[Adjuntos no guardados por su tamaño o número; siguen en el correo original: {}]",
+                left_out.join(", ")
+            );
+            mail.text.push_str(&note);
+            mail.reply.new_text.push_str(&note);
+        }
+        Ok(stored)
+    }
+}

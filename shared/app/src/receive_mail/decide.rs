@@ -1,0 +1,339 @@
+//! What a delivered mail means, decided and stored: a duplicate is dropped, a reply joins its
+//! ticket, a follow-up to a finished ticket obeys the queue's rule, automatic mail never
+//! opens, reopens or gets answered, and anything else opens a ticket.
+//!
+//! Threading order, as DESIGN.md sets it: (1) dedupe on the provider's id and the exact
+//! Message-ID; (2) In-Reply-To/References against every id stored or sent, and our anchor
+//! `<ticket.NUMBER@domain>`; (3) the ticket tag in the quoted history; (4) the tag in the
+//! subject. For a person's mail each counts only when the sender is the ticket's requester:
+//! anyone can type a number or copy a Message-ID; automatic mail may follow (2).
+
+use ventanilla_domain::inbound::{Delivery, FinishedTicketRule, MailPolicy, Outcome, categorise};
+use ventanilla_domain::incoming::IncomingMail;
+use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::ports::{
+    Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
+};
+use ventanilla_domain::ticket::MailMeta;
+use ventanilla_domain::{
+    Author, Body, Email, Message, MessageKind, PersonName, Requester, Status, Subject, Ticket,
+    TicketChange, TicketNumber,
+};
+
+use crate::append::{Step, append};
+use crate::open_ticket::{NewTicket, open};
+
+/// Finds the ticket a mail belongs to, or `None` for a new conversation.
+async fn thread(
+    store: &impl TicketStore,
+    mail: &IncomingMail,
+    sender: Option<&Email>,
+    our_domain: &str,
+) -> Result<Option<Ticket>, StoreError> {
+    // A person's mail joins a ticket only when it comes from the requester, however it is
+    // threaded: In-Reply-To and References are as easy to forge as a subject tag (our anchor
+    // id is derived from the number alone), so a stranger's mail opens a ticket of its own.
+    // Automatic mail (a bounce comes from the mailer daemon, not the requester) may follow
+    // the headers: it only leaves a note for the agents.
+    // The parents not under our anchor are looked up in one read.
+    let foreign: Vec<MailMessageId> = mail
+        .parents
+        .iter()
+        .filter(|p| p.anchored_ticket(our_domain).is_none())
+        .cloned()
+        .collect();
+    let mut found = store.find_by_mail_ids(&foreign).await?.into_iter();
+    let mut candidates: Vec<(TicketNumber, bool)> = Vec::new();
+    for parent in &mail.parents {
+        let number = match parent.anchored_ticket(our_domain) {
+            Some(number) => Some(number),
+            None => found.next().flatten(),
+        };
+        candidates.extend(number.map(|n| (n, true)));
+    }
+    candidates.extend(
+        TicketNumber::find_tag(&mail.reply.quoted)
+            .into_iter()
+            .chain(TicketNumber::find_tag(&mail.subject))
+            .map(|n| (n, false)),
+    );
+    // Each ticket is read once, at its first (strongest) mention.
+    let mut seen = std::collections::HashSet::new();
+    candidates.retain(|(number, _)| seen.insert(number.clone()));
+    for (number, by_headers) in candidates {
+        match store.ticket(&number).await {
+            Ok(ticket)
+                if (by_headers && mail.kind.is_automatic())
+                    || sender.is_some_and(|s| ticket.requester.email.same_mailbox(s)) =>
+            {
+                return Ok(Some(ticket));
+            }
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(None)
+}
+
+/// The ticket one of a delivery's ids already belongs to: the same mail, seen before.
+async fn seen_before(
+    store: &impl TicketStore,
+    known: &[MailMessageId],
+) -> Result<Option<TicketNumber>, StoreError> {
+    Ok(store
+        .find_by_mail_ids(known)
+        .await?
+        .into_iter()
+        .flatten()
+        .next())
+}
+
+fn mail_ids(delivery: &Delivery) -> Vec<MailMessageId> {
+    let mut ids: Vec<MailMessageId> = delivery.mail.message_id.iter().cloned().collect();
+    if let Some(provider) = &delivery.provider_id
+        && !ids.contains(provider)
+    {
+        ids.push(provider.clone());
+    }
+    ids
+}
+
+fn body_of(text: &str, fallback: &str) -> Body {
+    let text: String = text.chars().take(Body::MAX).collect();
+    Body::parse(&text)
+        .or_else(|_| Body::parse(fallback))
+        .unwrap_or_else(|_| unreachable!("the fallback text is a valid body"))
+}
+
+/// At most this many notes of automatic mail (bounces, auto-replies, virus verdicts) per
+/// ticket per day; past it they are only counted in the outcome. Anyone can send automatic
+/// mail that threads by our anchor.
+pub const AUTOMATIC_NOTES_PER_TICKET_PER_DAY: u64 = 10;
+
+/// Records automatic mail on its ticket as a system event that keeps the ticket as it is
+/// (`add_event`: neither its version nor its last activity move), with the mail's ids (a
+/// retried delivery is a duplicate) and its raw copy (erased with the ticket). Whether it
+/// was recorded: not past the day's cap.
+async fn system_event(
+    store: &(impl TicketStore + Throttle),
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    ticket: &TicketNumber,
+    text: String,
+    mail: MailMeta,
+) -> Result<bool, StoreError> {
+    let key = ThrottleKey::new("automatic-notes", ticket.as_str());
+    let day = std::time::Duration::from_secs(24 * 3600);
+    if !store
+        .take(&key, day, clock.now(), AUTOMATIC_NOTES_PER_TICKET_PER_DAY)
+        .await?
+    {
+        return Ok(false);
+    }
+    let event = Message {
+        id: ids.message_id(),
+        at: clock.now(),
+        kind: MessageKind::SystemEvent,
+        author: Author::System,
+        body: body_of(&text, "mail event"),
+        attachments: Vec::new(),
+        mail: Some(mail),
+    };
+    match store.add_event(ticket, &event).await {
+        // A delivery of the same mail that raced this one recorded it.
+        Ok(()) | Err(StoreError::AlreadyExists) => Ok(true),
+        Err(error) => Err(error),
+    }
+}
+
+/// Decides and stores what a delivered mail means. See the module's documentation.
+pub async fn decide(
+    store: &(impl TicketStore + Throttle),
+    clock: &(impl Clock + ?Sized),
+    ids: &impl IdSource,
+    policy: &MailPolicy,
+    our_domain: &str,
+    delivery: Delivery,
+) -> Result<Outcome, StoreError> {
+    let known = mail_ids(&delivery);
+    if let Some(ticket) = seen_before(store, &known).await? {
+        return Ok(Outcome::Duplicate { ticket });
+    }
+    let mail = &delivery.mail;
+    let sender = mail.from.clone();
+    let authenticated = delivery.judgement.sender_authenticated;
+    // Only an authenticated sender joins a ticket as its requester; anyone else's mail
+    // opens one of its own.
+    let identity = sender.as_ref().filter(|_| authenticated);
+    let threaded = thread(store, mail, identity, our_domain).await?;
+
+    // What automatic mail and virus verdicts leave on a ticket: the raw mail, no text.
+    let event_mail = || MailMeta {
+        message_ids: known.clone(),
+        raw: Some(delivery.raw.clone()),
+        sender_unverified: !authenticated,
+    };
+    // The ticket it is noted on: none past the day's cap.
+    let mut noted = None;
+    if delivery.judgement.virus {
+        if let Some(number) = threaded.as_ref().map(|t| t.number.clone()) {
+            let text = format!("mail discarded: virus verdict FAIL (raw: {})", delivery.raw);
+            if system_event(store, clock, ids, &number, text, event_mail()).await? {
+                noted = Some(number);
+            }
+        }
+        return Ok(Outcome::Virus { ticket: noted });
+    }
+    if mail.kind.is_automatic() {
+        if let Some(number) = threaded.as_ref().map(|t| t.number.clone()) {
+            let text = format!(
+                "{} received: {} (raw: {})",
+                mail.kind.as_str(),
+                mail.subject.chars().take(200).collect::<String>(),
+                delivery.raw
+            );
+            if system_event(store, clock, ids, &number, text, event_mail()).await? {
+                noted = Some(number);
+            }
+        }
+        return Ok(Outcome::Automatic {
+            kind: mail.kind,
+            ticket: noted,
+        });
+    }
+    let Some(sender) = sender else {
+        return Ok(Outcome::NoSender);
+    };
+    let citizen_message = |text: &str| Message {
+        id: ids.message_id(),
+        at: clock.now(),
+        kind: MessageKind::CitizenMessage,
+        author: Author::Requester,
+        body: body_of(text, "(mensaje sin texto)"),
+        attachments: delivery.attachments.clone(),
+        mail: Some(MailMeta {
+            message_ids: known.clone(),
+            raw: Some(delivery.raw.clone()),
+            sender_unverified: !authenticated,
+        }),
+    };
+
+    let mut linked_to = None;
+    if let Some(ticket) = threaded.filter(|_| !delivery.judgement.review) {
+        let number = ticket.number.clone();
+        let finished = ticket.status.is_finished();
+        let rule = policy.finished_rule(&ticket);
+        let recent = |ticket: &Ticket, days: u32| {
+            clock.now().datetime() - ticket.last_activity.datetime()
+                <= chrono::Duration::days(i64::from(days))
+        };
+        let reopen = match rule {
+            _ if !finished => false,
+            FinishedTicketRule::Reopen { within_days: None } => true,
+            FinishedTicketRule::Reopen {
+                within_days: Some(days),
+            } => recent(&ticket, days),
+            FinishedTicketRule::Reject => {
+                return Ok(Outcome::Rejected { ticket: number });
+            }
+            FinishedTicketRule::NewLinked => false,
+        };
+        if !finished || reopen {
+            let message = citizen_message(&mail.reply.new_text);
+            let appended = append(store, ticket, |ticket: &Ticket| {
+                let status = ticket.status;
+                let status = if status.is_finished() {
+                    status.reopen().ok()
+                } else if status == Status::WaitingOnCitizen {
+                    Some(Status::Open)
+                } else {
+                    None
+                };
+                Ok::<_, StoreError>(Some(Step {
+                    change: TicketChange {
+                        status,
+                        ..TicketChange::default()
+                    },
+                    message: Some(message.clone()),
+                }))
+            })
+            .await;
+            let updated = match appended {
+                Err(StoreError::AlreadyExists) => return Ok(Outcome::Duplicate { ticket: number }),
+                other => {
+                    other?.unwrap_or_else(|| unreachable!("a follow-up always has a step to write"))
+                }
+            };
+            return Ok(Outcome::FollowUp {
+                ticket: updated,
+                reopened: reopen,
+            });
+        }
+        linked_to = Some(number);
+    }
+
+    let name = mail
+        .from_name
+        .as_deref()
+        .and_then(|n| PersonName::parse(n).ok())
+        .or_else(|| PersonName::parse(sender.as_str().split('@').next().unwrap_or("")).ok())
+        .or_else(|| PersonName::parse("Ciudadano").ok())
+        .unwrap_or_else(|| unreachable!("a fixed name is valid"));
+    let subject = Subject::from_mail(&mail.subject)
+        .or_else(|| Subject::parse("(sin asunto)").ok())
+        .unwrap_or_else(|| unreachable!("a fixed subject is valid"));
+    let held = delivery.judgement.review;
+    let new = NewTicket {
+        agency: policy.agency.clone(),
+        queue: if held {
+            policy.review_queue.clone()
+        } else {
+            policy.queue.clone()
+        },
+        category: categorise(&mail.subject),
+        requester: Requester {
+            name,
+            email: sender.clone(),
+            id_document: None,
+            phone: None,
+            nationality: None,
+            gender: None,
+            user_type: None,
+        },
+        subject,
+        description: citizen_message(&mail.text).body,
+        attachments: delivery.attachments.clone(),
+        mail: Some(MailMeta {
+            message_ids: known.clone(),
+            raw: Some(delivery.raw.clone()),
+            sender_unverified: !authenticated,
+        }),
+        idempotency_key: None,
+        linked_to,
+    };
+    let (ticket, first) = match open(store, clock, ids, new).await {
+        Ok(Opened::Created(ticket, first)) => (ticket, first),
+        // Mail carries no idempotency key; a replay would be this mail's ticket again.
+        Ok(Opened::Replayed(ticket)) => {
+            return Ok(Outcome::Duplicate {
+                ticket: ticket.number,
+            });
+        }
+        Err(StoreError::AlreadyExists) => {
+            // Two deliveries of one mail raced; the other one opened it.
+            if let Some(ticket) = seen_before(store, &known).await? {
+                return Ok(Outcome::Duplicate { ticket });
+            }
+            return Err(StoreError::AlreadyExists);
+        }
+        Err(error) => return Err(error),
+    };
+    if held {
+        return Ok(Outcome::HeldForReview { ticket });
+    }
+    Ok(Outcome::Opened {
+        ticket,
+        first,
+        quote: authenticated,
+    })
+}
