@@ -67,7 +67,7 @@ impl Office {
             "http://127.0.0.1:3000",
             vec![2; 32],
         );
-        let desk = agent_api::AgentDesk {
+        let desk = ventanilla_app::session::AgentDesk {
             site: site.clone(),
             store: store.clone(),
             blobs: blobs.clone(),
@@ -80,7 +80,7 @@ impl Office {
             mailer: OutboxMailer::new(dir.path().join("outbox")),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
-        let status = ticket_status::StatusDesk {
+        let status = ventanilla_app::look_up::StatusDesk {
             site,
             store: store.clone(),
             blobs,

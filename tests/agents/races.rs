@@ -157,7 +157,7 @@ async fn a_reply_retried_after_a_transfer_checks_access_again() {
         links: AccessLinks::new(&[3; 32]).unwrap(),
         clock: Arc::new(SystemClock),
     };
-    let desk = agent_api::AgentDesk {
+    let desk = ventanilla_app::session::AgentDesk {
         site,
         store,
         blobs,

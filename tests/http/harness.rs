@@ -57,7 +57,7 @@ impl Harness {
             mailer: OutboxMailer::new(dir.path().join("outbox")),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
-        let desk = ticket_status::StatusDesk {
+        let desk = ventanilla_app::look_up::StatusDesk {
             site,
             store: store.clone(),
             blobs: blobs.clone(),

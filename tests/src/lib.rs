@@ -563,7 +563,7 @@ impl AwsStack {
                 .expect("a 32-byte secret"),
         };
         let ports = aws.ports("ticket-status");
-        let status = ticket_status::StatusDesk {
+        let status = ventanilla_app::look_up::StatusDesk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
@@ -571,7 +571,7 @@ impl AwsStack {
                 .expect("a 32-byte secret"),
         };
         let ports = aws.ports("agent-api");
-        let agents = agent_api::AgentDesk {
+        let agents = ventanilla_app::session::AgentDesk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,

@@ -34,7 +34,7 @@ impl Stack {
         // policy in template.yaml.
         let aws = ventanilla_tests::AwsStandIn::new(true).await;
         let ports = aws.ports("ticket-status");
-        let status = ticket_status::router(Arc::new(ticket_status::StatusDesk {
+        let status = ticket_status::router(Arc::new(ventanilla_app::look_up::StatusDesk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,

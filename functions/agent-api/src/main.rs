@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use agent_api::{AgentDesk, router};
+use agent_api::router;
 use ventanilla_adapters::aws::{AwsPorts, Secret};
 use ventanilla_app::Site;
+use ventanilla_app::session::AgentDesk;
 use ventanilla_domain::ports::SystemClock;
 
 // One event at a time per instance: worker threads would only add to the cold start.

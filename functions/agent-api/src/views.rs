@@ -1,10 +1,8 @@
 //! The wire shapes of the agent API: a ticket in a queue, and a whole ticket with its thread.
 
 use serde::Serialize;
-use ventanilla_app::Site;
-use ventanilla_domain::ports::{BlobStore, ThreadQuery, TicketStore};
-use ventanilla_domain::{Author, Lang, MessageKind, Ticket};
-use ventanilla_web::Problem;
+use ventanilla_app::show_ticket::{LinkedMessage, ShownTicket};
+use ventanilla_domain::{Author, MessageKind, Ticket};
 
 /// A ticket as a queue lists it: no personal data beyond the subject.
 #[derive(Debug, Serialize)]
@@ -93,47 +91,13 @@ pub struct TicketView {
     pub older: Option<String>,
 }
 
-impl TicketView {
-    pub async fn build(
-        site: &Site,
-        store: &impl TicketStore,
-        blobs: &impl BlobStore,
-        ticket: &Ticket,
-        page: &ThreadQuery,
-        lang: Lang,
-    ) -> Result<Self, Problem> {
-        let (_, page) = store
-            .thread_page(&ticket.number, page)
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "thread unreadable");
-                Problem::unavailable(lang)
-            })?;
-        let older = page.next.map(|cursor| cursor.as_str().to_owned());
-        let thread = page.items;
-        let mut messages = Vec::with_capacity(thread.len());
-        for message in thread {
-            let mut attachments = Vec::new();
-            for attachment in &message.attachments {
-                let url = blobs
-                    .download_url(
-                        &attachment.blob,
-                        &attachment.name,
-                        site.settings.limits.download_link,
-                    )
-                    .await
-                    .map_err(|error| {
-                        tracing::error!(%error, "download link unavailable");
-                        Problem::unavailable(lang)
-                    })?;
-                attachments.push(AttachmentView {
-                    name: attachment.name.clone(),
-                    content_type: attachment.content_type.clone(),
-                    size: attachment.size,
-                    url,
-                });
-            }
-            messages.push(MessageView {
+impl From<ShownTicket> for TicketView {
+    fn from(shown: ShownTicket) -> Self {
+        let ticket = &shown.ticket;
+        let messages = shown
+            .messages
+            .into_iter()
+            .map(|LinkedMessage { message, links }| MessageView {
                 id: message.id.to_string(),
                 at: message.at.to_string(),
                 kind: message.kind,
@@ -143,14 +107,24 @@ impl TicketView {
                     Author::System => "Ventanilla".to_owned(),
                 },
                 text: message.body.as_str().to_owned(),
-                attachments,
+                attachments: message
+                    .attachments
+                    .iter()
+                    .zip(links)
+                    .map(|(file, url)| AttachmentView {
+                        name: file.name.clone(),
+                        content_type: file.content_type.clone(),
+                        size: file.size,
+                        url,
+                    })
+                    .collect(),
                 delivered: (message.kind == MessageKind::PublicReply)
                     .then(|| !ticket.undelivered.contains(&message.id)),
                 sender_unverified: message.mail.as_ref().is_some_and(|m| m.sender_unverified),
-            });
-        }
+            })
+            .collect();
         let requester = &ticket.requester;
-        Ok(TicketView {
+        TicketView {
             summary: TicketSummary::from(ticket),
             requester: RequesterView {
                 name: requester.name.to_string(),
@@ -171,7 +145,7 @@ impl TicketView {
                 .map(|a| a.as_str().to_owned())
                 .collect(),
             messages,
-            older,
-        })
+            older: shown.older.map(|cursor| cursor.as_str().to_owned()),
+        }
     }
 }

@@ -3,7 +3,6 @@
 //! are counted per number and per source so that numbers cannot be guessed at speed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,36 +10,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
-use ventanilla_app::Site;
-use ventanilla_domain::ports::{
-    BlobStore, IdentifierSecret, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
-};
-use ventanilla_domain::{Author, Email, FieldErrors, Lang, Message, Ticket, TicketNumber};
+use ventanilla_app::look_up::{PublicTicket, StatusDesk};
+use ventanilla_app::{AppError, Site};
+use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
+use ventanilla_domain::{Author, Email, FieldErrors, Lang, TicketNumber};
 use ventanilla_web::pages::{
     AttachmentView, Frame, MessageView, NoticePage, StatusFormPage, StatusPage, html, human_size,
     local_date,
 };
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
-
-const HOUR: Duration = Duration::from_secs(3600);
-
-/// The ports this function uses: it reads tickets, counts misses and signs download links.
-pub struct StatusDesk<S, B> {
-    pub site: Site,
-    pub store: S,
-    pub blobs: B,
-    /// Keys the source's address in the miss counters.
-    pub identifiers: IdentifierSecret,
-}
-
-impl<S, B> std::fmt::Debug for StatusDesk<S, B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StatusDesk")
-            .field("site", &self.site)
-            .finish_non_exhaustive()
-    }
-}
 
 pub fn router<S, B>(desk: Arc<StatusDesk<S, B>>) -> Router
 where
@@ -58,167 +37,42 @@ where
     ventanilla_web::finish_router(routes)
 }
 
-/// What a lookup found.
-enum Lookup {
-    Found(Box<Ticket>, Vec<Message>),
-    Missed,
-    Throttled,
-    Unavailable,
-}
+type Lookup = Result<PublicTicket, AppError>;
 
-impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
-    /// Which of the miss counters (`keys`, in their order) are at their limit.
-    async fn over_limit<const N: usize>(
-        &self,
-        keys: &[(ThrottleKey, u64); N],
-    ) -> Result<[bool; N], StoreError> {
-        let now = self.site.clock.now();
-        let names: Vec<ThrottleKey> = keys.iter().map(|(key, _)| key.clone()).collect();
-        let counts = self.store.counts(&names, HOUR, now).await?;
-        let mut over = [false; N];
-        for ((flag, count), (_, limit)) in over.iter_mut().zip(&counts).zip(keys) {
-            *flag = count >= limit;
-        }
-        Ok(over)
-    }
-
-    async fn count_miss(&self, keys: &[(ThrottleKey, u64)]) {
-        let now = self.site.clock.now();
-        for (key, limit) in keys {
-            // Counting stops at the limit: past it, every wrong guess is refused anyway.
-            if let Err(error) = self.store.take(key, HOUR, now, *limit).await {
-                tracing::error!(%error, "a lookup miss could not be counted");
-            }
-        }
-    }
-
-    fn miss_keys(&self, number: &TicketNumber, source: &Source) -> [(ThrottleKey, u64); 2] {
-        let limits = &self.site.settings.limits;
-        [
-            (
-                ThrottleKey::new("miss-number", number.as_str()),
-                limits.lookup_misses_per_number_per_hour,
-            ),
-            (
-                source.throttle_key("miss-source", &self.identifiers),
-                limits.lookup_misses_per_source_per_hour,
-            ),
-        ]
-    }
-
-    /// Finds the ticket if `matches` accepts its requester. Both ways of missing (no such
-    /// ticket, someone else's ticket) take the same path from here on.
-    async fn look_up(
-        &self,
-        number: &TicketNumber,
-        source: &Source,
-        matches: impl Fn(&Ticket) -> bool,
-    ) -> Lookup {
-        let keys = self.miss_keys(number, source);
-        // Misses cost the guesser, not the owner: a source past its limit is refused before
-        // anything is read; a number being guessed at still opens for the right e-mail or a
-        // valid link, and answers every wrong one as throttled.
-        let [number_guessed, source_over] = match self.over_limit(&keys).await {
-            Ok(over) => over,
-            Err(error) => {
-                tracing::error!(%error, "throttle unavailable");
-                return Lookup::Unavailable;
-            }
-        };
-        if source_over {
-            return Lookup::Throttled;
-        }
-        // One read for the ticket and its thread: on DynamoDB one Query instead of a GetItem
-        // and a Query. Numbers follow each other, so that a wrong e-mail reads a little more
-        // than an unknown number gives away nothing a citizen could not guess.
-        // The newest page: a thread of ten thousand robot mails still opens.
-        match self
-            .store
-            .thread_page(number, &ThreadQuery::newest(None))
-            .await
-        {
-            // An erased ticket is no one's: it answers as an unknown number does, whatever
-            // address (its placeholder included) or link is given.
-            Ok((ticket, page)) if ticket.erased_at.is_none() && matches(&ticket) => {
-                Lookup::Found(Box::new(ticket), page.items)
-            }
-            Ok(_) | Err(StoreError::NotFound) => {
-                self.count_miss(&keys).await;
-                if number_guessed {
-                    Lookup::Throttled
-                } else {
-                    Lookup::Missed
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "ticket unreadable");
-                Lookup::Unavailable
-            }
-        }
-    }
-
-    async fn by_email(&self, number: &TicketNumber, email: &Email, source: &Source) -> Lookup {
-        self.look_up(number, source, |ticket| {
-            ticket.requester.email.same_mailbox(email)
-        })
-        .await
-    }
-
-    /// The public thread only (citizen messages and agency replies), oldest first, with
-    /// short-lived download links.
-    async fn public_thread(&self, thread: Vec<Message>) -> Result<Vec<PublicMessage>, Problem> {
-        let mut messages = Vec::new();
-        for message in thread.into_iter().filter(|m| m.kind.is_public()) {
-            let mut attachments = Vec::new();
-            for attachment in &message.attachments {
-                let url = self
-                    .blobs
-                    .download_url(
-                        &attachment.blob,
-                        &attachment.name,
-                        self.site.settings.limits.download_link,
-                    )
-                    .await
-                    .map_err(|error| {
-                        tracing::error!(%error, "download link unavailable");
-                        Problem::unavailable(Lang::Es)
-                    })?;
-                attachments.push(PublicAttachment {
-                    name: attachment.name.clone(),
-                    size: attachment.size,
-                    url,
-                });
-            }
-            messages.push(PublicMessage {
-                at: message.at,
-                author: match message.author {
+/// The wire shape of a ticket as its requester sees it.
+fn status_view(found: PublicTicket, lang: Lang) -> TicketStatus {
+    let ticket = &found.ticket;
+    TicketStatus {
+        number: ticket.number.to_string(),
+        status: ticket.status.wire(),
+        status_label: ticket.status.label(lang),
+        category: ticket.category.wire(),
+        subject: ticket.subject.as_str().to_owned(),
+        created_at: ticket.created_at.to_string(),
+        updated_at: ticket.last_activity.to_string(),
+        messages: found
+            .messages
+            .into_iter()
+            .map(|linked| PublicMessage {
+                at: linked.message.at,
+                author: match linked.message.author {
                     Author::Requester => "citizen",
                     _ => "agency",
                 },
-                text: message.body.as_str().to_owned(),
-                attachments,
-            });
-        }
-        Ok(messages)
-    }
-
-    async fn status_view(
-        &self,
-        ticket: Ticket,
-        thread: Vec<Message>,
-        lang: Lang,
-    ) -> Result<TicketStatus, Problem> {
-        let messages = self.public_thread(thread).await?;
-        Ok(TicketStatus {
-            number: ticket.number.to_string(),
-            status: ticket.status.wire(),
-            status_label: ticket.status.label(lang),
-            category: ticket.category.wire(),
-            subject: ticket.subject.as_str().to_owned(),
-            created_at: ticket.created_at.to_string(),
-            updated_at: ticket.last_activity.to_string(),
-            messages,
-        })
+                text: linked.message.body.as_str().to_owned(),
+                attachments: linked
+                    .message
+                    .attachments
+                    .iter()
+                    .zip(linked.links)
+                    .map(|(file, url)| PublicAttachment {
+                        name: file.name.clone(),
+                        size: file.size,
+                        url,
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }
 
@@ -291,14 +145,9 @@ where
         Ok(parsed) => parsed,
         Err(errors) => return Problem::invalid_fields(&errors, lang).into_response(),
     };
-    match desk.by_email(&number, &email, &source).await {
-        Lookup::Found(ticket, thread) => match desk.status_view(*ticket, thread, lang).await {
-            Ok(view) => Json(view).into_response(),
-            Err(problem) => problem.into_response(),
-        },
-        Lookup::Missed => Problem::not_found(lang).into_response(),
-        Lookup::Throttled => Problem::too_many_requests(lang, 3600).into_response(),
-        Lookup::Unavailable => Problem::unavailable(lang).into_response(),
+    match desk.by_email(&number, &email, source.address()).await {
+        Ok(found) => Json(status_view(found, lang)).into_response(),
+        Err(error) => Problem::from_app(error, lang).into_response(),
     }
 }
 
@@ -353,8 +202,8 @@ where
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let lookup = desk.by_email(&number, &email, &source).await;
-    page_for(&desk, lookup, lang, &values).await
+    let lookup = desk.by_email(&number, &email, source.address()).await;
+    page_for(&desk.site, lookup, lang, &values)
 }
 
 async fn status_by_link<S, B>(
@@ -367,30 +216,11 @@ where
     S: TicketStore + Throttle,
     B: BlobStore,
 {
-    let site = &desk.site;
-    let lookup = match site.links.claim(&token, site.clock.now()) {
-        Some(claim) => {
-            desk.look_up(&claim.number, &source, |ticket| {
-                site.links.verify(&claim, &ticket.requester.email)
-            })
-            .await
-        }
-        None => Lookup::Missed,
-    };
-    page_for(&desk, lookup, lang, &LookupRequest::default()).await
+    let lookup = desk.by_link(&token, source.address()).await;
+    page_for(&desk.site, lookup, lang, &LookupRequest::default())
 }
 
-async fn page_for<S, B>(
-    desk: &StatusDesk<S, B>,
-    lookup: Lookup,
-    lang: Lang,
-    values: &LookupRequest,
-) -> Response
-where
-    S: TicketStore + Throttle,
-    B: BlobStore,
-{
-    let site = &desk.site;
+fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> Response {
     let t = texts(lang);
     let notice = |problem: Problem, text: &str| {
         let page = NoticePage {
@@ -406,14 +236,11 @@ where
         html(problem.status_code(), &page)
     };
     match lookup {
-        Lookup::Found(ticket, thread) => {
-            let created_at = local_date(ticket.created_at);
-            let updated_at = local_date(ticket.last_activity);
-            let category = ticket.category.label(lang).to_owned();
-            let status = match desk.status_view(*ticket, thread, lang).await {
-                Ok(status) => status,
-                Err(_) => return notice(Problem::unavailable(lang), t.unavailable),
-            };
+        Ok(found) => {
+            let created_at = local_date(found.ticket.created_at);
+            let updated_at = local_date(found.ticket.last_activity);
+            let category = found.ticket.category.label(lang).to_owned();
+            let status = status_view(found, lang);
             let page = StatusPage {
                 frame: Frame::new(lang, &site.settings.site_name, "/estado", t.status_title),
                 number: status.number,
@@ -443,11 +270,14 @@ where
             };
             html(StatusCode::OK, &page)
         }
-        Lookup::Missed => html(
+        Err(AppError::NotFound) => html(
             StatusCode::NOT_FOUND,
             &form_page(site, lang, values, None, true),
         ),
-        Lookup::Throttled => notice(Problem::too_many_requests(lang, 3600), t.too_many),
-        Lookup::Unavailable => notice(Problem::unavailable(lang), t.unavailable),
+        Err(AppError::TooMany { retry_after }) => notice(
+            Problem::too_many_requests(lang, retry_after.as_secs()),
+            t.too_many,
+        ),
+        Err(error) => notice(Problem::from_app(error, lang), t.unavailable),
     }
 }

@@ -3,4 +3,4 @@
 
 pub mod handler;
 
-pub use handler::{StatusDesk, router};
+pub use handler::router;

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use ticket_status::{StatusDesk, router};
+use ticket_status::router;
 use ventanilla_adapters::aws::{AwsPorts, Secret};
 use ventanilla_app::Site;
+use ventanilla_app::look_up::StatusDesk;
 use ventanilla_domain::ports::SystemClock;
 
 // One event at a time per instance: worker threads would only add to the cold start.

@@ -160,7 +160,7 @@ impl Office {
     }
 
     fn ticket_status(&self) -> Router {
-        ticket_status::router(Arc::new(ticket_status::StatusDesk {
+        ticket_status::router(Arc::new(ventanilla_app::look_up::StatusDesk {
             site: self.site.clone(),
             store: self.store.clone(),
             blobs: self.blobs.clone(),

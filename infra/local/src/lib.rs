@@ -206,7 +206,7 @@ pub fn app(
         mailer: mailer.clone(),
         identifiers: identifiers.clone(),
     };
-    let agents = agent_api::AgentDesk {
+    let agents = ventanilla_app::session::AgentDesk {
         site: site.clone(),
         store: store.clone(),
         blobs: blobs.clone(),
@@ -219,7 +219,7 @@ pub fn app(
         mailer,
         identifiers: identifiers.clone(),
     });
-    let desk = ticket_status::StatusDesk {
+    let desk = ventanilla_app::look_up::StatusDesk {
         site,
         store,
         blobs: blobs.clone(),

@@ -1,8 +1,11 @@
 //! Agents: who may work on an agency's tickets, with which role.
 
-use ventanilla_domain::agents::{Agent, AgentToken, Role, is_system_agent};
+use ventanilla_domain::agents::{Agent, AgentToken, AuditAction, Role, is_system_agent};
 use ventanilla_domain::ports::{AgentDirectory, Clock, StoreError};
-use ventanilla_domain::{AgencyCode, AgentId};
+use ventanilla_domain::{AgencyCode, AgentId, FieldError, FieldErrors, FieldProblem};
+
+use crate::AppError;
+use crate::session::{AgentPorts, Session};
 
 /// Makes an agent with a fresh token: the one way agents come to be, used by the admin API
 /// and by `ventanilla-local agent add`.
@@ -30,4 +33,125 @@ pub async fn create(
     };
     store.add_agent(&agent).await?;
     Ok((agent, token))
+}
+
+/// An agent to make, as an admin asked: parsed here so that every bad field is named.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NewAgentRequest {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// `agent` when absent.
+    pub role: Option<String>,
+}
+
+impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+    /// The agents of the caller's agency (supervisors).
+    pub async fn agents(&self) -> Result<Vec<Agent>, AppError> {
+        self.require(Role::Supervisor)?;
+        Ok(self.desk.store.agents(&self.agent.agency).await?)
+    }
+
+    /// Makes an agent of the admin's agency, with a role no higher than the admin's own.
+    pub async fn add_agent(
+        &self,
+        request: NewAgentRequest,
+    ) -> Result<(Agent, AgentToken), AppError> {
+        self.require(Role::Admin)?;
+        let mut errors = FieldErrors::new();
+        let id = AgentId::parse(request.id.as_deref().unwrap_or(""))
+            .map_err(|_| FieldError::new("id", FieldProblem::InvalidFormat))
+            .map_err(|e| errors.push(e))
+            .ok();
+        let name = request
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && n.chars().count() <= 100)
+            .map(str::to_owned);
+        if name.is_none() {
+            errors.push(FieldError::new("name", FieldProblem::Required));
+        }
+        let role = Role::parse(request.role.as_deref().unwrap_or("agent"))
+            .map_err(|e| errors.push(e))
+            .ok();
+        let (Some(id), Some(name), Some(role), true) = (id, name, role, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        // Nobody hands out more than they hold: an admin cannot make an operator.
+        if role > self.agent.role {
+            return Err(AppError::Forbidden);
+        }
+        let clock = self.desk.site.clock.as_ref();
+        let agency = self.agent.agency.clone();
+        let (agent, token) = match create(&self.desk.store, clock, id, name, agency, role).await {
+            Ok(made) => made,
+            Err(StoreError::AlreadyExists) => {
+                return Err(AppError::invalid(FieldError::new(
+                    "id",
+                    FieldProblem::AlreadyTaken,
+                )));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        self.audit(
+            AuditAction::ManageAgent,
+            None,
+            format!("added {} ({})", agent.id.as_str(), agent.role.wire()),
+        )
+        .await?;
+        Ok((agent, token))
+    }
+
+    /// Disables agent `id` of the admin's agency; their token stops working at once.
+    pub async fn disable_agent(&self, id: &str) -> Result<Agent, AppError> {
+        let mut agent = self.managed_agent(id).await?;
+        if agent.id == self.agent.id {
+            // An admin who disables themselves may be the agency's last one: nobody could
+            // undo it.
+            return Err(AppError::NotAllowed(
+                "An admin cannot disable themselves / Un administrador no puede desactivarse a sí mismo",
+            ));
+        }
+        agent.active = false;
+        self.desk.store.save_agent(&agent).await?;
+        self.audit(
+            AuditAction::ManageAgent,
+            None,
+            format!("disabled {}", agent.id.as_str()),
+        )
+        .await?;
+        Ok(agent)
+    }
+
+    /// Gives agent `id` of the admin's agency a new token; the old one stops working.
+    pub async fn rotate_token(&self, id: &str) -> Result<(Agent, AgentToken), AppError> {
+        let mut agent = self.managed_agent(id).await?;
+        let token = AgentToken::generate();
+        agent.token_hash = token.hash();
+        self.desk.store.save_agent(&agent).await?;
+        self.audit(
+            AuditAction::ManageAgent,
+            None,
+            format!("new token for {}", agent.id.as_str()),
+        )
+        .await?;
+        Ok((agent, token))
+    }
+
+    /// The agents an admin may manage: those of the admin's agency, up to the admin's role.
+    async fn managed_agent(&self, id: &str) -> Result<Agent, AppError> {
+        self.require(Role::Admin)?;
+        let id = AgentId::parse(id).map_err(|_| AppError::NotFound)?;
+        match self.desk.store.agent(&id).await {
+            // Nobody manages someone above them: an admin rotating an operator's token would
+            // become one.
+            Ok(agent) if agent.agency == self.agent.agency && agent.role > self.agent.role => {
+                Err(AppError::Forbidden)
+            }
+            Ok(agent) if agent.agency == self.agent.agency => Ok(agent),
+            Ok(_) | Err(StoreError::NotFound) => Err(AppError::NotFound),
+            Err(error) => Err(error.into()),
+        }
+    }
 }

@@ -1,11 +1,15 @@
 //! An agent changes a ticket's status, priority or assignee, against the version they saw.
 
-use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore};
+use ventanilla_domain::agents::{Access, AuditAction, Role};
+use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore, UuidV7};
 use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{
-    AgentId, AgentRef, Author, Body, Message, MessageKind, Priority, Status, Ticket, TicketChange,
-    TransitionError,
+    AgentId, AgentRef, Author, Body, FieldError, FieldProblem, Message, MessageKind, Priority,
+    Status, Ticket, TicketChange, TransitionError,
 };
+
+use crate::AppError;
+use crate::session::{AgentPorts, Session};
 
 /// What to change; `None` leaves a field as it is (`Some(None)` unassigns).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,4 +110,69 @@ pub async fn apply(
         ticket: store.update(update).await?,
         said: Some(said),
     })
+}
+
+impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+    /// Changes ticket `number` as the agent saw it at `seen_version`. Taking or leaving a
+    /// ticket oneself is an agent's work; assigning others is a supervisor's, and only to an
+    /// active agent of the ticket's agency.
+    pub async fn change(
+        &self,
+        number: &str,
+        seen_version: u64,
+        change: Change,
+    ) -> Result<Ticket, AppError> {
+        let desk = self.desk;
+        let ticket = self.ticket(number, Access::Full).await?;
+        if ticket.version != seen_version {
+            return Err(AppError::Conflict(Box::new(ticket)));
+        }
+        if let Some(target) = &change.assignee {
+            let own = target.as_ref().is_none_or(|id| id == &self.agent.id)
+                && (target.is_some() || ticket.assignee.as_ref() == Some(&self.agent.id));
+            if !own {
+                self.require(Role::Supervisor)?;
+            }
+            if let Some(id) = target {
+                let colleague = match desk.store.agent(id).await {
+                    Ok(agent) => agent.active && agent.agency == ticket.agency,
+                    Err(StoreError::NotFound) => false,
+                    Err(error) => return Err(error.into()),
+                };
+                if !colleague {
+                    return Err(AppError::invalid(FieldError::new(
+                        "assignee",
+                        FieldProblem::UnknownValue,
+                    )));
+                }
+            }
+        }
+        let clock = desk.site.clock.as_ref();
+        let by = self.agent.reference();
+        let changed = match apply(
+            &desk.store,
+            clock,
+            &UuidV7,
+            &ticket,
+            seen_version,
+            change,
+            by,
+        )
+        .await
+        {
+            Ok(changed) => changed,
+            Err(ChangeError::Transition(refused)) => return Err(AppError::Transition(refused)),
+            Err(ChangeError::Store(StoreError::VersionConflict)) => {
+                let current = desk.store.ticket(&ticket.number).await?;
+                return Err(AppError::Conflict(Box::new(current)));
+            }
+            Err(ChangeError::Store(error)) => return Err(error.into()),
+        };
+        let Some(said) = changed.said else {
+            return Ok(changed.ticket);
+        };
+        self.audit(AuditAction::Change, Some(&changed.ticket.number), said)
+            .await?;
+        Ok(changed.ticket)
+    }
 }

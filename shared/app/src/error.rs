@@ -1,33 +1,51 @@
 //! What a use case answers when it does not do what was asked. The web crate turns it into
-//! problem+json in one place; the inbound-mail function into a retryable or final Lambda
-//! error.
+//! problem+json in one place (`Problem::from_app`); the inbound-mail function into a
+//! retryable or final Lambda error.
 
 use std::time::Duration;
 
 use ventanilla_domain::ports::{BlobError, MailError, StoreError};
-use ventanilla_domain::{FieldError, FieldErrors};
+use ventanilla_domain::privacy::ErasureError;
+use ventanilla_domain::{FieldError, FieldErrors, Ticket, TransitionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The request names fields that are not valid; each says why.
     #[error("invalid fields: {0:?}")]
     Invalid(FieldErrors),
+    /// The status machine does not allow the change asked for.
+    #[error(transparent)]
+    Transition(TransitionError),
     /// No such thing, or one the caller may not know exists.
     #[error("not found")]
     NotFound,
-    /// The caller is known but may not do this.
+    /// No credentials, or ones that open nothing.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The caller is known but their role or access does not allow this.
     #[error("forbidden")]
     Forbidden,
+    /// Not allowed, for a reason the caller is told.
+    #[error("not allowed: {0}")]
+    NotAllowed(&'static str),
+    /// Someone changed the ticket since the version the caller saw: it as it is now.
+    #[error("the ticket changed since it was read")]
+    Conflict(Box<Ticket>),
     /// The caller's allowance for this is used up; it may try again after a while.
     #[error("too many requests; retry after {retry_after:?}")]
     TooMany { retry_after: Duration },
-    /// Something the request depends on failed; trying again later may work.
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Blobs(#[from] BlobError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    Erasure(#[from] ErasureError),
+    /// The deployment's configuration cannot do this (a bug or a bad setting, not the
+    /// request's fault).
+    #[error("misconfigured: {0}")]
+    Misconfigured(&'static str),
 }
 
 impl AppError {
@@ -43,14 +61,20 @@ impl AppError {
         match self {
             AppError::Store(StoreError::Unavailable(_) | StoreError::VersionConflict)
             | AppError::Blobs(BlobError::Unavailable(_))
-            | AppError::Mail(MailError::Unavailable(_)) => true,
+            | AppError::Mail(MailError::Unavailable(_))
+            | AppError::Erasure(_) => true,
             AppError::Store(_)
             | AppError::Blobs(_)
             | AppError::Mail(_)
             | AppError::Invalid(_)
+            | AppError::Transition(_)
             | AppError::NotFound
+            | AppError::Unauthorized
             | AppError::Forbidden
-            | AppError::TooMany { .. } => false,
+            | AppError::NotAllowed(_)
+            | AppError::Conflict(_)
+            | AppError::TooMany { .. }
+            | AppError::Misconfigured(_) => false,
         }
     }
 }

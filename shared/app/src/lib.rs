@@ -6,6 +6,15 @@
 //! |---|---|
 //! | [`open_ticket`] | a ticket opened from the form, a program or a mail |
 //! | [`receive_mail`] | a mail to the support address: threaded, stored, answered |
+//! | [`look_up`] | a citizen follows their ticket by e-mail and number or by link |
+//! | [`session`] | an agent at work: who they are, what they may touch |
+//! | [`list_queue`] | the agency's queues, a page at a time |
+//! | [`show_ticket`] | a ticket with its thread, as an agent opens it; its audit trail |
+//! | [`reply`] | an agent's public reply, sent to the citizen by mail |
+//! | [`note`] | an internal note |
+//! | [`transfer`] | a ticket sent to another agency or queue |
+//! | [`agencies`] | agencies saved at run time, with their queues and rules |
+//! | [`requester_data`] | a requester's rights of access and erasure |
 //! | [`agents`] | agents made, with their role and token |
 //! | [`change`] | an agent moves a ticket to another status |
 //! | [`retention`] | personal data of old finished tickets erased |
@@ -19,18 +28,27 @@
 //! | [`telemetry`] | the log format every function writes |
 
 pub mod access;
+pub mod agencies;
 pub mod agents;
 pub mod append;
 pub mod attachments;
 pub mod change;
 pub mod config;
 pub mod error;
+pub mod list_queue;
+pub mod look_up;
+pub mod note;
 pub mod open_ticket;
 pub mod receive_mail;
+pub mod reply;
+pub mod requester_data;
 pub mod retention;
 pub mod sending;
+pub mod session;
+pub mod show_ticket;
 pub mod site;
 pub mod telemetry;
+pub mod transfer;
 
 pub use access::AccessLinks;
 pub use config::Settings;

@@ -4,7 +4,9 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use ventanilla_domain::{FieldError, FieldErrors, Lang};
+use ventanilla_app::AppError;
+use ventanilla_domain::ports::StoreError;
+use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -32,7 +34,7 @@ pub struct Problem {
 pub struct FieldProblemEntry {
     pub field: &'static str,
     #[serde(flatten)]
-    pub problem: ventanilla_domain::FieldProblem,
+    pub problem: FieldProblem,
     pub detail: String,
 }
 
@@ -189,6 +191,45 @@ impl Problem {
 
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after
+    }
+}
+
+impl Problem {
+    /// The one answer to a use case's error. A failure of the service (a store, the blobs,
+    /// the mail provider) is logged with its causes and answered 503, saying nothing
+    /// internal.
+    pub fn from_app(error: AppError, lang: Lang) -> Self {
+        match error {
+            AppError::Invalid(errors) => Problem::invalid_fields(&errors, lang),
+            AppError::Transition(refused) => {
+                Problem::invalid_field(FieldError::new("status", FieldProblem::InvalidFormat), lang)
+                    .with_detail(format!("{} → {}", refused.from.wire(), refused.to.wire()))
+            }
+            AppError::NotFound | AppError::Store(StoreError::NotFound) => Problem::not_found(lang),
+            AppError::Unauthorized => Problem::unauthorized(lang),
+            AppError::Forbidden => Problem::forbidden(lang),
+            AppError::NotAllowed(reason) => Problem::forbidden(lang).with_detail(reason),
+            AppError::TooMany { retry_after } => {
+                Problem::too_many_requests(lang, retry_after.as_secs())
+            }
+            AppError::Conflict(current) => Problem::conflict(
+                lang,
+                serde_json::json!({
+                    "number": current.number.as_str(),
+                    "version": current.version,
+                }),
+            ),
+            error => {
+                let mut causes = Vec::new();
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    causes.push(cause.to_string());
+                    source = cause.source();
+                }
+                tracing::error!(%error, ?causes, "request failed");
+                Problem::unavailable(lang)
+            }
+        }
     }
 }
 

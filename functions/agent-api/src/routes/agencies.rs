@@ -1,0 +1,64 @@
+//! `/agencies`: every agency as it stands (any agent: a transfer names one), and saving one
+//! (admins their own, operators any).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use ventanilla_app::agencies::AgencyRequest;
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::QueueName;
+use ventanilla_domain::agencies::Agency;
+use ventanilla_web::{Problem, RequestLang};
+
+use super::bad_json;
+use crate::{Desk, problem, session};
+
+fn agency_json(agency: &Agency) -> serde_json::Value {
+    json!({
+        "code": agency.code.as_str(),
+        "name": agency.name,
+        "response_days": agency.response_days,
+        "default_queue": agency.default_queue.as_str(),
+        "queues_by_category": agency
+            .queues_by_category
+            .iter()
+            .map(|(c, q)| (c.wire().to_owned(), json!(q.as_str())))
+            .collect::<serde_json::Map<_, _>>(),
+        "follow_ups": agency.follow_ups,
+        "queues": agency.queues().iter().map(QueueName::as_str).collect::<Vec<_>>(),
+    })
+}
+
+pub(crate) async fn list<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let listed: Vec<_> = session
+        .site
+        .settings
+        .agencies
+        .iter()
+        .map(agency_json)
+        .collect();
+    Ok(Json(json!({ "agencies": listed })).into_response())
+}
+
+pub(crate) async fn save<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    body: Result<Json<AgencyRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let agency = session
+        .save_agency(&code, request)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(agency_json(&agency)).into_response())
+}

@@ -1,0 +1,110 @@
+//! `/me` and `/agents`: who is asking, and the agency's agents (listed by supervisors,
+//! managed by admins).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use ventanilla_app::agents::NewAgentRequest;
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::QueueName;
+use ventanilla_domain::agents::{Agent, AgentToken};
+use ventanilla_web::{Problem, RequestLang};
+
+use super::bad_json;
+use crate::{Desk, problem, session};
+
+pub(crate) async fn me<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let (site, agent) = (&session.site, &session.agent);
+    let agency = site.settings.agency(&agent.agency);
+    Ok(Json(json!({
+        "id": agent.id.as_str(),
+        "name": agent.name,
+        "agency": agent.agency.as_str(),
+        "agency_name": agency.map(|a| a.name.as_str()),
+        "role": agent.role.wire(),
+        "queues": site.settings.queues_of(&agent.agency)
+            .iter()
+            .map(QueueName::as_str)
+            .collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+fn agent_json(agent: &Agent) -> serde_json::Value {
+    json!({
+        "id": agent.id.as_str(),
+        "name": agent.name,
+        "agency": agent.agency.as_str(),
+        "role": agent.role.wire(),
+        "active": agent.active,
+        "created_at": agent.created_at.to_string(),
+    })
+}
+
+/// An agent with the token just made for them: shown this once.
+fn with_token(agent: &Agent, token: &AgentToken) -> serde_json::Value {
+    let mut answer = agent_json(agent);
+    answer["token"] = json!(token.expose());
+    answer
+}
+
+pub(crate) async fn list<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let agents = session.agents().await.map_err(|e| problem(e, lang))?;
+    let listed: Vec<_> = agents.iter().map(agent_json).collect();
+    Ok(Json(json!({ "agents": listed })).into_response())
+}
+
+pub(crate) async fn add<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    body: Result<Json<NewAgentRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let (agent, token) = session
+        .add_agent(request)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok((StatusCode::CREATED, Json(with_token(&agent, &token))).into_response())
+}
+
+pub(crate) async fn disable<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let agent = session
+        .disable_agent(&id)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(agent_json(&agent)).into_response())
+}
+
+pub(crate) async fn rotate_token<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let (agent, token) = session
+        .rotate_token(&id)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(with_token(&agent, &token)).into_response())
+}

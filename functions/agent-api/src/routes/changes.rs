@@ -1,0 +1,84 @@
+//! `PATCH /tickets/{number}`: status, priority and assignee, against the version the agent saw.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use ventanilla_app::change::Change;
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::{AgentId, FieldError, FieldErrors, FieldProblem, Priority, Status};
+use ventanilla_web::{Problem, RequestLang};
+
+use super::bad_json;
+use crate::views::TicketSummary;
+use crate::{Desk, problem, session};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ChangeRequest {
+    version: Option<u64>,
+    status: Option<String>,
+    priority: Option<String>,
+    /// `null` unassigns; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<String>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl ChangeRequest {
+    fn parse(&self) -> Result<(u64, Change), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let Some(version) = self.version else {
+            errors.push(FieldError::new("version", FieldProblem::Required));
+            return Err(errors);
+        };
+        let status = self
+            .status
+            .as_deref()
+            .and_then(|s| errors.check(Status::parse(s)));
+        let priority = self
+            .priority
+            .as_deref()
+            .and_then(|p| errors.check(Priority::parse(p)));
+        let assignee = match &self.assignee {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(id)) => errors.check(AgentId::parse(id)).map(Some),
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok((
+            version,
+            Change {
+                status,
+                priority,
+                assignee,
+            },
+        ))
+    }
+}
+
+pub(crate) async fn change<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Json<ChangeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let (version, change) = request
+        .parse()
+        .map_err(|errors| Problem::invalid_fields(&errors, lang))?;
+    let updated = session
+        .change(&number, version, change)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(TicketSummary::from(&updated)).into_response())
+}

@@ -1,0 +1,24 @@
+//! One file per resource of the agent API.
+
+pub mod agencies;
+pub mod agents;
+pub mod changes;
+pub mod notes;
+pub mod replies;
+pub mod requesters;
+pub mod tickets;
+pub mod transfers;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use ventanilla_domain::Lang;
+use ventanilla_web::Problem;
+
+/// A body that is not the JSON the route reads.
+pub(crate) fn bad_json(lang: Lang) -> impl Fn(JsonRejection) -> Problem {
+    move |rejection| Problem::bad_request(lang, rejection.body_text())
+}
+
+/// A query string the route cannot read.
+pub(crate) fn bad_query(lang: Lang) -> impl Fn(QueryRejection) -> Problem {
+    move |rejection| Problem::bad_request(lang, rejection.body_text())
+}

@@ -1,0 +1,40 @@
+//! `POST /tickets/{number}/notes`: an internal note.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Body;
+use ventanilla_web::{Problem, RequestLang};
+
+use super::bad_json;
+use crate::views::TicketSummary;
+use crate::{Desk, problem, session};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct NoteRequest {
+    text: Option<String>,
+}
+
+pub(crate) async fn note<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let text = Body::parse_field("text", request.text.as_deref().unwrap_or(""))
+        .map_err(|e| Problem::invalid_field(e, lang))?;
+    let (id, updated) = session
+        .note(&number, text)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let answer = json!({ "message_id": id.to_string(), "ticket": TicketSummary::from(&updated) });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}

@@ -1,0 +1,73 @@
+//! `/privacy`: a requester's right of access (export) and of erasure (admins, for the
+//! tickets their agency holds).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Email;
+use ventanilla_domain::ports::BlobStore;
+use ventanilla_web::{Problem, RequestLang};
+
+use super::bad_json;
+use crate::views::TicketView;
+use crate::{Desk, problem, session};
+
+/// A requester, named by the address their tickets were opened with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RequesterRequest {
+    email: Option<String>,
+}
+
+impl RequesterRequest {
+    fn email(&self) -> Result<Email, ventanilla_domain::FieldError> {
+        Email::parse(self.email.as_deref().unwrap_or(""))
+    }
+}
+
+pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let email = request
+        .email()
+        .map_err(|e| Problem::invalid_field(e, lang))?;
+    let shown = session
+        .export_requester(&email)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let views: Vec<TicketView> = shown.into_iter().map(TicketView::from).collect();
+    Ok(Json(json!({
+        "agency": session.agent.agency.as_str(),
+        "exported_at": desk.site.clock.now().to_string(),
+        "tickets": views,
+    }))
+    .into_response())
+}
+
+pub(crate) async fn erase<S: AgentPorts, B: BlobStore, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let email = request
+        .email()
+        .map_err(|e| Problem::invalid_field(e, lang))?;
+    let erased = session
+        .erase_requester(&email)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let erased: Vec<&str> = erased.iter().map(|n| n.as_str()).collect();
+    Ok(Json(json!({ "erased": erased })).into_response())
+}

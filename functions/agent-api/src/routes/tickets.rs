@@ -1,0 +1,137 @@
+//! `/tickets`: a page of the agency's queues, one ticket with its thread, its audit trail.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use ventanilla_app::list_queue::QueueFilter;
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::ports::{BlobStore, Cursor, Mailer, ThreadCursor};
+use ventanilla_domain::{
+    AgentId, Category, FieldError, FieldErrors, FieldProblem, QueueName, Status,
+};
+use ventanilla_web::{Problem, RequestLang};
+
+use super::bad_query;
+use crate::views::{TicketSummary, TicketView};
+use crate::{Desk, problem, session};
+
+/// The list's filters, read as text and parsed here, so that every bad one is named in a
+/// problem+json answer; an empty filter is no filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ListQuery {
+    queue: Option<String>,
+    status: Option<String>,
+    category: Option<String>,
+    assignee: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+    /// `newest` (default) or `oldest` last activity first.
+    order: Option<String>,
+}
+
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl ListQuery {
+    fn parse(&self) -> Result<QueueFilter, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let queue = given(&self.queue).and_then(|q| errors.check(QueueName::parse(q)));
+        let status = given(&self.status).and_then(|s| errors.check(Status::parse(s)));
+        let category = given(&self.category).and_then(|c| errors.check(Category::parse(c)));
+        let assignee = given(&self.assignee).and_then(|a| errors.check(AgentId::parse(a)));
+        let after = given(&self.cursor).and_then(|c| errors.check(Cursor::decode(c)));
+        let oldest_first = match given(&self.order) {
+            None | Some("newest") => false,
+            Some("oldest") => true,
+            Some(_) => {
+                errors.push(FieldError::new("order", FieldProblem::UnknownValue));
+                false
+            }
+        };
+        let limit = match given(&self.limit).map(str::parse::<usize>) {
+            None => 25,
+            Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
+            Some(_) => {
+                errors.push(FieldError::new("limit", FieldProblem::InvalidFormat));
+                25
+            }
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(QueueFilter {
+            queue,
+            status,
+            category,
+            assignee,
+            after,
+            limit,
+            oldest_first,
+        })
+    }
+}
+
+pub(crate) async fn list<S: AgentPorts, B: BlobStore, M: Mailer>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Query(query) = query.map_err(bad_query(lang))?;
+    let filter = query
+        .parse()
+        .map_err(|errors| Problem::invalid_fields(&errors, lang))?;
+    let listed = session.list(filter).await.map_err(|e| problem(e, lang))?;
+    let items: Vec<TicketSummary> = listed.tickets.iter().map(TicketSummary::from).collect();
+    let next = listed.next.map(|cursor| cursor.encode());
+    Ok(Json(json!({ "tickets": items, "next_cursor": next })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ShowParams {
+    /// The `older` cursor of an earlier answer: the messages before it.
+    before: Option<String>,
+}
+
+pub(crate) async fn show<S: AgentPorts, B: BlobStore, M: Mailer>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    params: Result<Query<ShowParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let Query(params) = params.map_err(bad_query(lang))?;
+    let before = params
+        .before
+        .as_deref()
+        .map(ThreadCursor::parse)
+        .transpose()
+        .map_err(|e| Problem::invalid_field(e, lang))?;
+    let shown = session
+        .show(&number, before)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(TicketView::from(shown)).into_response())
+}
+
+pub(crate) async fn audit<S: AgentPorts, B, M>(
+    State(desk): Desk<S, B, M>,
+    RequestLang(lang): RequestLang,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> Result<Response, Problem> {
+    let session = session(&desk, &headers, lang).await?;
+    let entries = session
+        .audit_trail(&number)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(json!({ "entries": entries })).into_response())
+}

@@ -1,0 +1,167 @@
+//! A citizen looks up their ticket: by its number and the e-mail it was opened with, or by
+//! the signed link of its mails. Both ways of missing (no such ticket, someone else's ticket)
+//! answer alike, and misses are counted against the number and the source.
+
+use std::time::Duration;
+
+use ventanilla_domain::ports::{
+    BlobStore, IdentifierSecret, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
+};
+use ventanilla_domain::{Email, Message, Ticket, TicketNumber};
+
+use crate::attachments::download_links;
+use crate::show_ticket::LinkedMessage;
+use crate::{AppError, Site};
+
+/// How long a miss counts.
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The ports a lookup uses (the ticket-status function's IAM policy grants the same: reading
+/// the table, counting misses, signing download links).
+pub struct StatusDesk<S, B> {
+    pub site: Site,
+    pub store: S,
+    pub blobs: B,
+    /// Keys the source's address in the miss counters.
+    pub identifiers: IdentifierSecret,
+}
+
+impl<S, B> std::fmt::Debug for StatusDesk<S, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusDesk")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ticket as its requester sees it: the public thread only (their messages and the
+/// agency's replies), oldest first, each file with a short-lived download link.
+#[derive(Debug)]
+pub struct PublicTicket {
+    pub ticket: Ticket,
+    pub messages: Vec<LinkedMessage>,
+}
+
+impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
+    /// The ticket `number`, if it was opened with `email`; asked from `source`.
+    pub async fn by_email(
+        &self,
+        number: &TicketNumber,
+        email: &Email,
+        source: &str,
+    ) -> Result<PublicTicket, AppError> {
+        self.look_up(number, source, |ticket| {
+            ticket.requester.email.same_mailbox(email)
+        })
+        .await
+    }
+
+    /// The ticket a signed access link opens, while it is valid; asked from `source`.
+    pub async fn by_link(&self, token: &str, source: &str) -> Result<PublicTicket, AppError> {
+        let links = &self.site.links;
+        let Some(claim) = links.claim(token, self.site.clock.now()) else {
+            return Err(AppError::NotFound);
+        };
+        self.look_up(&claim.number, source, |ticket| {
+            links.verify(&claim, &ticket.requester.email)
+        })
+        .await
+    }
+
+    /// Finds the ticket if `matches` accepts its requester. Both ways of missing take the
+    /// same path from here on.
+    async fn look_up(
+        &self,
+        number: &TicketNumber,
+        source: &str,
+        matches: impl Fn(&Ticket) -> bool,
+    ) -> Result<PublicTicket, AppError> {
+        let keys = self.miss_keys(number, source);
+        let throttled = AppError::TooMany { retry_after: HOUR };
+        // Misses cost the guesser, not the owner: a source past its limit is refused before
+        // anything is read; a number being guessed at still opens for the right e-mail or a
+        // valid link, and answers every wrong one as throttled.
+        let [number_guessed, source_over] = self.over_limit(&keys).await.inspect_err(|error| {
+            tracing::error!(%error, "throttle unavailable");
+        })?;
+        if source_over {
+            return Err(throttled);
+        }
+        // One read for the ticket and its thread: on DynamoDB one Query instead of a GetItem
+        // and a Query. Numbers follow each other, so that a wrong e-mail reads a little more
+        // than an unknown number gives away nothing a citizen could not guess.
+        // The newest page: a thread of ten thousand robot mails still opens.
+        match self
+            .store
+            .thread_page(number, &ThreadQuery::newest(None))
+            .await
+        {
+            // An erased ticket is no one's: it answers as an unknown number does, whatever
+            // address (its placeholder included) or link is given.
+            Ok((ticket, page)) if ticket.erased_at.is_none() && matches(&ticket) => {
+                self.public(ticket, page.items).await
+            }
+            Ok(_) | Err(StoreError::NotFound) => {
+                self.count_miss(&keys).await;
+                Err(if number_guessed {
+                    throttled
+                } else {
+                    AppError::NotFound
+                })
+            }
+            Err(error) => {
+                tracing::error!(%error, "ticket unreadable");
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn public(&self, ticket: Ticket, thread: Vec<Message>) -> Result<PublicTicket, AppError> {
+        let valid_for = self.site.settings.limits.download_link;
+        let mut messages = Vec::new();
+        for message in thread.into_iter().filter(|m| m.kind.is_public()) {
+            let links = download_links(&self.blobs, &message, valid_for).await?;
+            messages.push(LinkedMessage { message, links });
+        }
+        Ok(PublicTicket { ticket, messages })
+    }
+
+    fn miss_keys(&self, number: &TicketNumber, source: &str) -> [(ThrottleKey, u64); 2] {
+        let limits = &self.site.settings.limits;
+        [
+            (
+                ThrottleKey::new("miss-number", number.as_str()),
+                limits.lookup_misses_per_number_per_hour,
+            ),
+            (
+                ThrottleKey::personal("miss-source", source, &self.identifiers),
+                limits.lookup_misses_per_source_per_hour,
+            ),
+        ]
+    }
+
+    /// Which of the miss counters (`keys`, in their order) are at their limit.
+    async fn over_limit<const N: usize>(
+        &self,
+        keys: &[(ThrottleKey, u64); N],
+    ) -> Result<[bool; N], StoreError> {
+        let now = self.site.clock.now();
+        let names: Vec<ThrottleKey> = keys.iter().map(|(key, _)| key.clone()).collect();
+        let counts = self.store.counts(&names, HOUR, now).await?;
+        let mut over = [false; N];
+        for ((flag, count), (_, limit)) in over.iter_mut().zip(&counts).zip(keys) {
+            *flag = count >= limit;
+        }
+        Ok(over)
+    }
+
+    async fn count_miss(&self, keys: &[(ThrottleKey, u64)]) {
+        let now = self.site.clock.now();
+        for (key, limit) in keys {
+            // Counting stops at the limit: past it, every wrong guess is refused anyway.
+            if let Err(error) = self.store.take(key, HOUR, now, *limit).await {
+                tracing::error!(%error, "a lookup miss could not be counted");
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! An internal note: for the agents, never sent to the citizen. An agency that kept a
+//! referral to a ticket it transferred may still note on it.
+
+use ventanilla_domain::agents::{Access, AuditAction};
+use ventanilla_domain::ports::{IdSource, UuidV7};
+use ventanilla_domain::{Author, Body, Message, MessageId, MessageKind, Ticket, TicketChange};
+
+use crate::AppError;
+use crate::session::{AgentPorts, Session};
+
+impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+    /// Adds the note to ticket `number`; the note's id and the ticket after it.
+    pub async fn note(&self, number: &str, text: Body) -> Result<(MessageId, Ticket), AppError> {
+        let ticket = self.ticket(number, Access::Referral).await?;
+        let message = Message {
+            id: UuidV7.message_id(),
+            at: self.desk.site.clock.now(),
+            kind: MessageKind::InternalNote,
+            author: Author::Agent(self.agent.reference()),
+            body: text,
+            attachments: Vec::new(),
+            mail: None,
+        };
+        let id = message.id;
+        let updated = self
+            .append(
+                ticket,
+                Access::Referral,
+                |_| Ok(TicketChange::default()),
+                message,
+            )
+            .await?;
+        self.audit(AuditAction::Note, Some(&updated.number), String::new())
+            .await?;
+        Ok((id, updated))
+    }
+}

@@ -1,0 +1,140 @@
+//! An agent at work: the ports the console's use cases run with, and the session every one of
+//! them starts from, which authorises in one place. No token, or an unknown or disabled one,
+//! is `Unauthorized`; a ticket the agent's agency neither holds nor kept a referral to is
+//! `NotFound` (its existence is not confirmed); a role or access too low is `Forbidden`.
+
+use ventanilla_domain::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
+use ventanilla_domain::ports::{
+    AgencyDirectory, AgentDirectory, AuditLog, StoreError, TicketStore,
+};
+use ventanilla_domain::{Message, Ticket, TicketChange, TicketNumber};
+
+use crate::append::{Step, append};
+use crate::{AppError, Site};
+
+/// The ports the console's use cases use (the agent function's IAM policy grants the same:
+/// the table, reading the attachments prefix to sign links, sending mail from the service
+/// desk's address).
+pub struct AgentDesk<S, B, M> {
+    pub site: Site,
+    pub store: S,
+    pub blobs: B,
+    pub mailer: M,
+}
+
+impl<S, B, M> std::fmt::Debug for AgentDesk<S, B, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentDesk")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the console's store must offer.
+pub trait AgentPorts: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static {}
+impl<T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static> AgentPorts for T {}
+
+/// Who is asking, and the site as it stands for their request.
+pub struct Session<'a, S, B, M> {
+    pub desk: &'a AgentDesk<S, B, M>,
+    /// The site with the agencies as they stand now.
+    pub site: Site,
+    pub agent: Agent,
+}
+
+impl<S, B, M> std::fmt::Debug for Session<'_, S, B, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("agent", &self.agent.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, S: AgentPorts, B, M> Session<'a, S, B, M> {
+    /// The session of the active agent whose token this is (the bearer token as sent).
+    pub async fn open(desk: &'a AgentDesk<S, B, M>, token: Option<&str>) -> Result<Self, AppError> {
+        let token = token
+            .and_then(|t| AgentToken::parse(t).ok())
+            .ok_or(AppError::Unauthorized)?;
+        let agent = desk
+            .store
+            .agent_by_token(&token.hash())
+            .await?
+            .filter(|a| a.active)
+            .ok_or(AppError::Unauthorized)?;
+        let site = desk.site.current(&desk.store).await?;
+        Ok(Session { desk, site, agent })
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.agent.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// The ticket, if the agent's access reaches `needed`.
+    pub async fn ticket(&self, number: &str, needed: Access) -> Result<Ticket, AppError> {
+        let number = TicketNumber::parse(number).map_err(|_| AppError::NotFound)?;
+        let ticket = match self.desk.store.ticket(&number).await {
+            Ok(ticket) => ticket,
+            Err(StoreError::NotFound) => return Err(AppError::NotFound),
+            Err(error) => return Err(error.into()),
+        };
+        self.may(&ticket, needed)?;
+        Ok(ticket)
+    }
+
+    /// Whether the agent's access to the ticket, as it stands, reaches `needed`; a ticket
+    /// the agent may not see at all is "not found".
+    pub fn may(&self, ticket: &Ticket, needed: Access) -> Result<(), AppError> {
+        match self.agent.access(ticket) {
+            Access::None => Err(AppError::NotFound),
+            access if access < needed => Err(AppError::Forbidden),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends a message (and a change) to the ticket as it stands. Access is checked again
+    /// on every try: a transfer that won the race may have taken the ticket out of the
+    /// agent's reach.
+    pub async fn append(
+        &self,
+        ticket: Ticket,
+        needed: Access,
+        change: impl Fn(&Ticket) -> Result<TicketChange, AppError>,
+        message: Message,
+    ) -> Result<Ticket, AppError> {
+        append(&self.desk.store, ticket, |ticket: &Ticket| {
+            self.may(ticket, needed)?;
+            Ok::<_, AppError>(Some(Step {
+                change: change(ticket)?,
+                message: Some(message.clone()),
+            }))
+        })
+        .await?
+        .ok_or_else(|| unreachable!("an agent's append always has a step to write"))
+    }
+
+    /// Records what the agent did; an audit that cannot be written fails the request (the
+    /// action already happened, so the log says so).
+    pub async fn audit(
+        &self,
+        action: AuditAction,
+        ticket: Option<&TicketNumber>,
+        detail: String,
+    ) -> Result<(), AppError> {
+        let entry = AuditEntry {
+            at: self.desk.site.clock.now(),
+            agent: self.agent.id.clone(),
+            action,
+            ticket: ticket.cloned(),
+            detail,
+        };
+        self.desk.store.record(&entry).await.map_err(|error| {
+            tracing::error!(%error, ?action, "audit entry not written");
+            AppError::from(error)
+        })
+    }
+}

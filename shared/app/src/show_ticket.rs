@@ -1,0 +1,85 @@
+//! A ticket as an agent opens it: the newest page of its thread with short-lived download
+//! links, and (admins) its audit trail. Opening it tries again any reply the mail provider
+//! has not taken yet.
+
+use ventanilla_domain::agents::{Access, AuditAction, AuditEntry, Role};
+use ventanilla_domain::ports::{BlobStore, Mailer, ThreadCursor, ThreadQuery};
+use ventanilla_domain::{Message, Ticket};
+
+use crate::session::{AgentPorts, Session};
+use crate::{AppError, attachments};
+
+/// A message with a download link for each of its files, in their order.
+#[derive(Debug)]
+pub struct LinkedMessage {
+    pub message: Message,
+    pub links: Vec<String>,
+}
+
+/// A ticket with a page of its thread, oldest first.
+#[derive(Debug)]
+pub struct ShownTicket {
+    pub ticket: Ticket,
+    pub messages: Vec<LinkedMessage>,
+    /// When older messages exist: the cursor that reads the page before this one.
+    pub older: Option<ThreadCursor>,
+}
+
+impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<'_, S, B, M> {
+    /// Opens ticket `number` at the page before `before` (the newest without it).
+    pub async fn show(
+        &self,
+        number: &str,
+        before: Option<ThreadCursor>,
+    ) -> Result<ShownTicket, AppError> {
+        let ticket = self.ticket(number, Access::Referral).await?;
+        // A reply the provider refused earlier is tried again whenever the ticket is opened.
+        let ticket = if ticket.undelivered.is_empty() || self.agent.access(&ticket) < Access::Full {
+            ticket
+        } else {
+            self.resend_undelivered(&ticket).await;
+            self.ticket(number, Access::Referral).await?
+        };
+        let shown = self
+            .with_links(ticket, &ThreadQuery::newest(before))
+            .await?;
+        self.audit(
+            AuditAction::ViewTicket,
+            Some(&shown.ticket.number),
+            String::new(),
+        )
+        .await?;
+        Ok(shown)
+    }
+}
+
+impl<S: AgentPorts, B: BlobStore, M> Session<'_, S, B, M> {
+    /// The ticket with the page `query` of its thread, each file with its download link.
+    pub async fn with_links(
+        &self,
+        ticket: Ticket,
+        query: &ThreadQuery,
+    ) -> Result<ShownTicket, AppError> {
+        let (_, page) = self.desk.store.thread_page(&ticket.number, query).await?;
+        let valid_for = self.site.settings.limits.download_link;
+        let mut messages = Vec::with_capacity(page.items.len());
+        for message in page.items {
+            let links = attachments::download_links(&self.desk.blobs, &message, valid_for).await?;
+            messages.push(LinkedMessage { message, links });
+        }
+        Ok(ShownTicket {
+            ticket,
+            messages,
+            older: page.next,
+        })
+    }
+}
+
+impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+    /// Who did what on ticket `number` (admins).
+    pub async fn audit_trail(&self, number: &str) -> Result<Vec<AuditEntry>, AppError> {
+        let ticket = self.ticket(number, Access::Full).await?;
+        self.require(Role::Admin)?;
+        Ok(self.desk.store.ticket_audit(&ticket.number).await?)
+    }
+}
