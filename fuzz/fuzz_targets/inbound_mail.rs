@@ -1,7 +1,7 @@
 //! The whole inbound mail pipeline on arbitrary bytes: `MailDesk::accept` stores the raw mail,
 //! reads it (mail-parser), classifies it, threads it, splits the reply, stores the
 //! attachments, opens a ticket or appends a follow-up, and sends the acknowledgement, on
-//! SQLite in memory and the two in-memory adapters below (the embedded folder and outbox
+//! SQLite in memory and the in-memory mail and blobs of `ventanilla_domain::fakes` (the embedded folder and outbox
 //! adapters fsync a file per blob or mail, which would make fuzzing slow).
 //!
 //! A bug is: a panic anywhere, `accept` returning an error (on in-memory adapters the store
@@ -14,19 +14,16 @@
 
 #![no_main]
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::Duration;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use ventanilla_app::receive_mail::MailDesk;
 use libfuzzer_sys::fuzz_target;
 use ventanilla_adapters::sqlite::SqliteStore;
-use ventanilla_domain::inbound::Outcome;
+use ventanilla_domain::support_address::Outcome;
 use ventanilla_domain::incoming::read;
-use ventanilla_domain::mail::OutgoingMail;
-use ventanilla_domain::ports::{
-    Blob, BlobError, BlobKey, BlobStore, Clock, MailError, Mailer, SentMail, SystemClock,
-};
+use ventanilla_domain::fakes::{MemoryBlobs, MemoryMailer};
+use ventanilla_domain::ports::{Clock, SystemClock};
 use ventanilla_app::config::DEFAULT_CONFIG;
 use ventanilla_app::{AccessLinks, Settings, Site};
 
@@ -34,58 +31,6 @@ use ventanilla_app::{AccessLinks, Settings, Site};
 /// ticket with up to 256 KB of text, and a store that keeps them all grows by gigabytes
 /// over a run (and makes a finding depend on a long history no one can replay).
 const INPUTS_PER_STORE: u64 = 2_000;
-
-/// Mail out, counted and dropped.
-#[derive(Debug, Clone, Default)]
-struct MemoryMailer(Arc<Mutex<u64>>);
-
-impl Mailer for MemoryMailer {
-    async fn send(&self, mail: &OutgoingMail) -> Result<SentMail, MailError> {
-        let mut count = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        *count += 1;
-        Ok(SentMail {
-            provider_id: format!("memory-{count}"),
-            message_id: mail.message_id.clone(),
-        })
-    }
-}
-
-/// Blobs (the raw mail, attachments) kept in memory until the input is done.
-#[derive(Debug, Clone, Default)]
-struct MemoryBlobs(Arc<Mutex<HashMap<BlobKey, Blob>>>);
-
-impl MemoryBlobs {
-    fn blobs(&self) -> MutexGuard<'_, HashMap<BlobKey, Blob>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl BlobStore for MemoryBlobs {
-    async fn put(&self, key: &BlobKey, blob: Blob) -> Result<(), BlobError> {
-        self.blobs().insert(key.clone(), blob);
-        Ok(())
-    }
-
-    async fn get(&self, key: &BlobKey) -> Result<Blob, BlobError> {
-        self.blobs().get(key).cloned().ok_or(BlobError::NotFound)
-    }
-
-    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
-        self.blobs().remove(key);
-        Ok(())
-    }
-
-    async fn download_url(
-        &self,
-        key: &BlobKey,
-        file_name: &str,
-        _valid_for: Duration,
-    ) -> Result<String, BlobError> {
-        Ok(format!(
-            "http://127.0.0.1:3000/blobs/{key}?name={file_name}"
-        ))
-    }
-}
 
 type Desk = MailDesk<SqliteStore, MemoryBlobs, MemoryMailer>;
 
@@ -107,7 +52,7 @@ fn fuzz() -> &'static Fuzz {
                 clock,
             },
             store: SqliteStore::in_memory().expect("an in-memory database"),
-            blobs: MemoryBlobs::default(),
+            blobs: MemoryBlobs::new("http://127.0.0.1:3000"),
             mailer: MemoryMailer::default(),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).expect("a 32-byte secret"),
         };
@@ -177,7 +122,7 @@ fuzz_target!(|data: &[u8]| {
             .unwrap_or_else(|e| panic!("second accept failed on in-memory adapters: {e:?}"));
         (first, second)
     });
-    desk.blobs.blobs().clear();
+    desk.blobs.clear();
     if has_message_id && stored(&first) {
         match &second {
             Outcome::Duplicate { ticket } if Some(ticket) == first.ticket() => {}

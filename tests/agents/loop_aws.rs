@@ -332,7 +332,7 @@ async fn files_travel_under_each_functions_policy() {
 async fn erasure_and_retention_delete_their_files_under_each_functions_policy() {
     use std::sync::Arc;
     use ventanilla_domain::Timestamp;
-    use ventanilla_domain::ports::ManualClock;
+    use ventanilla_domain::fakes::ManualClock;
     const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
     let clock = Arc::new(ManualClock::new(
         Timestamp::parse("2020-01-06T10:00:00Z").unwrap(),

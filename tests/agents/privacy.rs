@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use ventanilla_app::open_ticket;
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::agents::Role;
-use ventanilla_domain::ports::{BlobKey, ManualClock, TicketStore, UuidV7};
+use ventanilla_domain::fakes::ManualClock;
+use ventanilla_domain::ports::{TicketStore, UuidV7};
 use ventanilla_domain::privacy::ERASED_TEXT;
 use ventanilla_domain::{AgencyCode, Category, Email, TicketNumber, Timestamp};
 

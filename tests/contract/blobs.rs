@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use ventanilla_domain::ports::{Blob, BlobError, BlobKey, BlobStore};
+use ventanilla_domain::BlobKey;
+use ventanilla_domain::ports::{Blob, BlobError, BlobStore};
 use ventanilla_tests::unique;
 
 fn sample() -> Blob {

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use chrono::Duration;
 use ventanilla_app::change::{self, Change, ChangeError};
 use ventanilla_app::open_ticket;
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
+use ventanilla_domain::fakes::ManualClock;
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::BlobKey;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, ManualClock, Opened, QueueQuery,
-    StoreError, Throttle, ThrottleKey, TicketStore, UuidV7,
+    AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, Opened, QueueQuery, StoreError,
+    Throttle, ThrottleKey, TicketStore, UuidV7,
 };
 use ventanilla_domain::ticket::MailMeta;
 use ventanilla_domain::ticket::TicketUpdate;
@@ -998,7 +999,7 @@ pub async fn the_audit_trail_of_a_ticket_keeps_its_order(backend: impl Backend) 
 
 pub async fn agencies_saved_at_run_time_are_read_back_and_replaced(backend: impl Backend) {
     use ventanilla_domain::agencies::Agency;
-    use ventanilla_domain::inbound::FinishedTicketRule;
+    use ventanilla_domain::agencies::FinishedTicketRule;
     let store = backend.instance().await;
     let code = unique_agency();
     let mut agency = Agency {

@@ -17,7 +17,8 @@ use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_app::config::{DEFAULT_CONFIG, Limits};
 use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::Timestamp;
-use ventanilla_domain::ports::{Clock, ManualClock};
+use ventanilla_domain::fakes::ManualClock;
+use ventanilla_domain::ports::Clock;
 
 pub const PUBLIC_URL: &str = "https://ventanilla.example.gob.ec";
 

@@ -200,7 +200,8 @@ async fn the_form_with_a_screenshot_opens_a_ticket_and_shows_its_number() {
             .unwrap()
             .starts_with("https://ventanilla.example.gob.ec/blobs/attachments/")
     );
-    use ventanilla_domain::ports::{BlobKey, BlobStore, TicketStore};
+    use ventanilla_domain::BlobKey;
+    use ventanilla_domain::ports::{BlobStore, TicketStore};
     let number = ventanilla_domain::TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
     let thread = h.store.thread(&number).await.unwrap().1;
     let key: &BlobKey = &thread[0].attachments[0].blob;

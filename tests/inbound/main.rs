@@ -7,10 +7,14 @@
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_app::change::{self, Change, ChangeError};
 use ventanilla_app::receive_mail::decide;
-use ventanilla_domain::inbound::{Delivery, FinishedTicketRule, MailPolicy, Outcome};
-use ventanilla_domain::incoming::{Judgement, MailKind, read};
+use ventanilla_domain::BlobKey;
+use ventanilla_domain::agencies::FinishedTicketRule;
+use ventanilla_domain::fakes::ManualClock;
+use ventanilla_domain::incoming::{MailKind, read};
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{BlobKey, Clock, ManualClock, TicketStore, UuidV7};
+use ventanilla_domain::ports::{Clock, TicketStore, UuidV7};
+use ventanilla_domain::sender_check::Judgement;
+use ventanilla_domain::support_address::{Delivery, MailPolicy, Outcome};
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, Category, MessageKind, QueueName, Status, Ticket, Timestamp,
 };

@@ -17,9 +17,10 @@ use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_app::config::DEFAULT_CONFIG;
 use ventanilla_app::receive_mail::MailDesk;
 use ventanilla_app::{AccessLinks, Settings, Site};
-use ventanilla_domain::inbound::Outcome;
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::incoming::{MailKind, read};
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, Clock, SystemClock};
+use ventanilla_domain::ports::{Blob, BlobStore, Clock, SystemClock};
+use ventanilla_domain::support_address::Outcome;
 
 type Desk = MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
 

@@ -295,8 +295,8 @@ impl AwsStandIn {
     /// the inbound prefix and SES's id, where inbound-mail reads it.
     pub async fn store_received_mail(&self, ses_id: &str, raw: impl Into<Vec<u8>>) {
         use ventanilla_domain::ports::BlobStore;
-        let key = ventanilla_domain::ports::BlobKey::parse(&format!("inbound/{ses_id}"))
-            .expect("a valid key");
+        let key =
+            ventanilla_domain::BlobKey::parse(&format!("inbound/{ses_id}")).expect("a valid key");
         let blob = ventanilla_domain::ports::Blob {
             bytes: raw.into(),
             content_type: "message/rfc822".into(),

@@ -6,11 +6,12 @@
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailVerdict};
 use serde::Serialize;
 use serde_json::Value;
-use ventanilla_domain::inbound::Outcome;
-use ventanilla_domain::incoming::{Check, Receipt, dkim_pass_domains};
-use ventanilla_domain::ports::{
-    AgencyDirectory, BlobKey, BlobStore, Mailer, Throttle, TicketStore,
-};
+use ventanilla_domain::BlobKey;
+use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
+use ventanilla_domain::sender_check::Check;
+use ventanilla_domain::sender_check::Receipt;
+use ventanilla_domain::sender_check::dkim_pass_domains;
+use ventanilla_domain::support_address::Outcome;
 
 use ventanilla_app::receive_mail::{DeliveryError, Envelope, MailDesk};
 

@@ -14,10 +14,8 @@
 //!
 //! `cargo bench -p ventanilla-bench --bench handlers`
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -34,13 +32,11 @@ use ventanilla_app::config::DEFAULT_CONFIG;
 use ventanilla_app::receive_mail::MailDesk;
 use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::TicketNumber;
-use ventanilla_domain::inbound::Outcome;
+use ventanilla_domain::fakes::{MemoryBlobs, MemoryMailer};
 use ventanilla_domain::incoming::read;
 use ventanilla_domain::mail::OutgoingMail;
-use ventanilla_domain::ports::{
-    Blob, BlobError, BlobKey, BlobStore, Clock, MailError, Mailer, SentMail, SystemClock,
-    TicketStore,
-};
+use ventanilla_domain::ports::{Clock, SystemClock, TicketStore};
+use ventanilla_domain::support_address::Outcome;
 
 const PUBLIC_URL: &str = "https://ventanilla.example.gob.ec";
 const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
@@ -48,78 +44,6 @@ const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537
 const LANGUAGES: &str = "es-EC,es;q=0.9,en;q=0.8";
 /// The size of the reply the inbound benchmark receives, at least.
 const REPLY_BYTES: usize = 30 * 1024;
-
-/// Mail out, kept in memory: the last mail (so that a citizen can answer it) and how many.
-#[derive(Debug, Clone, Default)]
-struct MemoryMailer(Arc<Mutex<Sent>>);
-
-#[derive(Debug, Default)]
-struct Sent {
-    count: u64,
-    last: Option<OutgoingMail>,
-}
-
-impl MemoryMailer {
-    fn sent(&self) -> MutexGuard<'_, Sent> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn count(&self) -> u64 {
-        self.sent().count
-    }
-
-    fn last(&self) -> OutgoingMail {
-        self.sent().last.clone().expect("a mail was sent")
-    }
-}
-
-impl Mailer for MemoryMailer {
-    async fn send(&self, mail: &OutgoingMail) -> Result<SentMail, MailError> {
-        let mut sent = self.sent();
-        sent.count += 1;
-        sent.last = Some(mail.clone());
-        Ok(SentMail {
-            provider_id: format!("memory-{}", sent.count),
-            // Nothing rewrites our Message-ID here, as in the outbox.
-            message_id: mail.message_id.clone(),
-        })
-    }
-}
-
-/// Blobs (the raw mail, attachments) kept in memory.
-#[derive(Debug, Clone, Default)]
-struct MemoryBlobs(Arc<Mutex<HashMap<BlobKey, Blob>>>);
-
-impl MemoryBlobs {
-    fn blobs(&self) -> MutexGuard<'_, HashMap<BlobKey, Blob>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl BlobStore for MemoryBlobs {
-    async fn put(&self, key: &BlobKey, blob: Blob) -> Result<(), BlobError> {
-        self.blobs().insert(key.clone(), blob);
-        Ok(())
-    }
-
-    async fn get(&self, key: &BlobKey) -> Result<Blob, BlobError> {
-        self.blobs().get(key).cloned().ok_or(BlobError::NotFound)
-    }
-
-    async fn delete(&self, key: &BlobKey) -> Result<(), BlobError> {
-        self.blobs().remove(key);
-        Ok(())
-    }
-
-    async fn download_url(
-        &self,
-        key: &BlobKey,
-        file_name: &str,
-        _valid_for: Duration,
-    ) -> Result<String, BlobError> {
-        Ok(format!("{PUBLIC_URL}/blobs/{key}?name={file_name}"))
-    }
-}
 
 /// One instance of the functions, wired as the local server wires them, on the default
 /// configuration.
@@ -143,7 +67,7 @@ impl Office {
                 clock,
             },
             store: SqliteStore::in_memory().expect("an in-memory database"),
-            blobs: MemoryBlobs::default(),
+            blobs: MemoryBlobs::new(PUBLIC_URL),
             mailer: MemoryMailer::default(),
         }
     }
@@ -546,7 +470,7 @@ fn receiving_a_reply(c: &mut Criterion) {
         .find_map(|turns: u32| {
             let description = pasted_exchange(turns as usize, &citizen_email(turns));
             let number = open(&runtime, &router, opening(turns, &description));
-            let acknowledgement = office.mailer.last();
+            let acknowledgement = office.mailer.last().expect("a mail was sent");
             let reply = CitizenReply::answering(&office, &acknowledgement, citizen_email(turns));
             (reply.raw().len() >= REPLY_BYTES).then_some((number, reply))
         })

@@ -16,8 +16,9 @@ use ventanilla_adapters::folder::{DownloadLink, FolderBlobs};
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_app::{AccessLinks, Settings, Site};
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::ports::IdentifierSecret;
-use ventanilla_domain::ports::{BlobKey, BlobStore, Clock, SystemClock};
+use ventanilla_domain::ports::{BlobStore, Clock, SystemClock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -10,8 +10,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::Timestamp;
-use ventanilla_domain::ports::{Blob, BlobError, BlobKey, BlobStore, Clock, SystemClock};
+use ventanilla_domain::ports::{Blob, BlobError, BlobStore, Clock, SystemClock};
 
 /// Where the content types live, beside the blobs; keys never start with a dot.
 const META_DIR: &str = ".meta";

@@ -9,7 +9,8 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use ventanilla_domain::ports::{Blob, BlobError, BlobKey, BlobStore};
+use ventanilla_domain::BlobKey;
+use ventanilla_domain::ports::{Blob, BlobError, BlobStore};
 
 #[derive(Debug, Clone)]
 pub struct S3Blobs {

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use ventanilla_domain::agencies::Agency;
+use ventanilla_domain::agencies::FinishedTicketRule;
 use ventanilla_domain::agents::{AuditAction, Role};
-use ventanilla_domain::inbound::FinishedTicketRule;
 use ventanilla_domain::ports::QueueQuery;
 use ventanilla_domain::{AgencyCode, Category, FieldError, FieldErrors, FieldProblem, QueueName};
 

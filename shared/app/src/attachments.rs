@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::Message;
-use ventanilla_domain::ports::{BlobError, BlobKey, BlobStore};
+use ventanilla_domain::ports::{BlobError, BlobStore};
 
 /// Deletes blobs no ticket came to refer to (the screenshots of a form whose ticket was not
 /// opened, a reply's files that did not land, an unowned raw mail). A failure is logged,

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
-use ventanilla_domain::inbound::{FinishedTicketRule, MailPolicy};
+use ventanilla_domain::BlobKey;
+use ventanilla_domain::agencies::FinishedTicketRule;
 use ventanilla_domain::mail::Mailbox;
-use ventanilla_domain::ports::BlobKey;
 use ventanilla_domain::privacy::Retention;
+use ventanilla_domain::support_address::MailPolicy;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
 
 /// The configuration compiled in: one example agency (MDT).

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use crate::erasure::ErasureError;
 use ventanilla_domain::ports::{BlobError, MailError, StoreError};
-use ventanilla_domain::privacy::ErasureError;
 use ventanilla_domain::{FieldError, FieldErrors, Ticket, TransitionError};
 
 #[derive(Debug, thiserror::Error)]

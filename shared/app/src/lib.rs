@@ -17,6 +17,7 @@
 //! | [`requester_data`] | a requester's rights of access and erasure |
 //! | [`agents`] | agents made, with their role and token |
 //! | [`change`] | an agent moves a ticket to another status |
+//! | [`erasure`] | a ticket's personal data erased, for a requester or the retention rule |
 //! | [`retention`] | personal data of old finished tickets erased |
 //! | [`config`] | the configuration file and the deployment's environment, typed |
 //! | [`site`] | the settings, access links and clock every use case reads |
@@ -34,6 +35,7 @@ pub mod append;
 pub mod attachments;
 pub mod change;
 pub mod config;
+pub mod erasure;
 pub mod error;
 pub mod list_queue;
 pub mod look_up;

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::ports::{
-    Blob, BlobError, BlobKey, BlobStore, Clock, IdSource, IdentifierSecret, Mailer, Opened,
-    StoreError, Throttle, ThrottleKey, TicketStore, UuidV7,
+    Blob, BlobError, BlobStore, Clock, IdSource, IdentifierSecret, Mailer, Opened, StoreError,
+    Throttle, ThrottleKey, TicketStore, UuidV7,
 };
 use ventanilla_domain::screenshots::Screenshot;
 use ventanilla_domain::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};

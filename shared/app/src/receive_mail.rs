@@ -13,13 +13,16 @@ mod decide;
 
 pub use decide::{AUTOMATIC_NOTES_PER_TICKET_PER_DAY, decide};
 
-use ventanilla_domain::inbound::{Delivery, Outcome};
-use ventanilla_domain::incoming::{IncomingMail, Judgement, MailKind, Receipt, read};
+use ventanilla_domain::BlobKey;
+use ventanilla_domain::incoming::{IncomingMail, MailKind, read};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobError, BlobKey, BlobStore, IdentifierSecret, Mailer, StoreError,
-    ThreadQuery, Throttle, TicketStore, UuidV7,
+    AgencyDirectory, Blob, BlobError, BlobStore, IdentifierSecret, Mailer, StoreError, ThreadQuery,
+    Throttle, TicketStore, UuidV7,
 };
+use ventanilla_domain::sender_check::Judgement;
+use ventanilla_domain::sender_check::Receipt;
+use ventanilla_domain::support_address::{Delivery, Outcome};
 use ventanilla_domain::ticket::bounded_name;
 use ventanilla_domain::{AttachmentRef, Lang};
 

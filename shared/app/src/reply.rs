@@ -2,9 +2,10 @@
 //! citizen by mail from the service desk's address, threaded into their conversation. A
 //! failed send loses nothing: the reply is sent again when the ticket is opened or listed.
 
+use ventanilla_domain::BlobKey;
 use ventanilla_domain::agents::{Access, AuditAction};
 use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{Blob, BlobKey, BlobStore, IdSource, Mailer, ThreadQuery, UuidV7};
+use ventanilla_domain::ports::{Blob, BlobStore, IdSource, Mailer, ThreadQuery, UuidV7};
 use ventanilla_domain::ticket::MailMeta;
 use ventanilla_domain::{
     AttachmentRef, Author, Body, Message, MessageId, MessageKind, Status, Ticket, TicketChange,

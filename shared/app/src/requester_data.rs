@@ -6,11 +6,11 @@
 
 use ventanilla_domain::agents::{AuditAction, Role};
 use ventanilla_domain::ports::{BlobStore, ThreadQuery};
-use ventanilla_domain::{Email, Ticket, TicketNumber, privacy};
+use ventanilla_domain::{Email, Ticket, TicketNumber};
 
-use crate::AppError;
 use crate::session::{AgentPorts, Session};
 use crate::show_ticket::ShownTicket;
+use crate::{AppError, erasure};
 
 impl<S: AgentPorts, B: BlobStore, M> Session<'_, S, B, M> {
     /// Every ticket of the admin's agency opened with `email`, each with its whole thread.
@@ -39,7 +39,7 @@ impl<S: AgentPorts, B: BlobStore, M> Session<'_, S, B, M> {
         let tickets = self.requester_tickets(email).await?;
         let mut erased = Vec::with_capacity(tickets.len());
         for ticket in tickets {
-            privacy::erase_ticket(
+            erasure::erase_ticket(
                 &self.desk.store,
                 &self.desk.blobs,
                 &ticket.number,

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::inbound::FinishedTicketRule;
 use crate::{AgencyCode, Category, QueueName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,4 +39,22 @@ impl Agency {
         queues.dedup();
         queues
     }
+}
+
+/// What a queue does with a citizen's mail to a resolved or closed ticket (as in OTRS). On
+/// the wire: `{"rule": "reopen", "within_days": 30}`, `{"rule": "reject"}`,
+/// `{"rule": "new-linked"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum FinishedTicketRule {
+    /// Reopen it, if it finished at most this many days ago (always, with `None`); older
+    /// ones get a new ticket linked to them.
+    Reopen {
+        #[serde(default)]
+        within_days: Option<u32>,
+    },
+    /// Leave it closed; the sender gets a notice.
+    Reject,
+    /// Always a new ticket, linked to the old one.
+    NewLinked,
 }

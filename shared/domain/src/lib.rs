@@ -4,8 +4,9 @@
 
 pub mod agencies;
 pub mod agents;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
 pub mod field;
-pub mod inbound;
 pub mod incoming;
 pub mod lang;
 pub mod mail;
@@ -15,7 +16,9 @@ pub mod privacy;
 pub mod reply;
 pub mod retry;
 pub mod screenshots;
+pub mod sender_check;
 pub mod status;
+pub mod support_address;
 pub mod ticket;
 pub mod time;
 pub mod values;

@@ -3,11 +3,9 @@
 //! folder, an outbox folder). No SDK type crosses them.
 
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+use crate::BlobKey;
 use crate::agencies::Agency;
 use crate::agents::{Agent, AuditEntry, TokenHash};
 use crate::mail::{MailMessageId, OutgoingMail};
@@ -297,57 +295,6 @@ pub trait AuditLog: Send + Sync {
     ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
 }
 
-/// Where a blob lives: `/`-separated segments of letters, digits and `._=-`, no `..`, so the
-/// same key is safe as an S3 key and as a path below the blob folder.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct BlobKey(String);
-
-impl BlobKey {
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let bad = || FieldError::new("blob", FieldProblem::InvalidFormat);
-        if raw.is_empty() || raw.len() > 512 {
-            return Err(bad());
-        }
-        // No segment starts with a dot: no `..`, no hidden files, and the folder store can
-        // keep its own bookkeeping under `.meta/` without meeting a key.
-        let segment_ok = |s: &str| {
-            !s.is_empty()
-                && !s.starts_with('.')
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'=' | b'-'))
-        };
-        if raw.split('/').all(segment_ok) {
-            Ok(BlobKey(raw.to_owned()))
-        } else {
-            Err(bad())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for BlobKey {
-    type Error = FieldError;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        BlobKey::parse(&text)
-    }
-}
-
-impl From<BlobKey> for String {
-    fn from(key: BlobKey) -> String {
-        key.0
-    }
-}
-
-impl std::fmt::Display for BlobKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blob {
     pub bytes: Vec<u8>,
@@ -513,27 +460,6 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told: for tests and for replaying events.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<Timestamp>);
-
-impl ManualClock {
-    pub fn new(at: Timestamp) -> Self {
-        ManualClock(Mutex::new(at))
-    }
-
-    pub fn advance(&self, by: chrono::Duration) {
-        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *now = now.plus(by);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// New identifiers for messages.
 pub trait IdSource: Send + Sync {
     fn message_id(&self) -> MessageId;
@@ -595,13 +521,5 @@ mod tests {
         assert_eq!(at("2025-01-01T10:00:00Z"), at("2025-01-01T10:59:59.999Z"));
         assert_ne!(at("2025-01-01T10:59:59Z"), at("2025-01-01T11:00:00Z"));
         assert_eq!(at("2025-01-01T10:30:00Z") % 3600, 0);
-    }
-
-    #[test]
-    fn manual_clock_moves_when_told() {
-        let start = Timestamp::parse("2025-01-01T00:00:00Z").unwrap();
-        let clock = ManualClock::new(start);
-        clock.advance(chrono::Duration::hours(25));
-        assert_eq!(clock.now().to_string(), "2025-01-02T01:00:00.000Z");
     }
 }

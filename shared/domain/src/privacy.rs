@@ -13,11 +13,9 @@
 //! blob keys on the ticket and a second run finishes the work (deleting a blob that is
 //! already gone is no error).
 
-use crate::agents::{AuditAction, AuditEntry};
-use crate::ports::{AuditLog, BlobError, BlobKey, BlobStore, QueueQuery, StoreError, TicketStore};
+use crate::BlobKey;
 use crate::{
-    AgencyCode, AgentId, Body, Email, Message, PersonName, QueueName, Requester, Status, Subject,
-    Ticket, TicketNumber, Timestamp,
+    Body, Email, Message, PersonName, Requester, Subject, Ticket, TicketNumber, Timestamp,
 };
 
 /// What an erased field reads.
@@ -92,125 +90,19 @@ pub fn erasure(ticket: &Ticket, thread: &[Message], at: Timestamp) -> Erasure {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ErasureError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("a blob could not be deleted")]
-    Blobs(#[from] BlobError),
-}
-
-/// How many times an erasure reads the ticket again when an update got in between.
-const ATTEMPTS: usize = 5;
-
-/// Erases one ticket's personal data and records it in its audit trail. Erasing an erased
-/// ticket again changes nothing but is recorded too.
-pub async fn erase_ticket(
-    store: &(impl TicketStore + AuditLog),
-    blobs: &impl BlobStore,
-    number: &TicketNumber,
-    by: &AgentId,
-    at: Timestamp,
-    reason: &str,
-) -> Result<Ticket, ErasureError> {
-    let mut attempt = 0;
-    let erased = loop {
-        let (ticket, thread) = store.thread(number).await?;
-        let erasure = erasure(&ticket, &thread, at);
-        for key in &erasure.blobs {
-            blobs.delete(key).await?;
-        }
-        match store.erase(&erasure).await {
-            Ok(erased) => break erased,
-            Err(StoreError::VersionConflict) if attempt + 1 < ATTEMPTS => attempt += 1,
-            Err(error) => return Err(error.into()),
-        }
-    };
-    store
-        .record(&AuditEntry {
-            at,
-            agent: by.clone(),
-            action: AuditAction::ErasePersonalData,
-            ticket: Some(number.clone()),
-            detail: reason.to_owned(),
-        })
-        .await?;
-    Ok(erased)
-}
-
 /// The retention rule: finished tickets whose last activity is older than this are erased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     pub erase_finished_after: chrono::Duration,
 }
 
-/// What a retention sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sweep {
-    /// Finished tickets past the retention period, looked at.
-    pub examined: usize,
-    /// Of those, the ones erased now (the others were erased before).
-    pub erased: Vec<TicketNumber>,
-}
-
-/// A page of a queue, oldest activity first.
-const SWEEP_PAGE: usize = 100;
-
-/// Erases every finished ticket of the given queues whose last activity is older than the
-/// retention period. Each queue is read oldest activity first and only up to the cut-off.
-pub async fn sweep(
-    store: &(impl TicketStore + AuditLog),
-    blobs: &impl BlobStore,
-    queues: &[(AgencyCode, QueueName)],
-    retention: Retention,
-    now: Timestamp,
-) -> Result<Sweep, ErasureError> {
-    let cutoff = now.plus(-retention.erase_finished_after);
-    let by = fixed(AgentId::parse(RETENTION_AGENT));
-    let mut report = Sweep::default();
-    for (agency, queue) in queues {
-        for status in [Status::Resolved, Status::Closed] {
-            let mut after = None;
-            'pages: loop {
-                let page = store
-                    .queue(&QueueQuery {
-                        agency: agency.clone(),
-                        queue: queue.clone(),
-                        status: Some(status),
-                        limit: SWEEP_PAGE,
-                        after: after.take(),
-                        oldest_first: true,
-                    })
-                    .await?;
-                for ticket in &page.items {
-                    if ticket.last_activity >= cutoff {
-                        break 'pages;
-                    }
-                    report.examined += 1;
-                    if ticket.erased_at.is_none() {
-                        let reason = format!(
-                            "retención: finalizado y sin actividad desde {}",
-                            ticket.last_activity
-                        );
-                        erase_ticket(store, blobs, &ticket.number, &by, now, &reason).await?;
-                        report.erased.push(ticket.number.clone());
-                    }
-                }
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break,
-                }
-            }
-        }
-    }
-    Ok(report)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ticket::{MailMeta, MessageId};
-    use crate::{AttachmentRef, Author, Category, MessageKind, Priority};
+    use crate::{
+        AgencyCode, AttachmentRef, Author, Category, MessageKind, Priority, QueueName, Status,
+    };
 
     fn ticket() -> Ticket {
         let at = Timestamp::parse("2025-03-01T10:00:00Z").unwrap();

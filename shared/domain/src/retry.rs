@@ -19,16 +19,17 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
 
 /// Runs `once` until it wins: `Ok(None)` means it lost a race (a concurrent writer got there
 /// first) and is worth another try after a backoff; after `attempts` losses, `Unavailable`
-/// with `gave_up` as the reason.
-pub async fn until_won<T, F, Fut>(
+/// with `gave_up` as the reason. Any error ends the tries at once.
+pub async fn until_won<T, E, F, Fut>(
     attempts: u32,
     (base, cap): (Duration, Duration),
     gave_up: &'static str,
     mut once: F,
-) -> Result<T, StoreError>
+) -> Result<T, E>
 where
+    E: From<StoreError>,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, StoreError>>,
+    Fut: Future<Output = Result<Option<T>, E>>,
 {
     for attempt in 0..attempts {
         if let Some(won) = once().await? {
@@ -38,7 +39,7 @@ where
             tokio::time::sleep(backoff(attempt, base, cap)).await;
         }
     }
-    Err(StoreError::unavailable(gave_up))
+    Err(StoreError::unavailable(gave_up).into())
 }
 
 #[cfg(test)]

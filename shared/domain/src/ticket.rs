@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::BlobKey;
 use crate::mail::MailMessageId;
-use crate::ports::BlobKey;
 use crate::{
     AgencyCode, AgentId, Body, Category, Email, Gender, IdDocument, Nationality, PersonName, Phone,
     Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,

@@ -8,12 +8,13 @@
 //! subject. For a person's mail each counts only when the sender is the ticket's requester:
 //! anyone can type a number or copy a Message-ID; automatic mail may follow (2).
 
-use ventanilla_domain::inbound::{Delivery, FinishedTicketRule, MailPolicy, Outcome, categorise};
+use ventanilla_domain::agencies::FinishedTicketRule;
 use ventanilla_domain::incoming::IncomingMail;
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
     Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
 };
+use ventanilla_domain::support_address::{Delivery, MailPolicy, Outcome, categorise};
 use ventanilla_domain::ticket::MailMeta;
 use ventanilla_domain::{
     Author, Body, Email, Message, MessageKind, PersonName, Requester, Status, Subject, Ticket,

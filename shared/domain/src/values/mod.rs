@@ -2,6 +2,7 @@
 //! that a value of the type is valid wherever it travels ("parse, don't validate").
 
 mod agency;
+mod blob_key;
 mod category;
 mod email;
 mod id_document;
@@ -11,6 +12,7 @@ mod text;
 mod ticket_number;
 
 pub use agency::{AgencyCode, AgentId, QueueName};
+pub use blob_key::BlobKey;
 pub use category::Category;
 pub use email::Email;
 pub use id_document::{Cedula, IdDocument, IdType, Passport};

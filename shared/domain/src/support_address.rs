@@ -4,28 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::incoming::{IncomingMail, Judgement, MailKind};
+use crate::agencies::FinishedTicketRule;
+use crate::incoming::{IncomingMail, MailKind};
 use crate::mail::MailMessageId;
+use crate::sender_check::Judgement;
 use crate::ticket::AttachmentRef;
 use crate::{AgencyCode, Category, Message, QueueName, Ticket, TicketNumber};
-
-/// What a queue does with a citizen's mail to a resolved or closed ticket (as in OTRS). On
-/// the wire: `{"rule": "reopen", "within_days": 30}`, `{"rule": "reject"}`,
-/// `{"rule": "new-linked"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "rule", rename_all = "kebab-case")]
-pub enum FinishedTicketRule {
-    /// Reopen it, if it finished at most this many days ago (always, with `None`); older
-    /// ones get a new ticket linked to them.
-    Reopen {
-        #[serde(default)]
-        within_days: Option<u32>,
-    },
-    /// Leave it closed; the sender gets a notice.
-    Reject,
-    /// Always a new ticket, linked to the old one.
-    NewLinked,
-}
 
 /// Where new tickets from mail go and how the support address behaves.
 #[derive(Debug, Clone)]
@@ -40,7 +24,7 @@ pub struct MailPolicy {
     /// Queues with a rule of their own.
     pub finished_by_queue: BTreeMap<(AgencyCode, QueueName), FinishedTicketRule>,
     /// At most this many acknowledgements and notices per address per day, the form's and
-    /// the support address's together (`ventanilla_web::outgoing::send_notice` counts).
+    /// the support address's together (`ventanilla_app::sending::send_notice` counts).
     pub acks_per_sender_per_day: u64,
 }
 
@@ -60,7 +44,7 @@ pub struct Delivery {
     pub mail: IncomingMail,
     /// The provider's id of this delivery (SES's messageId), as a Message-ID-like key.
     pub provider_id: Option<MailMessageId>,
-    pub raw: crate::ports::BlobKey,
+    pub raw: crate::BlobKey,
     pub attachments: Vec<AttachmentRef>,
     /// What SES's receipt (or the local listener's setting) says about it.
     pub judgement: Judgement,

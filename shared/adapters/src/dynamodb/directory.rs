@@ -1,0 +1,222 @@
+//! Agents, agencies and the audit trail.
+
+use super::*;
+
+pub(super) fn agent_item(agent: &Agent) -> Result<Item, StoreError> {
+    let mut item = key(format!("AGENT#{}", agent.id.as_str()), META);
+    item.insert("GSI1PK".into(), s(format!("AGENTS#{}", agent.agency)));
+    item.insert("GSI1SK".into(), s(agent.id.as_str()));
+    item.insert(
+        "agent".into(),
+        serde_dynamo::to_attribute_value(agent).map_err(unavailable)?,
+    );
+    Ok(item)
+}
+
+pub(super) fn token_item(agent: &Agent) -> Item {
+    let mut item = key(format!("TOKEN#{}", agent.token_hash.as_str()), META);
+    item.insert("agent".into(), s(agent.id.as_str()));
+    item
+}
+
+impl DynamoStore {
+    /// Every item under one partition key, page after page: of the table (read
+    /// consistently), or of GSI1 (which cannot be).
+    pub(super) async fn all_items(
+        &self,
+        index: Option<&str>,
+        pk: String,
+    ) -> Result<Vec<Item>, StoreError> {
+        let key_name = if index.is_some() { "GSI1PK" } else { "PK" };
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .get()
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(format!("{key_name} = :pk"))
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .consistent_read(index.is_none())
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    pub(super) async fn put_item(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .get()
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub(super) fn put_where(
+        &self,
+        item: Item,
+        condition: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+impl AgentDirectory for DynamoStore {
+    async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .get()
+            .transact_write_items()
+            .transact_items(put_if_absent(&self.table, agent_item(agent)?)?)
+            .transact_items(put_if_absent(&self.table, token_item(agent))?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if failed(&codes, 0) || failed(&codes, 1) => {
+                    Err(StoreError::AlreadyExists)
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn save_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let current = self.agent(&agent.id).await?;
+        let mut request = self
+            .client
+            .get()
+            .transact_write_items()
+            .transact_items(self.put_where(agent_item(agent)?, "attribute_exists(PK)")?);
+        if current.token_hash != agent.token_hash {
+            // A new token: the old one stops opening anything in the same step.
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    format!("TOKEN#{}", current.token_hash.as_str()),
+                    META,
+                )))
+                .build()
+                .map_err(unavailable)?;
+            request = request
+                .transact_items(TransactWriteItem::builder().delete(delete).build())
+                .transact_items(put_if_absent(&self.table, token_item(agent))?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
+                Some(codes) if failed(&codes, 2) => Err(StoreError::AlreadyExists),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
+        let item = self
+            .get(key(format!("AGENT#{}", id.as_str()), META))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        from_attribute(&item, "agent")
+    }
+
+    async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
+        let Some(item) = self
+            .get(key(format!("TOKEN#{}", hash.as_str()), META))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(AttributeValue::S(id)) = item.get("agent") else {
+            return Err(StoreError::unavailable("token item without its agent"));
+        };
+        let agent = self
+            .agent(&AgentId::parse(id).map_err(unavailable)?)
+            .await?;
+        // A token item left behind by a rotation that failed halfway opens nothing.
+        Ok((&agent.token_hash == hash).then_some(agent))
+    }
+
+    async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
+        let items = self
+            .all_items(Some(QUEUE_INDEX), format!("AGENTS#{agency}"))
+            .await?;
+        items
+            .iter()
+            .map(|item| from_attribute(item, "agent"))
+            .collect()
+    }
+}
+
+impl AgencyDirectory for DynamoStore {
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        self.agencies
+            .get_or_load(async {
+                let items = self.all_items(Some(QUEUE_INDEX), "AGENCIES".into()).await?;
+                items
+                    .iter()
+                    .map(|item| from_attribute(item, "agency"))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        let mut item = key(format!("AGENCY#{}", agency.code), META);
+        item.insert("GSI1PK".into(), s("AGENCIES"));
+        item.insert("GSI1SK".into(), s(agency.code.as_str()));
+        item.insert(
+            "agency".into(),
+            serde_dynamo::to_attribute_value(agency).map_err(unavailable)?,
+        );
+        self.put_item(item).await?;
+        self.agencies.forget();
+        Ok(())
+    }
+}
+
+pub(super) fn audit_pk(ticket: Option<&TicketNumber>) -> String {
+    match ticket {
+        Some(number) => format!("AUDIT#{number}"),
+        None => "AUDIT#AGENTS".to_owned(),
+    }
+}
+
+impl AuditLog for DynamoStore {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let sort = format!("{}#{}", entry.at, uuid::Uuid::now_v7());
+        let mut item = key(audit_pk(entry.ticket.as_ref()), &sort);
+        item.insert(
+            "entry".into(),
+            serde_dynamo::to_attribute_value(entry).map_err(unavailable)?,
+        );
+        self.put_item(item).await
+    }
+
+    async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
+        let items = self.all_items(None, audit_pk(Some(number))).await?;
+        items
+            .iter()
+            .map(|item| from_attribute(item, "entry"))
+            .collect()
+    }
+}

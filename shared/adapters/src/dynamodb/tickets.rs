@@ -1,0 +1,289 @@
+//! Reading and writing tickets: the `TicketStore` port.
+
+use super::*;
+
+impl DynamoStore {
+    pub(super) async fn query_tickets(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        filter_status: Option<&str>,
+        wanted: Option<usize>,
+        forward: bool,
+    ) -> Result<(Vec<Ticket>, bool), StoreError> {
+        let mut tickets = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut request = self
+                .client
+                .get()
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .scan_index_forward(forward)
+                .set_exclusive_start_key(start.take());
+            for (name, value) in &values {
+                request = request.expression_attribute_values(*name, value.clone());
+            }
+            if let Some(status) = filter_status {
+                request = request
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status));
+            }
+            if let Some(wanted) = wanted {
+                request = request.limit(i32::try_from(wanted - tickets.len()).unwrap_or(i32::MAX));
+            }
+            let output = request.send().await.map_err(unavailable)?;
+            for item in output.items() {
+                tickets.push(ticket_from_item(item)?);
+            }
+            let full = wanted.is_some_and(|w| tickets.len() >= w);
+            match output.last_evaluated_key {
+                Some(last) if !full => start = Some(last),
+                more => return Ok((tickets, more.is_some())),
+            }
+        }
+    }
+}
+
+impl TicketStore for DynamoStore {
+    async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
+        let _turn = self.opening.lock().await;
+        until_won(
+            MAX_OPEN_ATTEMPTS,
+            (Duration::from_millis(4), Duration::from_millis(250)),
+            "too much contention for the next ticket number; try again",
+            || self.try_open(&draft),
+        )
+        .await
+    }
+
+    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
+        let item = self
+            .get(key(ticket_pk(number), META))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        ticket_from_item(&item)
+    }
+
+    async fn thread_page(
+        &self,
+        number: &TicketNumber,
+        query: &ThreadQuery,
+    ) -> Result<(Ticket, Page<Message, ThreadCursor>), StoreError> {
+        let message = |item: &mut Item| -> Option<Result<Message, StoreError>> {
+            item.remove("message")
+                .map(|value| serde_dynamo::from_attribute_value(value).map_err(unavailable))
+        };
+        if query.before.is_none() && query.limit == usize::MAX {
+            // The whole thread: one query reads the META item and every message (`META`
+            // sorts before `MSG#`), page after page.
+            let mut items = self.all_items(None, ticket_pk(number)).await?;
+            let meta = items
+                .iter()
+                .find(|item| matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META))
+                .ok_or(StoreError::NotFound)?;
+            let ticket = ticket_from_item(meta)?;
+            let items = items
+                .iter_mut()
+                .filter_map(message)
+                .collect::<Result<_, _>>()?;
+            return Ok((ticket, Page { items, next: None }));
+        }
+        // A page: newest first, down to the META item when the thread is that short (one
+        // query); one more message than asked tells whether older ones exist.
+        let mut condition = "PK = :pk".to_owned();
+        let mut request = self
+            .client
+            .get()
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(ticket_pk(number)))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(i32::try_from(query.limit.saturating_add(2)).unwrap_or(i32::MAX));
+        if let Some(before) = &query.before {
+            condition.push_str(" AND SK < :before");
+            request = request
+                .expression_attribute_values(":before", s(format!("MSG#{}", before.as_str())));
+        }
+        let output = request
+            .key_condition_expression(condition)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let truncated = output.last_evaluated_key.is_some();
+        let mut ticket = None;
+        let mut items = Vec::new();
+        for mut item in output.items.unwrap_or_default() {
+            if matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META) {
+                ticket = Some(ticket_from_item(&item)?);
+            } else if let Some(read) = message(&mut item) {
+                items.push(read?);
+            }
+        }
+        let ticket = match ticket {
+            Some(ticket) => ticket,
+            // A long thread: its META item by a second Query, not a GetItem, so that the
+            // functions that read threads need no other grant than Query (ticket-status).
+            None => {
+                let meta = self
+                    .client
+                    .get()
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND SK = :meta")
+                    .expression_attribute_values(":pk", s(ticket_pk(number)))
+                    .expression_attribute_values(":meta", s(META))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                let item = meta
+                    .items
+                    .and_then(|mut items| items.pop())
+                    .ok_or(StoreError::NotFound)?;
+                ticket_from_item(&item)?
+            }
+        };
+        // Older messages exist when one more came back than asked, or DynamoDB stopped
+        // (1 MB) before reaching the META item.
+        let mut next = None;
+        if items.len() > query.limit || (truncated && !items.is_empty()) {
+            items.truncate(query.limit);
+            next = items.last().map(ThreadCursor::of);
+        }
+        items.reverse();
+        Ok((ticket, Page { items, next }))
+    }
+
+    async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
+        until_won(
+            MAX_UPDATE_ATTEMPTS,
+            (Duration::from_millis(10), Duration::from_millis(200)),
+            "the update kept conflicting with other transactions",
+            || self.try_update(&update),
+        )
+        .await
+    }
+
+    async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
+        until_won(
+            MAX_UPDATE_ATTEMPTS,
+            (Duration::from_millis(10), Duration::from_millis(200)),
+            "the event kept conflicting with other transactions",
+            || self.try_add_event(number, event),
+        )
+        .await
+    }
+
+    async fn link_mail_id(
+        &self,
+        number: &TicketNumber,
+        message: MessageId,
+        mail_id: &MailMessageId,
+    ) -> Result<(), StoreError> {
+        let ticket_exists = self.ticket_exists(number)?;
+        let result = self
+            .client
+            .get()
+            .transact_write_items()
+            .transact_items(ticket_exists)
+            .transact_items(put_if_absent(
+                &self.table,
+                mail_id_item(number, message, mail_id),
+            )?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
+                Some(codes) if failed(&codes, 1) => Err(StoreError::AlreadyExists),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    async fn find_by_mail_ids(
+        &self,
+        mail_ids: &[MailMessageId],
+    ) -> Result<Vec<Option<TicketNumber>>, StoreError> {
+        let wanted: Vec<Item> = mail_ids
+            .iter()
+            .map(|id| key(format!("MAILID#{}", id.as_str()), META))
+            .collect();
+        let found = self.batch_get(&wanted).await?;
+        wanted
+            .iter()
+            .map(|item| {
+                match found
+                    .get(partition_key(item)?)
+                    .and_then(|i| i.get("ticket"))
+                {
+                    Some(AttributeValue::S(number)) => {
+                        Ok(Some(TicketNumber::parse(number).map_err(unavailable)?))
+                    }
+                    Some(_) => Err(StoreError::unavailable("mail id item without its ticket")),
+                    None => Ok(None),
+                }
+            })
+            .collect()
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
+        let mut values = vec![(
+            ":pk",
+            s(queue_pk(query.agency.as_str(), query.queue.as_str())),
+        )];
+        let condition = match &query.after {
+            Some(after) => {
+                values.push((":after", s(activity_sk(after.last_activity, &after.number))));
+                if query.oldest_first {
+                    "GSI1PK = :pk AND GSI1SK > :after"
+                } else {
+                    "GSI1PK = :pk AND GSI1SK < :after"
+                }
+            }
+            None => "GSI1PK = :pk",
+        };
+        let (mut items, _) = self
+            .query_tickets(
+                QUEUE_INDEX,
+                condition,
+                values,
+                query.status.map(|s| s.wire()),
+                Some(query.limit + 1),
+                query.oldest_first,
+            )
+            .await?;
+        let next = if items.len() > query.limit {
+            items.truncate(query.limit);
+            items.last().map(Cursor::after)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
+        let values = vec![(":pk", s(format!("REQUESTER#{}", email.match_key())))];
+        let (tickets, _) = self
+            .query_tickets(REQUESTER_INDEX, "GSI2PK = :pk", values, None, None, false)
+            .await?;
+        Ok(tickets)
+    }
+
+    async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
+        until_won(
+            MAX_UPDATE_ATTEMPTS,
+            (Duration::from_millis(10), Duration::from_millis(200)),
+            "the erasure kept conflicting with other transactions",
+            || self.try_erase(erasure),
+        )
+        .await
+    }
+}

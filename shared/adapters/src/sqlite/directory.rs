@@ -1,0 +1,254 @@
+//! Counters with a window, agents, agencies and the audit trail.
+
+use super::*;
+
+impl Throttle for SqliteStore {
+    async fn take(
+        &self,
+        key: &ThrottleKey,
+        window: std::time::Duration,
+        now: Timestamp,
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        let key = key.as_str().to_owned();
+        let start = window_start(window, now);
+        let expires_at = start.saturating_add(i64::try_from(window.as_secs()).unwrap_or(i64::MAX));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let now_seconds = now.unix_seconds();
+        self.transaction(move |tx| {
+            // Windows that are over are of no use to any key: swept here (by the expiry
+            // index), so the table holds only live windows without a job of its own.
+            execute(
+                tx,
+                "DELETE FROM throttle WHERE expires_at <= ?1",
+                params![now_seconds],
+            )
+            .map_err(db)?;
+            // One statement: the row is counted only while it is under the limit, so that
+            // parallel takers cannot all read "under" and all pass.
+            let count: Option<i64> = query_row(
+                tx,
+                "INSERT INTO throttle (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3)
+                     ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
+                     WHERE count < ?4
+                     RETURNING count",
+                params![key, start, expires_at, limit],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+            Ok(count.is_some())
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        key: &ThrottleKey,
+        window: std::time::Duration,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let key = key.as_str().to_owned();
+        let start = window_start(window, now);
+        self.transaction(move |tx| {
+            execute(
+                tx,
+                "UPDATE throttle SET count = count - 1
+                     WHERE key = ?1 AND window_start = ?2 AND count > 0",
+                params![key, start],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn counts(
+        &self,
+        keys: &[ThrottleKey],
+        window: std::time::Duration,
+        now: Timestamp,
+    ) -> Result<Vec<u64>, StoreError> {
+        let keys: Vec<String> = keys.iter().map(|k| k.as_str().to_owned()).collect();
+        let start = window_start(window, now);
+        self.transaction(move |tx| {
+            keys.iter()
+                .map(|key| {
+                    let count: Option<i64> = query_row(
+                        tx,
+                        "SELECT count FROM throttle WHERE key = ?1 AND window_start = ?2",
+                        params![key, start],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                    Ok(count.map_or(0, |c| u64::try_from(c).unwrap_or(0)))
+                })
+                .collect()
+        })
+        .await
+    }
+}
+
+pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+impl AgentDirectory for SqliteStore {
+    async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let json = to_json(agent)?;
+        let (id, agency, hash) = (
+            agent.id.as_str().to_owned(),
+            agent.agency.as_str().to_owned(),
+            agent.token_hash.as_str().to_owned(),
+        );
+        self.transaction(move |tx| {
+            match execute(
+                tx,
+                "INSERT INTO agents (id, agency, token_hash, agent) VALUES (?1, ?2, ?3, ?4)",
+                params![id, agency, hash, json],
+            ) {
+                Ok(_) => Ok(()),
+                Err(error) if is_unique_violation(&error) => Err(StoreError::AlreadyExists),
+                Err(error) => Err(db(error)),
+            }
+        })
+        .await
+    }
+
+    async fn save_agent(&self, agent: &Agent) -> Result<(), StoreError> {
+        let json = to_json(agent)?;
+        let (id, agency, hash) = (
+            agent.id.as_str().to_owned(),
+            agent.agency.as_str().to_owned(),
+            agent.token_hash.as_str().to_owned(),
+        );
+        self.transaction(move |tx| {
+            let changed = execute(
+                tx,
+                "UPDATE agents SET agency = ?2, token_hash = ?3, agent = ?4 WHERE id = ?1",
+                params![id, agency, hash, json],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::AlreadyExists
+                } else {
+                    db(e)
+                }
+            })?;
+            if changed == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
+        let id = id.as_str().to_owned();
+        self.transaction(move |tx| {
+            let json: Option<String> =
+                query_row(tx, "SELECT agent FROM agents WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(db)?;
+            from_json(&json.ok_or(StoreError::NotFound)?)
+        })
+        .await
+    }
+
+    async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
+        let hash = hash.as_str().to_owned();
+        self.transaction(move |tx| {
+            let json: Option<String> = query_row(
+                tx,
+                "SELECT agent FROM agents WHERE token_hash = ?1",
+                [hash],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+            json.as_deref().map(from_json).transpose()
+        })
+        .await
+    }
+
+    async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
+        let agency = agency.as_str().to_owned();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare_cached("SELECT agent FROM agents WHERE agency = ?1 ORDER BY id")
+                .map_err(db)?;
+            json_rows(&mut statement, [agency])
+        })
+        .await
+    }
+}
+
+impl AgencyDirectory for SqliteStore {
+    async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        self.agencies
+            .get_or_load(self.transaction(|tx| {
+                let mut statement = tx
+                    .prepare_cached("SELECT agency FROM agencies ORDER BY code")
+                    .map_err(db)?;
+                json_rows(&mut statement, [])
+            }))
+            .await
+    }
+
+    async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
+        let json = to_json(agency)?;
+        let code = agency.code.as_str().to_owned();
+        self.transaction(move |tx| {
+            execute(
+                tx,
+                "INSERT INTO agencies (code, agency) VALUES (?1, ?2)
+                 ON CONFLICT (code) DO UPDATE SET agency = excluded.agency",
+                params![code, json],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await?;
+        self.agencies.forget();
+        Ok(())
+    }
+}
+
+impl AuditLog for SqliteStore {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let json = to_json(entry)?;
+        let ticket = entry.ticket.as_ref().map(|n| n.as_str().to_owned());
+        let at = entry.at.to_string();
+        self.transaction(move |tx| {
+            execute(
+                tx,
+                "INSERT INTO audit (ticket, at, entry) VALUES (?1, ?2, ?3)",
+                params![ticket, at, json],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
+        let number = number.as_str().to_owned();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare_cached("SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq")
+                .map_err(db)?;
+            json_rows(&mut statement, [number])
+        })
+        .await
+    }
+}

@@ -1,0 +1,240 @@
+//! Tickets, their threads and mail ids: the `TicketStore` port.
+
+use super::*;
+
+impl TicketStore for SqliteStore {
+    async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
+        self.transaction(move |tx| {
+            if let Some(claim) = &draft.idempotency {
+                let earlier: Option<(String, String)> = query_row(tx,
+                        "SELECT ticket, expires_at FROM idempotency WHERE key = ?1",
+                        [claim.key.as_str()],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                if let Some((number, expires_at)) = earlier
+                    && expires_at > draft.opened_at.to_string()
+                {
+                    return Ok(Opened::Replayed(load_ticket(tx, &number)?));
+                }
+            }
+            let code = draft.category.number_code();
+            let year = draft.opened_at.year();
+            let sequence: i64 = query_row(tx,
+                    "INSERT INTO counters (agency, code, year, last) VALUES (?1, ?2, ?3, 1)
+                     ON CONFLICT (agency, code, year) DO UPDATE SET last = last + 1
+                     RETURNING last",
+                    params![draft.agency.as_str(), code, year],
+                    |row| row.get(0),
+                )
+                .map_err(db)?;
+            let number = TicketNumber::new(&draft.agency, code, year, sequence as u64);
+            let claim = draft.idempotency.clone();
+            let (ticket, message) = draft.into_ticket(number);
+            write_ticket(tx, &ticket, true)?;
+            write_message(tx, &ticket.number, &message)?;
+            if let Some(claim) = claim {
+                execute(tx,
+                    "INSERT INTO idempotency (key, ticket, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET ticket = excluded.ticket, expires_at = excluded.expires_at",
+                    params![claim.key.as_str(), ticket.number.as_str(), claim.expires_at.to_string()],
+                )
+                .map_err(db)?;
+            }
+            Ok(Opened::Created(ticket, message))
+        })
+        .await
+    }
+
+    async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
+        let number = number.as_str().to_owned();
+        self.transaction(move |tx| load_ticket(tx, &number)).await
+    }
+
+    async fn thread_page(
+        &self,
+        number: &TicketNumber,
+        query: &ThreadQuery,
+    ) -> Result<(Ticket, Page<Message, ThreadCursor>), StoreError> {
+        let number = number.as_str().to_owned();
+        let before = query.before.as_ref().map(|c| c.as_str().to_owned());
+        // One more than asked: whether older messages exist.
+        let take = i64::try_from(query.limit)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1);
+        let limit = query.limit;
+        self.transaction(move |tx| {
+            let ticket = load_ticket(tx, &number)?;
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT message FROM messages
+                     WHERE ticket = ?1 AND (?2 IS NULL OR sort_key < ?2)
+                     ORDER BY sort_key DESC LIMIT ?3",
+                )
+                .map_err(db)?;
+            let mut items: Vec<Message> =
+                json_rows(&mut statement, params![&number, before, take])?;
+            let next = (items.len() > limit).then(|| {
+                items.truncate(limit);
+                items.last().map(ThreadCursor::of)
+            });
+            items.reverse();
+            Ok((
+                ticket,
+                Page {
+                    items,
+                    next: next.flatten(),
+                },
+            ))
+        })
+        .await
+    }
+
+    async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
+        self.transaction(move |tx| {
+            let current = load_ticket(tx, update.number.as_str())?;
+            if current.version != update.expected_version {
+                return Err(StoreError::VersionConflict);
+            }
+            let next = update.change.apply(&current, update.message.as_ref());
+            write_ticket(tx, &next, false)?;
+            if let Some(message) = &update.message {
+                write_message(tx, &next.number, message)?;
+            }
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
+        let (number, event) = (number.clone(), event.clone());
+        self.transaction(move |tx| {
+            require_ticket(tx, &number)?;
+            write_message(tx, &number, &event)
+        })
+        .await
+    }
+
+    async fn link_mail_id(
+        &self,
+        number: &TicketNumber,
+        message: MessageId,
+        mail_id: &MailMessageId,
+    ) -> Result<(), StoreError> {
+        let (number, mail_id) = (number.clone(), mail_id.clone());
+        self.transaction(move |tx| {
+            require_ticket(tx, &number)?;
+            link_mail_id(tx, &number, message, &mail_id)
+        })
+        .await
+    }
+
+    async fn find_by_mail_ids(
+        &self,
+        mail_ids: &[MailMessageId],
+    ) -> Result<Vec<Option<TicketNumber>>, StoreError> {
+        let mail_ids: Vec<String> = mail_ids.iter().map(|id| id.as_str().to_owned()).collect();
+        self.transaction(move |tx| {
+            mail_ids
+                .iter()
+                .map(|mail_id| {
+                    let number: Option<String> = query_row(
+                        tx,
+                        "SELECT ticket FROM mail_ids WHERE mail_id = ?1",
+                        [mail_id],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                    number
+                        .map(|n| TicketNumber::parse(&n).map_err(StoreError::unavailable))
+                        .transpose()
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
+        let query = query.clone();
+        self.transaction(move |tx| {
+            // One statement per direction: absent filters compare NULL and pass.
+            let sql = if query.oldest_first {
+                "SELECT ticket FROM tickets
+                 WHERE agency = ?1 AND queue = ?2
+                   AND (?3 IS NULL OR status = ?3)
+                   AND (?4 IS NULL OR (last_activity, number) > (?4, ?5))
+                 ORDER BY last_activity ASC, number ASC
+                 LIMIT ?6"
+            } else {
+                "SELECT ticket FROM tickets
+                 WHERE agency = ?1 AND queue = ?2
+                   AND (?3 IS NULL OR status = ?3)
+                   AND (?4 IS NULL OR (last_activity, number) < (?4, ?5))
+                 ORDER BY last_activity DESC, number DESC
+                 LIMIT ?6"
+            };
+            let mut statement = tx.prepare_cached(sql).map_err(db)?;
+            let after = query.after.as_ref();
+            let mut items = json_rows(
+                &mut statement,
+                params![
+                    query.agency.as_str(),
+                    query.queue.as_str(),
+                    query.status.map(|s| s.wire()),
+                    after.map(|c| c.last_activity.to_string()),
+                    after.map(|c| c.number.as_str().to_owned()),
+                    (query.limit + 1) as i64,
+                ],
+            )?;
+            let next = if items.len() > query.limit {
+                items.truncate(query.limit);
+                items.last().map(Cursor::after)
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
+        let key = email.match_key();
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT ticket FROM tickets WHERE requester = ?1
+                     ORDER BY created_at DESC, number DESC",
+                )
+                .map_err(db)?;
+            json_rows(&mut statement, [key])
+        })
+        .await
+    }
+
+    async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
+        let erasure = erasure.clone();
+        self.transaction(move |tx| {
+            let current = load_ticket(tx, erasure.ticket.number.as_str())?;
+            if current.version != erasure.expected_version {
+                return Err(StoreError::VersionConflict);
+            }
+            write_ticket(tx, &erasure.ticket, false)?;
+            for message in &erasure.messages {
+                execute(
+                    tx,
+                    "UPDATE messages SET message = ?3 WHERE ticket = ?1 AND sort_key = ?2",
+                    params![
+                        erasure.ticket.number.as_str(),
+                        message_sort_key(message),
+                        to_json(message)?
+                    ],
+                )
+                .map_err(db)?;
+            }
+            Ok(erasure.ticket)
+        })
+        .await
+    }
+}
