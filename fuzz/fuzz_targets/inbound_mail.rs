@@ -7,7 +7,7 @@
 //! A bug is: a panic anywhere, `accept` returning an error (on in-memory adapters the store
 //! and the blobs cannot fail), or the same mail delivered twice opening or joining a ticket
 //! twice when it has a Message-ID (the pipeline promises to deduplicate on it; see
-//! `shared/domain/src/inbound.rs`).
+//! `shared/app/src/receive_mail.rs`).
 //!
 //! `bash fuzz/run.sh [SECONDS] [CORPUS_DIR]` runs it, seeded from the `.eml`, `.raw` and `.txt`
 //! files of the shared `02_mime_emails` corpus.

@@ -1123,3 +1123,33 @@ async fn a_ticket_with_ten_thousand_messages_opens_by_pages() {
     assert_eq!(lookup.status, 200, "{}", lookup.body);
     assert!(lookup.body["messages"].as_array().unwrap().len() <= ThreadQuery::PAGE);
 }
+
+/// Who may act is decided before what they sent is read: an agent without the role or the
+/// access gets 403 or 404 whatever the body holds, never a 400 or 422 that names fields of a
+/// route they may not use (nor a 4 MB reply read for a ticket they cannot see).
+#[tokio::test]
+async fn the_caller_is_refused_before_their_body_is_read() {
+    let office = Office::default();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let supervisor = office.agent("MDT", Role::Supervisor).await;
+    let admin = office.agent("MDT", Role::Admin).await;
+    let elsewhere = office.agent("MINTEL", Role::Admin).await;
+    let number = office.ticket("MDT").await;
+    let ticket = format!("/api/v1/agent/tickets/{number}");
+    let bad = || json!({"id": "x y", "name": "", "email": "no", "text": "", "version": "v"});
+    let cases: [(&str, &str, String, u16); 9] = [
+        (&agent, "POST", "/api/v1/agent/agents".into(), 403),
+        (&supervisor, "POST", "/api/v1/agent/privacy/export".into(), 403),
+        (&supervisor, "POST", "/api/v1/agent/privacy/erase".into(), 403),
+        (&admin, "PUT", "/api/v1/agent/agencies/OTRA".into(), 403),
+        (&agent, "POST", format!("{ticket}/transfer"), 403),
+        (&elsewhere, "PATCH", ticket.clone(), 404),
+        (&elsewhere, "POST", format!("{ticket}/notes"), 404),
+        (&elsewhere, "POST", format!("{ticket}/replies"), 404),
+        (&elsewhere, "POST", format!("{ticket}/transfer"), 404),
+    ];
+    for (token, method, path, expected) in cases {
+        let reply = office.call(Some(token), method, &path, Some(bad())).await;
+        assert_eq!(reply.status, expected, "{method} {path}: {}", reply.body);
+    }
+}

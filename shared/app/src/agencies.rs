@@ -26,17 +26,23 @@ pub struct AgencyRequest {
 }
 
 impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
-    /// Creates or replaces agency `code`. An admin manages their own agency; creating or
-    /// changing another is an operator's.
+    /// Whether the agent may save agency `code`: an admin manages their own agency; creating
+    /// or changing another is an operator's.
+    pub fn may_save_agency(&self, code: &str) -> Result<(), AppError> {
+        self.require(Role::Admin)?;
+        if AgencyCode::parse(code).map_or(true, |code| code != self.agent.agency) {
+            self.require(Role::Operator)?;
+        }
+        Ok(())
+    }
+
+    /// Creates or replaces agency `code` (`may_save_agency`).
     pub async fn save_agency(
         &self,
         code: &str,
         request: AgencyRequest,
     ) -> Result<Agency, AppError> {
-        self.require(Role::Admin)?;
-        if AgencyCode::parse(code).map_or(true, |code| code != self.agent.agency) {
-            self.require(Role::Operator)?;
-        }
+        self.may_save_agency(code)?;
         let agency = parse_agency(code, request)?;
         // A queue that goes away while it holds tickets would hide them from every console.
         if let Some(before) = self.site.settings.agency(&agency.code) {

@@ -113,17 +113,18 @@ pub async fn apply(
 }
 
 impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
-    /// Changes ticket `number` as the agent saw it at `seen_version`. Taking or leaving a
+    /// Changes `ticket` (read with `Session::ticket`, full access) as the agent saw it at
+    /// `seen_version`. Taking or leaving a
     /// ticket oneself is an agent's work; assigning others is a supervisor's, and only to an
     /// active agent of the ticket's agency.
     pub async fn change(
         &self,
-        number: &str,
+        ticket: Ticket,
         seen_version: u64,
         change: Change,
     ) -> Result<Ticket, AppError> {
         let desk = self.desk;
-        let ticket = self.ticket(number, Access::Full).await?;
+        self.may(&ticket, Access::Full)?;
         if ticket.version != seen_version {
             return Err(AppError::Conflict(Box::new(ticket)));
         }

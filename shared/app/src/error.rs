@@ -1,11 +1,11 @@
 //! What a use case answers when it does not do what was asked. The web crate turns it into
-//! problem+json in one place (`Problem::from_app`); the inbound-mail function into a
-//! retryable or final Lambda error.
+//! problem+json in one place (`Problem::from_app`). The mail use case keeps its own error
+//! (`receive_mail::DeliveryError`): every failure it reports is worth a retry of the event.
 
 use std::time::Duration;
 
 use crate::erasure::ErasureError;
-use ventanilla_domain::ports::{BlobError, MailError, StoreError};
+use ventanilla_domain::ports::{BlobError, StoreError};
 use ventanilla_domain::{FieldError, FieldErrors, Ticket, TransitionError};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +39,6 @@ pub enum AppError {
     #[error(transparent)]
     Blobs(#[from] BlobError),
     #[error(transparent)]
-    Mail(#[from] MailError),
-    #[error(transparent)]
     Erasure(#[from] ErasureError),
     /// The deployment's configuration cannot do this (a bug or a bad setting, not the
     /// request's fault).
@@ -56,16 +54,14 @@ impl AppError {
     }
 
     /// Whether the same request may succeed later without any change: a failure of a port,
-    /// not of the request. Mail the provider rejected for good is not worth a retry.
+    /// not of the request.
     pub fn is_transient(&self) -> bool {
         match self {
             AppError::Store(StoreError::Unavailable(_) | StoreError::VersionConflict)
             | AppError::Blobs(BlobError::Unavailable(_))
-            | AppError::Mail(MailError::Unavailable(_))
             | AppError::Erasure(_) => true,
             AppError::Store(_)
             | AppError::Blobs(_)
-            | AppError::Mail(_)
             | AppError::Invalid(_)
             | AppError::Transition(_)
             | AppError::NotFound

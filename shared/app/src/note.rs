@@ -9,9 +9,10 @@ use crate::AppError;
 use crate::session::{AgentPorts, Session};
 
 impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
-    /// Adds the note to ticket `number`; the note's id and the ticket after it.
-    pub async fn note(&self, number: &str, text: Body) -> Result<(MessageId, Ticket), AppError> {
-        let ticket = self.ticket(number, Access::Referral).await?;
+    /// Adds the note to `ticket` (read with `Session::ticket`); the note's id and the ticket
+    /// after it.
+    pub async fn note(&self, ticket: Ticket, text: Body) -> Result<(MessageId, Ticket), AppError> {
+        self.may(&ticket, Access::Referral)?;
         let message = Message {
             id: UuidV7.message_id(),
             at: self.desk.site.clock.now(),

@@ -55,10 +55,10 @@ pub fn next_status(ticket: &Ticket, to: Option<Status>) -> Result<Option<Status>
 }
 
 impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<'_, S, B, M> {
-    /// Answers the citizen on ticket `number`.
-    pub async fn reply(&self, number: &str, reply: NewReply) -> Result<Replied, AppError> {
+    /// Answers the citizen on `ticket` (read with `Session::ticket`, full access).
+    pub async fn reply(&self, ticket: Ticket, reply: NewReply) -> Result<Replied, AppError> {
         let desk = self.desk;
-        let ticket = self.ticket(number, Access::Full).await?;
+        self.may(&ticket, Access::Full)?;
         let own_id = MailMessageId::parse(&format!(
             "{}@{}",
             uuid::Uuid::now_v7(),

@@ -247,9 +247,11 @@ pub async fn send_reply(
         Ok(()) | Err(StoreError::AlreadyExists) => {}
         Err(error) => return Err(error.into()),
     }
-    // Marked delivered, on the ticket as it stands when someone changed it meanwhile.
+    // Marked delivered, on the ticket as it stands when someone changed it meanwhile. The mail
+    // went: a mark lost to the races is logged, and the reply is only sent again (the same
+    // Message-ID, which receivers deduplicate).
     let current = store.ticket(number).await?;
-    append(store, current, |ticket: &Ticket| {
+    let marked = append(store, current, |ticket: &Ticket| {
         Ok::<_, StoreError>(ticket.undelivered.contains(&reply.id).then(|| Step {
             change: TicketChange {
                 delivered: Some(reply.id),
@@ -258,7 +260,10 @@ pub async fn send_reply(
             message: None,
         }))
     })
-    .await?;
+    .await;
+    if let Err(error) = marked {
+        tracing::warn!(%error, ticket = %number, "reply sent; its delivered mark was not written");
+    }
     tracing::info!(ticket = %number, provider_id = %sent.provider_id, "reply sent");
     Ok(())
 }

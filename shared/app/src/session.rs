@@ -35,11 +35,24 @@ pub trait AgentPorts: TicketStore + AgentDirectory + AgencyDirectory + AuditLog 
 impl<T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static> AgentPorts for T {}
 
 /// Who is asking, and the site as it stands for their request.
+/// Made only by [`Session::open`], from a valid token.
 pub struct Session<'a, S, B, M> {
-    pub desk: &'a AgentDesk<S, B, M>,
+    pub(crate) desk: &'a AgentDesk<S, B, M>,
     /// The site with the agencies as they stand now.
-    pub site: Site,
-    pub agent: Agent,
+    pub(crate) site: Site,
+    pub(crate) agent: Agent,
+}
+
+impl<S, B, M> Session<'_, S, B, M> {
+    /// The site as it stands for this request.
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// Who is asking.
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
 }
 
 impl<S, B, M> std::fmt::Debug for Session<'_, S, B, M> {

@@ -24,13 +24,13 @@ pub struct TransferRequest {
 }
 
 impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
-    /// Transfers ticket `number` (supervisors).
+    /// Transfers `ticket` (read with `Session::ticket`, full access; supervisors).
     pub async fn transfer(
         &self,
-        number: &str,
+        ticket: Ticket,
         request: TransferRequest,
     ) -> Result<Ticket, AppError> {
-        let ticket = self.ticket(number, Access::Full).await?;
+        self.may(&ticket, Access::Full)?;
         self.require(Role::Supervisor)?;
         let mut errors = FieldErrors::new();
         let target = AgencyCode::parse(request.agency.as_deref().unwrap_or(""))

@@ -5,7 +5,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use ventanilla_app::AppError;
-use ventanilla_domain::ports::StoreError;
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -205,7 +204,7 @@ impl Problem {
                 Problem::invalid_field(FieldError::new("status", FieldProblem::InvalidFormat), lang)
                     .with_detail(format!("{} → {}", refused.from.wire(), refused.to.wire()))
             }
-            AppError::NotFound | AppError::Store(StoreError::NotFound) => Problem::not_found(lang),
+            AppError::NotFound => Problem::not_found(lang),
             AppError::Unauthorized => Problem::unauthorized(lang),
             AppError::Forbidden => Problem::forbidden(lang),
             AppError::NotAllowed(reason) => Problem::forbidden(lang).with_detail(reason),

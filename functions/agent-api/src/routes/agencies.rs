@@ -38,7 +38,7 @@ pub(crate) async fn list<S: AgentPorts, B, M>(
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
     let listed: Vec<_> = session
-        .site
+        .site()
         .settings
         .agencies
         .iter()
@@ -55,6 +55,9 @@ pub(crate) async fn save<S: AgentPorts, B, M>(
     body: Result<Json<AgencyRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
+    session
+        .may_save_agency(&code)
+        .map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let agency = session
         .save_agency(&code, request)

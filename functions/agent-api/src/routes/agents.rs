@@ -9,7 +9,7 @@ use serde_json::json;
 use ventanilla_app::agents::NewAgentRequest;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::QueueName;
-use ventanilla_domain::agents::{Agent, AgentToken};
+use ventanilla_domain::agents::{Agent, AgentToken, Role};
 use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
@@ -21,7 +21,7 @@ pub(crate) async fn me<S: AgentPorts, B, M>(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
-    let (site, agent) = (&session.site, &session.agent);
+    let (site, agent) = (session.site(), session.agent());
     let agency = site.settings.agency(&agent.agency);
     Ok(Json(json!({
         "id": agent.id.as_str(),
@@ -73,6 +73,7 @@ pub(crate) async fn add<S: AgentPorts, B, M>(
     body: Result<Json<NewAgentRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
+    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let (agent, token) = session
         .add_agent(request)

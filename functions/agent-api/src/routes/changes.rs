@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ventanilla_app::change::Change;
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::agents::Access;
 use ventanilla_domain::{AgentId, FieldError, FieldErrors, FieldProblem, Priority, Status};
 use ventanilla_web::{Problem, RequestLang};
 
@@ -72,12 +73,16 @@ pub(crate) async fn change<S: AgentPorts, B, M>(
     body: Result<Json<ChangeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
+    let ticket = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let (version, change) = request
         .parse()
         .map_err(|errors| Problem::invalid_fields(&errors, lang))?;
     let updated = session
-        .change(&number, version, change)
+        .change(ticket, version, change)
         .await
         .map_err(|e| problem(e, lang))?;
     Ok(Json(TicketSummary::from(&updated)).into_response())

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Body;
+use ventanilla_domain::agents::Access;
 use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
@@ -28,11 +29,15 @@ pub(crate) async fn note<S: AgentPorts, B, M>(
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
+    let ticket = session
+        .ticket(&number, Access::Referral)
+        .await
+        .map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let text = Body::parse_field("text", request.text.as_deref().unwrap_or(""))
         .map_err(|e| Problem::invalid_field(e, lang))?;
     let (id, updated) = session
-        .note(&number, text)
+        .note(ticket, text)
         .await
         .map_err(|e| problem(e, lang))?;
     let answer = json!({ "message_id": id.to_string(), "ticket": TicketSummary::from(&updated) });

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::reply::{NewReply, ReplyFile};
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::agents::Access;
 use ventanilla_domain::ports::{BlobStore, Mailer};
 use ventanilla_domain::{Body, FieldError, FieldErrors, FieldProblem, Lang, Status};
 use ventanilla_web::{Problem, RequestLang};
@@ -131,6 +132,10 @@ pub(crate) async fn reply<S: AgentPorts, B: BlobStore, M: Mailer>(
 ) -> Result<Response, Problem> {
     let headers = request.headers().clone();
     let session = session(&desk, &headers, lang).await?;
+    let ticket = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
     let (request, files) = read_reply(request, lang).await?;
     let mut errors = FieldErrors::new();
     let text = errors.check(Body::parse_field(
@@ -150,7 +155,7 @@ pub(crate) async fn reply<S: AgentPorts, B: BlobStore, M: Mailer>(
         files,
     };
     let replied = session
-        .reply(&number, reply)
+        .reply(ticket, reply)
         .await
         .map_err(|e| problem(e, lang))?;
     let answer = json!({

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Email;
+use ventanilla_domain::agents::Role;
 use ventanilla_domain::ports::BlobStore;
 use ventanilla_web::{Problem, RequestLang};
 
@@ -36,6 +37,7 @@ pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
     body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
+    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let email = request
         .email()
@@ -46,7 +48,7 @@ pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
         .map_err(|e| problem(e, lang))?;
     let views: Vec<TicketView> = shown.into_iter().map(TicketView::from).collect();
     Ok(Json(json!({
-        "agency": session.agent.agency.as_str(),
+        "agency": session.agent().agency.as_str(),
         "exported_at": desk.site.clock.now().to_string(),
         "tickets": views,
     }))
@@ -60,6 +62,7 @@ pub(crate) async fn erase<S: AgentPorts, B: BlobStore, M>(
     body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
+    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let email = request
         .email()

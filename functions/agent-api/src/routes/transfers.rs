@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ventanilla_app::session::AgentPorts;
 use ventanilla_app::transfer::TransferRequest;
+use ventanilla_domain::agents::{Access, Role};
 use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
@@ -20,9 +21,16 @@ pub(crate) async fn transfer<S: AgentPorts, B, M>(
     body: Result<Json<TransferRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let session = session(&desk, &headers, lang).await?;
+    let ticket = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    session
+        .require(Role::Supervisor)
+        .map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let updated = session
-        .transfer(&number, request)
+        .transfer(ticket, request)
         .await
         .map_err(|e| problem(e, lang))?;
     Ok(Json(TicketSummary::from(&updated)).into_response())
