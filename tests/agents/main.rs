@@ -1139,8 +1139,18 @@ async fn the_caller_is_refused_before_their_body_is_read() {
     let bad = || json!({"id": "x y", "name": "", "email": "no", "text": "", "version": "v"});
     let cases: [(&str, &str, String, u16); 9] = [
         (&agent, "POST", "/api/v1/agent/agents".into(), 403),
-        (&supervisor, "POST", "/api/v1/agent/privacy/export".into(), 403),
-        (&supervisor, "POST", "/api/v1/agent/privacy/erase".into(), 403),
+        (
+            &supervisor,
+            "POST",
+            "/api/v1/agent/privacy/export".into(),
+            403,
+        ),
+        (
+            &supervisor,
+            "POST",
+            "/api/v1/agent/privacy/erase".into(),
+            403,
+        ),
         (&admin, "PUT", "/api/v1/agent/agencies/OTRA".into(), 403),
         (&agent, "POST", format!("{ticket}/transfer"), 403),
         (&elsewhere, "PATCH", ticket.clone(), 404),

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::Duration;
-use ventanilla_app::change::{self, Change, ChangeError};
+use ventanilla_app::change::ChangeError;
 use ventanilla_app::open_ticket;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
@@ -20,6 +20,7 @@ use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message,
     MessageKind, QueueName, Status, TicketChange, TicketNumber, Timestamp,
 };
+use ventanilla_tests::change_status;
 use ventanilla_tests::{idempotency_key, new_ticket, unique, unique_agency};
 
 fn clock() -> ManualClock {
@@ -1198,26 +1199,3 @@ macro_rules! store_contract {
 
 store_contract!(sqlite, Sqlite::new().await);
 store_contract!(dynamodb, DynamoDb::new().await);
-
-/// A status change as an agent makes it, on the ticket as stored now.
-async fn change_status(
-    store: &impl TicketStore,
-    clock: &(impl Clock + ?Sized),
-    ids: &impl IdSource,
-    number: &TicketNumber,
-    seen_version: u64,
-    to: Status,
-    by: AgentRef,
-) -> Result<ventanilla_domain::Ticket, ChangeError> {
-    let ticket = store.ticket(number).await?;
-    let changed = change::apply(
-        store,
-        clock,
-        ids,
-        &ticket,
-        seen_version,
-        Change::status(to),
-        by,
-    );
-    Ok(changed.await?.ticket)
-}

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use ventanilla_adapters::sqlite::SqliteStore;
-use ventanilla_app::change::{self, Change, ChangeError};
 use ventanilla_app::receive_mail::decide;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::agencies::FinishedTicketRule;
@@ -18,6 +17,7 @@ use ventanilla_domain::support_address::{Delivery, MailPolicy, Outcome};
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, Category, MessageKind, QueueName, Status, Ticket, Timestamp,
 };
+use ventanilla_tests::change_status;
 
 /// The mail domain our anchors live under.
 const OUR_DOMAIN: &str = "ventanilla.example.gob.ec";
@@ -528,30 +528,4 @@ async fn an_anchor_under_another_domain_threads_nothing() {
     let after = desk.store.ticket(&ticket.number).await.unwrap();
     assert_eq!(after.version, version, "the ticket did not move");
     assert_eq!(desk.store.thread(&ticket.number).await.unwrap().1.len(), 1);
-}
-
-use ventanilla_domain::TicketNumber;
-use ventanilla_domain::ports::IdSource;
-
-/// A status change as an agent makes it, on the ticket as stored now.
-async fn change_status(
-    store: &impl TicketStore,
-    clock: &(impl Clock + ?Sized),
-    ids: &impl IdSource,
-    number: &TicketNumber,
-    seen_version: u64,
-    to: Status,
-    by: AgentRef,
-) -> Result<Ticket, ChangeError> {
-    let ticket = store.ticket(number).await?;
-    let changed = change::apply(
-        store,
-        clock,
-        ids,
-        &ticket,
-        seen_version,
-        Change::status(to),
-        by,
-    );
-    Ok(changed.await?.ticket)
 }

@@ -721,3 +721,27 @@ impl AwsStack {
         self.aws.sent().await
     }
 }
+
+/// A status change as an agent makes it, on the ticket as stored now.
+pub async fn change_status(
+    store: &impl ventanilla_domain::ports::TicketStore,
+    clock: &(impl ventanilla_domain::ports::Clock + ?Sized),
+    ids: &impl ventanilla_domain::ports::IdSource,
+    number: &ventanilla_domain::TicketNumber,
+    seen_version: u64,
+    to: ventanilla_domain::Status,
+    by: ventanilla_domain::AgentRef,
+) -> Result<ventanilla_domain::Ticket, ventanilla_app::change::ChangeError> {
+    use ventanilla_app::change::{Change, apply};
+    let ticket = store.ticket(number).await?;
+    let changed = apply(
+        store,
+        clock,
+        ids,
+        &ticket,
+        seen_version,
+        Change::status(to),
+        by,
+    );
+    Ok(changed.await?.ticket)
+}

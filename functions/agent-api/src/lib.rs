@@ -20,8 +20,9 @@ use axum::routing::{get, post, put};
 use serde_json::json;
 use ventanilla_app::AppError;
 use ventanilla_app::session::{AgentDesk, AgentPorts, Session};
-use ventanilla_domain::Lang;
+use ventanilla_domain::agents::Access;
 use ventanilla_domain::ports::{BlobStore, Mailer};
+use ventanilla_domain::{Lang, Ticket};
 use ventanilla_web::Problem;
 
 pub use routes::replies::{MAX_REPLY_BYTES, MAX_REPLY_FILES, MAX_REPLY_REQUEST_BYTES};
@@ -106,6 +107,23 @@ async fn session<'a, S: AgentPorts, B, M>(
     Session::open(desk, token)
         .await
         .map_err(|error| problem(error, lang))
+}
+
+/// The session and the ticket `number`, if the agent's access reaches `needed`: checked
+/// before the request's body is read.
+async fn session_and_ticket<'a, S: AgentPorts, B, M>(
+    desk: &'a AgentDesk<S, B, M>,
+    headers: &HeaderMap,
+    lang: Lang,
+    number: &str,
+    needed: Access,
+) -> Result<(Session<'a, S, B, M>, Ticket), Problem> {
+    let session = session(desk, headers, lang).await?;
+    let ticket = session
+        .ticket(number, needed)
+        .await
+        .map_err(|error| problem(error, lang))?;
+    Ok((session, ticket))
 }
 
 /// A use case's error as this API answers it: a stale change carries the ticket as it is

@@ -337,8 +337,8 @@ fn quote(text: &str) -> String {
         .collect()
 }
 
-/// The form's description: why the citizen writes, then the earlier exchange of `turns`
-/// mails pasted below it as the citizen's mail client quoted it, newest first.
+/// A long conversation: why the citizen writes, then the earlier exchange of `turns` mails
+/// as the citizen's mail client quoted it, newest first.
 fn pasted_exchange(turns: usize, email: &str) -> String {
     let start = NaiveDate::from_ymd_opt(2025, 12, 8)
         .and_then(|day| day.and_hms_opt(9, 14, 0))
@@ -388,8 +388,9 @@ struct CitizenReply {
 }
 
 impl CitizenReply {
-    fn answering(office: &Office, answered: &OutgoingMail, from: String) -> Self {
+    fn answering(office: &Office, answered: &OutgoingMail, from: String, earlier: &str) -> Self {
         let mail = read(&answered.raw).expect("our own mail reads");
+        let quoted = format!("{}\n\n{earlier}", mail.text);
         let ecuador = FixedOffset::west_opt(5 * 3600).expect("UTC-5");
         let at = office.site.clock.now().datetime().with_timezone(&ecuador);
         let sender = mail.from.as_ref().expect("our mail has a sender");
@@ -398,7 +399,7 @@ impl CitizenReply {
             mail.from_name.as_deref().unwrap_or(""),
             sender.as_str(),
         );
-        let text = format!("{NEW_TEXT}\n\n{said}\n\n{}", quote(&mail.text));
+        let text = format!("{NEW_TEXT}\n\n{said}\n\n{}", quote(&quoted));
         let html = format!(
             "<div dir=\"ltr\">{}</div><br><div class=\"gmail_quote gmail_quote_container\">\
              <div dir=\"ltr\" class=\"gmail_attr\">{}<br></div><blockquote class=\"gmail_quote\" \
@@ -412,7 +413,7 @@ impl CitizenReply {
                 })
                 .collect::<String>(),
             escape(&said),
-            escape(&mail.text).replace('\n', "<br>\n"),
+            escape(&quoted).replace('\n', "<br>\n"),
         );
         // References: those of the answered mail, oldest first, then its own id.
         let mut references: Vec<String> = mail
@@ -464,14 +465,17 @@ fn receiving_a_reply(c: &mut Criterion) {
     let office = Office::new();
     let router = office.create_ticket();
     let desk = office.mail_desk();
-    // The shortest pasted exchange that makes the reply to the acknowledgement (which
-    // quotes the description) REPLY_BYTES or more; each try is a ticket of its own.
+    // The shortest earlier exchange that makes the reply to the acknowledgement REPLY_BYTES
+    // or more: the acknowledgement quotes nothing the form said, so the citizen's client
+    // quotes the exchange below it (as a reply in a long conversation does); each try is a
+    // ticket of its own.
     let (number, reply) = (0..)
         .find_map(|turns: u32| {
-            let description = pasted_exchange(turns as usize, &citizen_email(turns));
-            let number = open(&runtime, &router, opening(turns, &description));
+            let earlier = pasted_exchange(turns as usize, &citizen_email(turns));
+            let number = open(&runtime, &router, opening(turns, DESCRIPTION));
             let acknowledgement = office.mailer.last().expect("a mail was sent");
-            let reply = CitizenReply::answering(&office, &acknowledgement, citizen_email(turns));
+            let reply =
+                CitizenReply::answering(&office, &acknowledgement, citizen_email(turns), &earlier);
             (reply.raw().len() >= REPLY_BYTES).then_some((number, reply))
         })
         .expect("a long enough exchange");

@@ -272,7 +272,8 @@ impl DynamoStore {
                     .build()
                     .map_err(unavailable)
             };
-        retrying_sdk(|| async {
+        // Tried again soon when it fails: table creation while a stand-in is still starting.
+        let create = || async {
             let mut request = client
                 .create_table()
                 .table_name(table)
@@ -284,8 +285,23 @@ impl DynamoStore {
                 request = request.attribute_definitions(attribute(name)?);
             }
             request.send().await.map_err(unavailable)?;
-            Ok(())
-        })
+            Ok::<_, StoreError>(())
+        };
+        let gave_up = "the table could not be created";
+        until_won(
+            4,
+            (Duration::from_millis(50), Duration::from_secs(1)),
+            gave_up,
+            || async {
+                match create().await {
+                    Ok(()) => Ok(Some(())),
+                    Err(error) => {
+                        tracing::warn!(%error, "table not created yet");
+                        Ok::<_, StoreError>(None)
+                    }
+                }
+            },
+        )
         .await?;
         client
             .update_time_to_live()
@@ -373,30 +389,5 @@ impl DynamoStore {
             }
         }
         Ok(found)
-    }
-}
-
-/// Retries a call whose failure is worth one more try soon (table creation while a stand-in
-/// is still starting); reports the last error.
-async fn retrying_sdk<F, Fut>(mut call: F) -> Result<(), StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), StoreError>>,
-{
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(()) => return Ok(()),
-            Err(error) if attempt >= 3 => return Err(error),
-            Err(_) => {
-                tokio::time::sleep(backoff(
-                    attempt,
-                    Duration::from_millis(50),
-                    Duration::from_secs(1),
-                ))
-                .await;
-                attempt += 1;
-            }
-        }
     }
 }

@@ -93,14 +93,19 @@ where
             bytes: raw,
             content_type: "message/rfc822".into(),
         };
+        self.put(&key, blob).await?;
+        self.deliver(&key, Envelope::default()).await
+    }
+
+    /// Stores a blob of this delivery (its raw copy, a file), naming the key if it fails.
+    async fn put(&self, key: &BlobKey, blob: Blob) -> Result<(), DeliveryError> {
         self.blobs
-            .put(&key, blob)
+            .put(key, blob)
             .await
             .map_err(|source| DeliveryError::Blobs {
                 key: key.clone(),
                 source,
-            })?;
-        self.deliver(&key, Envelope::default()).await
+            })
     }
 
     /// A mail already stored raw under `key`.
@@ -317,13 +322,7 @@ where
                 bytes: attachment.bytes,
                 content_type: file.content_type.clone(),
             };
-            self.blobs
-                .put(&key, blob)
-                .await
-                .map_err(|source| DeliveryError::Blobs {
-                    key: key.clone(),
-                    source,
-                })?;
+            self.put(&key, blob).await?;
             stored.push(file);
         }
         if !left_out.is_empty() {

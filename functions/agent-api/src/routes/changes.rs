@@ -13,7 +13,7 @@ use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
 use crate::views::TicketSummary;
-use crate::{Desk, problem, session};
+use crate::{Desk, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -72,11 +72,8 @@ pub(crate) async fn change<S: AgentPorts, B, M>(
     Path(number): Path<String>,
     body: Result<Json<ChangeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
-    let ticket = session
-        .ticket(&number, Access::Full)
-        .await
-        .map_err(|e| problem(e, lang))?;
+    let (session, ticket) =
+        session_and_ticket(&desk, &headers, lang, &number, Access::Full).await?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let (version, change) = request
         .parse()

@@ -13,7 +13,7 @@ use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
 use crate::views::TicketSummary;
-use crate::{Desk, problem, session};
+use crate::{Desk, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -28,11 +28,8 @@ pub(crate) async fn note<S: AgentPorts, B, M>(
     Path(number): Path<String>,
     body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
-    let ticket = session
-        .ticket(&number, Access::Referral)
-        .await
-        .map_err(|e| problem(e, lang))?;
+    let (session, ticket) =
+        session_and_ticket(&desk, &headers, lang, &number, Access::Referral).await?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let text = Body::parse_field("text", request.text.as_deref().unwrap_or(""))
         .map_err(|e| Problem::invalid_field(e, lang))?;

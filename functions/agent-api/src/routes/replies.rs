@@ -14,7 +14,7 @@ use ventanilla_domain::{Body, FieldError, FieldErrors, FieldProblem, Lang, Statu
 use ventanilla_web::{Problem, RequestLang};
 
 use crate::views::TicketSummary;
-use crate::{Desk, problem, session};
+use crate::{Desk, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -131,11 +131,8 @@ pub(crate) async fn reply<S: AgentPorts, B: BlobStore, M: Mailer>(
     request: axum::extract::Request,
 ) -> Result<Response, Problem> {
     let headers = request.headers().clone();
-    let session = session(&desk, &headers, lang).await?;
-    let ticket = session
-        .ticket(&number, Access::Full)
-        .await
-        .map_err(|e| problem(e, lang))?;
+    let (session, ticket) =
+        session_and_ticket(&desk, &headers, lang, &number, Access::Full).await?;
     let (request, files) = read_reply(request, lang).await?;
     let mut errors = FieldErrors::new();
     let text = errors.check(Body::parse_field(

@@ -7,10 +7,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use ventanilla_app::session::AgentPorts;
-use ventanilla_domain::Email;
+use ventanilla_app::session::{AgentDesk, AgentPorts, Session};
 use ventanilla_domain::agents::Role;
 use ventanilla_domain::ports::BlobStore;
+use ventanilla_domain::{Email, Lang};
 use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
@@ -30,18 +30,29 @@ impl RequesterRequest {
     }
 }
 
+/// An admin's session (checked first) and the requester the body names.
+async fn admin_and_requester<'a, S: AgentPorts, B, M>(
+    desk: &'a AgentDesk<S, B, M>,
+    headers: &HeaderMap,
+    lang: Lang,
+    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(Session<'a, S, B, M>, Email), Problem> {
+    let session = session(desk, headers, lang).await?;
+    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let email = request
+        .email()
+        .map_err(|e| Problem::invalid_field(e, lang))?;
+    Ok((session, email))
+}
+
 pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
     State(desk): Desk<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
-    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
-    let Json(request) = body.map_err(bad_json(lang))?;
-    let email = request
-        .email()
-        .map_err(|e| Problem::invalid_field(e, lang))?;
+    let (session, email) = admin_and_requester(&desk, &headers, lang, body).await?;
     let shown = session
         .export_requester(&email)
         .await
@@ -61,12 +72,7 @@ pub(crate) async fn erase<S: AgentPorts, B: BlobStore, M>(
     headers: HeaderMap,
     body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
-    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
-    let Json(request) = body.map_err(bad_json(lang))?;
-    let email = request
-        .email()
-        .map_err(|e| Problem::invalid_field(e, lang))?;
+    let (session, email) = admin_and_requester(&desk, &headers, lang, body).await?;
     let erased = session
         .erase_requester(&email)
         .await

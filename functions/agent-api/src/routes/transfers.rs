@@ -11,7 +11,7 @@ use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
 use crate::views::TicketSummary;
-use crate::{Desk, problem, session};
+use crate::{Desk, problem, session_and_ticket};
 
 pub(crate) async fn transfer<S: AgentPorts, B, M>(
     State(desk): Desk<S, B, M>,
@@ -20,11 +20,8 @@ pub(crate) async fn transfer<S: AgentPorts, B, M>(
     Path(number): Path<String>,
     body: Result<Json<TransferRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
-    let ticket = session
-        .ticket(&number, Access::Full)
-        .await
-        .map_err(|e| problem(e, lang))?;
+    let (session, ticket) =
+        session_and_ticket(&desk, &headers, lang, &number, Access::Full).await?;
     session
         .require(Role::Supervisor)
         .map_err(|e| problem(e, lang))?;
