@@ -26,11 +26,11 @@ pub async fn download_links(
 ) -> Result<Vec<String>, BlobError> {
     let mut links = Vec::with_capacity(message.attachments.len());
     for file in &message.attachments {
-        let link = blobs
-            .download_url(&file.blob, &file.name, valid_for)
-            .await
-            .inspect_err(|error| tracing::error!(%error, "download link unavailable"))?;
-        links.push(link);
+        links.push(
+            blobs
+                .download_url(&file.blob, &file.name, valid_for)
+                .await?,
+        );
     }
     Ok(links)
 }

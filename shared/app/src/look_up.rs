@@ -81,9 +81,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
         // Misses cost the guesser, not the owner: a source past its limit is refused before
         // anything is read; a number being guessed at still opens for the right e-mail or a
         // valid link, and answers every wrong one as throttled.
-        let [number_guessed, source_over] = self.over_limit(&keys).await.inspect_err(|error| {
-            tracing::error!(%error, "throttle unavailable");
-        })?;
+        let [number_guessed, source_over] = self.over_limit(&keys).await?;
         if source_over {
             return Err(throttled);
         }
@@ -109,10 +107,8 @@ impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
                     AppError::NotFound
                 })
             }
-            Err(error) => {
-                tracing::error!(%error, "ticket unreadable");
-                Err(error.into())
-            }
+            // Logged once, with its causes, where it is answered (`Problem::from_app`).
+            Err(error) => Err(error.into()),
         }
     }
 

@@ -7,7 +7,6 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use ventanilla_domain::Lang;
-use ventanilla_domain::ports::{IdentifierSecret, ThrottleKey};
 
 /// `?lang=es|en` wins, then `Accept-Language`; Spanish otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +47,6 @@ impl Source {
     /// The client's address as the gateway (or the socket) saw it.
     pub fn address(&self) -> &str {
         self.0.as_deref().unwrap_or("unknown")
-    }
-
-    /// The throttle key of this source for `purpose`: the address only as its keyed hash.
-    pub fn throttle_key(&self, purpose: &str, secret: &IdentifierSecret) -> ThrottleKey {
-        ThrottleKey::personal(purpose, self.address(), secret)
     }
 }
 
