@@ -1,4 +1,4 @@
-//! The whole inbound mail pipeline on arbitrary bytes: `MailDesk::accept` stores the raw mail,
+//! The whole inbound mail pipeline on arbitrary bytes: `Desk::accept` stores the raw mail,
 //! reads it (mail-parser), classifies it, threads it, splits the reply, stores the
 //! attachments, opens a ticket or appends a follow-up, and sends the acknowledgement, on
 //! SQLite in memory and the in-memory mail and blobs of `ventanilla_domain::fakes` (the embedded folder and outbox
@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use ventanilla_app::receive_mail::MailDesk;
+use ventanilla_app::Desk;
 use libfuzzer_sys::fuzz_target;
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_domain::support_address::Outcome;
@@ -32,12 +32,12 @@ use ventanilla_app::{AccessLinks, Settings, Site};
 /// over a run (and makes a finding depend on a long history no one can replay).
 const INPUTS_PER_STORE: u64 = 2_000;
 
-type Desk = MailDesk<SqliteStore, MemoryBlobs, MemoryMailer>;
+type FuzzDesk = Desk<SqliteStore, MemoryBlobs, MemoryMailer>;
 
 struct Fuzz {
     runtime: tokio::runtime::Runtime,
     /// The desk and how many inputs its store has seen.
-    desk: Mutex<(Desk, u64)>,
+    desk: Mutex<(FuzzDesk, u64)>,
 }
 
 fn fuzz() -> &'static Fuzz {
@@ -45,7 +45,7 @@ fn fuzz() -> &'static Fuzz {
     FUZZ.get_or_init(|| {
         tolerate_caught_mail_parser_panics();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let desk = MailDesk {
+        let desk = Desk {
             site: Site {
                 settings: Settings::parse(DEFAULT_CONFIG).expect("the default configuration"),
                 links: AccessLinks::new(&[5; 32]).expect("a 32-byte secret"),

@@ -34,7 +34,7 @@ pub struct Office {
     pub dir: tempfile::TempDir,
     pub store: SqliteStore,
     pub router: Router,
-    pub mail: ventanilla_app::receive_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>,
+    pub mail: ventanilla_app::Desk<SqliteStore, FolderBlobs, OutboxMailer>,
 }
 
 #[derive(Debug)]
@@ -67,24 +67,26 @@ impl Office {
             "http://127.0.0.1:3000",
             vec![2; 32],
         );
-        let desk = ventanilla_app::session::AgentDesk {
+        let desk = ventanilla_app::Desk {
             site: site.clone(),
             store: store.clone(),
             blobs: blobs.clone(),
             mailer: OutboxMailer::new(dir.path().join("outbox")),
+            identifiers: (),
         };
-        let mail = ventanilla_app::receive_mail::MailDesk {
+        let mail = ventanilla_app::Desk {
             site: site.clone(),
             store: store.clone(),
             blobs: blobs.clone(),
             mailer: OutboxMailer::new(dir.path().join("outbox")),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
-        let status = ventanilla_app::look_up::StatusDesk {
+        let status = ventanilla_app::Desk {
             site,
             store: store.clone(),
             blobs,
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
+            mailer: (),
         };
         let router =
             agent_api::router(Arc::new(desk)).merge(ticket_status::router(Arc::new(status)));

@@ -157,11 +157,12 @@ async fn a_reply_retried_after_a_transfer_checks_access_again() {
         links: AccessLinks::new(&[3; 32]).unwrap(),
         clock: Arc::new(SystemClock),
     };
-    let desk = ventanilla_app::session::AgentDesk {
+    let desk = ventanilla_app::Desk {
         site,
         store,
         blobs,
         mailer: OutboxMailer::new(office.dir.path().join("outbox")),
+        identifiers: (),
     };
     let racing = agent_api::router(Arc::new(desk));
     for (route, body) in [

@@ -51,18 +51,19 @@ impl Harness {
         };
         let store = SqliteStore::open(&dir.path().join("ventanilla.sqlite3")).unwrap();
         let blobs = FolderBlobs::new(dir.path().join("blobs"), PUBLIC_URL, vec![9; 32]);
-        let intake = ventanilla_app::open_ticket::Intake {
+        let intake = ventanilla_app::Desk {
             site: site.clone(),
             store: store.clone(),
             blobs: blobs.clone(),
             mailer: OutboxMailer::new(dir.path().join("outbox")),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
-        let desk = ventanilla_app::look_up::StatusDesk {
+        let desk = ventanilla_app::Desk {
             site,
             store: store.clone(),
             blobs: blobs.clone(),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
+            mailer: (),
         };
         let router =
             create_ticket::router(Arc::new(intake)).merge(ticket_status::router(Arc::new(desk)));

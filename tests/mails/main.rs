@@ -14,19 +14,19 @@ use std::sync::Arc;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_app::Desk;
 use ventanilla_app::config::DEFAULT_CONFIG;
-use ventanilla_app::receive_mail::MailDesk;
 use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::incoming::{MailKind, read};
 use ventanilla_domain::ports::{Blob, BlobStore, Clock, SystemClock};
 use ventanilla_domain::support_address::Outcome;
 
-type Desk = MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
+type LocalDesk = Desk<SqliteStore, FolderBlobs, OutboxMailer>;
 
-fn desk(dir: &Path) -> Desk {
+fn desk(dir: &Path) -> LocalDesk {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    MailDesk {
+    Desk {
         site: Site {
             settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
             links: AccessLinks::new(&[5; 32]).unwrap(),

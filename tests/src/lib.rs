@@ -528,7 +528,7 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
 /// (as the local server mounts them) and the inbound-mail desk.
 pub struct AwsStack {
     pub router: axum::Router,
-    pub mail: ventanilla_app::receive_mail::MailDesk<
+    pub mail: ventanilla_app::Desk<
         ventanilla_adapters::dynamodb::DynamoStore,
         ventanilla_adapters::s3::S3Blobs,
         ventanilla_adapters::ses::SesMailer,
@@ -554,7 +554,7 @@ impl AwsStack {
     pub fn on(aws: AwsStandIn) -> Self {
         use std::sync::Arc;
         let ports = aws.ports("create-ticket");
-        let intake = ventanilla_app::open_ticket::Intake {
+        let intake = ventanilla_app::Desk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
@@ -563,25 +563,27 @@ impl AwsStack {
                 .expect("a 32-byte secret"),
         };
         let ports = aws.ports("ticket-status");
-        let status = ventanilla_app::look_up::StatusDesk {
+        let status = ventanilla_app::Desk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
                 .expect("a 32-byte secret"),
+            mailer: (),
         };
         let ports = aws.ports("agent-api");
-        let agents = ventanilla_app::session::AgentDesk {
+        let agents = ventanilla_app::Desk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
             mailer: ports.mailer,
+            identifiers: (),
         };
         let router = create_ticket::router(Arc::new(intake))
             .merge(ticket_status::router(Arc::new(status)))
             .merge(agent_api::router(Arc::new(agents)));
         let ports = aws.ports("inbound-mail");
-        let mail = ventanilla_app::receive_mail::MailDesk {
+        let mail = ventanilla_app::Desk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,

@@ -17,13 +17,13 @@ use tower::ServiceExt;
 use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
-use ventanilla_app::receive_mail::MailDesk;
+use ventanilla_app::Desk;
 use ventanilla_domain::ports::TicketStore;
 use ventanilla_domain::{MessageKind, TicketNumber};
 use ventanilla_tests::{body_text, header, ses_receipt_event, unique};
 
 struct Stack {
-    desk: MailDesk<DynamoStore, S3Blobs, SesMailer>,
+    desk: Desk<DynamoStore, S3Blobs, SesMailer>,
     status: Router,
     aws: ventanilla_tests::AwsStandIn,
 }
@@ -34,14 +34,15 @@ impl Stack {
         // policy in template.yaml.
         let aws = ventanilla_tests::AwsStandIn::new(true).await;
         let ports = aws.ports("ticket-status");
-        let status = ticket_status::router(Arc::new(ventanilla_app::look_up::StatusDesk {
+        let status = ticket_status::router(Arc::new(Desk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
+            mailer: (),
         }));
         let ports = aws.ports("inbound-mail");
-        let desk = MailDesk {
+        let desk = Desk {
             site: aws.site.clone(),
             store: ports.store,
             blobs: ports.blobs,

@@ -19,7 +19,8 @@ use axum::http::{HeaderMap, header};
 use axum::routing::{get, post, put};
 use serde_json::json;
 use ventanilla_app::AppError;
-use ventanilla_app::session::{AgentDesk, AgentPorts, Session};
+use ventanilla_app::Desk;
+use ventanilla_app::session::{AgentPorts, Session};
 use ventanilla_domain::agents::Access;
 use ventanilla_domain::ports::{BlobStore, Mailer};
 use ventanilla_domain::{Lang, Ticket};
@@ -28,9 +29,10 @@ use ventanilla_web::Problem;
 pub use routes::replies::{MAX_REPLY_BYTES, MAX_REPLY_FILES, MAX_REPLY_REQUEST_BYTES};
 pub use views::{TicketSummary, TicketView};
 
-type Desk<S, B, M> = State<Arc<AgentDesk<S, B, M>>>;
+/// The console's desk as a route receives it: it keys no personal identifiers.
+type Console<S, B, M> = State<Arc<Desk<S, B, M, ()>>>;
 
-pub fn router<S, B, M>(desk: Arc<AgentDesk<S, B, M>>) -> Router
+pub fn router<S, B, M>(desk: Arc<Desk<S, B, M, ()>>) -> Router
 where
     S: AgentPorts,
     B: BlobStore + 'static,
@@ -96,7 +98,7 @@ where
 
 /// The session of the agent whose bearer token the request carries.
 async fn session<'a, S: AgentPorts, B, M>(
-    desk: &'a AgentDesk<S, B, M>,
+    desk: &'a Desk<S, B, M, ()>,
     headers: &HeaderMap,
     lang: Lang,
 ) -> Result<Session<'a, S, B, M>, Problem> {
@@ -112,7 +114,7 @@ async fn session<'a, S: AgentPorts, B, M>(
 /// The session and the ticket `number`, if the agent's access reaches `needed`: checked
 /// before the request's body is read.
 async fn session_and_ticket<'a, S: AgentPorts, B, M>(
-    desk: &'a AgentDesk<S, B, M>,
+    desk: &'a Desk<S, B, M, ()>,
     headers: &HeaderMap,
     lang: Lang,
     number: &str,

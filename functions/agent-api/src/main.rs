@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use agent_api::router;
 use ventanilla_adapters::aws::{AwsPorts, Secret};
-use ventanilla_app::Site;
-use ventanilla_app::session::AgentDesk;
+use ventanilla_app::{Desk, Site};
 use ventanilla_domain::ports::SystemClock;
 
 // One event at a time per instance: worker threads would only add to the cold start.
@@ -14,11 +13,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     ventanilla_app::telemetry::init();
     let aws = AwsPorts::from_env().await?;
     let site = Site::from_env(Arc::new(SystemClock), &aws.secret(Secret::Link).await?)?;
-    let desk = AgentDesk {
+    let desk = Desk {
         site,
         store: aws.store(),
         blobs: aws.blobs(),
         mailer: aws.mailer(),
+        identifiers: (),
     };
     lambda_http::run(router(Arc::new(desk))).await
 }

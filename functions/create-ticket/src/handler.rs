@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use ventanilla_app::open_ticket::{FormRequest, Intake};
+use ventanilla_app::Desk;
+use ventanilla_app::open_ticket::FormRequest;
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
 use ventanilla_domain::screenshots::{self, Upload};
@@ -33,7 +34,7 @@ const _: () = assert!(ventanilla_web::fits_lambda_payload(MAX_REQUEST_BYTES));
 /// The OpenAPI description of the public HTTP contract, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
-pub fn router<S, B, M>(intake: Arc<Intake<S, B, M>>) -> Router
+pub fn router<S, B, M>(intake: Arc<Desk<S, B, M>>) -> Router
 where
     S: TicketStore + Throttle + AgencyDirectory + 'static,
     B: BlobStore + 'static,
@@ -54,7 +55,7 @@ async fn openapi() -> Response {
 }
 
 async fn form_page<S: AgencyDirectory, B, M>(
-    State(intake): State<Arc<Intake<S, B, M>>>,
+    State(intake): State<Arc<Desk<S, B, M>>>,
     RequestLang(lang): RequestLang,
 ) -> Response {
     let site = match intake.site.current(&intake.store).await {
@@ -226,7 +227,7 @@ struct CreatedTicket {
 }
 
 async fn create<S, B, M>(
-    State(intake): State<Arc<Intake<S, B, M>>>,
+    State(intake): State<Arc<Desk<S, B, M>>>,
     RequestLang(lang): RequestLang,
     source: Source,
     request: Request,

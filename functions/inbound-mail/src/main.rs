@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use ventanilla_adapters::aws::{AwsPorts, Secret};
-use ventanilla_app::Site;
-use ventanilla_app::receive_mail::MailDesk;
+use ventanilla_app::{Desk, Site};
 use ventanilla_domain::ports::SystemClock;
 
 // One event at a time per instance: worker threads would only add to the cold start.
@@ -18,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Both secrets at once: two SSM reads in the time of one.
     let (link, identifiers) = tokio::join!(aws.secret(Secret::Link), aws.identifier_secret());
     let site = Site::from_env(Arc::new(SystemClock), &link?)?;
-    let desk = Arc::new(MailDesk {
+    let desk = Arc::new(Desk {
         site,
         store: aws.store(),
         blobs: aws.blobs(),

@@ -3,7 +3,7 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use ventanilla_app::receive_mail::MailDesk;
+use ventanilla_app::Desk;
 use ventanilla_domain::ports::{
     AgencyDirectory, AuditLog, BlobStore, BoxError, Mailer, Throttle, TicketStore,
 };
@@ -20,7 +20,7 @@ pub fn is_schedule(event: &Value) -> bool {
 
 /// What the function is invoked with: SES receipt events, and the retention rule's
 /// schedule. An error makes Lambda retry the event.
-pub async fn handle<S, B, M>(desk: &MailDesk<S, B, M>, event: Value) -> Result<Value, BoxError>
+pub async fn handle<S, B, M>(desk: &Desk<S, B, M>, event: Value) -> Result<Value, BoxError>
 where
     S: TicketStore + Throttle + AgencyDirectory + AuditLog,
     B: BlobStore,

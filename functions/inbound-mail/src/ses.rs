@@ -13,7 +13,8 @@ use ventanilla_domain::sender_check::Receipt;
 use ventanilla_domain::sender_check::dkim_pass_domains;
 use ventanilla_domain::support_address::Outcome;
 
-use ventanilla_app::receive_mail::{DeliveryError, Envelope, MailDesk};
+use ventanilla_app::Desk;
+use ventanilla_app::receive_mail::{DeliveryError, Envelope};
 
 fn check(verdict: &SimpleEmailVerdict) -> Check {
     Check::parse(verdict.status.as_deref())
@@ -72,7 +73,7 @@ pub enum EventError {
 /// it: the action's object key when the event comes from an S3 action, else the configured
 /// prefix followed by SES's id (what the receipt rule's S3 action writes).
 pub async fn handle_ses_event<S, B, M>(
-    desk: &MailDesk<S, B, M>,
+    desk: &Desk<S, B, M>,
     event: Value,
 ) -> Result<Vec<Handled>, EventError>
 where

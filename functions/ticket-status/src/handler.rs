@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
-use ventanilla_app::look_up::{PublicTicket, StatusDesk};
+use ventanilla_app::Desk;
+use ventanilla_app::look_up::PublicTicket;
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
 use ventanilla_domain::{Author, Email, FieldErrors, Lang, TicketNumber};
@@ -21,7 +22,7 @@ use ventanilla_web::pages::{
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
 
-pub fn router<S, B>(desk: Arc<StatusDesk<S, B>>) -> Router
+pub fn router<S, B>(desk: Arc<Desk<S, B, ()>>) -> Router
 where
     S: TicketStore + Throttle + 'static,
     B: BlobStore + 'static,
@@ -126,7 +127,7 @@ fn parse_lookup(request: &LookupRequest) -> Result<(TicketNumber, Email), FieldE
 }
 
 async fn lookup_json<S, B>(
-    State(desk): State<Arc<StatusDesk<S, B>>>,
+    State(desk): State<Arc<Desk<S, B, ()>>>,
     RequestLang(lang): RequestLang,
     source: Source,
     request: Result<Json<LookupRequest>, axum::extract::rejection::JsonRejection>,
@@ -152,7 +153,7 @@ where
 }
 
 async fn status_form<S, B>(
-    State(desk): State<Arc<StatusDesk<S, B>>>,
+    State(desk): State<Arc<Desk<S, B, ()>>>,
     RequestLang(lang): RequestLang,
 ) -> Response {
     html(
@@ -185,7 +186,7 @@ fn form_page(
 }
 
 async fn status_form_post<S, B>(
-    State(desk): State<Arc<StatusDesk<S, B>>>,
+    State(desk): State<Arc<Desk<S, B, ()>>>,
     RequestLang(lang): RequestLang,
     source: Source,
     form: Result<Form<LookupRequest>, axum::extract::rejection::FormRejection>,
@@ -207,7 +208,7 @@ where
 }
 
 async fn status_by_link<S, B>(
-    State(desk): State<Arc<StatusDesk<S, B>>>,
+    State(desk): State<Arc<Desk<S, B, ()>>>,
     RequestLang(lang): RequestLang,
     source: Source,
     Path(token): Path<String>,

@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use ticket_status::router;
 use ventanilla_adapters::aws::{AwsPorts, Secret};
-use ventanilla_app::Site;
-use ventanilla_app::look_up::StatusDesk;
+use ventanilla_app::{Desk, Site};
 use ventanilla_domain::ports::SystemClock;
 
 // One event at a time per instance: worker threads would only add to the cold start.
@@ -16,11 +15,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Both secrets at once: two SSM reads in the time of one.
     let (link, identifiers) = tokio::join!(aws.secret(Secret::Link), aws.identifier_secret());
     let site = Site::from_env(Arc::new(SystemClock), &link?)?;
-    let desk = StatusDesk {
+    let desk = Desk {
         site,
         store: aws.store(),
         blobs: aws.blobs(),
         identifiers: identifiers?,
+        mailer: (),
     };
     lambda_http::run(router(Arc::new(desk))).await
 }

@@ -3,7 +3,7 @@
 //!
 //! - create-ticket: `POST /api/v1/tickets` through its router, a new citizen each time;
 //! - ticket-status: `POST /api/v1/tickets/lookup` through its router, for a stored ticket;
-//! - inbound-mail: a ~30 KB reply to one of our mails through `MailDesk::accept`, the entry
+//! - inbound-mail: a ~30 KB reply to one of our mails through `Desk::accept`, the entry
 //!   the local SMTP listener uses: stored raw, parsed, threaded, split and appended.
 //!
 //! The store is SQLite in memory. Mail out and blobs are kept in memory by the two small
@@ -28,8 +28,8 @@ use mail_builder::MessageBuilder;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_app::Desk;
 use ventanilla_app::config::DEFAULT_CONFIG;
-use ventanilla_app::receive_mail::MailDesk;
 use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::TicketNumber;
 use ventanilla_domain::fakes::{MemoryBlobs, MemoryMailer};
@@ -73,7 +73,7 @@ impl Office {
     }
 
     fn create_ticket(&self) -> Router {
-        create_ticket::router(Arc::new(ventanilla_app::open_ticket::Intake {
+        create_ticket::router(Arc::new(Desk {
             site: self.site.clone(),
             store: self.store.clone(),
             blobs: self.blobs.clone(),
@@ -84,17 +84,18 @@ impl Office {
     }
 
     fn ticket_status(&self) -> Router {
-        ticket_status::router(Arc::new(ventanilla_app::look_up::StatusDesk {
+        ticket_status::router(Arc::new(Desk {
             site: self.site.clone(),
             store: self.store.clone(),
             blobs: self.blobs.clone(),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32])
                 .expect("a 32-byte secret"),
+            mailer: (),
         }))
     }
 
-    fn mail_desk(&self) -> MailDesk<SqliteStore, MemoryBlobs, MemoryMailer> {
-        MailDesk {
+    fn mail_desk(&self) -> Desk<SqliteStore, MemoryBlobs, MemoryMailer> {
+        Desk {
             site: self.site.clone(),
             store: self.store.clone(),
             blobs: self.blobs.clone(),

@@ -149,8 +149,7 @@ pub enum AgentStore<'a> {
 }
 
 /// The inbound-mail function's desk on the embedded adapters.
-pub type LocalMailDesk =
-    ventanilla_app::receive_mail::MailDesk<SqliteStore, FolderBlobs, OutboxMailer>;
+pub type LocalMailDesk = ventanilla_app::Desk<SqliteStore, FolderBlobs, OutboxMailer>;
 
 /// The retention rule, as the daily schedule runs it on AWS: at start and every hour after.
 pub async fn retention(desk: Arc<LocalMailDesk>) {
@@ -200,31 +199,33 @@ pub fn app(
     let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
     let blobs = FolderBlobs::new(data_dir.join("blobs"), settings.public_url.clone(), secret);
     let mailer = OutboxMailer::new(data_dir.join("outbox"));
-    let intake = ventanilla_app::open_ticket::Intake {
+    let intake = ventanilla_app::Desk {
         site: site.clone(),
         store: store.clone(),
         blobs: blobs.clone(),
         mailer: mailer.clone(),
         identifiers: identifiers.clone(),
     };
-    let agents = ventanilla_app::session::AgentDesk {
+    let agents = ventanilla_app::Desk {
         site: site.clone(),
         store: store.clone(),
         blobs: blobs.clone(),
         mailer: mailer.clone(),
+        identifiers: (),
     };
-    let mail = Arc::new(ventanilla_app::receive_mail::MailDesk {
+    let mail = Arc::new(ventanilla_app::Desk {
         site: site.clone(),
         store: store.clone(),
         blobs: blobs.clone(),
         mailer,
         identifiers: identifiers.clone(),
     });
-    let desk = ventanilla_app::look_up::StatusDesk {
+    let desk = ventanilla_app::Desk {
         site,
         store,
         blobs: blobs.clone(),
         identifiers: identifiers.clone(),
+        mailer: (),
     };
     let downloads = Router::new()
         .route("/blobs/{*key}", get(download))

@@ -181,24 +181,32 @@ fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreErro
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Why a transaction was cancelled, item by item (`None` where that item was fine).
-fn cancellation_codes(error: &SdkError<TransactWriteItemsError>) -> Option<Vec<String>> {
-    match error.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None").to_owned())
-                .collect(),
-        ),
-        _ => None,
-    }
-}
+/// Why a transaction was cancelled, item by item (`"None"` where that item was fine).
+struct Cancelled(Vec<String>);
 
-fn failed(codes: &[String], index: usize) -> bool {
-    codes
-        .get(index)
-        .is_some_and(|c| c == "ConditionalCheckFailed")
+impl Cancelled {
+    /// The condition of the item at `index` did not hold.
+    fn failed(&self, index: usize) -> bool {
+        self.0
+            .get(index)
+            .is_some_and(|c| c == "ConditionalCheckFailed")
+    }
+
+    /// The condition of some item in `items` (`1..` for "after the first") did not hold.
+    fn any_failed(&self, items: impl std::slice::SliceIndex<[String], Output = [String]>) -> bool {
+        self.0
+            .get(items)
+            .is_some_and(|codes| codes.iter().any(|c| c == "ConditionalCheckFailed"))
+    }
+
+    /// Another transaction touched the same items: worth another go.
+    fn conflicted(&self) -> bool {
+        self.0.iter().any(|c| c == "TransactionConflict")
+    }
+
+    fn unexpected(&self) -> StoreError {
+        StoreError::unavailable(format!("transaction cancelled: {:?}", self.0))
+    }
 }
 
 /// An `UpdateItem` whose condition did not hold.
@@ -207,10 +215,6 @@ fn condition_failed(error: &SdkError<UpdateItemError>) -> bool {
         error.as_service_error(),
         Some(UpdateItemError::ConditionalCheckFailedException(_))
     )
-}
-
-fn conflicted(codes: &[String]) -> bool {
-    codes.iter().any(|c| c == "TransactionConflict")
 }
 
 impl DynamoStore {

@@ -159,6 +159,14 @@ impl SqliteStore {
     /// off the async threads: a commit waits for the disk. In memory nothing waits, and the
     /// hop to tokio's blocking pool and back would cost more than the work (a thread wake-up
     /// each way: a quarter of a lookup's CPU, docs/PERFORMANCE.md), so it runs in place.
+    /// The JSON documents `sql` selects for one key, each decoded.
+    async fn documents<T>(&self, sql: &'static str, key: String) -> Result<Vec<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.transaction(move |tx| json_rows(tx, sql, [key])).await
+    }
+
     async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -332,10 +340,13 @@ fn link_mail_id(
 }
 
 /// The records a statement's first column holds as JSON, in its order.
+/// The JSON documents in the first column of what `sql` selects, each decoded.
 fn json_rows<T: serde::de::DeserializeOwned>(
-    statement: &mut rusqlite::Statement<'_>,
+    tx: &Connection,
+    sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<T>, StoreError> {
+    let mut statement = tx.prepare_cached(sql).map_err(db)?;
     let rows = statement
         .query_map(params, |row| row.get::<_, String>(0))
         .map_err(db)?;

@@ -19,6 +19,7 @@
 //! | [`change`] | an agent moves a ticket to another status |
 //! | [`erasure`] | a ticket's personal data erased, for a requester or the retention rule |
 //! | [`retention`] | personal data of old finished tickets erased |
+//! | [`desk`] | the site and the ports one function's use cases run on |
 //! | [`config`] | the configuration file and the deployment's environment, typed |
 //! | [`site`] | the settings, access links and clock every use case reads |
 //! | [`access`] | the signed links that open a ticket's status page |
@@ -35,6 +36,7 @@ pub mod append;
 pub mod attachments;
 pub mod change;
 pub mod config;
+pub mod desk;
 pub mod erasure;
 pub mod error;
 pub mod list_queue;
@@ -54,5 +56,6 @@ pub mod transfer;
 
 pub use access::AccessLinks;
 pub use config::Settings;
+pub use desk::Desk;
 pub use error::AppError;
 pub use site::{Site, SiteError};

@@ -5,34 +5,16 @@
 use std::time::Duration;
 
 use ventanilla_domain::ports::{
-    BlobStore, IdentifierSecret, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
+    BlobStore, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber};
 
 use crate::attachments::download_links;
 use crate::show_ticket::LinkedMessage;
-use crate::{AppError, Site};
+use crate::{AppError, Desk};
 
 /// How long a miss counts.
 const HOUR: Duration = Duration::from_secs(3600);
-
-/// The ports a lookup uses (the ticket-status function's IAM policy grants the same: reading
-/// the table, counting misses, signing download links).
-pub struct StatusDesk<S, B> {
-    pub site: Site,
-    pub store: S,
-    pub blobs: B,
-    /// Keys the source's address in the miss counters.
-    pub identifiers: IdentifierSecret,
-}
-
-impl<S, B> std::fmt::Debug for StatusDesk<S, B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StatusDesk")
-            .field("site", &self.site)
-            .finish_non_exhaustive()
-    }
-}
 
 /// A ticket as its requester sees it: the public thread only (their messages and the
 /// agency's replies), oldest first, each file with a short-lived download link.
@@ -42,7 +24,7 @@ pub struct PublicTicket {
     pub messages: Vec<LinkedMessage>,
 }
 
-impl<S: TicketStore + Throttle, B: BlobStore> StatusDesk<S, B> {
+impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
     /// The ticket `number`, if it was opened with `email`; asked from `source`.
     pub async fn by_email(
         &self,

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::ports::{
-    Blob, BlobError, BlobStore, Clock, IdSource, IdentifierSecret, Mailer, Opened, StoreError,
-    Throttle, ThrottleKey, TicketStore, UuidV7,
+    Blob, BlobError, BlobStore, Clock, IdSource, Mailer, Opened, StoreError, Throttle, ThrottleKey,
+    TicketStore, UuidV7,
 };
 use ventanilla_domain::screenshots::Screenshot;
 use ventanilla_domain::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
@@ -16,7 +16,7 @@ use ventanilla_domain::{
 };
 
 use crate::sending::{Notice, access_url, send_notice};
-use crate::{AppError, Site, attachments};
+use crate::{AppError, Desk, Site, attachments};
 
 /// How long an idempotency key keeps returning its first ticket.
 pub const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
@@ -74,26 +74,6 @@ pub async fn open(
 /// How long an opening counts against its source's allowance.
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// The ports opening a ticket from the form uses (the create-ticket function's IAM policy
-/// grants the same: the table, the attachments prefix, sending mail).
-pub struct Intake<S, B, M> {
-    pub site: Site,
-    pub store: S,
-    pub blobs: B,
-    pub mailer: M,
-    /// Keys the personal identifiers in store keys (the source's address, the requester's
-    /// answers and idempotency keys).
-    pub identifiers: IdentifierSecret,
-}
-
-impl<S, B, M> std::fmt::Debug for Intake<S, B, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Intake")
-            .field("site", &self.site)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A ticket asked for at the form or by a program, every field already parsed.
 #[derive(Debug)]
 pub struct FormRequest {
@@ -118,7 +98,7 @@ pub struct FormOpened {
     pub replayed: bool,
 }
 
-impl<S, B, M> Intake<S, B, M>
+impl<S, B, M> Desk<S, B, M>
 where
     S: TicketStore + Throttle,
     B: BlobStore,

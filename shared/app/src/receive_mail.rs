@@ -1,6 +1,6 @@
 //! The support address, whichever way a mail reaches it. SES stores each mail in S3 (the
 //! receipt rule's S3 action) and invokes the inbound function, which calls
-//! [`MailDesk::deliver`]; the local SMTP listener calls [`MailDesk::accept`], which stores the
+//! [`Desk::deliver`]; the local SMTP listener calls [`Desk::accept`], which stores the
 //! raw mail the same way first. Either way the raw mail is read, its attachments stored,
 //! [`decide`] stores what it means, and the acknowledgement or notice it asks for is sent.
 //!
@@ -17,8 +17,8 @@ use ventanilla_domain::BlobKey;
 use ventanilla_domain::incoming::{IncomingMail, MailKind, read};
 use ventanilla_domain::mail::MailMessageId;
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobError, BlobStore, IdentifierSecret, Mailer, StoreError, ThreadQuery,
-    Throttle, TicketStore, UuidV7,
+    AgencyDirectory, Blob, BlobError, BlobStore, Mailer, StoreError, ThreadQuery, Throttle,
+    TicketStore, UuidV7,
 };
 use ventanilla_domain::sender_check::Judgement;
 use ventanilla_domain::sender_check::Receipt;
@@ -26,28 +26,9 @@ use ventanilla_domain::support_address::{Delivery, Outcome};
 use ventanilla_domain::ticket::bounded_name;
 use ventanilla_domain::{AttachmentRef, Lang};
 
-use crate::Site;
+use crate::Desk;
 use crate::attachments;
 use crate::sending::{Notice, send_notice, suppress_bounced};
-
-/// The ports this function uses (its IAM policy grants the same: the table, the raw-mail and
-/// attachments prefixes, sending mail).
-pub struct MailDesk<S, B, M> {
-    pub site: Site,
-    pub store: S,
-    pub blobs: B,
-    pub mailer: M,
-    /// Keys the throttles' personal identifiers (the answers an address got).
-    pub identifiers: IdentifierSecret,
-}
-
-impl<S, B, M> std::fmt::Debug for MailDesk<S, B, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailDesk")
-            .field("site", &self.site)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Why a delivery could not be completed; the event source should retry it.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +55,7 @@ pub struct Envelope {
     pub receipt: Option<Receipt>,
 }
 
-impl<S, B, M> MailDesk<S, B, M>
+impl<S, B, M> Desk<S, B, M>
 where
     S: TicketStore + Throttle + AgencyDirectory,
     B: BlobStore,

@@ -12,9 +12,9 @@ use ventanilla_domain::{AgencyCode, AgentId, QueueName, Status, TicketNumber, Ti
 
 use crate::erasure::{ErasureError, erase_ticket};
 
-use crate::receive_mail::MailDesk;
+use crate::Desk;
 
-impl<S, B, M> MailDesk<S, B, M>
+impl<S, B, M> Desk<S, B, M>
 where
     S: TicketStore + Throttle + AgencyDirectory + AuditLog,
     B: BlobStore,

@@ -10,25 +10,7 @@ use ventanilla_domain::ports::{
 use ventanilla_domain::{Message, Ticket, TicketChange, TicketNumber};
 
 use crate::append::{Step, append};
-use crate::{AppError, Site};
-
-/// The ports the console's use cases use (the agent function's IAM policy grants the same:
-/// the table, reading the attachments prefix to sign links, sending mail from the service
-/// desk's address).
-pub struct AgentDesk<S, B, M> {
-    pub site: Site,
-    pub store: S,
-    pub blobs: B,
-    pub mailer: M,
-}
-
-impl<S, B, M> std::fmt::Debug for AgentDesk<S, B, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentDesk")
-            .field("site", &self.site)
-            .finish_non_exhaustive()
-    }
-}
+use crate::{AppError, Desk, Site};
 
 /// What the console's store must offer.
 pub trait AgentPorts: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static {}
@@ -37,7 +19,7 @@ impl<T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static> Age
 /// Who is asking, and the site as it stands for their request.
 /// Made only by [`Session::open`], from a valid token.
 pub struct Session<'a, S, B, M> {
-    pub(crate) desk: &'a AgentDesk<S, B, M>,
+    pub(crate) desk: &'a Desk<S, B, M, ()>,
     /// The site with the agencies as they stand now.
     pub(crate) site: Site,
     pub(crate) agent: Agent,
@@ -65,7 +47,7 @@ impl<S, B, M> std::fmt::Debug for Session<'_, S, B, M> {
 
 impl<'a, S: AgentPorts, B, M> Session<'a, S, B, M> {
     /// The session of the active agent whose token this is (the bearer token as sent).
-    pub async fn open(desk: &'a AgentDesk<S, B, M>, token: Option<&str>) -> Result<Self, AppError> {
+    pub async fn open(desk: &'a Desk<S, B, M, ()>, token: Option<&str>) -> Result<Self, AppError> {
         let token = token
             .and_then(|t| AgentToken::parse(t).ok())
             .ok_or(AppError::Unauthorized)?;

@@ -13,7 +13,7 @@ use ventanilla_domain::agencies::Agency;
 use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
-use crate::{Desk, problem, session};
+use crate::{Console, problem, session};
 
 fn agency_json(agency: &Agency) -> serde_json::Value {
     json!({
@@ -32,7 +32,7 @@ fn agency_json(agency: &Agency) -> serde_json::Value {
 }
 
 pub(crate) async fn list<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
@@ -48,7 +48,7 @@ pub(crate) async fn list<S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn save<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(code): Path<String>,

@@ -13,10 +13,10 @@ use ventanilla_domain::agents::{Agent, AgentToken, Role};
 use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
-use crate::{Desk, problem, session};
+use crate::{Console, problem, session};
 
 pub(crate) async fn me<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
@@ -56,7 +56,7 @@ fn with_token(agent: &Agent, token: &AgentToken) -> serde_json::Value {
 }
 
 pub(crate) async fn list<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
@@ -67,7 +67,7 @@ pub(crate) async fn list<S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn add<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     body: Result<Json<NewAgentRequest>, axum::extract::rejection::JsonRejection>,
@@ -83,7 +83,7 @@ pub(crate) async fn add<S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn disable<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -97,7 +97,7 @@ pub(crate) async fn disable<S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn rotate_token<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(id): Path<String>,

@@ -13,7 +13,7 @@ use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
 use crate::views::TicketSummary;
-use crate::{Desk, problem, session_and_ticket};
+use crate::{Console, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -22,7 +22,7 @@ pub(crate) struct NoteRequest {
 }
 
 pub(crate) async fn note<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(number): Path<String>,

@@ -14,7 +14,7 @@ use ventanilla_domain::{Body, FieldError, FieldErrors, FieldProblem, Lang, Statu
 use ventanilla_web::{Problem, RequestLang};
 
 use crate::views::TicketSummary;
-use crate::{Desk, problem, session_and_ticket};
+use crate::{Console, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -125,7 +125,7 @@ async fn read_reply(
 }
 
 pub(crate) async fn reply<S: AgentPorts, B: BlobStore, M: Mailer>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     Path(number): Path<String>,
     request: axum::extract::Request,

@@ -7,7 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use ventanilla_app::session::{AgentDesk, AgentPorts, Session};
+use ventanilla_app::Desk;
+use ventanilla_app::session::{AgentPorts, Session};
 use ventanilla_domain::agents::Role;
 use ventanilla_domain::ports::BlobStore;
 use ventanilla_domain::{Email, Lang};
@@ -15,7 +16,7 @@ use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
 use crate::views::TicketView;
-use crate::{Desk, problem, session};
+use crate::{Console, problem, session};
 
 /// A requester, named by the address their tickets were opened with.
 #[derive(Debug, Default, Deserialize)]
@@ -32,7 +33,7 @@ impl RequesterRequest {
 
 /// An admin's session (checked first) and the requester the body names.
 async fn admin_and_requester<'a, S: AgentPorts, B, M>(
-    desk: &'a AgentDesk<S, B, M>,
+    desk: &'a Desk<S, B, M, ()>,
     headers: &HeaderMap,
     lang: Lang,
     body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
@@ -47,7 +48,7 @@ async fn admin_and_requester<'a, S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
@@ -67,7 +68,7 @@ pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
 }
 
 pub(crate) async fn erase<S: AgentPorts, B: BlobStore, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,

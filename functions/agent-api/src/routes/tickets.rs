@@ -16,7 +16,7 @@ use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_query;
 use crate::views::{TicketSummary, TicketView};
-use crate::{Desk, problem, session};
+use crate::{Console, problem, session};
 
 /// The list's filters, read as text and parsed here, so that every bad one is named in a
 /// problem+json answer; an empty filter is no filter.
@@ -77,7 +77,7 @@ impl ListQuery {
 }
 
 pub(crate) async fn list<S: AgentPorts, B: BlobStore, M: Mailer>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
@@ -101,7 +101,7 @@ pub(crate) struct ShowParams {
 }
 
 pub(crate) async fn show<S: AgentPorts, B: BlobStore, M: Mailer>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(number): Path<String>,
@@ -123,7 +123,7 @@ pub(crate) async fn show<S: AgentPorts, B: BlobStore, M: Mailer>(
 }
 
 pub(crate) async fn audit<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(number): Path<String>,

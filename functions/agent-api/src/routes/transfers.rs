@@ -11,10 +11,10 @@ use ventanilla_web::{Problem, RequestLang};
 
 use super::bad_json;
 use crate::views::TicketSummary;
-use crate::{Desk, problem, session_and_ticket};
+use crate::{Console, problem, session_and_ticket};
 
 pub(crate) async fn transfer<S: AgentPorts, B, M>(
-    State(desk): Desk<S, B, M>,
+    State(desk): Console<S, B, M>,
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
     Path(number): Path<String>,

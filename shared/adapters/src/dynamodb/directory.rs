@@ -81,32 +81,20 @@ impl DynamoStore {
 
 impl AgentDirectory for DynamoStore {
     async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .get()
-            .transact_write_items()
-            .transact_items(put_if_absent(&self.table, agent_item(agent)?)?)
-            .transact_items(put_if_absent(&self.table, token_item(agent))?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match cancellation_codes(&error) {
-                Some(codes) if failed(&codes, 0) || failed(&codes, 1) => {
-                    Err(StoreError::AlreadyExists)
-                }
-                _ => Err(unavailable(error)),
-            },
+        let items = vec![
+            put_if_absent(&self.table, agent_item(agent)?)?,
+            put_if_absent(&self.table, token_item(agent))?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(cancelled) if cancelled.any_failed(0..2) => Err(StoreError::AlreadyExists),
+            Err(cancelled) => Err(cancelled.unexpected()),
         }
     }
 
     async fn save_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         let current = self.agent(&agent.id).await?;
-        let mut request = self
-            .client
-            .get()
-            .transact_write_items()
-            .transact_items(self.put_where(agent_item(agent)?, "attribute_exists(PK)")?);
+        let mut items = vec![self.put_where(agent_item(agent)?, "attribute_exists(PK)")?];
         if current.token_hash != agent.token_hash {
             // A new token: the old one stops opening anything in the same step.
             let delete = Delete::builder()
@@ -117,17 +105,14 @@ impl AgentDirectory for DynamoStore {
                 )))
                 .build()
                 .map_err(unavailable)?;
-            request = request
-                .transact_items(TransactWriteItem::builder().delete(delete).build())
-                .transact_items(put_if_absent(&self.table, token_item(agent))?);
+            items.push(TransactWriteItem::builder().delete(delete).build());
+            items.push(put_if_absent(&self.table, token_item(agent))?);
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(error) => match cancellation_codes(&error) {
-                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
-                Some(codes) if failed(&codes, 2) => Err(StoreError::AlreadyExists),
-                _ => Err(unavailable(error)),
-            },
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(cancelled) if cancelled.failed(0) => Err(StoreError::NotFound),
+            Err(cancelled) if cancelled.failed(2) => Err(StoreError::AlreadyExists),
+            Err(cancelled) => Err(cancelled.unexpected()),
         }
     }
 

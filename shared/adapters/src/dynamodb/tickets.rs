@@ -186,25 +186,15 @@ impl TicketStore for DynamoStore {
         message: MessageId,
         mail_id: &MailMessageId,
     ) -> Result<(), StoreError> {
-        let ticket_exists = self.ticket_exists(number)?;
-        let result = self
-            .client
-            .get()
-            .transact_write_items()
-            .transact_items(ticket_exists)
-            .transact_items(put_if_absent(
-                &self.table,
-                mail_id_item(number, message, mail_id),
-            )?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match cancellation_codes(&error) {
-                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
-                Some(codes) if failed(&codes, 1) => Err(StoreError::AlreadyExists),
-                _ => Err(unavailable(error)),
-            },
+        let items = vec![
+            self.ticket_exists(number)?,
+            put_if_absent(&self.table, mail_id_item(number, message, mail_id))?,
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(cancelled) if cancelled.failed(0) => Err(StoreError::NotFound),
+            Err(cancelled) if cancelled.failed(1) => Err(StoreError::AlreadyExists),
+            Err(cancelled) => Err(cancelled.unexpected()),
         }
     }
 

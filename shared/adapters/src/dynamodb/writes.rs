@@ -3,7 +3,104 @@
 
 use super::*;
 
+/// The condition of a write that must not overwrite a newer ticket.
+const AT_VERSION: &str = "#version = :seen";
+
+fn version_name() -> HashMap<String, String> {
+    HashMap::from([("#version".to_owned(), "version".to_owned())])
+}
+
+fn seen_version(seen: u64) -> HashMap<String, AttributeValue> {
+    HashMap::from([(":seen".to_owned(), n(seen))])
+}
+
 impl DynamoStore {
+    /// Writes `items` all or none. `Ok(Err(_))`: a condition or a concurrent transaction
+    /// cancelled it, and the reasons say which item.
+    pub(super) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Cancelled>, StoreError> {
+        let result = self
+            .client
+            .get()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(())),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    Ok(Err(Cancelled(
+                        cancelled
+                            .cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().unwrap_or("None").to_owned())
+                            .collect(),
+                    )))
+                }
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    /// What adds a message to a thread: the message and each of its mail ids, none of
+    /// which may exist yet.
+    fn message_items(
+        &self,
+        number: &TicketNumber,
+        message: &Message,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = vec![put_if_absent(&self.table, message_item(number, message)?)?];
+        for mail_id in message.mail_ids() {
+            items.push(put_if_absent(
+                &self.table,
+                mail_id_item(number, message.id, mail_id),
+            )?);
+        }
+        Ok(items)
+    }
+
+    /// A transaction's first item: the ticket exists (its cancellation code comes first).
+    pub(super) fn ticket_exists(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.condition_on_ticket(number, "attribute_exists(PK)", None)
+    }
+
+    /// A check on the ticket item, without writing it; `version`: the one it must have.
+    fn condition_on_ticket(
+        &self,
+        number: &TicketNumber,
+        condition: &str,
+        version: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(ticket_pk(number), META)))
+            .condition_expression(condition)
+            .set_expression_attribute_names(version.map(|_| version_name()))
+            .set_expression_attribute_values(version.map(seen_version))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// The ticket written, if it still has the version `seen`.
+    fn put_ticket_at(&self, ticket: &Ticket, seen: u64) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(ticket_item(ticket)?))
+            .condition_expression(AT_VERSION)
+            .set_expression_attribute_names(Some(version_name()))
+            .set_expression_attribute_values(Some(seen_version(seen)))
+            .build()
+            .map_err(unavailable)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// A ticket an idempotency key still points to.
     pub(super) async fn replay(&self, draft: &TicketDraft) -> Result<Option<Ticket>, StoreError> {
         let Some(claim) = &draft.idempotency else {
@@ -61,15 +158,10 @@ impl DynamoStore {
                 .put(counter_put.build().map_err(unavailable)?)
                 .build(),
             put_if_absent(&self.table, ticket_item(&ticket)?)?,
-            put_if_absent(&self.table, message_item(&number, &message)?)?,
         ];
-        let mail_ids = message.mail_ids();
-        for mail_id in mail_ids {
-            items.push(put_if_absent(
-                &self.table,
-                mail_id_item(&number, message.id, mail_id),
-            )?);
-        }
+        let thread = self.message_items(&number, &message)?;
+        let mail_ids = 3..2 + thread.len(); // item 2 is the message itself
+        items.extend(thread);
         let idempotency_index = items.len();
         if let Some(claim) = &draft.idempotency {
             let mut item = key(format!("IDEMPOTENCY#{}", claim.key.as_str()), META);
@@ -86,34 +178,21 @@ impl DynamoStore {
             items.push(TransactWriteItem::builder().put(put).build());
         }
 
-        match self
-            .client
-            .get()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Some(Opened::Created(ticket, message))),
-            Err(error) => {
-                let Some(codes) = cancellation_codes(&error) else {
-                    return Err(unavailable(error));
-                };
-                let mail_id_taken = (3..3 + mail_ids.len()).any(|i| failed(&codes, i));
-                if mail_id_taken {
+        match self.transact(items).await? {
+            Ok(()) => Ok(Some(Opened::Created(ticket, message))),
+            Err(cancelled) => {
+                if cancelled.any_failed(mail_ids) {
                     return Err(StoreError::AlreadyExists);
                 }
                 // Lost the number (or the key) to a concurrent opening: read again and retry.
-                if failed(&codes, 0)
-                    || failed(&codes, 1)
-                    || failed(&codes, idempotency_index)
-                    || conflicted(&codes)
+                if cancelled.failed(0)
+                    || cancelled.failed(1)
+                    || cancelled.failed(idempotency_index)
+                    || cancelled.conflicted()
                 {
                     return Ok(None);
                 }
-                Err(StoreError::unavailable(format!(
-                    "transaction cancelled: {codes:?}"
-                )))
+                Err(cancelled.unexpected())
             }
         }
     }
@@ -127,68 +206,17 @@ impl DynamoStore {
             return Err(StoreError::VersionConflict);
         }
         let next = update.change.apply(&current, update.message.as_ref());
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(ticket_item(&next)?))
-            .condition_expression("#version = :seen")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":seen", n(update.expected_version))
-            .build()
-            .map_err(unavailable)?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut items = vec![self.put_ticket_at(&next, update.expected_version)?];
         if let Some(message) = &update.message {
-            items.push(put_if_absent(
-                &self.table,
-                message_item(&next.number, message)?,
-            )?);
-            for mail_id in message.mail_ids() {
-                items.push(put_if_absent(
-                    &self.table,
-                    mail_id_item(&next.number, message.id, mail_id),
-                )?);
-            }
+            items.extend(self.message_items(&next.number, message)?);
         }
-        match self
-            .client
-            .get()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Some(next)),
-            Err(error) => {
-                let Some(codes) = cancellation_codes(&error) else {
-                    return Err(unavailable(error));
-                };
-                if failed(&codes, 0) {
-                    return Err(StoreError::VersionConflict);
-                }
-                if codes.iter().skip(1).any(|c| c == "ConditionalCheckFailed") {
-                    return Err(StoreError::AlreadyExists);
-                }
-                if conflicted(&codes) {
-                    return Ok(None);
-                }
-                Err(StoreError::unavailable(format!(
-                    "transaction cancelled: {codes:?}"
-                )))
-            }
+        match self.transact(items).await? {
+            Ok(()) => Ok(Some(next)),
+            Err(cancelled) if cancelled.failed(0) => Err(StoreError::VersionConflict),
+            Err(cancelled) if cancelled.any_failed(1..) => Err(StoreError::AlreadyExists),
+            Err(cancelled) if cancelled.conflicted() => Ok(None),
+            Err(cancelled) => Err(cancelled.unexpected()),
         }
-    }
-
-    /// A transaction's first item: the ticket exists (its cancellation code comes first).
-    pub(super) fn ticket_exists(
-        &self,
-        number: &TicketNumber,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(ticket_pk(number), META)))
-            .condition_expression("attribute_exists(PK)")
-            .build()
-            .map_err(unavailable)?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// One go at adding an event: the ticket must exist, the message and its mail ids must
@@ -198,34 +226,14 @@ impl DynamoStore {
         number: &TicketNumber,
         event: &Message,
     ) -> Result<Option<()>, StoreError> {
-        let ticket_exists = self.ticket_exists(number)?;
-        let mut items = vec![
-            ticket_exists,
-            put_if_absent(&self.table, message_item(number, event)?)?,
-        ];
-        for mail_id in event.mail_ids() {
-            items.push(put_if_absent(
-                &self.table,
-                mail_id_item(number, event.id, mail_id),
-            )?);
-        }
-        match self
-            .client
-            .get()
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Some(())),
-            Err(error) => match cancellation_codes(&error) {
-                Some(codes) if failed(&codes, 0) => Err(StoreError::NotFound),
-                Some(codes) if codes.iter().any(|c| c == "ConditionalCheckFailed") => {
-                    Err(StoreError::AlreadyExists)
-                }
-                Some(codes) if conflicted(&codes) => Ok(None),
-                _ => Err(unavailable(error)),
-            },
+        let mut items = vec![self.ticket_exists(number)?];
+        items.extend(self.message_items(number, event)?);
+        match self.transact(items).await? {
+            Ok(()) => Ok(Some(())),
+            Err(cancelled) if cancelled.failed(0) => Err(StoreError::NotFound),
+            Err(cancelled) if cancelled.any_failed(1..) => Err(StoreError::AlreadyExists),
+            Err(cancelled) if cancelled.conflicted() => Ok(None),
+            Err(cancelled) => Err(cancelled.unexpected()),
         }
     }
 
@@ -238,31 +246,10 @@ impl DynamoStore {
         let number = &erasure.ticket.number;
         let batches = erasure.messages.len().div_ceil(PER_TRANSACTION).max(1);
         for batch in 0..batches {
-            let condition = "#version = :seen";
-            let (names, values) = (
-                HashMap::from([("#version".to_owned(), "version".to_owned())]),
-                HashMap::from([(":seen".to_owned(), n(erasure.expected_version))]),
-            );
             let first = if batch + 1 == batches {
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(ticket_item(&erasure.ticket)?))
-                    .condition_expression(condition)
-                    .set_expression_attribute_names(Some(names))
-                    .set_expression_attribute_values(Some(values))
-                    .build()
-                    .map_err(unavailable)?;
-                TransactWriteItem::builder().put(put).build()
+                self.put_ticket_at(&erasure.ticket, erasure.expected_version)?
             } else {
-                let check = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(ticket_pk(number), META)))
-                    .condition_expression(condition)
-                    .set_expression_attribute_names(Some(names))
-                    .set_expression_attribute_values(Some(values))
-                    .build()
-                    .map_err(unavailable)?;
-                TransactWriteItem::builder().condition_check(check).build()
+                self.condition_on_ticket(number, AT_VERSION, Some(erasure.expected_version))?
             };
             let mut items = vec![first];
             for message in erasure
@@ -278,19 +265,11 @@ impl DynamoStore {
                     .map_err(unavailable)?;
                 items.push(TransactWriteItem::builder().put(put).build());
             }
-            let result = self
-                .client
-                .get()
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            if let Err(error) = result {
-                return match cancellation_codes(&error) {
-                    Some(codes) if failed(&codes, 0) => Err(StoreError::VersionConflict),
-                    Some(codes) if conflicted(&codes) => Ok(None),
-                    _ => Err(unavailable(error)),
-                };
+            match self.transact(items).await? {
+                Ok(()) => {}
+                Err(cancelled) if cancelled.failed(0) => return Err(StoreError::VersionConflict),
+                Err(cancelled) if cancelled.conflicted() => return Ok(None),
+                Err(cancelled) => return Err(cancelled.unexpected()),
             }
         }
         Ok(Some(erasure.ticket.clone()))

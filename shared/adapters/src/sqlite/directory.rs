@@ -182,13 +182,10 @@ impl AgentDirectory for SqliteStore {
     }
 
     async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
-        let agency = agency.as_str().to_owned();
-        self.transaction(move |tx| {
-            let mut statement = tx
-                .prepare_cached("SELECT agent FROM agents WHERE agency = ?1 ORDER BY id")
-                .map_err(db)?;
-            json_rows(&mut statement, [agency])
-        })
+        self.documents(
+            "SELECT agent FROM agents WHERE agency = ?1 ORDER BY id",
+            agency.as_str().to_owned(),
+        )
         .await
     }
 }
@@ -196,12 +193,11 @@ impl AgentDirectory for SqliteStore {
 impl AgencyDirectory for SqliteStore {
     async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
         self.agencies
-            .get_or_load(self.transaction(|tx| {
-                let mut statement = tx
-                    .prepare_cached("SELECT agency FROM agencies ORDER BY code")
-                    .map_err(db)?;
-                json_rows(&mut statement, [])
-            }))
+            .get_or_load(
+                self.transaction(|tx| {
+                    json_rows(tx, "SELECT agency FROM agencies ORDER BY code", [])
+                }),
+            )
             .await
     }
 
@@ -242,13 +238,10 @@ impl AuditLog for SqliteStore {
     }
 
     async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
-        let number = number.as_str().to_owned();
-        self.transaction(move |tx| {
-            let mut statement = tx
-                .prepare_cached("SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq")
-                .map_err(db)?;
-            json_rows(&mut statement, [number])
-        })
+        self.documents(
+            "SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq",
+            number.as_str().to_owned(),
+        )
         .await
     }
 }

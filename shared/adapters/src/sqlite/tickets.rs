@@ -66,15 +66,13 @@ impl TicketStore for SqliteStore {
         let limit = query.limit;
         self.transaction(move |tx| {
             let ticket = load_ticket(tx, &number)?;
-            let mut statement = tx
-                .prepare_cached(
-                    "SELECT message FROM messages
+            let mut items: Vec<Message> = json_rows(
+                tx,
+                "SELECT message FROM messages
                      WHERE ticket = ?1 AND (?2 IS NULL OR sort_key < ?2)
                      ORDER BY sort_key DESC LIMIT ?3",
-                )
-                .map_err(db)?;
-            let mut items: Vec<Message> =
-                json_rows(&mut statement, params![&number, before, take])?;
+                params![&number, before, take],
+            )?;
             let next = (items.len() > limit).then(|| {
                 items.truncate(limit);
                 items.last().map(ThreadCursor::of)
@@ -175,10 +173,10 @@ impl TicketStore for SqliteStore {
                  ORDER BY last_activity DESC, number DESC
                  LIMIT ?6"
             };
-            let mut statement = tx.prepare_cached(sql).map_err(db)?;
             let after = query.after.as_ref();
             let mut items = json_rows(
-                &mut statement,
+                tx,
+                sql,
                 params![
                     query.agency.as_str(),
                     query.queue.as_str(),
@@ -200,16 +198,11 @@ impl TicketStore for SqliteStore {
     }
 
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
-        let key = email.match_key();
-        self.transaction(move |tx| {
-            let mut statement = tx
-                .prepare_cached(
-                    "SELECT ticket FROM tickets WHERE requester = ?1
+        self.documents(
+            "SELECT ticket FROM tickets WHERE requester = ?1
                      ORDER BY created_at DESC, number DESC",
-                )
-                .map_err(db)?;
-            json_rows(&mut statement, [key])
-        })
+            email.match_key(),
+        )
         .await
     }
 
