@@ -14,23 +14,17 @@ mod views;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, header};
 use axum::routing::{get, post, put};
 use serde_json::json;
 use ventanilla_app::AppError;
 use ventanilla_app::Desk;
-use ventanilla_app::session::{AgentPorts, Session};
-use ventanilla_domain::agents::Access;
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Lang;
 use ventanilla_domain::ports::{BlobStore, Mailer};
-use ventanilla_domain::{Lang, Ticket};
 use ventanilla_web::Problem;
 
 pub use routes::replies::{MAX_REPLY_BYTES, MAX_REPLY_FILES, MAX_REPLY_REQUEST_BYTES};
 pub use views::{TicketSummary, TicketView};
-
-/// The console's desk as a route receives it: it keys no personal identifiers.
-type Console<S, B, M> = State<Arc<Desk<S, B, M, ()>>>;
 
 pub fn router<S, B, M>(desk: Arc<Desk<S, B, M, ()>>) -> Router
 where
@@ -94,38 +88,6 @@ where
         .with_state(desk)
         .merge(console::routes());
     ventanilla_web::finish_router(routes)
-}
-
-/// The session of the agent whose bearer token the request carries.
-async fn session<'a, S: AgentPorts, B, M>(
-    desk: &'a Desk<S, B, M, ()>,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<Session<'a, S, B, M>, Problem> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    Session::open(desk, token)
-        .await
-        .map_err(|error| problem(error, lang))
-}
-
-/// The session and the ticket `number`, if the agent's access reaches `needed`: checked
-/// before the request's body is read.
-async fn session_and_ticket<'a, S: AgentPorts, B, M>(
-    desk: &'a Desk<S, B, M, ()>,
-    headers: &HeaderMap,
-    lang: Lang,
-    number: &str,
-    needed: Access,
-) -> Result<(Session<'a, S, B, M>, Ticket), Problem> {
-    let session = session(desk, headers, lang).await?;
-    let ticket = session
-        .ticket(number, needed)
-        .await
-        .map_err(|error| problem(error, lang))?;
-    Ok((session, ticket))
 }
 
 /// A use case's error as this API answers it: a stale change carries the ticket as it is

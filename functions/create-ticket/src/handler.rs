@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use ventanilla_app::Desk;
-use ventanilla_app::open_ticket::FormRequest;
+use ventanilla_app::open_ticket::{FormRequest, NewTicket};
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
 use ventanilla_domain::screenshots::{self, Upload};
@@ -319,14 +319,19 @@ where
     }
 
     let request = FormRequest {
-        agency: parsed.agency.code.clone(),
-        queue: parsed.agency.queue_for(parsed.category).clone(),
-        category: parsed.category,
-        requester: parsed.requester,
-        subject: parsed.subject,
-        description: parsed.description,
+        ticket: NewTicket {
+            agency: parsed.agency.code.clone(),
+            queue: parsed.agency.queue_for(parsed.category).clone(),
+            category: parsed.category,
+            requester: parsed.requester,
+            subject: parsed.subject,
+            description: parsed.description,
+            attachments: Vec::new(),
+            mail: None,
+            idempotency_key: idempotency,
+            linked_to: None,
+        },
         screenshots,
-        idempotency_key: idempotency,
     };
     match intake
         .open_from_form(site, source.address(), request, lang)

@@ -160,10 +160,11 @@ impl SqliteStore {
     /// hop to tokio's blocking pool and back would cost more than the work (a thread wake-up
     /// each way: a quarter of a lookup's CPU, docs/PERFORMANCE.md), so it runs in place.
     /// The JSON documents `sql` selects for one key, each decoded.
-    async fn documents<T>(&self, sql: &'static str, key: String) -> Result<Vec<T>, StoreError>
+    async fn documents<T>(&self, sql: &'static str, key: &str) -> Result<Vec<T>, StoreError>
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
+        let key = key.to_owned();
         self.transaction(move |tx| json_rows(tx, sql, [key])).await
     }
 

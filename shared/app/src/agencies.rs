@@ -25,7 +25,7 @@ pub struct AgencyRequest {
     pub follow_ups: BTreeMap<String, serde_json::Value>,
 }
 
-impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Whether the agent may save agency `code`: an admin manages their own agency; creating
     /// or changing another is an operator's.
     pub fn may_save_agency(&self, code: &str) -> Result<(), AppError> {

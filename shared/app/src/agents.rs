@@ -45,7 +45,7 @@ pub struct NewAgentRequest {
     pub role: Option<String>,
 }
 
-impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// The agents of the caller's agency (supervisors).
     pub async fn agents(&self) -> Result<Vec<Agent>, AppError> {
         self.require(Role::Supervisor)?;

@@ -112,7 +112,7 @@ pub async fn apply(
     })
 }
 
-impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Changes `ticket` (read with `Session::ticket`, full access) as the agent saw it at
     /// `seen_version`. Taking or leaving a
     /// ticket oneself is an agent's work; assigning others is a supervisor's, and only to an
@@ -123,7 +123,7 @@ impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
         seen_version: u64,
         change: Change,
     ) -> Result<Ticket, AppError> {
-        let desk = self.desk;
+        let desk = &*self.desk;
         self.may(&ticket, Access::Full)?;
         if ticket.version != seen_version {
             return Err(AppError::Conflict(Box::new(ticket)));

@@ -32,10 +32,10 @@ pub struct Listed {
     pub next: Option<Cursor>,
 }
 
-impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<'_, S, B, M> {
+impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     /// The page of the agent's agency's tickets `filter` asks for.
     pub async fn list(&self, filter: QueueFilter) -> Result<Listed, AppError> {
-        let desk = self.desk;
+        let desk = &*self.desk;
         let queues = match filter.queue {
             Some(queue) => vec![queue],
             None => self.site.settings.queues_of(&self.agent.agency),

@@ -8,7 +8,7 @@ use ventanilla_domain::{Author, Body, Message, MessageId, MessageKind, Ticket, T
 use crate::AppError;
 use crate::session::{AgentPorts, Session};
 
-impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Adds the note to `ticket` (read with `Session::ticket`); the note's id and the ticket
     /// after it.
     pub async fn note(&self, ticket: Ticket, text: Body) -> Result<(MessageId, Ticket), AppError> {

@@ -15,7 +15,7 @@ use ventanilla_domain::{
     Requester, Subject, Ticket, TicketNumber,
 };
 
-use crate::sending::{Notice, access_url, send_notice};
+use crate::sending::{Notice, access_url};
 use crate::{AppError, Desk, Site, attachments};
 
 /// How long an idempotency key keeps returning its first ticket.
@@ -77,15 +77,10 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// A ticket asked for at the form or by a program, every field already parsed.
 #[derive(Debug)]
 pub struct FormRequest {
-    pub agency: AgencyCode,
-    pub queue: QueueName,
-    pub category: Category,
-    pub requester: Requester,
-    pub subject: Subject,
-    pub description: Body,
+    /// Without attachments (the screenshots are stored first) and with the key the client
+    /// sent, as it sent it: scoped to the requester here.
+    pub ticket: NewTicket,
     pub screenshots: Vec<Screenshot>,
-    /// The key the client sent, as it sent it: scoped to the requester here.
-    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// The ticket a request got.
@@ -141,27 +136,17 @@ where
         let files: Vec<BlobKey> = attachments.iter().map(|a| a.blob.clone()).collect();
         // A key is scoped to the requester, so that one citizen's key cannot return another
         // citizen's ticket; keyed like every personal identifier in a store key.
-        let idempotency_key = request.idempotency_key.map(|key| {
+        let mut new = request.ticket;
+        new.attachments = attachments;
+        new.idempotency_key = new.idempotency_key.map(|key| {
             let pseudonym = self.identifiers.pseudonym(&format!(
                 "{}\n{}",
-                request.requester.email.match_key(),
+                new.requester.email.match_key(),
                 key.as_str()
             ));
             IdempotencyKey::parse(&pseudonym)
                 .unwrap_or_else(|_| unreachable!("32 hex digits are a valid key"))
         });
-        let new = NewTicket {
-            agency: request.agency,
-            queue: request.queue,
-            category: request.category,
-            requester: request.requester,
-            subject: request.subject,
-            description: request.description,
-            attachments,
-            mail: None,
-            idempotency_key,
-            linked_to: None,
-        };
         let opened = match open(&self.store, site.clock.as_ref(), &UuidV7, new).await {
             Ok(opened) => opened,
             Err(error) => {
@@ -189,11 +174,8 @@ where
             }
             Some(first) => {
                 tracing::info!(ticket = %ticket.number, "ticket opened");
-                send_notice(
+                self.send_notice(
                     site,
-                    &self.store,
-                    &self.identifiers,
-                    &self.mailer,
                     &ticket,
                     first,
                     // Anyone can type any address into the form: the acknowledgement carries

@@ -28,7 +28,7 @@ use ventanilla_domain::{AttachmentRef, Lang};
 
 use crate::Desk;
 use crate::attachments;
-use crate::sending::{Notice, send_notice, suppress_bounced};
+use crate::sending::{Notice, suppress_bounced};
 
 /// Why a delivery could not be completed; the event source should retry it.
 #[derive(Debug, thiserror::Error)]
@@ -216,18 +216,8 @@ where
             }
         }
         if let Some((ticket, answered, notice)) = notice {
-            send_notice(
-                site,
-                &self.store,
-                &self.identifiers,
-                &self.mailer,
-                &ticket,
-                &answered,
-                notice,
-                Lang::Es,
-                citizen_id,
-            )
-            .await;
+            self.send_notice(site, &ticket, &answered, notice, Lang::Es, citizen_id)
+                .await;
         }
         Ok(outcome)
     }

@@ -54,10 +54,10 @@ pub fn next_status(ticket: &Ticket, to: Option<Status>) -> Result<Option<Status>
     .transpose()
 }
 
-impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<'_, S, B, M> {
+impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     /// Answers the citizen on `ticket` (read with `Session::ticket`, full access).
     pub async fn reply(&self, ticket: Ticket, reply: NewReply) -> Result<Replied, AppError> {
-        let desk = self.desk;
+        let desk = &*self.desk;
         self.may(&ticket, Access::Full)?;
         let own_id = MailMessageId::parse(&format!(
             "{}@{}",
@@ -162,7 +162,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<'_, S, B, M> {
 
     /// Sends again every public reply of the ticket the provider has not taken yet.
     pub async fn resend_undelivered(&self, ticket: &Ticket) {
-        let desk = self.desk;
+        let desk = &*self.desk;
         // Replies wait for the provider for minutes, not a hundred messages.
         let newest = ThreadQuery::newest(None);
         let Ok((_, page)) = desk.store.thread_page(&ticket.number, &newest).await else {

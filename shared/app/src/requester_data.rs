@@ -12,7 +12,7 @@ use crate::session::{AgentPorts, Session};
 use crate::show_ticket::ShownTicket;
 use crate::{AppError, erasure};
 
-impl<S: AgentPorts, B: BlobStore, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
     /// Every ticket of the admin's agency opened with `email`, each with its whole thread.
     pub async fn export_requester(&self, email: &Email) -> Result<Vec<ShownTicket>, AppError> {
         let tickets = self.requester_tickets(email).await?;

@@ -16,8 +16,8 @@ use ventanilla_domain::ports::{
 };
 use ventanilla_domain::{Lang, Message, MessageKind, Ticket, TicketChange};
 
-use crate::Site;
 use crate::append::{Step, append};
+use crate::{Desk, Site};
 
 /// The signed link that opens the ticket's status page without typing anything.
 pub fn access_url(site: &Site, ticket: &Ticket) -> String {
@@ -87,87 +87,98 @@ async fn may_notify(
     store.take(&answers, DAY, now, limit).await
 }
 
-/// Builds, sends and indexes `notice` about `ticket`, answering `answered`: the message a
-/// reply to the notice belongs with (the first message for an acknowledgement; the refused
-/// mail for a refusal). `in_reply_to` is the citizen's mail it answers, when the ticket came
-/// by mail. Returns whether it was sent: not when the requester's address is past its
-/// daily answers or bounced lately.
-#[allow(clippy::too_many_arguments)]
-pub async fn send_notice(
-    site: &Site,
-    store: &(impl TicketStore + Throttle),
-    identifiers: &IdentifierSecret,
-    mailer: &impl Mailer,
-    ticket: &Ticket,
-    answered: &Message,
-    notice: Notice,
-    lang: Lang,
-    in_reply_to: Option<MailMessageId>,
-) -> bool {
-    match may_notify(site, store, identifiers, &ticket.requester.email).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::info!(ticket = %ticket.number, ?notice, "notice not sent: the address is past its daily answers or bounced");
-            return false;
-        }
-        Err(error) => {
-            tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent: the answer count is unavailable");
-            return false;
-        }
-    }
-    let settings = &site.settings;
-    let Some(agency) = settings.agency(&ticket.agency) else {
-        tracing::error!(ticket = %ticket.number, "notice not sent: the ticket's agency is not configured");
-        return false;
-    };
-    let Ok(own_id) = MailMessageId::parse(&format!(
-        "{}@{}",
-        uuid::Uuid::now_v7(),
-        settings.mail_domain
-    )) else {
-        tracing::error!("the mail domain does not make valid Message-IDs");
-        return false;
-    };
-    let reply_to = Mailbox::new(settings.site_name.clone(), settings.support.clone());
-    let access_url = access_url(site, ticket);
-    let cx = NoticeContext {
-        from: &settings.no_reply,
-        reply_to: &reply_to,
-        mail_domain: &settings.mail_domain,
-        agency_name: &agency.name,
-        response_days: agency.response_days,
-        access_url: &access_url,
-        site_url: &settings.public_url,
-        lang,
-        now: site.clock.now(),
-        message_id: own_id.clone(),
-        in_reply_to,
-    };
-    let draft = match notice {
-        Notice::Acknowledgement { quote } => acknowledgement(ticket, answered, quote, cx),
-        Notice::FollowUpRefused => follow_up_refused(ticket, cx),
-    };
-    match mailer.send(&draft.build()).await {
-        Ok(sent) => {
-            // SES gives the mail a Message-ID of its own; the local outbox keeps ours.
-            let mut ids = vec![own_id];
-            if sent.message_id != ids[0] {
-                ids.push(sent.message_id);
+impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
+    /// Builds, sends and indexes `notice` about `ticket`, answering `answered`: the message a
+    /// reply to the notice belongs with (the first message for an acknowledgement; the refused
+    /// mail for a refusal). `in_reply_to` is the citizen's mail it answers, when the ticket came
+    /// by mail. Returns whether it was sent: not when the requester's address is past its
+    /// daily answers or bounced lately.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_notice(
+        &self,
+        site: &Site,
+        ticket: &Ticket,
+        answered: &Message,
+        notice: Notice,
+        lang: Lang,
+        in_reply_to: Option<MailMessageId>,
+    ) -> bool {
+        match may_notify(
+            site,
+            &self.store,
+            &self.identifiers,
+            &ticket.requester.email,
+        )
+        .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(ticket = %ticket.number, ?notice, "notice not sent: the address is past its daily answers or bounced");
+                return false;
             }
-            for id in ids {
-                match store.link_mail_id(&ticket.number, answered.id, &id).await {
-                    Ok(()) | Err(StoreError::AlreadyExists) => {}
-                    Err(error) => {
-                        tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
+            Err(error) => {
+                tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent: the answer count is unavailable");
+                return false;
+            }
+        }
+        let settings = &site.settings;
+        let Some(agency) = settings.agency(&ticket.agency) else {
+            tracing::error!(ticket = %ticket.number, "notice not sent: the ticket's agency is not configured");
+            return false;
+        };
+        let Ok(own_id) = MailMessageId::parse(&format!(
+            "{}@{}",
+            uuid::Uuid::now_v7(),
+            settings.mail_domain
+        )) else {
+            tracing::error!("the mail domain does not make valid Message-IDs");
+            return false;
+        };
+        let reply_to = Mailbox::new(settings.site_name.clone(), settings.support.clone());
+        let access_url = access_url(site, ticket);
+        let cx = NoticeContext {
+            from: &settings.no_reply,
+            reply_to: &reply_to,
+            mail_domain: &settings.mail_domain,
+            agency_name: &agency.name,
+            response_days: agency.response_days,
+            access_url: &access_url,
+            site_url: &settings.public_url,
+            lang,
+            now: site.clock.now(),
+            message_id: own_id.clone(),
+            in_reply_to,
+        };
+        let draft = match notice {
+            Notice::Acknowledgement { quote } => acknowledgement(ticket, answered, quote, cx),
+            Notice::FollowUpRefused => follow_up_refused(ticket, cx),
+        };
+        match self.mailer.send(&draft.build()).await {
+            Ok(sent) => {
+                // SES gives the mail a Message-ID of its own; the local outbox keeps ours.
+                let mut ids = vec![own_id];
+                if sent.message_id != ids[0] {
+                    ids.push(sent.message_id);
+                }
+                for id in ids {
+                    match self
+                        .store
+                        .link_mail_id(&ticket.number, answered.id, &id)
+                        .await
+                    {
+                        Ok(()) | Err(StoreError::AlreadyExists) => {}
+                        Err(error) => {
+                            tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
+                        }
                     }
                 }
+                tracing::info!(ticket = %ticket.number, ?notice, provider_id = %sent.provider_id, "notice sent");
+                true
             }
-            tracing::info!(ticket = %ticket.number, ?notice, provider_id = %sent.provider_id, "notice sent");
-            true
-        }
-        Err(error) => {
-            tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent");
-            false
+            Err(error) => {
+                tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent");
+                false
+            }
         }
     }
 }

@@ -9,6 +9,8 @@ use ventanilla_domain::ports::{
 };
 use ventanilla_domain::{Message, Ticket, TicketChange, TicketNumber};
 
+use std::sync::Arc;
+
 use crate::append::{Step, append};
 use crate::{AppError, Desk, Site};
 
@@ -18,14 +20,14 @@ impl<T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static> Age
 
 /// Who is asking, and the site as it stands for their request.
 /// Made only by [`Session::open`], from a valid token.
-pub struct Session<'a, S, B, M> {
-    pub(crate) desk: &'a Desk<S, B, M, ()>,
+pub struct Session<S, B, M> {
+    pub(crate) desk: Arc<Desk<S, B, M, ()>>,
     /// The site with the agencies as they stand now.
     pub(crate) site: Site,
     pub(crate) agent: Agent,
 }
 
-impl<S, B, M> Session<'_, S, B, M> {
+impl<S, B, M> Session<S, B, M> {
     /// The site as it stands for this request.
     pub fn site(&self) -> &Site {
         &self.site
@@ -37,7 +39,7 @@ impl<S, B, M> Session<'_, S, B, M> {
     }
 }
 
-impl<S, B, M> std::fmt::Debug for Session<'_, S, B, M> {
+impl<S, B, M> std::fmt::Debug for Session<S, B, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("agent", &self.agent.id)
@@ -45,9 +47,9 @@ impl<S, B, M> std::fmt::Debug for Session<'_, S, B, M> {
     }
 }
 
-impl<'a, S: AgentPorts, B, M> Session<'a, S, B, M> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// The session of the active agent whose token this is (the bearer token as sent).
-    pub async fn open(desk: &'a Desk<S, B, M, ()>, token: Option<&str>) -> Result<Self, AppError> {
+    pub async fn open(desk: Arc<Desk<S, B, M, ()>>, token: Option<&str>) -> Result<Self, AppError> {
         let token = token
             .and_then(|t| AgentToken::parse(t).ok())
             .ok_or(AppError::Unauthorized)?;

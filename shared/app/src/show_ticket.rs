@@ -25,7 +25,7 @@ pub struct ShownTicket {
     pub older: Option<ThreadCursor>,
 }
 
-impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<'_, S, B, M> {
+impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     /// Opens ticket `number` at the page before `before` (the newest without it).
     pub async fn show(
         &self,
@@ -53,7 +53,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<'_, S, B, M> {
     }
 }
 
-impl<S: AgentPorts, B: BlobStore, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
     /// The ticket with the page `query` of its thread, each file with its download link.
     pub async fn with_links(
         &self,
@@ -75,7 +75,7 @@ impl<S: AgentPorts, B: BlobStore, M> Session<'_, S, B, M> {
     }
 }
 
-impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Who did what on ticket `number` (admins).
     pub async fn audit_trail(&self, number: &str) -> Result<Vec<AuditEntry>, AppError> {
         let ticket = self.ticket(number, Access::Full).await?;

@@ -23,7 +23,7 @@ pub struct TransferRequest {
     pub keep_referral: Option<bool>,
 }
 
-impl<S: AgentPorts, B, M> Session<'_, S, B, M> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Transfers `ticket` (read with `Session::ticket`, full access; supervisors).
     pub async fn transfer(
         &self,

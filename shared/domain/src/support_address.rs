@@ -24,7 +24,7 @@ pub struct MailPolicy {
     /// Queues with a rule of their own.
     pub finished_by_queue: BTreeMap<(AgencyCode, QueueName), FinishedTicketRule>,
     /// At most this many acknowledgements and notices per address per day, the form's and
-    /// the support address's together (`ventanilla_app::sending::send_notice` counts).
+    /// the support address's together (`ventanilla_app::Desk::send_notice` counts).
     pub acks_per_sender_per_day: u64,
 }
 

@@ -1,7 +1,9 @@
 //! What HTTP needs and nothing else: problem+json answers, the citizen's pages, the source and
-//! language of a request, security headers and the access log.
+//! language of a request, the agent a console request comes from, security headers and the
+//! access log.
 
 pub mod access_log;
+pub mod caller;
 pub mod pages;
 pub mod problem;
 pub mod request;
@@ -13,6 +15,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+pub use caller::Caller;
 pub use problem::Problem;
 pub use request::{RequestLang, Source};
 

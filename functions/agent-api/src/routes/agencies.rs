@@ -2,18 +2,17 @@
 //! (admins their own, operators any).
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use ventanilla_app::agencies::AgencyRequest;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::QueueName;
 use ventanilla_domain::agencies::Agency;
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
-use super::bad_json;
-use crate::{Console, problem, session};
+use super::{JsonBody, bad_json};
+use crate::problem;
 
 fn agency_json(agency: &Agency) -> serde_json::Value {
     json!({
@@ -32,11 +31,8 @@ fn agency_json(agency: &Agency) -> serde_json::Value {
 }
 
 pub(crate) async fn list<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, .. }: Caller<S, B, M>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let listed: Vec<_> = session
         .site()
         .settings
@@ -48,13 +44,10 @@ pub(crate) async fn list<S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn save<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(code): Path<String>,
-    body: Result<Json<AgencyRequest>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<AgencyRequest>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     session
         .may_save_agency(&code)
         .map_err(|e| problem(e, lang))?;

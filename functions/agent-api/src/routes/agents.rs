@@ -2,25 +2,22 @@
 //! managed by admins).
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use ventanilla_app::agents::NewAgentRequest;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::QueueName;
 use ventanilla_domain::agents::{Agent, AgentToken, Role};
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
-use super::bad_json;
-use crate::{Console, problem, session};
+use super::{JsonBody, bad_json};
+use crate::problem;
 
 pub(crate) async fn me<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, .. }: Caller<S, B, M>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let (site, agent) = (session.site(), session.agent());
     let agency = site.settings.agency(&agent.agency);
     Ok(Json(json!({
@@ -56,23 +53,17 @@ fn with_token(agent: &Agent, token: &AgentToken) -> serde_json::Value {
 }
 
 pub(crate) async fn list<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let agents = session.agents().await.map_err(|e| problem(e, lang))?;
     let listed: Vec<_> = agents.iter().map(agent_json).collect();
     Ok(Json(json!({ "agents": listed })).into_response())
 }
 
 pub(crate) async fn add<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
-    body: Result<Json<NewAgentRequest>, axum::extract::rejection::JsonRejection>,
+    Caller { session, lang }: Caller<S, B, M>,
+    body: JsonBody<NewAgentRequest>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     session.require(Role::Admin).map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let (agent, token) = session
@@ -83,12 +74,9 @@ pub(crate) async fn add<S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn disable<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let agent = session
         .disable_agent(&id)
         .await
@@ -97,12 +85,9 @@ pub(crate) async fn disable<S: AgentPorts, B, M>(
 }
 
 pub(crate) async fn rotate_token<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let (agent, token) = session
         .rotate_token(&id)
         .await

@@ -1,19 +1,18 @@
 //! `PATCH /tickets/{number}`: status, priority and assignee, against the version the agent saw.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ventanilla_app::change::Change;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::agents::Access;
 use ventanilla_domain::{AgentId, FieldError, FieldErrors, FieldProblem, Priority, Status};
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
-use super::bad_json;
+use super::{JsonBody, bad_json};
+use crate::problem;
 use crate::views::TicketSummary;
-use crate::{Console, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -66,14 +65,14 @@ impl ChangeRequest {
 }
 
 pub(crate) async fn change<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(number): Path<String>,
-    body: Result<Json<ChangeRequest>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<ChangeRequest>,
 ) -> Result<Response, Problem> {
-    let (session, ticket) =
-        session_and_ticket(&desk, &headers, lang, &number, Access::Full).await?;
+    let ticket = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let (version, change) = request
         .parse()

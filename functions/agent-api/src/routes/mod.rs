@@ -9,9 +9,17 @@ pub mod requesters;
 pub mod tickets;
 pub mod transfers;
 
+use axum::Json;
+use axum::extract::Query;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use ventanilla_domain::Lang;
 use ventanilla_web::Problem;
+
+/// A JSON body, or why it could not be read: a route answers that after it knows who calls.
+pub(crate) type JsonBody<T> = Result<Json<T>, JsonRejection>;
+
+/// A query string, or why it could not be read.
+pub(crate) type QueryParams<T> = Result<Query<T>, QueryRejection>;
 
 /// A body that is not the JSON the route reads.
 pub(crate) fn bad_json(lang: Lang) -> impl Fn(JsonRejection) -> Problem {

@@ -1,19 +1,19 @@
 //! `POST /tickets/{number}/notes`: an internal note.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Body;
 use ventanilla_domain::agents::Access;
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
-use super::bad_json;
+use super::{JsonBody, bad_json};
+use crate::problem;
 use crate::views::TicketSummary;
-use crate::{Console, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -22,14 +22,14 @@ pub(crate) struct NoteRequest {
 }
 
 pub(crate) async fn note<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(number): Path<String>,
-    body: Result<Json<NoteRequest>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<NoteRequest>,
 ) -> Result<Response, Problem> {
-    let (session, ticket) =
-        session_and_ticket(&desk, &headers, lang, &number, Access::Referral).await?;
+    let ticket = session
+        .ticket(&number, Access::Referral)
+        .await
+        .map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let text = Body::parse_field("text", request.text.as_deref().unwrap_or(""))
         .map_err(|e| Problem::invalid_field(e, lang))?;

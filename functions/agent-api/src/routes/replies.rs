@@ -1,7 +1,7 @@
 //! `POST /tickets/{number}/replies`: a public reply, as JSON or multipart with files.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -11,10 +11,10 @@ use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::agents::Access;
 use ventanilla_domain::ports::{BlobStore, Mailer};
 use ventanilla_domain::{Body, FieldError, FieldErrors, FieldProblem, Lang, Status};
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
+use crate::problem;
 use crate::views::TicketSummary;
-use crate::{Console, problem, session_and_ticket};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -125,14 +125,14 @@ async fn read_reply(
 }
 
 pub(crate) async fn reply<S: AgentPorts, B: BlobStore, M: Mailer>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(number): Path<String>,
     request: axum::extract::Request,
 ) -> Result<Response, Problem> {
-    let headers = request.headers().clone();
-    let (session, ticket) =
-        session_and_ticket(&desk, &headers, lang, &number, Access::Full).await?;
+    let ticket = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
     let (request, files) = read_reply(request, lang).await?;
     let mut errors = FieldErrors::new();
     let text = errors.check(Body::parse_field(

@@ -2,21 +2,18 @@
 //! tickets their agency holds).
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use ventanilla_app::Desk;
 use ventanilla_app::session::{AgentPorts, Session};
 use ventanilla_domain::agents::Role;
 use ventanilla_domain::ports::BlobStore;
 use ventanilla_domain::{Email, Lang};
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
-use super::bad_json;
+use super::{JsonBody, bad_json};
+use crate::problem;
 use crate::views::TicketView;
-use crate::{Console, problem, session};
 
 /// A requester, named by the address their tickets were opened with.
 #[derive(Debug, Default, Deserialize)]
@@ -31,29 +28,25 @@ impl RequesterRequest {
     }
 }
 
-/// An admin's session (checked first) and the requester the body names.
-async fn admin_and_requester<'a, S: AgentPorts, B, M>(
-    desk: &'a Desk<S, B, M, ()>,
-    headers: &HeaderMap,
+/// The requester the body names, if the caller is an admin (checked first).
+fn admin_and_requester<S: AgentPorts, B, M>(
+    session: &Session<S, B, M>,
     lang: Lang,
-    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<(Session<'a, S, B, M>, Email), Problem> {
-    let session = session(desk, headers, lang).await?;
+    body: JsonBody<RequesterRequest>,
+) -> Result<Email, Problem> {
     session.require(Role::Admin).map_err(|e| problem(e, lang))?;
     let Json(request) = body.map_err(bad_json(lang))?;
     let email = request
         .email()
         .map_err(|e| Problem::invalid_field(e, lang))?;
-    Ok((session, email))
+    Ok(email)
 }
 
 pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
-    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+    Caller { session, lang }: Caller<S, B, M>,
+    body: JsonBody<RequesterRequest>,
 ) -> Result<Response, Problem> {
-    let (session, email) = admin_and_requester(&desk, &headers, lang, body).await?;
+    let email = admin_and_requester(&session, lang, body)?;
     let shown = session
         .export_requester(&email)
         .await
@@ -61,19 +54,17 @@ pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
     let views: Vec<TicketView> = shown.into_iter().map(TicketView::from).collect();
     Ok(Json(json!({
         "agency": session.agent().agency.as_str(),
-        "exported_at": desk.site.clock.now().to_string(),
+        "exported_at": session.site().clock.now().to_string(),
         "tickets": views,
     }))
     .into_response())
 }
 
 pub(crate) async fn erase<S: AgentPorts, B: BlobStore, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
-    body: Result<Json<RequesterRequest>, axum::extract::rejection::JsonRejection>,
+    Caller { session, lang }: Caller<S, B, M>,
+    body: JsonBody<RequesterRequest>,
 ) -> Result<Response, Problem> {
-    let (session, email) = admin_and_requester(&desk, &headers, lang, body).await?;
+    let email = admin_and_requester(&session, lang, body)?;
     let erased = session
         .erase_requester(&email)
         .await

@@ -1,8 +1,7 @@
 //! `/tickets`: a page of the agency's queues, one ticket with its thread, its audit trail.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -12,11 +11,11 @@ use ventanilla_domain::ports::{BlobStore, Cursor, Mailer, ThreadCursor};
 use ventanilla_domain::{
     AgentId, Category, FieldError, FieldErrors, FieldProblem, QueueName, Status,
 };
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
-use super::bad_query;
+use super::{QueryParams, bad_query};
+use crate::problem;
 use crate::views::{TicketSummary, TicketView};
-use crate::{Console, problem, session};
 
 /// The list's filters, read as text and parsed here, so that every bad one is named in a
 /// problem+json answer; an empty filter is no filter.
@@ -77,12 +76,9 @@ impl ListQuery {
 }
 
 pub(crate) async fn list<S: AgentPorts, B: BlobStore, M: Mailer>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Caller { session, lang }: Caller<S, B, M>,
+    query: QueryParams<ListQuery>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let Query(query) = query.map_err(bad_query(lang))?;
     let filter = query
         .parse()
@@ -101,13 +97,10 @@ pub(crate) struct ShowParams {
 }
 
 pub(crate) async fn show<S: AgentPorts, B: BlobStore, M: Mailer>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(number): Path<String>,
-    params: Result<Query<ShowParams>, axum::extract::rejection::QueryRejection>,
+    params: QueryParams<ShowParams>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let Query(params) = params.map_err(bad_query(lang))?;
     let before = params
         .before
@@ -123,12 +116,9 @@ pub(crate) async fn show<S: AgentPorts, B: BlobStore, M: Mailer>(
 }
 
 pub(crate) async fn audit<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(number): Path<String>,
 ) -> Result<Response, Problem> {
-    let session = session(&desk, &headers, lang).await?;
     let entries = session
         .audit_trail(&number)
         .await

@@ -1,27 +1,26 @@
 //! `POST /tickets/{number}/transfer`: to another agency or queue (supervisors).
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use ventanilla_app::session::AgentPorts;
 use ventanilla_app::transfer::TransferRequest;
 use ventanilla_domain::agents::{Access, Role};
-use ventanilla_web::{Problem, RequestLang};
+use ventanilla_web::{Caller, Problem};
 
-use super::bad_json;
+use super::{JsonBody, bad_json};
+use crate::problem;
 use crate::views::TicketSummary;
-use crate::{Console, problem, session_and_ticket};
 
 pub(crate) async fn transfer<S: AgentPorts, B, M>(
-    State(desk): Console<S, B, M>,
-    RequestLang(lang): RequestLang,
-    headers: HeaderMap,
+    Caller { session, lang }: Caller<S, B, M>,
     Path(number): Path<String>,
-    body: Result<Json<TransferRequest>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<TransferRequest>,
 ) -> Result<Response, Problem> {
-    let (session, ticket) =
-        session_and_ticket(&desk, &headers, lang, &number, Access::Full).await?;
+    let ticket = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
     session
         .require(Role::Supervisor)
         .map_err(|e| problem(e, lang))?;

@@ -100,19 +100,24 @@ pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
     )
 }
 
+/// An agent's columns: id, agency, token hash and the whole agent.
+fn agent_row(agent: &Agent) -> Result<[String; 4], StoreError> {
+    Ok([
+        agent.id.as_str().to_owned(),
+        agent.agency.as_str().to_owned(),
+        agent.token_hash.as_str().to_owned(),
+        to_json(agent)?,
+    ])
+}
+
 impl AgentDirectory for SqliteStore {
     async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
-        let json = to_json(agent)?;
-        let (id, agency, hash) = (
-            agent.id.as_str().to_owned(),
-            agent.agency.as_str().to_owned(),
-            agent.token_hash.as_str().to_owned(),
-        );
+        let row = agent_row(agent)?;
         self.transaction(move |tx| {
             match execute(
                 tx,
                 "INSERT INTO agents (id, agency, token_hash, agent) VALUES (?1, ?2, ?3, ?4)",
-                params![id, agency, hash, json],
+                row,
             ) {
                 Ok(_) => Ok(()),
                 Err(error) if is_unique_violation(&error) => Err(StoreError::AlreadyExists),
@@ -123,17 +128,12 @@ impl AgentDirectory for SqliteStore {
     }
 
     async fn save_agent(&self, agent: &Agent) -> Result<(), StoreError> {
-        let json = to_json(agent)?;
-        let (id, agency, hash) = (
-            agent.id.as_str().to_owned(),
-            agent.agency.as_str().to_owned(),
-            agent.token_hash.as_str().to_owned(),
-        );
+        let row = agent_row(agent)?;
         self.transaction(move |tx| {
             let changed = execute(
                 tx,
                 "UPDATE agents SET agency = ?2, token_hash = ?3, agent = ?4 WHERE id = ?1",
-                params![id, agency, hash, json],
+                row,
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -182,11 +182,8 @@ impl AgentDirectory for SqliteStore {
     }
 
     async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
-        self.documents(
-            "SELECT agent FROM agents WHERE agency = ?1 ORDER BY id",
-            agency.as_str().to_owned(),
-        )
-        .await
+        let sql = "SELECT agent FROM agents WHERE agency = ?1 ORDER BY id";
+        self.documents(sql, agency.as_str()).await
     }
 }
 
@@ -238,10 +235,7 @@ impl AuditLog for SqliteStore {
     }
 
     async fn ticket_audit(&self, number: &TicketNumber) -> Result<Vec<AuditEntry>, StoreError> {
-        self.documents(
-            "SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq",
-            number.as_str().to_owned(),
-        )
-        .await
+        let sql = "SELECT entry FROM audit WHERE ticket = ?1 ORDER BY at, seq";
+        self.documents(sql, number.as_str()).await
     }
 }

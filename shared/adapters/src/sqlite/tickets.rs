@@ -198,12 +198,9 @@ impl TicketStore for SqliteStore {
     }
 
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
-        self.documents(
-            "SELECT ticket FROM tickets WHERE requester = ?1
-                     ORDER BY created_at DESC, number DESC",
-            email.match_key(),
-        )
-        .await
+        let sql = "SELECT ticket FROM tickets WHERE requester = ?1
+                   ORDER BY created_at DESC, number DESC";
+        self.documents(sql, &email.match_key()).await
     }
 
     async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
