@@ -20,10 +20,11 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use ventanilla_app::Desk;
 use libfuzzer_sys::fuzz_target;
 use ventanilla_adapters::sqlite::SqliteStore;
-use ventanilla_domain::support_address::Outcome;
-use ventanilla_domain::incoming::read;
+use ventanilla_domain::rules::mail_in::support_address::Outcome;
+use ventanilla_domain::rules::mail_in::read::read;
 use ventanilla_domain::fakes::{MemoryBlobs, MemoryMailer};
-use ventanilla_domain::ports::{Clock, SystemClock};
+use ventanilla_domain::ports::Clock;
+use ventanilla_adapters::system::SystemClock;
 use ventanilla_app::config::DEFAULT_CONFIG;
 use ventanilla_app::{AccessLinks, Settings, Site};
 
@@ -50,6 +51,7 @@ fn fuzz() -> &'static Fuzz {
                 settings: Settings::parse(DEFAULT_CONFIG).expect("the default configuration"),
                 links: AccessLinks::new(&[5; 32]).expect("a 32-byte secret"),
                 clock,
+                ids: Arc::new(ventanilla_adapters::system::UuidV7),
             },
             store: SqliteStore::in_memory().expect("an in-memory database"),
             blobs: MemoryBlobs::new("http://127.0.0.1:3000"),
@@ -69,7 +71,7 @@ fn fuzz() -> &'static Fuzz {
 
 /// libfuzzer-sys's panic hook aborts on every panic, before any `catch_unwind` runs. `read`
 /// catches mail-parser's debug-only panics on purpose (see `parse` in
-/// `shared/domain/src/incoming.rs`), so those pass through this hook quietly (each place is
+/// `shared/domain/src/rules/mail_in/read.rs`), so those pass through this hook quietly (each place is
 /// reported once). One that escapes is still a crash: libfuzzer-sys aborts when its own
 /// `catch_unwind` around the target sees it.
 fn tolerate_caught_mail_parser_panics() {

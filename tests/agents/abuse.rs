@@ -5,7 +5,7 @@
 
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::json;
-use ventanilla_domain::agents::Role;
+use ventanilla_domain::model::agents::Role;
 
 use super::Office;
 

@@ -185,11 +185,11 @@ async fn a_reply_the_provider_refused_is_kept_and_sent_again() {
 /// own credentials may write it.
 #[tokio::test]
 async fn citizen_facing_functions_cannot_write_agents_tokens_or_agencies() {
-    use ventanilla_domain::agents::Role;
+    use ventanilla_domain::model::agents::Role;
     use ventanilla_domain::ports::{AgencyDirectory, StoreError};
     use ventanilla_domain::{AgencyCode, AgentId};
     let aws = ventanilla_tests::AwsStandIn::new(true).await;
-    let clock = ventanilla_domain::ports::SystemClock;
+    let clock = ventanilla_adapters::system::SystemClock;
     for function in ["create-ticket", "ticket-status", "inbound-mail"] {
         let store = aws.ports(function).store;
         let forged = ventanilla_app::agents::create(
@@ -452,9 +452,11 @@ async fn agents_agencies_and_idempotency_records_are_written_under_their_policie
         "queues_by_category": {"problema_tecnico": "tecnologia"},
         "follow_ups": {"tecnologia": {"rule": "new-linked"}}
     });
-    let operator =
-        ventanilla_tests::mdt_agent(&stack.aws.store, ventanilla_domain::agents::Role::Operator)
-            .await;
+    let operator = ventanilla_tests::mdt_agent(
+        &stack.aws.store,
+        ventanilla_domain::model::agents::Role::Operator,
+    )
+    .await;
     let (status, saved) = stack
         .call(
             Some(&operator),

@@ -22,11 +22,12 @@ use tower::ServiceExt;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_adapters::system::{SystemClock, UuidV7};
 use ventanilla_app::config::DEFAULT_CONFIG;
 use ventanilla_app::open_ticket;
 use ventanilla_app::{AccessLinks, Settings, Site};
-use ventanilla_domain::agents::Role;
-use ventanilla_domain::ports::{Clock, SystemClock, TicketStore, UuidV7};
+use ventanilla_domain::model::agents::Role;
+use ventanilla_domain::ports::{Clock, TicketStore};
 use ventanilla_domain::{AgencyCode, AgentId, Category, QueueName, TicketNumber};
 
 #[derive(Debug)]
@@ -60,6 +61,7 @@ impl Office {
             settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
             links: AccessLinks::new(&[3; 32]).unwrap(),
             clock,
+            ids: Arc::new(UuidV7),
         };
         let store = SqliteStore::open(&dir.path().join("ventanilla.sqlite3")).unwrap();
         let blobs = FolderBlobs::new(
@@ -905,7 +907,7 @@ async fn a_transfer_to_a_queue_the_agency_does_not_work_is_refused() {
 async fn the_systems_own_identities_cannot_be_taken_by_an_agent() {
     let office = Office::new();
     let admin = office.agent("MDT", Role::Admin).await;
-    for id in ventanilla_domain::agents::SYSTEM_AGENT_IDS {
+    for id in ventanilla_domain::model::agents::SYSTEM_AGENT_IDS {
         let refused = office
             .call(
                 Some(&admin),

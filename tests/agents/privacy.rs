@@ -6,12 +6,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use ventanilla_adapters::system::UuidV7;
 use ventanilla_app::open_ticket;
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::agents::Role;
 use ventanilla_domain::fakes::ManualClock;
-use ventanilla_domain::ports::{TicketStore, UuidV7};
-use ventanilla_domain::privacy::ERASED_TEXT;
+use ventanilla_domain::model::agents::Role;
+use ventanilla_domain::ports::TicketStore;
+use ventanilla_domain::rules::privacy::ERASED_TEXT;
 use ventanilla_domain::{AgencyCode, Category, Email, TicketNumber, Timestamp};
 
 use super::Office;
@@ -89,7 +90,7 @@ async fn an_admin_exports_then_erases_a_citizens_data_and_both_are_audited() {
     // The same citizen also wrote to another agency: MDT's admin touches none of it.
     let elsewhere = open_ticket::open(
         &office.store,
-        &ventanilla_domain::ports::SystemClock,
+        &ventanilla_adapters::system::SystemClock,
         &UuidV7,
         ventanilla_tests::new_ticket(
             &AgencyCode::parse("MINTEL").unwrap(),
@@ -328,7 +329,7 @@ async fn the_retention_rule_erases_finished_tickets_past_their_time_and_nothing_
     assert!(
         actions(&audit.body).contains(&(
             "erase_personal_data".to_owned(),
-            ventanilla_domain::privacy::RETENTION_AGENT.to_owned()
+            ventanilla_domain::model::agents::RETENTION_AGENT.to_owned()
         )),
         "{}",
         audit.body

@@ -12,15 +12,16 @@ use tower::ServiceExt;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
-use ventanilla_domain::agencies::Agency;
-use ventanilla_domain::agents::{Agent, AuditEntry, Role, TokenHash};
-use ventanilla_domain::mail::MailMessageId;
+use ventanilla_adapters::system::SystemClock;
+use ventanilla_domain::model::agencies::Agency;
+use ventanilla_domain::model::agents::{Agent, AuditEntry, Role, TokenHash};
+use ventanilla_domain::model::erasure::Erasure;
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, Opened, Page, QueueQuery, StoreError, SystemClock,
-    ThreadCursor, ThreadQuery, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, Opened, Page, QueueQuery, StoreError, ThreadCursor,
+    ThreadQuery, TicketStore,
 };
-use ventanilla_domain::privacy::Erasure;
-use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{
     AgencyCode, AgentId, Email, Message, MessageKind, QueueName, Ticket, TicketChange, TicketNumber,
 };
@@ -156,6 +157,7 @@ async fn a_reply_retried_after_a_transfer_checks_access_again() {
         settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
         links: AccessLinks::new(&[3; 32]).unwrap(),
         clock: Arc::new(SystemClock),
+        ids: Arc::new(ventanilla_adapters::system::UuidV7),
     };
     let desk = ventanilla_app::Desk {
         site,

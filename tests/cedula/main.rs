@@ -1,6 +1,6 @@
 //! The cédula parser against python-stdnum's `ec.ci`, the most used reference: on a large
 //! random sample of 10-digit strings, and on the vectors in `testdata/01_cedula_ruc`.
-//! The one deliberate difference (province 50, see `shared/domain/src/values/id_document.rs`)
+//! The one deliberate difference (province 50, see `shared/domain/src/model/values/id_document.rs`)
 //! is the only disagreement allowed.
 
 // Test code: a panic with its message is how a failure is reported.

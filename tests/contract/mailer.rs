@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ventanilla_domain::mail::{MailDraft, MailMessageId, Mailbox, OutgoingMail};
+use ventanilla_domain::model::mail::{MailDraft, MailMessageId, Mailbox, OutgoingMail};
 use ventanilla_domain::ports::{Mailer, SentMail};
 use ventanilla_domain::{Email, Timestamp};
 use ventanilla_tests::{ses_endpoint, unique};

@@ -4,18 +4,19 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::Duration;
+use ventanilla_adapters::system::UuidV7;
 use ventanilla_app::change::ChangeError;
 use ventanilla_app::open_ticket;
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::fakes::ManualClock;
-use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::model::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::ticket::MailMeta;
+use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, Opened, QueueQuery, StoreError,
-    Throttle, ThrottleKey, TicketStore, UuidV7,
+    Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::ticket::MailMeta;
-use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message,
     MessageKind, QueueName, Status, TicketChange, TicketNumber, Timestamp,
@@ -999,8 +1000,8 @@ pub async fn the_audit_trail_of_a_ticket_keeps_its_order(backend: impl Backend) 
 }
 
 pub async fn agencies_saved_at_run_time_are_read_back_and_replaced(backend: impl Backend) {
-    use ventanilla_domain::agencies::Agency;
-    use ventanilla_domain::agencies::FinishedTicketRule;
+    use ventanilla_domain::model::agencies::Agency;
+    use ventanilla_domain::model::agencies::FinishedTicketRule;
     let store = backend.instance().await;
     let code = unique_agency();
     let mut agency = Agency {
@@ -1062,8 +1063,8 @@ pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend
     let ticket = store.update(append(&ticket, reply)).await.unwrap();
     let thread = store.thread(&ticket.number).await.unwrap().1;
     let at = clock.now().plus(Duration::days(1));
-    let stale = ventanilla_domain::privacy::erasure(&ticket, &thread, at);
-    let erasure = ventanilla_domain::privacy::erasure(&ticket, &thread, at);
+    let stale = ventanilla_domain::rules::privacy::erasure(&ticket, &thread, at);
+    let erasure = ventanilla_domain::rules::privacy::erasure(&ticket, &thread, at);
     let erased = store.erase(&erasure).await.unwrap();
     assert_eq!(erased, erasure.ticket);
     assert_eq!(store.ticket(&ticket.number).await.unwrap(), erasure.ticket);

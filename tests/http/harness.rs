@@ -48,6 +48,7 @@ impl Harness {
             settings: settings.clone(),
             links: AccessLinks::new(&[42; 32]).unwrap(),
             clock: dyn_clock,
+            ids: Arc::new(ventanilla_adapters::system::UuidV7),
         };
         let store = SqliteStore::open(&dir.path().join("ventanilla.sqlite3")).unwrap();
         let blobs = FolderBlobs::new(dir.path().join("blobs"), PUBLIC_URL, vec![9; 32]);

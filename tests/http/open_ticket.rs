@@ -153,7 +153,8 @@ async fn json_opens_a_ticket_and_the_citizen_gets_an_acknowledgement() {
     assert_eq!(mail.to().unwrap().first().unwrap().name(), None);
 
     // The mail's Message-ID finds the ticket, so a reply to it threads.
-    let own_id = ventanilla_domain::mail::MailMessageId::parse(mail.message_id().unwrap()).unwrap();
+    let own_id =
+        ventanilla_domain::model::mail::MailMessageId::parse(mail.message_id().unwrap()).unwrap();
     use ventanilla_domain::ports::TicketStore;
     assert_eq!(
         h.store

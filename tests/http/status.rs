@@ -1,8 +1,9 @@
 //! `/estado`, `/estado/<token>` and `POST /api/v1/tickets/lookup`.
 
 use serde_json::json;
-use ventanilla_domain::ports::{IdSource, TicketStore, UuidV7};
-use ventanilla_domain::ticket::TicketUpdate;
+use ventanilla_adapters::system::UuidV7;
+use ventanilla_domain::model::ticket::TicketUpdate;
+use ventanilla_domain::ports::{IdSource, TicketStore};
 use ventanilla_domain::{
     AgentId, AgentRef, Author, Body, Message, MessageKind, TicketChange, TicketNumber,
 };

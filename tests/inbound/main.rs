@@ -5,15 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_adapters::system::UuidV7;
 use ventanilla_app::receive_mail::decide;
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::agencies::FinishedTicketRule;
 use ventanilla_domain::fakes::ManualClock;
-use ventanilla_domain::incoming::{MailKind, read};
-use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{Clock, TicketStore, UuidV7};
-use ventanilla_domain::sender_check::Judgement;
-use ventanilla_domain::support_address::{Delivery, MailPolicy, Outcome};
+use ventanilla_domain::model::agencies::FinishedTicketRule;
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::ports::{Clock, TicketStore};
+use ventanilla_domain::rules::mail_in::kind::MailKind;
+use ventanilla_domain::rules::mail_in::read::read;
+use ventanilla_domain::rules::mail_in::sender_check::Judgement;
+use ventanilla_domain::rules::mail_in::support_address::{Delivery, MailPolicy, Outcome};
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, Category, MessageKind, QueueName, Status, Ticket, Timestamp,
 };

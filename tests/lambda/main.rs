@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use ventanilla_domain::agents::Role;
+use ventanilla_domain::model::agents::Role;
 use ventanilla_tests::{AwsStandIn, body_text, header, mdt_agent, ses_receipt_event, unique};
 
 const FUNCTIONS: [&str; 4] = [

@@ -14,13 +14,15 @@ use std::sync::Arc;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_adapters::system::SystemClock;
 use ventanilla_app::Desk;
 use ventanilla_app::config::DEFAULT_CONFIG;
 use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::incoming::{MailKind, read};
-use ventanilla_domain::ports::{Blob, BlobStore, Clock, SystemClock};
-use ventanilla_domain::support_address::Outcome;
+use ventanilla_domain::ports::{Blob, BlobStore, Clock};
+use ventanilla_domain::rules::mail_in::kind::MailKind;
+use ventanilla_domain::rules::mail_in::read::read;
+use ventanilla_domain::rules::mail_in::support_address::Outcome;
 
 type LocalDesk = Desk<SqliteStore, FolderBlobs, OutboxMailer>;
 
@@ -31,6 +33,7 @@ fn desk(dir: &Path) -> LocalDesk {
             settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
             links: AccessLinks::new(&[5; 32]).unwrap(),
             clock,
+            ids: Arc::new(ventanilla_adapters::system::UuidV7),
         },
         store: SqliteStore::open(&dir.join("ventanilla.sqlite3")).unwrap(),
         blobs: FolderBlobs::new(dir.join("blobs"), "http://127.0.0.1:3000", vec![1; 32]),

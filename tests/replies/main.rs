@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use ventanilla_domain::reply::split_reply;
+use ventanilla_domain::rules::mail_in::reply_split::split_reply;
 
 fn corpus() -> PathBuf {
     ventanilla_tests::testdata_dir().join("03_reply_text_bodies")
@@ -126,7 +126,8 @@ fn talon_standard_replies_give_their_expected_text() {
         }
         total += 1;
         let mail =
-            ventanilla_domain::incoming::read(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+            ventanilla_domain::rules::mail_in::read::read(&std::fs::read(dir.join(file)).unwrap())
+                .unwrap();
         let want = if deliberate.contains(&file.as_str()) {
             "Hello"
         } else {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use ventanilla_adapters::aws::{SdkConfig, load_config};
 use ventanilla_app::open_ticket::NewTicket;
-use ventanilla_domain::ticket::IdempotencyKey;
+use ventanilla_domain::model::ticket::IdempotencyKey;
 use ventanilla_domain::{
     AgencyCode, Body, Category, Email, Gender, IdDocument, IdType, Nationality, PersonName, Phone,
     QueueName, Requester, Subject, UserType,
@@ -88,7 +88,7 @@ pub fn ses_receipt_event(ses_id: &str) -> serde_json::Value {
 pub fn generated_event(start: ventanilla_domain::Timestamp, n: i64) -> ventanilla_domain::Message {
     use ventanilla_domain::ports::IdSource;
     ventanilla_domain::Message {
-        id: ventanilla_domain::ports::UuidV7.message_id(),
+        id: ventanilla_adapters::system::UuidV7.message_id(),
         at: start.plus(chrono::Duration::seconds(n)),
         kind: ventanilla_domain::MessageKind::SystemEvent,
         author: ventanilla_domain::Author::System,
@@ -209,7 +209,7 @@ impl AwsStandIn {
     /// With grants taken out of the functions' policies, each `"function|Sid|action"` (the
     /// statement's Sid in template.yaml), to show that a missing grant is caught. Such a stand-in expects refusals: `assert_no_denials` lets them pass.
     pub async fn without_grants(config: SdkConfig, verified: bool, dropped: &[&str]) -> Self {
-        use ventanilla_domain::mail::Mailbox;
+        use ventanilla_domain::model::mail::Mailbox;
         let domain = format!("{}.gob.ec", unique("mesa"));
         let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, unique("tickets-"));
         store.create_table().await.expect("table");
@@ -224,11 +224,12 @@ impl AwsStandIn {
         );
         settings.support = Email::parse(&format!("soporte@{domain}")).expect("valid");
         let clock: std::sync::Arc<dyn ventanilla_domain::ports::Clock> =
-            std::sync::Arc::new(ventanilla_domain::ports::SystemClock);
+            std::sync::Arc::new(ventanilla_adapters::system::SystemClock);
         let site = ventanilla_app::Site {
             settings,
             links: ventanilla_app::AccessLinks::new(&[7; 32]).expect("a long secret"),
             clock,
+            ids: std::sync::Arc::new(ventanilla_adapters::system::UuidV7),
         };
         let stack = unique("stack");
         let configuration_set = unique("envios-");
@@ -484,11 +485,11 @@ pub fn body_text(raw: &str) -> String {
 /// A new agent of MDT with `role` in `store`, and its token (what `agent add` prints).
 pub async fn mdt_agent(
     store: &ventanilla_adapters::dynamodb::DynamoStore,
-    role: ventanilla_domain::agents::Role,
+    role: ventanilla_domain::model::agents::Role,
 ) -> String {
     let (_, token) = ventanilla_app::agents::create(
         store,
-        &ventanilla_domain::ports::SystemClock,
+        &ventanilla_adapters::system::SystemClock,
         ventanilla_domain::AgentId::parse(&unique("agente-")).expect("valid id"),
         "Ana Agente".into(),
         AgencyCode::parse("MDT").expect("valid"),
@@ -695,7 +696,11 @@ impl AwsStack {
     }
 
     pub async fn admin(&self) -> String {
-        mdt_agent(&self.aws.store, ventanilla_domain::agents::Role::Admin).await
+        mdt_agent(
+            &self.aws.store,
+            ventanilla_domain::model::agents::Role::Admin,
+        )
+        .await
     }
 
     /// A ticket opened through the form's route for `email`; its number.

@@ -8,10 +8,10 @@ use serde::Serialize;
 use serde_json::Value;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
-use ventanilla_domain::sender_check::Check;
-use ventanilla_domain::sender_check::Receipt;
-use ventanilla_domain::sender_check::dkim_pass_domains;
-use ventanilla_domain::support_address::Outcome;
+use ventanilla_domain::rules::mail_in::sender_check::Check;
+use ventanilla_domain::rules::mail_in::sender_check::Receipt;
+use ventanilla_domain::rules::mail_in::sender_check::dkim_pass_domains;
+use ventanilla_domain::rules::mail_in::support_address::Outcome;
 
 use ventanilla_app::Desk;
 use ventanilla_app::receive_mail::{DeliveryError, Envelope};

@@ -28,15 +28,16 @@ use mail_builder::MessageBuilder;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_adapters::system::SystemClock;
 use ventanilla_app::Desk;
 use ventanilla_app::config::DEFAULT_CONFIG;
 use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::TicketNumber;
 use ventanilla_domain::fakes::{MemoryBlobs, MemoryMailer};
-use ventanilla_domain::incoming::read;
-use ventanilla_domain::mail::OutgoingMail;
-use ventanilla_domain::ports::{Clock, SystemClock, TicketStore};
-use ventanilla_domain::support_address::Outcome;
+use ventanilla_domain::model::mail::OutgoingMail;
+use ventanilla_domain::ports::{Clock, TicketStore};
+use ventanilla_domain::rules::mail_in::read::read;
+use ventanilla_domain::rules::mail_in::support_address::Outcome;
 
 const PUBLIC_URL: &str = "https://ventanilla.example.gob.ec";
 const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
@@ -65,6 +66,7 @@ impl Office {
                 settings,
                 links: AccessLinks::new(&[42; 32]).expect("a 32-byte secret"),
                 clock,
+                ids: Arc::new(ventanilla_adapters::system::UuidV7),
             },
             store: SqliteStore::in_memory().expect("an in-memory database"),
             blobs: MemoryBlobs::new(PUBLIC_URL),

@@ -15,10 +15,11 @@ use axum::routing::get;
 use ventanilla_adapters::folder::{DownloadLink, FolderBlobs};
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
+use ventanilla_adapters::system::{SystemClock, UuidV7};
 use ventanilla_app::{AccessLinks, Settings, Site};
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::ports::IdentifierSecret;
-use ventanilla_domain::ports::{BlobStore, Clock, SystemClock};
+use ventanilla_domain::ports::{BlobStore, Clock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -72,7 +73,7 @@ pub async fn add_agent(
     agency: &str,
     role: &str,
 ) -> Result<String, StartError> {
-    use ventanilla_domain::agents::Role;
+    use ventanilla_domain::model::agents::Role;
     let settings = match config {
         Some(path) => Settings::load(path)?,
         None => Settings::parse(ventanilla_app::config::DEFAULT_CONFIG)?,
@@ -112,9 +113,9 @@ async fn add_to(
     id: ventanilla_domain::AgentId,
     name: &str,
     agency: ventanilla_domain::AgencyCode,
-    role: ventanilla_domain::agents::Role,
+    role: ventanilla_domain::model::agents::Role,
 ) -> Result<String, StartError> {
-    use ventanilla_domain::agents::{AuditAction, AuditEntry};
+    use ventanilla_domain::model::agents::{AuditAction, AuditEntry};
     let (agent, token) =
         ventanilla_app::agents::create(store, &SystemClock, id, name.to_owned(), agency, role)
             .await
@@ -195,6 +196,7 @@ pub fn app(
         })?,
         settings: settings.clone(),
         clock: Arc::clone(&clock),
+        ids: Arc::new(UuidV7),
     };
     let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
     let blobs = FolderBlobs::new(data_dir.join("blobs"), settings.public_url.clone(), secret);

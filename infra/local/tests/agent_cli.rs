@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use ventanilla_adapters::dynamodb::DynamoStore;
-use ventanilla_domain::agents::{AgentToken, Role};
+use ventanilla_domain::model::agents::{AgentToken, Role};
 use ventanilla_domain::ports::AgentDirectory;
 
 fn agent_add(args: &[&str]) -> std::process::Output {

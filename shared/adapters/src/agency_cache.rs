@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ventanilla_domain::agencies::Agency;
+use ventanilla_domain::model::agencies::Agency;
 use ventanilla_domain::ports::StoreError;
 
 /// How long an instance trusts the agencies it read.

@@ -30,16 +30,16 @@ use aws_sdk_dynamodb::types::{
     KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
-use ventanilla_domain::agencies::Agency;
-use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
-use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::model::agencies::Agency;
+use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash};
+use ventanilla_domain::model::erasure::Erasure;
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
     TicketStore, window_start,
 };
-use ventanilla_domain::privacy::Erasure;
-use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 

@@ -6,13 +6,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::system::SystemClock;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::Timestamp;
-use ventanilla_domain::ports::{Blob, BlobError, BlobStore, Clock, SystemClock};
+use ventanilla_domain::ports::{Blob, BlobError, BlobStore, Clock};
 
 /// Where the content types live, beside the blobs; keys never start with a dot.
 const META_DIR: &str = ".meta";

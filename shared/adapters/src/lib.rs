@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod s3;
 pub mod ses;
 pub mod sqlite;
+pub mod system;
 
 mod agency_cache;
 

@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use ventanilla_domain::mail::OutgoingMail;
+use ventanilla_domain::model::mail::OutgoingMail;
 
 use crate::folder::write_atomically;
-use ventanilla_domain::ports::{Clock, MailError, Mailer, SentMail, SystemClock};
+use crate::system::SystemClock;
+use ventanilla_domain::ports::{Clock, MailError, Mailer, SentMail};
 
 #[derive(Debug, Clone)]
 pub struct OutboxMailer {

@@ -6,7 +6,7 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
-use ventanilla_domain::mail::{MailMessageId, OutgoingMail};
+use ventanilla_domain::model::mail::{MailMessageId, OutgoingMail};
 use ventanilla_domain::ports::{MailError, Mailer, SentMail};
 
 #[derive(Debug, Clone)]

@@ -8,16 +8,16 @@ use std::sync::{Arc, Mutex};
 
 use crate::agency_cache::AgencyCache;
 use rusqlite::{Connection, OptionalExtension, params};
-use ventanilla_domain::agencies::Agency;
-use ventanilla_domain::agents::{Agent, AuditEntry, TokenHash};
-use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::model::agencies::Agency;
+use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash};
+use ventanilla_domain::model::erasure::Erasure;
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
     TicketStore, window_start,
 };
-use ventanilla_domain::privacy::Erasure;
-use ventanilla_domain::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
 mod directory;

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use ventanilla_domain::agencies::Agency;
-use ventanilla_domain::agencies::FinishedTicketRule;
-use ventanilla_domain::agents::{AuditAction, Role};
+use ventanilla_domain::model::agencies::Agency;
+use ventanilla_domain::model::agencies::FinishedTicketRule;
+use ventanilla_domain::model::agents::{AuditAction, Role};
 use ventanilla_domain::ports::QueueQuery;
 use ventanilla_domain::{AgencyCode, Category, FieldError, FieldErrors, FieldProblem, QueueName};
 

@@ -1,6 +1,6 @@
 //! Agents: who may work on an agency's tickets, with which role.
 
-use ventanilla_domain::agents::{Agent, AgentToken, AuditAction, Role, is_system_agent};
+use ventanilla_domain::model::agents::{Agent, AgentToken, AuditAction, Role, is_system_agent};
 use ventanilla_domain::ports::{AgentDirectory, Clock, StoreError};
 use ventanilla_domain::{AgencyCode, AgentId, FieldError, FieldErrors, FieldProblem};
 

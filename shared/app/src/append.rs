@@ -4,9 +4,9 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{StoreError, TicketStore};
 use ventanilla_domain::retry::until_won;
-use ventanilla_domain::ticket::TicketUpdate;
 use ventanilla_domain::{Message, Ticket, TicketChange};
 
 /// How many times an append is tried. Mails to one ticket arriving at once (the local

@@ -1,8 +1,8 @@
 //! An agent changes a ticket's status, priority or assignee, against the version they saw.
 
-use ventanilla_domain::agents::{Access, AuditAction, Role};
-use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore, UuidV7};
-use ventanilla_domain::ticket::TicketUpdate;
+use ventanilla_domain::model::agents::{Access, AuditAction, Role};
+use ventanilla_domain::model::ticket::TicketUpdate;
+use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore};
 use ventanilla_domain::{
     AgentId, AgentRef, Author, Body, FieldError, FieldProblem, Message, MessageKind, Priority,
     Status, Ticket, TicketChange, TransitionError,
@@ -52,7 +52,7 @@ pub struct Changed {
 pub async fn apply(
     store: &impl TicketStore,
     clock: &(impl Clock + ?Sized),
-    ids: &impl IdSource,
+    ids: &(impl IdSource + ?Sized),
     ticket: &Ticket,
     seen_version: u64,
     change: Change,
@@ -153,7 +153,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let changed = match apply(
             &desk.store,
             clock,
-            &UuidV7,
+            desk.site.ids.as_ref(),
             &ticket,
             seen_version,
             change,

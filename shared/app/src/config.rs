@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::agencies::FinishedTicketRule;
-use ventanilla_domain::mail::Mailbox;
-use ventanilla_domain::privacy::Retention;
-use ventanilla_domain::support_address::MailPolicy;
+use ventanilla_domain::model::agencies::FinishedTicketRule;
+use ventanilla_domain::model::mail::Mailbox;
+use ventanilla_domain::rules::mail_in::support_address::MailPolicy;
+use ventanilla_domain::rules::privacy::Retention;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
 
 /// The configuration compiled in: one example agency (MDT).
@@ -68,7 +68,7 @@ pub struct Limits {
     pub download_link: Duration,
 }
 
-pub use ventanilla_domain::agencies::Agency;
+pub use ventanilla_domain::model::agencies::Agency;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use ventanilla_domain::agents::{AuditAction, AuditEntry};
+use ventanilla_domain::model::agents::{AuditAction, AuditEntry};
 use ventanilla_domain::ports::{AuditLog, BlobError, BlobStore, StoreError, TicketStore};
-use ventanilla_domain::privacy::erasure;
 use ventanilla_domain::retry::until_won;
+use ventanilla_domain::rules::privacy::erasure;
 use ventanilla_domain::{AgentId, Ticket, TicketNumber, Timestamp};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,8 @@
 //! An internal note: for the agents, never sent to the citizen. An agency that kept a
 //! referral to a ticket it transferred may still note on it.
 
-use ventanilla_domain::agents::{Access, AuditAction};
-use ventanilla_domain::ports::{IdSource, UuidV7};
+use ventanilla_domain::model::agents::{Access, AuditAction};
+
 use ventanilla_domain::{Author, Body, Message, MessageId, MessageKind, Ticket, TicketChange};
 
 use crate::AppError;
@@ -14,7 +14,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
     pub async fn note(&self, ticket: Ticket, text: Body) -> Result<(MessageId, Ticket), AppError> {
         self.may(&ticket, Access::Referral)?;
         let message = Message {
-            id: UuidV7.message_id(),
+            id: self.site.ids.message_id(),
             at: self.desk.site.clock.now(),
             kind: MessageKind::InternalNote,
             author: Author::Agent(self.agent.reference()),

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use ventanilla_domain::BlobKey;
+use ventanilla_domain::model::screenshots::Screenshot;
+use ventanilla_domain::model::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
 use ventanilla_domain::ports::{
     Blob, BlobError, BlobStore, Clock, IdSource, Mailer, Opened, StoreError, Throttle, ThrottleKey,
-    TicketStore, UuidV7,
+    TicketStore,
 };
-use ventanilla_domain::screenshots::Screenshot;
-use ventanilla_domain::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
 use ventanilla_domain::{
     AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageKind, QueueName,
     Requester, Subject, Ticket, TicketNumber,
@@ -41,7 +41,7 @@ pub struct NewTicket {
 pub async fn open(
     store: &impl TicketStore,
     clock: &(impl Clock + ?Sized),
-    ids: &impl IdSource,
+    ids: &(impl IdSource + ?Sized),
     new: NewTicket,
 ) -> Result<Opened, StoreError> {
     let now = clock.now();
@@ -147,7 +147,7 @@ where
             IdempotencyKey::parse(&pseudonym)
                 .unwrap_or_else(|_| unreachable!("32 hex digits are a valid key"))
         });
-        let opened = match open(&self.store, site.clock.as_ref(), &UuidV7, new).await {
+        let opened = match open(&self.store, site.clock.as_ref(), site.ids.as_ref(), new).await {
             Ok(opened) => opened,
             Err(error) => {
                 give_back().await;

@@ -14,16 +14,17 @@ mod decide;
 pub use decide::{AUTOMATIC_NOTES_PER_TICKET_PER_DAY, decide};
 
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::incoming::{IncomingMail, MailKind, read};
-use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::ticket::bounded_name;
 use ventanilla_domain::ports::{
     AgencyDirectory, Blob, BlobError, BlobStore, Mailer, StoreError, ThreadQuery, Throttle,
-    TicketStore, UuidV7,
+    TicketStore,
 };
-use ventanilla_domain::sender_check::Judgement;
-use ventanilla_domain::sender_check::Receipt;
-use ventanilla_domain::support_address::{Delivery, Outcome};
-use ventanilla_domain::ticket::bounded_name;
+use ventanilla_domain::rules::mail_in::kind::MailKind;
+use ventanilla_domain::rules::mail_in::read::{IncomingMail, read};
+use ventanilla_domain::rules::mail_in::sender_check::Judgement;
+use ventanilla_domain::rules::mail_in::sender_check::Receipt;
+use ventanilla_domain::rules::mail_in::support_address::{Delivery, Outcome};
 use ventanilla_domain::{AttachmentRef, Lang};
 
 use crate::Desk;
@@ -150,7 +151,7 @@ where
         let outcome = decide(
             &self.store,
             site.clock.as_ref(),
-            &UuidV7,
+            site.ids.as_ref(),
             &site.settings.mail.policy,
             &site.settings.mail_domain,
             delivery,

@@ -3,10 +3,10 @@
 //! failed send loses nothing: the reply is sent again when the ticket is opened or listed.
 
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::agents::{Access, AuditAction};
-use ventanilla_domain::mail::MailMessageId;
-use ventanilla_domain::ports::{Blob, BlobStore, IdSource, Mailer, ThreadQuery, UuidV7};
-use ventanilla_domain::ticket::MailMeta;
+use ventanilla_domain::model::agents::{Access, AuditAction};
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::ticket::MailMeta;
+use ventanilla_domain::ports::{Blob, BlobStore, Mailer, ThreadQuery};
 use ventanilla_domain::{
     AttachmentRef, Author, Body, Message, MessageId, MessageKind, Status, Ticket, TicketChange,
 };
@@ -88,7 +88,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             files.push(stored);
         }
         let message = Message {
-            id: UuidV7.message_id(),
+            id: self.site.ids.message_id(),
             at: desk.site.clock.now(),
             kind: MessageKind::PublicReply,
             author: Author::Agent(self.agent.reference()),

@@ -4,7 +4,7 @@
 //! agency's are its own to export or erase. Each export and erasure is in the ticket's audit
 //! trail.
 
-use ventanilla_domain::agents::{AuditAction, Role};
+use ventanilla_domain::model::agents::{AuditAction, Role};
 use ventanilla_domain::ports::{BlobStore, ThreadQuery};
 use ventanilla_domain::{Email, Ticket, TicketNumber};
 

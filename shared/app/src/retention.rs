@@ -3,11 +3,12 @@
 //! what the sweep needs: the table and the blob prefixes of raw mail and attachments; the
 //! local server runs the same sweep on a timer.
 
+use ventanilla_domain::model::agents::RETENTION_AGENT;
 use ventanilla_domain::ports::QueueQuery;
 use ventanilla_domain::ports::{
     AgencyDirectory, AuditLog, BlobStore, Mailer, Throttle, TicketStore,
 };
-use ventanilla_domain::privacy::{RETENTION_AGENT, Retention};
+use ventanilla_domain::rules::privacy::Retention;
 use ventanilla_domain::{AgencyCode, AgentId, QueueName, Status, TicketNumber, Timestamp};
 
 use crate::erasure::{ErasureError, erase_ticket};

@@ -5,9 +5,11 @@
 //! number and does not undo the ticket.
 
 use std::time::Duration;
-use ventanilla_domain::mail::MailAttachment;
-use ventanilla_domain::mail::{MailMessageId, Mailbox};
-use ventanilla_domain::notices::{NoticeContext, acknowledgement, agent_reply, follow_up_refused};
+use ventanilla_domain::model::mail::MailAttachment;
+use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
+use ventanilla_domain::rules::notices::{
+    NoticeContext, acknowledgement, agent_reply, follow_up_refused,
+};
 
 use ventanilla_domain::Email;
 use ventanilla_domain::ports::{

@@ -3,7 +3,7 @@
 //! is `Unauthorized`; a ticket the agent's agency neither holds nor kept a referral to is
 //! `NotFound` (its existence is not confirmed); a role or access too low is `Forbidden`.
 
-use ventanilla_domain::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
+use ventanilla_domain::model::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, StoreError, TicketStore,
 };

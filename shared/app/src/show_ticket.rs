@@ -2,7 +2,7 @@
 //! links, and (admins) its audit trail. Opening it tries again any reply the mail provider
 //! has not taken yet.
 
-use ventanilla_domain::agents::{Access, AuditAction, AuditEntry, Role};
+use ventanilla_domain::model::agents::{Access, AuditAction, AuditEntry, Role};
 use ventanilla_domain::ports::{BlobStore, Mailer, ThreadCursor, ThreadQuery};
 use ventanilla_domain::{Message, Ticket};
 

@@ -1,8 +1,9 @@
-//! The site a use case serves: its settings, the access links it signs and its clock.
+//! The site a use case serves: its settings, the access links it signs, its clock and where
+//! its ids come from.
 
 use std::sync::Arc;
 
-use ventanilla_domain::ports::{AgencyDirectory, Clock, StoreError};
+use ventanilla_domain::ports::{AgencyDirectory, Clock, IdSource, StoreError};
 
 use crate::access::AccessLinks;
 use crate::config::{Settings, SettingsError};
@@ -13,6 +14,7 @@ pub struct Site {
     pub settings: Settings,
     pub links: AccessLinks,
     pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
 }
 
 impl std::fmt::Debug for Site {
@@ -37,13 +39,18 @@ impl Site {
     /// The site as the environment describes it (`VENTANILLA_CONFIG` or the compiled-in
     /// default, `VENTANILLA_PUBLIC_URL`) with the link secret the function read
     /// (`AwsPorts::secret`). A missing or weak secret stops the cold start.
-    pub fn from_env(clock: Arc<dyn Clock>, link_secret: &[u8]) -> Result<Self, SiteError> {
+    pub fn from_env(
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        link_secret: &[u8],
+    ) -> Result<Self, SiteError> {
         let settings = Settings::from_env()?;
         let links = AccessLinks::new(link_secret).map_err(|_| SiteError::Secret)?;
         Ok(Site {
             settings,
             links,
             clock,
+            ids,
         })
     }
 

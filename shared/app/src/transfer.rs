@@ -1,8 +1,8 @@
 //! A ticket sent to another agency (or another queue), with a note saying why. The sending
 //! agency keeps a referral (read and note) unless it says otherwise; the assignee is cleared.
 
-use ventanilla_domain::agents::{Access, AuditAction, Role};
-use ventanilla_domain::ports::{IdSource, UuidV7};
+use ventanilla_domain::model::agents::{Access, AuditAction, Role};
+
 use ventanilla_domain::{
     AgencyCode, Author, Body, FieldError, FieldErrors, FieldProblem, Message, MessageKind,
     QueueName, Ticket, TicketChange,
@@ -59,7 +59,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let keep = request.keep_referral.unwrap_or(true);
         let from = ticket.agency.clone();
         let message = Message {
-            id: UuidV7.message_id(),
+            id: self.site.ids.message_id(),
             at: self.desk.site.clock.now(),
             kind: MessageKind::InternalNote,
             author: Author::Agent(self.agent.reference()),

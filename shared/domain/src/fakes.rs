@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::BlobKey;
 use crate::Timestamp;
-use crate::mail::OutgoingMail;
+use crate::model::mail::OutgoingMail;
 use crate::ports::{Blob, BlobError, BlobStore, Clock, MailError, Mailer, SentMail};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

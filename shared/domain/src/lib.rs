@@ -1,34 +1,22 @@
-//! Ventanilla's domain: what a ticket, a requester and a message are, the rules they obey,
-//! and the ports through which the outside world (DynamoDB or SQLite, S3 or a folder, SES or
-//! an outbox) is reached. Nothing here knows about AWS, Lambda or a database.
+//! Ventanilla's domain, with no I/O: what a ticket, a requester and a message are (`model`),
+//! the rules they obey (`rules`), and the ports through which the outside world (DynamoDB or
+//! SQLite, S3 or a folder, SES or an outbox) is reached (`ports`). Nothing here knows about
+//! AWS, Lambda or a database. `model` imports only `model`; `rules` and `ports` import
+//! `model`; the use cases in `ventanilla_app` are the only code that uses both.
 
-pub mod agencies;
-pub mod agents;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
-pub mod field;
-pub mod incoming;
-pub mod lang;
-pub mod mail;
-pub mod notices;
+pub mod model;
 pub mod ports;
-pub mod privacy;
-pub mod reply;
 pub mod retry;
-pub mod screenshots;
-pub mod sender_check;
-pub mod status;
-pub mod support_address;
-pub mod ticket;
-pub mod time;
-pub mod values;
+pub mod rules;
 
-pub use field::{FieldError, FieldErrors, FieldProblem};
-pub use lang::Lang;
-pub use status::{Priority, Status, TransitionError};
-pub use ticket::{
+pub use model::field::{FieldError, FieldErrors, FieldProblem};
+pub use model::lang::Lang;
+pub use model::status::{Priority, Status, TransitionError};
+pub use model::ticket::{
     AgentRef, AttachmentRef, Author, IdempotencyClaim, IdempotencyKey, MailMeta, Message,
     MessageId, MessageKind, Requester, Ticket, TicketChange, TicketDraft, TicketUpdate,
 };
-pub use time::Timestamp;
-pub use values::*;
+pub use model::time::Timestamp;
+pub use model::values::*;

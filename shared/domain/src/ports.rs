@@ -6,11 +6,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::BlobKey;
-use crate::agencies::Agency;
-use crate::agents::{Agent, AuditEntry, TokenHash};
-use crate::mail::{MailMessageId, OutgoingMail};
-use crate::privacy::Erasure;
-use crate::ticket::{MessageId, TicketDraft, TicketUpdate};
+use crate::model::agencies::Agency;
+use crate::model::agents::{Agent, AuditEntry, TokenHash};
+use crate::model::erasure::Erasure;
+use crate::model::mail::{MailMessageId, OutgoingMail};
+use crate::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use crate::{
     AgencyCode, AgentId, Email, FieldError, FieldProblem, Message, QueueName, Status, Ticket,
     TicketNumber, Timestamp,
@@ -447,32 +447,14 @@ pub fn window_start(window: Duration, now: Timestamp) -> i64 {
     now.unix_seconds().div_euclid(length) * length
 }
 
+/// What time it is; the system's clock is an adapter, a test's stands still.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_datetime(chrono::Utc::now())
-    }
 }
 
 /// New identifiers for messages.
 pub trait IdSource: Send + Sync {
     fn message_id(&self) -> MessageId;
-}
-
-/// UUID v7: time-ordered, so a thread sorts by id as it sorts by time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct UuidV7;
-
-impl IdSource for UuidV7 {
-    fn message_id(&self) -> MessageId {
-        MessageId(uuid::Uuid::now_v7())
-    }
 }
 
 #[cfg(test)]

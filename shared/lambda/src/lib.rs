@@ -8,8 +8,9 @@ use ventanilla_adapters::aws::{AwsPorts, Secret};
 use ventanilla_adapters::dynamodb::DynamoStore;
 use ventanilla_adapters::s3::S3Blobs;
 use ventanilla_adapters::ses::SesMailer;
+use ventanilla_adapters::system::{SystemClock, UuidV7};
 use ventanilla_app::{Desk, Site};
-use ventanilla_domain::ports::{IdentifierSecret, SystemClock};
+use ventanilla_domain::ports::IdentifierSecret;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -49,7 +50,7 @@ pub async fn start<M: OptionalPort, K: OptionalPort>()
     // The secrets at once: two SSM reads in the time of one.
     let (link, identifiers) = tokio::join!(aws.secret(Secret::Link), K::build(&aws));
     Ok(Desk {
-        site: Site::from_env(Arc::new(SystemClock), &link?)?,
+        site: Site::from_env(Arc::new(SystemClock), Arc::new(UuidV7), &link?)?,
         store: aws.store(),
         blobs: aws.blobs(),
         mailer: M::build(&aws).await?,

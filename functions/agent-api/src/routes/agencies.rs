@@ -8,7 +8,7 @@ use serde_json::json;
 use ventanilla_app::agencies::AgencyRequest;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::QueueName;
-use ventanilla_domain::agencies::Agency;
+use ventanilla_domain::model::agencies::Agency;
 use ventanilla_web::{Caller, Problem};
 
 use super::{JsonBody, bad_json};

@@ -9,7 +9,7 @@ use serde_json::json;
 use ventanilla_app::agents::NewAgentRequest;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::QueueName;
-use ventanilla_domain::agents::{Agent, AgentToken, Role};
+use ventanilla_domain::model::agents::{Agent, AgentToken, Role};
 use ventanilla_web::{Caller, Problem};
 
 use super::{JsonBody, bad_json};

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Body;
-use ventanilla_domain::agents::Access;
+use ventanilla_domain::model::agents::Access;
 use ventanilla_web::{Caller, Problem};
 
 use super::{JsonBody, bad_json};

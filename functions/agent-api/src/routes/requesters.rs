@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::session::{AgentPorts, Session};
-use ventanilla_domain::agents::Role;
+use ventanilla_domain::model::agents::Role;
 use ventanilla_domain::ports::BlobStore;
 use ventanilla_domain::{Email, Lang};
 use ventanilla_web::{Caller, Problem};

@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use ventanilla_app::session::AgentPorts;
 use ventanilla_app::transfer::TransferRequest;
-use ventanilla_domain::agents::{Access, Role};
+use ventanilla_domain::model::agents::{Access, Role};
 use ventanilla_web::{Caller, Problem};
 
 use super::{JsonBody, bad_json};

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ventanilla_adapters::aws::{AwsPorts, Secret};
+use ventanilla_adapters::system::{SystemClock, UuidV7};
 use ventanilla_app::Site;
-use ventanilla_domain::ports::SystemClock;
 
 fn report(step: &str, started: Instant) -> Instant {
     println!(
@@ -35,7 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = report("tracing subscriber (JSON, env filter)", t);
         let aws = AwsPorts::from_env().await?;
         let t = report("SDK configuration (aws_config::load)", t);
-        let site = Site::from_env(Arc::new(SystemClock), &aws.secret(Secret::Link).await?)?;
+        let site = Site::from_env(
+            Arc::new(SystemClock),
+            Arc::new(UuidV7),
+            &aws.secret(Secret::Link).await?,
+        )?;
         let t = report("site settings (TOML, links)", t);
         let (store, blobs, mailer) = (aws.store(), aws.blobs(), aws.mailer());
         let t = report("adapters (clients not built)", t);

@@ -8,14 +8,16 @@
 //! subject. For a person's mail each counts only when the sender is the ticket's requester:
 //! anyone can type a number or copy a Message-ID; automatic mail may follow (2).
 
-use ventanilla_domain::agencies::FinishedTicketRule;
-use ventanilla_domain::incoming::IncomingMail;
-use ventanilla_domain::mail::MailMessageId;
+use ventanilla_domain::model::agencies::FinishedTicketRule;
+use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::ports::{
     Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::support_address::{Delivery, MailPolicy, Outcome, categorise};
-use ventanilla_domain::ticket::MailMeta;
+use ventanilla_domain::rules::mail_in::read::IncomingMail;
+use ventanilla_domain::rules::mail_in::support_address::{
+    Delivery, MailPolicy, Outcome, categorise,
+};
 use ventanilla_domain::{
     Author, Body, Email, Message, MessageKind, PersonName, Requester, Status, Subject, Ticket,
     TicketChange, TicketNumber,
@@ -118,7 +120,7 @@ pub const AUTOMATIC_NOTES_PER_TICKET_PER_DAY: u64 = 10;
 async fn system_event(
     store: &(impl TicketStore + Throttle),
     clock: &(impl Clock + ?Sized),
-    ids: &impl IdSource,
+    ids: &(impl IdSource + ?Sized),
     ticket: &TicketNumber,
     text: String,
     mail: MailMeta,
@@ -151,7 +153,7 @@ async fn system_event(
 pub async fn decide(
     store: &(impl TicketStore + Throttle),
     clock: &(impl Clock + ?Sized),
-    ids: &impl IdSource,
+    ids: &(impl IdSource + ?Sized),
     policy: &MailPolicy,
     our_domain: &str,
     delivery: Delivery,

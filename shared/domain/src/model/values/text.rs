@@ -1,7 +1,7 @@
 //! Free text a requester or agent writes: the subject line and the body of a message.
 
 use crate::FieldError;
-use crate::field::clean_text;
+use crate::model::field::clean_text;
 
 /// A subject: one line, so that it can never inject a mail header.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

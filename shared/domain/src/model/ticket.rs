@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::BlobKey;
-use crate::mail::MailMessageId;
+use crate::model::mail::MailMessageId;
 use crate::{
     AgencyCode, AgentId, Body, Category, Email, Gender, IdDocument, Nationality, PersonName, Phone,
     Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,

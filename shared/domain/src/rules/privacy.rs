@@ -13,7 +13,7 @@
 //! blob keys on the ticket and a second run finishes the work (deleting a blob that is
 //! already gone is no error).
 
-use crate::BlobKey;
+use crate::model::erasure::Erasure;
 use crate::{
     Body, Email, Message, PersonName, Requester, Subject, Ticket, TicketNumber, Timestamp,
 };
@@ -22,22 +22,6 @@ use crate::{
 pub const ERASED_TEXT: &str = "[Datos eliminados por protección de datos personales]";
 const ERASED_NAME: &str = "Datos eliminados";
 const ERASED_SUBJECT: &str = "Datos eliminados";
-
-/// Who the audit trail names for erasures made by the retention rule.
-pub const RETENTION_AGENT: &str = "retencion-automatica";
-
-/// A ticket and its thread as they are once erased, conditional on the version they were
-/// read at; what the store writes in place of the originals.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Erasure {
-    pub expected_version: u64,
-    /// The ticket, erased, at the next version.
-    pub ticket: Ticket,
-    /// Every message of the thread, erased, with the same ids and times.
-    pub messages: Vec<Message>,
-    /// The screenshots, attachments and raw mails the thread referred to.
-    pub blobs: Vec<BlobKey>,
-}
 
 /// The address an erased ticket's requester is given: unique per ticket (it keys the
 /// requester index), under a reserved domain that can never receive mail (RFC 2606).
@@ -99,7 +83,8 @@ pub struct Retention {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ticket::{MailMeta, MessageId};
+    use crate::BlobKey;
+    use crate::model::ticket::{MailMeta, MessageId};
     use crate::{
         AgencyCode, AttachmentRef, Author, Category, MessageKind, Priority, QueueName, Status,
     };

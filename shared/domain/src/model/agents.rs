@@ -11,7 +11,10 @@ use crate::{AgencyCode, AgentId, FieldError, FieldProblem, Ticket, TicketNumber,
 
 /// Identities the system acts under in the audit trail (the retention rule's erasures): no
 /// agent may be created with one, or act under its name.
-pub const SYSTEM_AGENT_IDS: [&str; 1] = [crate::privacy::RETENTION_AGENT];
+pub const SYSTEM_AGENT_IDS: [&str; 1] = [RETENTION_AGENT];
+
+/// Who the audit trail names for erasures made by the retention rule.
+pub const RETENTION_AGENT: &str = "retencion-automatica";
 
 /// Whether `id` is one of the system's own identities.
 pub fn is_system_agent(id: &AgentId) -> bool {

@@ -110,7 +110,7 @@ mod tests {
         for c in Category::ALL {
             assert_eq!(Category::parse(c.wire()).unwrap(), c);
             assert_eq!(Category::from_number_code(c.number_code()), Some(c));
-            assert!(crate::values::ticket_number::is_category_code(
+            assert!(crate::model::values::ticket_number::is_category_code(
                 c.number_code()
             ));
             let json = serde_json::to_string(&c).unwrap();

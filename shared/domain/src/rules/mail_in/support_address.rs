@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::agencies::FinishedTicketRule;
-use crate::incoming::{IncomingMail, MailKind};
-use crate::mail::MailMessageId;
-use crate::sender_check::Judgement;
-use crate::ticket::AttachmentRef;
+use crate::model::agencies::FinishedTicketRule;
+use crate::model::mail::MailMessageId;
+use crate::model::ticket::AttachmentRef;
+use crate::rules::mail_in::kind::MailKind;
+use crate::rules::mail_in::read::IncomingMail;
+use crate::rules::mail_in::sender_check::Judgement;
 use crate::{AgencyCode, Category, Message, QueueName, Ticket, TicketNumber};
 
 /// Where new tickets from mail go and how the support address behaves.

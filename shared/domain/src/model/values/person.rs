@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::field::clean_text;
+use crate::model::field::clean_text;
 use crate::{FieldError, FieldProblem, Lang};
 
 /// A person's full name as they write it: any script, 2 to 120 characters, at least one

@@ -1,0 +1,14 @@
+//! What Ventanilla's things are: typed values, tickets and their thread, statuses, agencies,
+//! agents, mail, erasures, time and language. Every file here imports only from `model`.
+
+pub mod agencies;
+pub mod agents;
+pub mod erasure;
+pub mod field;
+pub mod lang;
+pub mod mail;
+pub mod screenshots;
+pub mod status;
+pub mod ticket;
+pub mod time;
+pub mod values;
