@@ -11,6 +11,7 @@ mod privacy;
 mod races;
 
 use std::sync::Arc;
+use ventanilla_domain::Choice;
 
 use axum::Router;
 use axum::body::Body;
@@ -207,7 +208,7 @@ async fn the_authorisation_matrix_holds_on_every_ticket_route() {
     let office = Office::new();
     let mut wrong = Vec::new();
     let supervisor = office.agent("MDT", Role::Supervisor).await;
-    for role in Role::ALL {
+    for &role in Role::ALL {
         let token = office.agent("MDT", role).await;
         for place in [Place::Own, Place::Other, Place::Referral] {
             for route in [

@@ -2,6 +2,7 @@
 
 use mail_parser::{HeaderValue, MessageParser};
 use serde_json::json;
+use ventanilla_domain::Choice;
 
 use crate::harness::{Event, Harness, PNG, ticket_form, ticket_json};
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use ventanilla_app::show_ticket::{LinkedMessage, ShownTicket};
+use ventanilla_domain::Choice;
 use ventanilla_domain::{Author, MessageKind, Ticket};
 
 /// A ticket as a queue lists it: no personal data beyond the subject.

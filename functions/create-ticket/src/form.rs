@@ -3,11 +3,13 @@
 
 use serde::Deserialize;
 use ventanilla_app::config::{Agency, Settings};
+use ventanilla_domain::Choice;
+use ventanilla_domain::Labelled;
 use ventanilla_domain::{
     Body, Category, Email, FieldError, FieldErrors, FieldProblem, Gender, IdDocument, IdType, Lang,
     Nationality, PersonName, Phone, Requester, Subject, UserType,
 };
-use ventanilla_web::pages::{Choice, FieldKind, FieldView, attach_errors};
+use ventanilla_web::pages::{FieldKind, FieldView, SelectOption, attach_errors};
 use ventanilla_web::texts::texts;
 
 /// The fields as the citizen typed them. Unknown JSON fields are ignored, so that clients
@@ -178,13 +180,13 @@ pub fn field_views(
     countries.sort_by_key(|(code, name)| (*code != "EC", *name));
     let mut views = vec![
         FieldView::new("agency", t.agency, FieldKind::Select, &fields.agency).options(
-            Choice::list(
+            SelectOption::list(
                 agencies.iter().map(|(c, n)| (c.as_str(), n.as_str())),
                 &fields.agency,
             ),
         ),
         FieldView::new("category", t.category, FieldKind::Select, &fields.category).options(
-            Choice::list(
+            SelectOption::list(
                 Category::ALL.iter().map(|c| (c.wire(), c.label(lang))),
                 &fields.category,
             ),
@@ -195,9 +197,9 @@ pub fn field_views(
             FieldKind::Select,
             &fields.nationality,
         )
-        .options(Choice::list(countries, &fields.nationality)),
+        .options(SelectOption::list(countries, &fields.nationality)),
         FieldView::new("id_type", t.id_type, FieldKind::Select, &fields.id_type).options(
-            Choice::list(
+            SelectOption::list(
                 [("cedula", t.id_cedula), ("pasaporte", t.id_passport)],
                 &fields.id_type,
             ),
@@ -214,7 +216,7 @@ pub fn field_views(
             .max_length(254),
         FieldView::new("gender", t.gender, FieldKind::Select, &fields.gender)
             .optional()
-            .options(Choice::list(
+            .options(SelectOption::list(
                 Gender::ALL.iter().map(|g| (g.wire(), g.label(lang))),
                 &fields.gender,
             )),
@@ -229,7 +231,7 @@ pub fn field_views(
             FieldKind::Select,
             &fields.user_type,
         )
-        .options(Choice::list(
+        .options(SelectOption::list(
             UserType::ALL.iter().map(|u| (u.wire(), u.label(lang))),
             &fields.user_type,
         )),

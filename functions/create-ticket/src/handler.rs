@@ -4,6 +4,7 @@
 //! outbox).
 
 use std::sync::Arc;
+use ventanilla_domain::Choice;
 
 use axum::Router;
 use axum::body::Bytes;

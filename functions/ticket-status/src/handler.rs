@@ -3,6 +3,8 @@
 //! are counted per number and per source so that numbers cannot be guessed at speed.
 
 use std::sync::Arc;
+use ventanilla_domain::Choice;
+use ventanilla_domain::Labelled;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

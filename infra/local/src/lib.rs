@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use ventanilla_domain::Choice;
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, Query, State};

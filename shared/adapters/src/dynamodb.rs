@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
+use ventanilla_domain::Choice;
 
 use crate::agency_cache::AgencyCache;
 use crate::aws::OnFirstUse;
@@ -40,10 +41,9 @@ use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
     TicketStore, window_start,
 };
+use ventanilla_domain::retry::{backoff, until_won};
 use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
-
-use ventanilla_domain::retry::{backoff, until_won};
 
 mod directory;
 mod throttle;

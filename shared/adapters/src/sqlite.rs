@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use ventanilla_domain::Choice;
 
 use crate::agency_cache::AgencyCache;
 use rusqlite::{Connection, OptionalExtension, params};

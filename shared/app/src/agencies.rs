@@ -3,10 +3,11 @@
 //! on every function's next request (`Site::current`).
 
 use std::collections::BTreeMap;
-
+use ventanilla_domain::Choice;
 use ventanilla_domain::model::agencies::Agency;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::agents::{AuditAction, Role};
+use ventanilla_domain::model::field::display_name;
 use ventanilla_domain::ports::QueueQuery;
 use ventanilla_domain::{AgencyCode, Category, FieldError, FieldErrors, FieldProblem, QueueName};
 
@@ -84,15 +85,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
 fn parse_agency(code: &str, request: AgencyRequest) -> Result<Agency, AppError> {
     let mut errors = FieldErrors::new();
     let code = errors.check(AgencyCode::parse(code));
-    let name = request
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty() && n.chars().count() <= 200)
-        .map(str::to_owned);
-    if name.is_none() {
-        errors.push(FieldError::new("name", FieldProblem::Required));
-    }
+    let name = errors.check(display_name(request.name.as_deref(), 200));
     let response_days = request.response_days.filter(|d| (1..=365).contains(d));
     if response_days.is_none() {
         errors.push(FieldError::new(

@@ -1,6 +1,8 @@
 //! Agents: who may work on an agency's tickets, with which role.
 
+use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{Agent, AgentToken, AuditAction, Role, is_system_agent};
+use ventanilla_domain::model::field::display_name;
 use ventanilla_domain::ports::{AgentDirectory, Clock, StoreError};
 use ventanilla_domain::{AgencyCode, AgentId, FieldError, FieldErrors, FieldProblem};
 
@@ -63,15 +65,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             .map_err(|_| FieldError::new("id", FieldProblem::InvalidFormat))
             .map_err(|e| errors.push(e))
             .ok();
-        let name = request
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty() && n.chars().count() <= 100)
-            .map(str::to_owned);
-        if name.is_none() {
-            errors.push(FieldError::new("name", FieldProblem::Required));
-        }
+        let name = errors.check(display_name(request.name.as_deref(), 100));
         let role = Role::parse(request.role.as_deref().unwrap_or("agent"))
             .map_err(|e| errors.push(e))
             .ok();
@@ -114,13 +108,8 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             ));
         }
         agent.active = false;
-        self.desk.store.save_agent(&agent).await?;
-        self.audit(
-            AuditAction::ManageAgent,
-            None,
-            format!("disabled {}", agent.id.as_str()),
-        )
-        .await?;
+        self.save_managed(&agent, format!("disabled {}", agent.id.as_str()))
+            .await?;
         Ok(agent)
     }
 
@@ -129,14 +118,15 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let mut agent = self.managed_agent(id).await?;
         let token = AgentToken::generate();
         agent.token_hash = token.hash();
-        self.desk.store.save_agent(&agent).await?;
-        self.audit(
-            AuditAction::ManageAgent,
-            None,
-            format!("new token for {}", agent.id.as_str()),
-        )
-        .await?;
+        self.save_managed(&agent, format!("new token for {}", agent.id.as_str()))
+            .await?;
         Ok((agent, token))
+    }
+
+    /// Saves an agent the admin manages, and says what changed in the audit trail.
+    async fn save_managed(&self, agent: &Agent, what: String) -> Result<(), AppError> {
+        self.desk.store.save_agent(agent).await?;
+        self.audit(AuditAction::ManageAgent, None, what).await
     }
 
     /// The agents an admin may manage: those of the admin's agency, up to the admin's role.

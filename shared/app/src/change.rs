@@ -1,5 +1,6 @@
 //! An agent changes a ticket's status, priority or assignee, against the version they saw.
 
+use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{Access, AuditAction, Role};
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore};

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use ventanilla_domain::Choice;
 
 use serde::Deserialize;
 use ventanilla_domain::BlobKey;

@@ -2,7 +2,6 @@
 //! referral to a ticket it transferred may still note on it.
 
 use ventanilla_domain::model::agents::{Access, AuditAction};
-
 use ventanilla_domain::{Author, Body, Message, MessageId, MessageKind, Ticket, TicketChange};
 
 use crate::AppError;
@@ -13,15 +12,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// after it.
     pub async fn note(&self, ticket: Ticket, text: Body) -> Result<(MessageId, Ticket), AppError> {
         self.may(&ticket, Access::Referral)?;
-        let message = Message {
-            id: self.site.ids.message_id(),
-            at: self.desk.site.clock.now(),
-            kind: MessageKind::InternalNote,
-            author: Author::Agent(self.agent.reference()),
-            body: text,
-            attachments: Vec::new(),
-            mail: None,
-        };
+        let message = self.internal_note(text);
         let id = message.id;
         let updated = self
             .append(
@@ -34,5 +25,18 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         self.audit(AuditAction::Note, Some(&updated.number), String::new())
             .await?;
         Ok((id, updated))
+    }
+
+    /// A note by this agent, written now.
+    pub(crate) fn internal_note(&self, body: Body) -> Message {
+        Message {
+            id: self.site.ids.message_id(),
+            at: self.site.clock.now(),
+            kind: MessageKind::InternalNote,
+            author: Author::Agent(self.agent.reference()),
+            body,
+            attachments: Vec::new(),
+            mail: None,
+        }
     }
 }

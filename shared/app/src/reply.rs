@@ -3,6 +3,7 @@
 //! failed send loses nothing: the reply is sent again when the ticket is opened or listed.
 
 use ventanilla_domain::BlobKey;
+use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{Access, AuditAction};
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::MailMeta;

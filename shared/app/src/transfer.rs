@@ -2,10 +2,8 @@
 //! agency keeps a referral (read and note) unless it says otherwise; the assignee is cleared.
 
 use ventanilla_domain::model::agents::{Access, AuditAction, Role};
-
 use ventanilla_domain::{
-    AgencyCode, Author, Body, FieldError, FieldErrors, FieldProblem, Message, MessageKind,
-    QueueName, Ticket, TicketChange,
+    AgencyCode, Body, FieldError, FieldErrors, FieldProblem, QueueName, Ticket, TicketChange,
 };
 
 use crate::AppError;
@@ -58,15 +56,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let queue = queue.unwrap_or_else(|| target.default_queue.clone());
         let keep = request.keep_referral.unwrap_or(true);
         let from = ticket.agency.clone();
-        let message = Message {
-            id: self.site.ids.message_id(),
-            at: self.desk.site.clock.now(),
-            kind: MessageKind::InternalNote,
-            author: Author::Agent(self.agent.reference()),
-            body: note,
-            attachments: Vec::new(),
-            mail: None,
-        };
+        let message = self.internal_note(note);
         let updated = self
             .append(
                 ticket,

@@ -11,7 +11,7 @@ pub mod ports;
 pub mod retry;
 pub mod rules;
 
-pub use model::field::{FieldError, FieldErrors, FieldProblem};
+pub use model::field::{Choice, FieldError, FieldErrors, FieldProblem, Labelled};
 pub use model::lang::Lang;
 pub use model::status::{Priority, Status, TransitionError};
 pub use model::ticket::{

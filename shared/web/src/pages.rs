@@ -34,20 +34,20 @@ impl Frame {
 
 /// One option of a select.
 #[derive(Debug, Clone)]
-pub struct Choice {
+pub struct SelectOption {
     pub value: String,
     pub label: String,
     pub selected: bool,
 }
 
-impl Choice {
+impl SelectOption {
     pub fn list<'a>(
         options: impl IntoIterator<Item = (&'a str, &'a str)>,
         current: &str,
-    ) -> Vec<Choice> {
+    ) -> Vec<SelectOption> {
         options
             .into_iter()
-            .map(|(value, label)| Choice {
+            .map(|(value, label)| SelectOption {
                 value: value.to_owned(),
                 label: label.to_owned(),
                 selected: value == current,
@@ -73,7 +73,7 @@ pub struct FieldView {
     pub label: &'static str,
     pub kind: FieldKind,
     pub value: String,
-    pub options: Vec<Choice>,
+    pub options: Vec<SelectOption>,
     pub required: bool,
     pub hint: Option<&'static str>,
     pub error: Option<String>,
@@ -107,7 +107,7 @@ impl FieldView {
         self
     }
 
-    pub fn options(mut self, options: Vec<Choice>) -> Self {
+    pub fn options(mut self, options: Vec<SelectOption>) -> Self {
         self.options = options;
         self
     }

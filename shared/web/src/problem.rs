@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use ventanilla_app::AppError;
+use ventanilla_domain::Choice;
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use ventanilla_app::agencies::AgencyRequest;
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Choice;
 use ventanilla_domain::QueueName;
 use ventanilla_domain::model::agencies::Agency;
 use ventanilla_web::{Caller, Problem};

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use ventanilla_app::agents::NewAgentRequest;
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Choice;
 use ventanilla_domain::QueueName;
 use ventanilla_domain::model::agents::{Agent, AgentToken, Role};
 use ventanilla_web::{Caller, Problem};

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ventanilla_app::change::Change;
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::Access;
 use ventanilla_domain::{AgentId, FieldError, FieldErrors, FieldProblem, Priority, Status};
 use ventanilla_web::{Caller, Problem};

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::reply::{NewReply, ReplyFile};
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::Access;
 use ventanilla_domain::ports::{BlobStore, Mailer};
 use ventanilla_domain::{Body, FieldError, FieldErrors, FieldProblem, Lang, Status};

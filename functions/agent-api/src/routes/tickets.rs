@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::list_queue::QueueFilter;
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Choice;
 use ventanilla_domain::ports::{BlobStore, Cursor, Mailer, ThreadCursor};
 use ventanilla_domain::{
     AgentId, Category, FieldError, FieldErrors, FieldProblem, QueueName, Status,

@@ -1,6 +1,7 @@
 //! Reading and writing tickets: the `TicketStore` port.
 
 use super::*;
+use ventanilla_domain::Choice;
 
 impl DynamoStore {
     pub(super) async fn query_tickets(

@@ -1,6 +1,7 @@
 //! Tickets, their threads and mail ids: the `TicketStore` port.
 
 use super::*;
+use ventanilla_domain::Choice;
 
 impl TicketStore for SqliteStore {
     async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::model::field::choice;
 use crate::{AgencyCode, AgentId, FieldError, FieldProblem, Ticket, TicketNumber, Timestamp};
 
 /// Identities the system acts under in the audit trail (the retention rule's erasures): no
@@ -21,40 +22,20 @@ pub fn is_system_agent(id: &AgentId) -> bool {
     SYSTEM_AGENT_IDS.contains(&id.as_str())
 }
 
-/// What an agent may do, each role including the one before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Works the queues of its agency.
-    Agent,
-    /// Also assigns, transfers and reads its agency's reports.
-    Supervisor,
-    /// Also manages its agency's agents and settings.
-    Admin,
-    /// Also creates agencies and changes any agency's settings: the platform's operators,
-    /// not an agency's staff. Only an operator (or `ventanilla-local agent add`, the
-    /// deployer's own tool) makes another.
-    Operator,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Agent, Role::Supervisor, Role::Admin, Role::Operator];
-
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let text = raw.trim().to_ascii_lowercase();
-        Role::ALL
-            .into_iter()
-            .find(|r| r.wire() == text)
-            .ok_or_else(|| FieldError::new("role", FieldProblem::UnknownValue))
-    }
-
-    pub fn wire(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-            Role::Operator => "operator",
-        }
+choice! {
+    /// What an agent may do, each role including the one before.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role in "role" {
+        /// Works the queues of its agency.
+        Agent,
+        /// Also assigns, transfers and reads its agency's reports.
+        Supervisor,
+        /// Also manages its agency's agents and settings.
+        Admin,
+        /// Also creates agencies and changes any agency's settings: the platform's operators,
+        /// not an agency's staff. Only an operator (or `ventanilla-local agent add`, the
+        /// deployer's own tool) makes another.
+        Operator,
     }
 }
 
@@ -204,6 +185,7 @@ pub struct AuditEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Choice;
 
     #[test]
     fn tokens_are_long_random_and_stored_only_as_hashes() {

@@ -7,6 +7,94 @@ use serde::Serialize;
 
 use crate::Lang;
 
+/// One of a closed list (a status, a category, a role...): written in JSON, forms and store
+/// keys by its wire name, which is also its serde name, and read back only from that list.
+pub trait Choice: Copy + Into<&'static str> + strum::VariantArray + 'static {
+    /// The field a bad value is reported under.
+    const FIELD: &'static str;
+    /// Every value, in the order a list shows them.
+    const ALL: &'static [Self] = Self::VARIANTS;
+
+    fn wire(self) -> &'static str {
+        self.into()
+    }
+
+    /// By wire name, trimmed and in any case: none is `Required`, another `UnknownValue`.
+    fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim().to_ascii_lowercase();
+        if text.is_empty() {
+            return Err(FieldError::new(Self::FIELD, FieldProblem::Required));
+        }
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|value| value.wire() == text)
+            .ok_or_else(|| FieldError::new(Self::FIELD, FieldProblem::UnknownValue))
+    }
+}
+
+/// A choice people read: its label in Spanish and in English.
+pub trait Labelled: Choice {
+    /// (Spanish, English).
+    fn labels(self) -> (&'static str, &'static str);
+
+    fn label(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Es => self.labels().0,
+            Lang::En => self.labels().1,
+        }
+    }
+}
+
+/// Declares a closed list: the enum, written by serde and strum under each value's
+/// snake_case name; its [`Choice`], with the field a bad value is reported under; and, where
+/// every value carries `=> ("Spanish", "English")`, its [`Labelled`]. Attributes before the
+/// enum (docs, more derives) and before each value (docs, `#[default]`) are kept.
+macro_rules! choice {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident in $field:literal {
+            $( $(#[$value_meta:meta])* $value:ident $(=> ($es:literal, $en:literal))? ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize,
+            ::strum::IntoStaticStr, ::strum::VariantArray,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name {
+            $( $(#[$value_meta])* $value ),+
+        }
+
+        impl $crate::model::field::Choice for $name {
+            const FIELD: &'static str = $field;
+        }
+
+        $crate::model::field::choice!(@labels $name $( $value $(($es, $en))? ),+);
+    };
+    (@labels $name:ident $( $value:ident ($es:literal, $en:literal) ),+) => {
+        impl $crate::model::field::Labelled for $name {
+            fn labels(self) -> (&'static str, &'static str) {
+                match self {
+                    $( $name::$value => ($es, $en) ),+
+                }
+            }
+        }
+    };
+    (@labels $name:ident $( $value:ident ),+) => {};
+}
+pub(crate) use choice;
+
+/// A name shown in lists (an agency's, an agent's): trimmed, not empty, at most `max_chars`.
+pub fn display_name(raw: Option<&str>, max_chars: usize) -> Result<String, FieldError> {
+    raw.map(str::trim)
+        .filter(|name| !name.is_empty() && name.chars().count() <= max_chars)
+        .map(str::to_owned)
+        .ok_or_else(|| FieldError::new("name", FieldProblem::Required))
+}
+
 /// What is wrong with a field, independent of language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]

@@ -2,23 +2,21 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use crate::model::field::{Choice, choice};
 
-use crate::{FieldError, FieldProblem, Lang};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Opened, nobody has worked on it yet.
-    New,
-    /// An agent is on it.
-    Open,
-    /// The agency asked the citizen something and waits for the answer.
-    WaitingOnCitizen,
-    /// The agency considers it answered; the citizen may still follow up.
-    Resolved,
-    /// Finished; a follow-up reopens it or opens a linked ticket, per the queue's rule.
-    Closed,
+choice! {
+    pub enum Status in "status" {
+        /// Opened, nobody has worked on it yet.
+        New => ("Nuevo", "New"),
+        /// An agent is on it.
+        Open => ("En atención", "In progress"),
+        /// The agency asked the citizen something and waits for the answer.
+        WaitingOnCitizen => ("Esperando su respuesta", "Waiting for your answer"),
+        /// The agency considers it answered; the citizen may still follow up.
+        Resolved => ("Resuelto", "Resolved"),
+        /// Finished; a follow-up reopens it or opens a linked ticket, per the queue's rule.
+        Closed => ("Cerrado", "Closed"),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -29,50 +27,6 @@ pub struct TransitionError {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::New,
-        Status::Open,
-        Status::WaitingOnCitizen,
-        Status::Resolved,
-        Status::Closed,
-    ];
-
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let text = raw.trim().to_ascii_lowercase();
-        if text.is_empty() {
-            return Err(FieldError::new("status", FieldProblem::Required));
-        }
-        Status::ALL
-            .into_iter()
-            .find(|s| s.wire() == text)
-            .ok_or_else(|| FieldError::new("status", FieldProblem::UnknownValue))
-    }
-
-    pub fn wire(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Open => "open",
-            Status::WaitingOnCitizen => "waiting_on_citizen",
-            Status::Resolved => "resolved",
-            Status::Closed => "closed",
-        }
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match (lang, self) {
-            (Lang::Es, Status::New) => "Nuevo",
-            (Lang::Es, Status::Open) => "En atención",
-            (Lang::Es, Status::WaitingOnCitizen) => "Esperando su respuesta",
-            (Lang::Es, Status::Resolved) => "Resuelto",
-            (Lang::Es, Status::Closed) => "Cerrado",
-            (Lang::En, Status::New) => "New",
-            (Lang::En, Status::Open) => "In progress",
-            (Lang::En, Status::WaitingOnCitizen) => "Waiting for your answer",
-            (Lang::En, Status::Resolved) => "Resolved",
-            (Lang::En, Status::Closed) => "Closed",
-        }
-    }
-
     /// Resolved and closed tickets are finished: a follow-up to them obeys the queue's rule.
     pub fn is_finished(self) -> bool {
         matches!(self, Status::Resolved | Status::Closed)
@@ -119,41 +73,14 @@ impl fmt::Display for Status {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Low,
-    #[default]
-    Normal,
-    High,
-    Urgent,
-}
-
-impl Priority {
-    pub const ALL: [Priority; 4] = [
-        Priority::Low,
-        Priority::Normal,
-        Priority::High,
-        Priority::Urgent,
-    ];
-
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let text = raw.trim().to_ascii_lowercase();
-        Priority::ALL
-            .into_iter()
-            .find(|p| p.wire() == text)
-            .ok_or_else(|| FieldError::new("priority", FieldProblem::UnknownValue))
-    }
-
-    pub fn wire(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
+choice! {
+    #[derive(PartialOrd, Ord, Default)]
+    pub enum Priority in "priority" {
+        Low,
+        #[default]
+        Normal,
+        High,
+        Urgent,
     }
 }
 
@@ -181,8 +108,8 @@ mod tests {
             (Closed, Open),
         ];
         let mut checked = 0;
-        for from in Status::ALL {
-            for to in Status::ALL {
+        for &from in Status::ALL {
+            for &to in Status::ALL {
                 let expected = allowed.contains(&(from, to));
                 assert_eq!(from.can_become(to), expected, "{from} -> {to}");
                 match from.transition_to(to) {
@@ -218,14 +145,14 @@ mod tests {
 
     #[test]
     fn wire_values_round_trip() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(Status::parse(s.wire()).unwrap(), s);
             assert_eq!(
                 serde_json::to_string(&s).unwrap(),
                 format!("\"{}\"", s.wire())
             );
         }
-        for p in Priority::ALL {
+        for &p in Priority::ALL {
             assert_eq!(Priority::parse(p.wire()).unwrap(), p);
         }
         assert_eq!(Status::parse("pending").unwrap_err().field, "status");

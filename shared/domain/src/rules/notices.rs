@@ -2,6 +2,7 @@
 //! `Reply-To` the support address, carry the ticket's tag in the subject and our threading
 //! anchor in `References`, and are marked automatic (RFC 3834).
 
+use crate::Labelled;
 use crate::model::mail::{MailDraft, MailMessageId, Mailbox};
 use crate::{Lang, Message, Ticket, Timestamp};
 

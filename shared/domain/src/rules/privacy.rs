@@ -84,6 +84,7 @@ pub struct Retention {
 mod tests {
     use super::*;
     use crate::BlobKey;
+    use crate::Choice;
     use crate::model::ticket::{MailMeta, MessageId};
     use crate::{
         AgencyCode, AttachmentRef, Author, Category, MessageKind, Priority, QueueName, Status,

@@ -1,11 +1,8 @@
-use serde::{Deserialize, Serialize};
-
 use crate::{FieldError, FieldProblem};
 
 /// Where a blob lives: `/`-separated segments of letters, digits and `._=-`, no `..`, so the
 /// same key is safe as an S3 key and as a path below the blob folder.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BlobKey(String);
 
 impl BlobKey {
@@ -34,21 +31,4 @@ impl BlobKey {
     }
 }
 
-impl TryFrom<String> for BlobKey {
-    type Error = FieldError;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        BlobKey::parse(&text)
-    }
-}
-
-impl From<BlobKey> for String {
-    fn from(key: BlobKey) -> String {
-        key.0
-    }
-}
-
-impl std::fmt::Display for BlobKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+super::text_serde!(BlobKey, "blob");

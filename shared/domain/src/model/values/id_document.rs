@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::field::choice;
 use crate::{FieldError, FieldProblem};
 
 const NUMBER_FIELD: &str = "id_number";
@@ -106,28 +107,10 @@ impl Passport {
 }
 super::text_serde!(Passport, "id_number");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdType {
-    Cedula,
-    Pasaporte,
-}
-
-impl IdType {
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "" => Err(FieldError::new("id_type", FieldProblem::Required)),
-            "cedula" => Ok(IdType::Cedula),
-            "pasaporte" => Ok(IdType::Pasaporte),
-            _ => Err(FieldError::new("id_type", FieldProblem::UnknownValue)),
-        }
-    }
-
-    pub fn wire(self) -> &'static str {
-        match self {
-            IdType::Cedula => "cedula",
-            IdType::Pasaporte => "pasaporte",
-        }
+choice! {
+    pub enum IdType in "id_type" {
+        Cedula,
+        Pasaporte,
     }
 }
 

@@ -1,10 +1,9 @@
 //! Who the requester is: name, nationality, gender and the kind of user, as the agencies'
 //! forms ask today.
 
-use serde::{Deserialize, Serialize};
-
+use crate::model::field::choice;
 use crate::model::field::clean_text;
-use crate::{FieldError, FieldProblem, Lang};
+use crate::{FieldError, FieldProblem};
 
 /// A person's full name as they write it: any script, 2 to 120 characters, at least one
 /// letter, on one line.
@@ -63,125 +62,31 @@ impl Nationality {
 }
 super::text_serde!(Nationality, "nationality");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Gender {
-    Masculino,
-    Femenino,
-    /// Any other gender identity.
-    Otro,
-    PrefieroNoDecir,
-}
-
-impl Gender {
-    pub const ALL: [Gender; 4] = [
-        Gender::Masculino,
-        Gender::Femenino,
-        Gender::Otro,
-        Gender::PrefieroNoDecir,
-    ];
-
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        parse_choice("gender", raw, &Gender::ALL, Gender::wire)
-    }
-
-    pub fn wire(self) -> &'static str {
-        match self {
-            Gender::Masculino => "masculino",
-            Gender::Femenino => "femenino",
-            Gender::Otro => "otro",
-            Gender::PrefieroNoDecir => "prefiero_no_decir",
-        }
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match (lang, self) {
-            (Lang::Es, Gender::Masculino) => "Masculino",
-            (Lang::Es, Gender::Femenino) => "Femenino",
-            (Lang::Es, Gender::Otro) => "Otro",
-            (Lang::Es, Gender::PrefieroNoDecir) => "Prefiero no decirlo",
-            (Lang::En, Gender::Masculino) => "Male",
-            (Lang::En, Gender::Femenino) => "Female",
-            (Lang::En, Gender::Otro) => "Other",
-            (Lang::En, Gender::PrefieroNoDecir) => "Prefer not to say",
-        }
+choice! {
+    pub enum Gender in "gender" {
+        Masculino => ("Masculino", "Male"),
+        Femenino => ("Femenino", "Female"),
+        /// Any other gender identity.
+        Otro => ("Otro", "Other"),
+        PrefieroNoDecir => ("Prefiero no decirlo", "Prefer not to say"),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UserType {
-    Ciudadano,
-    Estudiante,
-    Investigador,
-    Empresa,
-    SectorPublico,
-    Otro,
-}
-
-impl UserType {
-    pub const ALL: [UserType; 6] = [
-        UserType::Ciudadano,
-        UserType::Estudiante,
-        UserType::Investigador,
-        UserType::Empresa,
-        UserType::SectorPublico,
-        UserType::Otro,
-    ];
-
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        parse_choice("user_type", raw, &UserType::ALL, UserType::wire)
+choice! {
+    pub enum UserType in "user_type" {
+        Ciudadano => ("Ciudadano/a", "Citizen"),
+        Estudiante => ("Estudiante", "Student"),
+        Investigador => ("Investigador/a", "Researcher"),
+        Empresa => ("Empresa", "Business"),
+        SectorPublico => ("Sector público", "Public sector"),
+        Otro => ("Otro", "Other"),
     }
-
-    pub fn wire(self) -> &'static str {
-        match self {
-            UserType::Ciudadano => "ciudadano",
-            UserType::Estudiante => "estudiante",
-            UserType::Investigador => "investigador",
-            UserType::Empresa => "empresa",
-            UserType::SectorPublico => "sector_publico",
-            UserType::Otro => "otro",
-        }
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match (lang, self) {
-            (Lang::Es, UserType::Ciudadano) => "Ciudadano/a",
-            (Lang::Es, UserType::Estudiante) => "Estudiante",
-            (Lang::Es, UserType::Investigador) => "Investigador/a",
-            (Lang::Es, UserType::Empresa) => "Empresa",
-            (Lang::Es, UserType::SectorPublico) => "Sector público",
-            (Lang::Es, UserType::Otro) => "Otro",
-            (Lang::En, UserType::Ciudadano) => "Citizen",
-            (Lang::En, UserType::Estudiante) => "Student",
-            (Lang::En, UserType::Investigador) => "Researcher",
-            (Lang::En, UserType::Empresa) => "Business",
-            (Lang::En, UserType::SectorPublico) => "Public sector",
-            (Lang::En, UserType::Otro) => "Other",
-        }
-    }
-}
-
-/// Reads one of a closed set of wire values, naming the field when it is missing or unknown.
-fn parse_choice<T: Copy>(
-    field: &'static str,
-    raw: &str,
-    all: &[T],
-    wire: fn(T) -> &'static str,
-) -> Result<T, FieldError> {
-    let text = raw.trim().to_ascii_lowercase();
-    if text.is_empty() {
-        return Err(FieldError::new(field, FieldProblem::Required));
-    }
-    all.iter()
-        .copied()
-        .find(|&v| wire(v) == text)
-        .ok_or_else(|| FieldError::new(field, FieldProblem::UnknownValue))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Choice;
 
     #[test]
     fn names_keep_any_script_and_collapse_spaces() {
@@ -228,7 +133,7 @@ mod tests {
 
     #[test]
     fn genders_include_other_and_prefer_not_to_say() {
-        for g in Gender::ALL {
+        for &g in Gender::ALL {
             assert_eq!(Gender::parse(g.wire()).unwrap(), g);
             assert_eq!(
                 serde_json::to_string(&g).unwrap(),
@@ -240,7 +145,7 @@ mod tests {
 
     #[test]
     fn user_types_round_trip() {
-        for u in UserType::ALL {
+        for &u in UserType::ALL {
             assert_eq!(UserType::parse(u.wire()).unwrap(), u);
             assert_eq!(
                 serde_json::to_string(&u).unwrap(),
