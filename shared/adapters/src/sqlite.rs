@@ -230,6 +230,13 @@ fn query_row<T>(
     tx.prepare_cached(sql)?.query_row(params, row)
 }
 
+/// The text in the first column of the row `sql` finds for `key`, if it finds one.
+fn first_text(tx: &Connection, sql: &str, key: &str) -> Result<Option<String>, StoreError> {
+    query_row(tx, sql, [key], |row| row.get(0))
+        .optional()
+        .map_err(db)
+}
+
 fn db(error: rusqlite::Error) -> StoreError {
     StoreError::unavailable(error)
 }
@@ -247,14 +254,7 @@ fn message_sort_key(message: &Message) -> String {
 }
 
 fn load_ticket(tx: &Connection, number: &str) -> Result<Ticket, StoreError> {
-    let json: Option<String> = query_row(
-        tx,
-        "SELECT ticket FROM tickets WHERE number = ?1",
-        [number],
-        |row| row.get(0),
-    )
-    .optional()
-    .map_err(db)?;
+    let json = first_text(tx, "SELECT ticket FROM tickets WHERE number = ?1", number)?;
     from_json(&json.ok_or(StoreError::NotFound)?)
 }
 

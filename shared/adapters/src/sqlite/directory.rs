@@ -154,12 +154,7 @@ impl AgentDirectory for SqliteStore {
     async fn agent(&self, id: &AgentId) -> Result<Agent, StoreError> {
         let id = id.as_str().to_owned();
         self.transaction(move |tx| {
-            let json: Option<String> =
-                query_row(tx, "SELECT agent FROM agents WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
-                .optional()
-                .map_err(db)?;
+            let json = first_text(tx, "SELECT agent FROM agents WHERE id = ?1", &id)?;
             from_json(&json.ok_or(StoreError::NotFound)?)
         })
         .await
@@ -168,14 +163,7 @@ impl AgentDirectory for SqliteStore {
     async fn agent_by_token(&self, hash: &TokenHash) -> Result<Option<Agent>, StoreError> {
         let hash = hash.as_str().to_owned();
         self.transaction(move |tx| {
-            let json: Option<String> = query_row(
-                tx,
-                "SELECT agent FROM agents WHERE token_hash = ?1",
-                [hash],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db)?;
+            let json = first_text(tx, "SELECT agent FROM agents WHERE token_hash = ?1", &hash)?;
             json.as_deref().map(from_json).transpose()
         })
         .await

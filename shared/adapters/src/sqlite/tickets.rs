@@ -138,14 +138,11 @@ impl TicketStore for SqliteStore {
             mail_ids
                 .iter()
                 .map(|mail_id| {
-                    let number: Option<String> = query_row(
+                    let number = first_text(
                         tx,
                         "SELECT ticket FROM mail_ids WHERE mail_id = ?1",
-                        [mail_id],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(db)?;
+                        mail_id,
+                    )?;
                     number
                         .map(|n| TicketNumber::parse(&n).map_err(StoreError::unavailable))
                         .transpose()

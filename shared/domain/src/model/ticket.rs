@@ -12,22 +12,19 @@ use crate::{
 
 /// The person a ticket is for. A ticket opened by mail knows only the name and address;
 /// one opened by the form knows what the form asks.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
     pub name: PersonName,
     pub email: Email,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_document: Option<IdDocument>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<Phone>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nationality: Option<Nationality>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_type: Option<UserType>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     pub number: TicketNumber,
@@ -36,7 +33,6 @@ pub struct Ticket {
     pub category: Category,
     pub status: Status,
     pub priority: Priority,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<AgentId>,
     pub requester: Requester,
     pub subject: Subject,
@@ -46,7 +42,6 @@ pub struct Ticket {
     /// Raised by every update; an update names the version it saw (optimistic concurrency).
     pub version: u64,
     /// The finished ticket this one follows up, when a follow-up opened a new ticket.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_to: Option<TicketNumber>,
     /// Agencies that transferred the ticket away and kept a referral: they may read it and
     /// add notes.
@@ -58,7 +53,6 @@ pub struct Ticket {
     pub undelivered: Vec<MessageId>,
     /// When the requester's personal data was erased (`privacy`): on request or by the
     /// retention rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<Timestamp>,
 }
 
@@ -186,6 +180,7 @@ fn bounded_content_type(raw: &str) -> String {
 }
 
 /// How a message travelled by mail, for threading.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailMeta {
     /// Message-IDs that name this message: the one its sender set, and for our own mail
@@ -193,7 +188,6 @@ pub struct MailMeta {
     #[serde(default)]
     pub message_ids: Vec<MailMessageId>,
     /// The raw message as received, kept for agents and audits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<BlobKey>,
     /// SES's checks did not authenticate the sender's domain: agents see "remitente no
     /// verificado", and such a mail never joined a ticket by who it claims to be from.
@@ -201,6 +195,7 @@ pub struct MailMeta {
     pub sender_unverified: bool,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
@@ -210,7 +205,6 @@ pub struct Message {
     pub body: Body,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailMeta>,
 }
 

@@ -2,6 +2,23 @@
 
 use crate::{FieldError, FieldProblem};
 
+/// `raw` trimmed, if it is there and `well_formed` holds: the parse every identifier shares,
+/// with `field` naming it in the error.
+fn identifier(
+    field: &'static str,
+    raw: &str,
+    well_formed: impl Fn(&str) -> bool,
+) -> Result<String, FieldError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(FieldError::new(field, FieldProblem::Required));
+    }
+    if !well_formed(text) {
+        return Err(FieldError::new(field, FieldProblem::InvalidFormat));
+    }
+    Ok(text.to_owned())
+}
+
 /// An agency's acronym, e.g. `MDT`, `MINTEL`: the first part of its ticket numbers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AgencyCode(String);
@@ -9,13 +26,7 @@ pub struct AgencyCode(String);
 impl AgencyCode {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim().to_ascii_uppercase();
-        if text.is_empty() {
-            return Err(FieldError::new("agency", FieldProblem::Required));
-        }
-        if !super::ticket_number::is_acronym(&text) {
-            return Err(FieldError::new("agency", FieldProblem::InvalidFormat));
-        }
-        Ok(AgencyCode(text))
+        identifier("agency", &text, super::ticket_number::is_acronym).map(AgencyCode)
     }
 
     pub fn as_str(&self) -> &str {
@@ -30,20 +41,15 @@ pub struct QueueName(String);
 
 impl QueueName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err(FieldError::new("queue", FieldProblem::Required));
-        }
-        let well_formed = text.len() <= 40
-            && text.split('-').all(|w| {
-                !w.is_empty()
-                    && w.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            });
-        if !well_formed {
-            return Err(FieldError::new("queue", FieldProblem::InvalidFormat));
-        }
-        Ok(QueueName(text.to_owned()))
+        identifier("queue", raw, |text| {
+            text.len() <= 40
+                && text.split('-').all(|w| {
+                    !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+        })
+        .map(QueueName)
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,18 +64,13 @@ pub struct AgentId(String);
 
 impl AgentId {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err(FieldError::new("assignee", FieldProblem::Required));
-        }
-        let well_formed = text.len() <= 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if !well_formed {
-            return Err(FieldError::new("assignee", FieldProblem::InvalidFormat));
-        }
-        Ok(AgentId(text.to_owned()))
+        identifier("assignee", raw, |text| {
+            text.len() <= 64
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(AgentId)
     }
 
     pub fn as_str(&self) -> &str {

@@ -18,16 +18,20 @@ use crate::{FieldError, FieldProblem};
 
 const NUMBER_FIELD: &str = "id_number";
 
+/// A document number as typed, without the spaces and hyphens people put in it.
+fn without_separators(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Cedula(String);
 
 impl Cedula {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let digits: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
+        let digits = without_separators(raw);
         let fail = |problem| Err(FieldError::new(NUMBER_FIELD, problem));
         if digits.is_empty() {
             return fail(FieldProblem::Required);
@@ -74,12 +78,7 @@ pub struct Passport(String);
 
 impl Passport {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let text: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let text = without_separators(raw).to_ascii_uppercase();
         if text.is_empty() {
             return Err(FieldError::new(NUMBER_FIELD, FieldProblem::Required));
         }
