@@ -41,7 +41,7 @@ use ventanilla_domain::ports::{
     Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
     TicketStore, window_start,
 };
-use ventanilla_domain::retry::{backoff, until_won};
+use ventanilla_domain::retry::{Retries, until_won};
 use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
@@ -57,9 +57,21 @@ pub const QUEUE_INDEX: &str = "GSI1";
 pub const REQUESTER_INDEX: &str = "GSI2";
 pub const TTL_ATTRIBUTE: &str = "ttl";
 
-/// Losing the race for a number is normal under load; give up only after this many tries.
-const MAX_OPEN_ATTEMPTS: u32 = 60;
-const MAX_UPDATE_ATTEMPTS: u32 = 5;
+/// Losing the race for a number is normal under load: give up only after many tries.
+const OPENING: Retries = Retries {
+    attempts: 60,
+    first_wait: Duration::from_millis(4),
+    longest_wait: Duration::from_millis(250),
+    gave_up: "too much contention for the next ticket number; try again",
+};
+
+/// A write cancelled by another transaction on the same items.
+const CONFLICTED: Retries = Retries {
+    attempts: 5,
+    first_wait: Duration::from_millis(10),
+    longest_wait: Duration::from_millis(200),
+    gave_up: "the write kept conflicting with other transactions",
+};
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -291,21 +303,21 @@ impl DynamoStore {
             request.send().await.map_err(unavailable)?;
             Ok::<_, StoreError>(())
         };
-        let gave_up = "the table could not be created";
-        until_won(
-            4,
-            (Duration::from_millis(50), Duration::from_secs(1)),
-            gave_up,
-            || async {
-                match create().await {
-                    Ok(()) => Ok(Some(())),
-                    Err(error) => {
-                        tracing::warn!(%error, "table not created yet");
-                        Ok::<_, StoreError>(None)
-                    }
+        let retries = Retries {
+            attempts: 4,
+            first_wait: Duration::from_millis(50),
+            longest_wait: Duration::from_secs(1),
+            gave_up: "the table could not be created",
+        };
+        until_won(retries, || async {
+            match create().await {
+                Ok(()) => Ok(Some(())),
+                Err(error) => {
+                    tracing::warn!(%error, "table not created yet");
+                    Ok::<_, StoreError>(None)
                 }
-            },
-        )
+            }
+        })
         .await?;
         client
             .update_time_to_live()
@@ -352,16 +364,11 @@ impl DynamoStore {
             let mut pending = chunk.to_vec();
             let mut attempt = 0;
             while !pending.is_empty() {
-                if attempt == MAX_UPDATE_ATTEMPTS {
+                if attempt == CONFLICTED.attempts {
                     return Err(StoreError::unavailable("DynamoDB kept leaving keys unread"));
                 }
                 if attempt > 0 {
-                    tokio::time::sleep(backoff(
-                        attempt - 1,
-                        Duration::from_millis(10),
-                        Duration::from_millis(200),
-                    ))
-                    .await;
+                    tokio::time::sleep(CONFLICTED.wait(attempt - 1)).await;
                 }
                 attempt += 1;
                 let request = KeysAndAttributes::builder()

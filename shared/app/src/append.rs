@@ -6,15 +6,18 @@ use std::time::Duration;
 
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{StoreError, TicketStore};
-use ventanilla_domain::retry::until_won;
+use ventanilla_domain::retry::{Retries, until_won};
 use ventanilla_domain::{Message, Ticket, TicketChange};
 
 /// How many times an append is tried. Mails to one ticket arriving at once (the local
 /// listener takes them in parallel) each lose to the others in turn; a random, growing wait
 /// between tries stops them colliding.
-const ATTEMPTS: u32 = 12;
-const FIRST_WAIT: Duration = Duration::from_millis(1);
-const LONGEST_WAIT: Duration = Duration::from_millis(64);
+const RETRIES: Retries = Retries {
+    attempts: 12,
+    first_wait: Duration::from_millis(1),
+    longest_wait: Duration::from_millis(64),
+    gave_up: "the ticket kept changing under the update",
+};
 
 /// What to write on the ticket as it now stands.
 #[derive(Debug, Clone, Default)]
@@ -38,40 +41,35 @@ where
     // Shared with each try's future, which must stay `Send` for the routers.
     let current = Mutex::new(ticket);
     let refused = Mutex::new(None);
-    let outcome = until_won(
-        ATTEMPTS,
-        (FIRST_WAIT, LONGEST_WAIT),
-        "the ticket kept changing under the update",
-        || {
-            let (current, refused, decide) = (&current, &refused, &decide);
-            async move {
-                let ticket = lock(current).clone();
-                let step = match decide(&ticket) {
-                    Ok(Some(step)) => step,
-                    Ok(None) => return Ok(Some(None)),
-                    Err(error) => {
-                        *lock(refused) = Some(error);
-                        return Ok(Some(None));
-                    }
-                };
-                let update = TicketUpdate {
-                    number: ticket.number.clone(),
-                    expected_version: ticket.version,
-                    change: step.change,
-                    message: step.message,
-                };
-                match store.update(update).await {
-                    Ok(updated) => Ok(Some(Some(updated))),
-                    Err(StoreError::VersionConflict) => {
-                        let fresh = store.ticket(&ticket.number).await?;
-                        *lock(current) = fresh;
-                        Ok(None)
-                    }
-                    Err(error) => Err(error),
+    let outcome = until_won(RETRIES, || {
+        let (current, refused, decide) = (&current, &refused, &decide);
+        async move {
+            let ticket = lock(current).clone();
+            let step = match decide(&ticket) {
+                Ok(Some(step)) => step,
+                Ok(None) => return Ok(Some(None)),
+                Err(error) => {
+                    *lock(refused) = Some(error);
+                    return Ok(Some(None));
                 }
+            };
+            let update = TicketUpdate {
+                number: ticket.number.clone(),
+                expected_version: ticket.version,
+                change: step.change,
+                message: step.message,
+            };
+            match store.update(update).await {
+                Ok(updated) => Ok(Some(Some(updated))),
+                Err(StoreError::VersionConflict) => {
+                    let fresh = store.ticket(&ticket.number).await?;
+                    *lock(current) = fresh;
+                    Ok(None)
+                }
+                Err(error) => Err(error),
             }
-        },
-    )
+        }
+    })
     .await?;
     match refused.into_inner().unwrap_or_else(PoisonError::into_inner) {
         Some(error) => Err(error),

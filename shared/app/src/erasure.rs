@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ventanilla_domain::model::agents::{AuditAction, AuditEntry};
 use ventanilla_domain::ports::{AuditLog, BlobError, BlobStore, StoreError, TicketStore};
-use ventanilla_domain::retry::until_won;
+use ventanilla_domain::retry::{Retries, until_won};
 use ventanilla_domain::rules::privacy::erasure;
 use ventanilla_domain::{AgentId, Ticket, TicketNumber, Timestamp};
 
@@ -19,9 +19,12 @@ pub enum ErasureError {
 }
 
 /// How many times an erasure reads the ticket again when an update got in between.
-const ATTEMPTS: u32 = 5;
-const FIRST_WAIT: Duration = Duration::from_millis(2);
-const LONGEST_WAIT: Duration = Duration::from_millis(100);
+const RETRIES: Retries = Retries {
+    attempts: 5,
+    first_wait: Duration::from_millis(2),
+    longest_wait: Duration::from_millis(100),
+    gave_up: "the ticket kept changing during its erasure",
+};
 
 /// Erases one ticket's personal data and records it in its audit trail. Erasing an erased
 /// ticket again changes nothing but is recorded too.
@@ -33,8 +36,7 @@ pub async fn erase_ticket(
     at: Timestamp,
     reason: &str,
 ) -> Result<Ticket, ErasureError> {
-    let gave_up = "the ticket kept changing during its erasure";
-    let erased = until_won(ATTEMPTS, (FIRST_WAIT, LONGEST_WAIT), gave_up, || async {
+    let erased = until_won(RETRIES, || async {
         let (ticket, thread) = store.thread(number).await?;
         let erasure = erasure(&ticket, &thread, at);
         for key in &erasure.blobs {

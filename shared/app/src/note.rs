@@ -22,7 +22,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                 message,
             )
             .await?;
-        self.audit(AuditAction::Note, Some(&updated.number), String::new())
+        self.audit_ticket(AuditAction::Note, &updated.number)
             .await?;
         Ok((id, updated))
     }

@@ -23,12 +23,8 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
             shown.push(self.with_links(ticket, &whole).await?);
         }
         for ticket in &shown {
-            self.audit(
-                AuditAction::ExportPersonalData,
-                Some(&ticket.ticket.number),
-                String::new(),
-            )
-            .await?;
+            self.audit_ticket(AuditAction::ExportPersonalData, &ticket.ticket.number)
+                .await?;
         }
         Ok(shown)
     }

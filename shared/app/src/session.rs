@@ -114,6 +114,15 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         .ok_or_else(|| unreachable!("an agent's append always has a step to write"))
     }
 
+    /// Records that the agent did `action` on ticket `number`, which needs no more detail.
+    pub async fn audit_ticket(
+        &self,
+        action: AuditAction,
+        number: &TicketNumber,
+    ) -> Result<(), AppError> {
+        self.audit(action, Some(number), String::new()).await
+    }
+
     /// Records what the agent did; an audit that cannot be written fails the request (the
     /// action already happened, so the log says so).
     pub async fn audit(

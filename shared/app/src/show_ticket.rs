@@ -43,12 +43,8 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         let shown = self
             .with_links(ticket, &ThreadQuery::newest(before))
             .await?;
-        self.audit(
-            AuditAction::ViewTicket,
-            Some(&shown.ticket.number),
-            String::new(),
-        )
-        .await?;
+        self.audit_ticket(AuditAction::ViewTicket, &shown.ticket.number)
+            .await?;
         Ok(shown)
     }
 }

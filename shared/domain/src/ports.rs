@@ -167,6 +167,21 @@ pub struct Page<T, C = Cursor> {
     pub next: Option<C>,
 }
 
+impl<T, C> Page<T, C> {
+    /// A page of `limit` items from a read of up to `limit + 1`: the extra one (or `more`,
+    /// when the read stopped early) says a next page exists, which starts after the cursor
+    /// `cursor` makes of this page's last item.
+    pub fn of(mut items: Vec<T>, limit: usize, more: bool, cursor: impl Fn(&T) -> C) -> Self {
+        let next = if items.len() > limit || (more && !items.is_empty()) {
+            items.truncate(limit);
+            items.last().map(cursor)
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
 /// Tickets and their threads.
 pub trait TicketStore: Send + Sync {
     /// Allocates the next number for (agency, category code, year), and writes the ticket,

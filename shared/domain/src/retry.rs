@@ -17,29 +17,41 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     Duration::from_micros(rand::rng().random_range(0..=ceiling))
 }
 
+/// How a write that loses races is tried again: how many tries in all, the backoff's first
+/// and longest wait, and the reason given when the last try is lost too.
+#[derive(Debug, Clone, Copy)]
+pub struct Retries {
+    pub attempts: u32,
+    pub first_wait: Duration,
+    pub longest_wait: Duration,
+    pub gave_up: &'static str,
+}
+
+impl Retries {
+    /// The wait before try `attempt + 1`.
+    pub fn wait(&self, attempt: u32) -> Duration {
+        backoff(attempt, self.first_wait, self.longest_wait)
+    }
+}
+
 /// Runs `once` until it wins: `Ok(None)` means it lost a race (a concurrent writer got there
-/// first) and is worth another try after a backoff; after `attempts` losses, `Unavailable`
-/// with `gave_up` as the reason. Any error ends the tries at once.
-pub async fn until_won<T, E, F, Fut>(
-    attempts: u32,
-    (base, cap): (Duration, Duration),
-    gave_up: &'static str,
-    mut once: F,
-) -> Result<T, E>
+/// first) and is worth another try after a backoff; after `retries.attempts` losses,
+/// `Unavailable` with `retries.gave_up` as the reason. Any error ends the tries at once.
+pub async fn until_won<T, E, F, Fut>(retries: Retries, mut once: F) -> Result<T, E>
 where
     E: From<StoreError>,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, E>>,
 {
-    for attempt in 0..attempts {
+    for attempt in 0..retries.attempts {
         if let Some(won) = once().await? {
             return Ok(won);
         }
-        if attempt + 1 < attempts {
-            tokio::time::sleep(backoff(attempt, base, cap)).await;
+        if attempt + 1 < retries.attempts {
+            tokio::time::sleep(retries.wait(attempt)).await;
         }
     }
-    Err(StoreError::unavailable(gave_up).into())
+    Err(StoreError::unavailable(retries.gave_up).into())
 }
 
 #[cfg(test)]

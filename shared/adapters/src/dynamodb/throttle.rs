@@ -32,29 +32,11 @@ impl Throttle for DynamoStore {
         if limit == 0 {
             return Ok(false);
         }
-        let (item_key, expires) = throttle_key(key, window, now);
         // The condition makes the count and the check one write: parallel takers are
         // serialised by DynamoDB, and the ones past the limit fail the condition.
-        let taken = self
-            .client
-            .get()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key))
-            .update_expression("ADD #count :one SET #ttl = :expires")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expires", n(expires))
-            .expression_attribute_values(":limit", n(limit))
-            .send()
-            .await;
-        match taken {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(unavailable(error)),
-        }
+        let condition = "attribute_not_exists(#count) OR #count < :bound";
+        self.add_to_count(key, window, now, 1, condition, limit)
+            .await
     }
 
     async fn release(
@@ -63,26 +45,10 @@ impl Throttle for DynamoStore {
         window: Duration,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let (item_key, _) = throttle_key(key, window, now);
-        let released = self
-            .client
-            .get()
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key))
-            .update_expression("ADD #count :minus_one")
-            .condition_expression("#count > :zero")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match released {
-            Ok(_) => Ok(()),
-            // Nothing left to give back (the window ended meanwhile).
-            Err(error) if condition_failed(&error) => Ok(()),
-            Err(error) => Err(unavailable(error)),
-        }
+        // Nothing to give back when the count is gone (the window ended meanwhile).
+        self.add_to_count(key, window, now, -1, "#count > :bound", 0)
+            .await
+            .map(|_| ())
     }
 
     async fn counts(
@@ -105,5 +71,41 @@ impl Throttle for DynamoStore {
             .iter()
             .map(|item| count_of(found.get(partition_key(item)?)))
             .collect()
+    }
+}
+
+impl DynamoStore {
+    /// Adds `add` to a window's count, in one conditional write, if `condition` holds
+    /// (`:bound` is `bound`): `false` when it did not.
+    async fn add_to_count(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+        add: i64,
+        condition: &str,
+        bound: u64,
+    ) -> Result<bool, StoreError> {
+        let (item_key, expires) = throttle_key(key, window, now);
+        let written = self
+            .client
+            .get()
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .update_expression("ADD #count :add SET #ttl = :expires")
+            .condition_expression(condition)
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":add", n(add))
+            .expression_attribute_values(":expires", n(expires))
+            .expression_attribute_values(":bound", n(bound))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
     }
 }

@@ -53,13 +53,7 @@ impl DynamoStore {
 impl TicketStore for DynamoStore {
     async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
         let _turn = self.opening.lock().await;
-        until_won(
-            MAX_OPEN_ATTEMPTS,
-            (Duration::from_millis(4), Duration::from_millis(250)),
-            "too much contention for the next ticket number; try again",
-            || self.try_open(&draft),
-        )
-        .await
+        until_won(OPENING, || self.try_open(&draft)).await
     }
 
     async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
@@ -152,33 +146,17 @@ impl TicketStore for DynamoStore {
         };
         // Older messages exist when one more came back than asked, or DynamoDB stopped
         // (1 MB) before reaching the META item.
-        let mut next = None;
-        if items.len() > query.limit || (truncated && !items.is_empty()) {
-            items.truncate(query.limit);
-            next = items.last().map(ThreadCursor::of);
-        }
-        items.reverse();
-        Ok((ticket, Page { items, next }))
+        let mut page = Page::of(items, query.limit, truncated, ThreadCursor::of);
+        page.items.reverse();
+        Ok((ticket, page))
     }
 
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
-        until_won(
-            MAX_UPDATE_ATTEMPTS,
-            (Duration::from_millis(10), Duration::from_millis(200)),
-            "the update kept conflicting with other transactions",
-            || self.try_update(&update),
-        )
-        .await
+        until_won(CONFLICTED, || self.try_update(&update)).await
     }
 
     async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
-        until_won(
-            MAX_UPDATE_ATTEMPTS,
-            (Duration::from_millis(10), Duration::from_millis(200)),
-            "the event kept conflicting with other transactions",
-            || self.try_add_event(number, event),
-        )
-        .await
+        until_won(CONFLICTED, || self.try_add_event(number, event)).await
     }
 
     async fn link_mail_id(
@@ -241,7 +219,7 @@ impl TicketStore for DynamoStore {
             }
             None => "GSI1PK = :pk",
         };
-        let (mut items, _) = self
+        let (items, _) = self
             .query_tickets(
                 QUEUE_INDEX,
                 condition,
@@ -251,13 +229,7 @@ impl TicketStore for DynamoStore {
                 query.oldest_first,
             )
             .await?;
-        let next = if items.len() > query.limit {
-            items.truncate(query.limit);
-            items.last().map(Cursor::after)
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::of(items, query.limit, false, Cursor::after))
     }
 
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
@@ -269,12 +241,6 @@ impl TicketStore for DynamoStore {
     }
 
     async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
-        until_won(
-            MAX_UPDATE_ATTEMPTS,
-            (Duration::from_millis(10), Duration::from_millis(200)),
-            "the erasure kept conflicting with other transactions",
-            || self.try_erase(erasure),
-        )
-        .await
+        until_won(CONFLICTED, || self.try_erase(erasure)).await
     }
 }

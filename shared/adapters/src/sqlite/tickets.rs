@@ -67,25 +67,16 @@ impl TicketStore for SqliteStore {
         let limit = query.limit;
         self.transaction(move |tx| {
             let ticket = load_ticket(tx, &number)?;
-            let mut items: Vec<Message> = json_rows(
+            let items: Vec<Message> = json_rows(
                 tx,
                 "SELECT message FROM messages
                      WHERE ticket = ?1 AND (?2 IS NULL OR sort_key < ?2)
                      ORDER BY sort_key DESC LIMIT ?3",
                 params![&number, before, take],
             )?;
-            let next = (items.len() > limit).then(|| {
-                items.truncate(limit);
-                items.last().map(ThreadCursor::of)
-            });
-            items.reverse();
-            Ok((
-                ticket,
-                Page {
-                    items,
-                    next: next.flatten(),
-                },
-            ))
+            let mut page = Page::of(items, limit, false, ThreadCursor::of);
+            page.items.reverse();
+            Ok((ticket, page))
         })
         .await
     }
@@ -172,7 +163,7 @@ impl TicketStore for SqliteStore {
                  LIMIT ?6"
             };
             let after = query.after.as_ref();
-            let mut items = json_rows(
+            let items = json_rows(
                 tx,
                 sql,
                 params![
@@ -184,13 +175,7 @@ impl TicketStore for SqliteStore {
                     (query.limit + 1) as i64,
                 ],
             )?;
-            let next = if items.len() > query.limit {
-                items.truncate(query.limit);
-                items.last().map(Cursor::after)
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            Ok(Page::of(items, query.limit, false, Cursor::after))
         })
         .await
     }
