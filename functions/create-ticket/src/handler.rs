@@ -7,17 +7,14 @@ use std::sync::Arc;
 use ventanilla_domain::Choice;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use ventanilla_app::Desk;
-use ventanilla_app::open_ticket::{FormRequest, NewTicket};
 use ventanilla_app::{AppError, Site};
-use ventanilla_domain::model::screenshots::{self, Upload};
-use ventanilla_domain::model::ticket::IdempotencyKey;
+use ventanilla_domain::model::screenshots;
 use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang, Ticket};
 use ventanilla_web::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
@@ -26,6 +23,7 @@ use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
 
 use crate::form::{self, TicketFields};
+use crate::submission::{Submission, Unreadable};
 
 /// The largest request read: the screenshots' limit plus room for the text fields.
 pub const MAX_REQUEST_BYTES: usize = screenshots::MAX_TOTAL_BYTES as usize + 256 * 1024;
@@ -35,7 +33,7 @@ const _: () = assert!(ventanilla_web::fits_lambda_payload(MAX_REQUEST_BYTES));
 /// The OpenAPI description of the public HTTP contract, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
-pub fn router<S, B, M>(intake: Arc<Desk<S, B, M>>) -> Router
+pub fn router<S, B, M>(desk: Arc<Desk<S, B, M>>) -> Router
 where
     S: TicketStore + Throttle + AgencyDirectory + 'static,
     B: BlobStore + 'static,
@@ -46,7 +44,7 @@ where
         .route("/api/v1/tickets", post(create::<S, B, M>))
         .route("/api/v1/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-        .with_state(intake)
+        .with_state(desk)
         .merge(ventanilla_web::static_routes());
     ventanilla_web::finish_router(routes)
 }
@@ -56,10 +54,10 @@ async fn openapi() -> Response {
 }
 
 async fn form_page<S: AgencyDirectory, B, M>(
-    State(intake): State<Arc<Desk<S, B, M>>>,
+    State(desk): State<Arc<Desk<S, B, M>>>,
     RequestLang(lang): RequestLang,
 ) -> Response {
-    let site = match intake.site.current(&intake.store).await {
+    let site = match desk.site.current(&desk.store).await {
         Ok(site) => site,
         Err(error) => {
             tracing::error!(%error, "agencies unreadable");
@@ -119,105 +117,6 @@ fn render_form(
     html(status, &page)
 }
 
-/// A submission as read off the wire, before any field is parsed.
-#[derive(Debug, Default)]
-struct Submission {
-    fields: TicketFields,
-    uploads: Vec<Upload>,
-    idempotency: Option<String>,
-    honeypot: String,
-    /// JSON in, JSON out; forms get pages unless they ask for JSON.
-    json: bool,
-}
-
-/// Why a submission could not be read at all.
-enum Unreadable {
-    TooLarge,
-    UnsupportedType,
-    Malformed(String),
-}
-
-async fn read_submission(request: Request) -> Result<Submission, Unreadable> {
-    let headers = request.headers().clone();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let header_key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if content_type.starts_with("application/json") {
-        let body = Bytes::from_request(request, &())
-            .await
-            .map_err(|rejection| too_large_or(rejection.status(), rejection.body_text()))?;
-        let fields: TicketFields = serde_json::from_slice(&body)
-            .map_err(|e| Unreadable::Malformed(format!("JSON: {e}")))?;
-        return Ok(Submission {
-            fields,
-            idempotency: header_key,
-            json: true,
-            ..Submission::default()
-        });
-    }
-    if !content_type.starts_with("multipart/form-data") {
-        return Err(Unreadable::UnsupportedType);
-    }
-    let mut multipart = Multipart::from_request(request, &())
-        .await
-        .map_err(|rejection| too_large_or(rejection.status(), rejection.body_text()))?;
-    let mut submission = Submission {
-        idempotency: header_key,
-        json: wants_json(&headers),
-        ..Submission::default()
-    };
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| too_large_or(e.status(), e.body_text()))?
-    {
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "screenshots" {
-            let file_name = field.file_name().unwrap_or("").to_owned();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| too_large_or(e.status(), e.body_text()))?;
-            // Browsers send an empty part for a file input left empty.
-            if !(bytes.is_empty() && file_name.is_empty()) {
-                submission.uploads.push(Upload {
-                    file_name,
-                    bytes: bytes.to_vec(),
-                });
-            }
-            continue;
-        }
-        let value = field
-            .text()
-            .await
-            .map_err(|e| too_large_or(e.status(), e.body_text()))?;
-        match name.as_str() {
-            "idempotency_token" => {
-                submission.idempotency.get_or_insert(value);
-            }
-            "website" => submission.honeypot = value,
-            _ => {
-                submission.fields.set(&name, value);
-            }
-        }
-    }
-    Ok(submission)
-}
-
-fn too_large_or(status: StatusCode, text: String) -> Unreadable {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        Unreadable::TooLarge
-    } else {
-        Unreadable::Malformed(text)
-    }
-}
-
 /// The first answer to a request, what the form or the program sees.
 #[derive(Debug, Serialize)]
 struct CreatedTicket {
@@ -228,7 +127,7 @@ struct CreatedTicket {
 }
 
 async fn create<S, B, M>(
-    State(intake): State<Arc<Desk<S, B, M>>>,
+    State(desk): State<Arc<Desk<S, B, M>>>,
     RequestLang(lang): RequestLang,
     source: Source,
     request: Request,
@@ -238,7 +137,7 @@ where
     B: BlobStore,
     M: Mailer,
 {
-    let site = &match intake.site.current(&intake.store).await {
+    let site = &match desk.site.current(&desk.store).await {
         Ok(site) => site,
         Err(error) => {
             tracing::error!(%error, "agencies unreadable");
@@ -246,95 +145,23 @@ where
         }
     };
     let accepts_json = wants_json(request.headers());
-    let submission = match read_submission(request).await {
+    let mut submission = match Submission::read(request).await {
         Ok(submission) => submission,
-        Err(unreadable) => {
-            let problem = match unreadable {
-                Unreadable::TooLarge => {
-                    // A form whose files were too big comes back with the message next to
-                    // the file field; nothing typed can be recovered from a cut request.
-                    if !accepts_json {
-                        let mut errors = FieldErrors::new();
-                        errors.push(FieldError::new(
-                            "screenshots",
-                            FieldProblem::FilesTooLarge {
-                                max_bytes: screenshots::MAX_TOTAL_BYTES,
-                            },
-                        ));
-                        return render_form(
-                            site,
-                            lang,
-                            &TicketFields::blank(&site.settings),
-                            &errors,
-                            None,
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                        );
-                    }
-                    Problem::payload_too_large(lang)
-                }
-                Unreadable::UnsupportedType => Problem::unsupported_media_type(lang),
-                Unreadable::Malformed(detail) => Problem::bad_request(lang, detail),
-            };
-            return problem.into_response();
-        }
+        Err(unreadable) => return refuse_unreadable(site, lang, unreadable, accepts_json),
     };
     let answer = Answer {
         site,
         lang,
         json: submission.json,
     };
-
-    // Everything the citizen got wrong, at once.
-    let mut errors = FieldErrors::new();
-    let parsed = form::parse(&submission.fields, &site.settings);
-    if let Err(field_errors) = &parsed {
-        for error in field_errors.iter() {
-            errors.push(error.clone());
+    let request = match submission.ticket_request(&site.settings) {
+        Ok(request) => request,
+        Err(errors) => {
+            let token = submission.idempotency.as_deref();
+            return answer.invalid(&submission.fields, &errors, token);
         }
-    }
-    let screenshots = errors.check(screenshots::check(submission.uploads));
-    let idempotency = submission
-        .idempotency
-        .as_deref()
-        .filter(|k| !k.trim().is_empty())
-        .map(IdempotencyKey::parse)
-        .transpose();
-    let idempotency = errors.check(idempotency);
-    if !submission.honeypot.trim().is_empty() {
-        errors.push(FieldError::new("website", FieldProblem::MustBeEmpty));
-    }
-    let (Ok(parsed), Some(screenshots), Some(idempotency)) = (parsed, screenshots, idempotency)
-    else {
-        return answer.invalid(
-            &submission.fields,
-            &errors,
-            submission.idempotency.as_deref(),
-        );
     };
-    if !errors.is_empty() {
-        return answer.invalid(
-            &submission.fields,
-            &errors,
-            submission.idempotency.as_deref(),
-        );
-    }
-
-    let request = FormRequest {
-        ticket: NewTicket {
-            agency: parsed.agency.code.clone(),
-            queue: parsed.agency.queue_for(parsed.category).clone(),
-            category: parsed.category,
-            requester: parsed.requester,
-            subject: parsed.subject,
-            description: parsed.description,
-            attachments: Vec::new(),
-            mail: None,
-            idempotency_key: idempotency,
-            linked_to: None,
-        },
-        screenshots,
-    };
-    match intake
+    match desk
         .open_from_form(site, source.address(), request, lang)
         .await
     {
@@ -345,6 +172,29 @@ where
             answer.unavailable()
         }
     }
+}
+
+/// A request that could not be read at all. A form whose files were too big comes back with
+/// the message next to the file field; nothing typed can be recovered from a cut request.
+fn refuse_unreadable(site: &Site, lang: Lang, unreadable: Unreadable, json: bool) -> Response {
+    let problem = match unreadable {
+        Unreadable::TooLarge if !json => {
+            let mut errors = FieldErrors::new();
+            errors.push(FieldError::new(
+                "screenshots",
+                FieldProblem::FilesTooLarge {
+                    max_bytes: screenshots::MAX_TOTAL_BYTES,
+                },
+            ));
+            let blank = TicketFields::blank(&site.settings);
+            let status = StatusCode::PAYLOAD_TOO_LARGE;
+            return render_form(site, lang, &blank, &errors, None, status);
+        }
+        Unreadable::TooLarge => Problem::payload_too_large(lang),
+        Unreadable::UnsupportedType => Problem::unsupported_media_type(lang),
+        Unreadable::Malformed(detail) => Problem::bad_request(lang, detail),
+    };
+    problem.into_response()
 }
 
 /// How to answer: JSON for programs, pages for the form.

@@ -2,5 +2,6 @@
 
 pub mod form;
 pub mod handler;
+mod submission;
 
 pub use handler::router;

@@ -65,7 +65,7 @@ const OPENING: Retries = Retries {
     gave_up: "too much contention for the next ticket number; try again",
 };
 
-/// A write cancelled by another transaction on the same items.
+/// A write cancelled by another transaction on the same items; `gave_up` says which write.
 const CONFLICTED: Retries = Retries {
     attempts: 5,
     first_wait: Duration::from_millis(10),
@@ -193,31 +193,35 @@ fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreErro
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Why a transaction was cancelled, item by item (`"None"` where that item was fine).
-struct Cancelled(Vec<String>);
+/// Why a transaction was cancelled: a code per item (`"None"` where that item was fine),
+/// and the service's whole answer for the log.
+struct Cancelled {
+    codes: Vec<String>,
+    answer: String,
+}
 
 impl Cancelled {
     /// The condition of the item at `index` did not hold.
     fn failed(&self, index: usize) -> bool {
-        self.0
+        self.codes
             .get(index)
             .is_some_and(|c| c == "ConditionalCheckFailed")
     }
 
     /// The condition of some item in `items` (`1..` for "after the first") did not hold.
     fn any_failed(&self, items: impl std::slice::SliceIndex<[String], Output = [String]>) -> bool {
-        self.0
+        self.codes
             .get(items)
             .is_some_and(|codes| codes.iter().any(|c| c == "ConditionalCheckFailed"))
     }
 
     /// Another transaction touched the same items: worth another go.
     fn conflicted(&self) -> bool {
-        self.0.iter().any(|c| c == "TransactionConflict")
+        self.codes.iter().any(|c| c == "TransactionConflict")
     }
 
     fn unexpected(&self) -> StoreError {
-        StoreError::unavailable(format!("transaction cancelled: {:?}", self.0))
+        StoreError::unavailable(format!("transaction cancelled: {}", self.answer))
     }
 }
 

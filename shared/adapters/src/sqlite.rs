@@ -156,10 +156,6 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `work` in one IMMEDIATE transaction that commits only when it succeeds. On a file,
-    /// off the async threads: a commit waits for the disk. In memory nothing waits, and the
-    /// hop to tokio's blocking pool and back would cost more than the work (a thread wake-up
-    /// each way: a quarter of a lookup's CPU, docs/PERFORMANCE.md), so it runs in place.
     /// The JSON documents `sql` selects for one key, each decoded.
     async fn documents<T>(&self, sql: &'static str, key: &str) -> Result<Vec<T>, StoreError>
     where
@@ -169,6 +165,10 @@ impl SqliteStore {
         self.transaction(move |tx| json_rows(tx, sql, [key])).await
     }
 
+    /// Runs `work` in one IMMEDIATE transaction that commits only when it succeeds. On a file,
+    /// off the async threads: a commit waits for the disk. In memory nothing waits, and the
+    /// hop to tokio's blocking pool and back would cost more than the work (a thread wake-up
+    /// each way: a quarter of a lookup's CPU, docs/PERFORMANCE.md), so it runs in place.
     async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -341,8 +341,7 @@ fn link_mail_id(
     Ok(())
 }
 
-/// The records a statement's first column holds as JSON, in its order.
-/// The JSON documents in the first column of what `sql` selects, each decoded.
+/// The JSON documents in the first column of what `sql` selects, each decoded, in order.
 fn json_rows<T: serde::de::DeserializeOwned>(
     tx: &Connection,
     sql: &str,

@@ -1,6 +1,6 @@
 //! A ticket's personal data erased, the one way for both reasons: a requester's request
 //! (`requester_data`) and the retention rule (`retention`). What goes and what stays is the
-//! domain's rule (`ventanilla_domain::privacy`); this writes it, blobs first.
+//! domain's rule (`ventanilla_domain::rules::privacy`); this writes it, blobs first.
 
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! the rules they obey (`rules`), and the ports through which the outside world (DynamoDB or
 //! SQLite, S3 or a folder, SES or an outbox) is reached (`ports`). Nothing here knows about
 //! AWS, Lambda or a database. `model` imports only `model`; `rules` and `ports` import
-//! `model`; the use cases in `ventanilla_app` are the only code that uses both.
+//! `model`; the use cases in `ventanilla_app` are the only code that applies the rules through
+//! the ports.
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

@@ -152,11 +152,19 @@ impl TicketStore for DynamoStore {
     }
 
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
-        until_won(CONFLICTED, || self.try_update(&update)).await
+        let retries = Retries {
+            gave_up: "the update kept conflicting with other transactions",
+            ..CONFLICTED
+        };
+        until_won(retries, || self.try_update(&update)).await
     }
 
     async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
-        until_won(CONFLICTED, || self.try_add_event(number, event)).await
+        let retries = Retries {
+            gave_up: "the event kept conflicting with other transactions",
+            ..CONFLICTED
+        };
+        until_won(retries, || self.try_add_event(number, event)).await
     }
 
     async fn link_mail_id(
@@ -241,6 +249,10 @@ impl TicketStore for DynamoStore {
     }
 
     async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
-        until_won(CONFLICTED, || self.try_erase(erasure)).await
+        let retries = Retries {
+            gave_up: "the erasure kept conflicting with other transactions",
+            ..CONFLICTED
+        };
+        until_won(retries, || self.try_erase(erasure)).await
     }
 }

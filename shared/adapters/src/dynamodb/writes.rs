@@ -32,13 +32,14 @@ impl DynamoStore {
             Ok(_) => Ok(Ok(())),
             Err(error) => match error.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    Ok(Err(Cancelled(
-                        cancelled
+                    Ok(Err(Cancelled {
+                        codes: cancelled
                             .cancellation_reasons()
                             .iter()
                             .map(|r| r.code().unwrap_or("None").to_owned())
                             .collect(),
-                    )))
+                        answer: aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
+                    }))
                 }
                 _ => Err(unavailable(error)),
             },
