@@ -1,5 +1,6 @@
 //! The local server's assembly, also used by tests that want the whole site in-process.
 
+pub mod calendar;
 pub mod smtp;
 
 use std::collections::HashMap;

@@ -21,6 +21,25 @@ enum Command {
     /// Manage agents of the local installation.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Ecuador's national calendar: rest days and business-day terms.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum CalendarCommand {
+    /// The national rest days of a year, with the date each holiday falls on when the law
+    /// moved its rest.
+    Holidays { year: i32 },
+    /// The last day of a term of DAYS business days for a request received on FROM.
+    Due {
+        /// The day the request was received (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// At most ten years of business days: no term the law sets is longer.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=2600))]
+        days: u32,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -81,6 +100,15 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
+    if let Some(Command::Calendar(command)) = &cli.command {
+        let text = match command {
+            CalendarCommand::Holidays { year } => ventanilla_local::calendar::holidays(*year),
+            CalendarCommand::Due { from, days } => ventanilla_local::calendar::due(*from, *days),
+        };
+        use std::io::Write;
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    }
     if let Some(Command::Agent(AgentCommand::Add {
         data_dir,
         dynamodb_table,

@@ -1,0 +1,72 @@
+//! `ventanilla-local calendar`: the national rest days and a term's last day, from the binary.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn calendar(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_ventanilla-local"))
+        .arg("calendar")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_rest_days_of_2025_are_the_official_ones() {
+    let days: Vec<String> = calendar(&["holidays", "2025"])
+        .lines()
+        .map(|line| line.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "2025-01-01",
+            "2025-03-03",
+            "2025-03-04",
+            "2025-04-18",
+            "2025-05-02",
+            "2025-05-23",
+            "2025-08-11",
+            "2025-10-10",
+            "2025-11-03",
+            "2025-11-04",
+            "2025-12-25",
+        ]
+    );
+    let text = calendar(&["holidays", "2025"]);
+    assert!(
+        text.contains("2025-05-23 viernes   Batalla de Pichincha (cae el sábado 2025-05-24)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_term_ends_on_its_last_business_day() {
+    // Received on Friday 5 February 2027, before Carnival (8 and 9 February).
+    assert_eq!(
+        calendar(&["due", "--from", "2027-02-05", "--days", "1"]),
+        "2027-02-10 miércoles\n"
+    );
+    assert_eq!(
+        calendar(&["due", "--from", "2026-03-02", "--days", "30"]),
+        "2026-04-14 martes\n"
+    );
+}
+
+#[test]
+fn a_date_that_is_not_one_and_an_endless_term_are_refused() {
+    for (from, days, named) in [
+        ("2027-02-30", "1", "--from"),
+        ("2027-02-05", "4000000000", "--days"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_ventanilla-local"))
+            .args(["calendar", "due", "--from", from, "--days", days])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{from} {days}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(named));
+    }
+}
