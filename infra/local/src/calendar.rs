@@ -2,7 +2,7 @@
 //! an agent or an engineer to check a date against the official one.
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use ventanilla_domain::rules::calendar::{Calendar, national_rest_days};
+use ventanilla_domain::rules::calendar::{Calendar, YEARS, national_rest_days};
 
 fn weekday_es(day: NaiveDate) -> &'static str {
     match day.weekday() {
@@ -34,10 +34,18 @@ pub fn holidays(year: i32) -> String {
 }
 
 /// The last day of a term of `days` business days for a request received on `from`.
-pub fn due(from: NaiveDate, days: u32) -> String {
-    // A business day is at most a week and a half of calendar days; a year more is plenty.
+pub fn due(from: NaiveDate, days: u32) -> Result<String, String> {
+    // Over 200 business days a year, whatever the holidays: one year more per 200 days, and
+    // one more for the term's last weeks, covers the whole term.
     let last = from.year() + 1 + i32::try_from(days / 200).unwrap_or(i32::MAX / 2);
+    if !YEARS.contains(&from.year()) || !YEARS.contains(&last) {
+        return Err(format!(
+            "the calendar covers {} to {}: a term from {from} leaves it",
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
     let calendar = Calendar::national(from.year(), last);
     let end = calendar.term_ends(from, days);
-    format!("{end} {}\n", weekday_es(end))
+    Ok(format!("{end} {}\n", weekday_es(end)))
 }

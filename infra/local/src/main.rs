@@ -30,7 +30,10 @@ enum Command {
 enum CalendarCommand {
     /// The national rest days of a year, with the date each holiday falls on when the law
     /// moved its rest.
-    Holidays { year: i32 },
+    Holidays {
+        #[arg(value_parser = clap::value_parser!(i32).range(2017..=9999))]
+        year: i32,
+    },
     /// The last day of a term of DAYS business days for a request received on FROM.
     Due {
         /// The day the request was received (YYYY-MM-DD).
@@ -103,7 +106,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(Command::Calendar(command)) = &cli.command {
         let text = match command {
             CalendarCommand::Holidays { year } => ventanilla_local::calendar::holidays(*year),
-            CalendarCommand::Due { from, days } => ventanilla_local::calendar::due(*from, *days),
+            CalendarCommand::Due { from, days } => ventanilla_local::calendar::due(*from, *days)?,
         };
         use std::io::Write;
         std::io::stdout().lock().write_all(text.as_bytes())?;

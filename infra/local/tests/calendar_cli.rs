@@ -58,15 +58,41 @@ fn a_term_ends_on_its_last_business_day() {
 
 #[test]
 fn a_date_that_is_not_one_and_an_endless_term_are_refused() {
-    for (from, days, named) in [
-        ("2027-02-30", "1", "--from"),
-        ("2027-02-05", "4000000000", "--days"),
-    ] {
+    let refused: [(&[&str], &str); 5] = [
+        (&["due", "--from", "2027-02-30", "--days", "1"], "--from"),
+        (
+            &["due", "--from", "2027-02-05", "--days", "4000000000"],
+            "--days",
+        ),
+        (
+            &["due", "--from", "+262141-01-01", "--days", "0"],
+            "the calendar covers",
+        ),
+        (
+            &["due", "--from=-0002-05-01", "--days", "1"],
+            "the calendar covers",
+        ),
+        (&["holidays", "262143"], "<YEAR>"),
+    ];
+    for (args, named) in refused {
         let output = Command::new(env!("CARGO_BIN_EXE_ventanilla-local"))
-            .args(["calendar", "due", "--from", from, "--days", days])
+            .arg("calendar")
+            .args(args)
             .output()
             .unwrap();
-        assert!(!output.status.success(), "{from} {days}");
-        assert!(String::from_utf8_lossy(&output.stderr).contains(named));
+        // Refused with a sentence, not a panic (exit code 101).
+        assert_eq!(
+            output.status.code(),
+            Some(if named.starts_with('-') || named.starts_with('<') {
+                2
+            } else {
+                1
+            }),
+            "{args:?} {output:?}"
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(named),
+            "{args:?} {output:?}"
+        );
     }
 }

@@ -125,10 +125,16 @@ fn all_souls_and_cuenca(year: i32) -> [NaiveDate; 2] {
     }
 }
 
-/// The national rest days of the holidays of `year`, in date order. A 1 January on a
-/// Saturday rests on 31 December of the year before: it is in the list of `year`, dated in
-/// the year before.
+/// The years the law's rules apply to: from its first year to the last chrono dates fully.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2017..=9999;
+
+/// The national rest days of the holidays of `year`, in date order; none outside [`YEARS`].
+/// A 1 January on a Saturday rests on 31 December of the year before: it is in the list of
+/// `year`, dated in the year before.
 pub fn national_rest_days(year: i32) -> Vec<RestDay> {
+    if !YEARS.contains(&year) {
+        return Vec::new();
+    }
     let easter = easter(year);
     let rest = |date: NaiveDate, holiday: Holiday, falls_on: NaiveDate| RestDay {
         date,
@@ -169,8 +175,9 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// The national calendar from `first` to `last` year, and the 1 January after it (which
-    /// may rest on the last day of `last`).
+    /// The national calendar from `first` to `last` year and the year after (whose 1 January
+    /// may rest on the last day of `last`). A term is counted right only while it ends inside
+    /// those years: a caller asks for as many as its longest term needs.
     pub fn national(first: i32, last: i32) -> Calendar {
         let rest_days = (first..=last.saturating_add(1))
             .flat_map(national_rest_days)
