@@ -1,0 +1,25 @@
+//! What a legal deadline costs to compute (issue 21's budget: under 5 µs): building the
+//! national calendar of the years a term can reach, and counting a 30-business-day term
+//! (COA art. 207) across Carnival and Good Friday on it.
+//!
+//!   cargo bench -p ventanilla-bench --bench calendar
+
+use std::hint::black_box;
+
+use chrono::NaiveDate;
+use criterion::{Criterion, criterion_group, criterion_main};
+use ventanilla_domain::rules::calendar::Calendar;
+
+fn calendar(c: &mut Criterion) {
+    let received = NaiveDate::from_ymd_opt(2027, 2, 5).unwrap_or_default();
+    c.bench_function("calendar/national_two_years", |b| {
+        b.iter(|| Calendar::national(black_box(2027), black_box(2028)));
+    });
+    let national = Calendar::national(2027, 2028);
+    c.bench_function("calendar/term_30_business_days", |b| {
+        b.iter(|| national.term_ends(black_box(received), black_box(30)));
+    });
+}
+
+criterion_group!(benches, calendar);
+criterion_main!(benches);
