@@ -76,7 +76,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         if role > self.agent.role {
             return Err(AppError::Forbidden);
         }
-        let clock = self.desk.site.clock.as_ref();
+        let clock = self.site.clock.as_ref();
         let agency = self.agent.agency.clone();
         let (agent, token) = match create(&self.desk.store, clock, id, name, agency, role).await {
             Ok(made) => made,

@@ -149,12 +149,12 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                 }
             }
         }
-        let clock = desk.site.clock.as_ref();
+        let clock = self.site.clock.as_ref();
         let by = self.agent.reference();
         let changed = match apply(
             &desk.store,
             clock,
-            desk.site.ids.as_ref(),
+            self.site.ids.as_ref(),
             &ticket,
             seen_version,
             change,

@@ -63,7 +63,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         let own_id = MailMessageId::parse(&format!(
             "{}@{}",
             uuid::Uuid::now_v7(),
-            desk.site.settings.mail_domain
+            self.site.settings.mail_domain
         ))
         .map_err(|_| AppError::Misconfigured("the mail domain does not make valid Message-IDs"))?;
         let folder = uuid::Uuid::now_v7().simple();
@@ -90,7 +90,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         }
         let message = Message {
             id: self.site.ids.message_id(),
-            at: desk.site.clock.now(),
+            at: self.site.clock.now(),
             kind: MessageKind::PublicReply,
             author: Author::Agent(self.agent.reference()),
             body: reply.text,

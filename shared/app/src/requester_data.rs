@@ -40,7 +40,7 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
                 &self.desk.blobs,
                 &ticket.number,
                 &self.agent.id,
-                self.desk.site.clock.now(),
+                self.site.clock.now(),
                 "a pedido del titular de los datos",
             )
             .await

@@ -132,7 +132,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         detail: String,
     ) -> Result<(), AppError> {
         let entry = AuditEntry {
-            at: self.desk.site.clock.now(),
+            at: self.site.clock.now(),
             agent: self.agent.id.clone(),
             action,
             ticket: ticket.cloned(),

@@ -11,7 +11,7 @@ use rand::Rng;
 
 /// Full jitter: a random wait up to an exponentially growing cap, so that contenders that
 /// lost the same race do not collide again in lock-step.
-pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.min(16));
     let ceiling = exp.min(cap).as_micros().max(1) as u64;
     Duration::from_micros(rand::rng().random_range(0..=ceiling))
