@@ -163,16 +163,69 @@ async fn a_reply_the_provider_refused_is_kept_and_sent_again() {
     );
     assert!(stack.sent().await.is_empty());
 
-    // The identity is fixed; the next time an agent lists the queue the reply goes out, once.
+    // The provider refused it for good (an unverified sender): it is parked at once, and an
+    // admin sees it beside the acknowledgement, with why.
+    let (status, parked) = stack
+        .call(Some(&admin), "GET", "/api/v1/agent/mail/parked", json!({}))
+        .await;
+    assert_eq!(status, 200, "{parked}");
+    let parked = parked["mails"].as_array().unwrap().clone();
+    let notices: Vec<&str> = parked
+        .iter()
+        .map(|m| m["notice"].as_str().unwrap())
+        .collect();
+    assert!(
+        notices.contains(&"agent-reply") && notices.contains(&"acknowledgement"),
+        "{parked:?}"
+    );
+    let reply_mail = parked
+        .iter()
+        .find(|m| m["notice"] == "agent-reply")
+        .unwrap();
+    assert_eq!(reply_mail["ticket"], number.as_str());
+    assert!(
+        reply_mail["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("rejected"),
+        "{reply_mail}"
+    );
+    assert!(
+        !reply_mail.to_string().contains(&citizen),
+        "no recipient in the list"
+    );
+    let id = reply_mail["id"].as_str().unwrap();
+    // An agent may not see the list nor send one again.
+    let agent = stack.agent().await;
+    let (status, _) = stack
+        .call(Some(&agent), "GET", "/api/v1/agent/mail/parked", json!({}))
+        .await;
+    assert_eq!(status, 403);
+    let again = format!("/api/v1/agent/mail/{id}/send-again");
+    let (status, _) = stack.call(Some(&agent), "POST", &again, json!({})).await;
+    assert_eq!(status, 403);
+
+    // The identity is fixed; the admin sends the reply again and the next sweep delivers it,
+    // once; the acknowledgement stays parked until someone sends it again too.
     stack.aws.verify().await;
+    let (status, requeued) = stack.call(Some(&admin), "POST", &again, json!({})).await;
+    assert_eq!(
+        (status, requeued["state"].as_str()),
+        (200, Some("pending")),
+        "{requeued}"
+    );
+    assert_eq!(stack.sweep_mail().await["sent"], 1);
+    assert_eq!(stack.sweep_mail().await["sent"], 0);
     let (_, listed) = stack
         .call(Some(&admin), "GET", "/api/v1/agent/tickets", json!({}))
         .await;
     assert_eq!(listed["tickets"][0]["undelivered_replies"], 0, "{listed}");
     let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
     assert_eq!(shown["undelivered_replies"], 0, "{shown}");
-    let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
-    assert_eq!(shown["undelivered_replies"], 0);
+    let (_, parked) = stack
+        .call(Some(&admin), "GET", "/api/v1/agent/mail/parked", json!({}))
+        .await;
+    assert_eq!(parked["mails"].as_array().unwrap().len(), 1, "{parked}");
     let sent = stack.sent().await;
     assert_eq!(sent.len(), 1, "sent again exactly once");
     assert!(sent[0].1.contains("Ya lo revisamos."));

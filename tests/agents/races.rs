@@ -8,19 +8,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::json;
+use std::time::Duration;
 use tower::ServiceExt;
 use ventanilla_adapters::folder::FolderBlobs;
 use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_adapters::system::SystemClock;
+use ventanilla_domain::Timestamp;
 use ventanilla_domain::model::agencies::Agency;
 use ventanilla_domain::model::agents::{Agent, AuditEntry, Role, TokenHash};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::mail_queue::QueuedMail;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, Opened, Page, QueueQuery, StoreError, ThreadCursor,
-    ThreadQuery, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, MailQueue, Opened, Page, QueueQuery, StoreError,
+    ThreadCursor, ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
     AgencyCode, AgentId, Email, Message, MessageKind, QueueName, Ticket, TicketChange, TicketNumber,
@@ -68,6 +71,7 @@ impl TicketStore for TransferredMidway {
                     ..TicketChange::default()
                 },
                 message: None,
+                mail: None,
             };
             self.inner.update(transfer).await?;
         }
@@ -125,6 +129,52 @@ impl AgencyDirectory for TransferredMidway {
     }
     async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
         self.inner.save_agency(agency).await
+    }
+}
+
+impl Throttle for TransferredMidway {
+    async fn take(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.take(key, window, now, limit).await
+    }
+    async fn release(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.release(key, window, now).await
+    }
+    async fn counts(
+        &self,
+        keys: &[ThrottleKey],
+        window: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<u64>, StoreError> {
+        self.inner.counts(keys, window, now).await
+    }
+}
+
+impl MailQueue for TransferredMidway {
+    async fn queue_mail(&self, mail: &QueuedMail) -> Result<(), StoreError> {
+        self.inner.queue_mail(mail).await
+    }
+    async fn save_mail(&self, mail: &QueuedMail) -> Result<bool, StoreError> {
+        self.inner.save_mail(mail).await
+    }
+    async fn queued_mail(&self, id: &MailMessageId) -> Result<QueuedMail, StoreError> {
+        self.inner.queued_mail(id).await
+    }
+    async fn due_mail(&self, now: Timestamp, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
+        self.inner.due_mail(now, limit).await
+    }
+    async fn parked_mail(&self, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
+        self.inner.parked_mail(limit).await
     }
 }
 

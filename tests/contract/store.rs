@@ -11,11 +11,12 @@ use ventanilla_domain::BlobKey;
 use ventanilla_domain::fakes::ManualClock;
 use ventanilla_domain::model::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, RetryPolicy};
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, Opened, QueueQuery, StoreError,
-    Throttle, ThrottleKey, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, MailQueue, Opened, QueueQuery,
+    StoreError, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message,
@@ -69,6 +70,7 @@ fn append(ticket: &ventanilla_domain::Ticket, message: Message) -> TicketUpdate 
         expected_version: ticket.version,
         change: TicketChange::default(),
         message: Some(message),
+        mail: None,
     }
 }
 
@@ -235,6 +237,7 @@ pub async fn a_stale_version_is_refused(backend: impl Backend) {
             ..Default::default()
         },
         message: None,
+        mail: None,
     };
     let updated = store.update(raise(1)).await.unwrap();
     assert_eq!(updated.version, 2);
@@ -662,6 +665,7 @@ pub async fn unknown_tickets_are_not_found(backend: impl Backend) {
             ..Default::default()
         },
         message: None,
+        mail: None,
     };
     assert!(matches!(
         store.update(update).await,
@@ -1106,10 +1110,184 @@ pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend
     ));
 }
 
+/// A mail owed, about no message yet (`open` sets the first one), held by its writer for
+/// two minutes from `clock`'s now.
+fn intent(clock: &ManualClock, notice: Notice) -> MailIntent {
+    MailIntent {
+        id: MailMessageId::parse(&format!("{}@ventanilla.example.gob.ec", unique("mail-")))
+            .unwrap(),
+        notice,
+        about: ventanilla_domain::MessageId::UNSET,
+        lang: ventanilla_domain::Lang::Es,
+        in_reply_to: None,
+        queued_at: clock.now(),
+        writer_until: clock.now().plus(Duration::minutes(2)),
+    }
+}
+
+const RETRY: RetryPolicy = RetryPolicy {
+    first_retry: std::time::Duration::from_secs(60),
+    longest_wait: std::time::Duration::from_secs(3600),
+    attempts: 3,
+    lease: std::time::Duration::from_secs(120),
+};
+
+pub async fn a_mail_queued_with_its_ticket_is_taken_by_one_sender(backend: impl Backend) {
+    let (first, second) = (backend.instance().await, backend.instance().await);
+    let clock = clock();
+    let mut request = new_ticket(&unique_agency(), Category::Queja, "maria@example.com");
+    let ack = intent(&clock, Notice::Acknowledgement { quote: false });
+    request.acknowledgement = Some(ack.clone());
+    let Opened::Created(ticket, first_message) =
+        open_ticket::open(&first, &clock, &UuidV7, request)
+            .await
+            .unwrap()
+    else {
+        panic!("a new ticket");
+    };
+    let queued = second.queued_mail(&ack.id).await.unwrap();
+    assert_eq!(queued.ticket, ticket.number);
+    assert_eq!(
+        queued.intent.about, first_message.id,
+        "about the first message"
+    );
+    assert_eq!(
+        (queued.state, queued.attempts, queued.version),
+        (MailState::Pending, 1, 1)
+    );
+    // The writer's for two minutes: no sweeper sees it before.
+    assert!(first.due_mail(clock.now(), 10).await.unwrap().is_empty());
+    clock.advance(Duration::minutes(2));
+    let due = first.due_mail(clock.now(), 10).await.unwrap();
+    assert_eq!(due, std::slice::from_ref(&queued));
+
+    // Twenty senders on two instances claim it at once: one wins.
+    let claimed = queued.claimed(clock.now(), RETRY.lease);
+    let (first, second) = (Arc::new(first), Arc::new(second));
+    let tries: Vec<_> = (0..20)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                Arc::clone(&first)
+            } else {
+                Arc::clone(&second)
+            };
+            let claimed = claimed.clone();
+            tokio::spawn(async move { store.save_mail(&claimed).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tries {
+        won += usize::from(task.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one sender takes it");
+    assert!(
+        first.due_mail(clock.now(), 10).await.unwrap().is_empty(),
+        "held by its taker"
+    );
+    // The taker's outcome is written over its claim; a stale one is not.
+    let sent = claimed.sent("ses-1".into(), clock.now());
+    assert!(
+        !first
+            .save_mail(&queued.sent("late".into(), clock.now()))
+            .await
+            .unwrap()
+    );
+    assert!(first.save_mail(&sent).await.unwrap());
+    assert_eq!(second.queued_mail(&ack.id).await.unwrap(), sent);
+    clock.advance(Duration::hours(2));
+    assert!(first.due_mail(clock.now(), 10).await.unwrap().is_empty());
+    assert!(first.parked_mail(10).await.unwrap().is_empty());
+}
+
+pub async fn a_failing_mail_waits_then_parks_and_an_admin_requeues_it(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let ticket = open_ticket::open(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&unique_agency(), Category::Queja, "maria@example.com"),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let refusal = intent(&clock, Notice::FollowUpRefused).queued(ticket.number.clone());
+    store.queue_mail(&refusal).await.unwrap();
+    assert!(matches!(
+        store.queue_mail(&refusal).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let failed = refusal.failed("throttled", false, clock.now(), &RETRY);
+    assert!(store.save_mail(&failed).await.unwrap());
+    assert!(store.due_mail(clock.now(), 10).await.unwrap().is_empty());
+    clock.advance(Duration::minutes(1));
+    assert_eq!(
+        store.due_mail(clock.now(), 10).await.unwrap(),
+        std::slice::from_ref(&failed)
+    );
+    let mut mail = failed;
+    while mail.state == MailState::Pending {
+        let claimed = mail.claimed(clock.now(), RETRY.lease);
+        assert!(store.save_mail(&claimed).await.unwrap());
+        mail = claimed.failed("throttled", false, clock.now(), &RETRY);
+        assert!(store.save_mail(&mail).await.unwrap());
+        clock.advance(Duration::hours(1));
+    }
+    assert_eq!((mail.state, mail.attempts), (MailState::Parked, 3));
+    assert!(store.due_mail(clock.now(), 10).await.unwrap().is_empty());
+    assert_eq!(store.parked_mail(10).await.unwrap(), [mail.clone()]);
+    let again = mail.requeued(clock.now());
+    assert!(store.save_mail(&again).await.unwrap());
+    assert!(store.parked_mail(10).await.unwrap().is_empty());
+    assert_eq!(store.due_mail(clock.now(), 10).await.unwrap(), [again]);
+}
+
+pub async fn an_update_queues_its_mail_with_it_or_not_at_all(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let ticket = open_ticket::open(
+        &store,
+        &clock,
+        &UuidV7,
+        new_ticket(&unique_agency(), Category::Queja, "maria@example.com"),
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    let reply = message(MessageKind::PublicReply, clock.now(), "Ya lo revisamos.");
+    let mail = MailIntent {
+        about: reply.id,
+        ..intent(&clock, Notice::AgentReply)
+    };
+    // At a stale version nothing is written: neither the reply nor its mail.
+    let mut stale = append(&ticket, reply.clone());
+    stale.expected_version += 1;
+    stale.mail = Some(mail.clone());
+    assert!(matches!(
+        store.update(stale).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(matches!(
+        store.queued_mail(&mail.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut update = append(&ticket, reply);
+    update.mail = Some(mail.clone());
+    store.update(update).await.unwrap();
+    let queued = store.queued_mail(&mail.id).await.unwrap();
+    assert_eq!((queued.ticket, queued.intent), (ticket.number, mail));
+}
+
 /// A store technology under test: it hands out any number of store instances over the
 /// same storage (one SQLite file, one DynamoDB table), like several processes would have.
 pub trait Backend {
-    type Store: TicketStore + Throttle + AgentDirectory + AgencyDirectory + AuditLog + 'static;
+    type Store: TicketStore
+        + Throttle
+        + AgentDirectory
+        + AgencyDirectory
+        + AuditLog
+        + MailQueue
+        + 'static;
     /// How many messages the long-thread case writes: ten thousand where writing them is
     /// quick; the stand-in for DynamoDB slows down with a partition's size (each
     /// conditional write scans it), so it gets fewer, longer ones, still over the 1 MB a
@@ -1185,6 +1363,9 @@ macro_rules! store_contract {
                 the_audit_trail_of_a_ticket_keeps_its_order,
                 agencies_saved_at_run_time_are_read_back_and_replaced,
                 an_erasure_replaces_the_ticket_and_its_thread,
+                a_mail_queued_with_its_ticket_is_taken_by_one_sender,
+                a_failing_mail_waits_then_parks_and_an_admin_requeues_it,
+                an_update_queues_its_mail_with_it_or_not_at_all,
             );
         }
     };

@@ -218,14 +218,19 @@ async fn a_reply_that_cannot_be_sent_stays_marked_and_goes_out_once_later() {
     proxy.heal();
     assert_eq!(stack.sent().await.len(), sent_before);
 
-    // SES keeps throttling: the reply is stored and marked undelivered.
+    // SES keeps throttling: the reply (with a file) is stored and marked undelivered.
     proxy.fail(Call::SesSend, PAST_THE_SDK, Fault::Throttled);
     let (status, reply) = stack
-        .call(
+        .call_multipart(
             Some(&admin),
-            "POST",
             &format!("{base}/replies"),
-            json!({ "text": "Estamos revisando su caso." }),
+            &[("text", "Estamos revisando su caso.")],
+            &[(
+                "attachments",
+                "requisitos.pdf",
+                "application/pdf",
+                b"%PDF-1.4 requisitos",
+            )],
         )
         .await;
     assert_eq!(status, 201, "{reply}");
@@ -235,16 +240,23 @@ async fn a_reply_that_cannot_be_sent_stays_marked_and_goes_out_once_later() {
     assert_eq!(stack.sent().await.len(), sent_before);
     proxy.heal();
 
-    // Opening the ticket again sends it; once.
-    for _ in 0..2 {
-        let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
-        assert_eq!(shown["undelivered_replies"], 0, "{shown}");
-    }
+    // The mail queue tries it again a second later: the minute's sweep sends it, once, and
+    // a second sweep (or another one racing it) finds nothing to send.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (first, second) = tokio::join!(stack.sweep_mail(), stack.sweep_mail());
+    assert_eq!(
+        first["sent"].as_u64().unwrap() + second["sent"].as_u64().unwrap(),
+        1,
+        "{first} {second}"
+    );
+    let (_, shown) = stack.call(Some(&admin), "GET", &base, json!({})).await;
+    assert_eq!(shown["undelivered_replies"], 0, "{shown}");
     let sent = stack.sent().await;
     assert_eq!(sent.len(), sent_before + 1);
-    assert!(
-        ventanilla_tests::body_text(&sent.last().unwrap().1).contains("Estamos revisando su caso.")
-    );
+    // The sweeper (inbound-mail, under its own policy) attached the agent's file.
+    let mailed = &sent.last().unwrap().1;
+    assert!(ventanilla_tests::body_text(mailed).contains("Estamos revisando su caso."));
+    assert!(mailed.contains("requisitos.pdf"), "{mailed}");
     let texts: Vec<String> = stack
         .aws
         .store
@@ -292,6 +304,21 @@ async fn an_acknowledgement_that_cannot_be_sent_loses_no_mail() {
         .await
         .unwrap();
     assert_eq!(tickets.len(), 1);
+    assert!(stack.sent().await.is_empty(), "SES took nothing yet");
+
+    // Queued with the ticket, it waits for its next try; the sweep then sends it, once.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(stack.sweep_mail().await["sent"], 1);
+    assert_eq!(stack.sweep_mail().await["sent"], 0);
+    let sent = stack.sent().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let header = |name| ventanilla_tests::header(&sent[0].1, name).unwrap_or_default();
+    assert!(header("To").contains(&citizen));
+    assert!(
+        header("Subject").contains(tickets[0].number.as_str()),
+        "{}",
+        sent[0].1
+    );
     // The injected faults were the only refusals: no call was outside its policy.
     stack.aws.assert_no_denials().await;
 }

@@ -11,6 +11,7 @@ use ventanilla_domain::BlobKey;
 use ventanilla_domain::fakes::ManualClock;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::ports::{Clock, TicketStore};
 use ventanilla_domain::rules::mail_in::kind::MailKind;
 use ventanilla_domain::rules::mail_in::read::read;
@@ -19,6 +20,7 @@ use ventanilla_domain::rules::mail_in::support_address::{Delivery, MailPolicy, O
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, Category, MessageKind, QueueName, Status, Ticket, Timestamp,
 };
+use ventanilla_domain::{Lang, MessageId};
 use ventanilla_tests::change_status;
 
 /// The mail domain our anchors live under.
@@ -76,6 +78,15 @@ impl Desk {
             &self.policy,
             OUR_DOMAIN,
             delivery,
+            MailIntent {
+                id: MailMessageId::parse(&format!("ack-{n}@{OUR_DOMAIN}")).unwrap(),
+                notice: Notice::Acknowledgement { quote: true },
+                about: MessageId::UNSET,
+                lang: Lang::Es,
+                in_reply_to: None,
+                queued_at: self.clock.now(),
+                writer_until: self.clock.now(),
+            },
         )
         .await
         .unwrap()

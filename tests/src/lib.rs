@@ -125,6 +125,7 @@ pub fn new_ticket(agency: &AgencyCode, category: Category, email: &str) -> NewTi
         mail: None,
         idempotency_key: None,
         linked_to: None,
+        acknowledgement: None,
     }
 }
 
@@ -223,6 +224,10 @@ impl AwsStandIn {
             Email::parse(&format!("no-responder@{domain}")).expect("valid"),
         );
         settings.support = Email::parse(&format!("soporte@{domain}")).expect("valid");
+        // A failed mail is tried again a second later (a minute in production), and a
+        // writer's lease is long enough for a slow stand-in under parallel tests.
+        settings.mail_queue.retry.first_retry = std::time::Duration::from_secs(1);
+        settings.mail_queue.retry.lease = std::time::Duration::from_secs(20);
         let clock: std::sync::Arc<dyn ventanilla_domain::ports::Clock> =
             std::sync::Arc::new(ventanilla_adapters::system::SystemClock);
         let site = ventanilla_app::Site {
@@ -703,6 +708,15 @@ impl AwsStack {
         .await
     }
 
+    /// An MDT agent's token (no admin rights).
+    pub async fn agent(&self) -> String {
+        mdt_agent(
+            &self.aws.store,
+            ventanilla_domain::model::agents::Role::Agent,
+        )
+        .await
+    }
+
     /// A ticket opened through the form's route for `email`; its number.
     pub async fn open_ticket(&self, email: &str) -> String {
         let (status, opened) = self
@@ -727,6 +741,23 @@ impl AwsStack {
     pub async fn sent(&self) -> Vec<(String, String)> {
         self.aws.sent().await
     }
+
+    /// The mail queue's sweep, as its minute's schedule invokes inbound-mail
+    /// (`infra/events/inbound-mail-mail-queue-schedule.json`); what it reports.
+    pub async fn sweep_mail(&self) -> serde_json::Value {
+        let swept = inbound_mail::handle(&self.mail, mail_queue_schedule())
+            .await
+            .expect("the sweep runs");
+        self.aws.assert_no_denials().await;
+        swept
+    }
+}
+
+/// The event the mail queue's schedule sends inbound-mail (its rule's `Input`).
+pub fn mail_queue_schedule() -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../infra/events/inbound-mail-mail-queue-schedule.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the sample event")).expect("JSON")
 }
 
 /// A status change as an agent makes it, on the ticket as stored now.

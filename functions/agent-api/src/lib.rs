@@ -78,6 +78,14 @@ where
             post(agents::rotate_token::<S, B, M>),
         )
         .route(
+            "/api/v1/agent/mail/parked",
+            get(routes::parked_mail::list::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/mail/{id}/send-again",
+            post(routes::parked_mail::send_again::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/privacy/export",
             post(requesters::export::<S, B, M>),
         )

@@ -15,7 +15,9 @@ use serde::Serialize;
 use ventanilla_app::Desk;
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::model::screenshots;
-use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
+use ventanilla_domain::ports::{
+    AgencyDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
+};
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang, Ticket};
 use ventanilla_web::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
 use ventanilla_web::request::wants_json;
@@ -35,7 +37,7 @@ pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
 pub fn router<S, B, M>(desk: Arc<Desk<S, B, M>>) -> Router
 where
-    S: TicketStore + Throttle + AgencyDirectory + 'static,
+    S: TicketStore + Throttle + AgencyDirectory + MailQueue + 'static,
     B: BlobStore + 'static,
     M: Mailer + 'static,
 {
@@ -133,7 +135,7 @@ async fn create<S, B, M>(
     request: Request,
 ) -> Response
 where
-    S: TicketStore + Throttle + AgencyDirectory,
+    S: TicketStore + Throttle + AgencyDirectory + MailQueue,
     B: BlobStore,
     M: Mailer,
 {

@@ -148,6 +148,8 @@ impl Submission {
                 mail: None,
                 idempotency_key: idempotency,
                 linked_to: None,
+                // `open_from_form` queues the acknowledgement.
+                acknowledgement: None,
             },
             screenshots,
         })

@@ -1,11 +1,12 @@
-//! The retention rule's daily schedule, and the dispatch of what the function is invoked with.
+//! The schedules (the retention rule's, daily; the mail queue's sweep, every minute), and the
+//! dispatch of what the function is invoked with.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ventanilla_app::Desk;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AuditLog, BlobStore, BoxError, Mailer, Throttle, TicketStore,
+    AgencyDirectory, AuditLog, BlobStore, BoxError, MailQueue, Mailer, Throttle, TicketStore,
 };
 
 use crate::ses::handle_ses_event;
@@ -18,14 +19,32 @@ pub fn is_schedule(event: &Value) -> bool {
             .is_ok_and(|e| e.source == "aws.events" && e.detail_type == "Scheduled Event")
 }
 
-/// What the function is invoked with: SES receipt events, and the retention rule's
-/// schedule. An error makes Lambda retry the event.
+/// The input the mail queue's schedule gives its rule in `template.yaml`.
+pub const MAIL_QUEUE_SWEEP: &str = "mail-queue";
+
+/// Whether the event is the mail queue's schedule: `{"sweep": "mail-queue"}`.
+pub fn is_mail_sweep(event: &Value) -> bool {
+    event.get("sweep").and_then(Value::as_str) == Some(MAIL_QUEUE_SWEEP)
+}
+
+/// What the function is invoked with: SES receipt events, the retention rule's schedule and
+/// the mail queue's. An error makes Lambda retry the event.
 pub async fn handle<S, B, M>(desk: &Desk<S, B, M>, event: Value) -> Result<Value, BoxError>
 where
-    S: TicketStore + Throttle + AgencyDirectory + AuditLog,
+    S: TicketStore + Throttle + AgencyDirectory + AuditLog + MailQueue,
     B: BlobStore,
     M: Mailer,
 {
+    if is_mail_sweep(&event) {
+        let report = Box::pin(desk.sweep_mail()).await?;
+        return Ok(json!({
+            "sent": report.sent,
+            "retried": report.retried,
+            "parked": report.parked,
+            "skipped": report.skipped,
+            "taken_by_others": report.taken_by_others,
+        }));
+    }
     // Boxed: the two futures side by side are deeper than the compiler lays out inline.
     if is_schedule(&event) {
         let report = Box::pin(desk.erase_expired()).await?;

@@ -7,7 +7,9 @@ use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailVerdict};
 use serde::Serialize;
 use serde_json::Value;
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::ports::{AgencyDirectory, BlobStore, Mailer, Throttle, TicketStore};
+use ventanilla_domain::ports::{
+    AgencyDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
+};
 use ventanilla_domain::rules::mail_in::sender_check::Check;
 use ventanilla_domain::rules::mail_in::sender_check::Receipt;
 use ventanilla_domain::rules::mail_in::sender_check::dkim_pass_domains;
@@ -77,7 +79,7 @@ pub async fn handle_ses_event<S, B, M>(
     event: Value,
 ) -> Result<Vec<Handled>, EventError>
 where
-    S: TicketStore + Throttle + AgencyDirectory,
+    S: TicketStore + Throttle + AgencyDirectory + MailQueue,
     B: BlobStore,
     M: Mailer,
 {

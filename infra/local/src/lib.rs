@@ -165,6 +165,18 @@ pub async fn retention(desk: Arc<LocalMailDesk>) {
     }
 }
 
+/// The mail queue's sweep, as the minute's schedule runs it on AWS: at start and every
+/// `mail_queue.sweep_seconds` after.
+pub async fn sweep_mail(desk: Arc<LocalMailDesk>) {
+    let mut every = tokio::time::interval(desk.site.settings.mail_queue.sweep_every);
+    loop {
+        every.tick().await;
+        if let Err(error) = desk.sweep_mail().await {
+            tracing::error!(%error, "mail queue sweep failed; the next one tries again");
+        }
+    }
+}
+
 /// The whole system in one process.
 #[derive(Debug)]
 pub struct Local {

@@ -150,6 +150,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(ventanilla_local::retention(std::sync::Arc::clone(
         &local.mail,
     )));
+    tokio::spawn(ventanilla_local::sweep_mail(std::sync::Arc::clone(
+        &local.mail,
+    )));
     tokio::spawn(ventanilla_local::smtp::serve(smtp, local.mail));
     // The one line a person or a script waits for.
     let url = format!("http://{address}");

@@ -1,8 +1,11 @@
 //! Mail out as `.eml` files in a folder: the embedded default. Every mail the local server
 //! would send lands here, byte for byte what SES would receive, for a person or a test to read.
+//! Like a receiver that deduplicates on the Message-ID, the folder holds one file per
+//! Message-ID: a mail sent again after a crash rewrites its file instead of adding one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use sha2::Digest;
 use ventanilla_domain::model::mail::OutgoingMail;
 
 use crate::folder::write_atomically;
@@ -12,32 +15,64 @@ use ventanilla_domain::ports::{Clock, MailError, Mailer, SentMail};
 #[derive(Debug, Clone)]
 pub struct OutboxMailer {
     dir: PathBuf,
+    /// Beside the folder (`outbox.ids`): for each Message-ID sent, the name of its file.
+    ids: PathBuf,
 }
 
 impl OutboxMailer {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        OutboxMailer { dir: dir.into() }
+        let dir = dir.into();
+        let mut ids = dir.clone().into_os_string();
+        ids.push(".ids");
+        OutboxMailer {
+            dir,
+            ids: ids.into(),
+        }
     }
 
-    pub fn dir(&self) -> &std::path::Path {
+    pub fn dir(&self) -> &Path {
         &self.dir
     }
 }
 
+/// The file a Message-ID's mail is in: the one named when it was first sent, or a new name
+/// (sorted by time of sending, so `ls` shows the conversation in order), written down before
+/// the mail so that no crash leaves a mail without its name.
+fn file_name(ids: &Path, message_id: &str) -> std::io::Result<String> {
+    let digest = sha2::Sha256::digest(message_id.as_bytes());
+    let marker = ids.join(
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+    );
+    match std::fs::read_to_string(&marker) {
+        Ok(name) if name.ends_with(".eml") => return Ok(name),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let name = format!(
+        "{}-{}.eml",
+        SystemClock.now().to_string().replace([':', '.'], ""),
+        uuid::Uuid::now_v7()
+    );
+    write_atomically(&marker, name.as_bytes())?;
+    Ok(name)
+}
+
 impl Mailer for OutboxMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<SentMail, MailError> {
-        // Names sort by time of sending, so `ls` shows the conversation in order.
-        let name = format!(
-            "{}-{}.eml",
-            SystemClock.now().to_string().replace([':', '.'], ""),
-            uuid::Uuid::now_v7()
-        );
-        let (dir, raw) = (self.dir.clone(), mail.raw.clone());
-        let file_name = name.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&dir.join(file_name), &raw))
-            .await
-            .map_err(|e| MailError::Unavailable(e.into()))?
-            .map_err(|e| MailError::Unavailable(e.into()))?;
+        let (dir, ids, raw) = (self.dir.clone(), self.ids.clone(), mail.raw.clone());
+        let message_id = mail.message_id.as_str().to_owned();
+        let name = tokio::task::spawn_blocking(move || {
+            let name = file_name(&ids, &message_id)?;
+            write_atomically(&dir.join(&name), &raw)?;
+            Ok::<_, std::io::Error>(name)
+        })
+        .await
+        .map_err(|e| MailError::Unavailable(e.into()))?
+        .map_err(|e| MailError::Unavailable(e.into()))?;
         Ok(SentMail {
             provider_id: name,
             // Nothing rewrites our Message-ID on the way to the outbox.

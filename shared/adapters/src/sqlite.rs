@@ -22,9 +22,10 @@ use ventanilla_domain::ports::{
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
 mod directory;
+mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tickets (
@@ -94,6 +95,15 @@ CREATE TABLE IF NOT EXISTS agencies (
     code   TEXT PRIMARY KEY,
     agency TEXT NOT NULL
 );
+-- Since schema 6: the mail queue (the durable outbox).
+CREATE TABLE IF NOT EXISTS mail_queue (
+    id       TEXT PRIMARY KEY,
+    state    TEXT NOT NULL,
+    next_try TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    mail     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_queue_by_state ON mail_queue (state, next_try);
 ";
 
 #[derive(Debug, Clone)]

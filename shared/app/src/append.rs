@@ -4,6 +4,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{StoreError, TicketStore};
 use ventanilla_domain::retry::{Retries, until_won};
@@ -24,6 +25,8 @@ const RETRIES: Retries = Retries {
 pub struct Step {
     pub change: TicketChange,
     pub message: Option<Message>,
+    /// A mail owed for the step, queued with it.
+    pub mail: Option<MailIntent>,
 }
 
 /// Writes `decide`'s step on `ticket`, re-reading it and deciding again after each lost race.
@@ -58,6 +61,7 @@ where
                 expected_version: ticket.version,
                 change: step.change,
                 message: step.message,
+                mail: step.mail,
             };
             match store.update(update).await {
                 Ok(updated) => Ok(Some(Some(updated))),

@@ -106,6 +106,7 @@ pub async fn apply(
             ..TicketChange::default()
         },
         message: Some(event),
+        mail: None,
     };
     Ok(Changed {
         ticket: store.update(update).await?,

@@ -9,7 +9,8 @@ use ventanilla_domain::Choice;
 use serde::Deserialize;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
-use ventanilla_domain::model::mail::Mailbox;
+use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
+use ventanilla_domain::model::mail_queue::RetryPolicy;
 use ventanilla_domain::rules::mail_in::support_address::MailPolicy;
 use ventanilla_domain::rules::privacy::Retention;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
@@ -41,8 +42,17 @@ pub struct Settings {
     pub limits: Limits,
     pub agencies: Vec<Agency>,
     pub mail: MailSettings,
+    pub mail_queue: MailQueueSettings,
     /// `None`: personal data is kept until an admin erases it.
     pub retention: Option<Retention>,
+}
+
+/// How the mail queue (the durable outbox) retries and how often it is swept.
+#[derive(Debug, Clone, Copy)]
+pub struct MailQueueSettings {
+    pub retry: RetryPolicy,
+    /// How often the local server sweeps (on AWS the schedule in `template.yaml` does).
+    pub sweep_every: Duration,
 }
 
 /// The support address: where its mail goes and how it behaves.
@@ -79,7 +89,60 @@ struct File {
     mail: MailFile,
     #[serde(default)]
     privacy: PrivacyFile,
+    #[serde(default)]
+    mail_queue: MailQueueFile,
     agencies: Vec<AgencyFile>,
+}
+
+/// `[mail_queue]`, optional: every key has a default.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct MailQueueFile {
+    first_retry_seconds: u64,
+    longest_wait_minutes: u64,
+    attempts: u32,
+    lease_seconds: u64,
+    sweep_seconds: u64,
+}
+
+impl Default for MailQueueFile {
+    fn default() -> Self {
+        MailQueueFile {
+            first_retry_seconds: 60,
+            longest_wait_minutes: 60,
+            attempts: 10,
+            lease_seconds: 120,
+            sweep_seconds: 30,
+        }
+    }
+}
+
+impl MailQueueFile {
+    fn settings(self) -> Result<MailQueueSettings, SettingsError> {
+        let positive = |name: &str, value: u64| {
+            if value == 0 {
+                Err(invalid(&format!("mail_queue.{name}"), "must be at least 1"))
+            } else {
+                Ok(value)
+            }
+        };
+        Ok(MailQueueSettings {
+            retry: RetryPolicy {
+                first_retry: Duration::from_secs(positive(
+                    "first_retry_seconds",
+                    self.first_retry_seconds,
+                )?),
+                longest_wait: Duration::from_secs(
+                    positive("longest_wait_minutes", self.longest_wait_minutes)? * 60,
+                ),
+                attempts: u32::try_from(positive("attempts", u64::from(self.attempts))?)
+                    .unwrap_or(u32::MAX),
+                // A send is given half the lease: at least a second.
+                lease: Duration::from_secs(positive("lease_seconds", self.lease_seconds)?.max(2)),
+            },
+            sweep_every: Duration::from_secs(positive("sweep_seconds", self.sweep_seconds)?),
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -214,7 +277,11 @@ impl Settings {
         let mail = mail_settings(file.mail, &agencies)?;
         let no_reply =
             Email::parse(&file.site.no_reply).map_err(|e| invalid("site.no_reply", e))?;
+        // Our Message-IDs are `<uuid>@<mail_domain>`.
+        MailMessageId::parse(&format!("x@{}", file.site.mail_domain))
+            .map_err(|e| invalid("site.mail_domain", e))?;
         let settings = Settings {
+            mail_queue: file.mail_queue.settings()?,
             no_reply: Mailbox::new(file.site.name.clone(), no_reply),
             site_name: file.site.name,
             public_url: file.site.public_url.trim_end_matches('/').to_owned(),
@@ -262,6 +329,8 @@ impl Settings {
             self.public_url = url.trim_end_matches('/').to_owned();
         }
         if let Some(domain) = var("VENTANILLA_MAIL_DOMAIN") {
+            MailMessageId::parse(&format!("x@{domain}"))
+                .map_err(|e| invalid("VENTANILLA_MAIL_DOMAIN", e))?;
             self.mail_domain = domain;
         }
         if let Some(support) = var("VENTANILLA_SUPPORT_ADDRESS") {

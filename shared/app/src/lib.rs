@@ -25,7 +25,8 @@
 //! | [`access`] | the signed links that open a ticket's status page |
 //! | [`append`] | the one write of a message or change to a ticket, retried after a lost race |
 //! | [`error`] | what a use case answers when it does not do what was asked |
-//! | [`sending`] | the mails the site sends: notices and agents' replies |
+//! | [`sending`] | the mail queue's sender: every automatic mail, right after its change and by the sweeper |
+//! | [`parked_mail`] | mails that kept failing, shown to admins and sent again |
 //! | [`attachments`] | files a ticket refers to, and those none does |
 //! | [`telemetry`] | the log format every function writes |
 
@@ -43,6 +44,7 @@ pub mod list_queue;
 pub mod look_up;
 pub mod note;
 pub mod open_ticket;
+pub mod parked_mail;
 pub mod receive_mail;
 pub mod reply;
 pub mod requester_data;

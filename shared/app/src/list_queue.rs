@@ -8,10 +8,6 @@ use ventanilla_domain::{AgentId, Category, QueueName, Status, Ticket};
 use crate::AppError;
 use crate::session::{AgentPorts, Session};
 
-/// How many tickets with undelivered replies one listing tries to send again: a provider
-/// outage must not slow the list down much.
-const RESENDS_PER_LISTING: usize = 3;
-
 /// Which tickets, already parsed; `None` is no filter.
 #[derive(Debug, Clone)]
 pub struct QueueFilter {
@@ -76,17 +72,6 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         } else {
             None
         };
-        let mut retried = 0;
-        for ticket in tickets.iter_mut() {
-            if ticket.undelivered.is_empty() || retried == RESENDS_PER_LISTING {
-                continue;
-            }
-            retried += 1;
-            self.resend_undelivered(ticket).await;
-            if let Ok(current) = desk.store.ticket(&ticket.number).await {
-                *ticket = current;
-            }
-        }
         tickets.retain(|t| {
             filter.category.is_none_or(|c| t.category == c)
                 && filter

@@ -20,6 +20,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                 Access::Referral,
                 |_| Ok(TicketChange::default()),
                 message,
+                None,
             )
             .await?;
         self.audit_ticket(AuditAction::Note, &updated.number)

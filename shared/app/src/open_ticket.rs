@@ -4,18 +4,19 @@
 use std::time::Duration;
 
 use ventanilla_domain::BlobKey;
+use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::model::screenshots::Screenshot;
 use ventanilla_domain::model::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
 use ventanilla_domain::ports::{
-    Blob, BlobError, BlobStore, Clock, IdSource, Mailer, Opened, StoreError, Throttle, ThrottleKey,
-    TicketStore,
+    Blob, BlobError, BlobStore, Clock, IdSource, MailQueue, Mailer, Opened, StoreError, Throttle,
+    ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
-    AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageKind, QueueName,
-    Requester, Subject, Ticket, TicketNumber,
+    AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageId, MessageKind,
+    QueueName, Requester, Subject, Ticket, TicketNumber,
 };
 
-use crate::sending::{Notice, access_url};
+use crate::sending::access_url;
 use crate::{AppError, Desk, Site, attachments};
 
 /// How long an idempotency key keeps returning its first ticket.
@@ -34,6 +35,9 @@ pub struct NewTicket {
     pub mail: Option<MailMeta>,
     pub idempotency_key: Option<IdempotencyKey>,
     pub linked_to: Option<TicketNumber>,
+    /// The acknowledgement to queue with the ticket ([`Site::mail_intent`]); [`open`] makes
+    /// it about the first message, whatever it said before.
+    pub acknowledgement: Option<MailIntent>,
 }
 
 /// Opens a ticket with the requester's first message. A repeated idempotency key within
@@ -54,6 +58,10 @@ pub async fn open(
         attachments: new.attachments,
         mail: new.mail,
     };
+    let acknowledgement = new.acknowledgement.map(|intent| MailIntent {
+        about: first_message.id,
+        ..intent
+    });
     let draft = TicketDraft {
         agency: new.agency,
         queue: new.queue,
@@ -67,6 +75,7 @@ pub async fn open(
             expires_at: now.plus(IDEMPOTENCY_WINDOW),
         }),
         linked_to: new.linked_to,
+        mail: acknowledgement,
     };
     store.open(draft).await
 }
@@ -95,7 +104,7 @@ pub struct FormOpened {
 
 impl<S, B, M> Desk<S, B, M>
 where
-    S: TicketStore + Throttle,
+    S: TicketStore + Throttle + MailQueue,
     B: BlobStore,
     M: Mailer,
 {
@@ -138,6 +147,11 @@ where
         // citizen's ticket; keyed like every personal identifier in a store key.
         let mut new = request.ticket;
         new.attachments = attachments;
+        // Anyone can type any address into the form: the acknowledgement carries nothing
+        // they typed, only the number and the link (issue 18, point 11).
+        let ack = Notice::Acknowledgement { quote: false };
+        new.acknowledgement =
+            Some(site.mail_intent(site.new_mail_id(), ack, MessageId::UNSET, lang, None));
         new.idempotency_key = new.idempotency_key.map(|key| {
             let pseudonym = self.identifiers.pseudonym(&format!(
                 "{}\n{}",
@@ -147,6 +161,7 @@ where
             IdempotencyKey::parse(&pseudonym)
                 .unwrap_or_else(|_| unreachable!("32 hex digits are a valid key"))
         });
+        let acknowledgement = new.acknowledgement.clone();
         let opened = match open(&self.store, site.clock.as_ref(), site.ids.as_ref(), new).await {
             Ok(opened) => opened,
             Err(error) => {
@@ -174,17 +189,13 @@ where
             }
             Some(first) => {
                 tracing::info!(ticket = %ticket.number, "ticket opened");
-                self.send_notice(
-                    site,
-                    &ticket,
-                    first,
-                    // Anyone can type any address into the form: the acknowledgement carries
-                    // nothing they typed, only the number and the link (issue 18, point 11).
-                    Notice::Acknowledgement { quote: false },
-                    lang,
-                    None,
-                )
-                .await;
+                if let Some(ack) = &acknowledgement {
+                    let ack = MailIntent {
+                        about: first.id,
+                        ..ack.clone()
+                    };
+                    self.send_queued(site, &ticket.number, &ack).await;
+                }
             }
         }
         Ok(FormOpened {

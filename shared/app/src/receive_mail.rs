@@ -15,21 +15,22 @@ pub use decide::{AUTOMATIC_NOTES_PER_TICKET_PER_DAY, decide};
 
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::model::ticket::bounded_name;
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobError, BlobStore, Mailer, StoreError, ThreadQuery, Throttle,
-    TicketStore,
+    AgencyDirectory, Blob, BlobError, BlobStore, MailQueue, Mailer, StoreError, ThreadQuery,
+    Throttle, TicketStore,
 };
 use ventanilla_domain::rules::mail_in::kind::MailKind;
 use ventanilla_domain::rules::mail_in::read::{IncomingMail, read};
 use ventanilla_domain::rules::mail_in::sender_check::Judgement;
 use ventanilla_domain::rules::mail_in::sender_check::Receipt;
 use ventanilla_domain::rules::mail_in::support_address::{Delivery, Outcome};
-use ventanilla_domain::{AttachmentRef, Lang};
+use ventanilla_domain::{AttachmentRef, Lang, MessageId, TicketNumber};
 
-use crate::Desk;
 use crate::attachments;
-use crate::sending::{Notice, suppress_bounced};
+use crate::sending::suppress_bounced;
+use crate::{Desk, Site};
 
 /// Why a delivery could not be completed; the event source should retry it.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +59,7 @@ pub struct Envelope {
 
 impl<S, B, M> Desk<S, B, M>
 where
-    S: TicketStore + Throttle + AgencyDirectory,
+    S: TicketStore + Throttle + AgencyDirectory + MailQueue,
     B: BlobStore,
     M: Mailer,
 {
@@ -148,6 +149,16 @@ where
             judgement,
         };
         let site = &self.site.current(&self.store).await?;
+        // Quoting what the mail said only to a sender SES authenticated.
+        let acknowledgement = site.mail_intent(
+            site.new_mail_id(),
+            Notice::Acknowledgement {
+                quote: judgement.sender_authenticated,
+            },
+            MessageId::UNSET,
+            Lang::Es,
+            citizen_id.clone(),
+        );
         let outcome = decide(
             &self.store,
             site.clock.as_ref(),
@@ -155,6 +166,7 @@ where
             &site.settings.mail.policy,
             &site.settings.mail_domain,
             delivery,
+            acknowledgement.clone(),
         )
         .await?;
         tracing::info!(
@@ -167,24 +179,22 @@ where
             let unowned: Vec<BlobKey> = std::iter::once(key.clone()).chain(files).collect();
             attachments::discard(&self.blobs, &unowned).await;
         }
-        let notice = match &outcome {
-            Outcome::Opened {
-                ticket,
-                first,
-                quote,
-            } => Some((
-                ticket.clone(),
-                first.clone(),
-                Notice::Acknowledgement { quote: *quote },
+        // The mail owed: the acknowledgement was queued with the ticket; a refusal is
+        // queued now, about the thread's last message (a reply to it threads there), under
+        // an id made from the refused mail's, so that the same mail delivered twice is
+        // refused once.
+        let owed = match &outcome {
+            Outcome::Opened { ticket, first, .. } => Some((
+                ticket.number.clone(),
+                MailIntent {
+                    about: first.id,
+                    ..acknowledgement
+                },
             )),
-            Outcome::Rejected { ticket } => {
-                // The refused mail is the thread's last message.
-                let newest = ThreadQuery::newest(None);
-                let (ticket, mut page) = self.store.thread_page(ticket, &newest).await?;
-                page.items
-                    .pop()
-                    .map(|refused| (ticket, refused, Notice::FollowUpRefused))
-            }
+            Outcome::Rejected { ticket } => self
+                .queue_refusal(site, ticket, citizen_id.as_ref())
+                .await?
+                .map(|intent| (ticket.clone(), intent)),
             _ => None,
         };
         if let (
@@ -216,11 +226,53 @@ where
                 tracing::error!(%error, ticket = %number, "a bounce could not be remembered");
             }
         }
-        if let Some((ticket, answered, notice)) = notice {
-            self.send_notice(site, &ticket, &answered, notice, Lang::Es, citizen_id)
-                .await;
+        if let Some((ticket, intent)) = owed {
+            self.send_queued(site, &ticket, &intent).await;
         }
         Ok(outcome)
+    }
+
+    /// Queues the notice that a follow-up to `ticket` was refused: `None` when this mail's
+    /// refusal is queued already (a second delivery of the same mail).
+    async fn queue_refusal(
+        &self,
+        site: &Site,
+        ticket: &TicketNumber,
+        refused: Option<&MailMessageId>,
+    ) -> Result<Option<MailIntent>, StoreError> {
+        let (_, page) = self
+            .store
+            .thread_page(ticket, &ThreadQuery::newest(None))
+            .await?;
+        let Some(last) = page.items.last() else {
+            return Ok(None);
+        };
+        let id = match refused {
+            Some(refused) => {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(refused.as_str().as_bytes());
+                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+                MailMessageId::parse(&format!("refused.{hex}@{}", site.settings.mail_domain))
+                    .unwrap_or_else(|_| site.new_mail_id())
+            }
+            None => site.new_mail_id(),
+        };
+        let intent = site.mail_intent(
+            id,
+            Notice::FollowUpRefused,
+            last.id,
+            Lang::Es,
+            refused.cloned(),
+        );
+        match self
+            .store
+            .queue_mail(&intent.clone().queued(ticket.clone()))
+            .await
+        {
+            Ok(()) => Ok(Some(intent)),
+            Err(StoreError::AlreadyExists) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Whether a ticket now refers to the raw mail under `key`: every stored blob belongs to

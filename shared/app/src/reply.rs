@@ -1,20 +1,20 @@
-//! An agent's public reply: stored on the ticket first (marked undelivered), then sent to the
-//! citizen by mail from the service desk's address, threaded into their conversation. A
-//! failed send loses nothing: the reply is sent again when the ticket is opened or listed.
+//! An agent's public reply: stored on the ticket with its mail queued (marked undelivered),
+//! then sent to the citizen by mail from the service desk's address, threaded into their
+//! conversation. A failed send loses nothing: the mail queue tries it again.
 
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{Access, AuditAction};
-use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::mail_queue::{MailState, Notice};
 use ventanilla_domain::model::ticket::MailMeta;
-use ventanilla_domain::ports::{Blob, BlobStore, Mailer, ThreadQuery};
+use ventanilla_domain::ports::{Blob, BlobStore, Mailer};
 use ventanilla_domain::{
-    AttachmentRef, Author, Body, Message, MessageId, MessageKind, Status, Ticket, TicketChange,
+    AttachmentRef, Author, Body, Lang, Message, MessageId, MessageKind, Status, Ticket,
+    TicketChange,
 };
 
 use crate::AppError;
 use crate::attachments;
-use crate::sending::send_reply;
 use crate::session::{AgentPorts, Session};
 
 /// A file an agent attaches, as it arrived.
@@ -60,12 +60,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     pub async fn reply(&self, ticket: Ticket, reply: NewReply) -> Result<Replied, AppError> {
         let desk = &*self.desk;
         self.may(&ticket, Access::Full)?;
-        let own_id = MailMessageId::parse(&format!(
-            "{}@{}",
-            uuid::Uuid::now_v7(),
-            self.site.settings.mail_domain
-        ))
-        .map_err(|_| AppError::Misconfigured("the mail domain does not make valid Message-IDs"))?;
+        let own_id = self.site.new_mail_id();
         let folder = uuid::Uuid::now_v7().simple();
         let mut files = Vec::with_capacity(reply.files.len());
         for (index, file) in reply.files.into_iter().enumerate() {
@@ -96,14 +91,18 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             body: reply.text,
             attachments: files,
             mail: Some(MailMeta {
-                message_ids: vec![own_id],
+                message_ids: vec![own_id.clone()],
                 raw: None,
                 ..MailMeta::default()
             }),
         };
-        // Stored first, marked undelivered; sent after. A failed send loses nothing.
+        // Stored with its mail queued and marked undelivered, in one write; sent after. A
+        // failed send loses nothing: the queue tries again.
         let id = message.id;
         let status = reply.status;
+        let mail = self
+            .site
+            .mail_intent(own_id, Notice::AgentReply, id, Lang::Es, None);
         let appended = self
             .append(
                 ticket,
@@ -116,6 +115,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
                     })
                 },
                 message.clone(),
+                Some(mail.clone()),
             )
             .await;
         let updated = match appended {
@@ -137,55 +137,16 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             status.map_or(String::new(), |s| format!("status {}", s.wire())),
         )
         .await?;
-        let sent = send_reply(
-            &self.site,
-            &desk.store,
-            &desk.blobs,
-            &desk.mailer,
-            &updated.number,
-            &message,
-        )
-        .await;
-        let delivered = match sent {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%error, ticket = %updated.number, "reply stored, not yet delivered");
-                false
-            }
-        };
+        let delivered =
+            desk.send_queued(&self.site, &updated.number, &mail).await == MailState::Sent;
+        if !delivered {
+            tracing::error!(ticket = %updated.number, "reply stored, not yet delivered");
+        }
         let ticket = desk.store.ticket(&updated.number).await?;
         Ok(Replied {
             message_id: id,
             delivered,
             ticket,
         })
-    }
-
-    /// Sends again every public reply of the ticket the provider has not taken yet.
-    pub async fn resend_undelivered(&self, ticket: &Ticket) {
-        let desk = &*self.desk;
-        // Replies wait for the provider for minutes, not a hundred messages.
-        let newest = ThreadQuery::newest(None);
-        let Ok((_, page)) = desk.store.thread_page(&ticket.number, &newest).await else {
-            return;
-        };
-        for message in page
-            .items
-            .iter()
-            .filter(|m| ticket.undelivered.contains(&m.id))
-        {
-            let sent = send_reply(
-                &self.site,
-                &desk.store,
-                &desk.blobs,
-                &desk.mailer,
-                &ticket.number,
-                message,
-            )
-            .await;
-            if let Err(error) = sent {
-                tracing::warn!(%error, ticket = %ticket.number, "reply still not delivered");
-            }
-        }
     }
 }

@@ -1,22 +1,24 @@
-//! The mails the site sends on its own (the acknowledgement of a new ticket, the notice that
-//! a closed ticket was not reopened), one way for every door a ticket comes in by: the form
-//! and the support address. Each mail's Message-IDs, ours and the provider's, are indexed
-//! so that a reply to it threads into its ticket. A failure is logged with the ticket's
-//! number and does not undo the ticket.
+//! Sending what the mail queue holds (`model::mail_queue`): every automatic mail, whichever
+//! change queued it (a ticket opened by the form or by mail, a refused follow-up, an agent's
+//! reply), goes out here, once in effect. The writer of the change tries it right after its
+//! write, so the citizen's mail is not delayed; [`Desk::sweep_mail`] sends whatever is
+//! still pending after the writer's lease (a crash, a provider outage), with growing waits,
+//! and parks what keeps failing for an admin. Each mail's Message-IDs, ours and the
+//! provider's, are indexed so that a reply to it threads into its ticket.
 
 use std::time::Duration;
-use ventanilla_domain::model::mail::MailAttachment;
-use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
+
+use ventanilla_domain::model::mail::{MailAttachment, MailMessageId, Mailbox};
+use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, QueuedMail};
 use ventanilla_domain::rules::notices::{
     NoticeContext, acknowledgement, agent_reply, follow_up_refused,
 };
 
-use ventanilla_domain::Email;
 use ventanilla_domain::ports::{
-    BlobError, BlobStore, IdentifierSecret, MailError, Mailer, StoreError, ThreadQuery, Throttle,
-    ThrottleKey, TicketStore,
+    AgencyDirectory, BlobStore, IdentifierSecret, MailError, MailQueue, Mailer, StoreError,
+    ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::{Lang, Message, MessageKind, Ticket, TicketChange};
+use ventanilla_domain::{Email, Lang, MessageId, MessageKind, Ticket, TicketChange};
 
 use crate::append::{Step, append};
 use crate::{Desk, Site};
@@ -30,20 +32,70 @@ pub fn access_url(site: &Site, ticket: &Ticket) -> String {
     format!("{}/estado/{token}", site.settings.public_url)
 }
 
-/// Which automatic mail to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
-    /// "We received your request", with what the first message said when `quote` (never to
-    /// an address that may not be the one who wrote it).
-    Acknowledgement { quote: bool },
-    /// "Your ticket is closed; your mail was not added".
-    FollowUpRefused,
+impl Site {
+    /// A new Message-ID of ours.
+    pub fn new_mail_id(&self) -> MailMessageId {
+        MailMessageId::parse(&format!(
+            "{}@{}",
+            uuid::Uuid::now_v7(),
+            self.settings.mail_domain
+        ))
+        .unwrap_or_else(|_| unreachable!("the mail domain is checked when the settings load"))
+    }
+
+    /// A mail owed about the message `about`, to queue with the change that causes it; the
+    /// writer holds it for the queue's lease.
+    pub fn mail_intent(
+        &self,
+        id: MailMessageId,
+        notice: Notice,
+        about: MessageId,
+        lang: Lang,
+        in_reply_to: Option<MailMessageId>,
+    ) -> MailIntent {
+        let now = self.clock.now();
+        let lease = chrono::Duration::from_std(self.settings.mail_queue.retry.lease)
+            .unwrap_or(chrono::Duration::MAX);
+        MailIntent {
+            id,
+            notice,
+            about,
+            lang,
+            in_reply_to,
+            queued_at: now,
+            writer_until: now.plus(lease),
+        }
+    }
+}
+
+/// The key of personal identifiers, where a desk has it. A desk without it (the console's)
+/// sends only the mails that count nobody (an agent's reply) and leaves the others to the
+/// sweeper, which has it.
+pub trait MaybeIdentifiers: Send + Sync {
+    fn secret(&self) -> Option<&IdentifierSecret>;
+}
+
+impl MaybeIdentifiers for IdentifierSecret {
+    fn secret(&self) -> Option<&IdentifierSecret> {
+        Some(self)
+    }
+}
+
+impl MaybeIdentifiers for () {
+    fn secret(&self) -> Option<&IdentifierSecret> {
+        None
+    }
 }
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 /// How long an address that bounced gets no notice (SES's own suppression list covers
 /// production too; this one also holds where SES is not in front).
 const BOUNCED_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How many due mails one read of the queue brings, and how many reads one sweep makes at
+/// most: a sweep gets through 500 mails (a minute's schedule, a backlog of thousands in a few
+/// runs), each well inside the function's timeout.
+const SWEEP_BATCH: usize = 50;
+const SWEEP_BATCHES: usize = 10;
 
 /// Remembers that mail to `address` bounced: notices to it stop for a while, so that our
 /// bounce rate stays low. Called for a bounce that threaded to the address's ticket.
@@ -89,194 +141,303 @@ async fn may_notify(
     store.take(&answers, DAY, now, limit).await
 }
 
-impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
-    /// Builds, sends and indexes `notice` about `ticket`, answering `answered`: the message a
-    /// reply to the notice belongs with (the first message for an acknowledgement; the refused
-    /// mail for a refusal). `in_reply_to` is the citizen's mail it answers, when the ticket came
-    /// by mail. Returns whether it was sent: not when the requester's address is past its
-    /// daily answers or bounced lately.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn send_notice(
+/// What one try of a queued mail came to.
+enum Attempt {
+    Sent(String),
+    /// Not to be sent, and why.
+    Skipped(&'static str),
+    Failed {
+        error: String,
+        permanent: bool,
+    },
+    /// Not this desk's to send (it cannot count the address): left for the sweeper.
+    NotMine,
+}
+
+impl From<StoreError> for Attempt {
+    fn from(error: StoreError) -> Self {
+        Attempt::Failed {
+            error: error.to_string(),
+            permanent: false,
+        }
+    }
+}
+
+/// What a sweep did, mail by mail.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub parked: usize,
+    pub skipped: usize,
+    /// Taken by another sender between the read and the claim.
+    pub taken_by_others: usize,
+}
+
+impl<S, B, M, K> Desk<S, B, M, K>
+where
+    S: TicketStore + Throttle + MailQueue,
+    B: BlobStore,
+    M: Mailer,
+    K: MaybeIdentifiers,
+{
+    /// The writer's try of a mail it has just queued with its change (`intent`, queued for
+    /// the ticket `ticket`). Returns the mail's state after it: `Pending` when it waits for
+    /// the sweeper.
+    pub async fn send_queued(
         &self,
         site: &Site,
-        ticket: &Ticket,
-        answered: &Message,
-        notice: Notice,
-        lang: Lang,
-        in_reply_to: Option<MailMessageId>,
-    ) -> bool {
-        match may_notify(
-            site,
-            &self.store,
-            &self.identifiers,
-            &ticket.requester.email,
-        )
-        .await
-        {
+        ticket: &ventanilla_domain::TicketNumber,
+        intent: &MailIntent,
+    ) -> MailState {
+        self.try_once(site, intent.clone().queued(ticket.clone()))
+            .await
+    }
+
+    /// One try of a mail this desk holds (queued by it, or claimed), and its outcome saved
+    /// over the version tried.
+    async fn try_once(&self, site: &Site, mut mail: QueuedMail) -> MailState {
+        let attempt = self.attempt(site, &mut mail).await;
+        // After the try, which may have taken the provider's retries: the wait counts from now.
+        let now = site.clock.now();
+        let next = match attempt {
+            Attempt::NotMine => return MailState::Pending,
+            Attempt::Sent(provider_id) => mail.sent(provider_id, now),
+            Attempt::Skipped(why) => mail.skipped(why, now),
+            Attempt::Failed { error, permanent } => {
+                let next = mail.failed(&error, permanent, now, &site.settings.mail_queue.retry);
+                match next.state {
+                    MailState::Parked => {
+                        // The alarm on AWS counts this line (template.yaml, MailParked).
+                        tracing::error!(ticket = %mail.ticket, mail = %mail.id(), notice = mail.intent.notice.as_str(), attempts = mail.attempts, %error, "mail parked");
+                    }
+                    _ => {
+                        tracing::warn!(ticket = %mail.ticket, mail = %mail.id(), attempts = mail.attempts, %error, "mail not sent yet; tried again later");
+                    }
+                }
+                next
+            }
+        };
+        match self.store.save_mail(&next).await {
             Ok(true) => {}
             Ok(false) => {
-                tracing::info!(ticket = %ticket.number, ?notice, "notice not sent: the address is past its daily answers or bounced");
-                return false;
+                tracing::warn!(ticket = %mail.ticket, mail = %mail.id(), "another sender took the mail over meanwhile");
             }
             Err(error) => {
-                tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent: the answer count is unavailable");
-                return false;
+                // It stays as it was: tried again after its lease, with the same Message-ID.
+                tracing::error!(%error, ticket = %mail.ticket, mail = %mail.id(), "the mail's outcome was not saved");
+            }
+        }
+        next.state
+    }
+
+    async fn attempt(&self, site: &Site, mail: &mut QueuedMail) -> Attempt {
+        let notice = mail.intent.notice;
+        let (ticket, page) = match self
+            .store
+            .thread_page(&mail.ticket, &ThreadQuery::newest(None))
+            .await
+        {
+            Ok(read) => read,
+            Err(StoreError::NotFound) => return Attempt::Skipped("the ticket is gone"),
+            Err(error) => return error.into(),
+        };
+        if ticket.erased_at.is_some() {
+            return Attempt::Skipped("the ticket's personal data was erased");
+        }
+        let mut thread = page.items;
+        if page.next.is_some() && !thread.iter().any(|m| m.id == mail.intent.about) {
+            match self.store.thread(&mail.ticket).await {
+                Ok((_, whole)) => thread = whole,
+                Err(error) => return error.into(),
+            }
+        }
+        let Some(about) = thread.iter().find(|m| m.id == mail.intent.about) else {
+            return Attempt::Failed {
+                error: "the message it is about is not in the thread".into(),
+                permanent: true,
+            };
+        };
+        if notice.counted() && !mail.counted {
+            let Some(identifiers) = self.identifiers.secret() else {
+                return Attempt::NotMine;
+            };
+            match may_notify(site, &self.store, identifiers, &ticket.requester.email).await {
+                Ok(true) => mail.counted = true,
+                Ok(false) => {
+                    tracing::info!(ticket = %ticket.number, notice = notice.as_str(), "notice not sent: the address is past its daily answers or bounced");
+                    return Attempt::Skipped(
+                        "the address is past its daily answers, or bounced lately",
+                    );
+                }
+                Err(error) => return error.into(),
             }
         }
         let settings = &site.settings;
         let Some(agency) = settings.agency(&ticket.agency) else {
-            tracing::error!(ticket = %ticket.number, "notice not sent: the ticket's agency is not configured");
-            return false;
+            return Attempt::Failed {
+                error: "the ticket's agency is not configured".into(),
+                permanent: true,
+            };
         };
-        let Ok(own_id) = MailMessageId::parse(&format!(
-            "{}@{}",
-            uuid::Uuid::now_v7(),
-            settings.mail_domain
-        )) else {
-            tracing::error!("the mail domain does not make valid Message-IDs");
-            return false;
+        let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
+        let access_url = access_url(site, &ticket);
+        // A reply answers the citizen's last mail; a notice the mail it was queued for.
+        let in_reply_to = match notice {
+            Notice::AgentReply => thread
+                .iter()
+                .rev()
+                .filter(|m| m.kind == MessageKind::CitizenMessage)
+                .find_map(|m| m.mail_ids().first().cloned()),
+            _ => mail.intent.in_reply_to.clone(),
         };
-        let reply_to = Mailbox::new(settings.site_name.clone(), settings.support.clone());
-        let access_url = access_url(site, ticket);
         let cx = NoticeContext {
-            from: &settings.no_reply,
-            reply_to: &reply_to,
+            // Notices come from the no-reply address and answer to the desk; a reply comes
+            // from the desk.
+            from: match notice {
+                Notice::AgentReply => &desk,
+                _ => &settings.no_reply,
+            },
+            reply_to: &desk,
             mail_domain: &settings.mail_domain,
             agency_name: &agency.name,
             response_days: agency.response_days,
             access_url: &access_url,
             site_url: &settings.public_url,
-            lang,
+            lang: mail.intent.lang,
             now: site.clock.now(),
-            message_id: own_id.clone(),
+            message_id: mail.id().clone(),
             in_reply_to,
         };
-        let draft = match notice {
-            Notice::Acknowledgement { quote } => acknowledgement(ticket, answered, quote, cx),
-            Notice::FollowUpRefused => follow_up_refused(ticket, cx),
+        let mut draft = match notice {
+            Notice::Acknowledgement { quote } => acknowledgement(&ticket, about, quote, cx),
+            Notice::FollowUpRefused => follow_up_refused(&ticket, cx),
+            Notice::AgentReply => agent_reply(&ticket, about, cx),
         };
-        match self.mailer.send(&draft.build()).await {
-            Ok(sent) => {
-                // SES gives the mail a Message-ID of its own; the local outbox keeps ours.
-                let mut ids = vec![own_id];
-                if sent.message_id != ids[0] {
-                    ids.push(sent.message_id);
-                }
-                for id in ids {
-                    match self
-                        .store
-                        .link_mail_id(&ticket.number, answered.id, &id)
-                        .await
-                    {
-                        Ok(()) | Err(StoreError::AlreadyExists) => {}
-                        Err(error) => {
-                            tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
-                        }
-                    }
-                }
-                tracing::info!(ticket = %ticket.number, ?notice, provider_id = %sent.provider_id, "notice sent");
-                true
+        for file in &about.attachments {
+            if notice != Notice::AgentReply {
+                break;
             }
-            Err(error) => {
-                tracing::error!(%error, ticket = %ticket.number, ?notice, "notice not sent");
-                false
+            match self.blobs.get(&file.blob).await {
+                Ok(blob) => draft.attachments.push(MailAttachment {
+                    name: file.name.clone(),
+                    content_type: file.content_type.clone(),
+                    bytes: blob.bytes,
+                }),
+                Err(error) => {
+                    return Attempt::Failed {
+                        error: format!("an attachment could not be read: {error}"),
+                        permanent: false,
+                    };
+                }
             }
+        }
+        // Well inside the lease: past it a sweeper may take the mail over.
+        let limit = settings.mail_queue.retry.lease / 2;
+        let sent = match tokio::time::timeout(limit, self.mailer.send(&draft.build())).await {
+            Ok(Ok(sent)) => sent,
+            Ok(Err(MailError::Rejected(why))) => {
+                return Attempt::Failed {
+                    error: format!("the mail was rejected: {why}"),
+                    permanent: true,
+                };
+            }
+            Ok(Err(error)) => {
+                return Attempt::Failed {
+                    error: error.to_string(),
+                    permanent: false,
+                };
+            }
+            Err(_) => {
+                return Attempt::Failed {
+                    error: "the mail provider did not answer in time".into(),
+                    permanent: false,
+                };
+            }
+        };
+        // SES gives the mail a Message-ID of its own; the local outbox keeps ours (a reply's
+        // own id was indexed with the reply).
+        let mut ids = Vec::new();
+        if notice != Notice::AgentReply {
+            ids.push(mail.id().clone());
+        }
+        if sent.message_id != *mail.id() {
+            ids.push(sent.message_id.clone());
+        }
+        for id in ids {
+            match self.store.link_mail_id(&ticket.number, about.id, &id).await {
+                Ok(()) | Err(StoreError::AlreadyExists) => {}
+                Err(error) => {
+                    tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
+                }
+            }
+        }
+        if notice == Notice::AgentReply {
+            self.mark_delivered(&ticket, about.id).await;
+        }
+        tracing::info!(ticket = %ticket.number, notice = notice.as_str(), provider_id = %sent.provider_id, "mail sent");
+        Attempt::Sent(sent.provider_id)
+    }
+
+    /// Clears a sent reply's "not yet delivered" mark, on the ticket as it stands when
+    /// someone changed it meanwhile. A mark lost to the races is only logged: the mail went.
+    async fn mark_delivered(&self, ticket: &Ticket, reply: MessageId) {
+        let marked = append(&self.store, ticket.clone(), |ticket: &Ticket| {
+            Ok::<_, StoreError>(ticket.undelivered.contains(&reply).then(|| Step {
+                change: TicketChange {
+                    delivered: Some(reply),
+                    ..TicketChange::default()
+                },
+                ..Step::default()
+            }))
+        })
+        .await;
+        if let Err(error) = marked {
+            tracing::warn!(%error, ticket = %ticket.number, "reply sent; its delivered mark was not written");
         }
     }
 }
 
-/// Why a public reply is still waiting for the mail provider.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplyNotSent {
-    #[error("the mail provider did not take the reply")]
-    Mail(#[from] MailError),
-    #[error("the ticket store failed")]
-    Store(#[from] StoreError),
-    #[error("an attachment could not be read")]
-    Attachment(#[from] BlobError),
-    #[error("the reply cannot be built: {0}")]
-    Unbuildable(&'static str),
-}
-
-/// Sends a stored public reply to the requester from the service desk's address, threaded to
-/// the citizen's last mail and the ticket's anchor, then indexes the provider's Message-ID
-/// and marks the reply delivered. The Message-ID is the one stored with the reply, so a
-/// reply sent again after a failure is the same mail to the citizen's client.
-pub async fn send_reply(
-    site: &Site,
-    store: &impl TicketStore,
-    blobs: &impl BlobStore,
-    mailer: &impl Mailer,
-    number: &ventanilla_domain::TicketNumber,
-    reply: &Message,
-) -> Result<(), ReplyNotSent> {
-    let settings = &site.settings;
-    // The citizen's last mail is among the newest messages.
-    let (ticket, page) = store
-        .thread_page(number, &ThreadQuery::newest(None))
-        .await?;
-    let thread = page.items;
-    let agency = settings
-        .agency(&ticket.agency)
-        .ok_or(ReplyNotSent::Unbuildable(
-            "the ticket's agency is not configured",
-        ))?;
-    let own_id = reply
-        .mail_ids()
-        .first()
-        .cloned()
-        .ok_or(ReplyNotSent::Unbuildable("the reply has no Message-ID"))?;
-    let in_reply_to = thread
-        .iter()
-        .rev()
-        .filter(|m| m.kind == MessageKind::CitizenMessage)
-        .find_map(|m| m.mail_ids().first().cloned());
-    let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
-    let access_url = access_url(site, &ticket);
-    let cx = NoticeContext {
-        from: &desk,
-        reply_to: &desk,
-        mail_domain: &settings.mail_domain,
-        agency_name: &agency.name,
-        response_days: agency.response_days,
-        access_url: &access_url,
-        site_url: &settings.public_url,
-        lang: Lang::Es,
-        now: site.clock.now(),
-        message_id: own_id,
-        in_reply_to,
-    };
-    let mut draft = agent_reply(&ticket, reply, cx);
-    for file in &reply.attachments {
-        let blob = blobs.get(&file.blob).await?;
-        draft.attachments.push(MailAttachment {
-            name: file.name.clone(),
-            content_type: file.content_type.clone(),
-            bytes: blob.bytes,
-        });
+impl<S, B, M, K> Desk<S, B, M, K>
+where
+    S: TicketStore + Throttle + MailQueue + AgencyDirectory,
+    B: BlobStore,
+    M: Mailer,
+    K: MaybeIdentifiers,
+{
+    /// Sends the queued mails whose time has come: those whose writer did not finish
+    /// (crashed, or timed out) and those waiting to be tried again. Each is claimed with a
+    /// conditional write before it is sent, so two sweepers (or a sweeper and a slow
+    /// writer) never both send it.
+    pub async fn sweep_mail(&self) -> Result<SweepReport, StoreError> {
+        let site = self.site.current(&self.store).await?;
+        let now = site.clock.now();
+        let lease = site.settings.mail_queue.retry.lease;
+        let mut report = SweepReport::default();
+        for _ in 0..SWEEP_BATCHES {
+            let due = self.store.due_mail(now, SWEEP_BATCH).await?;
+            let full = due.len() == SWEEP_BATCH;
+            for mail in due {
+                // Claimed until the lease ends: its next try is then, and it is no longer due.
+                let claimed = mail.claimed(now, lease);
+                if !self.store.save_mail(&claimed).await? {
+                    report.taken_by_others += 1;
+                    continue;
+                }
+                match self.try_once(&site, claimed).await {
+                    MailState::Sent => report.sent += 1,
+                    MailState::Pending => report.retried += 1,
+                    MailState::Parked => report.parked += 1,
+                    MailState::Skipped => report.skipped += 1,
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if report != SweepReport::default() {
+            tracing::info!(?report, "mail queue swept");
+        }
+        Ok(report)
     }
-    let sent = mailer.send(&draft.build()).await?;
-    match store.link_mail_id(number, reply.id, &sent.message_id).await {
-        Ok(()) | Err(StoreError::AlreadyExists) => {}
-        Err(error) => return Err(error.into()),
-    }
-    // Marked delivered, on the ticket as it stands when someone changed it meanwhile. The mail
-    // went: a mark lost to the races is logged, and the reply is only sent again (the same
-    // Message-ID, which receivers deduplicate).
-    let current = store.ticket(number).await?;
-    let marked = append(store, current, |ticket: &Ticket| {
-        Ok::<_, StoreError>(ticket.undelivered.contains(&reply.id).then(|| Step {
-            change: TicketChange {
-                delivered: Some(reply.id),
-                ..TicketChange::default()
-            },
-            message: None,
-        }))
-    })
-    .await;
-    if let Err(error) = marked {
-        tracing::warn!(%error, ticket = %number, "reply sent; its delivered mark was not written");
-    }
-    tracing::info!(ticket = %number, provider_id = %sent.provider_id, "reply sent");
-    Ok(())
 }

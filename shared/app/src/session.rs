@@ -4,8 +4,9 @@
 //! `NotFound` (its existence is not confirmed); a role or access too low is `Forbidden`.
 
 use ventanilla_domain::model::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
+use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, StoreError, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, MailQueue, StoreError, Throttle, TicketStore,
 };
 use ventanilla_domain::{Message, Ticket, TicketChange, TicketNumber};
 
@@ -14,9 +15,16 @@ use std::sync::Arc;
 use crate::append::{Step, append};
 use crate::{AppError, Desk, Site};
 
-/// What the console's store must offer.
-pub trait AgentPorts: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static {}
-impl<T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + 'static> AgentPorts for T {}
+/// What the console's store must offer (the throttle and the mail queue: an agent's reply
+/// is queued and sent like every automatic mail).
+pub trait AgentPorts:
+    TicketStore + AgentDirectory + AgencyDirectory + AuditLog + Throttle + MailQueue + 'static
+{
+}
+impl<T> AgentPorts for T where
+    T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + Throttle + MailQueue + 'static
+{
+}
 
 /// Who is asking, and the site as it stands for their request.
 /// Made only by [`Session::open`], from a valid token.
@@ -93,7 +101,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         }
     }
 
-    /// Appends a message (and a change) to the ticket as it stands. Access is checked again
+    /// Appends a message (and a change, and a mail it owes) to the ticket as it stands. Access is checked again
     /// on every try: a transfer that won the race may have taken the ticket out of the
     /// agent's reach.
     pub async fn append(
@@ -102,12 +110,14 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         needed: Access,
         change: impl Fn(&Ticket) -> Result<TicketChange, AppError>,
         message: Message,
+        mail: Option<MailIntent>,
     ) -> Result<Ticket, AppError> {
         append(&self.desk.store, ticket, |ticket: &Ticket| {
             self.may(ticket, needed)?;
             Ok::<_, AppError>(Some(Step {
                 change: change(ticket)?,
                 message: Some(message.clone()),
+                mail: mail.clone(),
             }))
         })
         .await?

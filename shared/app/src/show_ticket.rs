@@ -33,13 +33,6 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         before: Option<ThreadCursor>,
     ) -> Result<ShownTicket, AppError> {
         let ticket = self.ticket(number, Access::Referral).await?;
-        // A reply the provider refused earlier is tried again whenever the ticket is opened.
-        let ticket = if ticket.undelivered.is_empty() || self.agent.access(&ticket) < Access::Full {
-            ticket
-        } else {
-            self.resend_undelivered(&ticket).await;
-            self.ticket(number, Access::Referral).await?
-        };
         let shown = self
             .with_links(ticket, &ThreadQuery::newest(before))
             .await?;

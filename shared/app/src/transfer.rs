@@ -70,6 +70,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                     })
                 },
                 message,
+                None,
             )
             .await?;
         self.audit(

@@ -10,6 +10,7 @@ use crate::model::agencies::Agency;
 use crate::model::agents::{Agent, AuditEntry, TokenHash};
 use crate::model::erasure::Erasure;
 use crate::model::mail::{MailMessageId, OutgoingMail};
+use crate::model::mail_queue::QueuedMail;
 use crate::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use crate::{
     AgencyCode, AgentId, Email, FieldError, FieldProblem, Message, QueueName, Status, Ticket,
@@ -365,6 +366,40 @@ pub enum MailError {
 pub trait Mailer: Send + Sync {
     fn send(&self, mail: &OutgoingMail)
     -> impl Future<Output = Result<SentMail, MailError>> + Send;
+}
+
+/// The mail queue (the durable outbox): the mails owed, written with the changes that cause
+/// them (`TicketStore::open` and `update` queue the mail of their draft or update), taken
+/// by one sender at a time. See `model::mail_queue`.
+pub trait MailQueue: Send + Sync {
+    /// Queues a mail that comes with no other change (a refusal notice). `AlreadyExists`
+    /// when its Message-ID is queued already (the same mail delivered twice).
+    fn queue_mail(&self, mail: &QueuedMail) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes `mail` over the version it was made from (`mail.version - 1`): `false` when
+    /// the stored one is no longer that version (another sender took it meanwhile).
+    fn save_mail(&self, mail: &QueuedMail)
+    -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A queued mail by its Message-ID.
+    fn queued_mail(
+        &self,
+        id: &MailMessageId,
+    ) -> impl Future<Output = Result<QueuedMail, StoreError>> + Send;
+
+    /// Up to `limit` pending mails whose `next_try` has come, the longest waiting first. (On
+    /// DynamoDB read from an index: one may already be taken, which its save then finds.)
+    fn due_mail(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<QueuedMail>, StoreError>> + Send;
+
+    /// Up to `limit` parked mails, the most recent first.
+    fn parked_mail(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<QueuedMail>, StoreError>> + Send;
 }
 
 /// Fixed-window counters shared by every instance of a function: they limit how many

@@ -4,6 +4,7 @@ pub mod agencies;
 pub mod agents;
 pub mod changes;
 pub mod notes;
+pub mod parked_mail;
 pub mod replies;
 pub mod requesters;
 pub mod tickets;

@@ -22,13 +22,28 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// SIGKILL, as an out-of-memory killer or a pulled plug stops it: no shutdown at all.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server binary: `VENTANILLA_LOCAL_BIN` (a release build, `infra/bench/kill_test.sh`)
+/// or the one cargo built for the tests.
+fn binary() -> std::ffi::OsString {
+    std::env::var_os("VENTANILLA_LOCAL_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_ventanilla-local").into())
+}
+
 pub fn start(data_dir: &Path) -> Server {
     start_with(data_dir, &[])
 }
 
 /// Started with more arguments (`--config`, …).
 pub fn start_with(data_dir: &Path, extra: &[&std::ffi::OsStr]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ventanilla-local"))
+    let mut child = Command::new(binary())
         .args([
             "--addr",
             "127.0.0.1:0",

@@ -137,6 +137,7 @@ impl DynamoStore {
         };
         let number = TicketNumber::new(&draft.agency, code, year, last + 1);
         let (ticket, message) = draft.clone().into_ticket(number.clone());
+        let mail = draft.mail.clone().map(|mail| mail.queued(number.clone()));
 
         let mut counter = counter_key;
         counter.insert("last".into(), n(last + 1));
@@ -161,8 +162,15 @@ impl DynamoStore {
             put_if_absent(&self.table, ticket_item(&ticket)?)?,
         ];
         let thread = self.message_items(&number, &message)?;
-        let mail_ids = 3..2 + thread.len(); // item 2 is the message itself
+        // Item 2 is the message itself; a queued mail's id is as new as a mail id.
+        let mail_ids = 3..2 + thread.len() + usize::from(mail.is_some());
         items.extend(thread);
+        if let Some(mail) = &mail {
+            items.push(put_if_absent(
+                &self.table,
+                mail_queue::queued_mail_item(mail)?,
+            )?);
+        }
         let idempotency_index = items.len();
         if let Some(claim) = &draft.idempotency {
             let mut item = key(format!("IDEMPOTENCY#{}", claim.key.as_str()), META);
@@ -210,6 +218,13 @@ impl DynamoStore {
         let mut items = vec![self.put_ticket_at(&next, update.expected_version)?];
         if let Some(message) = &update.message {
             items.extend(self.message_items(&next.number, message)?);
+        }
+        if let Some(mail) = &update.mail {
+            let queued = mail.clone().queued(next.number.clone());
+            items.push(put_if_absent(
+                &self.table,
+                mail_queue::queued_mail_item(&queued)?,
+            )?);
         }
         match self.transact(items).await? {
             Ok(()) => Ok(Some(next)),

@@ -32,9 +32,13 @@ impl TicketStore for SqliteStore {
                 .map_err(db)?;
             let number = TicketNumber::new(&draft.agency, code, year, sequence as u64);
             let claim = draft.idempotency.clone();
+            let mail = draft.mail.clone();
             let (ticket, message) = draft.into_ticket(number);
             write_ticket(tx, &ticket, true)?;
             write_message(tx, &ticket.number, &message)?;
+            if let Some(mail) = mail {
+                mail_queue::insert(tx, &mail.queued(ticket.number.clone()))?;
+            }
             if let Some(claim) = claim {
                 execute(tx,
                     "INSERT INTO idempotency (key, ticket, expires_at) VALUES (?1, ?2, ?3)
@@ -91,6 +95,9 @@ impl TicketStore for SqliteStore {
             write_ticket(tx, &next, false)?;
             if let Some(message) = &update.message {
                 write_message(tx, &next.number, message)?;
+            }
+            if let Some(mail) = update.mail {
+                mail_queue::insert(tx, &mail.queued(next.number.clone()))?;
             }
             Ok(next)
         })

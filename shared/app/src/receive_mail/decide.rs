@@ -10,6 +10,7 @@
 
 use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::mail::MailMessageId;
+use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::ports::{
     Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
@@ -157,6 +158,7 @@ pub async fn decide(
     policy: &MailPolicy,
     our_domain: &str,
     delivery: Delivery,
+    acknowledgement: MailIntent,
 ) -> Result<Outcome, StoreError> {
     let known = mail_ids(&delivery);
     if let Some(ticket) = seen_before(store, &known).await? {
@@ -258,6 +260,7 @@ pub async fn decide(
                         ..TicketChange::default()
                     },
                     message: Some(message.clone()),
+                    mail: None,
                 }))
             })
             .await;
@@ -313,6 +316,8 @@ pub async fn decide(
         }),
         idempotency_key: None,
         linked_to,
+        // Held mail is not acknowledged: it may be spam.
+        acknowledgement: (!held).then_some(acknowledgement),
     };
     let (ticket, first) = match open(store, clock, ids, new).await {
         Ok(Opened::Created(ticket, first)) => (ticket, first),

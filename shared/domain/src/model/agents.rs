@@ -168,6 +168,8 @@ pub enum AuditAction {
     ExportPersonalData,
     /// Erased a requester's personal data: on request, or by the retention rule.
     ErasePersonalData,
+    /// Sent a parked mail again.
+    SendMailAgain,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

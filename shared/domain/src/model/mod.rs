@@ -1,5 +1,5 @@
 //! What Ventanilla's things are: typed values, tickets and their thread, statuses, agencies,
-//! agents, mail, erasures, time and language. Every file here imports only from `model`.
+//! agents, mail and the mail queue, erasures, time and language. Every file here imports only from `model`.
 
 pub mod agencies;
 pub mod agents;
@@ -7,6 +7,7 @@ pub mod erasure;
 pub mod field;
 pub mod lang;
 pub mod mail;
+pub mod mail_queue;
 pub mod screenshots;
 pub mod status;
 pub mod ticket;

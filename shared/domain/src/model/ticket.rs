@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::BlobKey;
 use crate::model::mail::MailMessageId;
+use crate::model::mail_queue::MailIntent;
 use crate::{
     AgencyCode, AgentId, Body, Category, Email, Gender, IdDocument, Nationality, PersonName, Phone,
     Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,
@@ -60,6 +61,12 @@ pub struct Ticket {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct MessageId(pub Uuid);
+
+impl MessageId {
+    /// Stands for "the first message" in a mail intent made before the ticket's first
+    /// message has its id (`open` sets it).
+    pub const UNSET: MessageId = MessageId(Uuid::nil());
+}
 
 impl std::fmt::Display for MessageId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -259,6 +266,8 @@ pub struct TicketDraft {
     pub first_message: Message,
     pub idempotency: Option<IdempotencyClaim>,
     pub linked_to: Option<TicketNumber>,
+    /// The acknowledgement owed, queued with the ticket.
+    pub mail: Option<MailIntent>,
 }
 
 impl TicketDraft {
@@ -354,6 +363,8 @@ pub struct TicketUpdate {
     pub expected_version: u64,
     pub change: TicketChange,
     pub message: Option<Message>,
+    /// A mail the update owes (an agent's reply), queued with it.
+    pub mail: Option<MailIntent>,
 }
 
 #[cfg(test)]

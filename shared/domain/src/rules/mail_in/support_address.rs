@@ -25,7 +25,7 @@ pub struct MailPolicy {
     /// Queues with a rule of their own.
     pub finished_by_queue: BTreeMap<(AgencyCode, QueueName), FinishedTicketRule>,
     /// At most this many acknowledgements and notices per address per day, the form's and
-    /// the support address's together (`ventanilla_app::Desk::send_notice` counts).
+    /// the support address's together (the mail queue's sender counts, `ventanilla_app::sending`).
     pub acks_per_sender_per_day: u64,
 }
 

@@ -1,0 +1,44 @@
+//! `/mail/parked`: the automatic mails the queue gave up on, for admins to send again.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::model::mail_queue::QueuedMail;
+use ventanilla_web::{Caller, Problem};
+
+use crate::problem;
+
+/// What an admin sees of a parked mail: never its recipient or text (the ticket has them).
+fn view(mail: &QueuedMail) -> Value {
+    json!({
+        "id": mail.id().as_str(),
+        "ticket": mail.ticket.as_str(),
+        "notice": mail.intent.notice.as_str(),
+        "state": mail.state.as_str(),
+        "attempts": mail.attempts,
+        "queued_at": mail.intent.queued_at.to_string(),
+        "next_try": mail.next_try.to_string(),
+        "last_error": mail.last_error,
+    })
+}
+
+pub(crate) async fn list<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+) -> Result<Response, Problem> {
+    let parked = session.parked_mail().await.map_err(|e| problem(e, lang))?;
+    let mails: Vec<Value> = parked.iter().map(view).collect();
+    Ok(Json(json!({ "mails": mails })).into_response())
+}
+
+pub(crate) async fn send_again<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let mail = session
+        .send_parked_again(&id)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(view(&mail)).into_response())
+}

@@ -1,0 +1,152 @@
+//! The mail queue: the `MailQueue` port. One item per mail (`MAILQUEUE#<Message-ID>`); a
+//! pending or parked one is also in GSI1 under `MAILQUEUE#<state>` by its next try, so the
+//! sweeper reads only what is due and a sent one leaves the index (and expires by TTL).
+
+use super::*;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use ventanilla_domain::model::mail_queue::{MailState, QueuedMail};
+use ventanilla_domain::ports::MailQueue;
+
+/// How long a sent or skipped mail's record stays (who was told what, and when).
+const FINISHED_KEPT_DAYS: i64 = 90;
+
+fn queue_pk(id: &MailMessageId) -> String {
+    format!("MAILQUEUE#{}", id.as_str())
+}
+
+fn state_pk(state: MailState) -> String {
+    format!("MAILQUEUE#{}", state.as_str())
+}
+
+/// The item of a queued mail, indexed while it waits or is parked.
+pub(super) fn queued_mail_item(mail: &QueuedMail) -> Result<Item, StoreError> {
+    let mut item = key(queue_pk(mail.id()), META);
+    item.insert("version".into(), n(mail.version));
+    item.insert(
+        "mail".into(),
+        serde_dynamo::to_attribute_value(mail).map_err(unavailable)?,
+    );
+    match mail.state {
+        MailState::Pending | MailState::Parked => {
+            item.insert("GSI1PK".into(), s(state_pk(mail.state)));
+            item.insert(
+                "GSI1SK".into(),
+                s(format!("{}#{}", mail.next_try, mail.id().as_str())),
+            );
+        }
+        MailState::Sent | MailState::Skipped => {
+            let done = mail.finished_at.unwrap_or(mail.next_try);
+            let expires = done.plus(chrono::Duration::days(FINISHED_KEPT_DAYS));
+            item.insert(TTL_ATTRIBUTE.into(), n(expires.unix_seconds()));
+        }
+    }
+    Ok(item)
+}
+
+impl DynamoStore {
+    /// The mails of GSI1's `MAILQUEUE#<state>` partition up to `until` (all with `None`),
+    /// oldest first or newest first, at most `limit`.
+    async fn queued_by_state(
+        &self,
+        state: MailState,
+        until: Option<Timestamp>,
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let mut request = self
+            .client
+            .get()
+            .query()
+            .table_name(&self.table)
+            .index_name(QUEUE_INDEX)
+            .expression_attribute_values(":pk", s(state_pk(state)))
+            .scan_index_forward(forward)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        request = match until {
+            // Every key of an instant sorts before its "$" (ids are printable ASCII past it).
+            Some(until) => request
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :until")
+                .expression_attribute_values(":until", s(format!("{until}$"))),
+            None => request.key_condition_expression("GSI1PK = :pk"),
+        };
+        let output = request.send().await.map_err(unavailable)?;
+        output
+            .items()
+            .iter()
+            .map(|item| from_attribute(item, "mail"))
+            .collect()
+    }
+}
+
+impl MailQueue for DynamoStore {
+    async fn queue_mail(&self, mail: &QueuedMail) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .get()
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(queued_mail_item(mail)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(StoreError::AlreadyExists)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn save_mail(&self, mail: &QueuedMail) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .get()
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(queued_mail_item(mail)?))
+            .condition_expression("#version = :seen")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":seen", n(mail.version.saturating_sub(1)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn queued_mail(&self, id: &MailMessageId) -> Result<QueuedMail, StoreError> {
+        // A Query, not a GetItem: every function that sends already may Query.
+        let items = self.all_items(None, queue_pk(id)).await?;
+        let item = items.first().ok_or(StoreError::NotFound)?;
+        from_attribute(item, "mail")
+    }
+
+    async fn due_mail(&self, now: Timestamp, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
+        // The index lags a little: what it says is due is checked again here, and the save
+        // of a claim is conditional on the version read.
+        let found = self
+            .queued_by_state(MailState::Pending, Some(now), true, limit)
+            .await?;
+        Ok(found.into_iter().filter(|m| m.is_due(now)).collect())
+    }
+
+    async fn parked_mail(&self, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
+        self.queued_by_state(MailState::Parked, None, false, limit)
+            .await
+    }
+}
