@@ -852,8 +852,32 @@ async fn admins_manage_agencies_queues_and_follow_up_rules_at_run_time() {
          Subject: Re: [{closed}] Consulta\r\nMessage-ID: <otra-vez@example.com>\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\nSigue sin funcionar.\r\n"
     );
+    let outcome = office.mail.accept(raw.clone().into_bytes()).await.unwrap();
+    assert_eq!(outcome.as_str(), "rejected", "{outcome:?}");
+    // The sender is told, once for the same mail delivered twice, and at most three times a
+    // day whatever they send to the closed ticket.
+    let tag = format!("[{closed}]");
+    let refusals = || {
+        std::fs::read_dir(office.dir.path().join("outbox"))
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .filter(|mail| mail.contains(&tag))
+            .count()
+    };
+    assert_eq!(refusals(), 1);
     let outcome = office.mail.accept(raw.into_bytes()).await.unwrap();
     assert_eq!(outcome.as_str(), "rejected", "{outcome:?}");
+    assert_eq!(refusals(), 1, "the same mail is refused once");
+    for n in 0..4 {
+        let raw = format!(
+            "From: ciudadana@example.com\r\nTo: soporte@ventanilla.example.gob.ec\r\n\
+             Subject: Re: [{closed}] Consulta\r\nMessage-ID: <otra-vez-{n}@example.com>\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nSigue sin funcionar ({n}).\r\n"
+        );
+        let outcome = office.mail.accept(raw.into_bytes()).await.unwrap();
+        assert_eq!(outcome.as_str(), "rejected", "{outcome:?}");
+    }
+    assert_eq!(refusals(), 3, "three refusals a ticket a day");
     let audit = office
         .call(Some(&admin), "GET", &format!("{ticket_path}/audit"), None)
         .await;
@@ -1167,4 +1191,89 @@ async fn the_caller_is_refused_before_their_body_is_read() {
         let reply = office.call(Some(token), method, &path, Some(bad())).await;
         assert_eq!(reply.status, expected, "{method} {path}: {}", reply.body);
     }
+}
+
+/// A reply an older version left undelivered (it had no mail queue, and sent such replies
+/// again when the ticket was opened) is queued when its data opens under schema 6, and the
+/// sweeper sends it, with the reply's own Message-ID.
+#[tokio::test]
+async fn a_reply_left_undelivered_before_the_mail_queue_is_sent_by_the_sweeper() {
+    use ventanilla_domain::model::ticket::{MailMeta, TicketUpdate};
+    use ventanilla_domain::ports::IdSource;
+    use ventanilla_domain::{AgentRef, Author, Body, Message, MessageKind, TicketChange};
+    let office = Office::new();
+    let number = office.ticket("MDT").await;
+    let ticket = office.store.ticket(&number).await.unwrap();
+    let reply_id = UuidV7.message_id();
+    let reply = Message {
+        id: reply_id,
+        at: SystemClock.now(),
+        kind: MessageKind::PublicReply,
+        author: Author::Agent(AgentRef {
+            id: AgentId::parse("ana").unwrap(),
+            name: "Ana".into(),
+        }),
+        body: Body::parse("Respuesta de la versión anterior.").unwrap(),
+        attachments: Vec::new(),
+        mail: Some(MailMeta {
+            message_ids: vec![
+                ventanilla_domain::model::mail::MailMessageId::parse(
+                    "antigua@ventanilla.example.gob.ec",
+                )
+                .unwrap(),
+            ],
+            ..MailMeta::default()
+        }),
+    };
+    // What the older version wrote: the reply, marked undelivered, and nothing queued.
+    office
+        .store
+        .update(TicketUpdate {
+            number: number.clone(),
+            expected_version: ticket.version,
+            change: TicketChange {
+                undelivered: Some(reply_id),
+                ..TicketChange::default()
+            },
+            message: Some(reply),
+            mail: None,
+        })
+        .await
+        .unwrap();
+    let path = office.dir.path().join("ventanilla.sqlite3");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 5)
+        .unwrap();
+    assert_eq!(
+        office.mail.sweep_mail().await.unwrap().sent,
+        0,
+        "nothing queued yet"
+    );
+
+    // The next start migrates: the reply is queued, due now, and the sweep sends it once.
+    SqliteStore::open(&path).unwrap();
+    let swept = office.mail.sweep_mail().await.unwrap();
+    assert_eq!(swept.sent, 1, "{swept:?}");
+    assert_eq!(office.mail.sweep_mail().await.unwrap().sent, 0);
+    assert!(
+        office
+            .store
+            .ticket(&number)
+            .await
+            .unwrap()
+            .undelivered
+            .is_empty()
+    );
+    let mailed: Vec<String> = std::fs::read_dir(office.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mailed.len(), 1);
+    assert!(
+        mailed[0].contains("Message-ID: <antigua@ventanilla.example.gob.ec>"),
+        "{}",
+        mailed[0]
+    );
+    assert!(mailed[0].contains("Respuesta de la versi"), "{}", mailed[0]);
 }

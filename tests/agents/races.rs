@@ -173,8 +173,12 @@ impl MailQueue for TransferredMidway {
     async fn due_mail(&self, now: Timestamp, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
         self.inner.due_mail(now, limit).await
     }
-    async fn parked_mail(&self, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
-        self.inner.parked_mail(limit).await
+    async fn parked_mail(
+        &self,
+        agency: &AgencyCode,
+        limit: usize,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        self.inner.parked_mail(agency, limit).await
     }
 }
 

@@ -1196,7 +1196,13 @@ pub async fn a_mail_queued_with_its_ticket_is_taken_by_one_sender(backend: impl 
     assert_eq!(second.queued_mail(&ack.id).await.unwrap(), sent);
     clock.advance(Duration::hours(2));
     assert!(first.due_mail(clock.now(), 10).await.unwrap().is_empty());
-    assert!(first.parked_mail(10).await.unwrap().is_empty());
+    assert!(
+        first
+            .parked_mail(&ticket.agency, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn a_failing_mail_waits_then_parks_and_an_admin_requeues_it(backend: impl Backend) {
@@ -1211,7 +1217,8 @@ pub async fn a_failing_mail_waits_then_parks_and_an_admin_requeues_it(backend: i
     .await
     .unwrap()
     .into_ticket();
-    let refusal = intent(&clock, Notice::FollowUpRefused).queued(ticket.number.clone());
+    let refusal = intent(&clock, Notice::FollowUpRefused)
+        .queued(ticket.number.clone(), ticket.agency.clone());
     store.queue_mail(&refusal).await.unwrap();
     assert!(matches!(
         store.queue_mail(&refusal).await,
@@ -1235,10 +1242,27 @@ pub async fn a_failing_mail_waits_then_parks_and_an_admin_requeues_it(backend: i
     }
     assert_eq!((mail.state, mail.attempts), (MailState::Parked, 3));
     assert!(store.due_mail(clock.now(), 10).await.unwrap().is_empty());
-    assert_eq!(store.parked_mail(10).await.unwrap(), [mail.clone()]);
+    assert_eq!(
+        store.parked_mail(&ticket.agency, 10).await.unwrap(),
+        [mail.clone()]
+    );
+    // Another agency's admins see none of it.
+    assert!(
+        store
+            .parked_mail(&unique_agency(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let again = mail.requeued(clock.now());
     assert!(store.save_mail(&again).await.unwrap());
-    assert!(store.parked_mail(10).await.unwrap().is_empty());
+    assert!(
+        store
+            .parked_mail(&ticket.agency, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.due_mail(clock.now(), 10).await.unwrap(), [again]);
 }
 

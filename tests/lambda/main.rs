@@ -525,6 +525,14 @@ async fn the_sample_events_answer_as_the_deploy_guide_says() {
     );
     assert_eq!(swept["erased"], serde_json::json!([]), "{swept}");
     assert_eq!(swept["examined"], 0, "{swept}");
+    // The mail queue's minute: the acknowledgement went out with its ticket, nothing waits.
+    let swept = invoke_sample(
+        &functions,
+        "inbound-mail",
+        "inbound-mail-mail-queue-schedule.json",
+    );
+    assert_eq!(swept["sent"], 0, "{swept}");
+    assert_eq!(swept["parked"], 0, "{swept}");
     aws.assert_no_denials().await;
 }
 

@@ -195,6 +195,11 @@ fn killed_servers_leave_every_ticket_with_exactly_one_acknowledgement() {
         .filter(|n| !acknowledgements.contains_key(*n))
         .collect();
     let lost: Vec<_> = told.difference(&stored).collect();
+    // Sent again with the same Message-ID (a sender killed after the send, before its
+    // outcome was saved): at most one per sender in flight at each kill.
+    let sent_again = std::fs::read_to_string(data.join("outbox.ids/sent-again"))
+        .map(|log| log.lines().count())
+        .unwrap_or(0);
     // Sent by a sweeper: their writer was killed between its write and its send.
     let swept = query_count(
         &db,
@@ -203,7 +208,8 @@ fn killed_servers_leave_every_ticket_with_exactly_one_acknowledgement() {
     eprintln!(
         "kill test: {rounds} rounds of SIGKILL, {} tickets stored ({} answered 201, {} \
          requests cut short), {mails} mails in the outbox ({swept} sent by the sweeper after a \
-         kill), {} acknowledged twice, {} without one, {} told but lost; {:.1} s",
+         kill, {sent_again} sent a second time with the same Message-ID), {} acknowledged \
+         twice, {} without one, {} told but lost; {:.1} s",
         stored.len(),
         told.len(),
         unanswered,
@@ -221,6 +227,12 @@ fn killed_servers_leave_every_ticket_with_exactly_one_acknowledgement() {
     );
     assert_eq!(lost, Vec::<&String>::new(), "answered 201 but not stored");
     assert_eq!(mails, stored.len(), "one mail per ticket");
+    // A second send happens only when a kill cut a sender between SES and its record, never
+    // from two senders racing: at most the senders in flight at each kill.
+    assert!(
+        sent_again <= rounds * (CLIENTS + 1),
+        "{sent_again} sent again in {rounds} kills"
+    );
     assert_eq!(
         query_count(&db, "SELECT count(*) FROM mail_queue WHERE state = 'sent'"),
         i64::try_from(stored.len()).unwrap(),

@@ -1,7 +1,9 @@
 //! Mail out as `.eml` files in a folder: the embedded default. Every mail the local server
 //! would send lands here, byte for byte what SES would receive, for a person or a test to read.
 //! Like a receiver that deduplicates on the Message-ID, the folder holds one file per
-//! Message-ID: a mail sent again after a crash rewrites its file instead of adding one.
+//! Message-ID: a mail sent again after a crash rewrites its file instead of adding one, and
+//! `outbox.ids/sent-again` gets a line (when, and the hash of the Message-ID), so that a
+//! person or a test sees how often it happened.
 
 use std::path::{Path, PathBuf};
 
@@ -40,14 +42,18 @@ impl OutboxMailer {
 /// the mail so that no crash leaves a mail without its name.
 fn file_name(ids: &Path, message_id: &str) -> std::io::Result<String> {
     let digest = sha2::Sha256::digest(message_id.as_bytes());
-    let marker = ids.join(
-        digest[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>(),
-    );
+    let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let marker = ids.join(&hash);
     match std::fs::read_to_string(&marker) {
-        Ok(name) if name.ends_with(".eml") => return Ok(name),
+        Ok(name) if name.ends_with(".eml") => {
+            let mut log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(ids.join("sent-again"))?;
+            let line = format!("{} {hash}\n", SystemClock.now());
+            std::io::Write::write_all(&mut log, line.as_bytes())?;
+            return Ok(name);
+        }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),

@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS agencies (
 CREATE TABLE IF NOT EXISTS mail_queue (
     id       TEXT PRIMARY KEY,
     state    TEXT NOT NULL,
+    agency   TEXT NOT NULL,
     next_try TEXT NOT NULL,
     version  INTEGER NOT NULL,
     mail     TEXT NOT NULL
@@ -156,6 +157,9 @@ impl SqliteStore {
         connection
             .execute_batch(SCHEMA)
             .map_err(StoreError::unavailable)?;
+        if (1..6).contains(&version) {
+            in_transaction(&connection, queue_undelivered_replies)?;
+        }
         connection
             .pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(StoreError::unavailable)?;
@@ -197,6 +201,52 @@ impl SqliteStore {
                 .map_err(StoreError::unavailable)?
         }
     }
+}
+
+/// Schema 6 brought the mail queue. A reply an older version left undelivered (it sent them
+/// again when a ticket was opened or listed) is queued, due at once, so that the sweeper
+/// sends it: the same Message-ID, from the reply's record.
+fn queue_undelivered_replies(tx: &Connection) -> Result<(), StoreError> {
+    use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
+    use ventanilla_domain::ports::Clock;
+    let now = crate::system::SystemClock.now();
+    let tickets: Vec<Ticket> = json_rows(
+        tx,
+        "SELECT ticket FROM tickets WHERE json_array_length(ticket, '$.undelivered') > 0",
+        [],
+    )?;
+    for ticket in tickets {
+        for id in &ticket.undelivered {
+            let replies: Vec<Message> = json_rows(
+                tx,
+                "SELECT message FROM messages WHERE ticket = ?1 AND json_extract(message, '$.id') = ?2",
+                params![ticket.number.as_str(), id.to_string()],
+            )?;
+            let Some(reply) = replies.first() else {
+                continue;
+            };
+            let Some(mail_id) = reply.mail_ids().first().cloned() else {
+                continue;
+            };
+            let intent = MailIntent {
+                id: mail_id,
+                notice: Notice::AgentReply,
+                about: reply.id,
+                lang: ventanilla_domain::Lang::Es,
+                in_reply_to: None,
+                queued_at: now,
+                writer_until: now,
+            };
+            match mail_queue::insert(
+                tx,
+                &intent.queued(ticket.number.clone(), ticket.agency.clone()),
+            ) {
+                Ok(()) | Err(StoreError::AlreadyExists) => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// BEGIN IMMEDIATE, `work`, then COMMIT, or ROLLBACK when anything fails. The three

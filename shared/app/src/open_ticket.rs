@@ -194,7 +194,7 @@ where
                         about: first.id,
                         ..ack.clone()
                     };
-                    self.send_queued(site, &ticket.number, &ack).await;
+                    self.send_queued(site, &ticket, &ack).await;
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! sees those of the tickets their agency holds (an operator all of them) and sends one
 //! again once what made it fail is fixed (a verified sender, a quota raised).
 
+use ventanilla_domain::AgencyCode;
 use ventanilla_domain::model::agents::{Access, AuditAction, Role};
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{MailState, QueuedMail};
@@ -11,15 +12,23 @@ use crate::AppError;
 use crate::session::{AgentPorts, Session};
 
 /// How many parked mails a listing shows, the most recent first: more means an outage, which
-/// the alarm already reported.
+/// the alarm already reported (and each expires 90 days after it was parked).
 const SHOWN: usize = 200;
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
-    /// The parked mails of the tickets the admin's agency holds.
-    pub async fn parked_mail(&self) -> Result<Vec<QueuedMail>, AppError> {
+    /// The parked mails of the tickets `agency` holds: the admin's own (an operator may
+    /// name any agency).
+    pub async fn parked_mail(
+        &self,
+        agency: Option<&AgencyCode>,
+    ) -> Result<Vec<QueuedMail>, AppError> {
         self.require(Role::Admin)?;
+        let agency = agency.unwrap_or(&self.agent.agency);
+        if agency != &self.agent.agency {
+            self.require(Role::Operator)?;
+        }
         let mut shown = Vec::new();
-        for mail in self.desk.store.parked_mail(SHOWN).await? {
+        for mail in self.desk.store.parked_mail(agency, SHOWN).await? {
             if self.holds(&mail).await? {
                 shown.push(mail);
             }

@@ -19,18 +19,22 @@ use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::model::ticket::bounded_name;
 use ventanilla_domain::ports::{
     AgencyDirectory, Blob, BlobError, BlobStore, MailQueue, Mailer, StoreError, ThreadQuery,
-    Throttle, TicketStore,
+    Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::rules::mail_in::kind::MailKind;
 use ventanilla_domain::rules::mail_in::read::{IncomingMail, read};
 use ventanilla_domain::rules::mail_in::sender_check::Judgement;
 use ventanilla_domain::rules::mail_in::sender_check::Receipt;
 use ventanilla_domain::rules::mail_in::support_address::{Delivery, Outcome};
-use ventanilla_domain::{AttachmentRef, Lang, MessageId, TicketNumber};
+use ventanilla_domain::{AttachmentRef, Lang, MessageId, Ticket, TicketNumber};
 
 use crate::attachments;
 use crate::sending::suppress_bounced;
 use crate::{Desk, Site};
+
+/// At most this many notices a day that a follow-up to a finished ticket was refused, per
+/// ticket (each refused mail also counts against its sender's daily answers).
+pub const REFUSALS_PER_TICKET_PER_DAY: u64 = 3;
 
 /// Why a delivery could not be completed; the event source should retry it.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +145,8 @@ where
             tracing::info!(raw = %key, "sender not authenticated by SES's checks");
         }
         let citizen_id = mail.message_id.clone();
+        // What makes a refusal's id: the refused mail's Message-ID, else SES's id of it.
+        let refused_key = citizen_id.clone().or_else(|| provider_id.clone());
         let delivery = Delivery {
             mail,
             provider_id,
@@ -185,16 +191,16 @@ where
         // refused once.
         let owed = match &outcome {
             Outcome::Opened { ticket, first, .. } => Some((
-                ticket.number.clone(),
+                ticket.clone(),
                 MailIntent {
                     about: first.id,
                     ..acknowledgement
                 },
             )),
-            Outcome::Rejected { ticket } => self
-                .queue_refusal(site, ticket, citizen_id.as_ref())
-                .await?
-                .map(|intent| (ticket.clone(), intent)),
+            Outcome::Rejected { ticket } => {
+                self.queue_refusal(site, ticket, refused_key.as_ref(), citizen_id)
+                    .await?
+            }
             _ => None,
         };
         if let (
@@ -232,22 +238,35 @@ where
         Ok(outcome)
     }
 
-    /// Queues the notice that a follow-up to `ticket` was refused: `None` when this mail's
-    /// refusal is queued already (a second delivery of the same mail).
+    /// Queues the notice that a follow-up to `number` was refused (`refused_key` names the
+    /// refused mail, `in_reply_to` is its Message-ID): `None` when this mail's refusal is
+    /// queued already (a second delivery of the same mail), or the ticket got its day's
+    /// refusals (anyone can write to a closed ticket as often as they like).
     async fn queue_refusal(
         &self,
         site: &Site,
-        ticket: &TicketNumber,
-        refused: Option<&MailMessageId>,
-    ) -> Result<Option<MailIntent>, StoreError> {
-        let (_, page) = self
+        number: &TicketNumber,
+        refused_key: Option<&MailMessageId>,
+        in_reply_to: Option<MailMessageId>,
+    ) -> Result<Option<(Ticket, MailIntent)>, StoreError> {
+        let (day, now) = (std::time::Duration::from_secs(24 * 3600), site.clock.now());
+        let key = ThrottleKey::new("refusals", number.as_str());
+        if !self
             .store
-            .thread_page(ticket, &ThreadQuery::newest(None))
+            .take(&key, day, now, REFUSALS_PER_TICKET_PER_DAY)
+            .await?
+        {
+            tracing::info!(ticket = %number, "refusal not queued: the ticket's day's refusals are sent");
+            return Ok(None);
+        }
+        let (ticket, page) = self
+            .store
+            .thread_page(number, &ThreadQuery::newest(None))
             .await?;
         let Some(last) = page.items.last() else {
             return Ok(None);
         };
-        let id = match refused {
+        let id = match refused_key {
             Some(refused) => {
                 use sha2::Digest;
                 let digest = sha2::Sha256::digest(refused.as_str().as_bytes());
@@ -257,20 +276,17 @@ where
             }
             None => site.new_mail_id(),
         };
-        let intent = site.mail_intent(
-            id,
-            Notice::FollowUpRefused,
-            last.id,
-            Lang::Es,
-            refused.cloned(),
-        );
-        match self
-            .store
-            .queue_mail(&intent.clone().queued(ticket.clone()))
-            .await
-        {
-            Ok(()) => Ok(Some(intent)),
-            Err(StoreError::AlreadyExists) => Ok(None),
+        let intent = site.mail_intent(id, Notice::FollowUpRefused, last.id, Lang::Es, in_reply_to);
+        let queued = intent
+            .clone()
+            .queued(ticket.number.clone(), ticket.agency.clone());
+        match self.store.queue_mail(&queued).await {
+            Ok(()) => Ok(Some((ticket, intent))),
+            // The same mail again: its refusal is queued, and takes no second place.
+            Err(StoreError::AlreadyExists) => {
+                self.store.release(&key, day, now).await?;
+                Ok(None)
+            }
             Err(error) => Err(error),
         }
     }

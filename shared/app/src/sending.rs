@@ -91,11 +91,15 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 /// How long an address that bounced gets no notice (SES's own suppression list covers
 /// production too; this one also holds where SES is not in front).
 const BOUNCED_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
-/// How many due mails one read of the queue brings, and how many reads one sweep makes at
-/// most: a sweep gets through 500 mails (a minute's schedule, a backlog of thousands in a few
-/// runs), each well inside the function's timeout.
+/// How many due mails one read of the queue brings.
 const SWEEP_BATCH: usize = 50;
-const SWEEP_BATCHES: usize = 10;
+/// A sweep claims no more mail after this long, and a send is given at most
+/// [`SEND_LIMIT`]: the last one ends well inside inbound-mail's 60 s timeout, so that the
+/// function is never stopped in the middle of a send. What is left waits for the next
+/// minute's sweep.
+const SWEEP_TIME: Duration = Duration::from_secs(30);
+/// The longest a send may take (SES answers in well under a second; this long is an outage).
+const SEND_LIMIT: Duration = Duration::from_secs(20);
 
 /// Remembers that mail to `address` bounced: notices to it stop for a while, so that our
 /// bounce rate stays low. Called for a bounce that threaded to the address's ticket.
@@ -124,17 +128,22 @@ fn bounced_key(identifiers: &IdentifierSecret, address: &Email) -> ThrottleKey {
 /// Whether one more notice may go to `address` today: not one that bounced lately, and at
 /// most the day's answers per address (`answers_per_sender_per_day`), counted across the
 /// form and the support address, so that neither a mail loop with a robot nor a form typed
-/// with someone else's address a thousand times makes us mail them more.
+/// with someone else's address a thousand times makes us mail them more. `count`: take one
+/// of the day's answers (not when this mail took one on an earlier try).
 async fn may_notify(
     site: &Site,
     store: &impl Throttle,
     identifiers: &IdentifierSecret,
     address: &Email,
+    count: bool,
 ) -> Result<bool, StoreError> {
     let now = site.clock.now();
     let bounced = [bounced_key(identifiers, address)];
     if store.counts(&bounced, BOUNCED_FOR, now).await?[0] > 0 {
         return Ok(false);
+    }
+    if !count {
+        return Ok(true);
     }
     let answers = ThrottleKey::personal("answers", &address.match_key(), identifiers);
     let limit = site.settings.mail.policy.acks_per_sender_per_day;
@@ -163,6 +172,19 @@ impl From<StoreError> for Attempt {
     }
 }
 
+/// How long a send may take from now: up to [`SEND_LIMIT`], half the lease, and a tenth of
+/// the lease short of the end of this sender's hold on the mail; `None` when too little is
+/// left.
+fn send_limit(mail: &QueuedMail, site: &Site) -> Option<Duration> {
+    let lease = site.settings.mail_queue.retry.lease;
+    let left = (mail.next_try.datetime() - site.clock.now().datetime())
+        .to_std()
+        .ok()?
+        .checked_sub(lease / 10)?;
+    let limit = left.min(lease / 2).min(SEND_LIMIT);
+    (limit >= Duration::from_millis(200)).then_some(limit)
+}
+
 /// What a sweep did, mail by mail.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
@@ -181,17 +203,18 @@ where
     M: Mailer,
     K: MaybeIdentifiers,
 {
-    /// The writer's try of a mail it has just queued with its change (`intent`, queued for
-    /// the ticket `ticket`). Returns the mail's state after it: `Pending` when it waits for
-    /// the sweeper.
+    /// The writer's try of a mail it has just queued with its change to `ticket`. Returns
+    /// the mail's state after it: `Pending` when it waits for another try.
     pub async fn send_queued(
         &self,
         site: &Site,
-        ticket: &ventanilla_domain::TicketNumber,
+        ticket: &Ticket,
         intent: &MailIntent,
     ) -> MailState {
-        self.try_once(site, intent.clone().queued(ticket.clone()))
-            .await
+        let mail = intent
+            .clone()
+            .queued(ticket.number.clone(), ticket.agency.clone());
+        self.try_once(site, mail).await
     }
 
     /// One try of a mail this desk holds (queued by it, or claimed), and its outcome saved
@@ -206,13 +229,15 @@ where
             Attempt::Skipped(why) => mail.skipped(why, now),
             Attempt::Failed { error, permanent } => {
                 let next = mail.failed(&error, permanent, now, &site.settings.mail_queue.retry);
+                // Masked: a provider's refusal may name the address.
+                let error = next.last_error.as_deref().unwrap_or_default();
                 match next.state {
                     MailState::Parked => {
-                        // The alarm on AWS counts this line (template.yaml, MailParked).
-                        tracing::error!(ticket = %mail.ticket, mail = %mail.id(), notice = mail.intent.notice.as_str(), attempts = mail.attempts, %error, "mail parked");
+                        // The alarm on AWS counts this line (template.yaml, MailParkedAlarm).
+                        tracing::error!(ticket = %mail.ticket, mail = %mail.id(), notice = mail.intent.notice.as_str(), attempts = mail.attempts, error, "mail parked");
                     }
                     _ => {
-                        tracing::warn!(ticket = %mail.ticket, mail = %mail.id(), attempts = mail.attempts, %error, "mail not sent yet; tried again later");
+                        tracing::warn!(ticket = %mail.ticket, mail = %mail.id(), attempts = mail.attempts, error, "mail not sent yet; tried again later");
                     }
                 }
                 next
@@ -245,6 +270,8 @@ where
         if ticket.erased_at.is_some() {
             return Attempt::Skipped("the ticket's personal data was erased");
         }
+        // The ticket may have moved since: its admins are the ones to see it parked.
+        mail.agency = ticket.agency.clone();
         let mut thread = page.items;
         if page.next.is_some() && !thread.iter().any(|m| m.id == mail.intent.about) {
             match self.store.thread(&mail.ticket).await {
@@ -258,11 +285,20 @@ where
                 permanent: true,
             };
         };
-        if notice.counted() && !mail.counted {
+        if notice.counted() {
             let Some(identifiers) = self.identifiers.secret() else {
                 return Attempt::NotMine;
             };
-            match may_notify(site, &self.store, identifiers, &ticket.requester.email).await {
+            // A bounce on every try; the day's answer only once per mail.
+            match may_notify(
+                site,
+                &self.store,
+                identifiers,
+                &ticket.requester.email,
+                !mail.counted,
+            )
+            .await
+            {
                 Ok(true) => mail.counted = true,
                 Ok(false) => {
                     tracing::info!(ticket = %ticket.number, notice = notice.as_str(), "notice not sent: the address is past its daily answers or bounced");
@@ -332,8 +368,15 @@ where
                 }
             }
         }
-        // Well inside the lease: past it a sweeper may take the mail over.
-        let limit = settings.mail_queue.retry.lease / 2;
+        // The mail is this sender's until `next_try` (the writer's lease, or the claim's):
+        // past it a sweeper may take it over. A send starts only well before then, and is cut
+        // short before then.
+        let Some(limit) = send_limit(mail, site) else {
+            return Attempt::Failed {
+                error: "the try ran out of its lease before the send".into(),
+                permanent: false,
+            };
+        };
         let sent = match tokio::time::timeout(limit, self.mailer.send(&draft.build())).await {
             Ok(Ok(sent)) => sent,
             Ok(Err(MailError::Rejected(why))) => {
@@ -398,12 +441,12 @@ where
     }
 }
 
-impl<S, B, M, K> Desk<S, B, M, K>
+// The sweeper can count every address: it needs the identifier secret.
+impl<S, B, M> Desk<S, B, M, IdentifierSecret>
 where
     S: TicketStore + Throttle + MailQueue + AgencyDirectory,
     B: BlobStore,
     M: Mailer,
-    K: MaybeIdentifiers,
 {
     /// Sends the queued mails whose time has come: those whose writer did not finish
     /// (crashed, or timed out) and those waiting to be tried again. Each is claimed with a
@@ -411,18 +454,29 @@ where
     /// writer) never both send it.
     pub async fn sweep_mail(&self) -> Result<SweepReport, StoreError> {
         let site = self.site.current(&self.store).await?;
-        let now = site.clock.now();
         let lease = site.settings.mail_queue.retry.lease;
+        let started = std::time::Instant::now();
         let mut report = SweepReport::default();
-        for _ in 0..SWEEP_BATCHES {
-            let due = self.store.due_mail(now, SWEEP_BATCH).await?;
+        'sweep: loop {
+            let due = self.store.due_mail(site.clock.now(), SWEEP_BATCH).await?;
             let full = due.len() == SWEEP_BATCH;
+            let mut claimed_any = false;
             for mail in due {
-                // Claimed until the lease ends: its next try is then, and it is no longer due.
-                let claimed = mail.claimed(now, lease);
-                if !self.store.save_mail(&claimed).await? {
-                    report.taken_by_others += 1;
-                    continue;
+                if started.elapsed() >= SWEEP_TIME {
+                    break 'sweep;
+                }
+                // Claimed until its lease ends, from now: its next try is then.
+                let claimed = mail.claimed(site.clock.now(), lease);
+                match self.store.save_mail(&claimed).await {
+                    Ok(true) => claimed_any = true,
+                    Ok(false) => {
+                        report.taken_by_others += 1;
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, mail = %mail.id(), "a queued mail could not be claimed");
+                        continue;
+                    }
                 }
                 match self.try_once(&site, claimed).await {
                     MailState::Sent => report.sent += 1,
@@ -431,7 +485,8 @@ where
                     MailState::Skipped => report.skipped += 1,
                 }
             }
-            if !full {
+            // A lagging index can show again what others took: no use reading it again.
+            if !full || !claimed_any {
                 break;
             }
         }

@@ -395,9 +395,11 @@ pub trait MailQueue: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<QueuedMail>, StoreError>> + Send;
 
-    /// Up to `limit` parked mails, the most recent first.
+    /// Up to `limit` of the mails parked while `agency` held their ticket, the most recent
+    /// first.
     fn parked_mail(
         &self,
+        agency: &AgencyCode,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<QueuedMail>, StoreError>> + Send;
 }

@@ -1,13 +1,16 @@
 //! `/mail/parked`: the automatic mails the queue gave up on, for admins to send again.
 
 use axum::Json;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::AgencyCode;
 use ventanilla_domain::model::mail_queue::QueuedMail;
 use ventanilla_web::{Caller, Problem};
 
+use super::{QueryParams, bad_query};
 use crate::problem;
 
 /// What an admin sees of a parked mail: never its recipient or text (the ticket has them).
@@ -24,10 +27,28 @@ fn view(mail: &QueuedMail) -> Value {
     })
 }
 
+/// `?agency=`: another agency's (operators only).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ListQuery {
+    agency: Option<String>,
+}
+
 pub(crate) async fn list<S: AgentPorts, B, M>(
     Caller { session, lang }: Caller<S, B, M>,
+    query: QueryParams<ListQuery>,
 ) -> Result<Response, Problem> {
-    let parked = session.parked_mail().await.map_err(|e| problem(e, lang))?;
+    let Query(query) = query.map_err(bad_query(lang))?;
+    let agency = query
+        .agency
+        .as_deref()
+        .map(AgencyCode::parse)
+        .transpose()
+        .map_err(|e| Problem::invalid_field(e, lang))?;
+    let parked = session
+        .parked_mail(agency.as_ref())
+        .await
+        .map_err(|e| problem(e, lang))?;
     let mails: Vec<Value> = parked.iter().map(view).collect();
     Ok(Json(json!({ "mails": mails })).into_response())
 }

@@ -1,54 +1,64 @@
 //! The mail queue: the `MailQueue` port. One item per mail (`MAILQUEUE#<Message-ID>`); a
-//! pending or parked one is also in GSI1 under `MAILQUEUE#<state>` by its next try, so the
-//! sweeper reads only what is due and a sent one leaves the index (and expires by TTL).
+//! pending one is also in GSI1 under `MAILQUEUE#pending` by its next try, so the sweeper
+//! reads only what is due, and a parked one under `MAILQUEUE#parked#<agency>`, for that
+//! agency's admins. A finished one (sent, skipped, parked) expires by TTL.
 
 use super::*;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use ventanilla_domain::model::mail_queue::{MailState, QueuedMail};
 use ventanilla_domain::ports::MailQueue;
 
-/// How long a sent or skipped mail's record stays (who was told what, and when).
+/// How long a finished mail's record stays (who was told what, and when; a parked one waits
+/// that long for an admin).
 const FINISHED_KEPT_DAYS: i64 = 90;
 
-fn queue_pk(id: &MailMessageId) -> String {
+fn mail_pk(id: &MailMessageId) -> String {
     format!("MAILQUEUE#{}", id.as_str())
 }
 
-fn state_pk(state: MailState) -> String {
-    format!("MAILQUEUE#{}", state.as_str())
+const PENDING_PK: &str = "MAILQUEUE#pending";
+
+fn parked_pk(agency: &AgencyCode) -> String {
+    format!("MAILQUEUE#parked#{agency}")
 }
 
 /// The item of a queued mail, indexed while it waits or is parked.
 pub(super) fn queued_mail_item(mail: &QueuedMail) -> Result<Item, StoreError> {
-    let mut item = key(queue_pk(mail.id()), META);
+    let mut item = key(mail_pk(mail.id()), META);
     item.insert("version".into(), n(mail.version));
     item.insert(
         "mail".into(),
         serde_dynamo::to_attribute_value(mail).map_err(unavailable)?,
     );
-    match mail.state {
-        MailState::Pending | MailState::Parked => {
-            item.insert("GSI1PK".into(), s(state_pk(mail.state)));
-            item.insert(
-                "GSI1SK".into(),
-                s(format!("{}#{}", mail.next_try, mail.id().as_str())),
-            );
-        }
-        MailState::Sent | MailState::Skipped => {
-            let done = mail.finished_at.unwrap_or(mail.next_try);
-            let expires = done.plus(chrono::Duration::days(FINISHED_KEPT_DAYS));
-            item.insert(TTL_ATTRIBUTE.into(), n(expires.unix_seconds()));
-        }
+    let listed = match mail.state {
+        MailState::Pending => Some(PENDING_PK.to_owned()),
+        MailState::Parked => Some(parked_pk(&mail.agency)),
+        MailState::Sent | MailState::Skipped => None,
+    };
+    if let Some(pk) = listed {
+        item.insert("GSI1PK".into(), s(pk));
+        item.insert(
+            "GSI1SK".into(),
+            s(format!("{}#{}", mail.next_try, mail.id().as_str())),
+        );
+    }
+    if let Some(done) = mail
+        .finished_at
+        .filter(|_| mail.state != MailState::Pending)
+    {
+        let expires = done.plus(chrono::Duration::days(FINISHED_KEPT_DAYS));
+        item.insert(TTL_ATTRIBUTE.into(), n(expires.unix_seconds()));
     }
     Ok(item)
 }
 
 impl DynamoStore {
-    /// The mails of GSI1's `MAILQUEUE#<state>` partition up to `until` (all with `None`),
-    /// oldest first or newest first, at most `limit`.
-    async fn queued_by_state(
+    /// The mails of GSI1's partition `pk` up to `until` (all with `None`), oldest first or
+    /// newest first, at most `limit`. One that cannot be read is logged and left out: it must
+    /// not stop the queue.
+    async fn queued_under(
         &self,
-        state: MailState,
+        pk: String,
         until: Option<Timestamp>,
         forward: bool,
         limit: usize,
@@ -59,7 +69,7 @@ impl DynamoStore {
             .query()
             .table_name(&self.table)
             .index_name(QUEUE_INDEX)
-            .expression_attribute_values(":pk", s(state_pk(state)))
+            .expression_attribute_values(":pk", s(pk))
             .scan_index_forward(forward)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX));
         request = match until {
@@ -70,11 +80,17 @@ impl DynamoStore {
             None => request.key_condition_expression("GSI1PK = :pk"),
         };
         let output = request.send().await.map_err(unavailable)?;
-        output
+        Ok(output
             .items()
             .iter()
-            .map(|item| from_attribute(item, "mail"))
-            .collect()
+            .filter_map(|item| match from_attribute(item, "mail") {
+                Ok(mail) => Some(mail),
+                Err(error) => {
+                    tracing::error!(%error, "a queued mail's item cannot be read; left out");
+                    None
+                }
+            })
+            .collect())
     }
 }
 
@@ -131,7 +147,7 @@ impl MailQueue for DynamoStore {
 
     async fn queued_mail(&self, id: &MailMessageId) -> Result<QueuedMail, StoreError> {
         // A Query, not a GetItem: every function that sends already may Query.
-        let items = self.all_items(None, queue_pk(id)).await?;
+        let items = self.all_items(None, mail_pk(id)).await?;
         let item = items.first().ok_or(StoreError::NotFound)?;
         from_attribute(item, "mail")
     }
@@ -140,13 +156,17 @@ impl MailQueue for DynamoStore {
         // The index lags a little: what it says is due is checked again here, and the save
         // of a claim is conditional on the version read.
         let found = self
-            .queued_by_state(MailState::Pending, Some(now), true, limit)
+            .queued_under(PENDING_PK.to_owned(), Some(now), true, limit)
             .await?;
         Ok(found.into_iter().filter(|m| m.is_due(now)).collect())
     }
 
-    async fn parked_mail(&self, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
-        self.queued_by_state(MailState::Parked, None, false, limit)
+    async fn parked_mail(
+        &self,
+        agency: &AgencyCode,
+        limit: usize,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        self.queued_under(parked_pk(agency), None, false, limit)
             .await
     }
 }

@@ -137,7 +137,10 @@ impl DynamoStore {
         };
         let number = TicketNumber::new(&draft.agency, code, year, last + 1);
         let (ticket, message) = draft.clone().into_ticket(number.clone());
-        let mail = draft.mail.clone().map(|mail| mail.queued(number.clone()));
+        let mail = draft
+            .mail
+            .clone()
+            .map(|mail| mail.queued(number.clone(), ticket.agency.clone()));
 
         let mut counter = counter_key;
         counter.insert("last".into(), n(last + 1));
@@ -220,7 +223,9 @@ impl DynamoStore {
             items.extend(self.message_items(&next.number, message)?);
         }
         if let Some(mail) = &update.mail {
-            let queued = mail.clone().queued(next.number.clone());
+            let queued = mail
+                .clone()
+                .queued(next.number.clone(), next.agency.clone());
             items.push(put_if_absent(
                 &self.table,
                 mail_queue::queued_mail_item(&queued)?,

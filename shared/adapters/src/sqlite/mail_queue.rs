@@ -10,14 +10,16 @@ use ventanilla_domain::ports::MailQueue;
 pub(super) fn insert(tx: &Connection, mail: &QueuedMail) -> Result<(), StoreError> {
     let inserted = execute(
         tx,
-        "INSERT INTO mail_queue (id, state, next_try, version, mail) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO mail_queue (id, state, agency, next_try, version, mail)
+             VALUES (?1, ?2, ?6, ?3, ?4, ?5)
              ON CONFLICT (id) DO NOTHING",
         params![
             mail.id().as_str(),
             mail.state.as_str(),
             mail.next_try.to_string(),
             mail.version,
-            to_json(mail)?
+            to_json(mail)?,
+            mail.agency.as_str(),
         ],
     )
     .map_err(db)?;
@@ -38,14 +40,15 @@ impl MailQueue for SqliteStore {
         self.transaction(move |tx| {
             let written = execute(
                 tx,
-                "UPDATE mail_queue SET state = ?2, next_try = ?3, version = ?4, mail = ?5
+                "UPDATE mail_queue SET state = ?2, next_try = ?3, version = ?4, mail = ?5, agency = ?6
                      WHERE id = ?1 AND version = ?4 - 1",
                 params![
                     mail.id().as_str(),
                     mail.state.as_str(),
                     mail.next_try.to_string(),
                     mail.version,
-                    to_json(&mail)?
+                    to_json(&mail)?,
+                    mail.agency.as_str(),
                 ],
             )
             .map_err(db)?;
@@ -74,13 +77,19 @@ impl MailQueue for SqliteStore {
         .await
     }
 
-    async fn parked_mail(&self, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
+    async fn parked_mail(
+        &self,
+        agency: &AgencyCode,
+        limit: usize,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let agency = agency.as_str().to_owned();
         self.transaction(move |tx| {
             json_rows(
                 tx,
-                "SELECT mail FROM mail_queue WHERE state = ?1 ORDER BY next_try DESC LIMIT ?2",
-                params![MailState::Parked.as_str(), limit],
+                "SELECT mail FROM mail_queue WHERE state = ?1 AND agency = ?2
+                     ORDER BY next_try DESC LIMIT ?3",
+                params![MailState::Parked.as_str(), agency, limit],
             )
         })
         .await

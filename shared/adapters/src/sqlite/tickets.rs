@@ -37,7 +37,7 @@ impl TicketStore for SqliteStore {
             write_ticket(tx, &ticket, true)?;
             write_message(tx, &ticket.number, &message)?;
             if let Some(mail) = mail {
-                mail_queue::insert(tx, &mail.queued(ticket.number.clone()))?;
+                mail_queue::insert(tx, &mail.queued(ticket.number.clone(), ticket.agency.clone()))?;
             }
             if let Some(claim) = claim {
                 execute(tx,
@@ -97,7 +97,7 @@ impl TicketStore for SqliteStore {
                 write_message(tx, &next.number, message)?;
             }
             if let Some(mail) = update.mail {
-                mail_queue::insert(tx, &mail.queued(next.number.clone()))?;
+                mail_queue::insert(tx, &mail.queued(next.number.clone(), next.agency.clone()))?;
             }
             Ok(next)
         })

@@ -14,7 +14,7 @@ use crate::model::lang::Lang;
 use crate::model::mail::MailMessageId;
 use crate::model::ticket::MessageId;
 use crate::model::time::Timestamp;
-use crate::model::values::TicketNumber;
+use crate::model::values::{AgencyCode, TicketNumber};
 
 /// Which automatic mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,11 +66,12 @@ pub struct MailIntent {
 }
 
 impl MailIntent {
-    /// The queued mail the store writes for the ticket `ticket`: its first try is the
-    /// writer's, who holds it until `writer_until`.
-    pub fn queued(self, ticket: TicketNumber) -> QueuedMail {
+    /// The queued mail the store writes for the ticket `ticket`, held by `agency`: its first
+    /// try is the writer's, who holds it until `writer_until`.
+    pub fn queued(self, ticket: TicketNumber, agency: AgencyCode) -> QueuedMail {
         QueuedMail {
             ticket,
+            agency,
             state: MailState::Pending,
             attempts: 1,
             next_try: self.writer_until,
@@ -133,6 +134,9 @@ impl RetryPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedMail {
     pub ticket: TicketNumber,
+    /// The agency that held the ticket when the mail was last tried: whose admins see it
+    /// parked.
+    pub agency: AgencyCode,
     #[serde(flatten)]
     pub intent: MailIntent,
     pub state: MailState,
@@ -145,7 +149,7 @@ pub struct QueuedMail {
     /// Its send was counted against the address's daily answers already.
     #[serde(default)]
     pub counted: bool,
-    /// What the last failed try said (for admins; never a citizen's data of our own).
+    /// What the last failed try said, addresses masked (for admins and the logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// The provider's id of the mail, once sent.
@@ -157,6 +161,22 @@ pub struct QueuedMail {
 
 /// How much of a provider's error a queued mail keeps.
 const ERROR_CHARS: usize = 300;
+
+/// A provider's error without the addresses it may name (SES's refusals quote the
+/// recipient): every word with an `@` in it is masked, and the text is cut short.
+pub fn masked_error(error: &str) -> String {
+    let masked: Vec<&str> = error
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "[dirección]"
+            } else {
+                word
+            }
+        })
+        .collect();
+    masked.join(" ").chars().take(ERROR_CHARS).collect()
+}
 
 impl QueuedMail {
     pub fn id(&self) -> &MailMessageId {
@@ -212,7 +232,7 @@ impl QueuedMail {
         now: Timestamp,
         policy: &RetryPolicy,
     ) -> QueuedMail {
-        let last_error = Some(error.chars().take(ERROR_CHARS).collect());
+        let last_error = Some(masked_error(error));
         if permanent || self.attempts >= policy.attempts {
             return QueuedMail {
                 state: MailState::Parked,
@@ -228,7 +248,8 @@ impl QueuedMail {
         }
     }
 
-    /// An admin sends a parked mail again: a fresh round of tries, starting now.
+    /// An admin sends a parked mail again: a fresh round of tries, starting now. (Its daily
+    /// answer stays counted; a bounce is checked again on every try.)
     pub fn requeued(&self, now: Timestamp) -> QueuedMail {
         QueuedMail {
             state: MailState::Pending,
@@ -262,7 +283,10 @@ mod tests {
             queued_at: at("2027-03-01T10:00:00Z"),
             writer_until: at("2027-03-01T10:02:00Z"),
         }
-        .queued(TicketNumber::parse("MDT-REQ-2027-00001").unwrap())
+        .queued(
+            TicketNumber::parse("MDT-REQ-2027-00001").unwrap(),
+            AgencyCode::parse("MDT").unwrap(),
+        )
     }
 
     const POLICY: RetryPolicy = RetryPolicy {
@@ -305,6 +329,15 @@ mod tests {
         let parked = mail.failed(&"x".repeat(5000), true, at("2027-03-01T10:00:01Z"), &POLICY);
         assert_eq!(parked.state, MailState::Parked);
         assert_eq!(parked.last_error.as_ref().unwrap().len(), ERROR_CHARS);
+        let refused = mail.failed(
+            "Email address is not verified. The following identities failed the check in region US-EAST-1: maria.perez@example.com, <ana@correo.ec>",
+            true,
+            at("2027-03-01T10:00:01Z"),
+            &POLICY,
+        );
+        let said = refused.last_error.unwrap();
+        assert!(!said.contains('@'), "{said}");
+        assert!(said.starts_with("Email address is not verified."), "{said}");
         let again = parked.requeued(at("2027-03-01T11:00:00Z"));
         assert!(again.is_due(at("2027-03-01T11:00:00Z")));
         assert_eq!((again.attempts, again.version), (0, 3));
