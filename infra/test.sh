@@ -61,6 +61,13 @@ rm -rf "$VENTANILLA_LAMBDA_DIR"
 VENTANILLA_CARGO_LAMBDA="$VENV/bin/cargo-lambda"
 export VENTANILLA_LAMBDA_DIR VENTANILLA_CARGO_LAMBDA VENTANILLA_LAMBDA_ARCH
 
+# The kill test (infra/local/tests/kill.rs) kills the release local server, as an operator
+# would run it.
+log "release build of ventanilla-local"
+cargo build --release --locked --target x86_64-unknown-linux-gnu -p ventanilla-local --bin ventanilla-local
+VENTANILLA_LOCAL_RELEASE="$target_dir/x86_64-unknown-linux-gnu/release/ventanilla-local"
+export VENTANILLA_LOCAL_RELEASE
+
 log "tests (AWS stand-ins at $AWS_ENDPOINT_URL and $AWS_ENDPOINT_URL_SESV2)"
 status=0
 if cargo nextest --version >/dev/null 2>&1; then

@@ -11,7 +11,9 @@ cd "$root"
 . infra/lib.sh
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 log "release build of ventanilla-local"
-cargo build --release --locked -p ventanilla-local --bin ventanilla-local
+# The target triple, as the test command builds it.
+cargo build --release --locked --target x86_64-unknown-linux-gnu -p ventanilla-local --bin ventanilla-local
 log "kill test, ${1:-30} rounds"
-KILL_ROUNDS="${1:-30}" VENTANILLA_LOCAL_BIN="$target_dir/release/ventanilla-local" \
+KILL_ROUNDS="${1:-30}" \
+  VENTANILLA_LOCAL_RELEASE="$target_dir/x86_64-unknown-linux-gnu/release/ventanilla-local" \
   cargo test --locked -p ventanilla-local --test kill -- --nocapture

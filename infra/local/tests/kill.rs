@@ -2,9 +2,9 @@
 //! ticket openings, is killed with SIGKILL at random moments and started again on the same
 //! data, round after round; then it runs until its sweeper has sent what the killed ones
 //! left. Every stored ticket has exactly one acknowledgement in the outbox, none twice,
-//! and every ticket a client was told about is stored. `KILL_ROUNDS` and
-//! `VENTANILLA_LOCAL_BIN` (a release build) make the long run of docs/RELIABILITY.md
-//! (`infra/bench/kill_test.sh`).
+//! and every ticket a client was told about is stored. It runs the release build the test
+//! command makes (`VENTANILLA_LOCAL_RELEASE`), else the test build; `KILL_ROUNDS` makes the
+//! long run of docs/RELIABILITY.md (`infra/bench/kill_test.sh`).
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
@@ -95,13 +95,14 @@ fn killed_servers_leave_every_ticket_with_exactly_one_acknowledgement() {
     .replace("sweep_seconds = 30", "sweep_seconds = 1");
     std::fs::write(&config, text).unwrap();
     let args = ["--config".as_ref(), config.as_os_str()];
+    let program = common::release_or_test_binary();
 
     let mut told = BTreeSet::new();
     let mut unanswered = 0;
     let mut rng = rand::rng();
     let begun = Instant::now();
     for round in 0..rounds {
-        let server = common::start_with(&data, &args);
+        let server = common::start_program(&program, &data, &args);
         let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..CLIENTS)
             .map(|client| {
@@ -139,7 +140,7 @@ fn killed_servers_leave_every_ticket_with_exactly_one_acknowledgement() {
     }
 
     // Started once more: the sweeper sends what the killed servers left pending.
-    let server = common::start_with(&data, &args);
+    let server = common::start_program(&program, &data, &args);
     let db = rusqlite::Connection::open_with_flags(
         data.join("ventanilla.sqlite3"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,

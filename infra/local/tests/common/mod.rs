@@ -30,10 +30,10 @@ impl Server {
     }
 }
 
-/// The server binary: `VENTANILLA_LOCAL_BIN` (a release build, `infra/bench/kill_test.sh`)
-/// or the one cargo built for the tests.
-fn binary() -> std::ffi::OsString {
-    std::env::var_os("VENTANILLA_LOCAL_BIN")
+/// The release build when `VENTANILLA_LOCAL_RELEASE` names one (the test command builds it
+/// for the kill test), else the binary cargo built for the tests.
+pub fn release_or_test_binary() -> std::ffi::OsString {
+    std::env::var_os("VENTANILLA_LOCAL_RELEASE")
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_ventanilla-local").into())
 }
 
@@ -43,7 +43,20 @@ pub fn start(data_dir: &Path) -> Server {
 
 /// Started with more arguments (`--config`, …).
 pub fn start_with(data_dir: &Path, extra: &[&std::ffi::OsStr]) -> Server {
-    let mut child = Command::new(binary())
+    start_program(
+        env!("CARGO_BIN_EXE_ventanilla-local").as_ref(),
+        data_dir,
+        extra,
+    )
+}
+
+/// `program` (a build of `ventanilla-local`) started on the data folder.
+pub fn start_program(
+    program: &std::ffi::OsStr,
+    data_dir: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> Server {
+    let mut child = Command::new(program)
         .args([
             "--addr",
             "127.0.0.1:0",
