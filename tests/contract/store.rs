@@ -1125,6 +1125,15 @@ fn intent(clock: &ManualClock, notice: Notice) -> MailIntent {
     }
 }
 
+/// A new ticket of an agency of its own.
+async fn a_ticket(store: &impl TicketStore, clock: &ManualClock) -> ventanilla_domain::Ticket {
+    let request = new_ticket(&unique_agency(), Category::Queja, "maria@example.com");
+    open_ticket::open(store, clock, &UuidV7, request)
+        .await
+        .unwrap()
+        .into_ticket()
+}
+
 const RETRY: RetryPolicy = RetryPolicy {
     first_retry: std::time::Duration::from_secs(60),
     longest_wait: std::time::Duration::from_secs(3600),
@@ -1208,15 +1217,7 @@ pub async fn a_mail_queued_with_its_ticket_is_taken_by_one_sender(backend: impl 
 pub async fn a_failing_mail_waits_then_parks_and_an_admin_requeues_it(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
-    let ticket = open_ticket::open(
-        &store,
-        &clock,
-        &UuidV7,
-        new_ticket(&unique_agency(), Category::Queja, "maria@example.com"),
-    )
-    .await
-    .unwrap()
-    .into_ticket();
+    let ticket = a_ticket(&store, &clock).await;
     let refusal = intent(&clock, Notice::FollowUpRefused)
         .queued(ticket.number.clone(), ticket.agency.clone());
     store.queue_mail(&refusal).await.unwrap();
@@ -1269,15 +1270,7 @@ pub async fn a_failing_mail_waits_then_parks_and_an_admin_requeues_it(backend: i
 pub async fn an_update_queues_its_mail_with_it_or_not_at_all(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
-    let ticket = open_ticket::open(
-        &store,
-        &clock,
-        &UuidV7,
-        new_ticket(&unique_agency(), Category::Queja, "maria@example.com"),
-    )
-    .await
-    .unwrap()
-    .into_ticket();
+    let ticket = a_ticket(&store, &clock).await;
     let reply = message(MessageKind::PublicReply, clock.now(), "Ya lo revisamos.");
     let mail = MailIntent {
         about: reply.id,

@@ -81,19 +81,17 @@ fn killed_servers_leave_every_ticket_with_exactly_one_acknowledgement() {
     let data = dir.path().join("data");
     // One source opens everything, to addresses of their own; a killed writer's mail is
     // the sweeper's two seconds later.
-    let config = dir.path().join("ventanilla.toml");
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/app/ventanilla.toml"
-    ))
-    .unwrap()
-    .replace(
-        "openings_per_source_per_hour = 10",
-        "openings_per_source_per_hour = 10000000",
-    )
-    .replace("lease_seconds = 120", "lease_seconds = 2")
-    .replace("sweep_seconds = 30", "sweep_seconds = 1");
-    std::fs::write(&config, text).unwrap();
+    let config = common::config_with(
+        dir.path(),
+        &[
+            (
+                "openings_per_source_per_hour = 10",
+                "openings_per_source_per_hour = 10000000",
+            ),
+            ("lease_seconds = 120", "lease_seconds = 2"),
+            ("sweep_seconds = 30", "sweep_seconds = 1"),
+        ],
+    );
     let args = ["--config".as_ref(), config.as_os_str()];
     let program = common::release_or_test_binary();
 

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use common::{http, lookup, send_mail, start_with};
+use common::{config_with, http, lookup, send_mail, start_with};
 use serde_json::json;
 
 const CLIENTS: usize = 8;
@@ -51,21 +51,19 @@ fn sequence(number: &str) -> (String, u32) {
 fn concurrent_openings_lookups_and_mails_lose_nothing_and_duplicate_nothing() {
     let data = tempfile::tempdir().unwrap();
     // One source sends everything here: the per-source limits are lifted.
-    let config = data.path().join("ventanilla.toml");
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/app/ventanilla.toml"
-    ))
-    .unwrap()
-    .replace(
-        "openings_per_source_per_hour = 10",
-        "openings_per_source_per_hour = 100000",
-    )
-    .replace(
-        "answers_per_sender_per_day = 5",
-        "answers_per_sender_per_day = 100000",
+    let config = config_with(
+        data.path(),
+        &[
+            (
+                "openings_per_source_per_hour = 10",
+                "openings_per_source_per_hour = 100000",
+            ),
+            (
+                "answers_per_sender_per_day = 5",
+                "answers_per_sender_per_day = 100000",
+            ),
+        ],
     );
-    std::fs::write(&config, text).unwrap();
     let server = start_with(
         &data.path().join("data"),
         &["--config".as_ref(), config.as_os_str()],

@@ -111,18 +111,13 @@ fn a_mail_over_smtp_opens_a_ticket_and_its_reply_joins_it() {
 #[test]
 fn with_unverified_local_senders_a_mail_never_joins_a_ticket_by_its_from() {
     let data = tempfile::tempdir().unwrap();
-    let config = data.path().join("ventanilla.toml");
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/app/ventanilla.toml"
-    ))
-    .unwrap()
-    .replace(
-        "local_senders = \"authenticated\"",
-        "local_senders = \"unverified\"",
+    let config = common::config_with(
+        data.path(),
+        &[(
+            "local_senders = \"authenticated\"",
+            "local_senders = \"unverified\"",
+        )],
     );
-    assert!(text.contains("local_senders = \"unverified\""));
-    std::fs::write(&config, text).unwrap();
     let server = start_with(
         &data.path().join("data"),
         &["--config".as_ref(), config.as_os_str()],

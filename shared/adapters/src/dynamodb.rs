@@ -11,7 +11,7 @@
 //! | agent token     | `TOKEN#<sha-256 of the token>`      | `META`     | `agent`                                |
 //! | agency          | `AGENCY#<code>`                     | `META`     | GSI1 `AGENCIES` by code                |
 //! | audit entry     | `AUDIT#<number>` (or `AUDIT#AGENTS`) | `<at>#<uuid>` | `entry`                             |
-//! | queued mail     | `MAILQUEUE#<message-id>`            | `META`     | GSI1 `MAILQUEUE#<state>` by next try, TTL when done |
+//! | queued mail     | `MAILQUEUE#<message-id>`            | `META`     | GSI1 `MAILQUEUE#pending` by next try, or `MAILQUEUE#parked#<agency>`; TTL when done |
 //!
 //! Opening a ticket writes the counter, the ticket, its first message and its mail ids in
 //! one transaction conditional on the counter value read just before: a lost race is

@@ -67,13 +67,15 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         Ok(again)
     }
 
-    /// Whether the mail's ticket is the agent's agency's (an operator's: any), as it stands.
+    /// Whether the agent's agency may see the mail's ticket, as it stands (an operator: any):
+    /// it holds it, or kept a referral when it sent it on (the mail stays listed under the
+    /// agency that held the ticket when it was parked).
     async fn holds(&self, mail: &QueuedMail) -> Result<bool, AppError> {
         if self.agent.role >= Role::Operator {
             return Ok(true);
         }
         match self.desk.store.ticket(&mail.ticket).await {
-            Ok(ticket) => Ok(self.agent.access(&ticket) >= Access::Full),
+            Ok(ticket) => Ok(self.agent.access(&ticket) >= Access::Referral),
             Err(StoreError::NotFound) => Ok(false),
             Err(error) => Err(error.into()),
         }

@@ -259,6 +259,24 @@ where
             tracing::info!(ticket = %number, "refusal not queued: the ticket's day's refusals are sent");
             return Ok(None);
         }
+        let queued = self
+            .queue_refusal_now(site, number, refused_key, in_reply_to)
+            .await;
+        // No refusal queued by this delivery (a failure, or the same mail again): its place
+        // is given back, so that retries and redeliveries do not use up the day's.
+        if !matches!(queued, Ok(Some(_))) {
+            self.store.release(&key, day, now).await?;
+        }
+        queued
+    }
+
+    async fn queue_refusal_now(
+        &self,
+        site: &Site,
+        number: &TicketNumber,
+        refused_key: Option<&MailMessageId>,
+        in_reply_to: Option<MailMessageId>,
+    ) -> Result<Option<(Ticket, MailIntent)>, StoreError> {
         let (ticket, page) = self
             .store
             .thread_page(number, &ThreadQuery::newest(None))
@@ -282,11 +300,8 @@ where
             .queued(ticket.number.clone(), ticket.agency.clone());
         match self.store.queue_mail(&queued).await {
             Ok(()) => Ok(Some((ticket, intent))),
-            // The same mail again: its refusal is queued, and takes no second place.
-            Err(StoreError::AlreadyExists) => {
-                self.store.release(&key, day, now).await?;
-                Ok(None)
-            }
+            // The same mail again: its refusal is queued already.
+            Err(StoreError::AlreadyExists) => Ok(None),
             Err(error) => Err(error),
         }
     }

@@ -98,8 +98,12 @@ const SWEEP_BATCH: usize = 50;
 /// function is never stopped in the middle of a send. What is left waits for the next
 /// minute's sweep.
 const SWEEP_TIME: Duration = Duration::from_secs(30);
-/// The longest a send may take (SES answers in well under a second; this long is an outage).
-const SEND_LIMIT: Duration = Duration::from_secs(20);
+/// The longest a send may take (SES answers in well under a second; this long is an outage),
+/// inside the 15 s timeout of the functions a citizen or an agent waits on.
+const SEND_LIMIT: Duration = Duration::from_secs(10);
+/// How many times an outcome is written before it is left to the lease: a sent mail whose
+/// record is lost is sent again.
+const SAVES: usize = 3;
 
 /// Remembers that mail to `address` bounced: notices to it stop for a while, so that our
 /// bounce rate stays low. Called for a bounce that threaded to the address's ticket.
@@ -152,15 +156,21 @@ async fn may_notify(
 
 /// What one try of a queued mail came to.
 enum Attempt {
-    Sent(String),
+    /// The provider took it: what it said, and what the mail's ids are indexed to.
+    Sent {
+        sent: ventanilla_domain::ports::SentMail,
+        ticket: Box<Ticket>,
+        about: MessageId,
+    },
     /// Not to be sent, and why.
     Skipped(&'static str),
     Failed {
         error: String,
         permanent: bool,
     },
-    /// Not this desk's to send (it cannot count the address): left for the sweeper.
-    NotMine,
+    /// Left as it is, for the sweeper when this sender's hold ends: this desk cannot count
+    /// the address, or too little of the hold is left to start a send.
+    Leave,
 }
 
 impl From<StoreError> for Attempt {
@@ -223,9 +233,18 @@ where
         let attempt = self.attempt(site, &mut mail).await;
         // After the try, which may have taken the provider's retries: the wait counts from now.
         let now = site.clock.now();
+        let mut sent = None;
         let next = match attempt {
-            Attempt::NotMine => return MailState::Pending,
-            Attempt::Sent(provider_id) => mail.sent(provider_id, now),
+            Attempt::Leave => return MailState::Pending,
+            Attempt::Sent {
+                sent: provider,
+                ticket,
+                about,
+            } => {
+                let next = mail.sent(provider.provider_id.clone(), now);
+                sent = Some((provider, ticket, about));
+                next
+            }
             Attempt::Skipped(why) => mail.skipped(why, now),
             Attempt::Failed { error, permanent } => {
                 let next = mail.failed(&error, permanent, now, &site.settings.mail_queue.retry);
@@ -243,17 +262,61 @@ where
                 next
             }
         };
-        match self.store.save_mail(&next).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(ticket = %mail.ticket, mail = %mail.id(), "another sender took the mail over meanwhile");
-            }
-            Err(error) => {
-                // It stays as it was: tried again after its lease, with the same Message-ID.
-                tracing::error!(%error, ticket = %mail.ticket, mail = %mail.id(), "the mail's outcome was not saved");
+        // Saved first, before the indexing a sent mail still needs: the sooner it is, the
+        // smaller the window in which a sweeper could send it again.
+        for save in 1..=SAVES {
+            match self.store.save_mail(&next).await {
+                Ok(true) => break,
+                Ok(false) => {
+                    tracing::warn!(ticket = %mail.ticket, mail = %mail.id(), "another sender took the mail over meanwhile");
+                    break;
+                }
+                Err(error) if save == SAVES => {
+                    // It stays as it was: tried again after its lease, with the same Message-ID.
+                    tracing::error!(%error, ticket = %mail.ticket, mail = %mail.id(), "the mail's outcome was not saved");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, ticket = %mail.ticket, mail = %mail.id(), "the mail's outcome was not saved yet; again");
+                }
             }
         }
+        if let Some((provider, ticket, about)) = sent {
+            self.index_sent(&mail, provider, &ticket, about).await;
+        }
         next.state
+    }
+
+    /// What a sent mail still needs: its Message-IDs indexed to the message it is about, so
+    /// that a reply to it threads there (SES gives the mail a Message-ID of its own; the
+    /// local outbox keeps ours; a reply's own id was indexed with the reply), and a reply's
+    /// "not yet delivered" mark cleared.
+    async fn index_sent(
+        &self,
+        mail: &QueuedMail,
+        sent: ventanilla_domain::ports::SentMail,
+        ticket: &Ticket,
+        about: MessageId,
+    ) {
+        let notice = mail.intent.notice;
+        let mut ids = Vec::new();
+        if notice != Notice::AgentReply {
+            ids.push(mail.id().clone());
+        }
+        if sent.message_id != *mail.id() {
+            ids.push(sent.message_id);
+        }
+        for id in ids {
+            match self.store.link_mail_id(&ticket.number, about, &id).await {
+                Ok(()) | Err(StoreError::AlreadyExists) => {}
+                Err(error) => {
+                    tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
+                }
+            }
+        }
+        if notice == Notice::AgentReply {
+            self.mark_delivered(ticket, about).await;
+        }
+        tracing::info!(ticket = %ticket.number, notice = notice.as_str(), provider_id = %sent.provider_id, "mail sent");
     }
 
     async fn attempt(&self, site: &Site, mail: &mut QueuedMail) -> Attempt {
@@ -287,7 +350,7 @@ where
         };
         if notice.counted() {
             let Some(identifiers) = self.identifiers.secret() else {
-                return Attempt::NotMine;
+                return Attempt::Leave;
             };
             // A bounce on every try; the day's answer only once per mail.
             match may_notify(
@@ -372,10 +435,8 @@ where
         // past it a sweeper may take it over. A send starts only well before then, and is cut
         // short before then.
         let Some(limit) = send_limit(mail, site) else {
-            return Attempt::Failed {
-                error: "the try ran out of its lease before the send".into(),
-                permanent: false,
-            };
+            tracing::warn!(ticket = %ticket.number, mail = %mail.id(), "too little of the hold left to send; left to the sweeper");
+            return Attempt::Leave;
         };
         let sent = match tokio::time::timeout(limit, self.mailer.send(&draft.build())).await {
             Ok(Ok(sent)) => sent,
@@ -398,28 +459,11 @@ where
                 };
             }
         };
-        // SES gives the mail a Message-ID of its own; the local outbox keeps ours (a reply's
-        // own id was indexed with the reply).
-        let mut ids = Vec::new();
-        if notice != Notice::AgentReply {
-            ids.push(mail.id().clone());
+        Attempt::Sent {
+            sent,
+            about: about.id,
+            ticket: Box::new(ticket),
         }
-        if sent.message_id != *mail.id() {
-            ids.push(sent.message_id.clone());
-        }
-        for id in ids {
-            match self.store.link_mail_id(&ticket.number, about.id, &id).await {
-                Ok(()) | Err(StoreError::AlreadyExists) => {}
-                Err(error) => {
-                    tracing::error!(%error, ticket = %ticket.number, "a mail id was not indexed");
-                }
-            }
-        }
-        if notice == Notice::AgentReply {
-            self.mark_delivered(&ticket, about.id).await;
-        }
-        tracing::info!(ticket = %ticket.number, notice = notice.as_str(), provider_id = %sent.provider_id, "mail sent");
-        Attempt::Sent(sent.provider_id)
     }
 
     /// Clears a sent reply's "not yet delivered" mark, on the ticket as it stands when
@@ -467,6 +511,15 @@ where
                 }
                 // Claimed until its lease ends, from now: its next try is then.
                 let claimed = mail.claimed(site.clock.now(), lease);
+                let retry = &site.settings.mail_queue.retry;
+                let claimed = if claimed.attempts > retry.attempts {
+                    // Its tries never came to an end (the function stopped each time): parked,
+                    // not tried again.
+                    tracing::error!(ticket = %mail.ticket, mail = %mail.id(), notice = mail.intent.notice.as_str(), attempts = claimed.attempts, "mail parked");
+                    mail.failed("its tries never finished", true, site.clock.now(), retry)
+                } else {
+                    claimed
+                };
                 match self.store.save_mail(&claimed).await {
                     Ok(true) => claimed_any = true,
                     Ok(false) => {
@@ -477,6 +530,10 @@ where
                         tracing::error!(%error, mail = %mail.id(), "a queued mail could not be claimed");
                         continue;
                     }
+                }
+                if claimed.state == MailState::Parked {
+                    report.parked += 1;
+                    continue;
                 }
                 match self.try_once(&site, claimed).await {
                     MailState::Sent => report.sent += 1,

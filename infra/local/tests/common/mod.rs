@@ -22,6 +22,23 @@ impl Drop for Server {
     }
 }
 
+/// The default configuration with each `(from, to)` replaced, written into `dir`: its path.
+/// A `from` the file does not hold fails the test (a setting was renamed).
+pub fn config_with(dir: &Path, changes: &[(&str, &str)]) -> std::path::PathBuf {
+    let mut text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/app/ventanilla.toml"
+    ))
+    .unwrap();
+    for (from, to) in changes {
+        assert!(text.contains(from), "the configuration has no {from:?}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("ventanilla.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 impl Server {
     /// SIGKILL, as an out-of-memory killer or a pulled plug stops it: no shutdown at all.
     pub fn kill(mut self) {

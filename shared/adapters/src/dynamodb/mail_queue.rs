@@ -53,44 +53,55 @@ pub(super) fn queued_mail_item(mail: &QueuedMail) -> Result<Item, StoreError> {
 }
 
 impl DynamoStore {
-    /// The mails of GSI1's partition `pk` up to `until` (all with `None`), oldest first or
-    /// newest first, at most `limit`. One that cannot be read is logged and left out: it must
-    /// not stop the queue.
+    /// Up to `limit` mails of GSI1's partition `pk` up to `until` (all with `None`) that
+    /// `keep` keeps, oldest first or newest first, page after page. One that cannot be read
+    /// is logged and skipped: it must not stop the queue.
     async fn queued_under(
         &self,
         pk: String,
         until: Option<Timestamp>,
         forward: bool,
         limit: usize,
+        keep: impl Fn(&QueuedMail) -> bool,
     ) -> Result<Vec<QueuedMail>, StoreError> {
-        let mut request = self
-            .client
-            .get()
-            .query()
-            .table_name(&self.table)
-            .index_name(QUEUE_INDEX)
-            .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(forward)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        request = match until {
-            // Every key of an instant sorts before its "$" (ids are printable ASCII past it).
-            Some(until) => request
-                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :until")
-                .expression_attribute_values(":until", s(format!("{until}$"))),
-            None => request.key_condition_expression("GSI1PK = :pk"),
-        };
-        let output = request.send().await.map_err(unavailable)?;
-        Ok(output
-            .items()
-            .iter()
-            .filter_map(|item| match from_attribute(item, "mail") {
-                Ok(mail) => Some(mail),
-                Err(error) => {
-                    tracing::error!(%error, "a queued mail's item cannot be read; left out");
-                    None
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .client
+                .get()
+                .query()
+                .table_name(&self.table)
+                .index_name(QUEUE_INDEX)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .scan_index_forward(forward)
+                .set_exclusive_start_key(start.take())
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+            request = match until {
+                // Every key of an instant sorts before its "$" (ids are printable ASCII past it).
+                Some(until) => request
+                    .key_condition_expression("GSI1PK = :pk AND GSI1SK < :until")
+                    .expression_attribute_values(":until", s(format!("{until}$"))),
+                None => request.key_condition_expression("GSI1PK = :pk"),
+            };
+            let output = request.send().await.map_err(unavailable)?;
+            for item in output.items() {
+                match from_attribute::<QueuedMail>(item, "mail") {
+                    Ok(mail) if keep(&mail) => found.push(mail),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(%error, "a queued mail's item cannot be read; skipped");
+                    }
                 }
-            })
-            .collect())
+                if found.len() == limit {
+                    return Ok(found);
+                }
+            }
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(found),
+            }
+        }
     }
 }
 
@@ -155,10 +166,10 @@ impl MailQueue for DynamoStore {
     async fn due_mail(&self, now: Timestamp, limit: usize) -> Result<Vec<QueuedMail>, StoreError> {
         // The index lags a little: what it says is due is checked again here, and the save
         // of a claim is conditional on the version read.
-        let found = self
-            .queued_under(PENDING_PK.to_owned(), Some(now), true, limit)
-            .await?;
-        Ok(found.into_iter().filter(|m| m.is_due(now)).collect())
+        self.queued_under(PENDING_PK.to_owned(), Some(now), true, limit, |m| {
+            m.is_due(now)
+        })
+        .await
     }
 
     async fn parked_mail(
@@ -166,7 +177,7 @@ impl MailQueue for DynamoStore {
         agency: &AgencyCode,
         limit: usize,
     ) -> Result<Vec<QueuedMail>, StoreError> {
-        self.queued_under(parked_pk(agency), None, false, limit)
+        self.queued_under(parked_pk(agency), None, false, limit, |_| true)
             .await
     }
 }
