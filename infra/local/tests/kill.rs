@@ -18,25 +18,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use serde_json::json;
 
 const CLIENTS: usize = 8;
-
-fn form(email: &str) -> String {
-    json!({
-        "agency": "MDT", "category": "problema_tecnico", "nationality": "EC",
-        "id_type": "cedula", "id_number": "1710034065", "full_name": "Carmen Guamán",
-        "email": email, "gender": "femenino", "phone": "0991234567", "user_type": "ciudadano",
-        "subject": "No puedo firmar el contrato en línea",
-        "description": "El sistema da error al firmar."
-    })
-    .to_string()
-}
 
 /// One opening; the ticket's number when the server answered 201, `None` when the server
 /// died under it (or answered anything else, which the caller counts).
 fn open(address: &str, email: &str) -> Result<String, String> {
-    let body = form(email);
+    let body = common::form(email).to_string();
     let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))

@@ -12,8 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use common::{config_with, http, lookup, send_mail, start_with};
-use serde_json::json;
+use common::{config_with, form, http, lookup, send_mail, start_with};
 
 const CLIENTS: usize = 8;
 const OPENINGS_PER_CLIENT: usize = 25;
@@ -22,16 +21,6 @@ const NEW_MAILS_PER_CLIENT: usize = 10;
 const FOLLOW_UPS_PER_CLIENT: usize = 5;
 const SUPPORT: &str = "soporte@ventanilla.example.gob.ec";
 const REQUESTER: &str = "carmen.guaman@example.com";
-
-fn form(email: &str) -> serde_json::Value {
-    json!({
-        "agency": "MDT", "category": "problema_tecnico", "nationality": "EC",
-        "id_type": "cedula", "id_number": "1710034065", "full_name": "Carmen Guamán",
-        "email": email, "gender": "femenino", "phone": "0991234567", "user_type": "ciudadano",
-        "subject": "No puedo firmar el contrato en línea",
-        "description": "El sistema da error al firmar."
-    })
-}
 
 /// What one client saw.
 #[derive(Debug, Default)]

@@ -259,51 +259,43 @@ where
             tracing::info!(ticket = %number, "refusal not queued: the ticket's day's refusals are sent");
             return Ok(None);
         }
-        let queued = self
-            .queue_refusal_now(site, number, refused_key, in_reply_to)
-            .await;
+        let queued: Result<Option<(Ticket, MailIntent)>, StoreError> = async {
+            let (ticket, page) = self
+                .store
+                .thread_page(number, &ThreadQuery::newest(None))
+                .await?;
+            let Some(last) = page.items.last() else {
+                return Ok(None);
+            };
+            let id = match refused_key {
+                Some(refused) => {
+                    use sha2::Digest;
+                    let digest = sha2::Sha256::digest(refused.as_str().as_bytes());
+                    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+                    MailMessageId::parse(&format!("refused.{hex}@{}", site.settings.mail_domain))
+                        .unwrap_or_else(|_| site.new_mail_id())
+                }
+                None => site.new_mail_id(),
+            };
+            let intent =
+                site.mail_intent(id, Notice::FollowUpRefused, last.id, Lang::Es, in_reply_to);
+            let queued = intent
+                .clone()
+                .queued(ticket.number.clone(), ticket.agency.clone());
+            match self.store.queue_mail(&queued).await {
+                Ok(()) => Ok(Some((ticket, intent))),
+                // The same mail again: its refusal is queued already.
+                Err(StoreError::AlreadyExists) => Ok(None),
+                Err(error) => Err(error),
+            }
+        }
+        .await;
         // No refusal queued by this delivery (a failure, or the same mail again): its place
         // is given back, so that retries and redeliveries do not use up the day's.
         if !matches!(queued, Ok(Some(_))) {
             self.store.release(&key, day, now).await?;
         }
         queued
-    }
-
-    async fn queue_refusal_now(
-        &self,
-        site: &Site,
-        number: &TicketNumber,
-        refused_key: Option<&MailMessageId>,
-        in_reply_to: Option<MailMessageId>,
-    ) -> Result<Option<(Ticket, MailIntent)>, StoreError> {
-        let (ticket, page) = self
-            .store
-            .thread_page(number, &ThreadQuery::newest(None))
-            .await?;
-        let Some(last) = page.items.last() else {
-            return Ok(None);
-        };
-        let id = match refused_key {
-            Some(refused) => {
-                use sha2::Digest;
-                let digest = sha2::Sha256::digest(refused.as_str().as_bytes());
-                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-                MailMessageId::parse(&format!("refused.{hex}@{}", site.settings.mail_domain))
-                    .unwrap_or_else(|_| site.new_mail_id())
-            }
-            None => site.new_mail_id(),
-        };
-        let intent = site.mail_intent(id, Notice::FollowUpRefused, last.id, Lang::Es, in_reply_to);
-        let queued = intent
-            .clone()
-            .queued(ticket.number.clone(), ticket.agency.clone());
-        match self.store.queue_mail(&queued).await {
-            Ok(()) => Ok(Some((ticket, intent))),
-            // The same mail again: its refusal is queued already.
-            Err(StoreError::AlreadyExists) => Ok(None),
-            Err(error) => Err(error),
-        }
     }
 
     /// Whether a ticket now refers to the raw mail under `key`: every stored blob belongs to

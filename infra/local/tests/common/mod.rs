@@ -22,6 +22,17 @@ impl Drop for Server {
     }
 }
 
+/// The form's answers, as JSON, for a ticket of `email`.
+pub fn form(email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "agency": "MDT", "category": "problema_tecnico", "nationality": "EC",
+        "id_type": "cedula", "id_number": "1710034065", "full_name": "Carmen Guamán",
+        "email": email, "gender": "femenino", "phone": "0991234567", "user_type": "ciudadano",
+        "subject": "No puedo firmar el contrato en línea",
+        "description": "El sistema da error al firmar."
+    })
+}
+
 /// The default configuration with each `(from, to)` replaced, written into `dir`: its path.
 /// A `from` the file does not hold fails the test (a setting was renamed).
 pub fn config_with(dir: &Path, changes: &[(&str, &str)]) -> std::path::PathBuf {

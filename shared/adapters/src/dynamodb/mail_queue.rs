@@ -105,44 +105,25 @@ impl DynamoStore {
     }
 }
 
-impl MailQueue for DynamoStore {
-    async fn queue_mail(&self, mail: &QueuedMail) -> Result<(), StoreError> {
-        let result = self
+impl DynamoStore {
+    /// Writes `mail` if the stored one is the version before it, or, for a new mail (version
+    /// 1), if none is stored: `false` when the condition did not hold.
+    async fn put_mail(&self, mail: &QueuedMail) -> Result<bool, StoreError> {
+        let request = self
             .client
             .get()
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(queued_mail_item(mail)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Err(StoreError::AlreadyExists)
-            }
-            Err(error) => Err(unavailable(error)),
-        }
-    }
-
-    async fn save_mail(&self, mail: &QueuedMail) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .get()
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(queued_mail_item(mail)?))
-            .condition_expression("#version = :seen")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":seen", n(mail.version.saturating_sub(1)))
-            .send()
-            .await;
-        match result {
+            .set_item(Some(queued_mail_item(mail)?));
+        let request = if mail.version == 1 {
+            request.condition_expression("attribute_not_exists(PK)")
+        } else {
+            request
+                .condition_expression("#version = :seen")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":seen", n(mail.version - 1))
+        };
+        match request.send().await {
             Ok(_) => Ok(true),
             Err(error)
                 if matches!(
@@ -154,6 +135,20 @@ impl MailQueue for DynamoStore {
             }
             Err(error) => Err(unavailable(error)),
         }
+    }
+}
+
+impl MailQueue for DynamoStore {
+    async fn queue_mail(&self, mail: &QueuedMail) -> Result<(), StoreError> {
+        if self.put_mail(mail).await? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
+    }
+
+    async fn save_mail(&self, mail: &QueuedMail) -> Result<bool, StoreError> {
+        self.put_mail(mail).await
     }
 
     async fn queued_mail(&self, id: &MailMessageId) -> Result<QueuedMail, StoreError> {
