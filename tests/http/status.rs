@@ -265,3 +265,31 @@ async fn guesses_at_a_number_never_lock_its_owner_out() {
         "the right e-mail"
     );
 }
+
+/// Issue 21: a ticket's due date, counted on Ecuador's calendar from its opening, is on its
+/// status (JSON and page) and in its acknowledgement. A queja has the COA's 30 business
+/// days; opened on Carnival Monday 2025 (a rest day, as is Tuesday), it counts as received
+/// on Wednesday 5 March and its term starts on the 6th.
+#[tokio::test]
+async fn the_due_date_is_on_the_status_and_in_the_acknowledgement() {
+    let h = Harness::new();
+    let (number, access_url) = open(&h, "ana@example.com").await;
+    let found = h.send(lookup("ana@example.com", &number)).await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.json()["due_on"], "2025-04-16", "{}", found.text());
+
+    let path = access_url.strip_prefix(crate::harness::PUBLIC_URL).unwrap();
+    let page = h.send(Event::get(path)).await.text();
+    assert!(page.contains("Fecha límite de respuesta"), "{page}");
+    assert!(page.contains("miércoles 16 de abril de 2025"), "{page}");
+
+    let outbox = h.outbox();
+    let mail = mail_parser::MessageParser::default()
+        .parse(&outbox[0])
+        .unwrap();
+    let text = mail.body_text(0).unwrap();
+    assert!(
+        text.contains("Le responderemos hasta el miércoles 16 de abril de 2025."),
+        "{text}"
+    );
+}

@@ -6,6 +6,7 @@
 
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_adapters::system::UuidV7;
+use ventanilla_app::receive_mail::Opening;
 use ventanilla_app::receive_mail::decide;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::fakes::ManualClock;
@@ -78,14 +79,17 @@ impl Desk {
             &self.policy,
             OUR_DOMAIN,
             delivery,
-            MailIntent {
-                id: MailMessageId::parse(&format!("ack-{n}@{OUR_DOMAIN}")).unwrap(),
-                notice: Notice::Acknowledgement { quote: true },
-                about: MessageId::UNSET,
-                lang: Lang::Es,
-                in_reply_to: None,
-                queued_at: self.clock.now(),
-                writer_until: self.clock.now(),
+            Opening {
+                acknowledgement: MailIntent {
+                    id: MailMessageId::parse(&format!("ack-{n}@{OUR_DOMAIN}")).unwrap(),
+                    notice: Notice::Acknowledgement { quote: true },
+                    about: MessageId::UNSET,
+                    lang: Lang::Es,
+                    in_reply_to: None,
+                    queued_at: self.clock.now(),
+                    writer_until: self.clock.now(),
+                },
+                term_of: &|_| None,
             },
         )
         .await

@@ -126,6 +126,7 @@ pub fn new_ticket(agency: &AgencyCode, category: Category, email: &str) -> NewTi
         idempotency_key: None,
         linked_to: None,
         acknowledgement: None,
+        term: None,
     }
 }
 

@@ -21,6 +21,8 @@ pub struct TicketSummary {
     pub last_activity: String,
     pub linked_to: Option<String>,
     pub undelivered_replies: usize,
+    /// The last day of the term to answer (`YYYY-MM-DD`, Ecuador).
+    pub due_on: Option<String>,
 }
 
 impl From<&Ticket> for TicketSummary {
@@ -39,6 +41,7 @@ impl From<&Ticket> for TicketSummary {
             last_activity: ticket.last_activity.to_string(),
             linked_to: ticket.linked_to.as_ref().map(ToString::to_string),
             undelivered_replies: ticket.undelivered.len(),
+            due_on: ticket.due_on.map(|day| day.to_string()),
         }
     }
 }

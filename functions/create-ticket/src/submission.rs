@@ -150,6 +150,7 @@ impl Submission {
                 linked_to: None,
                 // `open_from_form` queues the acknowledgement.
                 acknowledgement: None,
+                term: None,
             },
             screenshots,
         })

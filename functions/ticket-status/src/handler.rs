@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use ventanilla_app::Desk;
 use ventanilla_app::look_up::PublicTicket;
 use ventanilla_app::{AppError, Site};
+use ventanilla_domain::model::time::long_date;
 use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
 use ventanilla_domain::{Author, Email, FieldErrors, Lang, TicketNumber};
 use ventanilla_web::pages::{
@@ -53,6 +54,7 @@ fn status_view(found: PublicTicket, lang: Lang) -> TicketStatus {
         subject: ticket.subject.as_str().to_owned(),
         created_at: ticket.created_at.to_string(),
         updated_at: ticket.last_activity.to_string(),
+        due_on: ticket.due_on.map(|day| day.to_string()),
         messages: found
             .messages
             .into_iter()
@@ -104,6 +106,9 @@ struct TicketStatus {
     subject: String,
     created_at: String,
     updated_at: String,
+    /// The last day the agency has to answer (`YYYY-MM-DD`, Ecuador).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_on: Option<String>,
     messages: Vec<PublicMessage>,
 }
 
@@ -243,6 +248,7 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
             let created_at = local_date(found.ticket.created_at);
             let updated_at = local_date(found.ticket.last_activity);
             let category = found.ticket.category.label(lang).to_owned();
+            let due_on = found.ticket.due_on.map(|day| long_date(day, lang));
             let status = status_view(found, lang);
             let page = StatusPage {
                 frame: Frame::new(lang, &site.settings.site_name, "/estado", t.status_title),
@@ -252,6 +258,7 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
                 subject: status.subject,
                 created_at,
                 updated_at,
+                due_on,
                 messages: status
                     .messages
                     .into_iter()

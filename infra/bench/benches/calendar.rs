@@ -1,6 +1,7 @@
 //! What a legal deadline costs to compute (issue 21's budget: under 5 µs): building the
-//! national calendar of the years a term can reach, and counting a 30-business-day term
-//! (COA art. 207) across Carnival and Good Friday on it.
+//! national calendar of the years a term can reach, counting a 30-business-day term
+//! (COA art. 207) across Carnival and Good Friday on it, and both together as a ticket's
+//! opening does (`rules::deadline::due_date`).
 //!
 //!   cargo bench -p ventanilla-bench --bench calendar
 
@@ -8,7 +9,10 @@ use std::hint::black_box;
 
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
+use ventanilla_domain::Timestamp;
+use ventanilla_domain::model::term::{DayKind, Term};
 use ventanilla_domain::rules::calendar::Calendar;
+use ventanilla_domain::rules::deadline::due_date;
 
 fn calendar(c: &mut Criterion) {
     let received = NaiveDate::from_ymd_opt(2027, 2, 5).unwrap_or_default();
@@ -18,6 +22,15 @@ fn calendar(c: &mut Criterion) {
     let national = Calendar::national(2027, 2028);
     c.bench_function("calendar/term_30_business_days", |b| {
         b.iter(|| national.term_ends(black_box(received), black_box(30)));
+    });
+    let term = Term {
+        days: 30,
+        kind: DayKind::Business,
+        basis: "COA, art. 207".into(),
+    };
+    let opened = Timestamp::parse("2027-02-05T15:00:00Z").unwrap_or_else(|| unreachable!());
+    c.bench_function("deadline/due_date_30_business_days", |b| {
+        b.iter(|| due_date(black_box(&term), black_box(opened)));
     });
 }
 

@@ -11,6 +11,7 @@ use ventanilla_domain::BlobKey;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
 use ventanilla_domain::model::mail_queue::RetryPolicy;
+use ventanilla_domain::model::term::{DayKind, Term};
 use ventanilla_domain::rules::mail_in::support_address::MailPolicy;
 use ventanilla_domain::rules::privacy::Retention;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
@@ -43,6 +44,9 @@ pub struct Settings {
     pub agencies: Vec<Agency>,
     pub mail: MailSettings,
     pub mail_queue: MailQueueSettings,
+    /// The legal term of each category that has one (`[terms.<category>]`); the others get
+    /// their agency's `response_days`.
+    pub terms: BTreeMap<Category, Term>,
     /// `None`: personal data is kept until an admin erases it.
     pub retention: Option<Retention>,
 }
@@ -91,7 +95,44 @@ struct File {
     privacy: PrivacyFile,
     #[serde(default)]
     mail_queue: MailQueueFile,
+    #[serde(default)]
+    terms: BTreeMap<String, TermFile>,
     agencies: Vec<AgencyFile>,
+}
+
+/// `[terms.<category>]`: the term the law gives to answer that kind of request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TermFile {
+    days: u32,
+    /// `business` (término) or `calendar` (plazo).
+    kind: String,
+    basis: String,
+}
+
+fn terms(file: BTreeMap<String, TermFile>) -> Result<BTreeMap<Category, Term>, SettingsError> {
+    file.into_iter()
+        .map(|(category, term)| {
+            let category = Category::parse(&category).map_err(|e| invalid("terms", e))?;
+            let kind = DayKind::parse(&term.kind).ok_or_else(|| {
+                invalid(
+                    "terms.kind",
+                    format!("\"{}\" is not business or calendar", term.kind),
+                )
+            })?;
+            if !(1..=365).contains(&term.days) {
+                return Err(invalid("terms.days", "must be 1 to 365"));
+            }
+            Ok((
+                category,
+                Term {
+                    days: term.days,
+                    kind,
+                    basis: term.basis,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// `[mail_queue]`, optional: every key has a default.
@@ -282,6 +323,7 @@ impl Settings {
             .map_err(|e| invalid("site.mail_domain", e))?;
         let settings = Settings {
             mail_queue: file.mail_queue.settings()?,
+            terms: terms(file.terms)?,
             no_reply: Mailbox::new(file.site.name.clone(), no_reply),
             site_name: file.site.name,
             public_url: file.site.public_url.trim_end_matches('/').to_owned(),
@@ -355,6 +397,20 @@ impl Settings {
 
     pub fn agency(&self, code: &AgencyCode) -> Option<&Agency> {
         self.agencies.iter().find(|a| &a.code == code)
+    }
+
+    /// The term `agency` has to answer a request of `category`: the law's, or else the
+    /// agency's own commitment (`response_days` business days); `None` for an agency not
+    /// configured.
+    pub fn term(&self, agency: &AgencyCode, category: Category) -> Option<Term> {
+        if let Some(term) = self.terms.get(&category) {
+            return Some(term.clone());
+        }
+        self.agency(agency).map(|agency| Term {
+            days: agency.response_days,
+            kind: DayKind::Business,
+            basis: "Compromiso de servicio de la entidad".into(),
+        })
     }
 
     /// The queues an agency works: its default, those its categories go to, and the

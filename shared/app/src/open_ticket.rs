@@ -6,11 +6,13 @@ use std::time::Duration;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::model::screenshots::Screenshot;
+use ventanilla_domain::model::term::Term;
 use ventanilla_domain::model::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
 use ventanilla_domain::ports::{
     Blob, BlobError, BlobStore, Clock, IdSource, MailQueue, Mailer, Opened, StoreError, Throttle,
     ThrottleKey, TicketStore,
 };
+use ventanilla_domain::rules::deadline::due_date;
 use ventanilla_domain::{
     AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageId, MessageKind,
     QueueName, Requester, Subject, Ticket, TicketNumber,
@@ -38,6 +40,9 @@ pub struct NewTicket {
     /// The acknowledgement to queue with the ticket ([`Site::mail_intent`]); [`open`] makes
     /// it about the first message, whatever it said before.
     pub acknowledgement: Option<MailIntent>,
+    /// The term the agency has to answer it (`Settings::term`): the ticket's due date is
+    /// counted from its opening.
+    pub term: Option<Term>,
 }
 
 /// Opens a ticket with the requester's first message. A repeated idempotency key within
@@ -76,6 +81,7 @@ pub async fn open(
         }),
         linked_to: new.linked_to,
         mail: acknowledgement,
+        due_on: new.term.as_ref().map(|term| due_date(term, now)),
     };
     store.open(draft).await
 }
@@ -149,6 +155,7 @@ where
         new.attachments = attachments;
         // Anyone can type any address into the form: the acknowledgement carries nothing
         // they typed, only the number and the link (issue 18, point 11).
+        new.term = site.settings.term(&new.agency, new.category);
         let ack = Notice::Acknowledgement { quote: false };
         new.acknowledgement =
             Some(site.mail_intent(site.new_mail_id(), ack, MessageId::UNSET, lang, None));

@@ -401,6 +401,7 @@ where
             mail_domain: &settings.mail_domain,
             agency_name: &agency.name,
             response_days: agency.response_days,
+            due_on: ticket.due_on,
             access_url: &access_url,
             site_url: &settings.public_url,
             lang: mail.intent.lang,

@@ -208,6 +208,8 @@ pub struct StatusPage {
     pub subject: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The answer's due date, as a person reads it.
+    pub due_on: Option<String>,
     pub messages: Vec<MessageView>,
 }
 
@@ -251,12 +253,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// Dates as a citizen in Ecuador reads them (UTC−5, no daylight saving).
 pub fn local_date(at: ventanilla_domain::Timestamp) -> String {
-    let offset = chrono::FixedOffset::west_opt(5 * 3600)
-        .unwrap_or_else(|| unreachable!("five hours is a valid offset"));
-    at.datetime()
-        .with_timezone(&offset)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    at.in_ecuador().format("%Y-%m-%d %H:%M").to_string()
 }
 
 pub const SITE_CSS: &str = include_str!("../static/site.css");

@@ -11,6 +11,7 @@
 use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::MailIntent;
+use ventanilla_domain::model::term::Term;
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::ports::{
     Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
@@ -20,8 +21,8 @@ use ventanilla_domain::rules::mail_in::support_address::{
     Delivery, MailPolicy, Outcome, categorise,
 };
 use ventanilla_domain::{
-    Author, Body, Email, Message, MessageKind, PersonName, Requester, Status, Subject, Ticket,
-    TicketChange, TicketNumber,
+    Author, Body, Category, Email, Message, MessageKind, PersonName, Requester, Status, Subject,
+    Ticket, TicketChange, TicketNumber,
 };
 
 use crate::append::{Step, append};
@@ -150,6 +151,21 @@ async fn system_event(
     }
 }
 
+/// What a ticket the mail opens gets besides the mail: the acknowledgement owed (queued
+/// with it, unless the mail is held for review), and the term of its category.
+pub struct Opening<'a> {
+    pub acknowledgement: MailIntent,
+    pub term_of: &'a (dyn Fn(Category) -> Option<Term> + Sync),
+}
+
+impl std::fmt::Debug for Opening<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opening")
+            .field("acknowledgement", &self.acknowledgement)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Decides and stores what a delivered mail means. See the module's documentation.
 pub async fn decide(
     store: &(impl TicketStore + Throttle),
@@ -158,7 +174,7 @@ pub async fn decide(
     policy: &MailPolicy,
     our_domain: &str,
     delivery: Delivery,
-    acknowledgement: MailIntent,
+    opening: Opening<'_>,
 ) -> Result<Outcome, StoreError> {
     let known = mail_ids(&delivery);
     if let Some(ticket) = seen_before(store, &known).await? {
@@ -289,6 +305,7 @@ pub async fn decide(
         .or_else(|| Subject::parse("(sin asunto)").ok())
         .unwrap_or_else(|| unreachable!("a fixed subject is valid"));
     let held = delivery.judgement.review;
+    let category = categorise(&mail.subject);
     let new = NewTicket {
         agency: policy.agency.clone(),
         queue: if held {
@@ -296,7 +313,7 @@ pub async fn decide(
         } else {
             policy.queue.clone()
         },
-        category: categorise(&mail.subject),
+        category,
         requester: Requester {
             name,
             email: sender.clone(),
@@ -317,7 +334,8 @@ pub async fn decide(
         idempotency_key: None,
         linked_to,
         // Held mail is not acknowledged: it may be spam.
-        acknowledgement: (!held).then_some(acknowledgement),
+        acknowledgement: (!held).then_some(opening.acknowledgement),
+        term: (opening.term_of)(category),
     };
     let (ticket, first) = match open(store, clock, ids, new).await {
         Ok(Opened::Created(ticket, first)) => (ticket, first),

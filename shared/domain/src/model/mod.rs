@@ -10,6 +10,7 @@ pub mod mail;
 pub mod mail_queue;
 pub mod screenshots;
 pub mod status;
+pub mod term;
 pub mod ticket;
 pub mod time;
 pub mod values;

@@ -55,6 +55,10 @@ pub struct Ticket {
     /// When the requester's personal data was erased (`privacy`): on request or by the
     /// retention rule.
     pub erased_at: Option<Timestamp>,
+    /// The last day of the term the agency has to answer (`rules::deadline`), in Ecuador;
+    /// `None` on tickets opened before due dates existed.
+    #[serde(default)]
+    pub due_on: Option<chrono::NaiveDate>,
 }
 
 /// Our identifier of a message in a thread (time-ordered), not a mail Message-ID.
@@ -268,6 +272,7 @@ pub struct TicketDraft {
     pub linked_to: Option<TicketNumber>,
     /// The acknowledgement owed, queued with the ticket.
     pub mail: Option<MailIntent>,
+    pub due_on: Option<chrono::NaiveDate>,
 }
 
 impl TicketDraft {
@@ -290,6 +295,7 @@ impl TicketDraft {
             referrals: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,
+            due_on: self.due_on,
         };
         (ticket, self.first_message)
     }

@@ -28,6 +28,14 @@ impl Timestamp {
         self.0
     }
 
+    /// The instant in Ecuador's time (America/Guayaquil: UTC-5 all year, no daylight saving
+    /// since 1993, so a fixed offset is the zone exactly).
+    pub fn in_ecuador(self) -> DateTime<chrono::FixedOffset> {
+        let offset = chrono::FixedOffset::west_opt(5 * 3600)
+            .unwrap_or_else(|| unreachable!("five hours is an offset"));
+        self.0.with_timezone(&offset)
+    }
+
     pub fn unix_seconds(self) -> i64 {
         self.0.timestamp()
     }
@@ -74,6 +82,18 @@ impl<'de> Deserialize<'de> for Timestamp {
         let text = String::deserialize(deserializer)?;
         Timestamp::parse(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 instant: {text}")))
+    }
+}
+
+/// A date as a person reads it: "martes 17 de marzo de 2027", "Tuesday 17 March 2027"
+/// (chrono's CLDR names for es-EC).
+pub fn long_date(date: chrono::NaiveDate, lang: crate::model::lang::Lang) -> String {
+    use crate::model::lang::Lang;
+    match lang {
+        Lang::Es => date
+            .format_localized("%A %-d de %B de %Y", chrono::Locale::es_EC)
+            .to_string(),
+        Lang::En => date.format("%A %-d %B %Y").to_string(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::Labelled;
 use crate::model::mail::{MailDraft, MailMessageId, Mailbox};
+use crate::model::time::long_date;
 use crate::{Lang, Message, Ticket, Timestamp};
 
 /// What a notice needs besides the ticket.
@@ -14,6 +15,8 @@ pub struct NoticeContext<'a> {
     pub mail_domain: &'a str,
     pub agency_name: &'a str,
     pub response_days: u32,
+    /// The ticket's due date, said instead of a count of days when it has one.
+    pub due_on: Option<chrono::NaiveDate>,
     /// The signed link that opens the status page.
     pub access_url: &'a str,
     /// The site's address, where the form opens a new ticket.
@@ -73,7 +76,7 @@ pub fn acknowledgement(
                     "{greeting}\n\n\
                      Recibimos su solicitud en {agency}. Su número de ticket es {number}.\n\n\
                      {what}\
-                     Le responderemos en un plazo de hasta {days} días hábiles.\n\n\
+                     {promise}.\n\n\
                      Puede ver el estado de su ticket en este enlace, sin ingresar ningún dato:\n{url}\n\n\
                      Si desea añadir información, responda a este correo manteniendo el número \
                      [{number}] en el asunto.\n\n\
@@ -84,7 +87,14 @@ pub fn acknowledgement(
                         "Estimado/a ciudadano/a:".to_owned()
                     },
                     agency = cx.agency_name,
-                    days = cx.response_days,
+                    promise = match cx.due_on {
+                        Some(due) =>
+                            format!("Le responderemos hasta el {}", long_date(due, Lang::Es)),
+                        None => format!(
+                            "Le responderemos en un plazo de hasta {} días hábiles",
+                            cx.response_days
+                        ),
+                    },
                     url = cx.access_url,
                 ),
             )
@@ -119,7 +129,7 @@ pub fn acknowledgement(
                     "{greeting}\n\n\
                      {agency} received your request. Your ticket number is {number}.\n\n\
                      {what}\
-                     We will answer within {days} business days.\n\n\
+                     {promise}.\n\n\
                      You can check your ticket's status at this link, without typing anything:\n{url}\n\n\
                      To add information, reply to this e-mail keeping [{number}] in the subject.\n\n\
                      This is an automatic message.{body}",
@@ -129,7 +139,10 @@ pub fn acknowledgement(
                         "Dear citizen,".to_owned()
                     },
                     agency = cx.agency_name,
-                    days = cx.response_days,
+                    promise = match cx.due_on {
+                        Some(due) => format!("We will answer by {}", long_date(due, Lang::En)),
+                        None => format!("We will answer within {} business days", cx.response_days),
+                    },
                     url = cx.access_url,
                 ),
             )

@@ -117,6 +117,7 @@ mod tests {
             referrals: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,
+            due_on: None,
         }
     }
 
