@@ -1277,3 +1277,46 @@ async fn a_reply_left_undelivered_before_the_mail_queue_is_sent_by_the_sweeper()
     );
     assert!(mailed[0].contains("Respuesta de la versi"), "{}", mailed[0]);
 }
+
+/// Issue 21: a queue's listing and a ticket's view say how many business days are left to
+/// the due date, and how many it is overdue. A queja opened on Friday 5 February 2027 has the
+/// COA's 30 business days, from Wednesday 10 February (Carnival rests on the 8th and 9th) to
+/// Tuesday 23 March.
+#[tokio::test]
+async fn agents_see_the_business_days_left_to_a_due_date() {
+    use ventanilla_domain::Timestamp;
+    use ventanilla_domain::fakes::ManualClock;
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
+    ));
+    let office = Office::with_clock(clock.clone());
+    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
+    let agency = AgencyCode::parse("MDT").unwrap();
+    let mut new = ventanilla_tests::new_ticket(&agency, Category::Queja, "ciudadana@example.com");
+    new.queue = QueueName::parse("atencion-ciudadana").unwrap();
+    new.term = settings.term(&agency, Category::Queja);
+    let number = open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
+        .await
+        .unwrap()
+        .into_ticket()
+        .number;
+    let agent = office.agent("MDT", Role::Agent).await;
+    let path = format!("/api/v1/agent/tickets/{number}");
+    let shown = office.call(Some(&agent), "GET", &path, None).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.body["due_on"], "2027-03-23", "{}", shown.body);
+    assert_eq!(shown.body["business_days_left"], 30);
+    let listed = office
+        .call(Some(&agent), "GET", "/api/v1/agent/tickets", None)
+        .await;
+    let row = &listed.body["tickets"][0];
+    assert_eq!(
+        (row["number"].as_str(), row["business_days_left"].as_i64()),
+        (Some(number.as_str()), Some(30))
+    );
+
+    // Thursday 25 March, two business days after the due date: overdue by two.
+    clock.advance(chrono::Duration::days(48));
+    let shown = office.call(Some(&agent), "GET", &path, None).await;
+    assert_eq!(shown.body["business_days_left"], -2, "{}", shown.body);
+}

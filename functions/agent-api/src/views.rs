@@ -3,7 +3,8 @@
 use serde::Serialize;
 use ventanilla_app::show_ticket::{LinkedMessage, ShownTicket};
 use ventanilla_domain::Choice;
-use ventanilla_domain::{Author, MessageKind, Ticket};
+use ventanilla_domain::rules::deadline::{business_days_left, day_in_ecuador};
+use ventanilla_domain::{Author, MessageKind, Ticket, Timestamp};
 
 /// A ticket as a queue lists it: no personal data beyond the subject.
 #[derive(Debug, Serialize)]
@@ -23,6 +24,21 @@ pub struct TicketSummary {
     pub undelivered_replies: usize,
     /// The last day of the term to answer (`YYYY-MM-DD`, Ecuador).
     pub due_on: Option<String>,
+    /// Business days from today to `due_on`: 0 on the day, negative once it has passed (in a
+    /// queue's listing and a ticket's view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_days_left: Option<i64>,
+}
+
+impl TicketSummary {
+    /// With the business days left to `ticket`'s due date as of `now`.
+    pub fn as_of(ticket: &Ticket, now: Timestamp) -> Self {
+        let today = day_in_ecuador(now);
+        TicketSummary {
+            business_days_left: ticket.due_on.map(|due| business_days_left(due, today)),
+            ..TicketSummary::from(ticket)
+        }
+    }
 }
 
 impl From<&Ticket> for TicketSummary {
@@ -42,6 +58,7 @@ impl From<&Ticket> for TicketSummary {
             linked_to: ticket.linked_to.as_ref().map(ToString::to_string),
             undelivered_replies: ticket.undelivered.len(),
             due_on: ticket.due_on.map(|day| day.to_string()),
+            business_days_left: None,
         }
     }
 }
@@ -95,8 +112,9 @@ pub struct TicketView {
     pub older: Option<String>,
 }
 
-impl From<ShownTicket> for TicketView {
-    fn from(shown: ShownTicket) -> Self {
+impl TicketView {
+    /// The ticket as an agent opens it at `now`.
+    pub fn new(shown: ShownTicket, now: Timestamp) -> Self {
         let ticket = &shown.ticket;
         let messages = shown
             .messages
@@ -129,7 +147,7 @@ impl From<ShownTicket> for TicketView {
             .collect();
         let requester = &ticket.requester;
         TicketView {
-            summary: TicketSummary::from(ticket),
+            summary: TicketSummary::as_of(ticket, now),
             requester: RequesterView {
                 name: requester.name.to_string(),
                 email: requester.email.as_str().to_owned(),

@@ -302,6 +302,10 @@ impl Settings {
                         ))
                     })
                     .collect::<Result<_, SettingsError>>()?;
+                // A due date is counted from it: as the admin API, 1 to 365 days.
+                if !(1..=365).contains(&a.response_days) {
+                    return Err(invalid("agencies.response_days", "must be 1 to 365"));
+                }
                 Ok(Agency {
                     code,
                     name: a.name,

@@ -51,7 +51,11 @@ pub(crate) async fn export<S: AgentPorts, B: BlobStore, M>(
         .export_requester(&email)
         .await
         .map_err(|e| problem(e, lang))?;
-    let views: Vec<TicketView> = shown.into_iter().map(TicketView::from).collect();
+    let now = session.site().clock.now();
+    let views: Vec<TicketView> = shown
+        .into_iter()
+        .map(|ticket| TicketView::new(ticket, now))
+        .collect();
     Ok(Json(json!({
         "agency": session.agent().agency.as_str(),
         "exported_at": session.site().clock.now().to_string(),

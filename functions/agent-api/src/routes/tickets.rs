@@ -85,7 +85,12 @@ pub(crate) async fn list<S: AgentPorts, B: BlobStore, M: Mailer>(
         .parse()
         .map_err(|errors| Problem::invalid_fields(&errors, lang))?;
     let listed = session.list(filter).await.map_err(|e| problem(e, lang))?;
-    let items: Vec<TicketSummary> = listed.tickets.iter().map(TicketSummary::from).collect();
+    let now = session.site().clock.now();
+    let items: Vec<TicketSummary> = listed
+        .tickets
+        .iter()
+        .map(|ticket| TicketSummary::as_of(ticket, now))
+        .collect();
     let next = listed.next.map(|cursor| cursor.encode());
     Ok(Json(json!({ "tickets": items, "next_cursor": next })).into_response())
 }
@@ -113,7 +118,7 @@ pub(crate) async fn show<S: AgentPorts, B: BlobStore, M: Mailer>(
         .show(&number, before)
         .await
         .map_err(|e| problem(e, lang))?;
-    Ok(Json(TicketView::from(shown)).into_response())
+    Ok(Json(TicketView::new(shown, session.site().clock.now())).into_response())
 }
 
 pub(crate) async fn audit<S: AgentPorts, B, M>(

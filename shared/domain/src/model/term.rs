@@ -1,9 +1,9 @@
 //! The term an agency has to answer a kind of request: how many days, how they count, and
-//! the rule that sets it (shown to agents, and what the acknowledgement's date rests on).
+//! the rule that sets it (written beside it in the configuration and docs/DEADLINES.md).
 
 use serde::{Deserialize, Serialize};
 
-/// How a term's days count (Código Orgánico Administrativo, art. 158).
+/// How a term's days count (Código Orgánico Administrativo, arts. 158-160).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
@@ -34,6 +34,6 @@ impl DayKind {
 pub struct Term {
     pub days: u32,
     pub kind: DayKind,
-    /// The rule that sets it, as agents read it: "COA, art. 207".
+    /// The rule that sets it: "COA, art. 207".
     pub basis: String,
 }

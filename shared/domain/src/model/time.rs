@@ -85,8 +85,8 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// A date as a person reads it: "martes 17 de marzo de 2027", "Tuesday 17 March 2027"
-/// (chrono's CLDR names for es-EC).
+/// A date as a person reads it: "miércoles 17 de marzo de 2027", "Wednesday 17 March 2027"
+/// (the es-EC names of chrono's locale data).
 pub fn long_date(date: chrono::NaiveDate, lang: crate::model::lang::Lang) -> String {
     use crate::model::lang::Lang;
     match lang {
@@ -126,5 +126,13 @@ mod tests {
         let at = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
         let t = Timestamp::from_datetime(at);
         assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+    }
+
+    #[test]
+    fn a_long_date_reads_in_each_language() {
+        use crate::model::lang::Lang;
+        let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 17).unwrap();
+        assert_eq!(long_date(day, Lang::Es), "miércoles 17 de marzo de 2027");
+        assert_eq!(long_date(day, Lang::En), "Wednesday 17 March 2027");
     }
 }

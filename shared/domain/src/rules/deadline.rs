@@ -30,16 +30,18 @@ pub fn due_date(term: &Term, received: Timestamp) -> NaiveDate {
     match term.kind {
         DayKind::Business => calendar.term_ends(day, term.days),
         DayKind::Calendar => {
-            let start = calendar.received_on(day);
-            let end = start
-                .checked_add_days(chrono::Days::new(term.days.into()))
-                .unwrap_or(start);
+            // Day one is the business day after receipt, as for a término.
+            let first = calendar.term_ends(day, 1);
+            let end = first
+                .checked_add_days(chrono::Days::new(term.days.saturating_sub(1).into()))
+                .unwrap_or(first);
             calendar.received_on(end)
         }
     }
 }
 
-/// Business days from `today` to `due`: 0 on the due day, negative once it has passed.
+/// Business days from `today` to `due`: 0 on the due day, negative once it has passed (at
+/// least -1 on the weekend after a Friday's due date).
 pub fn business_days_left(due: NaiveDate, today: NaiveDate) -> i64 {
     let (from, to, sign) = if today <= due {
         (today, due, 1)
@@ -56,7 +58,7 @@ pub fn business_days_left(due: NaiveDate, today: NaiveDate) -> i64 {
             count += 1;
         }
     }
-    sign * count
+    if sign < 0 { -count.max(1) } else { count }
 }
 
 #[cfg(test)]
@@ -112,10 +114,15 @@ mod tests {
             kind: DayKind::Calendar,
             basis: "LOPDP".into(),
         };
-        // Monday 1 March 2027 + 15 days = Tuesday 16 March.
+        // Monday 1 March 2027: day one is Tuesday 2 March, day 15 Tuesday 16 March.
         assert_eq!(
             due_date(&plazo, at("2027-03-01T15:00:00Z")),
             d("2027-03-16")
+        );
+        // Friday 5 March: day one is Monday 8 March (not the Saturday), day 15 Monday 22.
+        assert_eq!(
+            due_date(&plazo, at("2027-03-05T15:00:00Z")),
+            d("2027-03-22")
         );
         // Thursday 10 December 2026 + 15 days lands on Friday 25 December, Christmas: the
         // term ends on the next business day, Monday 28 December.
@@ -130,5 +137,8 @@ mod tests {
         assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-01")), 4);
         assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-05")), 0);
         assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-08")), -1);
+        // Due on Friday 5 March: overdue on the Saturday already.
+        assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-06")), -1);
+        assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-09")), -2);
     }
 }
