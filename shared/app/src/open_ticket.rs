@@ -201,7 +201,7 @@ where
                         about: first.id,
                         ..ack.clone()
                     };
-                    self.send_queued(site, &ticket, &ack).await;
+                    self.send_queued(site, &ticket, &ack, Some(first)).await;
                 }
             }
         }

@@ -202,11 +202,13 @@ where
                     about: first.id,
                     ..acknowledgement
                 },
+                Some(first.clone()),
             )),
-            Outcome::Rejected { ticket } => {
-                self.queue_refusal(site, ticket, refused_key.as_ref(), citizen_id)
-                    .await?
-            }
+            // Rare: its send reads the thread again.
+            Outcome::Rejected { ticket } => self
+                .queue_refusal(site, ticket, refused_key.as_ref(), citizen_id)
+                .await?
+                .map(|(ticket, intent)| (ticket, intent, None)),
             _ => None,
         };
         if let (
@@ -238,8 +240,9 @@ where
                 tracing::error!(%error, ticket = %number, "a bounce could not be remembered");
             }
         }
-        if let Some((ticket, intent)) = owed {
-            self.send_queued(site, &ticket, &intent).await;
+        if let Some((ticket, intent, about)) = owed {
+            self.send_queued(site, &ticket, &intent, about.as_ref())
+                .await;
         }
         Ok(outcome)
     }

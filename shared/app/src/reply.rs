@@ -137,7 +137,10 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             status.map_or(String::new(), |s| format!("status {}", s.wire())),
         )
         .await?;
-        let delivered = desk.send_queued(&self.site, &updated, &mail).await == MailState::Sent;
+        let delivered = desk
+            .send_queued(&self.site, &updated, &mail, Some(&message))
+            .await
+            == MailState::Sent;
         if !delivered {
             tracing::error!(ticket = %updated.number, "reply stored, not yet delivered");
         }

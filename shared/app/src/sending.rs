@@ -18,7 +18,7 @@ use ventanilla_domain::ports::{
     AgencyDirectory, BlobStore, IdentifierSecret, MailError, MailQueue, Mailer, StoreError,
     ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::{Email, Lang, MessageId, MessageKind, Ticket, TicketChange};
+use ventanilla_domain::{Email, Lang, Message, MessageId, MessageKind, Ticket, TicketChange};
 
 use crate::append::{Step, append};
 use crate::{Desk, Site};
@@ -213,24 +213,35 @@ where
     M: Mailer,
     K: MaybeIdentifiers,
 {
-    /// The writer's try of a mail it has just queued with its change to `ticket`. Returns
-    /// the mail's state after it: `Pending` when it waits for another try.
+    /// The writer's try of a mail it has just queued with its change to `ticket`. A notice
+    /// needs only the ticket and the message it is `about`, which the writer has in hand: no
+    /// read on the citizen's path (a reply reads the thread for the citizen's last mail).
+    /// Returns the mail's state after it: `Pending` when it waits for another try.
     pub async fn send_queued(
         &self,
         site: &Site,
         ticket: &Ticket,
         intent: &MailIntent,
+        about: Option<&Message>,
     ) -> MailState {
         let mail = intent
             .clone()
             .queued(ticket.number.clone(), ticket.agency.clone());
-        self.try_once(site, mail).await
+        let known = about
+            .filter(|_| intent.notice != Notice::AgentReply)
+            .map(|about| (ticket.clone(), vec![about.clone()]));
+        self.try_once(site, mail, known).await
     }
 
     /// One try of a mail this desk holds (queued by it, or claimed), and its outcome saved
-    /// over the version tried.
-    async fn try_once(&self, site: &Site, mut mail: QueuedMail) -> MailState {
-        let attempt = self.attempt(site, &mut mail).await;
+    /// over the version tried; `known`: the ticket and thread, when the caller has them.
+    async fn try_once(
+        &self,
+        site: &Site,
+        mut mail: QueuedMail,
+        known: Option<(Ticket, Vec<Message>)>,
+    ) -> MailState {
+        let attempt = self.attempt(site, &mut mail, known).await;
         // After the try, which may have taken the provider's retries: the wait counts from now.
         let now = site.clock.now();
         let mut sent = None;
@@ -319,29 +330,44 @@ where
         tracing::info!(ticket = %ticket.number, notice = notice.as_str(), provider_id = %sent.provider_id, "mail sent");
     }
 
-    async fn attempt(&self, site: &Site, mail: &mut QueuedMail) -> Attempt {
-        let notice = mail.intent.notice;
+    /// The ticket and the newest page of its thread, or the whole thread when the message
+    /// the mail is about is older than that page.
+    async fn read_thread(&self, mail: &QueuedMail) -> Result<(Ticket, Vec<Message>), Attempt> {
         let (ticket, page) = match self
             .store
             .thread_page(&mail.ticket, &ThreadQuery::newest(None))
             .await
         {
             Ok(read) => read,
-            Err(StoreError::NotFound) => return Attempt::Skipped("the ticket is gone"),
-            Err(error) => return error.into(),
+            Err(StoreError::NotFound) => return Err(Attempt::Skipped("the ticket is gone")),
+            Err(error) => return Err(error.into()),
+        };
+        if page.next.is_some() && !page.items.iter().any(|m| m.id == mail.intent.about) {
+            let (_, whole) = self.store.thread(&mail.ticket).await?;
+            return Ok((ticket, whole));
+        }
+        Ok((ticket, page.items))
+    }
+
+    async fn attempt(
+        &self,
+        site: &Site,
+        mail: &mut QueuedMail,
+        known: Option<(Ticket, Vec<Message>)>,
+    ) -> Attempt {
+        let notice = mail.intent.notice;
+        let (ticket, thread) = match known {
+            Some(known) => known,
+            None => match self.read_thread(mail).await {
+                Ok(read) => read,
+                Err(attempt) => return attempt,
+            },
         };
         if ticket.erased_at.is_some() {
             return Attempt::Skipped("the ticket's personal data was erased");
         }
         // The ticket may have moved since: its admins are the ones to see it parked.
         mail.agency = ticket.agency.clone();
-        let mut thread = page.items;
-        if page.next.is_some() && !thread.iter().any(|m| m.id == mail.intent.about) {
-            match self.store.thread(&mail.ticket).await {
-                Ok((_, whole)) => thread = whole,
-                Err(error) => return error.into(),
-            }
-        }
         let Some(about) = thread.iter().find(|m| m.id == mail.intent.about) else {
             return Attempt::Failed {
                 error: "the message it is about is not in the thread".into(),
@@ -536,7 +562,7 @@ where
                     report.parked += 1;
                     continue;
                 }
-                match self.try_once(&site, claimed).await {
+                match self.try_once(&site, claimed, None).await {
                     MailState::Sent => report.sent += 1,
                     MailState::Pending => report.retried += 1,
                     MailState::Parked => report.parked += 1,
