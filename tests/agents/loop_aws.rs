@@ -83,6 +83,28 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
         );
     }
 
+    // Waiting on the citizen stops the term's clock; the agency's queue by due date (its own
+    // index, read under agent-api's policy) says so.
+    let (status, due_first) = stack
+        .call(
+            Some(&admin),
+            "GET",
+            "/api/v1/agent/tickets?order=due",
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{due_first}");
+    let row = due_first["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["number"] == number.as_str())
+        .unwrap_or_else(|| panic!("{number} is due and unfinished: {due_first}"));
+    assert_eq!(row["status"], "waiting_on_citizen");
+    assert!(row["suspended_since"].is_string(), "{row}");
+    let (_, view) = stack.lookup(&citizen, &number).await;
+    assert_eq!(view["suspended_since"], row["suspended_since"], "{view}");
+
     // 4. The citizen answers the reply from their client (SES's Message-ID in In-Reply-To).
     let handled = stack
         .receive(&format!(
@@ -118,6 +140,10 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
         ]
     );
     assert!(!view.to_string().contains("proveedor de firma"));
+    assert!(
+        view.get("suspended_since").is_none(),
+        "the clock runs again: {view}"
+    );
 }
 
 #[tokio::test]

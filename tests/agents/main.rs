@@ -1320,3 +1320,214 @@ async fn agents_see_the_business_days_left_to_a_due_date() {
     let shown = office.call(Some(&agent), "GET", &path, None).await;
     assert_eq!(shown.body["business_days_left"], -2, "{}", shown.body);
 }
+
+/// Issue 21: a queue listed by due date, the soonest first, filtered to what is due within N
+/// business days or already overdue; finished tickets and other agencies' never in it. On
+/// Friday 5 February 2027 a queja gets the COA's 30 business days (23 March) and a
+/// sugerencia MDT's own 5 (16 February: Carnival rests on the 8th and 9th).
+#[tokio::test]
+async fn agents_list_the_soonest_due_first_and_filter_what_is_overdue() {
+    use ventanilla_domain::Timestamp;
+    use ventanilla_domain::fakes::ManualClock;
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
+    ));
+    let office = Office::with_clock(clock.clone());
+    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
+    let agency = AgencyCode::parse("MDT").unwrap();
+    let open = async |category| {
+        let mut new = ventanilla_tests::new_ticket(&agency, category, "ciudadana@example.com");
+        new.queue = QueueName::parse("atencion-ciudadana").unwrap();
+        new.term = settings.term(&agency, category);
+        open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
+            .await
+            .unwrap()
+            .into_ticket()
+            .number
+    };
+    let queja = open(Category::Queja).await;
+    let sugerencia = open(Category::Sugerencia).await;
+    let done = open(Category::Felicitacion).await;
+    let agent = office.agent("MDT", Role::Agent).await;
+    let closed = office
+        .call(
+            Some(&agent),
+            "PATCH",
+            &format!("/api/v1/agent/tickets/{done}"),
+            Some(json!({"version": 1, "status": "resolved"})),
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    let list = async |query: &str| {
+        let reply = office
+            .call(
+                Some(&agent),
+                "GET",
+                &format!("/api/v1/agent/tickets?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+        reply.body["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["number"].as_str().unwrap().to_owned(),
+                    t["due_on"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let row = |number: &TicketNumber, due: &str| (number.to_string(), due.to_owned());
+    assert_eq!(
+        list("order=due").await,
+        [row(&sugerencia, "2027-02-16"), row(&queja, "2027-03-23")]
+    );
+    assert_eq!(list("due=5").await, [row(&sugerencia, "2027-02-16")]);
+    assert_eq!(list("due=4").await, []);
+    assert_eq!(list("due=overdue").await, []);
+    // Paged with the cursor the first page gave.
+    let first = office
+        .call(
+            Some(&agent),
+            "GET",
+            "/api/v1/agent/tickets?order=due&limit=1",
+            None,
+        )
+        .await;
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(
+        list(&format!("order=due&limit=1&cursor={cursor}")).await,
+        [row(&queja, "2027-03-23")]
+    );
+
+    // Wednesday 17 February: the sugerencia is a business day late.
+    clock.advance(chrono::Duration::days(12));
+    assert_eq!(list("due=overdue").await, [row(&sugerencia, "2027-02-16")]);
+    assert_eq!(list("due=0").await, [row(&sugerencia, "2027-02-16")]);
+
+    // Another agency's agents see none of it.
+    let other = office.agent("MINTEL", Role::Supervisor).await;
+    let theirs = office
+        .call(Some(&other), "GET", "/api/v1/agent/tickets?order=due", None)
+        .await;
+    assert_eq!(theirs.body["tickets"], json!([]), "{}", theirs.body);
+
+    // Filters that cannot be read are named.
+    for (query, field) in [
+        ("due=pronto", "due"),
+        ("due=366", "due"),
+        ("due=3&order=newest", "order"),
+        ("order=due&cursor=2027-02-16", "cursor"),
+    ] {
+        let refused = office
+            .call(
+                Some(&agent),
+                "GET",
+                &format!("/api/v1/agent/tickets?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{query}");
+        assert_eq!(refused.body["errors"][0]["field"], field, "{query}");
+    }
+}
+
+/// Issue 21: agents ask the calendar the due dates use ("the 30th business day after 5
+/// February 2027"); a question it cannot answer is named, and it asks for a token.
+#[tokio::test]
+async fn agents_ask_the_calendar_for_the_last_day_of_a_term() {
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let ask = async |token: Option<&str>, query: &str| {
+        office
+            .call(
+                token,
+                "GET",
+                &format!("/api/v1/agent/calendar/due?{query}"),
+                None,
+            )
+            .await
+    };
+    let answer = ask(Some(&agent), "from=2027-02-05&days=30").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["due_on"], "2027-03-23");
+    assert_eq!(answer.body["due_on_text"], "martes 23 de marzo de 2027");
+    assert_eq!(answer.body["kind"], "business");
+    let plazo = ask(Some(&agent), "from=2026-12-10&days=15&kind=calendar").await;
+    assert_eq!(plazo.body["due_on"], "2026-12-28", "{}", plazo.body);
+    for (query, field) in [
+        ("days=30", "from"),
+        ("from=2027-02-30&days=1", "from"),
+        ("from=2027-02-05&days=-1", "days"),
+        ("from=2027-02-05&days=999999", "days"),
+        ("from=2027-02-05&days=1&kind=habiles", "kind"),
+        ("from=1999-01-01&days=1", "from"),
+    ] {
+        let refused = ask(Some(&agent), query).await;
+        assert_eq!(refused.status, 422, "{query}: {}", refused.body);
+        assert_eq!(refused.body["errors"][0]["field"], field, "{query}");
+    }
+    assert_eq!(ask(None, "from=2027-02-05&days=30").await.status, 401);
+}
+
+/// Issue 21: a data file of schema 6 (before the due-date index) opens with its unfinished
+/// tickets in it, listed by due date at once; its finished ones not.
+#[tokio::test]
+async fn tickets_written_before_the_due_date_index_are_listed_by_due_date() {
+    use ventanilla_domain::Timestamp;
+    use ventanilla_domain::fakes::ManualClock;
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
+    ));
+    let office = Office::with_clock(clock.clone());
+    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
+    let agency = AgencyCode::parse("MDT").unwrap();
+    let mut numbers = Vec::new();
+    for category in [Category::Queja, Category::Sugerencia] {
+        let mut new = ventanilla_tests::new_ticket(&agency, category, "ciudadana@example.com");
+        new.queue = QueueName::parse("atencion-ciudadana").unwrap();
+        new.term = settings.term(&agency, category);
+        let ticket = open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
+            .await
+            .unwrap()
+            .into_ticket();
+        numbers.push(ticket.number);
+    }
+    ventanilla_tests::change_status(
+        &office.store,
+        clock.as_ref(),
+        &UuidV7,
+        &numbers[1],
+        1,
+        ventanilla_domain::Status::Closed,
+        ventanilla_tests::agent_ref(),
+    )
+    .await
+    .unwrap();
+    // Back to what schema 6 had: no due-date column, no index.
+    let path = office.dir.path().join("ventanilla.sqlite3");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(
+        "DROP INDEX tickets_by_due; ALTER TABLE tickets DROP COLUMN due_key;
+         PRAGMA user_version = 6;",
+    )
+    .unwrap();
+    drop(old);
+
+    SqliteStore::open(&path).unwrap();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let listed = office
+        .call(Some(&agent), "GET", "/api/v1/agent/tickets?order=due", None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let rows: Vec<&str> = listed.body["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, [numbers[0].as_str()], "{}", listed.body);
+}

@@ -22,8 +22,8 @@ use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::QueuedMail;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, MailQueue, Opened, Page, QueueQuery, StoreError,
-    ThreadCursor, ThreadQuery, Throttle, ThrottleKey, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, DueCursor, DueQuery, MailQueue, Opened, Page,
+    QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
     AgencyCode, AgentId, Email, Message, MessageKind, QueueName, Ticket, TicketChange, TicketNumber,
@@ -96,6 +96,9 @@ impl TicketStore for TransferredMidway {
     }
     async fn queue(&self, query: &QueueQuery) -> Result<Page<Ticket>, StoreError> {
         self.inner.queue(query).await
+    }
+    async fn due_tickets(&self, query: &DueQuery) -> Result<Page<Ticket, DueCursor>, StoreError> {
+        self.inner.due_tickets(query).await
     }
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         self.inner.requester_tickets(email).await

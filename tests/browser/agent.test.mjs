@@ -54,6 +54,18 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   assert.match(await page.textContent('#quien'), /Ana Agente · MDT · supervisor/);
   assert.deepEqual(await seriousViolations(page), [], 'queue accessibility');
 
+  // The queue by due date: a queja has the COA's 30 business days, said in words.
+  await page.selectOption('#f-vence', '10');
+  await page.click('#filtros button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('t-orden').textContent.includes('vence primero'));
+  assert.equal(await page.locator(`#tickets tr:has-text("${number}")`).count(), 0, 'not due within 10 days');
+  await page.selectOption('#f-vence', '');
+  await page.selectOption('#f-orden', 'due');
+  await page.click('#filtros button[type=submit]');
+  await page.waitForSelector(`#tickets tr:has-text("${number}")`);
+  assert.match(await page.textContent(`#tickets tr:has-text("${number}")`), /\d{4}-\d{2}-\d{2} · 3\d días hábiles/);
+  assert.deepEqual(await seriousViolations(page), [], 'queue by due date accessibility');
+
   await page.click(`text=${number}`);
   await page.waitForSelector('#t-hilo li');
   assert.ok((await page.textContent('#t-titulo')).includes(hostile), 'the subject is shown as typed');
@@ -70,6 +82,7 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   await page.waitForSelector('#t-hilo li.public_reply');
   assert.equal(await page.textContent('#aviso'), 'Respuesta enviada.');
   assert.match(await page.textContent('#t-datos'), /waiting_on_citizen/);
+  assert.match(await page.textContent('#t-datos'), /suspendido \(esperando al ciudadano\)/, 'the clock stopped');
   assert.deepEqual(await seriousViolations(page), [], 'ticket accessibility');
 
   const mails = await outbox();

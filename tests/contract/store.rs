@@ -12,11 +12,12 @@ use ventanilla_domain::fakes::ManualClock;
 use ventanilla_domain::model::agents::{Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, RetryPolicy};
+use ventanilla_domain::model::term::{DayKind, Term};
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, Clock, IdSource, MailQueue, Opened, QueueQuery,
-    StoreError, Throttle, ThrottleKey, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, Clock, DueQuery, IdSource, MailQueue, Opened,
+    QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message,
@@ -389,6 +390,139 @@ pub async fn a_queue_lists_by_last_activity(backend: impl Backend) {
         ..query(None, 10, None)
     };
     assert!(store.queue(&other_queue).await.unwrap().items.is_empty());
+}
+
+pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    // Three tickets opened together with terms of 10, 5 and 20 business days.
+    let mut opened = Vec::new();
+    for days in [10, 5, 20] {
+        let ticket = open_ticket::open(
+            &store,
+            &clock,
+            &UuidV7,
+            open_ticket::NewTicket {
+                term: Some(Term {
+                    days,
+                    kind: DayKind::Business,
+                    basis: "prueba".into(),
+                }),
+                ..new_ticket(&agency, Category::Queja, "x@example.com")
+            },
+        )
+        .await
+        .unwrap()
+        .into_ticket();
+        opened.push(ticket);
+    }
+    // Another agency's ticket never shows.
+    open_ticket::open(
+        &store,
+        &clock,
+        &UuidV7,
+        open_ticket::NewTicket {
+            term: Some(Term {
+                days: 1,
+                kind: DayKind::Business,
+                basis: "prueba".into(),
+            }),
+            ..new_ticket(&unique_agency(), Category::Queja, "x@example.com")
+        },
+    )
+    .await
+    .unwrap();
+    let due = |i: usize| opened[i].due_on.unwrap();
+    let query = |until, after, limit| DueQuery {
+        agency: agency.clone(),
+        until,
+        after,
+        limit,
+    };
+    let numbers = |page: &ventanilla_domain::ports::Page<
+        ventanilla_domain::Ticket,
+        ventanilla_domain::ports::DueCursor,
+    >| {
+        page.items
+            .iter()
+            .map(|t| t.number.sequence())
+            .collect::<Vec<_>>()
+    };
+    let all = store.due_tickets(&query(None, None, 10)).await.unwrap();
+    assert_eq!(numbers(&all), [2, 1, 3]);
+    assert!(all.next.is_none());
+    // Paged, and cut at a day (inclusive).
+    let first = store.due_tickets(&query(None, None, 2)).await.unwrap();
+    assert_eq!(numbers(&first), [2, 1]);
+    let second = store
+        .due_tickets(&query(None, first.next.clone(), 2))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&second), [3]);
+    let soon = store
+        .due_tickets(&query(Some(due(0)), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(numbers(&soon), [2, 1]);
+    let past_the_cut = store
+        .due_tickets(&query(Some(due(1)), first.next.clone(), 10))
+        .await
+        .unwrap();
+    assert!(
+        past_the_cut.items.is_empty(),
+        "{:?}",
+        numbers(&past_the_cut)
+    );
+
+    // Waiting on the citizen stops the 5-day ticket's clock: it sorts by the date it gets if
+    // they never answer (ten business days later), after the 10-day one.
+    let waiting = change_status(
+        &store,
+        &clock,
+        &UuidV7,
+        &opened[1].number,
+        1,
+        Status::WaitingOnCitizen,
+        agent(),
+    )
+    .await
+    .unwrap();
+    let stopped = waiting.suspended.expect("the clock stopped");
+    assert_eq!(waiting.due_key(), Some(stopped.latest_due));
+    assert!(stopped.latest_due > due(0) && stopped.latest_due < due(2));
+    let all = store.due_tickets(&query(None, None, 10)).await.unwrap();
+    assert_eq!(numbers(&all), [1, 2, 3]);
+    // A finished ticket leaves the index.
+    change_status(
+        &store,
+        &clock,
+        &UuidV7,
+        &opened[0].number,
+        1,
+        Status::Resolved,
+        agent(),
+    )
+    .await
+    .unwrap();
+    let all = store.due_tickets(&query(None, None, 10)).await.unwrap();
+    assert_eq!(numbers(&all), [2, 3]);
+    // The citizen answers the same day: the clock runs again, nothing lost.
+    let answered = change_status(
+        &store,
+        &clock,
+        &UuidV7,
+        &opened[1].number,
+        waiting.version,
+        Status::Open,
+        agent(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((answered.due_on, answered.suspended), (Some(due(1)), None));
+    let all = store.due_tickets(&query(None, None, 10)).await.unwrap();
+    assert_eq!(numbers(&all), [2, 3]);
+    assert_eq!(all.items[0].due_key(), Some(due(1)));
 }
 
 pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) {
@@ -1367,6 +1501,7 @@ macro_rules! store_contract {
                 a_stale_version_is_refused,
                 concurrent_updates_of_one_version_let_exactly_one_through,
                 a_queue_lists_by_last_activity,
+                unfinished_tickets_list_by_due_date,
                 an_idempotency_key_returns_the_first_result,
                 mail_ids_find_their_ticket_and_arrive_once,
                 an_event_joins_the_thread_and_leaves_the_ticket_as_it_was,

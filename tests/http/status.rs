@@ -292,4 +292,54 @@ async fn the_due_date_is_on_the_status_and_in_the_acknowledgement() {
         text.contains("Le responderemos hasta el miércoles 16 de abril de 2025."),
         "{text}"
     );
+
+    // The agency asks the citizen to complete the request: the clock stops. If they never
+    // answer it runs again after ten business days (from Wednesday 5 March, the day it
+    // counts as received: 19 March), and the due date moves ten business days: past Good
+    // Friday (18 April) to Thursday 1 May, a working day in 2025 (its rest moved to Friday 2).
+    let number = TicketNumber::parse(&number).unwrap();
+    let waiting = ventanilla_tests::change_status(
+        &h.store,
+        h.clock.as_ref(),
+        &UuidV7,
+        &number,
+        1,
+        ventanilla_domain::Status::WaitingOnCitizen,
+        ventanilla_tests::agent_ref(),
+    )
+    .await
+    .unwrap();
+    assert!(waiting.suspended.is_some());
+    let found = h.send(lookup("ana@example.com", number.as_str())).await;
+    let json = found.json();
+    assert_eq!(
+        (
+            &json["due_on"],
+            &json["suspended_since"],
+            &json["resumes_on"]
+        ),
+        (
+            &json!("2025-05-01"),
+            &json!("2025-03-03"),
+            &json!("2025-03-19")
+        ),
+        "{json}"
+    );
+    let page = h.send(Event::get(path)).await.text();
+    for shown in [
+        "Plazo suspendido mientras esperamos su respuesta",
+        "lunes 3 de marzo de 2025",
+        "miércoles 19 de marzo de 2025",
+        "jueves 1 de mayo de 2025",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    // Once that day has passed the term runs again: no longer shown as suspended.
+    h.clock.advance(chrono::Duration::days(16));
+    let json = h
+        .send(lookup("ana@example.com", number.as_str()))
+        .await
+        .json();
+    assert_eq!(json["due_on"], "2025-05-01");
+    assert!(json.get("suspended_since").is_none(), "{json}");
 }

@@ -6,7 +6,7 @@
 
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_adapters::system::UuidV7;
-use ventanilla_app::receive_mail::Opening;
+use ventanilla_app::receive_mail::TicketRules;
 use ventanilla_app::receive_mail::decide;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::fakes::ManualClock;
@@ -79,7 +79,7 @@ impl Desk {
             &self.policy,
             OUR_DOMAIN,
             delivery,
-            Opening {
+            TicketRules {
                 acknowledgement: MailIntent {
                     id: MailMessageId::parse(&format!("ack-{n}@{OUR_DOMAIN}")).unwrap(),
                     notice: Notice::Acknowledgement { quote: true },
@@ -90,6 +90,7 @@ impl Desk {
                     writer_until: self.clock.now(),
                 },
                 term_of: &|_| None,
+                suspension_max_days: 10,
             },
         )
         .await

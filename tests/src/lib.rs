@@ -773,14 +773,17 @@ pub async fn change_status(
 ) -> Result<ventanilla_domain::Ticket, ventanilla_app::change::ChangeError> {
     use ventanilla_app::change::{Change, apply};
     let ticket = store.ticket(number).await?;
-    let changed = apply(
-        store,
-        clock,
-        ids,
-        &ticket,
-        seen_version,
-        Change::status(to),
-        by,
-    );
+    if ticket.version != seen_version {
+        return Err(ventanilla_domain::ports::StoreError::VersionConflict.into());
+    }
+    let changed = apply(store, clock, ids, &ticket, Change::status(to), by, 10);
     Ok(changed.await?.ticket)
+}
+
+/// An agent as a change names them.
+pub fn agent_ref() -> ventanilla_domain::AgentRef {
+    ventanilla_domain::AgentRef {
+        id: ventanilla_domain::AgentId::parse("agente-de-prueba").expect("valid"),
+        name: "Agente de prueba".into(),
+    }
 }

@@ -36,6 +36,13 @@
     const params = new URLSearchParams();
     if ($("f-cola").value) params.set("queue", $("f-cola").value);
     if ($("f-estado").value) params.set("status", $("f-estado").value);
+    // A due filter lists the soonest due first, whatever the order chosen.
+    const due = $("f-vence").value;
+    const order = due ? "due" : $("f-orden").value;
+    if (due) params.set("due", due);
+    params.set("order", order);
+    $("t-orden").textContent = order === "due" ? "Tickets abiertos, el que vence primero arriba" :
+      order === "oldest" ? "Tickets por actividad, la más antigua arriba" : "Tickets por última actividad";
     if (more && cursor) params.set("cursor", cursor);
     const data = await call("GET", "/tickets?" + params);
     const body = $("tickets");
@@ -48,12 +55,26 @@
       link.addEventListener("click", (e) => { e.preventDefault(); openTicket(t.number).catch((err) => say(err.message)); });
       cell(row, "").appendChild(link);
       cell(row, t.subject); cell(row, t.status); cell(row, t.priority); cell(row, t.queue);
+      const term = dueText(t);
+      cell(row, term.text).className = term.kind;
       cell(row, new Date(t.last_activity).toLocaleString("es-EC"));
       body.appendChild(row);
     }
     cursor = data.next_cursor;
     $("mas").hidden = !cursor;
     show("cola");
+  }
+
+  // The due date and what is left of the term, in words (the colour only repeats them).
+  function dueText(t) {
+    if (!t.due_on) return { text: "—", kind: "" };
+    const finished = t.status === "resolved" || t.status === "closed";
+    const left = t.business_days_left;
+    if (finished || left === undefined) return { text: t.due_on, kind: "" };
+    if (t.suspended_since) return { text: t.due_on + " · suspendido (esperando al ciudadano)", kind: "suspendido" };
+    if (left < 0) return { text: t.due_on + " · vencido hace " + (-left) + (left === -1 ? " día hábil" : " días hábiles"), kind: "vencido" };
+    if (left === 0) return { text: t.due_on + " · vence hoy", kind: "vence-pronto" };
+    return { text: t.due_on + " · " + left + (left === 1 ? " día hábil" : " días hábiles"), kind: left <= 2 ? "vence-pronto" : "" };
   }
 
   async function openTicket(number) {
@@ -63,6 +84,7 @@
     facts.textContent = "";
     const r = current.requester;
     for (const [label, value] of [["Estado", current.status], ["Prioridad", current.priority], ["Cola", current.agency + " / " + current.queue],
+      ["Fecha límite", dueText(current).text],
       ["Ciudadano", r.name], ["Correo", r.email], ["Identificación", r.id_number || "—"], ["Teléfono", r.phone || "—"]]) {
       const dt = document.createElement("dt"); dt.textContent = label;
       const dd = document.createElement("dd"); dd.textContent = value;

@@ -37,6 +37,10 @@ where
         .route("/api/v1/agent/me", get(agents::me::<S, B, M>))
         .route("/api/v1/agent/tickets", get(tickets::list::<S, B, M>))
         .route(
+            "/api/v1/agent/calendar/due",
+            get(routes::calendar::due::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/tickets/{number}",
             get(tickets::show::<S, B, M>).patch(routes::changes::change::<S, B, M>),
         )

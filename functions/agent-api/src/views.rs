@@ -28,14 +28,23 @@ pub struct TicketSummary {
     /// queue's listing and a ticket's view).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub business_days_left: Option<i64>,
+    /// While the agency waits on the citizen the clock is stopped: since when, and the day it
+    /// runs again by itself (`due_on` is then the date it will have).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspended_since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumes_on: Option<String>,
 }
 
 impl TicketSummary {
     /// With the business days left to `ticket`'s due date as of `now`.
     pub fn as_of(ticket: &Ticket, now: Timestamp) -> Self {
         let today = day_in_ecuador(now);
+        let stopped = ticket.clock_stopped(today);
         TicketSummary {
-            business_days_left: ticket.due_on.map(|due| business_days_left(due, today)),
+            business_days_left: ticket.due_date().map(|due| business_days_left(due, today)),
+            suspended_since: stopped.map(|s| s.since.to_string()),
+            resumes_on: stopped.map(|s| s.resumes_on.to_string()),
             ..TicketSummary::from(ticket)
         }
     }
@@ -57,8 +66,10 @@ impl From<&Ticket> for TicketSummary {
             last_activity: ticket.last_activity.to_string(),
             linked_to: ticket.linked_to.as_ref().map(ToString::to_string),
             undelivered_replies: ticket.undelivered.len(),
-            due_on: ticket.due_on.map(|day| day.to_string()),
+            due_on: ticket.due_date().map(|day| day.to_string()),
             business_days_left: None,
+            suspended_since: None,
+            resumes_on: None,
         }
     }
 }

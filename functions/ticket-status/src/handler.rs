@@ -11,12 +11,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use ventanilla_app::Desk;
 use ventanilla_app::look_up::PublicTicket;
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::model::time::long_date;
 use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
+use ventanilla_domain::rules::deadline::day_in_ecuador;
 use ventanilla_domain::{Author, Email, FieldErrors, Lang, TicketNumber};
 use ventanilla_web::pages::{
     AttachmentView, Frame, MessageView, NoticePage, StatusFormPage, StatusPage, html, human_size,
@@ -44,8 +46,9 @@ where
 type Lookup = Result<PublicTicket, AppError>;
 
 /// The wire shape of a ticket as its requester sees it.
-fn status_view(found: PublicTicket, lang: Lang) -> TicketStatus {
+fn status_view(found: PublicTicket, lang: Lang, today: NaiveDate) -> TicketStatus {
     let ticket = &found.ticket;
+    let stopped = ticket.clock_stopped(today);
     TicketStatus {
         number: ticket.number.to_string(),
         status: ticket.status.wire(),
@@ -54,7 +57,9 @@ fn status_view(found: PublicTicket, lang: Lang) -> TicketStatus {
         subject: ticket.subject.as_str().to_owned(),
         created_at: ticket.created_at.to_string(),
         updated_at: ticket.last_activity.to_string(),
-        due_on: ticket.due_on.map(|day| day.to_string()),
+        due_on: ticket.due_date().map(|day| day.to_string()),
+        suspended_since: stopped.map(|s| s.since.to_string()),
+        resumes_on: stopped.map(|s| s.resumes_on.to_string()),
         messages: found
             .messages
             .into_iter()
@@ -109,6 +114,12 @@ struct TicketStatus {
     /// The last day the agency has to answer (`YYYY-MM-DD`, Ecuador).
     #[serde(skip_serializing_if = "Option::is_none")]
     due_on: Option<String>,
+    /// While the agency waits on the citizen the term's clock is stopped: since when, and
+    /// the day it runs again if they do not answer (`due_on` is the date it then has).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suspended_since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resumes_on: Option<String>,
     messages: Vec<PublicMessage>,
 }
 
@@ -154,7 +165,10 @@ where
         Err(errors) => return Problem::invalid_fields(&errors, lang).into_response(),
     };
     match desk.by_email(&number, &email, source.address()).await {
-        Ok(found) => Json(status_view(found, lang)).into_response(),
+        Ok(found) => {
+            let today = day_in_ecuador(desk.site.clock.now());
+            Json(status_view(found, lang, today)).into_response()
+        }
         Err(error) => Problem::from_app(error, lang).into_response(),
     }
 }
@@ -248,8 +262,13 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
             let created_at = local_date(found.ticket.created_at);
             let updated_at = local_date(found.ticket.last_activity);
             let category = found.ticket.category.label(lang).to_owned();
-            let due_on = found.ticket.due_on.map(|day| long_date(day, lang));
-            let status = status_view(found, lang);
+            let today = day_in_ecuador(site.clock.now());
+            let due_on = found.ticket.due_date().map(|day| long_date(day, lang));
+            let stopped = found
+                .ticket
+                .clock_stopped(today)
+                .map(|s| (long_date(s.since, lang), long_date(s.resumes_on, lang)));
+            let status = status_view(found, lang, today);
             let page = StatusPage {
                 frame: Frame::new(lang, &site.settings.site_name, "/estado", t.status_title),
                 number: status.number,
@@ -259,6 +278,7 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
                 created_at,
                 updated_at,
                 due_on,
+                stopped,
                 messages: status
                     .messages
                     .into_iter()

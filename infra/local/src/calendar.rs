@@ -2,7 +2,9 @@
 //! an agent or an engineer to check a date against the official one.
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use ventanilla_domain::rules::calendar::{Calendar, YEARS, national_rest_days};
+use ventanilla_domain::model::term::DayKind;
+use ventanilla_domain::rules::calendar::national_rest_days;
+use ventanilla_domain::rules::deadline::ask_term_end;
 
 fn weekday_es(day: NaiveDate) -> &'static str {
     match day.weekday() {
@@ -33,19 +35,8 @@ pub fn holidays(year: i32) -> String {
         .collect()
 }
 
-/// The last day of a term of `days` business days for a request received on `from`.
-pub fn due(from: NaiveDate, days: u32) -> Result<String, String> {
-    // Over 200 business days a year, whatever the holidays: one year more per 200 days, and
-    // one more for the term's last weeks, covers the whole term.
-    let last = from.year() + 1 + i32::try_from(days / 200).unwrap_or(i32::MAX / 2);
-    if !YEARS.contains(&from.year()) || !YEARS.contains(&last) {
-        return Err(format!(
-            "the calendar covers {} to {}: a term from {from} leaves it",
-            YEARS.start(),
-            YEARS.end()
-        ));
-    }
-    let calendar = Calendar::national(from.year(), last);
-    let end = calendar.term_ends(from, days);
+/// The last day of a term of `days` days of `kind` for a request received on `from`.
+pub fn due(from: NaiveDate, days: u32, kind: DayKind) -> Result<String, String> {
+    let end = ask_term_end(kind, days, from).map_err(|e| e.to_string())?;
     Ok(format!("{end} {}\n", weekday_es(end)))
 }

@@ -34,7 +34,8 @@ enum CalendarCommand {
         #[arg(value_parser = clap::value_parser!(i32).range(2017..=9999))]
         year: i32,
     },
-    /// The last day of a term of DAYS business days for a request received on FROM.
+    /// The last day of a term of DAYS business (or calendar) days for a request received on
+    /// FROM: the term starts the business day after receipt.
     Due {
         /// The day the request was received (YYYY-MM-DD).
         #[arg(long)]
@@ -42,6 +43,9 @@ enum CalendarCommand {
         /// At most ten years of business days: no term the law sets is longer.
         #[arg(long, value_parser = clap::value_parser!(u32).range(0..=2600))]
         days: u32,
+        /// `business` (a término, the default) or `calendar` (a plazo).
+        #[arg(long, default_value = "business", value_parser = ["business", "calendar"])]
+        kind: String,
     },
 }
 
@@ -106,7 +110,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(Command::Calendar(command)) = &cli.command {
         let text = match command {
             CalendarCommand::Holidays { year } => ventanilla_local::calendar::holidays(*year),
-            CalendarCommand::Due { from, days } => ventanilla_local::calendar::due(*from, *days)?,
+            CalendarCommand::Due { from, days, kind } => {
+                let kind = ventanilla_domain::model::term::DayKind::parse(kind)
+                    .unwrap_or(ventanilla_domain::model::term::DayKind::Business);
+                ventanilla_local::calendar::due(*from, *days, kind)?
+            }
         };
         use std::io::Write;
         std::io::stdout().lock().write_all(text.as_bytes())?;

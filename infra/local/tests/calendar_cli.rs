@@ -54,6 +54,20 @@ fn a_term_ends_on_its_last_business_day() {
         calendar(&["due", "--from", "2026-03-02", "--days", "30"]),
         "2026-04-14 martes\n"
     );
+    // A plazo of 15 calendar days from Thursday 10 December 2026 would end on Christmas: the
+    // next business day.
+    assert_eq!(
+        calendar(&[
+            "due",
+            "--from",
+            "2026-12-10",
+            "--days",
+            "15",
+            "--kind",
+            "calendar"
+        ]),
+        "2026-12-28 lunes\n"
+    );
 }
 
 #[test]

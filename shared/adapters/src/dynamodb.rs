@@ -2,7 +2,7 @@
 //!
 //! | item            | PK                                  | SK         | more                                   |
 //! |-----------------|-------------------------------------|------------|----------------------------------------|
-//! | ticket          | `TICKET#<number>`                   | `META`     | GSI1 queue by activity, GSI2 requester |
+//! | ticket          | `TICKET#<number>`                   | `META`     | GSI1 queue by activity, GSI2 requester, GSI3 `DUE#<agency>` by due date while unfinished |
 //! | message         | `TICKET#<number>`                   | `MSG#<at>#<id>` |                                   |
 //! | number counter  | `COUNTER#<agency>#<code>#<year>`    | `META`     | `last`                                 |
 //! | mail Message-ID | `MAILID#<message-id>`               | `META`     | `ticket`, `message`                    |
@@ -39,8 +39,8 @@ use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
-    Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
-    TicketStore, window_start,
+    Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery,
+    Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::retry::{Retries, until_won};
 use ventanilla_domain::{AgencyCode, AgentId};
@@ -57,6 +57,9 @@ type Item = HashMap<String, AttributeValue>;
 const META: &str = "META";
 pub const QUEUE_INDEX: &str = "GSI1";
 pub const REQUESTER_INDEX: &str = "GSI2";
+/// Unfinished tickets by due date, per agency: `DUE#<agency>`, `<due key>#<number>`; a
+/// finished ticket's item has neither attribute (a sparse index).
+pub const DUE_INDEX: &str = "GSI3";
 pub const TTL_ATTRIBUTE: &str = "ttl";
 
 /// Losing the race for a number is normal under load: give up only after many tries.
@@ -108,6 +111,14 @@ fn activity_sk(at: Timestamp, number: &TicketNumber) -> String {
     format!("{at}#{number}")
 }
 
+fn due_pk(agency: &str) -> String {
+    format!("DUE#{agency}")
+}
+
+fn due_sk(due: chrono::NaiveDate, number: &TicketNumber) -> String {
+    format!("{due}#{number}")
+}
+
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
 }
@@ -153,6 +164,10 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
         "GSI2SK".into(),
         s(activity_sk(ticket.created_at, &ticket.number)),
     );
+    if let Some(due) = ticket.due_key() {
+        item.insert("GSI3PK".into(), s(due_pk(ticket.agency.as_str())));
+        item.insert("GSI3SK".into(), s(due_sk(due, &ticket.number)));
+    }
     item.insert("version".into(), n(ticket.version));
     item.insert("status".into(), s(ticket.status.wire()));
     item.insert(
@@ -302,8 +317,11 @@ impl DynamoStore {
                 .billing_mode(BillingMode::PayPerRequest)
                 .set_key_schema(Some(key_schema("PK", "SK")?))
                 .global_secondary_indexes(index(QUEUE_INDEX, "GSI1PK", "GSI1SK")?)
-                .global_secondary_indexes(index(REQUESTER_INDEX, "GSI2PK", "GSI2SK")?);
-            for name in ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"] {
+                .global_secondary_indexes(index(REQUESTER_INDEX, "GSI2PK", "GSI2SK")?)
+                .global_secondary_indexes(index(DUE_INDEX, "GSI3PK", "GSI3SK")?);
+            for name in [
+                "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
+            ] {
                 request = request.attribute_definitions(attribute(name)?);
             }
             request.send().await.map_err(unavailable)?;

@@ -16,8 +16,8 @@ use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
-    Cursor, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
-    TicketStore, window_start,
+    Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery,
+    Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
@@ -25,9 +25,10 @@ mod directory;
 mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = "
+-- due_key since schema 7: `Ticket::due_key`, NULL once finished.
 CREATE TABLE IF NOT EXISTS tickets (
     number        TEXT PRIMARY KEY,
     agency        TEXT NOT NULL,
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     created_at    TEXT NOT NULL,
     last_activity TEXT NOT NULL,
     version       INTEGER NOT NULL,
-    ticket        TEXT NOT NULL
+    ticket        TEXT NOT NULL,
+    due_key       TEXT
 );
 CREATE INDEX IF NOT EXISTS tickets_by_queue
     ON tickets (agency, queue, last_activity DESC, number DESC);
@@ -160,6 +162,12 @@ impl SqliteStore {
         if (1..6).contains(&version) {
             in_transaction(&connection, queue_undelivered_replies)?;
         }
+        if (1..7).contains(&version) {
+            in_transaction(&connection, add_due_keys)?;
+        }
+        connection
+            .execute_batch(DUE_INDEX)
+            .map_err(StoreError::unavailable)?;
         connection
             .pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(StoreError::unavailable)?;
@@ -318,13 +326,42 @@ fn load_ticket(tx: &Connection, number: &str) -> Result<Ticket, StoreError> {
     from_json(&json.ok_or(StoreError::NotFound)?)
 }
 
+/// The index of unfinished tickets by due date: created after the column exists, which a
+/// file of schema 6 or older gets from `add_due_keys`.
+const DUE_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS tickets_by_due ON tickets (agency, due_key, number)
+    WHERE due_key IS NOT NULL;
+";
+
+/// Schema 7: the due-date column, filled for the unfinished tickets that have a due date
+/// (none was suspended before it existed).
+fn add_due_keys(tx: &Connection) -> Result<(), StoreError> {
+    // A file whose version was set back by hand may have the column already.
+    let has_column: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('tickets') WHERE name = 'due_key')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(db)?;
+    if !has_column {
+        tx.execute_batch("ALTER TABLE tickets ADD COLUMN due_key TEXT;")
+            .map_err(db)?;
+    }
+    tx.execute_batch(
+        "UPDATE tickets SET due_key = json_extract(ticket, '$.due_on')
+         WHERE status NOT IN ('resolved', 'closed');",
+    )
+    .map_err(db)
+}
+
 fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), StoreError> {
     let sql = if insert {
-        "INSERT INTO tickets (number, agency, queue, status, requester, created_at, last_activity, version, ticket)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT INTO tickets (number, agency, queue, status, requester, created_at, last_activity, version, ticket, due_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     } else {
         "UPDATE tickets SET agency = ?2, queue = ?3, status = ?4, requester = ?5, created_at = ?6,
-             last_activity = ?7, version = ?8, ticket = ?9
+             last_activity = ?7, version = ?8, ticket = ?9, due_key = ?10
          WHERE number = ?1"
     };
     execute(
@@ -340,6 +377,7 @@ fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), St
             ticket.last_activity.to_string(),
             ticket.version as i64,
             to_json(ticket)?,
+            ticket.due_key().map(|day| day.to_string()),
         ],
     )
     .map_err(db)?;

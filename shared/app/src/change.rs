@@ -47,21 +47,19 @@ pub struct Changed {
     pub said: Option<String>,
 }
 
-/// Applies `change` to `ticket` (as read now), if the agent saw `seen_version`: the status
-/// is checked against the state machine, and what changed is recorded in the thread as a
-/// system event. Nothing to change returns the ticket as it is.
+/// Applies `change` to `ticket` as the agent saw it (the write fails with `VersionConflict`
+/// if it is no longer that version): the status is checked against the state machine, the
+/// term's clock follows it, and what changed is recorded in the thread as a system event.
+/// Nothing to change returns the ticket as it is.
 pub async fn apply(
     store: &impl TicketStore,
     clock: &(impl Clock + ?Sized),
     ids: &(impl IdSource + ?Sized),
     ticket: &Ticket,
-    seen_version: u64,
     change: Change,
     by: AgentRef,
+    suspension_max_days: u32,
 ) -> Result<Changed, ChangeError> {
-    if ticket.version != seen_version {
-        return Err(StoreError::VersionConflict.into());
-    }
     let status = change
         .status
         .map(|to| ticket.status.transition_to(to))
@@ -98,12 +96,11 @@ pub async fn apply(
     };
     let update = TicketUpdate {
         number: ticket.number.clone(),
-        expected_version: seen_version,
+        expected_version: ticket.version,
         change: TicketChange {
-            status,
             priority: change.priority,
             assignee: change.assignee,
-            ..TicketChange::default()
+            ..TicketChange::to_status(ticket, status, event.at, suspension_max_days)
         },
         message: Some(event),
         mail: None,
@@ -157,9 +154,9 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             clock,
             self.site.ids.as_ref(),
             &ticket,
-            seen_version,
             change,
             by,
+            self.site.settings.deadlines.suspension_max_days,
         )
         .await
         {

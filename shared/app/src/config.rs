@@ -47,8 +47,17 @@ pub struct Settings {
     /// The legal term of each category that has one (`[terms.<category>]`); the others get
     /// their agency's `response_days`.
     pub terms: BTreeMap<Category, Term>,
+    pub deadlines: DeadlineSettings,
     /// `None`: personal data is kept until an admin erases it.
     pub retention: Option<Retention>,
+}
+
+/// How due dates move (`[deadlines]`).
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineSettings {
+    /// The business days a ticket's clock may stay stopped while the agency waits on the
+    /// citizen; 0: it never stops.
+    pub suspension_max_days: u32,
 }
 
 /// How the mail queue (the durable outbox) retries and how often it is swept.
@@ -97,6 +106,8 @@ struct File {
     mail_queue: MailQueueFile,
     #[serde(default)]
     terms: BTreeMap<String, TermFile>,
+    #[serde(default)]
+    deadlines: DeadlinesFile,
     agencies: Vec<AgencyFile>,
 }
 
@@ -133,6 +144,33 @@ fn terms(file: BTreeMap<String, TermFile>) -> Result<BTreeMap<Category, Term>, S
             ))
         })
         .collect()
+}
+
+/// `[deadlines]`, optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DeadlinesFile {
+    suspension_max_days: u32,
+}
+
+impl Default for DeadlinesFile {
+    fn default() -> Self {
+        // COA, art. 140: ten days to complete or correct a request.
+        DeadlinesFile {
+            suspension_max_days: 10,
+        }
+    }
+}
+
+impl DeadlinesFile {
+    fn settings(self) -> Result<DeadlineSettings, SettingsError> {
+        if self.suspension_max_days > 365 {
+            return Err(invalid("deadlines.suspension_max_days", "must be 0 to 365"));
+        }
+        Ok(DeadlineSettings {
+            suspension_max_days: self.suspension_max_days,
+        })
+    }
 }
 
 /// `[mail_queue]`, optional: every key has a default.
@@ -328,6 +366,7 @@ impl Settings {
         let settings = Settings {
             mail_queue: file.mail_queue.settings()?,
             terms: terms(file.terms)?,
+            deadlines: file.deadlines.settings()?,
             no_reply: Mailbox::new(file.site.name.clone(), no_reply),
             site_name: file.site.name,
             public_url: file.site.public_url.trim_end_matches('/').to_owned(),

@@ -11,7 +11,7 @@
 
 mod decide;
 
-pub use decide::{AUTOMATIC_NOTES_PER_TICKET_PER_DAY, Opening, decide};
+pub use decide::{AUTOMATIC_NOTES_PER_TICKET_PER_DAY, TicketRules, decide};
 
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::model::mail::MailMessageId;
@@ -172,12 +172,13 @@ where
             &site.settings.mail.policy,
             &site.settings.mail_domain,
             delivery,
-            Opening {
+            TicketRules {
                 acknowledgement: acknowledgement.clone(),
                 term_of: &|category| {
                     site.settings
                         .term(&site.settings.mail.policy.agency, category)
                 },
+                suspension_max_days: site.settings.deadlines.suspension_max_days,
             },
         )
         .await?;

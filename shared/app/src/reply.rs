@@ -109,9 +109,13 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
                 Access::Full,
                 |current| {
                     Ok(TicketChange {
-                        status: next_status(current, status)?,
                         undelivered: Some(id),
-                        ..TicketChange::default()
+                        ..TicketChange::to_status(
+                            current,
+                            next_status(current, status)?,
+                            message.at,
+                            self.site.settings.deadlines.suspension_max_days,
+                        )
                     })
                 },
                 message.clone(),

@@ -103,6 +103,50 @@ pub struct QueueQuery {
     pub oldest_first: bool,
 }
 
+/// Where a listing by due date resumes: after the ticket with this due date and number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCursor {
+    pub due: chrono::NaiveDate,
+    pub number: TicketNumber,
+}
+
+impl DueCursor {
+    /// After `ticket`, one of a listing by due date (so it has a due key).
+    pub fn after(ticket: &Ticket) -> Self {
+        DueCursor {
+            due: ticket
+                .due_key()
+                .or(ticket.due_on)
+                .unwrap_or(chrono::NaiveDate::MIN),
+            number: ticket.number.clone(),
+        }
+    }
+
+    /// The opaque text handed to clients.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.due, self.number)
+    }
+
+    pub fn decode(text: &str) -> Result<Self, FieldError> {
+        let bad = || FieldError::new("cursor", FieldProblem::InvalidFormat);
+        let (due, number) = text.split_once('_').ok_or_else(bad)?;
+        Ok(DueCursor {
+            due: chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d").map_err(|_| bad())?,
+            number: TicketNumber::parse(number).map_err(|_| bad())?,
+        })
+    }
+}
+
+/// An agency's unfinished tickets by due date, the soonest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueQuery {
+    pub agency: AgencyCode,
+    /// Only those due on this day or before.
+    pub until: Option<chrono::NaiveDate>,
+    pub after: Option<DueCursor>,
+    pub limit: usize,
+}
+
 /// Where a thread's page ends: the position of a message (its time and id), opaque to
 /// clients, who hand it back to read the messages before it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,6 +300,13 @@ pub trait TicketStore: Send + Sync {
         &self,
         query: &QueueQuery,
     ) -> impl Future<Output = Result<Page<Ticket>, StoreError>> + Send;
+
+    /// An agency's unfinished tickets that have a due date, by their `Ticket::due_key`
+    /// (then number), the soonest first: read from an index of them, never by scanning.
+    fn due_tickets(
+        &self,
+        query: &DueQuery,
+    ) -> impl Future<Output = Result<Page<Ticket, DueCursor>, StoreError>> + Send;
 
     /// A requester's tickets, newest first.
     fn requester_tickets(

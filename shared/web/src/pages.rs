@@ -210,6 +210,8 @@ pub struct StatusPage {
     pub updated_at: String,
     /// The answer's due date, as a person reads it.
     pub due_on: Option<String>,
+    /// While the term's clock is stopped: since when and the day it runs again, as read.
+    pub stopped: Option<(String, String)>,
     pub messages: Vec<MessageView>,
 }
 

@@ -2,6 +2,7 @@
 
 pub mod agencies;
 pub mod agents;
+pub mod calendar;
 pub mod changes;
 pub mod notes;
 pub mod parked_mail;

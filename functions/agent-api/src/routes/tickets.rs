@@ -5,10 +5,10 @@ use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use ventanilla_app::list_queue::QueueFilter;
+use ventanilla_app::list_queue::{DueFilter, ListCursor, ListOrder, QueueFilter};
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Choice;
-use ventanilla_domain::ports::{BlobStore, Cursor, Mailer, ThreadCursor};
+use ventanilla_domain::ports::{BlobStore, Cursor, DueCursor, Mailer, ThreadCursor};
 use ventanilla_domain::{
     AgentId, Category, FieldError, FieldErrors, FieldProblem, QueueName, Status,
 };
@@ -29,8 +29,12 @@ pub(crate) struct ListQuery {
     assignee: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
-    /// `newest` (default) or `oldest` last activity first.
+    /// `newest` (default) or `oldest` last activity first, or `due`: unfinished tickets, the
+    /// soonest due first.
     order: Option<String>,
+    /// `overdue`, or N: unfinished tickets due within N business days (overdue included),
+    /// the soonest due first.
+    due: Option<String>,
 }
 
 fn given(value: &Option<String>) -> Option<&str> {
@@ -44,15 +48,38 @@ impl ListQuery {
         let status = given(&self.status).and_then(|s| errors.check(Status::parse(s)));
         let category = given(&self.category).and_then(|c| errors.check(Category::parse(c)));
         let assignee = given(&self.assignee).and_then(|a| errors.check(AgentId::parse(a)));
-        let after = given(&self.cursor).and_then(|c| errors.check(Cursor::decode(c)));
-        let oldest_first = match given(&self.order) {
-            None | Some("newest") => false,
-            Some("oldest") => true,
+        let due = match given(&self.due) {
+            None => None,
+            Some("overdue") => Some(DueFilter::Overdue),
+            Some(days) => match days.parse::<u32>() {
+                Ok(days) if days <= 365 => Some(DueFilter::Within(days)),
+                _ => {
+                    errors.push(FieldError::new("due", FieldProblem::InvalidFormat));
+                    None
+                }
+            },
+        };
+        let order = match given(&self.order) {
+            None if due.is_some() => ListOrder::SoonestDue,
+            None | Some("newest") => ListOrder::NewestActivity,
+            Some("oldest") => ListOrder::OldestActivity,
+            Some("due") => ListOrder::SoonestDue,
             Some(_) => {
                 errors.push(FieldError::new("order", FieldProblem::UnknownValue));
-                false
+                ListOrder::NewestActivity
             }
         };
+        if due.is_some() && order != ListOrder::SoonestDue {
+            // A due filter lists by due date; another order cannot apply.
+            errors.push(FieldError::new("order", FieldProblem::UnknownValue));
+        }
+        let after = given(&self.cursor).and_then(|c| {
+            if order == ListOrder::SoonestDue {
+                errors.check(DueCursor::decode(c)).map(ListCursor::Due)
+            } else {
+                errors.check(Cursor::decode(c)).map(ListCursor::Activity)
+            }
+        });
         let limit = match given(&self.limit).map(str::parse::<usize>) {
             None => 25,
             Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
@@ -69,9 +96,10 @@ impl ListQuery {
             status,
             category,
             assignee,
+            due,
+            order,
             after,
             limit,
-            oldest_first,
         })
     }
 }

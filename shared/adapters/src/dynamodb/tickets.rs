@@ -240,6 +240,51 @@ impl TicketStore for DynamoStore {
         Ok(Page::of(items, query.limit, false, Cursor::after))
     }
 
+    async fn due_tickets(&self, query: &DueQuery) -> Result<Page<Ticket, DueCursor>, StoreError> {
+        let mut values = vec![(":pk", s(due_pk(query.agency.as_str())))];
+        // A due key is `<date>#<number>`: every key of a day sorts below `<date>$`, and every
+        // key after `<key>` at or above `<key> ` (numbers are letters, digits and dashes).
+        let after = query
+            .after
+            .as_ref()
+            .map(|after| format!("{} ", due_sk(after.due, &after.number)));
+        let until = query.until.map(|day| format!("{day}$"));
+        let condition = match (after, until) {
+            // DynamoDB refuses a BETWEEN whose bounds are reversed: nothing is between them.
+            (Some(after), Some(until)) if after > until => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+            (Some(after), Some(until)) => {
+                values.push((":after", s(after)));
+                values.push((":until", s(until)));
+                "GSI3PK = :pk AND GSI3SK BETWEEN :after AND :until"
+            }
+            (Some(after), None) => {
+                values.push((":after", s(after)));
+                "GSI3PK = :pk AND GSI3SK >= :after"
+            }
+            (None, Some(until)) => {
+                values.push((":until", s(until)));
+                "GSI3PK = :pk AND GSI3SK <= :until"
+            }
+            (None, None) => "GSI3PK = :pk",
+        };
+        let (items, _) = self
+            .query_tickets(
+                DUE_INDEX,
+                condition,
+                values,
+                None,
+                Some(query.limit + 1),
+                true,
+            )
+            .await?;
+        Ok(Page::of(items, query.limit, false, DueCursor::after))
+    }
+
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         let values = vec![(":pk", s(format!("REQUESTER#{}", email.match_key())))];
         let (tickets, _) = self

@@ -187,6 +187,31 @@ impl TicketStore for SqliteStore {
         .await
     }
 
+    async fn due_tickets(&self, query: &DueQuery) -> Result<Page<Ticket, DueCursor>, StoreError> {
+        let query = query.clone();
+        self.transaction(move |tx| {
+            let after = query.after.as_ref();
+            let items = json_rows(
+                tx,
+                "SELECT ticket FROM tickets
+                 WHERE agency = ?1 AND due_key IS NOT NULL
+                   AND (?2 IS NULL OR due_key <= ?2)
+                   AND (?3 IS NULL OR (due_key, number) > (?3, ?4))
+                 ORDER BY due_key ASC, number ASC
+                 LIMIT ?5",
+                params![
+                    query.agency.as_str(),
+                    query.until.map(|day| day.to_string()),
+                    after.map(|c| c.due.to_string()),
+                    after.map(|c| c.number.as_str().to_owned()),
+                    (query.limit + 1) as i64,
+                ],
+            )?;
+            Ok(Page::of(items, query.limit, false, DueCursor::after))
+        })
+        .await
+    }
+
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         let sql = "SELECT ticket FROM tickets WHERE requester = ?1
                    ORDER BY created_at DESC, number DESC";

@@ -151,17 +151,20 @@ async fn system_event(
     }
 }
 
-/// What a ticket the mail opens gets besides the mail: the acknowledgement owed (queued
-/// with it, unless the mail is held for review), and the term of its category.
-pub struct Opening<'a> {
+/// What the mail's ticket gets besides the mail: if it opens one, the acknowledgement owed
+/// (queued with it, unless the mail is held for review) and the term of its category; if it
+/// follows one up, how far its term's clock may have been stopped.
+pub struct TicketRules<'a> {
     pub acknowledgement: MailIntent,
     pub term_of: &'a (dyn Fn(Category) -> Option<Term> + Sync),
+    pub suspension_max_days: u32,
 }
 
-impl std::fmt::Debug for Opening<'_> {
+impl std::fmt::Debug for TicketRules<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opening")
+        f.debug_struct("TicketRules")
             .field("acknowledgement", &self.acknowledgement)
+            .field("suspension_max_days", &self.suspension_max_days)
             .finish_non_exhaustive()
     }
 }
@@ -174,7 +177,7 @@ pub async fn decide(
     policy: &MailPolicy,
     our_domain: &str,
     delivery: Delivery,
-    opening: Opening<'_>,
+    rules: TicketRules<'_>,
 ) -> Result<Outcome, StoreError> {
     let known = mail_ids(&delivery);
     if let Some(ticket) = seen_before(store, &known).await? {
@@ -271,10 +274,12 @@ pub async fn decide(
                     None
                 };
                 Ok::<_, StoreError>(Some(Step {
-                    change: TicketChange {
+                    change: TicketChange::to_status(
+                        ticket,
                         status,
-                        ..TicketChange::default()
-                    },
+                        message.at,
+                        rules.suspension_max_days,
+                    ),
                     message: Some(message.clone()),
                     mail: None,
                 }))
@@ -334,8 +339,8 @@ pub async fn decide(
         idempotency_key: None,
         linked_to,
         // Held mail is not acknowledged: it may be spam.
-        acknowledgement: (!held).then_some(opening.acknowledgement),
-        term: (opening.term_of)(category),
+        acknowledgement: (!held).then_some(rules.acknowledgement),
+        term: (rules.term_of)(category),
     };
     let (ticket, first) = match open(store, clock, ids, new).await {
         Ok(Opened::Created(ticket, first)) => (ticket, first),

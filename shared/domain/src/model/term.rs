@@ -37,3 +37,26 @@ pub struct Term {
     /// The rule that sets it: "COA, art. 207".
     pub basis: String,
 }
+
+/// A term's clock stopped while the agency waits on the citizen (COA, art. 140: the
+/// requester is given days to complete or correct the request; the term does not run
+/// meanwhile). It starts again when the citizen answers, or by itself after the configured
+/// maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suspension {
+    /// The day the clock stopped, in Ecuador.
+    pub since: chrono::NaiveDate,
+    /// The day it starts again by itself if the citizen has not answered.
+    pub resumes_on: chrono::NaiveDate,
+    /// The due date if the clock starts again by itself, at the maximum: what queues sort
+    /// and warn by while it is stopped.
+    pub latest_due: chrono::NaiveDate,
+}
+
+/// Where a ticket's clock stands after a change of status: its due date and, while stopped,
+/// its suspension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermClock {
+    pub due_on: chrono::NaiveDate,
+    pub suspended: Option<Suspension>,
+}

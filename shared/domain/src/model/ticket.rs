@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::BlobKey;
 use crate::model::mail::MailMessageId;
 use crate::model::mail_queue::MailIntent;
+use crate::model::term::{Suspension, TermClock};
 use crate::{
     AgencyCode, AgentId, Body, Category, Email, Gender, IdDocument, Nationality, PersonName, Phone,
     Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,
@@ -59,6 +60,67 @@ pub struct Ticket {
     /// `None` on tickets opened before due dates existed.
     #[serde(default)]
     pub due_on: Option<chrono::NaiveDate>,
+    /// While the agency waits on the citizen, the term's clock is stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<Suspension>,
+}
+
+impl Ticket {
+    #[cfg(test)]
+    /// A closed complaint of 1 March 2025, for tests.
+    pub(crate) fn example() -> Ticket {
+        use crate::Choice;
+        let at = Timestamp::parse("2025-03-01T10:00:00Z").unwrap();
+        Ticket {
+            number: TicketNumber::parse("MDT-QUE-2025-00007").unwrap(),
+            agency: AgencyCode::parse("MDT").unwrap(),
+            queue: QueueName::parse("atencion-ciudadana").unwrap(),
+            category: Category::parse("queja").unwrap(),
+            status: Status::Closed,
+            priority: Priority::High,
+            assignee: None,
+            requester: Requester {
+                name: PersonName::parse("Rosa Quishpe").unwrap(),
+                email: Email::parse("rosa@example.com").unwrap(),
+                id_document: None,
+                phone: None,
+                nationality: None,
+                gender: None,
+                user_type: None,
+            },
+            subject: Subject::parse("El funcionario Pérez no me atendió").unwrap(),
+            created_at: at,
+            last_activity: at,
+            version: 4,
+            linked_to: None,
+            referrals: Vec::new(),
+            undelivered: Vec::new(),
+            erased_at: None,
+            due_on: None,
+            suspended: None,
+        }
+    }
+
+    /// The date its queue sorts and warns by: the due date, or while the clock is stopped
+    /// the one it will have if the citizen does not answer; `None` once it is finished (or
+    /// when it has no due date).
+    pub fn due_key(&self) -> Option<chrono::NaiveDate> {
+        if self.status.is_finished() {
+            return None;
+        }
+        self.due_date()
+    }
+
+    /// The due date people are shown: while the clock is stopped, the one it will have if
+    /// the citizen does not answer (and will have once it runs again by itself).
+    pub fn due_date(&self) -> Option<chrono::NaiveDate> {
+        self.suspended.map(|s| s.latest_due).or(self.due_on)
+    }
+
+    /// The suspension still stopping the clock on `today` (Ecuador's day).
+    pub fn clock_stopped(&self, today: chrono::NaiveDate) -> Option<Suspension> {
+        self.suspended.filter(|s| today < s.resumes_on)
+    }
 }
 
 /// Our identifier of a message in a thread (time-ordered), not a mail Message-ID.
@@ -296,6 +358,7 @@ impl TicketDraft {
             undelivered: Vec::new(),
             erased_at: None,
             due_on: self.due_on,
+            suspended: None,
         };
         (ticket, self.first_message)
     }
@@ -316,9 +379,28 @@ pub struct TicketChange {
     pub undelivered: Option<MessageId>,
     /// A public reply the mail provider accepted.
     pub delivered: Option<MessageId>,
+    /// The term's clock after a change of status (`rules::deadline::clock_on`).
+    pub term: Option<TermClock>,
 }
 
 impl TicketChange {
+    /// A change of `current`'s status to `to` (none: no change) at `at`, with what it does
+    /// to the term's clock: every status change goes through here, so none forgets it.
+    pub fn to_status(
+        current: &Ticket,
+        to: Option<Status>,
+        at: Timestamp,
+        suspension_max_days: u32,
+    ) -> TicketChange {
+        TicketChange {
+            status: to,
+            term: to.and_then(|to| {
+                crate::rules::deadline::clock_on(current, to, at, suspension_max_days)
+            }),
+            ..TicketChange::default()
+        }
+    }
+
     /// The ticket after the change and, when given, a new message; raises the version.
     pub fn apply(&self, ticket: &Ticket, message: Option<&Message>) -> Ticket {
         let mut next = ticket.clone();
@@ -350,6 +432,10 @@ impl TicketChange {
         }
         if let Some(id) = self.delivered {
             next.undelivered.retain(|pending| *pending != id);
+        }
+        if let Some(clock) = self.term {
+            next.due_on = Some(clock.due_on);
+            next.suspended = clock.suspended;
         }
         if let Some(message) = message
             && message.kind.moves_activity()

@@ -84,41 +84,11 @@ pub struct Retention {
 mod tests {
     use super::*;
     use crate::BlobKey;
-    use crate::Choice;
     use crate::model::ticket::{MailMeta, MessageId};
-    use crate::{
-        AgencyCode, AttachmentRef, Author, Category, MessageKind, Priority, QueueName, Status,
-    };
+    use crate::{AttachmentRef, Author, MessageKind};
 
     fn ticket() -> Ticket {
-        let at = Timestamp::parse("2025-03-01T10:00:00Z").unwrap();
-        Ticket {
-            number: TicketNumber::parse("MDT-QUE-2025-00007").unwrap(),
-            agency: AgencyCode::parse("MDT").unwrap(),
-            queue: QueueName::parse("atencion-ciudadana").unwrap(),
-            category: Category::parse("queja").unwrap(),
-            status: Status::Closed,
-            priority: Priority::High,
-            assignee: None,
-            requester: Requester {
-                name: PersonName::parse("Rosa Quishpe").unwrap(),
-                email: Email::parse("rosa@example.com").unwrap(),
-                id_document: None,
-                phone: None,
-                nationality: None,
-                gender: None,
-                user_type: None,
-            },
-            subject: Subject::parse("El funcionario Pérez no me atendió").unwrap(),
-            created_at: at,
-            last_activity: at,
-            version: 4,
-            linked_to: None,
-            referrals: Vec::new(),
-            undelivered: Vec::new(),
-            erased_at: None,
-            due_on: None,
-        }
+        Ticket::example()
     }
 
     #[test]
