@@ -278,6 +278,7 @@ async fn citizen_facing_functions_cannot_write_agents_tokens_or_agencies() {
             "Intruso".into(),
             AgencyCode::parse("MDT").unwrap(),
             Role::Admin,
+            None,
         )
         .await;
         assert!(
@@ -310,6 +311,7 @@ async fn citizen_facing_functions_cannot_write_agents_tokens_or_agencies() {
         "Ana".into(),
         AgencyCode::parse("MDT").unwrap(),
         Role::Agent,
+        None,
     )
     .await
     .expect("agent-api may add agents");

@@ -110,6 +110,7 @@ impl Office {
             "Agente de prueba".into(),
             AgencyCode::parse(agency).unwrap(),
             role,
+            None,
         )
         .await
         .unwrap();
@@ -1045,6 +1046,7 @@ async fn an_admin_manages_only_their_own_agency_and_never_orphans_tickets() {
         "Operadora".into(),
         AgencyCode::parse("MDT").unwrap(),
         Role::Operator,
+        None,
     )
     .await
     .unwrap();
@@ -1530,4 +1532,130 @@ async fn tickets_written_before_the_due_date_index_are_listed_by_due_date() {
         .map(|t| t["number"].as_str().unwrap())
         .collect();
     assert_eq!(rows, [numbers[0].as_str()], "{}", listed.body);
+}
+
+/// Issue 21: a supervisor extends a term once, before it ends, with a reason: the due date
+/// moves by the days the term allows (the COA's 15 on a 30-day queja), the citizen is told
+/// the new date by mail, the audit trail has it; an agent, a second try (even at the same
+/// moment) and a term without an extension are refused. A queja of Friday 5 February 2027 is
+/// due on 23 March; fifteen business days more, past Good Friday (26 March), end on
+/// Wednesday 14 April.
+#[tokio::test]
+async fn a_supervisor_extends_a_term_once_and_the_citizen_is_told() {
+    use ventanilla_domain::Timestamp;
+    use ventanilla_domain::fakes::ManualClock;
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
+    ));
+    let office = Office::with_clock(clock.clone());
+    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
+    let agency = AgencyCode::parse("MDT").unwrap();
+    let open = async |category| {
+        let mut new = ventanilla_tests::new_ticket(&agency, category, "ciudadana@example.com");
+        new.queue = QueueName::parse("atencion-ciudadana").unwrap();
+        new.term = settings.term(&agency, category);
+        open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
+            .await
+            .unwrap()
+            .into_ticket()
+            .number
+    };
+    let queja = open(Category::Queja).await;
+    let sugerencia = open(Category::Sugerencia).await;
+    let agent = office.agent("MDT", Role::Agent).await;
+    let supervisor = office.agent("MDT", Role::Supervisor).await;
+    let other = office.agent("MINTEL", Role::Supervisor).await;
+    let extend = async |token: &str, number: &TicketNumber, reason: &str| {
+        office
+            .call(
+                Some(token),
+                "POST",
+                &format!("/api/v1/agent/tickets/{number}/extension"),
+                Some(json!({ "reason": reason })),
+            )
+            .await
+    };
+    let reason = "Se requiere el informe de la Dirección Regional de Trabajo.";
+    assert_eq!(extend(&agent, &queja, reason).await.status, 403);
+    assert_eq!(extend(&other, &queja, reason).await.status, 404);
+    let empty = extend(&supervisor, &queja, "  ").await;
+    assert_eq!(empty.status, 422, "{}", empty.body);
+    assert_eq!(empty.body["errors"][0]["field"], "reason");
+    let shown = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("/api/v1/agent/tickets/{queja}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown.body["term"]["basis"],
+        "COA, art. 207 (silencio administrativo)"
+    );
+    assert_eq!(shown.body["term"]["extendable_by"], 15, "{}", shown.body);
+
+    // Two supervisors at once: one extension.
+    let second = office.agent("MDT", Role::Supervisor).await;
+    let (a, b) = tokio::join!(
+        extend(&supervisor, &queja, reason),
+        extend(&second, &queja, reason)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 403], "{} {}", a.body, b.body);
+    let granted = if a.status == 200 { a } else { b };
+    assert_eq!(granted.body["due_on"], "2027-04-14", "{}", granted.body);
+    assert_eq!(granted.body["term"]["extended"]["was_due_on"], "2027-03-23");
+    assert_eq!(granted.body["term"]["extended"]["reason"], reason);
+    assert!(granted.body["term"].get("extendable_by").is_none());
+    let again = extend(&supervisor, &queja, reason).await;
+    assert_eq!(again.status, 403);
+    assert!(
+        again.body["detail"].as_str().unwrap().contains("only once"),
+        "{}",
+        again.body
+    );
+    let none = extend(&supervisor, &sugerencia, reason).await;
+    assert_eq!(none.status, 403);
+
+    // The citizen's mail: the new date, the rule, the reason, nothing they typed.
+    let mails: Vec<String> = std::fs::read_dir(office.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1, "one notice");
+    let mail = mail_parser::MessageParser::default()
+        .parse(mails[0].as_bytes())
+        .unwrap();
+    assert_eq!(
+        mail.to().unwrap().first().unwrap().address(),
+        Some("ciudadana@example.com")
+    );
+    let text = mail.body_text(0).unwrap();
+    for said in [
+        "amplió en 15 días hábiles",
+        "miércoles 14 de abril de 2027",
+        "COA, art. 207",
+        reason,
+    ] {
+        assert!(text.contains(said), "{said}: {text}");
+    }
+    assert!(mail.subject().unwrap().contains(&format!("[{queja}]")));
+
+    // The audit trail and the status page.
+    let admin = office.agent("MDT", Role::Admin).await;
+    let audit = office
+        .call(
+            Some(&admin),
+            "GET",
+            &format!("/api/v1/agent/tickets/{queja}/audit"),
+            None,
+        )
+        .await;
+    assert!(
+        audit.body.to_string().contains("extend_term"),
+        "{}",
+        audit.body
+    );
 }

@@ -100,6 +100,12 @@ impl TicketStore for TransferredMidway {
     async fn due_tickets(&self, query: &DueQuery) -> Result<Page<Ticket, DueCursor>, StoreError> {
         self.inner.due_tickets(query).await
     }
+    async fn tickets_to_warn(
+        &self,
+        query: &DueQuery,
+    ) -> Result<Page<TicketNumber, DueCursor>, StoreError> {
+        self.inner.tickets_to_warn(query).await
+    }
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         self.inner.requester_tickets(email).await
     }

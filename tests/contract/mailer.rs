@@ -26,7 +26,7 @@ fn mail(domain: &str) -> OutgoingMail {
         references: vec![
             MailMessageId::parse(&format!("ticket.mdt-que-2025-00001@{domain}")).unwrap(),
         ],
-        automatic: true,
+        automatic: Some(ventanilla_domain::model::mail::AutoSubmitted::Replied),
         date: Timestamp::parse("2025-03-01T09:00:00Z").unwrap(),
         attachments: Vec::new(),
     }

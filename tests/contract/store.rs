@@ -408,6 +408,8 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
                     days,
                     kind: DayKind::Business,
                     basis: "prueba".into(),
+                    extension: None,
+                    warnings: Default::default(),
                 }),
                 ..new_ticket(&agency, Category::Queja, "x@example.com")
             },
@@ -427,6 +429,8 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
                 days: 1,
                 kind: DayKind::Business,
                 basis: "prueba".into(),
+                extension: None,
+                warnings: Default::default(),
             }),
             ..new_ticket(&unique_agency(), Category::Queja, "x@example.com")
         },
@@ -523,6 +527,193 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
     let all = store.due_tickets(&query(None, None, 10)).await.unwrap();
     assert_eq!(numbers(&all), [2, 3]);
     assert_eq!(all.items[0].due_key(), Some(due(1)));
+}
+
+/// A desk over `store` at `clock`'s time, mailing into `outbox`.
+fn warning_desk<S>(
+    store: S,
+    clock: Arc<ManualClock>,
+    outbox: &std::path::Path,
+) -> ventanilla_app::Desk<
+    S,
+    ventanilla_adapters::folder::FolderBlobs,
+    ventanilla_adapters::outbox::OutboxMailer,
+> {
+    use ventanilla_app::config::DEFAULT_CONFIG;
+    ventanilla_app::Desk {
+        site: ventanilla_app::Site {
+            settings: ventanilla_app::Settings::parse(DEFAULT_CONFIG).unwrap(),
+            links: ventanilla_app::AccessLinks::new(&[3; 32]).unwrap(),
+            clock,
+            ids: Arc::new(UuidV7),
+        },
+        store,
+        blobs: ventanilla_adapters::folder::FolderBlobs::new(
+            outbox.join("blobs"),
+            "http://127.0.0.1:3000",
+            vec![2; 32],
+        ),
+        mailer: ventanilla_adapters::outbox::OutboxMailer::new(outbox.join("outbox")),
+        identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
+    }
+}
+
+/// Issue 21: a queja of Monday 1 March 2027 (COA: 30 business days, due 13 April) warns its
+/// agency's agents once 80% of the term has passed (5 April), the business day before (12
+/// April), and after it (14 April): each warning once to each agent to tell, even with two
+/// sweeps at the same moment on two instances, and none once the ticket is finished.
+pub async fn deadline_warnings_go_once_to_each_agent(backend: impl Backend) {
+    use ventanilla_app::config::DEFAULT_CONFIG;
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2027-03-01T15:00:00Z").unwrap(),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let first = warning_desk(backend.instance().await, clock.clone(), dir.path());
+    let second = warning_desk(backend.instance().await, clock.clone(), dir.path());
+    let settings = ventanilla_app::Settings::parse(DEFAULT_CONFIG).unwrap();
+    let mdt = AgencyCode::parse("MDT").unwrap();
+    let mut new = new_ticket(&mdt, Category::Queja, "x@example.com");
+    new.term = settings.term(&mdt, Category::Queja);
+    let ticket = open_ticket::open(&first.store, clock.as_ref(), &UuidV7, new)
+        .await
+        .unwrap()
+        .into_ticket();
+    assert_eq!(
+        ticket.due_on,
+        Some(chrono::NaiveDate::from_ymd_opt(2027, 4, 13).unwrap())
+    );
+    // Who is told: the supervisor and, while nobody has the ticket, each agent with an
+    // address; not an agent without one, a disabled one, another agency's, an operator.
+    let add = async |id: &str, agency: &AgencyCode, role: Role, email: Option<&str>| {
+        ventanilla_app::agents::create(
+            &first.store,
+            clock.as_ref(),
+            AgentId::parse(id).unwrap(),
+            id.to_owned(),
+            agency.clone(),
+            role,
+            email.map(|e| Email::parse(e).unwrap()),
+        )
+        .await
+        .unwrap()
+        .0
+    };
+    add(
+        "supervisora",
+        &mdt,
+        Role::Supervisor,
+        Some("supervisora@mdt.gob.ec"),
+    )
+    .await;
+    add("agente", &mdt, Role::Agent, Some("agente@mdt.gob.ec")).await;
+    add("sin-correo", &mdt, Role::Agent, None).await;
+    add(
+        "operadora",
+        &mdt,
+        Role::Operator,
+        Some("operadora@ventanilla.gob.ec"),
+    )
+    .await;
+    add(
+        "otra",
+        &AgencyCode::parse("MINTEL").unwrap(),
+        Role::Supervisor,
+        Some("otra@mintel.gob.ec"),
+    )
+    .await;
+    let mut gone = add(
+        "jubilada",
+        &mdt,
+        Role::Supervisor,
+        Some("jubilada@mdt.gob.ec"),
+    )
+    .await;
+    gone.active = false;
+    first.store.save_agent(&gone).await.unwrap();
+
+    let outbox = |dir: &std::path::Path| -> Vec<String> {
+        let mut mails: Vec<String> = std::fs::read_dir(dir.join("outbox"))
+            .map(|entries| {
+                entries
+                    .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort();
+        mails
+    };
+    let set_to = |text: &str| {
+        let at = Timestamp::parse(text).unwrap();
+        clock.advance(at.datetime() - clock.now().datetime());
+    };
+    // Nothing is owed on the day it was opened.
+    assert_eq!(first.warn_due().await.unwrap().mails, 0);
+
+    // 07:00 in Quito on Monday 5 April: 80% of the term has passed. Two sweeps at once.
+    set_to("2027-04-05T12:00:00Z");
+    let (a, b) = tokio::join!(first.warn_due(), second.warn_due());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.mails + b.mails, 2, "{a:?} {b:?}");
+    assert_eq!(a.warned + b.warned, 1, "{a:?} {b:?}");
+    first.sweep_mail().await.unwrap();
+    second.sweep_mail().await.unwrap();
+    let mails = outbox(dir.path());
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let to: BTreeSet<String> = mails
+        .iter()
+        .map(|raw| ventanilla_tests::header(raw, "To").unwrap())
+        .collect();
+    assert!(
+        to.iter().any(|t| t.contains("supervisora@mdt.gob.ec")),
+        "{to:?}"
+    );
+    assert!(to.iter().any(|t| t.contains("agente@mdt.gob.ec")), "{to:?}");
+    for raw in &mails {
+        assert!(
+            ventanilla_tests::header(raw, "Subject")
+                .unwrap()
+                .contains(&format!("[{}]", ticket.number)),
+            "{raw}"
+        );
+        assert_eq!(
+            ventanilla_tests::header(raw, "Auto-Submitted").as_deref(),
+            Some("auto-generated")
+        );
+        assert!(raw.contains("80%"), "{raw}");
+        assert!(raw.contains(&format!("/agente#{}", ticket.number)), "{raw}");
+    }
+    // Again the same day: nothing more.
+    assert_eq!(first.warn_due().await.unwrap().mails, 0);
+    first.sweep_mail().await.unwrap();
+    assert_eq!(outbox(dir.path()).len(), 2);
+    // The outbox keeps one file per Message-ID: a second send would be logged beside it.
+    assert!(
+        !dir.path().join("outbox.ids/sent-again").exists(),
+        "no mail was sent twice"
+    );
+
+    // The business day before (Monday 12 April): one each.
+    set_to("2027-04-12T12:00:00Z");
+    let due_soon = first.warn_due().await.unwrap();
+    assert_eq!((due_soon.mails, due_soon.warned), (2, 1), "{due_soon:?}");
+    first.sweep_mail().await.unwrap();
+    assert_eq!(outbox(dir.path()).len(), 4);
+
+    // Resolved on the due date: no warning that it expired.
+    let current = first.store.ticket(&ticket.number).await.unwrap();
+    change_status(
+        &first.store,
+        clock.as_ref(),
+        &UuidV7,
+        &ticket.number,
+        current.version,
+        Status::Resolved,
+        agent(),
+    )
+    .await
+    .unwrap();
+    set_to("2027-04-14T12:00:00Z");
+    assert_eq!(first.warn_due().await.unwrap(), Default::default());
 }
 
 pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) {
@@ -1017,6 +1208,7 @@ fn directory_agent(agency: &AgencyCode, id: &str, token: &AgentToken) -> Agent {
         active: true,
         token_hash: token.hash(),
         created_at: clock().now(),
+        email: None,
     }
 }
 
@@ -1256,6 +1448,7 @@ fn intent(clock: &ManualClock, notice: Notice) -> MailIntent {
         in_reply_to: None,
         queued_at: clock.now(),
         writer_until: clock.now().plus(Duration::minutes(2)),
+        to: None,
     }
 }
 
@@ -1502,6 +1695,7 @@ macro_rules! store_contract {
                 concurrent_updates_of_one_version_let_exactly_one_through,
                 a_queue_lists_by_last_activity,
                 unfinished_tickets_list_by_due_date,
+                deadline_warnings_go_once_to_each_agent,
                 an_idempotency_key_returns_the_first_result,
                 mail_ids_find_their_ticket_and_arrive_once,
                 an_event_joins_the_thread_and_leaves_the_ticket_as_it_was,

@@ -289,7 +289,10 @@ async fn the_due_date_is_on_the_status_and_in_the_acknowledgement() {
         .unwrap();
     let text = mail.body_text(0).unwrap();
     assert!(
-        text.contains("Le responderemos hasta el miércoles 16 de abril de 2025."),
+        text.contains(
+            "Le responderemos hasta el miércoles 16 de abril de 2025. \
+             Base del plazo: COA, art. 207 (silencio administrativo)."
+        ),
         "{text}"
     );
 

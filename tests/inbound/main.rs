@@ -88,6 +88,7 @@ impl Desk {
                     in_reply_to: None,
                     queued_at: self.clock.now(),
                     writer_until: self.clock.now(),
+                    to: None,
                 },
                 term_of: &|_| None,
                 suspension_max_days: 10,

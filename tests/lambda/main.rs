@@ -533,6 +533,14 @@ async fn the_sample_events_answer_as_the_deploy_guide_says() {
     );
     assert_eq!(swept["sent"], 0, "{swept}");
     assert_eq!(swept["parked"], 0, "{swept}");
+    // The deadline warnings' morning: a ticket opened today is owed none.
+    let warned = invoke_sample(
+        &functions,
+        "inbound-mail",
+        "inbound-mail-deadlines-schedule.json",
+    );
+    assert_eq!(warned["warned"], 0, "{warned}");
+    assert_eq!(warned["mails"], 0, "{warned}");
     aws.assert_no_denials().await;
 }
 

@@ -500,6 +500,7 @@ pub async fn mdt_agent(
         "Ana Agente".into(),
         AgencyCode::parse("MDT").expect("valid"),
         role,
+        None,
     )
     .await
     .expect("the agent is stored");

@@ -85,11 +85,16 @@
     const r = current.requester;
     for (const [label, value] of [["Estado", current.status], ["Prioridad", current.priority], ["Cola", current.agency + " / " + current.queue],
       ["Fecha límite", dueText(current).text],
+      ["Base legal", current.term ? current.term.basis + (current.term.extended ? " · ampliado " + current.term.extended.days + " días: " + current.term.extended.reason : "") : "—"],
       ["Ciudadano", r.name], ["Correo", r.email], ["Identificación", r.id_number || "—"], ["Teléfono", r.phone || "—"]]) {
       const dt = document.createElement("dt"); dt.textContent = label;
       const dd = document.createElement("dd"); dd.textContent = value;
       facts.append(dt, dd);
     }
+    // Supervisors extend a term once, while it allows it (the API checks again).
+    const extendable = current.term && current.term.extendable_by;
+    $("ampliacion").hidden = !extendable;
+    if (extendable) $("a-regla").textContent = "Se puede ampliar una vez, en " + current.term.extendable_by + " días, antes de que venza.";
     const thread = $("t-hilo");
     thread.textContent = "";
     renderMessages(thread, current.messages, current.older, false);
@@ -152,6 +157,9 @@
     select.length = 1;
     for (const q of me.queues) { const o = document.createElement("option"); o.value = q; o.textContent = q; select.appendChild(o); }
     await loadQueue(false);
+    // A warning's link names the ticket: /agente#MDT-QUE-2027-00001.
+    const linked = decodeURIComponent(location.hash.slice(1));
+    if (/^[A-Z0-9-]{5,40}$/.test(linked)) await openTicket(linked);
   }
 
   $("form-ingreso").addEventListener("submit", (e) => {
@@ -187,6 +195,13 @@
     if ($("c-estado").value) body.status = $("c-estado").value;
     if ($("c-prioridad").value) body.priority = $("c-prioridad").value;
     act(() => call("PATCH", "/tickets/" + encodeURIComponent(current.number), body), "Cambios guardados.");
+  });
+  $("f-ampliacion").addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(async () => {
+      await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/extension", { reason: $("a-motivo").value });
+      $("a-motivo").value = "";
+    }, "Plazo ampliado.");
   });
   $("f-transferencia").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -57,6 +57,10 @@ where
             post(routes::notes::note::<S, B, M>),
         )
         .route(
+            "/api/v1/agent/tickets/{number}/extension",
+            post(routes::extensions::extend::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/tickets/{number}/transfer",
             post(routes::transfers::transfer::<S, B, M>),
         )

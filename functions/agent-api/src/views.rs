@@ -34,6 +34,31 @@ pub struct TicketSummary {
     pub suspended_since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumes_on: Option<String>,
+    /// The rule that sets the term ("COA, art. 207") and how it counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<TermView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TermView {
+    pub days: u32,
+    pub kind: &'static str,
+    pub basis: String,
+    /// The days a supervisor may extend it by, while it has not been.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extendable_by: Option<u32>,
+    /// Once extended: by how many days, from which date, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extended: Option<ExtensionView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExtensionView {
+    pub days: u32,
+    pub was_due_on: String,
+    pub reason: String,
+    pub by: String,
+    pub at: String,
 }
 
 impl TicketSummary {
@@ -70,6 +95,22 @@ impl From<&Ticket> for TicketSummary {
             business_days_left: None,
             suspended_since: None,
             resumes_on: None,
+            term: ticket.term.as_ref().map(|term| TermView {
+                days: term.days,
+                kind: term.kind.wire(),
+                basis: term.basis.clone(),
+                extendable_by: term
+                    .extension
+                    .filter(|_| ticket.extended.is_none())
+                    .map(|e| e.days),
+                extended: ticket.extended.as_ref().map(|e| ExtensionView {
+                    days: e.days,
+                    was_due_on: e.was_due_on.to_string(),
+                    reason: e.reason.clone(),
+                    by: e.by.as_str().to_owned(),
+                    at: e.at.to_string(),
+                }),
+            }),
         }
     }
 }

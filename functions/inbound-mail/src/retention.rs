@@ -1,12 +1,13 @@
-//! The schedules (the retention rule's, daily; the mail queue's sweep, every minute), and the
-//! dispatch of what the function is invoked with.
+//! The schedules (the retention rule's, daily; the deadline warnings', daily; the mail
+//! queue's sweep, every minute), and the dispatch of what the function is invoked with.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ventanilla_app::Desk;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AuditLog, BlobStore, BoxError, MailQueue, Mailer, Throttle, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, BlobStore, BoxError, MailQueue, Mailer, Throttle,
+    TicketStore,
 };
 
 use crate::ses::handle_ses_event;
@@ -27,14 +28,38 @@ pub fn is_mail_sweep(event: &Value) -> bool {
     event.get("sweep").and_then(Value::as_str) == Some(MAIL_QUEUE_SWEEP)
 }
 
-/// What the function is invoked with: SES receipt events, the retention rule's schedule and
-/// the mail queue's. An error makes Lambda retry the event.
+/// The input the deadline warnings' schedule gives its rule in `template.yaml`.
+pub const DEADLINES_SWEEP: &str = "deadlines";
+
+/// What the function is invoked with: SES receipt events, the retention rule's schedule, the
+/// deadline warnings' and the mail queue's. An error makes Lambda retry the event.
 pub async fn handle<S, B, M>(desk: &Desk<S, B, M>, event: Value) -> Result<Value, BoxError>
 where
-    S: TicketStore + Throttle + AgencyDirectory + AuditLog + MailQueue,
+    S: TicketStore + Throttle + AgencyDirectory + AgentDirectory + AuditLog + MailQueue,
     B: BlobStore,
     M: Mailer,
 {
+    if event.get("sweep").and_then(Value::as_str) == Some(DEADLINES_SWEEP) {
+        // Never a failed invocation either: a warning not queued today is tomorrow's (the
+        // index still holds the ticket), and the alarm on the log line says so.
+        let warned = match Box::pin(desk.warn_due()).await {
+            Ok(report) => json!({
+                "warned": report.warned,
+                "mails": report.mails,
+                "nobody_to_tell": report.nobody_to_tell,
+                "changed_meanwhile": report.changed_meanwhile,
+            }),
+            Err(error) => {
+                tracing::error!(%error, "deadline warnings sweep failed; the next one tries again");
+                json!({ "error": "the tickets owed a warning could not be read" })
+            }
+        };
+        // The mails go now rather than with the next minute's sweep.
+        if let Err(error) = Box::pin(desk.sweep_mail()).await {
+            tracing::error!(%error, "mail queue sweep failed; the next one tries again");
+        }
+        return Ok(warned);
+    }
     if is_mail_sweep(&event) {
         // Never a failed invocation: Lambda's retries and the failed-mail queue are for
         // support mail, and the next minute's sweep tries again anyway.

@@ -27,6 +27,8 @@ fn calendar(c: &mut Criterion) {
         days: 30,
         kind: DayKind::Business,
         basis: "COA, art. 207".into(),
+        extension: None,
+        warnings: Default::default(),
     };
     let opened = Timestamp::parse("2027-02-05T15:00:00Z").unwrap_or_else(|| unreachable!());
     c.bench_function("deadline/due_date_30_business_days", |b| {

@@ -74,6 +74,7 @@ pub async fn add_agent(
     name: &str,
     agency: &str,
     role: &str,
+    email: Option<&str>,
 ) -> Result<String, StartError> {
     use ventanilla_domain::model::agents::Role;
     let settings = match config {
@@ -96,16 +97,22 @@ pub async fn add_agent(
     if name.is_empty() {
         return Err(invalid("--name is empty".into()));
     }
+    let email = email
+        .map(|text| {
+            ventanilla_domain::Email::parse(text)
+                .map_err(|_| invalid(format!("--email {text}: not an e-mail address")))
+        })
+        .transpose()?;
     match place {
         AgentStore::DataDir(data_dir) => {
             std::fs::create_dir_all(data_dir).map_err(data_error(data_dir))?;
             let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
-            add_to(&store, id, name, agency, role).await
+            add_to(&store, id, name, agency, role, email).await
         }
         AgentStore::DynamoDb(table) => {
             let config = ventanilla_adapters::aws::load_config().await?;
             let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
-            add_to(&store, id, name, agency, role).await
+            add_to(&store, id, name, agency, role, email).await
         }
     }
 }
@@ -116,17 +123,25 @@ async fn add_to(
     name: &str,
     agency: ventanilla_domain::AgencyCode,
     role: ventanilla_domain::model::agents::Role,
+    email: Option<ventanilla_domain::Email>,
 ) -> Result<String, StartError> {
     use ventanilla_domain::model::agents::{AuditAction, AuditEntry};
-    let (agent, token) =
-        ventanilla_app::agents::create(store, &SystemClock, id, name.to_owned(), agency, role)
-            .await
-            .map_err(|error| match error {
-                ventanilla_domain::ports::StoreError::AlreadyExists => {
-                    StartError::Invalid("that agent id is taken; choose another with --id".into())
-                }
-                other => StartError::Store(other),
-            })?;
+    let (agent, token) = ventanilla_app::agents::create(
+        store,
+        &SystemClock,
+        id,
+        name.to_owned(),
+        agency,
+        role,
+        email,
+    )
+    .await
+    .map_err(|error| match error {
+        ventanilla_domain::ports::StoreError::AlreadyExists => {
+            StartError::Invalid("that agent id is taken; choose another with --id".into())
+        }
+        other => StartError::Store(other),
+    })?;
     store
         .record(&AuditEntry {
             at: SystemClock.now(),
@@ -173,6 +188,26 @@ pub async fn sweep_mail(desk: Arc<LocalMailDesk>) {
         every.tick().await;
         if let Err(error) = desk.sweep_mail().await {
             tracing::error!(%error, "mail queue sweep failed; the next one tries again");
+        }
+    }
+}
+
+/// The deadline warnings, as the morning's schedule runs them on AWS: at start and every
+/// hour after (each warning goes once, whenever it runs).
+pub async fn warn_due(desk: Arc<LocalMailDesk>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match desk.warn_due().await {
+            Ok(report) if report.mails > 0 => {
+                if let Err(error) = desk.sweep_mail().await {
+                    tracing::error!(%error, "mail queue sweep failed; the next one tries again");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%error, "deadline warnings sweep failed; the next one tries again")
+            }
         }
     }
 }

@@ -70,6 +70,9 @@ enum AgentCommand {
         /// The person's name, as colleagues see it.
         #[arg(long)]
         name: String,
+        /// Where their notices go (deadline warnings); none without it.
+        #[arg(long)]
+        email: Option<String>,
         /// A stable id (letters, digits, '.', '-', '_'); made from the name if absent.
         #[arg(long)]
         id: Option<String>,
@@ -127,6 +130,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         agency,
         role,
         name,
+        email,
         id,
     })) = cli.command
     {
@@ -135,9 +139,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             Some(table) => ventanilla_local::AgentStore::DynamoDb(table),
             None => ventanilla_local::AgentStore::DataDir(&data_dir),
         };
-        let token =
-            ventanilla_local::add_agent(place, config.as_deref(), &id, &name, &agency, &role)
-                .await?;
+        let token = ventanilla_local::add_agent(
+            place,
+            config.as_deref(),
+            &id,
+            &name,
+            &agency,
+            &role,
+            email.as_deref(),
+        )
+        .await?;
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -159,6 +170,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         &local.mail,
     )));
     tokio::spawn(ventanilla_local::sweep_mail(std::sync::Arc::clone(
+        &local.mail,
+    )));
+    tokio::spawn(ventanilla_local::warn_due(std::sync::Arc::clone(
         &local.mail,
     )));
     tokio::spawn(ventanilla_local::smtp::serve(smtp, local.mail));

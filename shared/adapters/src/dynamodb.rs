@@ -2,7 +2,7 @@
 //!
 //! | item            | PK                                  | SK         | more                                   |
 //! |-----------------|-------------------------------------|------------|----------------------------------------|
-//! | ticket          | `TICKET#<number>`                   | `META`     | GSI1 queue by activity, GSI2 requester, GSI3 `DUE#<agency>` by due date while unfinished |
+//! | ticket          | `TICKET#<number>`                   | `META`     | GSI1 queue by activity, GSI2 requester, GSI3 `DUE#<agency>` by due date while unfinished, GSI4 `WARN#<agency>` by next warning |
 //! | message         | `TICKET#<number>`                   | `MSG#<at>#<id>` |                                   |
 //! | number counter  | `COUNTER#<agency>#<code>#<year>`    | `META`     | `last`                                 |
 //! | mail Message-ID | `MAILID#<message-id>`               | `META`     | `ticket`, `message`                    |
@@ -60,6 +60,9 @@ pub const REQUESTER_INDEX: &str = "GSI2";
 /// Unfinished tickets by due date, per agency: `DUE#<agency>`, `<due key>#<number>`; a
 /// finished ticket's item has neither attribute (a sparse index).
 pub const DUE_INDEX: &str = "GSI3";
+/// Tickets owed a warning, per agency, by its day: `WARN#<agency>`, `<day>#<number>`; keys
+/// only (the sweeper reads each ticket it warns about, consistently).
+pub const WARNING_INDEX: &str = "GSI4";
 pub const TTL_ATTRIBUTE: &str = "ttl";
 
 /// Losing the race for a number is normal under load: give up only after many tries.
@@ -167,6 +170,13 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
     if let Some(due) = ticket.due_key() {
         item.insert("GSI3PK".into(), s(due_pk(ticket.agency.as_str())));
         item.insert("GSI3SK".into(), s(due_sk(due, &ticket.number)));
+    }
+    if let Some(warning) = ticket.next_warning() {
+        item.insert(
+            "GSI4PK".into(),
+            s(format!("WARN#{}", ticket.agency.as_str())),
+        );
+        item.insert("GSI4SK".into(), s(due_sk(warning.on, &ticket.number)));
     }
     item.insert("version".into(), n(ticket.version));
     item.insert("status".into(), s(ticket.status.wire()));
@@ -296,19 +306,18 @@ impl DynamoStore {
                     .map_err(unavailable)?,
             ])
         };
-        let index =
-            |name: &str, hash: &str, range: &str| -> Result<GlobalSecondaryIndex, StoreError> {
-                GlobalSecondaryIndex::builder()
-                    .index_name(name)
-                    .set_key_schema(Some(key_schema(hash, range)?))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .map_err(unavailable)
-            };
+        let index = |name: &str,
+                     hash: &str,
+                     range: &str,
+                     projection: ProjectionType|
+         -> Result<GlobalSecondaryIndex, StoreError> {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .set_key_schema(Some(key_schema(hash, range)?))
+                .projection(Projection::builder().projection_type(projection).build())
+                .build()
+                .map_err(unavailable)
+        };
         // Tried again soon when it fails: table creation while a stand-in is still starting.
         let create = || async {
             let mut request = client
@@ -316,11 +325,33 @@ impl DynamoStore {
                 .table_name(table)
                 .billing_mode(BillingMode::PayPerRequest)
                 .set_key_schema(Some(key_schema("PK", "SK")?))
-                .global_secondary_indexes(index(QUEUE_INDEX, "GSI1PK", "GSI1SK")?)
-                .global_secondary_indexes(index(REQUESTER_INDEX, "GSI2PK", "GSI2SK")?)
-                .global_secondary_indexes(index(DUE_INDEX, "GSI3PK", "GSI3SK")?);
+                .global_secondary_indexes(index(
+                    QUEUE_INDEX,
+                    "GSI1PK",
+                    "GSI1SK",
+                    ProjectionType::All,
+                )?)
+                .global_secondary_indexes(index(
+                    REQUESTER_INDEX,
+                    "GSI2PK",
+                    "GSI2SK",
+                    ProjectionType::All,
+                )?)
+                .global_secondary_indexes(index(
+                    DUE_INDEX,
+                    "GSI3PK",
+                    "GSI3SK",
+                    ProjectionType::All,
+                )?)
+                .global_secondary_indexes(index(
+                    WARNING_INDEX,
+                    "GSI4PK",
+                    "GSI4SK",
+                    ProjectionType::KeysOnly,
+                )?);
             for name in [
-                "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK",
+                "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK",
+                "GSI4SK",
             ] {
                 request = request.attribute_definitions(attribute(name)?);
             }

@@ -28,7 +28,8 @@ mod tickets;
 const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = "
--- due_key since schema 7: `Ticket::due_key`, NULL once finished.
+-- due_key and warn_on since schema 7: `Ticket::due_key` (NULL once finished) and the day
+-- of its next warning (`Ticket::next_warning`).
 CREATE TABLE IF NOT EXISTS tickets (
     number        TEXT PRIMARY KEY,
     agency        TEXT NOT NULL,
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     last_activity TEXT NOT NULL,
     version       INTEGER NOT NULL,
     ticket        TEXT NOT NULL,
-    due_key       TEXT
+    due_key       TEXT,
+    warn_on       TEXT
 );
 CREATE INDEX IF NOT EXISTS tickets_by_queue
     ON tickets (agency, queue, last_activity DESC, number DESC);
@@ -163,10 +165,10 @@ impl SqliteStore {
             in_transaction(&connection, queue_undelivered_replies)?;
         }
         if (1..7).contains(&version) {
-            in_transaction(&connection, add_due_keys)?;
+            in_transaction(&connection, add_deadline_keys)?;
         }
         connection
-            .execute_batch(DUE_INDEX)
+            .execute_batch(DEADLINE_INDEXES)
             .map_err(StoreError::unavailable)?;
         connection
             .pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -244,6 +246,7 @@ fn queue_undelivered_replies(tx: &Connection) -> Result<(), StoreError> {
                 in_reply_to: None,
                 queued_at: now,
                 writer_until: now,
+                to: None,
             };
             match mail_queue::insert(
                 tx,
@@ -326,42 +329,63 @@ fn load_ticket(tx: &Connection, number: &str) -> Result<Ticket, StoreError> {
     from_json(&json.ok_or(StoreError::NotFound)?)
 }
 
-/// The index of unfinished tickets by due date: created after the column exists, which a
-/// file of schema 6 or older gets from `add_due_keys`.
-const DUE_INDEX: &str = "
+/// The indexes of unfinished tickets by due date and by the day of their next warning:
+/// created after the columns exist, which a file of schema 6 or older gets from
+/// `add_deadline_keys`.
+const DEADLINE_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS tickets_by_due ON tickets (agency, due_key, number)
     WHERE due_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tickets_to_warn ON tickets (agency, warn_on, number)
+    WHERE warn_on IS NOT NULL;
 ";
 
-/// Schema 7: the due-date column, filled for the unfinished tickets that have a due date
-/// (none was suspended before it existed).
-fn add_due_keys(tx: &Connection) -> Result<(), StoreError> {
-    // A file whose version was set back by hand may have the column already.
-    let has_column: bool = tx
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('tickets') WHERE name = 'due_key')",
-            [],
-            |row| row.get(0),
+/// Schema 7: the due-date and warning columns, filled for the unfinished tickets (none was
+/// suspended or warned before they existed).
+fn add_deadline_keys(tx: &Connection) -> Result<(), StoreError> {
+    // A file whose version was set back by hand may have the columns already.
+    for column in ["due_key", "warn_on"] {
+        let has_column: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('tickets') WHERE name = ?1)",
+                [column],
+                |row| row.get(0),
+            )
+            .map_err(db)?;
+        if !has_column {
+            tx.execute_batch(&format!("ALTER TABLE tickets ADD COLUMN {column} TEXT;"))
+                .map_err(db)?;
+        }
+    }
+    let open: Vec<String> = {
+        let mut statement = tx
+            .prepare("SELECT ticket FROM tickets WHERE status NOT IN ('resolved', 'closed')")
+            .map_err(db)?;
+        let rows = statement.query_map([], |row| row.get(0)).map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)?
+    };
+    for json in open {
+        let ticket: Ticket = from_json(&json)?;
+        execute(
+            tx,
+            "UPDATE tickets SET due_key = ?2, warn_on = ?3 WHERE number = ?1",
+            params![
+                ticket.number.as_str(),
+                ticket.due_key().map(|day| day.to_string()),
+                ticket.next_warning().map(|w| w.on.to_string()),
+            ],
         )
         .map_err(db)?;
-    if !has_column {
-        tx.execute_batch("ALTER TABLE tickets ADD COLUMN due_key TEXT;")
-            .map_err(db)?;
     }
-    tx.execute_batch(
-        "UPDATE tickets SET due_key = json_extract(ticket, '$.due_on')
-         WHERE status NOT IN ('resolved', 'closed');",
-    )
-    .map_err(db)
+    Ok(())
 }
 
 fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), StoreError> {
     let sql = if insert {
-        "INSERT INTO tickets (number, agency, queue, status, requester, created_at, last_activity, version, ticket, due_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO tickets (number, agency, queue, status, requester, created_at, last_activity, version, ticket, due_key, warn_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     } else {
         "UPDATE tickets SET agency = ?2, queue = ?3, status = ?4, requester = ?5, created_at = ?6,
-             last_activity = ?7, version = ?8, ticket = ?9, due_key = ?10
+             last_activity = ?7, version = ?8, ticket = ?9, due_key = ?10, warn_on = ?11
          WHERE number = ?1"
     };
     execute(
@@ -378,6 +402,7 @@ fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), St
             ticket.version as i64,
             to_json(ticket)?,
             ticket.due_key().map(|day| day.to_string()),
+            ticket.next_warning().map(|w| w.on.to_string()),
         ],
     )
     .map_err(db)?;

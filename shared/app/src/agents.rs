@@ -4,7 +4,7 @@ use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{Agent, AgentToken, AuditAction, Role, is_system_agent};
 use ventanilla_domain::model::field::display_name;
 use ventanilla_domain::ports::{AgentDirectory, Clock, StoreError};
-use ventanilla_domain::{AgencyCode, AgentId, FieldError, FieldErrors, FieldProblem};
+use ventanilla_domain::{AgencyCode, AgentId, Email, FieldError, FieldErrors, FieldProblem};
 
 use crate::AppError;
 use crate::session::{AgentPorts, Session};
@@ -18,6 +18,7 @@ pub async fn create(
     name: String,
     agency: AgencyCode,
     role: Role,
+    email: Option<Email>,
 ) -> Result<(Agent, AgentToken), StoreError> {
     // The system's own identities are taken, for good (the audit trail names them).
     if is_system_agent(&id) {
@@ -32,6 +33,7 @@ pub async fn create(
         active: true,
         token_hash: token.hash(),
         created_at: clock.now(),
+        email,
     };
     store.add_agent(&agent).await?;
     Ok((agent, token))
@@ -45,6 +47,8 @@ pub struct NewAgentRequest {
     pub name: Option<String>,
     /// `agent` when absent.
     pub role: Option<String>,
+    /// Where their notices go (deadline warnings); none when absent.
+    pub email: Option<String>,
 }
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
@@ -69,6 +73,10 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let role = Role::parse(request.role.as_deref().unwrap_or("agent"))
             .map_err(|e| errors.push(e))
             .ok();
+        let email = match request.email.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Email::parse(text).map_err(|e| errors.push(e)).ok(),
+        };
         let (Some(id), Some(name), Some(role), true) = (id, name, role, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
@@ -78,16 +86,17 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         }
         let clock = self.site.clock.as_ref();
         let agency = self.agent.agency.clone();
-        let (agent, token) = match create(&self.desk.store, clock, id, name, agency, role).await {
-            Ok(made) => made,
-            Err(StoreError::AlreadyExists) => {
-                return Err(AppError::invalid(FieldError::new(
-                    "id",
-                    FieldProblem::AlreadyTaken,
-                )));
-            }
-            Err(error) => return Err(error.into()),
-        };
+        let (agent, token) =
+            match create(&self.desk.store, clock, id, name, agency, role, email).await {
+                Ok(made) => made,
+                Err(StoreError::AlreadyExists) => {
+                    return Err(AppError::invalid(FieldError::new(
+                        "id",
+                        FieldProblem::AlreadyTaken,
+                    )));
+                }
+                Err(error) => return Err(error.into()),
+            };
         self.audit(
             AuditAction::ManageAgent,
             None,

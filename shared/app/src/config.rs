@@ -11,7 +11,7 @@ use ventanilla_domain::BlobKey;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
 use ventanilla_domain::model::mail_queue::RetryPolicy;
-use ventanilla_domain::model::term::{DayKind, Term};
+use ventanilla_domain::model::term::{DayKind, Term, TermExtension, WarningRules};
 use ventanilla_domain::rules::mail_in::support_address::MailPolicy;
 use ventanilla_domain::rules::privacy::Retention;
 use ventanilla_domain::{AgencyCode, Category, Email, QueueName};
@@ -47,6 +47,8 @@ pub struct Settings {
     /// The legal term of each category that has one (`[terms.<category>]`); the others get
     /// their agency's `response_days`.
     pub terms: BTreeMap<Category, Term>,
+    /// An agency's own terms (`[agencies.terms.<category>]`), over `terms`.
+    pub agency_terms: BTreeMap<(AgencyCode, Category), Term>,
     pub deadlines: DeadlineSettings,
     /// `None`: personal data is kept until an admin erases it.
     pub retention: Option<Retention>,
@@ -58,6 +60,8 @@ pub struct DeadlineSettings {
     /// The business days a ticket's clock may stay stopped while the agency waits on the
     /// citizen; 0: it never stops.
     pub suspension_max_days: u32,
+    /// When agents are warned before a due date (given to each ticket with its term).
+    pub warnings: WarningRules,
 }
 
 /// How the mail queue (the durable outbox) retries and how often it is swept.
@@ -111,7 +115,8 @@ struct File {
     agencies: Vec<AgencyFile>,
 }
 
-/// `[terms.<category>]`: the term the law gives to answer that kind of request.
+/// `[terms.<category>]` (and `[agencies.terms.<category>]`, for one agency): the term the
+/// law gives to answer that kind of request.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TermFile {
@@ -119,12 +124,30 @@ struct TermFile {
     /// `business` (término) or `calendar` (plazo).
     kind: String,
     basis: String,
+    /// Days (of the same kind) a supervisor may extend it by, once; none without it.
+    #[serde(default)]
+    extension_days: Option<u32>,
+    /// Whether the citizen is told of an extension by mail.
+    #[serde(default = "yes")]
+    extension_notice: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn terms(file: BTreeMap<String, TermFile>) -> Result<BTreeMap<Category, Term>, SettingsError> {
     file.into_iter()
         .map(|(category, term)| {
             let category = Category::parse(&category).map_err(|e| invalid("terms", e))?;
+            let extension = match term.extension_days {
+                None => None,
+                Some(days @ 1..=365) => Some(TermExtension {
+                    days,
+                    notice: term.extension_notice,
+                }),
+                Some(_) => return Err(invalid("terms.extension_days", "must be 1 to 365")),
+            };
             let kind = DayKind::parse(&term.kind).ok_or_else(|| {
                 invalid(
                     "terms.kind",
@@ -140,6 +163,9 @@ fn terms(file: BTreeMap<String, TermFile>) -> Result<BTreeMap<Category, Term>, S
                     days: term.days,
                     kind,
                     basis: term.basis,
+                    extension,
+                    // Set from [deadlines] by `Settings::term`.
+                    warnings: WarningRules::default(),
                 },
             ))
         })
@@ -151,6 +177,8 @@ fn terms(file: BTreeMap<String, TermFile>) -> Result<BTreeMap<Category, Term>, S
 #[serde(deny_unknown_fields, default)]
 struct DeadlinesFile {
     suspension_max_days: u32,
+    warn_at_percent: u32,
+    warn_days_before: u32,
 }
 
 impl Default for DeadlinesFile {
@@ -158,6 +186,8 @@ impl Default for DeadlinesFile {
         // COA, art. 140: ten days to complete or correct a request.
         DeadlinesFile {
             suspension_max_days: 10,
+            warn_at_percent: 80,
+            warn_days_before: 1,
         }
     }
 }
@@ -167,8 +197,18 @@ impl DeadlinesFile {
         if self.suspension_max_days > 365 {
             return Err(invalid("deadlines.suspension_max_days", "must be 0 to 365"));
         }
+        if self.warn_at_percent >= 100 {
+            return Err(invalid("deadlines.warn_at_percent", "must be 0 to 99"));
+        }
+        if self.warn_days_before > 365 {
+            return Err(invalid("deadlines.warn_days_before", "must be 0 to 365"));
+        }
         Ok(DeadlineSettings {
             suspension_max_days: self.suspension_max_days,
+            warnings: WarningRules {
+                at_percent: self.warn_at_percent,
+                days_before: self.warn_days_before,
+            },
         })
     }
 }
@@ -283,6 +323,9 @@ struct AgencyFile {
     queues_by_category: BTreeMap<String, String>,
     #[serde(default)]
     follow_ups: BTreeMap<String, String>,
+    /// This agency's own terms, over `[terms]`.
+    #[serde(default)]
+    terms: BTreeMap<String, TermFile>,
 }
 
 /// `reopen`, `reject` or `new-linked`; a reopening is limited to `reopen_within_days`.
@@ -310,11 +353,15 @@ impl Settings {
     pub fn parse(text: &str) -> Result<Self, SettingsError> {
         let file: File = toml::from_str(text)?;
         let reopen_days = file.mail.reopen_within_days;
+        let mut agency_terms = BTreeMap::new();
         let agencies = file
             .agencies
             .into_iter()
             .map(|a| {
                 let code = AgencyCode::parse(&a.code).map_err(|e| invalid("agencies.code", e))?;
+                for (category, term) in terms(a.terms)? {
+                    agency_terms.insert((code.clone(), category), term);
+                }
                 let default_queue = QueueName::parse(&a.default_queue)
                     .map_err(|e| invalid("agencies.default_queue", e))?;
                 let queues_by_category = a
@@ -366,6 +413,7 @@ impl Settings {
         let settings = Settings {
             mail_queue: file.mail_queue.settings()?,
             terms: terms(file.terms)?,
+            agency_terms,
             deadlines: file.deadlines.settings()?,
             no_reply: Mailbox::new(file.site.name.clone(), no_reply),
             site_name: file.site.name,
@@ -446,13 +494,20 @@ impl Settings {
     /// agency's own commitment (`response_days` business days); `None` for an agency not
     /// configured.
     pub fn term(&self, agency: &AgencyCode, category: Category) -> Option<Term> {
-        if let Some(term) = self.terms.get(&category) {
-            return Some(term.clone());
-        }
-        self.agency(agency).map(|agency| Term {
-            days: agency.response_days,
-            kind: DayKind::Business,
-            basis: "Compromiso de servicio de la entidad".into(),
+        let own = self.agency_terms.get(&(agency.clone(), category));
+        let term = match own.or_else(|| self.terms.get(&category)) {
+            Some(term) => term.clone(),
+            None => Term {
+                days: self.agency(agency)?.response_days,
+                kind: DayKind::Business,
+                basis: "Compromiso de servicio de la entidad".into(),
+                extension: None,
+                warnings: WarningRules::default(),
+            },
+        };
+        Some(Term {
+            warnings: self.deadlines.warnings,
+            ..term
         })
     }
 
@@ -626,5 +681,43 @@ mod tests {
             }
         );
         assert_eq!(settings.mail.inbound_prefix, "inbound/");
+    }
+
+    #[test]
+    fn an_agency_may_have_its_own_terms() {
+        // The last agency in the file is MINTEL: a table after it belongs to it.
+        let text = format!(
+            "{DEFAULT_CONFIG}\n[agencies.terms.queja]\ndays = 10\nkind = \"calendar\"\n\
+             basis = \"Reglamento interno\"\nextension_days = 5\nextension_notice = false\n"
+        );
+        let settings = Settings::parse(&text).unwrap();
+        let mintel = AgencyCode::parse("MINTEL").unwrap();
+        let mdt = AgencyCode::parse("MDT").unwrap();
+        let own = settings.term(&mintel, Category::Queja).unwrap();
+        assert_eq!((own.days, own.kind), (10, DayKind::Calendar));
+        assert_eq!(
+            own.extension,
+            Some(TermExtension {
+                days: 5,
+                notice: false
+            })
+        );
+        let general = settings.term(&mdt, Category::Queja).unwrap();
+        assert_eq!(
+            (general.days, general.basis.as_str()),
+            (30, "COA, art. 207 (silencio administrativo)")
+        );
+        assert_eq!(
+            general.extension,
+            Some(TermExtension {
+                days: 15,
+                notice: true
+            })
+        );
+        // A category with no term anywhere: the agency's response_days.
+        assert_eq!(settings.term(&mintel, Category::Asesoria).unwrap().days, 5);
+        let bad = text.replace("extension_days = 5", "extension_days = 0");
+        let error = Settings::parse(&bad).unwrap_err().to_string();
+        assert!(error.contains("extension_days"), "{error}");
     }
 }

@@ -82,6 +82,7 @@ pub async fn open(
         linked_to: new.linked_to,
         mail: acknowledgement,
         due_on: new.term.as_ref().map(|term| due_date(term, now)),
+        term: new.term,
     };
     store.open(draft).await
 }

@@ -278,13 +278,7 @@ where
                 return Ok(None);
             };
             let id = match refused_key {
-                Some(refused) => {
-                    use sha2::Digest;
-                    let digest = sha2::Sha256::digest(refused.as_str().as_bytes());
-                    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-                    MailMessageId::parse(&format!("refused.{hex}@{}", site.settings.mail_domain))
-                        .unwrap_or_else(|_| site.new_mail_id())
-                }
+                Some(refused) => site.derived_mail_id("refused", refused.as_str()),
                 None => site.new_mail_id(),
             };
             let intent =

@@ -8,10 +8,12 @@
 
 use std::time::Duration;
 
-use ventanilla_domain::model::mail::{MailAttachment, MailMessageId, Mailbox};
+use ventanilla_domain::model::mail::{MailAttachment, MailDraft, MailMessageId, Mailbox};
 use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, QueuedMail};
+use ventanilla_domain::model::term::WarningPoint;
+use ventanilla_domain::rules::deadline::day_in_ecuador;
 use ventanilla_domain::rules::notices::{
-    NoticeContext, acknowledgement, agent_reply, follow_up_refused,
+    NoticeContext, acknowledgement, agent_reply, deadline_warning, follow_up_refused, term_extended,
 };
 
 use ventanilla_domain::ports::{
@@ -43,6 +45,16 @@ impl Site {
         .unwrap_or_else(|_| unreachable!("the mail domain is checked when the settings load"))
     }
 
+    /// The Message-ID of the one mail owed for `key` (the mail a refusal answers; a ticket,
+    /// warning and agent): the same on every try, so that a mail queued twice is one.
+    pub fn derived_mail_id(&self, kind: &str, key: &str) -> MailMessageId {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        MailMessageId::parse(&format!("{kind}.{hex}@{}", self.settings.mail_domain))
+            .unwrap_or_else(|_| self.new_mail_id())
+    }
+
     /// A mail owed about the message `about`, to queue with the change that causes it; the
     /// writer holds it for the queue's lease.
     pub fn mail_intent(
@@ -64,6 +76,7 @@ impl Site {
             in_reply_to,
             queued_at: now,
             writer_until: now.plus(lease),
+            to: None,
         }
     }
 }
@@ -309,6 +322,11 @@ where
         about: MessageId,
     ) {
         let notice = mail.intent.notice;
+        if let Notice::DeadlineWarning { .. } = notice {
+            // To an agent, about no message: nothing to thread a reply to.
+            tracing::info!(ticket = %ticket.number, notice = notice.as_str(), provider_id = %sent.provider_id, "mail sent");
+            return;
+        }
         let mut ids = Vec::new();
         if notice != Notice::AgentReply {
             ids.push(mail.id().clone());
@@ -356,6 +374,9 @@ where
         known: Option<(Ticket, Vec<Message>)>,
     ) -> Attempt {
         let notice = mail.intent.notice;
+        if let Notice::DeadlineWarning { point } = notice {
+            return self.warning_attempt(site, mail, point).await;
+        }
         let (ticket, thread) = match known {
             Some(known) => known,
             None => match self.read_thread(mail).await {
@@ -439,6 +460,14 @@ where
             Notice::Acknowledgement { quote } => acknowledgement(&ticket, about, quote, cx),
             Notice::FollowUpRefused => follow_up_refused(&ticket, cx),
             Notice::AgentReply => agent_reply(&ticket, about, cx),
+            Notice::TermExtended => term_extended(&ticket, cx),
+            // Taken by `warning_attempt` before the thread is read.
+            Notice::DeadlineWarning { .. } => {
+                return Attempt::Failed {
+                    error: "a warning is not a notice to the citizen".into(),
+                    permanent: true,
+                };
+            }
         };
         for file in &about.attachments {
             if notice != Notice::AgentReply {
@@ -458,38 +487,98 @@ where
                 }
             }
         }
+        match self.send_within_hold(site, mail, &ticket, draft).await {
+            Ok(sent) => Attempt::Sent {
+                sent,
+                about: about.id,
+                ticket: Box::new(ticket),
+            },
+            Err(attempt) => attempt,
+        }
+    }
+
+    /// Sends `draft` within this sender's hold on `mail`.
+    async fn send_within_hold(
+        &self,
+        site: &Site,
+        mail: &QueuedMail,
+        ticket: &Ticket,
+        draft: MailDraft,
+    ) -> Result<ventanilla_domain::ports::SentMail, Attempt> {
         // The mail is this sender's until `next_try` (the writer's lease, or the claim's):
         // past it a sweeper may take it over. A send starts only well before then, and is cut
         // short before then.
         let Some(limit) = send_limit(mail, site) else {
             tracing::warn!(ticket = %ticket.number, mail = %mail.id(), "too little of the hold left to send; left to the sweeper");
-            return Attempt::Leave;
+            return Err(Attempt::Leave);
         };
-        let sent = match tokio::time::timeout(limit, self.mailer.send(&draft.build())).await {
-            Ok(Ok(sent)) => sent,
-            Ok(Err(MailError::Rejected(why))) => {
-                return Attempt::Failed {
-                    error: format!("the mail was rejected: {why}"),
-                    permanent: true,
-                };
-            }
-            Ok(Err(error)) => {
-                return Attempt::Failed {
-                    error: error.to_string(),
-                    permanent: false,
-                };
-            }
-            Err(_) => {
-                return Attempt::Failed {
-                    error: "the mail provider did not answer in time".into(),
-                    permanent: false,
-                };
-            }
+        match tokio::time::timeout(limit, self.mailer.send(&draft.build())).await {
+            Ok(Ok(sent)) => Ok(sent),
+            Ok(Err(MailError::Rejected(why))) => Err(Attempt::Failed {
+                error: format!("the mail was rejected: {why}"),
+                permanent: true,
+            }),
+            Ok(Err(error)) => Err(Attempt::Failed {
+                error: error.to_string(),
+                permanent: false,
+            }),
+            Err(_) => Err(Attempt::Failed {
+                error: "the mail provider did not answer in time".into(),
+                permanent: false,
+            }),
+        }
+    }
+
+    /// One try of a warning to an agent (`MailIntent::to`): only the ticket is read, and no
+    /// address's daily answers count.
+    async fn warning_attempt(
+        &self,
+        site: &Site,
+        mail: &mut QueuedMail,
+        point: WarningPoint,
+    ) -> Attempt {
+        let ticket = match self.store.ticket(&mail.ticket).await {
+            Ok(ticket) => ticket,
+            Err(StoreError::NotFound) => return Attempt::Skipped("the ticket is gone"),
+            Err(error) => return error.into(),
         };
-        Attempt::Sent {
-            sent,
-            about: about.id,
-            ticket: Box::new(ticket),
+        if ticket.due_key().is_none() {
+            return Attempt::Skipped("the ticket is finished");
+        }
+        mail.agency = ticket.agency.clone();
+        let Some(to) = mail.intent.to.clone() else {
+            return Attempt::Failed {
+                error: "a warning without its recipient".into(),
+                permanent: true,
+            };
+        };
+        let settings = &site.settings;
+        let agency_name = settings
+            .agency(&ticket.agency)
+            .map_or(ticket.agency.as_str(), |a| a.name.as_str());
+        let cx = NoticeContext {
+            from: &settings.no_reply,
+            reply_to: &settings.no_reply,
+            mail_domain: &settings.mail_domain,
+            agency_name,
+            response_days: 0,
+            due_on: ticket.due_on,
+            access_url: "",
+            site_url: &settings.public_url,
+            lang: Lang::Es,
+            now: site.clock.now(),
+            message_id: mail.id().clone(),
+            in_reply_to: None,
+        };
+        let today = day_in_ecuador(site.clock.now());
+        let draft = deadline_warning(&ticket, point, Mailbox::new(to.name, to.email), today, cx);
+        match self.send_within_hold(site, mail, &ticket, draft).await {
+            Ok(sent) => Attempt::Sent {
+                sent,
+                about: mail.intent.about,
+                ticket: Box::new(ticket),
+            },
+            Err(attempt) => attempt,
         }
     }
 

@@ -308,6 +308,14 @@ pub trait TicketStore: Send + Sync {
         query: &DueQuery,
     ) -> impl Future<Output = Result<Page<Ticket, DueCursor>, StoreError>> + Send;
 
+    /// The numbers of an agency's tickets owed a warning (`Ticket::next_warning`) on or
+    /// before `query.until`, by that day (then number); the cursor is that day and number.
+    /// From an index of them: the sweeper reads only the tickets it warns about.
+    fn tickets_to_warn(
+        &self,
+        query: &DueQuery,
+    ) -> impl Future<Output = Result<Page<TicketNumber, DueCursor>, StoreError>> + Send;
+
     /// A requester's tickets, newest first.
     fn requester_tickets(
         &self,

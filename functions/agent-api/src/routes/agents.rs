@@ -43,6 +43,7 @@ fn agent_json(agent: &Agent) -> serde_json::Value {
         "role": agent.role.wire(),
         "active": agent.active,
         "created_at": agent.created_at.to_string(),
+        "email": agent.email.as_ref().map(|e| e.as_str()),
     })
 }
 

@@ -4,6 +4,7 @@ pub mod agencies;
 pub mod agents;
 pub mod calendar;
 pub mod changes;
+pub mod extensions;
 pub mod notes;
 pub mod parked_mail;
 pub mod replies;

@@ -285,6 +285,71 @@ impl TicketStore for DynamoStore {
         Ok(Page::of(items, query.limit, false, DueCursor::after))
     }
 
+    async fn tickets_to_warn(
+        &self,
+        query: &DueQuery,
+    ) -> Result<Page<TicketNumber, DueCursor>, StoreError> {
+        let mut values = vec![(":pk", s(format!("WARN#{}", query.agency.as_str())))];
+        // Keys as in `due_tickets`: `<day>#<number>`.
+        let after = query
+            .after
+            .as_ref()
+            .map(|after| format!("{} ", due_sk(after.due, &after.number)));
+        let until = query.until.map(|day| format!("{day}$"));
+        let condition = match (after, until) {
+            (Some(after), Some(until)) if after > until => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+            (Some(after), Some(until)) => {
+                values.push((":after", s(after)));
+                values.push((":until", s(until)));
+                "GSI4PK = :pk AND GSI4SK BETWEEN :after AND :until"
+            }
+            (Some(after), None) => {
+                values.push((":after", s(after)));
+                "GSI4PK = :pk AND GSI4SK >= :after"
+            }
+            (None, Some(until)) => {
+                values.push((":until", s(until)));
+                "GSI4PK = :pk AND GSI4SK <= :until"
+            }
+            (None, None) => "GSI4PK = :pk",
+        };
+        let mut request = self
+            .client
+            .get()
+            .query()
+            .table_name(&self.table)
+            .index_name(WARNING_INDEX)
+            .key_condition_expression(condition)
+            .limit(i32::try_from(query.limit + 1).unwrap_or(i32::MAX));
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        let output = request.send().await.map_err(unavailable)?;
+        let mut found = Vec::new();
+        for item in output.items() {
+            let key = match item.get("GSI4SK") {
+                Some(AttributeValue::S(key)) => key,
+                _ => return Err(StoreError::unavailable("a warning entry without its key")),
+            };
+            let cursor = key
+                .split_once('#')
+                .and_then(|(day, number)| DueCursor::decode(&format!("{day}_{number}")).ok())
+                .ok_or_else(|| StoreError::unavailable("a warning entry with a bad key"))?;
+            found.push(cursor);
+        }
+        let more = output.last_evaluated_key.is_some();
+        let page = Page::of(found, query.limit, more, Clone::clone);
+        Ok(Page {
+            items: page.items.into_iter().map(|c| c.number).collect(),
+            next: page.next,
+        })
+    }
+
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         let values = vec![(":pk", s(format!("REQUESTER#{}", email.match_key())))];
         let (tickets, _) = self

@@ -212,6 +212,51 @@ impl TicketStore for SqliteStore {
         .await
     }
 
+    async fn tickets_to_warn(
+        &self,
+        query: &DueQuery,
+    ) -> Result<Page<TicketNumber, DueCursor>, StoreError> {
+        let query = query.clone();
+        self.transaction(move |tx| {
+            let after = query.after.as_ref();
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT warn_on, number FROM tickets
+                     WHERE agency = ?1 AND warn_on IS NOT NULL
+                       AND (?2 IS NULL OR warn_on <= ?2)
+                       AND (?3 IS NULL OR (warn_on, number) > (?3, ?4))
+                     ORDER BY warn_on ASC, number ASC
+                     LIMIT ?5",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map(
+                    params![
+                        query.agency.as_str(),
+                        query.until.map(|day| day.to_string()),
+                        after.map(|c| c.due.to_string()),
+                        after.map(|c| c.number.as_str().to_owned()),
+                        (query.limit + 1) as i64,
+                    ],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                )
+                .map_err(db)?;
+            let mut found = Vec::new();
+            for row in rows {
+                let (day, number) = row.map_err(db)?;
+                let cursor = DueCursor::decode(&format!("{day}_{number}"))
+                    .map_err(|e| StoreError::unavailable(e.to_string()))?;
+                found.push(cursor);
+            }
+            let page = Page::of(found, query.limit, false, Clone::clone);
+            Ok(Page {
+                items: page.items.into_iter().map(|c| c.number).collect(),
+                next: page.next,
+            })
+        })
+        .await
+    }
+
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         let sql = "SELECT ticket FROM tickets WHERE requester = ?1
                    ORDER BY created_at DESC, number DESC";

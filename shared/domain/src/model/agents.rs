@@ -116,6 +116,9 @@ pub struct Agent {
     pub active: bool,
     pub token_hash: TokenHash,
     pub created_at: Timestamp,
+    /// Where their notices go (deadline warnings); none: they get none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<crate::Email>,
 }
 
 /// How much of a ticket an agent may see and do.
@@ -170,6 +173,8 @@ pub enum AuditAction {
     ErasePersonalData,
     /// Sent a parked mail again.
     SendMailAgain,
+    /// Extended a ticket's term.
+    ExtendTerm,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

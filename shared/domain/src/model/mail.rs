@@ -124,6 +124,24 @@ impl Mailbox {
     }
 }
 
+/// RFC 3834's kinds of automatic mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoSubmitted {
+    /// In answer to a mail or a form: an acknowledgement, a refusal.
+    Replied,
+    /// On the system's own initiative: an extension's notice, a warning.
+    Generated,
+}
+
+impl AutoSubmitted {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoSubmitted::Replied => "auto-replied",
+            AutoSubmitted::Generated => "auto-generated",
+        }
+    }
+}
+
 /// A mail to build: what we say, to whom, and where it sits in the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailDraft {
@@ -137,8 +155,8 @@ pub struct MailDraft {
     pub in_reply_to: Option<MailMessageId>,
     pub references: Vec<MailMessageId>,
     /// Sent by the system, not by a person: marked per RFC 3834 so that well-behaved
-    /// auto-responders do not answer it and loops cannot start.
-    pub automatic: bool,
+    /// auto-responders do not answer it and loops cannot start; `None`: a person's.
+    pub automatic: Option<AutoSubmitted>,
     pub date: Timestamp,
     pub attachments: Vec<MailAttachment>,
 }
@@ -194,9 +212,9 @@ impl MailDraft {
                 file.bytes.as_slice(),
             );
         }
-        if self.automatic {
+        if let Some(kind) = self.automatic {
             builder = builder
-                .header("Auto-Submitted", Raw::new("auto-replied"))
+                .header("Auto-Submitted", Raw::new(kind.as_str()))
                 .header("X-Auto-Response-Suppress", Raw::new("All"));
         }
         let mut raw = Vec::new();
@@ -268,7 +286,7 @@ mod tests {
                 MailMessageId::parse("orig@mail.example.com").unwrap(),
                 MailMessageId::parse("ticket.mdt-pre-2024-00089@turismo.gob.ec").unwrap(),
             ],
-            automatic: true,
+            automatic: Some(AutoSubmitted::Replied),
             date: Timestamp::parse("2025-01-01T12:00:00Z").unwrap(),
             attachments: Vec::new(),
         }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::term::WarningPoint;
+
 use crate::model::lang::Lang;
 use crate::model::mail::MailMessageId;
 use crate::model::ticket::MessageId;
@@ -27,13 +29,21 @@ pub enum Notice {
     FollowUpRefused,
     /// An agent's public reply, sent from the support address.
     AgentReply,
+    /// "We extended the term to answer you" (a supervisor's decision).
+    TermExtended,
+    /// To an agent: a ticket's term is at a warning point (`MailIntent::to` names them).
+    DeadlineWarning { point: WarningPoint },
 }
 
 impl Notice {
     /// Whether it counts against the address's daily answers and waits while the address
-    /// bounces: what the site sends on its own does; an answer an agent wrote does not.
+    /// bounces: what the site sends on its own to a citizen does; what an agent decided (a
+    /// reply, an extension) and what goes to agents does not.
     pub fn counted(self) -> bool {
-        !matches!(self, Notice::AgentReply)
+        !matches!(
+            self,
+            Notice::AgentReply | Notice::TermExtended | Notice::DeadlineWarning { .. }
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +51,8 @@ impl Notice {
             Notice::Acknowledgement { .. } => "acknowledgement",
             Notice::FollowUpRefused => "follow-up-refused",
             Notice::AgentReply => "agent-reply",
+            Notice::TermExtended => "term-extended",
+            Notice::DeadlineWarning { .. } => "deadline-warning",
         }
     }
 }
@@ -63,6 +75,17 @@ pub struct MailIntent {
     pub queued_at: Timestamp,
     /// Until then it is the writer's to send (right after its write); then the sweeper's.
     pub writer_until: Timestamp,
+    /// Whom it goes to when not the ticket's requester: an agent, for a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Recipient>,
+}
+
+/// Someone a mail goes to besides the requester: an agent of the ticket's agency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub agent: crate::AgentId,
+    pub name: String,
+    pub email: crate::Email,
 }
 
 impl MailIntent {
@@ -282,6 +305,7 @@ mod tests {
             in_reply_to: None,
             queued_at: at("2027-03-01T10:00:00Z"),
             writer_until: at("2027-03-01T10:02:00Z"),
+            to: None,
         }
         .queued(
             TicketNumber::parse("MDT-REQ-2027-00001").unwrap(),

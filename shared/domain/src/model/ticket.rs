@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::BlobKey;
 use crate::model::mail::MailMessageId;
 use crate::model::mail_queue::MailIntent;
-use crate::model::term::{Suspension, TermClock};
+use crate::model::term::{Extension, Suspension, Term, TermClock, Warning, WarningPoint};
 use crate::{
     AgencyCode, AgentId, Body, Category, Email, Gender, IdDocument, Nationality, PersonName, Phone,
     Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,
@@ -63,6 +63,16 @@ pub struct Ticket {
     /// While the agency waits on the citizen, the term's clock is stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended: Option<Suspension>,
+    /// The term it was given when opened (its days, how they count, the rule, the extension
+    /// allowed); `None` on tickets opened before terms were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<Term>,
+    /// The one extension of its term, once granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended: Option<Extension>,
+    /// The last warning about its term its agents were sent (`rules::deadline::warnings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warned: Option<WarningPoint>,
 }
 
 impl Ticket {
@@ -98,6 +108,9 @@ impl Ticket {
             erased_at: None,
             due_on: None,
             suspended: None,
+            term: None,
+            extended: None,
+            warned: None,
         }
     }
 
@@ -115,6 +128,12 @@ impl Ticket {
     /// the citizen does not answer (and will have once it runs again by itself).
     pub fn due_date(&self) -> Option<chrono::NaiveDate> {
         self.suspended.map(|s| s.latest_due).or(self.due_on)
+    }
+
+    /// The next warning its agents are owed, and its day: what the sweeper's index is keyed
+    /// by.
+    pub fn next_warning(&self) -> Option<Warning> {
+        crate::rules::deadline::next_warning(self)
     }
 
     /// The suspension still stopping the clock on `today` (Ecuador's day).
@@ -335,6 +354,7 @@ pub struct TicketDraft {
     /// The acknowledgement owed, queued with the ticket.
     pub mail: Option<MailIntent>,
     pub due_on: Option<chrono::NaiveDate>,
+    pub term: Option<Term>,
 }
 
 impl TicketDraft {
@@ -359,6 +379,9 @@ impl TicketDraft {
             erased_at: None,
             due_on: self.due_on,
             suspended: None,
+            term: self.term,
+            extended: None,
+            warned: None,
         };
         (ticket, self.first_message)
     }
@@ -379,8 +402,13 @@ pub struct TicketChange {
     pub undelivered: Option<MessageId>,
     /// A public reply the mail provider accepted.
     pub delivered: Option<MessageId>,
-    /// The term's clock after a change of status (`rules::deadline::clock_on`).
+    /// The term's clock after a change of status (`rules::deadline::clock_on`) or an
+    /// extension.
     pub term: Option<TermClock>,
+    /// The term's extension, granted with this change (`rules::deadline::extend`).
+    pub extended: Option<Extension>,
+    /// A warning about the term sent with this change.
+    pub warned: Option<WarningPoint>,
 }
 
 impl TicketChange {
@@ -436,6 +464,12 @@ impl TicketChange {
         if let Some(clock) = self.term {
             next.due_on = Some(clock.due_on);
             next.suspended = clock.suspended;
+        }
+        if let Some(extension) = &self.extended {
+            next.extended = Some(extension.clone());
+        }
+        if let Some(point) = self.warned {
+            next.warned = Some(point);
         }
         if let Some(message) = message
             && message.kind.moves_activity()

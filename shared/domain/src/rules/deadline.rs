@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::model::status::Status;
-use crate::model::term::{DayKind, Suspension, Term, TermClock};
+use crate::model::term::{DayKind, Extension, Suspension, Term, TermClock, Warning, WarningPoint};
 use crate::model::ticket::Ticket;
 use crate::model::time::Timestamp;
 use crate::rules::calendar::{Calendar, YEARS};
@@ -45,6 +45,75 @@ pub fn term_ends_on(kind: DayKind, days: u32, day: NaiveDate) -> NaiveDate {
             calendar.received_on(end)
         }
     }
+}
+
+/// Why a term cannot be extended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ExtensionRefused {
+    #[error("the ticket has no term of its own (opened before terms were kept)")]
+    NoTerm,
+    #[error("its term allows no extension")]
+    NotAllowed,
+    #[error("its term was extended already; it may be only once")]
+    AlreadyExtended,
+    #[error("the ticket is finished")]
+    Finished,
+    #[error("its term has expired; an extension is granted before it ends")]
+    Expired,
+}
+
+/// `day` moved `days` days of `kind` on: business days, or calendar days ending on a
+/// business day.
+fn moved_on(day: NaiveDate, days: u32, kind: DayKind) -> NaiveDate {
+    match kind {
+        DayKind::Business => business_days_after(day, days),
+        DayKind::Calendar => {
+            let end = day
+                .checked_add_days(chrono::Days::new(days.into()))
+                .unwrap_or(day);
+            calendar_for(end, 0).received_on(end)
+        }
+    }
+}
+
+/// The term's clock after its one extension, granted at `at` by `by` for `reason`, and the
+/// extension as the ticket keeps it. Granted only before the term ends (COA, art. 161: an
+/// extension is decided before the term expires), once, on an unfinished ticket whose term
+/// allows it; a stopped clock keeps its stop, its dates moved the same.
+pub fn extend(
+    ticket: &Ticket,
+    at: Timestamp,
+    by: crate::AgentId,
+    reason: String,
+) -> Result<(TermClock, Extension), ExtensionRefused> {
+    let term = ticket.term.as_ref().ok_or(ExtensionRefused::NoTerm)?;
+    let allowed = term.extension.ok_or(ExtensionRefused::NotAllowed)?;
+    if ticket.extended.is_some() {
+        return Err(ExtensionRefused::AlreadyExtended);
+    }
+    if ticket.status.is_finished() {
+        return Err(ExtensionRefused::Finished);
+    }
+    let due_on = ticket.due_on.ok_or(ExtensionRefused::NoTerm)?;
+    let today = day_in_ecuador(at);
+    if ticket.due_date().is_some_and(|due| today > due) {
+        return Err(ExtensionRefused::Expired);
+    }
+    let clock = TermClock {
+        due_on: moved_on(due_on, allowed.days, term.kind),
+        suspended: ticket.suspended.map(|stopped| Suspension {
+            latest_due: moved_on(stopped.latest_due, allowed.days, term.kind),
+            ..stopped
+        }),
+    };
+    let extension = Extension {
+        days: allowed.days,
+        reason,
+        by,
+        at,
+        was_due_on: due_on,
+    };
+    Ok((clock, extension))
 }
 
 /// The longest term the calendar is asked about: ten years of business days; no term the
@@ -110,6 +179,82 @@ pub fn business_days_after(day: NaiveDate, days: u32) -> NaiveDate {
     calendar_for(day, days).term_ends(day, days)
 }
 
+/// The `days`th business day before `day`.
+pub fn business_days_before(day: NaiveDate, days: u32) -> NaiveDate {
+    let years = i32::try_from(days / 200)
+        .unwrap_or(i32::MAX)
+        .saturating_add(1);
+    let first = day.year().saturating_sub(years).max(*YEARS.start());
+    let calendar = Calendar::national(first, day.year());
+    let mut found = day;
+    let mut left = days;
+    while left > 0 {
+        let Some(previous) = found.pred_opt() else {
+            break;
+        };
+        found = previous;
+        if calendar.is_business_day(found) {
+            left -= 1;
+        }
+    }
+    found
+}
+
+/// The warnings `ticket`'s term gives its agents, in order, each on the day it is due: once
+/// its share has passed, some business days before its due date, and on the business day
+/// after it (expired); none once it is finished. A warning that would come on or after the
+/// next one's day is left out (a short term warns once, at the later point).
+pub fn warnings(ticket: &Ticket) -> Vec<Warning> {
+    let Some(due) = ticket.due_key() else {
+        return Vec::new();
+    };
+    let rules = ticket.term.as_ref().map(|t| t.warnings).unwrap_or_default();
+    let mut all = Vec::new();
+    if (1..100).contains(&rules.at_percent) {
+        let total = business_days_between(day_in_ecuador(ticket.created_at), due);
+        let left = total.saturating_mul(100 - rules.at_percent) / 100;
+        all.push(Warning {
+            point: WarningPoint::SharePassed,
+            on: business_days_before(due, left),
+        });
+    }
+    if rules.days_before > 0 {
+        all.push(Warning {
+            point: WarningPoint::DueSoon,
+            on: business_days_before(due, rules.days_before),
+        });
+    }
+    all.push(Warning {
+        point: WarningPoint::Expired,
+        on: business_days_after(due, 1),
+    });
+    let mut kept: Vec<Warning> = Vec::new();
+    for warning in all.into_iter().rev() {
+        if kept.last().is_none_or(|later| warning.on < later.on) {
+            kept.push(warning);
+        }
+    }
+    kept.reverse();
+    kept
+}
+
+/// The next warning `ticket` is owed: the first after the last one sent.
+pub fn next_warning(ticket: &Ticket) -> Option<Warning> {
+    warnings(ticket)
+        .into_iter()
+        .find(|w| ticket.warned.is_none_or(|sent| w.point > sent))
+}
+
+/// The warning to send about `ticket` on `today`: the latest one due by then and not sent
+/// (after a pause of the sweeper, only the latest of those it missed).
+pub fn warning_due(ticket: &Ticket, today: NaiveDate) -> Option<WarningPoint> {
+    warnings(ticket)
+        .into_iter()
+        .filter(|w| w.on <= today && ticket.warned.is_none_or(|sent| w.point > sent))
+        .map(|w| w.point)
+        .next_back()
+}
+
 /// The term's clock after `ticket` goes to `to` at `at`. It stops when the agency starts
 /// waiting on the citizen, and starts again when it stops waiting, the due date moved by the
 /// business days it was stopped, `max_days` at most (after which it ran again by itself).
@@ -154,6 +299,8 @@ mod tests {
             days: 30,
             kind: DayKind::Business,
             basis: "COA, art. 207".into(),
+            extension: None,
+            warnings: Default::default(),
         }
     }
 
@@ -189,6 +336,8 @@ mod tests {
             days: 15,
             kind: DayKind::Calendar,
             basis: "LOPDP".into(),
+            extension: None,
+            warnings: Default::default(),
         };
         // Monday 1 March 2027: day one is Tuesday 2 March, day 15 Tuesday 16 March.
         assert_eq!(
@@ -316,5 +465,159 @@ mod tests {
             .due_key(),
             None
         );
+    }
+
+    #[test]
+    fn a_term_is_extended_once_before_it_ends() {
+        use crate::model::term::TermExtension;
+        let agent = crate::AgentId::parse("supervisora").unwrap();
+        let ticket = Ticket {
+            term: Some(Term {
+                extension: Some(TermExtension {
+                    days: 5,
+                    notice: true,
+                }),
+                ..coa()
+            }),
+            ..waiting_ticket("2027-04-16")
+        };
+        let (clock, extension) = extend(
+            &ticket,
+            at("2027-04-16T20:00:00Z"),
+            agent.clone(),
+            "peritaje".into(),
+        )
+        .unwrap();
+        // Five business days after Friday 16 April 2027.
+        assert_eq!(clock.due_on, d("2027-04-23"));
+        assert_eq!((extension.days, extension.was_due_on), (5, d("2027-04-16")));
+        let extended = Ticket {
+            due_on: Some(clock.due_on),
+            extended: Some(extension),
+            ..ticket.clone()
+        };
+        let again = extend(
+            &extended,
+            at("2027-04-19T15:00:00Z"),
+            agent.clone(),
+            "x".into(),
+        );
+        assert_eq!(again.unwrap_err(), ExtensionRefused::AlreadyExtended);
+        // The day after the due date is too late.
+        let late = extend(
+            &ticket,
+            at("2027-04-17T15:00:00Z"),
+            agent.clone(),
+            "x".into(),
+        );
+        assert_eq!(late.unwrap_err(), ExtensionRefused::Expired);
+        let plain = Ticket {
+            term: Some(coa()),
+            ..ticket.clone()
+        };
+        let refused = extend(
+            &plain,
+            at("2027-04-05T15:00:00Z"),
+            agent.clone(),
+            "x".into(),
+        );
+        assert_eq!(refused.unwrap_err(), ExtensionRefused::NotAllowed);
+        let done = Ticket {
+            status: Status::Resolved,
+            ..ticket.clone()
+        };
+        let refused = extend(&done, at("2027-04-05T15:00:00Z"), agent, "x".into());
+        assert_eq!(refused.unwrap_err(), ExtensionRefused::Finished);
+    }
+
+    #[test]
+    fn a_calendar_term_extended_still_ends_on_a_business_day() {
+        // Christmas 2027 is a Saturday: it rests on Friday 24 December. Eight calendar days
+        // after Thursday 16 December land on it, and move to Monday 27; five business days
+        // after Friday 17 December step over it to the 27th too.
+        assert_eq!(
+            moved_on(d("2027-12-16"), 8, DayKind::Calendar),
+            d("2027-12-27")
+        );
+        assert_eq!(
+            moved_on(d("2027-12-17"), 5, DayKind::Business),
+            d("2027-12-27")
+        );
+    }
+
+    #[test]
+    fn agents_are_warned_at_a_share_of_the_term_the_day_before_and_after_it() {
+        use crate::model::term::WarningRules;
+        // A queja of Monday 1 March 2027 with the COA's 30 business days: due 13 April.
+        let ticket = Ticket {
+            status: Status::Open,
+            created_at: at("2027-03-01T15:00:00Z"),
+            due_on: Some(d("2027-04-13")),
+            term: Some(Term {
+                warnings: WarningRules {
+                    at_percent: 80,
+                    days_before: 1,
+                },
+                ..coa()
+            }),
+            ..Ticket::example()
+        };
+        let points: Vec<(WarningPoint, NaiveDate)> =
+            warnings(&ticket).iter().map(|w| (w.point, w.on)).collect();
+        // 30 business days after 1 March to 13 April: when 80% have passed, 6 are left, from
+        // Monday 5 April; the day before is the 12th; the day after, the 14th.
+        assert_eq!(
+            points,
+            [
+                (WarningPoint::SharePassed, d("2027-04-05")),
+                (WarningPoint::DueSoon, d("2027-04-12")),
+                (WarningPoint::Expired, d("2027-04-14")),
+            ]
+        );
+        assert_eq!(warning_due(&ticket, d("2027-04-04")), None);
+        assert_eq!(
+            warning_due(&ticket, d("2027-04-05")),
+            Some(WarningPoint::SharePassed)
+        );
+        // A sweeper that missed the first two sends only the latest.
+        assert_eq!(
+            warning_due(&ticket, d("2027-04-12")),
+            Some(WarningPoint::DueSoon)
+        );
+        let warned = Ticket {
+            warned: Some(WarningPoint::DueSoon),
+            ..ticket.clone()
+        };
+        assert_eq!(warning_due(&warned, d("2027-04-13")), None);
+        assert_eq!(next_warning(&warned).map(|w| w.on), Some(d("2027-04-14")));
+        let done = Ticket {
+            status: Status::Resolved,
+            ..ticket
+        };
+        assert_eq!(next_warning(&done), None);
+    }
+
+    #[test]
+    fn a_short_term_warns_once_before_it_ends() {
+        use crate::model::term::WarningRules;
+        // Five business days from Monday 1 March 2027: due Monday 8 March. 80% leaves one
+        // day, the same as the day before: one warning that day.
+        let ticket = Ticket {
+            status: Status::New,
+            created_at: at("2027-03-01T15:00:00Z"),
+            due_on: Some(d("2027-03-08")),
+            term: Some(Term {
+                days: 5,
+                warnings: WarningRules {
+                    at_percent: 80,
+                    days_before: 1,
+                },
+                ..coa()
+            }),
+            ..Ticket::example()
+        };
+        let points: Vec<WarningPoint> = warnings(&ticket).iter().map(|w| w.point).collect();
+        assert_eq!(points, [WarningPoint::DueSoon, WarningPoint::Expired]);
+        assert_eq!(business_days_before(d("2027-03-08"), 1), d("2027-03-05"));
     }
 }

@@ -3,7 +3,8 @@
 //! anchor in `References`, and are marked automatic (RFC 3834).
 
 use crate::Labelled;
-use crate::model::mail::{MailDraft, MailMessageId, Mailbox};
+use crate::model::mail::{AutoSubmitted, MailDraft, MailMessageId, Mailbox};
+use crate::model::term::WarningPoint;
 use crate::model::time::long_date;
 use crate::{Lang, Message, Ticket, Timestamp};
 
@@ -88,8 +89,11 @@ pub fn acknowledgement(
                     },
                     agency = cx.agency_name,
                     promise = match cx.due_on {
-                        Some(due) =>
-                            format!("Le responderemos hasta el {}", long_date(due, Lang::Es)),
+                        Some(due) => format!(
+                            "Le responderemos hasta el {}{}",
+                            long_date(due, Lang::Es),
+                            basis_line(ticket, ". Base del plazo: ")
+                        ),
                         None => format!(
                             "Le responderemos en un plazo de hasta {} días hábiles",
                             cx.response_days
@@ -140,7 +144,11 @@ pub fn acknowledgement(
                     },
                     agency = cx.agency_name,
                     promise = match cx.due_on {
-                        Some(due) => format!("We will answer by {}", long_date(due, Lang::En)),
+                        Some(due) => format!(
+                            "We will answer by {}{}",
+                            long_date(due, Lang::En),
+                            basis_line(ticket, ". The term is set by: ")
+                        ),
                         None => format!("We will answer within {} business days", cx.response_days),
                     },
                     url = cx.access_url,
@@ -148,7 +156,7 @@ pub fn acknowledgement(
             )
         }
     };
-    let mut draft = mail_about(ticket, subject, text, cx, true);
+    let mut draft = mail_about(ticket, subject, text, cx, Some(AutoSubmitted::Replied));
     if !quote {
         // Not even the typed name, as the recipient's display name.
         draft.to = Mailbox::bare(ticket.requester.email.clone());
@@ -176,7 +184,7 @@ pub fn agent_reply(ticket: &Ticket, reply: &Message, cx: NoticeContext<'_>) -> M
         ),
     };
     let text = format!("{}\n\n-- \n{footer}\n", reply.body.as_str());
-    mail_about(ticket, subject, text, cx, false)
+    mail_about(ticket, subject, text, cx, None)
 }
 
 /// "Your ticket is closed": a citizen wrote to a finished ticket whose queue does not reopen
@@ -225,7 +233,152 @@ pub fn follow_up_refused(ticket: &Ticket, cx: NoticeContext<'_>) -> MailDraft {
             ),
         ),
     };
-    mail_about(ticket, subject, text, cx, true)
+    mail_about(ticket, subject, text, cx, Some(AutoSubmitted::Replied))
+}
+
+/// "We extended the term to answer you": the new date, by how much, the rule, and the
+/// supervisor's reason. Nothing the sender typed (the address may not be theirs): the
+/// ticket's number and the access link say which request it is.
+pub fn term_extended(ticket: &Ticket, cx: NoticeContext<'_>) -> MailDraft {
+    let number = ticket.number.as_str();
+    let days = ticket.extended.as_ref().map_or(0, |e| e.days);
+    let reason = ticket
+        .extended
+        .as_ref()
+        .map_or(String::new(), |e| e.reason.clone());
+    let basis = ticket.term.as_ref().map_or("", |t| t.basis.as_str());
+    let kind = ticket
+        .term
+        .as_ref()
+        .map_or(crate::model::term::DayKind::Business, |t| t.kind);
+    let due = cx
+        .due_on
+        .map(|day| long_date(day, cx.lang))
+        .unwrap_or_default();
+    let (subject, text) = match cx.lang {
+        Lang::Es => (
+            format!("{} Ampliamos el plazo para responderle", ticket.number.tag()),
+            format!(
+                "Estimado/a ciudadano/a:
+
+                 {agency} amplió en {days} {unit} el plazo para responder su solicitud {number}                  ({basis}).
+
+                 Nueva fecha límite de respuesta: {due}.
+
+                 Motivo: {reason}
+
+                 Puede ver el estado de su ticket en este enlace:
+{url}
+
+                 Este es un mensaje automático.
+",
+                agency = cx.agency_name,
+                unit = match kind {
+                    crate::model::term::DayKind::Business => "días hábiles",
+                    crate::model::term::DayKind::Calendar => "días",
+                },
+                url = cx.access_url,
+            ),
+        ),
+        Lang::En => (
+            format!("{} We extended the term to answer you", ticket.number.tag()),
+            format!(
+                "Dear citizen,
+
+                 {agency} extended by {days} {unit} the term to answer your request {number}                  ({basis}).
+
+                 New date for the answer: {due}.
+
+                 Reason: {reason}
+
+                 You can check your ticket's status at this link:
+{url}
+
+                 This is an automatic message.
+",
+                agency = cx.agency_name,
+                unit = match kind {
+                    crate::model::term::DayKind::Business => "business days",
+                    crate::model::term::DayKind::Calendar => "days",
+                },
+                url = cx.access_url,
+            ),
+        ),
+    };
+    let mut draft = mail_about(ticket, subject, text, cx, Some(AutoSubmitted::Generated));
+    // Not even the typed name, as the recipient's display name.
+    draft.to = Mailbox::bare(ticket.requester.email.clone());
+    draft
+}
+
+/// To an agent of the ticket's agency: its term is at a warning point. From the no-reply
+/// address, answering to it too (a reply reaches nobody, and never the citizen's ticket),
+/// threaded per ticket in the agent's client, marked automatic. In Spanish: the agencies'
+/// staff work in it.
+pub fn deadline_warning(
+    ticket: &Ticket,
+    point: WarningPoint,
+    to: Mailbox,
+    today: chrono::NaiveDate,
+    cx: NoticeContext<'_>,
+) -> MailDraft {
+    let number = ticket.number.as_str();
+    let due = ticket.due_date();
+    let due_text = due.map(|d| long_date(d, Lang::Es)).unwrap_or_default();
+    let term = ticket.term.as_ref();
+    let (subject, what) = match point {
+        WarningPoint::SharePassed => (
+            format!("Plazo por vencer el {due_text}"),
+            format!(
+                "Ha transcurrido el {}% del plazo para responder el ticket {number}; vence el \
+                 {due_text}.",
+                term.map_or(80, |t| t.warnings.at_percent)
+            ),
+        ),
+        WarningPoint::DueSoon => (
+            format!("Vence el {due_text}"),
+            format!("El plazo para responder el ticket {number} vence el {due_text}."),
+        ),
+        WarningPoint::Expired => (
+            format!("Plazo vencido el {due_text}"),
+            format!(
+                "El plazo para responder el ticket {number} venció el {due_text} y no ha sido \
+                 resuelto."
+            ),
+        ),
+    };
+    let left = due.map_or(0, |d| crate::rules::deadline::business_days_left(d, today));
+    let text = format!(
+        "{what}\n\n\
+         Ticket: {number}\n\
+         Asunto: {subject}\n\
+         Tipo: {category}\n\
+         Cola: {queue}\n\
+         Estado: {status}\n\
+         Asignado a: {assignee}\n\
+         Fecha límite: {due_text}\n\
+         Días hábiles restantes: {left}\n\
+         Base del plazo: {basis}\n\n\
+         Ábralo en la consola: {console}/agente#{number}\n\n\
+         Cada aviso del plazo se envía una sola vez. Este es un mensaje automático: no lo \
+         responda.\n",
+        subject = ticket.subject,
+        category = ticket.category.label(Lang::Es),
+        queue = ticket.queue.as_str(),
+        status = ticket.status.label(Lang::Es),
+        assignee = ticket.assignee.as_ref().map_or("nadie", |a| a.as_str()),
+        basis = term.map_or("—", |t| t.basis.as_str()),
+        console = cx.site_url,
+    );
+    let mut draft = mail_about(
+        ticket,
+        format!("{} {subject}: {}", ticket.number.tag(), ticket.subject),
+        text,
+        cx,
+        Some(AutoSubmitted::Generated),
+    );
+    draft.to = to;
+    draft
 }
 
 /// The envelope every mail about a ticket shares: to the requester, threaded to the
@@ -235,7 +388,7 @@ fn mail_about(
     subject: String,
     text: String,
     cx: NoticeContext<'_>,
-    automatic: bool,
+    automatic: Option<AutoSubmitted>,
 ) -> MailDraft {
     let mut references = Vec::new();
     if let Some(parent) = &cx.in_reply_to {
@@ -259,6 +412,14 @@ fn mail_about(
         date: cx.now,
         attachments: Vec::new(),
     }
+}
+
+/// The rule that sets the ticket's term, after `label`; nothing for a ticket without one.
+fn basis_line(ticket: &Ticket, label: &str) -> String {
+    ticket
+        .term
+        .as_ref()
+        .map_or(String::new(), |term| format!("{label}{}", term.basis))
 }
 
 fn files_line(label: &str, names: &[&str]) -> String {
