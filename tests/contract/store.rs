@@ -1347,6 +1347,7 @@ pub async fn agencies_saved_at_run_time_are_read_back_and_replaced(backend: impl
             },
         )]
         .into(),
+        special_categories: vec![Category::AccesoInformacion],
     };
     store.save_agency(&agency).await.unwrap();
     agency.follow_ups.insert(

@@ -297,8 +297,8 @@ async fn the_due_date_is_on_the_status_and_in_the_acknowledgement() {
     );
 
     // The agency asks the citizen to complete the request: the clock stops. If they never
-    // answer it runs again after ten business days (from Wednesday 5 March, the day it
-    // counts as received: 19 March), and the due date moves ten business days: past Good
+    // answer it runs again after ten business days (Carnival rests on the 3rd and 4th: from
+    // the 5th to Tuesday 18 March), and the due date moves ten business days: past Good
     // Friday (18 April) to Thursday 1 May, a working day in 2025 (its rest moved to Friday 2).
     let number = TicketNumber::parse(&number).unwrap();
     let waiting = ventanilla_tests::change_status(
@@ -324,7 +324,7 @@ async fn the_due_date_is_on_the_status_and_in_the_acknowledgement() {
         (
             &json!("2025-05-01"),
             &json!("2025-03-03"),
-            &json!("2025-03-19")
+            &json!("2025-03-18")
         ),
         "{json}"
     );
@@ -332,7 +332,7 @@ async fn the_due_date_is_on_the_status_and_in_the_acknowledgement() {
     for shown in [
         "Plazo suspendido mientras esperamos su respuesta",
         "lunes 3 de marzo de 2025",
-        "miércoles 19 de marzo de 2025",
+        "martes 18 de marzo de 2025",
         "jueves 1 de mayo de 2025",
     ] {
         assert!(page.contains(shown), "{shown}: {page}");
@@ -345,4 +345,39 @@ async fn the_due_date_is_on_the_status_and_in_the_acknowledgement() {
         .json();
     assert_eq!(json["due_on"], "2025-05-01");
     assert!(json.get("suspended_since").is_none(), "{json}");
+}
+
+/// Issue 21: an information request under the LOTAIP goes only to an agency that takes them
+/// (MDT does, MINTEL does not), and has that law's 10 days, counted here as calendar days: on
+/// Carnival Monday 2025 it counts as received on Wednesday 5 March, day one is the 6th, day
+/// ten Saturday 15 March, so it ends on Monday 17 March. The form offers the category.
+#[tokio::test]
+async fn an_information_request_goes_to_an_agency_that_takes_them_with_the_laws_term() {
+    let h = Harness::new();
+    let mut request = ticket_json("ana@example.com");
+    request["category"] = json!("acceso_informacion");
+    request["agency"] = json!("MINTEL");
+    let refused = h.send(Event::post_json("/api/v1/tickets", &request)).await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(refused.json()["errors"][0]["field"], "category");
+
+    request["agency"] = json!("MDT");
+    let opened = h.send(Event::post_json("/api/v1/tickets", &request)).await;
+    assert_eq!(opened.status, 201, "{}", opened.text());
+    let number = opened.json()["number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("MDT-AIP-2025-"), "{number}");
+    let found = h.send(lookup("ana@example.com", &number)).await.json();
+    assert_eq!(found["due_on"], "2025-03-17", "{found}");
+    let outbox = h.outbox();
+    let mail = mail_parser::MessageParser::default()
+        .parse(&outbox[0])
+        .unwrap();
+    let text = mail.body_text(0).unwrap();
+    assert!(text.contains("Base del plazo: LOTAIP"), "{text}");
+
+    let form = h.send(Event::get("/")).await.text();
+    assert!(
+        form.contains("Acceso a información pública (LOTAIP)"),
+        "the form offers it"
+    );
 }

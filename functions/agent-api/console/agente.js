@@ -158,7 +158,7 @@
     for (const q of me.queues) { const o = document.createElement("option"); o.value = q; o.textContent = q; select.appendChild(o); }
     await loadQueue(false);
     // A warning's link names the ticket: /agente#MDT-QUE-2027-00001.
-    const linked = decodeURIComponent(location.hash.slice(1));
+    const linked = location.hash.slice(1);
     if (/^[A-Z0-9-]{5,40}$/.test(linked)) await openTicket(linked);
   }
 

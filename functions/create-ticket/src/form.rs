@@ -102,6 +102,12 @@ pub fn parse<'a>(
         }),
     );
     let category = errors.check(Category::parse(&fields.category));
+    // A request under a law of its own goes only to an agency that takes it.
+    if let (Some(agency), Some(category)) = (agency, category)
+        && !agency.offers(category)
+    {
+        errors.push(FieldError::new("category", FieldProblem::UnknownValue));
+    }
     let nationality = errors.check(Nationality::parse(&fields.nationality));
     let id_type = errors.check(IdType::parse(&fields.id_type));
     let id_document = match id_type {
@@ -187,7 +193,11 @@ pub fn field_views(
         ),
         FieldView::new("category", t.category, FieldKind::Select, &fields.category).options(
             SelectOption::list(
-                Category::ALL.iter().map(|c| (c.wire(), c.label(lang))),
+                Category::ALL
+                    .iter()
+                    // Those under a law of their own where some agency takes them.
+                    .filter(|c| settings.agencies.iter().any(|a| a.offers(**c)))
+                    .map(|c| (c.wire(), c.label(lang))),
                 &fields.category,
             ),
         ),

@@ -48,6 +48,7 @@ where
                 "mails": report.mails,
                 "nobody_to_tell": report.nobody_to_tell,
                 "changed_meanwhile": report.changed_meanwhile,
+                "cut_short": report.cut_short,
             }),
             Err(error) => {
                 tracing::error!(%error, "deadline warnings sweep failed; the next one tries again");

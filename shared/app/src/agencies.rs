@@ -24,6 +24,9 @@ pub struct AgencyRequest {
     pub queues_by_category: BTreeMap<String, String>,
     /// Each queue's rule, as `{"rule": ...}` objects.
     pub follow_ups: BTreeMap<String, serde_json::Value>,
+    /// The categories under a law of their own it takes: `acceso_informacion`,
+    /// `datos_personales`.
+    pub special_categories: Vec<String>,
 }
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
@@ -121,6 +124,16 @@ fn parse_agency(code: &str, request: AgencyRequest) -> Result<Agency, AppError> 
             _ => errors.push(FieldError::new("follow_ups", FieldProblem::InvalidFormat)),
         }
     }
+    let mut special_categories = Vec::new();
+    for category in &request.special_categories {
+        match Category::parse(category) {
+            Ok(category) if category.is_special() => special_categories.push(category),
+            _ => errors.push(FieldError::new(
+                "special_categories",
+                FieldProblem::UnknownValue,
+            )),
+        }
+    }
     let (Some(code), Some(name), Some(response_days), Some(default_queue), true) =
         (code, name, response_days, default_queue, errors.is_empty())
     else {
@@ -133,5 +146,6 @@ fn parse_agency(code: &str, request: AgencyRequest) -> Result<Agency, AppError> 
         default_queue,
         queues_by_category,
         follow_ups,
+        special_categories,
     })
 }

@@ -326,6 +326,9 @@ struct AgencyFile {
     /// This agency's own terms, over `[terms]`.
     #[serde(default)]
     terms: BTreeMap<String, TermFile>,
+    /// The categories under a law of their own it takes.
+    #[serde(default)]
+    special_categories: Vec<String>,
 }
 
 /// `reopen`, `reject` or `new-linked`; a reopening is limited to `reopen_within_days`.
@@ -391,6 +394,17 @@ impl Settings {
                 if !(1..=365).contains(&a.response_days) {
                     return Err(invalid("agencies.response_days", "must be 1 to 365"));
                 }
+                let special_categories = a
+                    .special_categories
+                    .iter()
+                    .map(|category| match Category::parse(category) {
+                        Ok(category) if category.is_special() => Ok(category),
+                        _ => Err(invalid(
+                            "agencies.special_categories",
+                            format!("\"{category}\" is not acceso_informacion or datos_personales"),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, SettingsError>>()?;
                 Ok(Agency {
                     code,
                     name: a.name,
@@ -398,6 +412,7 @@ impl Settings {
                     default_queue,
                     queues_by_category,
                     follow_ups,
+                    special_categories,
                 })
             })
             .collect::<Result<Vec<_>, SettingsError>>()?;

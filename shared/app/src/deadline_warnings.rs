@@ -3,8 +3,8 @@
 //! schedule on AWS (the local server: a timer) reads, per agency, the tickets owed one from
 //! their index, queues one mail per agent to warn, and marks the ticket.
 //!
-//! Once, under any concurrency: each mail's Message-ID is made from the ticket, the warning
-//! and the agent, and the queue writes a Message-ID only once; the mark is a conditional
+//! Once, under any concurrency: each mail's Message-ID is made from the ticket, the warning,
+//! the agent and the due date, and the queue writes a Message-ID only once; the mark is a conditional
 //! write. Two sweeps at once queue each mail once; a sweep that stops between the mails and
 //! the mark is finished by the next, which finds the mails queued and marks the ticket.
 
@@ -25,6 +25,9 @@ use crate::Desk;
 
 /// Tickets read from the index at a time.
 const PAGE: usize = 100;
+/// How long a sweep warns before it leaves the rest to the next run (hourly on AWS during
+/// office hours), inside inbound-mail's 60 s, with the mail queue's sweep after it.
+const SWEEP_TIME: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What a sweep of the warnings did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -38,6 +41,8 @@ pub struct WarningReport {
     pub nobody_to_tell: usize,
     /// Tickets changed by someone else meanwhile: the next sweep tries them again.
     pub changed_meanwhile: usize,
+    /// Whether the sweep stopped at its time limit, leaving the rest to the next one.
+    pub cut_short: bool,
 }
 
 /// Who is warned about `ticket`: its assignee, or every agent of its agency while nobody
@@ -78,7 +83,8 @@ where
         agencies.extend(self.store.agencies().await?.into_iter().map(|a| a.code));
         let mut report = WarningReport::default();
         let mut staff: BTreeMap<AgencyCode, Vec<Agent>> = BTreeMap::new();
-        for agency in agencies {
+        let started = std::time::Instant::now();
+        'agencies: for agency in agencies {
             let mut after: Option<DueCursor> = None;
             loop {
                 let page = self
@@ -91,6 +97,11 @@ where
                     })
                     .await?;
                 for number in &page.items {
+                    if started.elapsed() >= SWEEP_TIME {
+                        report.cut_short = true;
+                        tracing::warn!("deadline warnings sweep cut short; the next run goes on");
+                        break 'agencies;
+                    }
                     if let Err(error) = self.warn(number, &mut staff, &mut report).await {
                         tracing::error!(%error, ticket = %number, "a deadline warning failed; the next sweep tries again");
                     }
@@ -135,7 +146,15 @@ where
             let Some(email) = agent.email.clone() else {
                 continue;
             };
-            let key = format!("{}|{}|{}", ticket.number, point.as_str(), agent.id.as_str());
+            // The due date is part of it: after an extension the new date's warnings are
+            // other mails.
+            let due = ticket.due_key().map(|d| d.to_string()).unwrap_or_default();
+            let key = format!(
+                "{}|{}|{}|{due}",
+                ticket.number,
+                point.as_str(),
+                agent.id.as_str()
+            );
             let now = site.clock.now();
             let mut intent = site.mail_intent(
                 site.derived_mail_id("warning", &key),
@@ -148,6 +167,7 @@ where
             intent.writer_until = now;
             intent.to = Some(Recipient {
                 agent: agent.id.clone(),
+                agency: agent.agency.clone(),
                 name: agent.name.clone(),
                 email,
             });

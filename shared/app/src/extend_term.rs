@@ -6,7 +6,8 @@ use ventanilla_domain::model::agents::{Access, AuditAction, Role};
 use ventanilla_domain::model::mail_queue::{MailState, Notice};
 use ventanilla_domain::rules::deadline::{ExtensionRefused, extend};
 use ventanilla_domain::{
-    Author, Body, FieldErrors, Lang, Message, MessageKind, Ticket, TicketChange,
+    Author, Body, FieldError, FieldErrors, FieldProblem, Lang, Message, MessageKind, Ticket,
+    TicketChange,
 };
 
 use crate::AppError;
@@ -33,12 +34,21 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     pub async fn extend_term(&self, ticket: Ticket, reason: &str) -> Result<Ticket, AppError> {
         self.may(&ticket, Access::Full)?;
         self.require(Role::Supervisor)?;
-        let reason = Body::parse_field("reason", reason).map_err(|e| {
+        let invalid = |e: FieldError| {
             let mut errors = FieldErrors::new();
             errors.push(e);
             AppError::Invalid(errors)
-        })?;
-        let reason: String = reason.as_str().chars().take(MAX_REASON_CHARS).collect();
+        };
+        let reason = Body::parse_field("reason", reason).map_err(invalid)?;
+        if reason.as_str().chars().count() > MAX_REASON_CHARS {
+            return Err(invalid(FieldError::new(
+                "reason",
+                FieldProblem::TooLong {
+                    max: MAX_REASON_CHARS,
+                },
+            )));
+        }
+        let reason = reason.as_str().to_owned();
         let now = self.site.clock.now();
         // Refused before anything is written, with the reason the rule gives.
         let (_, planned) =
@@ -58,11 +68,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             at: now,
             kind: MessageKind::SystemEvent,
             author: Author::Agent(self.agent.reference()),
-            body: Body::parse_field("reason", &said).map_err(|e| {
-                let mut errors = FieldErrors::new();
-                errors.push(e);
-                AppError::Invalid(errors)
-            })?,
+            body: Body::parse_field("reason", &said).map_err(invalid)?,
             attachments: Vec::new(),
             mail: None,
         };

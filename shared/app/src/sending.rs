@@ -438,17 +438,17 @@ where
             _ => mail.intent.in_reply_to.clone(),
         };
         let cx = NoticeContext {
-            // Notices come from the no-reply address and answer to the desk; a reply comes
-            // from the desk.
+            // Notices come from the no-reply address and answer to the desk; what an agent
+            // decided (a reply, an extension) comes from the desk.
             from: match notice {
-                Notice::AgentReply => &desk,
+                Notice::AgentReply | Notice::TermExtended => &desk,
                 _ => &settings.no_reply,
             },
             reply_to: &desk,
             mail_domain: &settings.mail_domain,
             agency_name: &agency.name,
             response_days: agency.response_days,
-            due_on: ticket.due_on,
+            due_on: ticket.due_date(),
             access_url: &access_url,
             site_url: &settings.public_url,
             lang: mail.intent.lang,
@@ -552,6 +552,11 @@ where
                 permanent: true,
             };
         };
+        // Checked again at every try: the ticket may have gone to another agency since the
+        // warning was queued, and its staff are no longer the ones to see it.
+        if to.agency != ticket.agency {
+            return Attempt::Skipped("the ticket has gone to another agency");
+        }
         let settings = &site.settings;
         let agency_name = settings
             .agency(&ticket.agency)
@@ -562,7 +567,7 @@ where
             mail_domain: &settings.mail_domain,
             agency_name,
             response_days: 0,
-            due_on: ticket.due_on,
+            due_on: ticket.due_date(),
             access_url: "",
             site_url: &settings.public_url,
             lang: Lang::Es,

@@ -19,6 +19,9 @@ pub struct Agency {
     /// Queues whose follow-ups to finished tickets differ from the `[mail]` default.
     #[serde(default)]
     pub follow_ups: BTreeMap<QueueName, FinishedTicketRule>,
+    /// The categories under a law of their own it takes (`Category::is_special`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub special_categories: Vec<Category>,
 }
 
 impl Agency {
@@ -27,6 +30,11 @@ impl Agency {
         self.queues_by_category
             .get(&category)
             .unwrap_or(&self.default_queue)
+    }
+
+    /// Whether a citizen may open a ticket of `category` with it.
+    pub fn offers(&self, category: Category) -> bool {
+        !category.is_special() || self.special_categories.contains(&category)
     }
 
     /// Every queue the agency works.

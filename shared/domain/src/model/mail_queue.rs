@@ -84,6 +84,9 @@ pub struct MailIntent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
     pub agent: crate::AgentId,
+    /// The agency they were told as one of: a ticket that has left it is not theirs to hear
+    /// about.
+    pub agency: AgencyCode,
     pub name: String,
     pub email: crate::Email,
 }

@@ -467,6 +467,8 @@ impl TicketChange {
         }
         if let Some(extension) = &self.extended {
             next.extended = Some(extension.clone());
+            // A new due date: its warnings are owed afresh.
+            next.warned = None;
         }
         if let Some(point) = self.warned {
             next.warned = Some(point);

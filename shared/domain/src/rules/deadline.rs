@@ -96,7 +96,8 @@ pub fn extend(
     }
     let due_on = ticket.due_on.ok_or(ExtensionRefused::NoTerm)?;
     let today = day_in_ecuador(at);
-    if ticket.due_date().is_some_and(|due| today > due) {
+    // Against the clock as it has run: a stop does not reopen an expired term.
+    if running_due(ticket, today).is_some_and(|due| today > due) {
         return Err(ExtensionRefused::Expired);
     }
     let clock = TermClock {
@@ -174,9 +175,36 @@ pub fn business_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
         .unwrap_or(u32::MAX)
 }
 
-/// The `days`th business day after `day` (a business day): a due date moved on.
+/// The `days`th business day after `day` (whatever `day` is): a due date moved on, the day a
+/// stopped clock runs again, the last day of "due within N business days".
 pub fn business_days_after(day: NaiveDate, days: u32) -> NaiveDate {
-    calendar_for(day, days).term_ends(day, days)
+    let calendar = calendar_for(day, days);
+    let mut found = day;
+    let mut left = days;
+    while left > 0 {
+        let Some(next) = found.succ_opt() else { break };
+        found = next;
+        if calendar.is_business_day(found) {
+            left -= 1;
+        }
+    }
+    found
+}
+
+/// The business days a stopped clock has stood by `today`: those after the day it stopped,
+/// up to today or the day it ran again by itself, whichever came first.
+fn days_stopped(stopped: &Suspension, today: NaiveDate) -> u32 {
+    business_days_between(stopped.since, today.min(stopped.resumes_on))
+}
+
+/// The due date as the clock has run so far: while stopped, moved by the days it has stood
+/// (what an extension is measured against, and what a suspension starts from).
+pub fn running_due(ticket: &Ticket, today: NaiveDate) -> Option<NaiveDate> {
+    let due_on = ticket.due_on?;
+    Some(match &ticket.suspended {
+        Some(stopped) => business_days_after(due_on, days_stopped(stopped, today)),
+        None => due_on,
+    })
 }
 
 /// The `days`th business day before `day`.
@@ -256,28 +284,28 @@ pub fn warning_due(ticket: &Ticket, today: NaiveDate) -> Option<WarningPoint> {
 }
 
 /// The term's clock after `ticket` goes to `to` at `at`. It stops when the agency starts
-/// waiting on the citizen, and starts again when it stops waiting, the due date moved by the
-/// business days it was stopped, `max_days` at most (after which it ran again by itself).
-/// `None` when the clock does not change, or when suspensions are off (`max_days` 0).
+/// waiting on the citizen (for at most `max_days` business days; never once the term has
+/// expired), and starts again when it stops waiting, the due date moved by the business days
+/// it stood, no more than the stop allowed when it began (after which it ran again by
+/// itself). `None` when the clock does not change, or when suspensions are off (`max_days` 0).
 pub fn clock_on(ticket: &Ticket, to: Status, at: Timestamp, max_days: u32) -> Option<TermClock> {
     let due_on = ticket.due_on?;
     let today = day_in_ecuador(at);
     match ticket.suspended {
-        None if to == Status::WaitingOnCitizen && max_days > 0 => Some(TermClock {
-            due_on,
-            suspended: Some(Suspension {
-                since: today,
-                resumes_on: business_days_after(today, max_days),
-                latest_due: business_days_after(due_on, max_days),
-            }),
-        }),
-        Some(stopped) if to != Status::WaitingOnCitizen => {
-            let days = business_days_between(stopped.since, today).min(max_days);
+        None if to == Status::WaitingOnCitizen && max_days > 0 && today <= due_on => {
             Some(TermClock {
-                due_on: business_days_after(due_on, days),
-                suspended: None,
+                due_on,
+                suspended: Some(Suspension {
+                    since: today,
+                    resumes_on: business_days_after(today, max_days),
+                    latest_due: business_days_after(due_on, max_days),
+                }),
             })
         }
+        Some(stopped) if to != Status::WaitingOnCitizen => Some(TermClock {
+            due_on: business_days_after(due_on, days_stopped(&stopped, today)),
+            suspended: None,
+        }),
         _ => None,
     }
 }
@@ -491,6 +519,22 @@ mod tests {
         // Five business days after Friday 16 April 2027.
         assert_eq!(clock.due_on, d("2027-04-23"));
         assert_eq!((extension.days, extension.was_due_on), (5, d("2027-04-16")));
+        // Written on a ticket whose agents were told it was due soon: the new date's
+        // warnings are owed afresh.
+        let warned = Ticket {
+            warned: Some(WarningPoint::DueSoon),
+            ..ticket.clone()
+        };
+        let written = crate::TicketChange {
+            term: Some(clock),
+            extended: Some(extension.clone()),
+            ..crate::TicketChange::default()
+        }
+        .apply(&warned, None);
+        assert_eq!(
+            (written.due_on, written.warned),
+            (Some(d("2027-04-23")), None)
+        );
         let extended = Ticket {
             due_on: Some(clock.due_on),
             extended: Some(extension),
@@ -619,5 +663,73 @@ mod tests {
         let points: Vec<WarningPoint> = warnings(&ticket).iter().map(|w| w.point).collect();
         assert_eq!(points, [WarningPoint::DueSoon, WarningPoint::Expired]);
         assert_eq!(business_days_before(d("2027-03-08"), 1), d("2027-03-05"));
+    }
+
+    #[test]
+    fn an_expired_term_neither_stops_nor_is_extended_through_a_stop() {
+        use crate::model::term::TermExtension;
+        let agent = crate::AgentId::parse("supervisora").unwrap();
+        // Due Thursday 1 April 2027; a week later the agency starts waiting on the citizen.
+        let late = Ticket {
+            term: Some(Term {
+                extension: Some(TermExtension {
+                    days: 5,
+                    notice: true,
+                }),
+                ..coa()
+            }),
+            ..waiting_ticket("2027-04-01")
+        };
+        assert_eq!(
+            clock_on(
+                &late,
+                Status::WaitingOnCitizen,
+                at("2027-04-08T15:00:00Z"),
+                10
+            ),
+            None,
+            "an expired term's clock does not stop"
+        );
+        // Stopped in time (31 March), the term is measured as it has run: on 8 April, six
+        // business days stood (1, 2, 5, 6, 7, 8 April), so it ends on 9 April and may be
+        // extended. The clock runs again by itself on 14 April, ten business days stood: the
+        // term ends on the 15th, and on the 16th it is too late.
+        let stopped = clock_on(
+            &late,
+            Status::WaitingOnCitizen,
+            at("2027-03-31T15:00:00Z"),
+            10,
+        )
+        .unwrap();
+        let waiting = Ticket {
+            status: Status::WaitingOnCitizen,
+            suspended: stopped.suspended,
+            ..late.clone()
+        };
+        assert_eq!(
+            running_due(&waiting, d("2027-04-08")),
+            Some(d("2027-04-09"))
+        );
+        assert!(
+            extend(
+                &waiting,
+                at("2027-04-08T15:00:00Z"),
+                agent.clone(),
+                "x".into()
+            )
+            .is_ok()
+        );
+        let too_late = extend(&waiting, at("2027-04-16T15:00:00Z"), agent, "x".into());
+        assert_eq!(too_late.unwrap_err(), ExtensionRefused::Expired);
+        // Resumed after a change of configuration: the stop allowed when it began counts.
+        let resumed = clock_on(&waiting, Status::Open, at("2027-05-20T15:00:00Z"), 30).unwrap();
+        assert_eq!(resumed.due_on, business_days_after(d("2027-04-01"), 10));
+    }
+
+    #[test]
+    fn a_stop_that_begins_on_a_day_off_counts_from_the_next_business_day() {
+        // Saturday 3 April 2027: ten business days after it end on Friday 16 April.
+        assert_eq!(business_days_after(d("2027-04-03"), 10), d("2027-04-16"));
+        assert_eq!(business_days_after(d("2027-04-03"), 0), d("2027-04-03"));
     }
 }

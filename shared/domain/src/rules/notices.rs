@@ -257,21 +257,18 @@ pub fn term_extended(ticket: &Ticket, cx: NoticeContext<'_>) -> MailDraft {
         .unwrap_or_default();
     let (subject, text) = match cx.lang {
         Lang::Es => (
-            format!("{} Ampliamos el plazo para responderle", ticket.number.tag()),
             format!(
-                "Estimado/a ciudadano/a:
-
-                 {agency} amplió en {days} {unit} el plazo para responder su solicitud {number}                  ({basis}).
-
-                 Nueva fecha límite de respuesta: {due}.
-
-                 Motivo: {reason}
-
-                 Puede ver el estado de su ticket en este enlace:
-{url}
-
-                 Este es un mensaje automático.
-",
+                "{} Ampliamos el plazo para responderle",
+                ticket.number.tag()
+            ),
+            format!(
+                "Estimado/a ciudadano/a:\n\n\
+                 {agency} amplió en {days} {unit} el plazo para responder su solicitud \
+                 {number} ({basis}).\n\n\
+                 Nueva fecha límite de respuesta: {due}.\n\n\
+                 Motivo: {reason}\n\n\
+                 Puede ver el estado de su ticket en este enlace:\n{url}\n\n\
+                 Este es un mensaje automático.\n",
                 agency = cx.agency_name,
                 unit = match kind {
                     crate::model::term::DayKind::Business => "días hábiles",
@@ -283,19 +280,13 @@ pub fn term_extended(ticket: &Ticket, cx: NoticeContext<'_>) -> MailDraft {
         Lang::En => (
             format!("{} We extended the term to answer you", ticket.number.tag()),
             format!(
-                "Dear citizen,
-
-                 {agency} extended by {days} {unit} the term to answer your request {number}                  ({basis}).
-
-                 New date for the answer: {due}.
-
-                 Reason: {reason}
-
-                 You can check your ticket's status at this link:
-{url}
-
-                 This is an automatic message.
-",
+                "Dear citizen,\n\n\
+                 {agency} extended by {days} {unit} the term to answer your request \
+                 {number} ({basis}).\n\n\
+                 New date for the answer: {due}.\n\n\
+                 Reason: {reason}\n\n\
+                 You can check your ticket's status at this link:\n{url}\n\n\
+                 This is an automatic message.\n",
                 agency = cx.agency_name,
                 unit = match kind {
                     crate::model::term::DayKind::Business => "business days",

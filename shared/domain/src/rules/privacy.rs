@@ -50,6 +50,10 @@ pub fn erasure(ticket: &Ticket, thread: &[Message], at: Timestamp) -> Erasure {
         user_type: None,
     };
     erased.subject = fixed(Subject::parse(ERASED_SUBJECT));
+    // An extension's reason was written about the request: it may repeat it.
+    if let Some(extension) = &mut erased.extended {
+        extension.reason = ERASED_TEXT.to_owned();
+    }
     erased.erased_at = Some(ticket.erased_at.unwrap_or(at));
     erased.version = ticket.version + 1;
     let body = fixed(Body::parse(ERASED_TEXT));

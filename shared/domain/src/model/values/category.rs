@@ -15,6 +15,18 @@ choice! {
         Capacitacion => ("Capacitación", "Training"),
         Asesoria => ("Asesoría", "Advice"),
         ProblemaTecnico => ("Problema técnico", "Technical problem"),
+        /// A request for public information under the transparency law (LOTAIP), reported
+        /// to the Defensoría del Pueblo every year.
+        AccesoInformacion => (
+            "Acceso a información pública (LOTAIP)",
+            "Access to public information (LOTAIP)"
+        ),
+        /// A data subject's request under the data-protection law (LOPDP): access,
+        /// rectification, erasure, objection.
+        DatosPersonales => (
+            "Derechos sobre datos personales (LOPDP)",
+            "Personal data rights (LOPDP)"
+        ),
     }
 }
 
@@ -30,7 +42,18 @@ impl Category {
             Category::Capacitacion => "CAP",
             Category::Asesoria => "ASE",
             Category::ProblemaTecnico => "TEC",
+            Category::AccesoInformacion => "AIP",
+            Category::DatosPersonales => "DAT",
         }
+    }
+
+    /// Requests under a law of their own: an agency takes them only where it says so
+    /// (`special_categories`), since its desk must then answer them on that law's terms.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            Category::AccesoInformacion | Category::DatosPersonales
+        )
     }
 
     pub fn from_number_code(code: &str) -> Option<Self> {
@@ -51,8 +74,8 @@ mod tests {
     fn wire_values_and_codes_are_unique_and_round_trip() {
         let wires: HashSet<_> = Category::ALL.iter().map(|c| c.wire()).collect();
         let codes: HashSet<_> = Category::ALL.iter().map(|c| c.number_code()).collect();
-        assert_eq!(wires.len(), 8);
-        assert_eq!(codes.len(), 8);
+        assert_eq!(wires.len(), 10);
+        assert_eq!(codes.len(), 10);
         for &c in Category::ALL {
             assert_eq!(Category::parse(c.wire()).unwrap(), c);
             assert_eq!(Category::from_number_code(c.number_code()), Some(c));
