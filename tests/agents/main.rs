@@ -1286,22 +1286,8 @@ async fn a_reply_left_undelivered_before_the_mail_queue_is_sent_by_the_sweeper()
 /// Tuesday 23 March.
 #[tokio::test]
 async fn agents_see_the_business_days_left_to_a_due_date() {
-    use ventanilla_domain::Timestamp;
-    use ventanilla_domain::fakes::ManualClock;
-    let clock = Arc::new(ManualClock::new(
-        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
-    ));
-    let office = Office::with_clock(clock.clone());
-    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
-    let agency = AgencyCode::parse("MDT").unwrap();
-    let mut new = ventanilla_tests::new_ticket(&agency, Category::Queja, "ciudadana@example.com");
-    new.queue = QueueName::parse("atencion-ciudadana").unwrap();
-    new.term = settings.term(&agency, Category::Queja);
-    let number = open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
-        .await
-        .unwrap()
-        .into_ticket()
-        .number;
+    let (office, clock) = office_at("2027-02-05T15:00:00Z");
+    let number = mdt_ticket(&office, &clock, Category::Queja).await;
     let agent = office.agent("MDT", Role::Agent).await;
     let path = format!("/api/v1/agent/tickets/{number}");
     let shown = office.call(Some(&agent), "GET", &path, None).await;
@@ -1329,24 +1315,8 @@ async fn agents_see_the_business_days_left_to_a_due_date() {
 /// sugerencia MDT's own 5 (16 February: Carnival rests on the 8th and 9th).
 #[tokio::test]
 async fn agents_list_the_soonest_due_first_and_filter_what_is_overdue() {
-    use ventanilla_domain::Timestamp;
-    use ventanilla_domain::fakes::ManualClock;
-    let clock = Arc::new(ManualClock::new(
-        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
-    ));
-    let office = Office::with_clock(clock.clone());
-    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
-    let agency = AgencyCode::parse("MDT").unwrap();
-    let open = async |category| {
-        let mut new = ventanilla_tests::new_ticket(&agency, category, "ciudadana@example.com");
-        new.queue = QueueName::parse("atencion-ciudadana").unwrap();
-        new.term = settings.term(&agency, category);
-        open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
-            .await
-            .unwrap()
-            .into_ticket()
-            .number
-    };
+    let (office, clock) = office_at("2027-02-05T15:00:00Z");
+    let open = async |category| mdt_ticket(&office, &clock, category).await;
     let queja = open(Category::Queja).await;
     let sugerencia = open(Category::Sugerencia).await;
     let done = open(Category::Felicitacion).await;
@@ -1479,25 +1449,11 @@ async fn agents_ask_the_calendar_for_the_last_day_of_a_term() {
 /// tickets in it, listed by due date at once; its finished ones not.
 #[tokio::test]
 async fn tickets_written_before_the_due_date_index_are_listed_by_due_date() {
-    use ventanilla_domain::Timestamp;
-    use ventanilla_domain::fakes::ManualClock;
-    let clock = Arc::new(ManualClock::new(
-        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
-    ));
-    let office = Office::with_clock(clock.clone());
-    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
-    let agency = AgencyCode::parse("MDT").unwrap();
-    let mut numbers = Vec::new();
-    for category in [Category::Queja, Category::Sugerencia] {
-        let mut new = ventanilla_tests::new_ticket(&agency, category, "ciudadana@example.com");
-        new.queue = QueueName::parse("atencion-ciudadana").unwrap();
-        new.term = settings.term(&agency, category);
-        let ticket = open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
-            .await
-            .unwrap()
-            .into_ticket();
-        numbers.push(ticket.number);
-    }
+    let (office, clock) = office_at("2027-02-05T15:00:00Z");
+    let numbers = [
+        mdt_ticket(&office, &clock, Category::Queja).await,
+        mdt_ticket(&office, &clock, Category::Sugerencia).await,
+    ];
     ventanilla_tests::change_status(
         &office.store,
         clock.as_ref(),
@@ -1542,24 +1498,8 @@ async fn tickets_written_before_the_due_date_index_are_listed_by_due_date() {
 /// Wednesday 14 April.
 #[tokio::test]
 async fn a_supervisor_extends_a_term_once_and_the_citizen_is_told() {
-    use ventanilla_domain::Timestamp;
-    use ventanilla_domain::fakes::ManualClock;
-    let clock = Arc::new(ManualClock::new(
-        Timestamp::parse("2027-02-05T15:00:00Z").unwrap(),
-    ));
-    let office = Office::with_clock(clock.clone());
-    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
-    let agency = AgencyCode::parse("MDT").unwrap();
-    let open = async |category| {
-        let mut new = ventanilla_tests::new_ticket(&agency, category, "ciudadana@example.com");
-        new.queue = QueueName::parse("atencion-ciudadana").unwrap();
-        new.term = settings.term(&agency, category);
-        open_ticket::open(&office.store, clock.as_ref(), &UuidV7, new)
-            .await
-            .unwrap()
-            .into_ticket()
-            .number
-    };
+    let (office, clock) = office_at("2027-02-05T15:00:00Z");
+    let open = async |category| mdt_ticket(&office, &clock, category).await;
     let queja = open(Category::Queja).await;
     let sugerencia = open(Category::Sugerencia).await;
     let agent = office.agent("MDT", Role::Agent).await;
@@ -1658,4 +1598,30 @@ async fn a_supervisor_extends_a_term_once_and_the_citizen_is_told() {
         "{}",
         audit.body
     );
+}
+
+/// An office whose clock stands at `at`, for the due-date tests.
+fn office_at(at: &str) -> (Office, Arc<ventanilla_domain::fakes::ManualClock>) {
+    let clock = Arc::new(ventanilla_domain::fakes::ManualClock::new(
+        ventanilla_domain::Timestamp::parse(at).unwrap(),
+    ));
+    (Office::with_clock(clock.clone()), clock)
+}
+
+/// A ticket of MDT's citizen queue with its category's configured term, opened now.
+async fn mdt_ticket(
+    office: &Office,
+    clock: &ventanilla_domain::fakes::ManualClock,
+    category: Category,
+) -> TicketNumber {
+    let settings = Settings::parse(DEFAULT_CONFIG).unwrap();
+    let agency = AgencyCode::parse("MDT").unwrap();
+    let mut new = ventanilla_tests::new_ticket(&agency, category, "ciudadana@example.com");
+    new.queue = QueueName::parse("atencion-ciudadana").unwrap();
+    new.term = settings.term(&agency, category);
+    open_ticket::open(&office.store, clock, &UuidV7, new)
+        .await
+        .unwrap()
+        .into_ticket()
+        .number
 }

@@ -50,6 +50,43 @@ impl DynamoStore {
     }
 }
 
+/// The key condition of a query of `index` (GSI3 or GSI4: keys `<day>#<number>` under
+/// `pk`) for `query`'s days and cursor, with its values; `None` when nothing can match. Every
+/// key of a day sorts below `<day>$`, and every key after `<key>` at or above `<key> ` (ticket
+/// numbers are letters, digits and dashes).
+fn by_day(
+    query: &DueQuery,
+    index: &str,
+    pk: String,
+) -> Option<(String, Vec<(&'static str, AttributeValue)>)> {
+    let mut values = vec![(":pk", s(pk))];
+    let after = query
+        .after
+        .as_ref()
+        .map(|after| format!("{} ", due_sk(after.due, &after.number)));
+    let until = query.until.map(|day| format!("{day}$"));
+    let range = match (after, until) {
+        // DynamoDB refuses a BETWEEN whose bounds are reversed: nothing is between them.
+        (Some(after), Some(until)) if after > until => return None,
+        (Some(after), Some(until)) => {
+            values.push((":after", s(after)));
+            values.push((":until", s(until)));
+            " AND {index}SK BETWEEN :after AND :until"
+        }
+        (Some(after), None) => {
+            values.push((":after", s(after)));
+            " AND {index}SK >= :after"
+        }
+        (None, Some(until)) => {
+            values.push((":until", s(until)));
+            " AND {index}SK <= :until"
+        }
+        (None, None) => "",
+    };
+    let condition = format!("{index}PK = :pk{}", range.replace("{index}", index));
+    Some((condition, values))
+}
+
 impl TicketStore for DynamoStore {
     async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
         let _turn = self.opening.lock().await;
@@ -241,41 +278,16 @@ impl TicketStore for DynamoStore {
     }
 
     async fn due_tickets(&self, query: &DueQuery) -> Result<Page<Ticket, DueCursor>, StoreError> {
-        let mut values = vec![(":pk", s(due_pk(query.agency.as_str())))];
-        // A due key is `<date>#<number>`: every key of a day sorts below `<date>$`, and every
-        // key after `<key>` at or above `<key> ` (numbers are letters, digits and dashes).
-        let after = query
-            .after
-            .as_ref()
-            .map(|after| format!("{} ", due_sk(after.due, &after.number)));
-        let until = query.until.map(|day| format!("{day}$"));
-        let condition = match (after, until) {
-            // DynamoDB refuses a BETWEEN whose bounds are reversed: nothing is between them.
-            (Some(after), Some(until)) if after > until => {
-                return Ok(Page {
-                    items: Vec::new(),
-                    next: None,
-                });
-            }
-            (Some(after), Some(until)) => {
-                values.push((":after", s(after)));
-                values.push((":until", s(until)));
-                "GSI3PK = :pk AND GSI3SK BETWEEN :after AND :until"
-            }
-            (Some(after), None) => {
-                values.push((":after", s(after)));
-                "GSI3PK = :pk AND GSI3SK >= :after"
-            }
-            (None, Some(until)) => {
-                values.push((":until", s(until)));
-                "GSI3PK = :pk AND GSI3SK <= :until"
-            }
-            (None, None) => "GSI3PK = :pk",
+        let Some((condition, values)) = by_day(query, "GSI3", due_pk(query.agency.as_str())) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
         };
         let (items, _) = self
             .query_tickets(
                 DUE_INDEX,
-                condition,
+                &condition,
                 values,
                 None,
                 Some(query.limit + 1),
@@ -289,34 +301,12 @@ impl TicketStore for DynamoStore {
         &self,
         query: &DueQuery,
     ) -> Result<Page<TicketNumber, DueCursor>, StoreError> {
-        let mut values = vec![(":pk", s(format!("WARN#{}", query.agency.as_str())))];
-        // Keys as in `due_tickets`: `<day>#<number>`.
-        let after = query
-            .after
-            .as_ref()
-            .map(|after| format!("{} ", due_sk(after.due, &after.number)));
-        let until = query.until.map(|day| format!("{day}$"));
-        let condition = match (after, until) {
-            (Some(after), Some(until)) if after > until => {
-                return Ok(Page {
-                    items: Vec::new(),
-                    next: None,
-                });
-            }
-            (Some(after), Some(until)) => {
-                values.push((":after", s(after)));
-                values.push((":until", s(until)));
-                "GSI4PK = :pk AND GSI4SK BETWEEN :after AND :until"
-            }
-            (Some(after), None) => {
-                values.push((":after", s(after)));
-                "GSI4PK = :pk AND GSI4SK >= :after"
-            }
-            (None, Some(until)) => {
-                values.push((":until", s(until)));
-                "GSI4PK = :pk AND GSI4SK <= :until"
-            }
-            (None, None) => "GSI4PK = :pk",
+        let pk = format!("WARN#{}", query.agency.as_str());
+        let Some((condition, values)) = by_day(query, "GSI4", pk) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
         };
         let mut request = self
             .client
