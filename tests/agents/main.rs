@@ -1625,3 +1625,66 @@ async fn mdt_ticket(
         .into_ticket()
         .number
 }
+
+/// Issue 21: where an agent's deadline warnings go. An agent sets their own address; an admin
+/// those of their agency's agents; nobody another's, or another agency's; a bad address is
+/// named; null removes it.
+#[tokio::test]
+async fn agents_set_the_address_their_warnings_go_to() {
+    let office = Office::new();
+    let admin = office.agent("MDT", Role::Admin).await;
+    let agent = office.agent("MDT", Role::Agent).await;
+    let other_admin = office.agent("MINTEL", Role::Admin).await;
+    let me = office
+        .call(Some(&agent), "GET", "/api/v1/agent/me", None)
+        .await;
+    let id = me.body["id"].as_str().unwrap().to_owned();
+    let colleague = office.agent("MDT", Role::Agent).await;
+    let path = format!("/api/v1/agent/agents/{id}/email");
+    let set =
+        async |token: &str, body: Value| office.call(Some(token), "PUT", &path, Some(body)).await;
+    let own = set(&agent, json!({"email": "ana@mdt.gob.ec"})).await;
+    assert_eq!(
+        (own.status, &own.body["email"]),
+        (200, &json!("ana@mdt.gob.ec")),
+        "{}",
+        own.body
+    );
+    assert_eq!(
+        set(&colleague, json!({"email": "x@mdt.gob.ec"}))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        set(&other_admin, json!({"email": "x@mintel.gob.ec"}))
+            .await
+            .status,
+        404
+    );
+    let bad = set(&admin, json!({"email": "no es un correo"})).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(bad.body["errors"][0]["field"], "email");
+    let by_admin = set(&admin, json!({"email": "ana.perez@mdt.gob.ec"})).await;
+    assert_eq!(by_admin.body["email"], "ana.perez@mdt.gob.ec");
+    let listed = office
+        .call(Some(&admin), "GET", "/api/v1/agent/agents", None)
+        .await;
+    assert!(
+        listed.body.to_string().contains("ana.perez@mdt.gob.ec"),
+        "{}",
+        listed.body
+    );
+    let removed = set(&agent, json!({"email": null})).await;
+    assert_eq!(
+        (removed.status, &removed.body["email"]),
+        (200, &Value::Null)
+    );
+    assert_eq!(
+        office
+            .call(None, "PUT", &path, Some(json!({})))
+            .await
+            .status,
+        401
+    );
+}

@@ -86,6 +86,10 @@ where
             post(agents::rotate_token::<S, B, M>),
         )
         .route(
+            "/api/v1/agent/agents/{id}/email",
+            put(agents::set_email::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/mail/parked",
             get(routes::parked_mail::list::<S, B, M>),
         )

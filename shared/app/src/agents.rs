@@ -132,6 +132,25 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         Ok((agent, token))
     }
 
+    /// Sets (or, with `None` or an empty text, removes) the e-mail address agent `id`'s
+    /// notices go to: an agent their own, an admin those of the agents they manage.
+    pub async fn set_agent_email(&self, id: &str, email: Option<&str>) -> Result<Agent, AppError> {
+        let email = match email.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(Email::parse(text).map_err(AppError::invalid)?),
+        };
+        let mut agent = if AgentId::parse(id).is_ok_and(|id| id == self.agent.id) {
+            // Read again: the record as stored, not as this request found it.
+            self.desk.store.agent(&self.agent.id).await?
+        } else {
+            self.managed_agent(id).await?
+        };
+        agent.email = email;
+        self.save_managed(&agent, format!("e-mail address of {}", agent.id.as_str()))
+            .await?;
+        Ok(agent)
+    }
+
     /// Saves an agent the admin manages, and says what changed in the audit trail.
     async fn save_managed(&self, agent: &Agent, what: String) -> Result<(), AppError> {
         self.desk.store.save_agent(agent).await?;

@@ -86,6 +86,26 @@ pub(crate) async fn disable<S: AgentPorts, B, M>(
     Ok(Json(agent_json(&agent)).into_response())
 }
 
+/// `{"email": "…"}`, or `null` to remove it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct EmailRequest {
+    email: Option<String>,
+}
+
+pub(crate) async fn set_email<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+    Path(id): Path<String>,
+    body: JsonBody<EmailRequest>,
+) -> Result<Response, Problem> {
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let agent = session
+        .set_agent_email(&id, request.email.as_deref())
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(agent_json(&agent)).into_response())
+}
+
 pub(crate) async fn rotate_token<S: AgentPorts, B, M>(
     Caller { session, lang }: Caller<S, B, M>,
     Path(id): Path<String>,
