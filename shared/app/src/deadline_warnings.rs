@@ -102,7 +102,7 @@ where
                         tracing::warn!("deadline warnings sweep cut short; the next run goes on");
                         break 'agencies;
                     }
-                    if let Err(error) = self.warn(number, &mut staff, &mut report).await {
+                    if let Err(error) = self.warn(number, today, &mut staff, &mut report).await {
                         tracing::error!(%error, ticket = %number, "a deadline warning failed; the next sweep tries again");
                     }
                 }
@@ -119,6 +119,7 @@ where
     async fn warn(
         &self,
         number: &TicketNumber,
+        today: chrono::NaiveDate,
         staff: &mut BTreeMap<AgencyCode, Vec<Agent>>,
         report: &mut WarningReport,
     ) -> Result<(), StoreError> {
@@ -128,7 +129,6 @@ where
             Err(StoreError::NotFound) => return Ok(()),
             Err(error) => return Err(error),
         };
-        let today = day_in_ecuador(site.clock.now());
         let Some(point) = warning_due(&ticket, today) else {
             return Ok(());
         };

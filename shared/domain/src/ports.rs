@@ -128,8 +128,15 @@ impl DueCursor {
     }
 
     pub fn decode(text: &str) -> Result<Self, FieldError> {
+        let (due, number) = text
+            .split_once('_')
+            .ok_or_else(|| FieldError::new("cursor", FieldProblem::InvalidFormat))?;
+        Self::from_parts(due, number)
+    }
+
+    /// From a day (`YYYY-MM-DD`) and a number as the stores keep them.
+    pub fn from_parts(due: &str, number: &str) -> Result<Self, FieldError> {
         let bad = || FieldError::new("cursor", FieldProblem::InvalidFormat);
-        let (due, number) = text.split_once('_').ok_or_else(bad)?;
         Ok(DueCursor {
             due: chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d").map_err(|_| bad())?,
             number: TicketNumber::parse(number).map_err(|_| bad())?,

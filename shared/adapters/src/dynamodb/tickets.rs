@@ -328,7 +328,7 @@ impl TicketStore for DynamoStore {
             };
             let cursor = key
                 .split_once('#')
-                .and_then(|(day, number)| DueCursor::decode(&format!("{day}_{number}")).ok())
+                .and_then(|(day, number)| DueCursor::from_parts(day, number).ok())
                 .ok_or_else(|| StoreError::unavailable("a warning entry with a bad key"))?;
             found.push(cursor);
         }

@@ -244,7 +244,7 @@ impl TicketStore for SqliteStore {
             let mut found = Vec::new();
             for row in rows {
                 let (day, number) = row.map_err(db)?;
-                let cursor = DueCursor::decode(&format!("{day}_{number}"))
+                let cursor = DueCursor::from_parts(&day, &number)
                     .map_err(|e| StoreError::unavailable(e.to_string()))?;
                 found.push(cursor);
             }
