@@ -105,6 +105,43 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
     let (_, view) = stack.lookup(&citizen, &number).await;
     assert_eq!(view["suspended_since"], row["suspended_since"], "{view}");
 
+    // An admin's local holiday inside the term, under agent-api's policy (its item and the
+    // recount of the ticket), then taken back: the due date moves and comes back.
+    let today = ventanilla_domain::rules::deadline::day_in_ecuador(
+        ventanilla_domain::ports::Clock::now(&ventanilla_adapters::system::SystemClock),
+    );
+    let national = ventanilla_domain::rules::calendar::Calendar::national(2025, 2030);
+    let holiday = today
+        .iter_days()
+        .skip(3)
+        .find(|day| national.is_business_day(*day))
+        .unwrap()
+        .to_string();
+    let was_due = row["due_on"].clone();
+    let (status, set) = stack
+        .call(
+            Some(&admin),
+            "PUT",
+            &format!("/api/v1/agent/calendar/days/{holiday}"),
+            json!({"kind": "local_holiday", "name": "Feriado de prueba"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{set}");
+    assert!(set["recount"]["moved"].as_u64().unwrap() >= 1, "{set}");
+    let (_, shown) = stack.call(Some(&admin), "GET", &base, json!(null)).await;
+    assert_ne!(shown["due_on"], was_due, "{shown}");
+    let (status, removed) = stack
+        .call(
+            Some(&admin),
+            "DELETE",
+            &format!("/api/v1/agent/calendar/days/{holiday}"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{removed}");
+    let (_, shown) = stack.call(Some(&admin), "GET", &base, json!(null)).await;
+    assert_eq!(shown["due_on"], was_due, "{shown}");
+
     // 4. The citizen answers the reply from their client (SES's Message-ID in In-Reply-To).
     let handled = stack
         .receive(&format!(

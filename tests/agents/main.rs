@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod abuse;
+mod calendar_days;
 mod loop_aws;
 mod privacy;
 mod races;
@@ -608,7 +609,8 @@ async fn every_documented_agent_route_exists_and_asks_for_a_token() {
         let concrete = path
             .replace("{number}", "MDT-TEC-2026-00001")
             .replace("{id}", "ana")
-            .replace("{code}", "MINEDUC");
+            .replace("{code}", "MINEDUC")
+            .replace("{day}", "2027-12-06");
         for method in item.as_object().unwrap().keys() {
             let body = (method != "get").then(|| json!({}));
             let answer = office

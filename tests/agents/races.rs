@@ -15,7 +15,7 @@ use ventanilla_adapters::outbox::OutboxMailer;
 use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_adapters::system::SystemClock;
 use ventanilla_domain::Timestamp;
-use ventanilla_domain::model::agencies::Agency;
+use ventanilla_domain::model::agencies::{Agency, CalendarDay};
 use ventanilla_domain::model::agents::{Agent, AuditEntry, Role, TokenHash};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
@@ -138,6 +138,19 @@ impl AgencyDirectory for TransferredMidway {
     }
     async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
         self.inner.save_agency(agency).await
+    }
+    async fn calendar_days(&self) -> Result<Vec<CalendarDay>, StoreError> {
+        self.inner.calendar_days().await
+    }
+    async fn save_calendar_day(&self, day: &CalendarDay) -> Result<(), StoreError> {
+        self.inner.save_calendar_day(day).await
+    }
+    async fn remove_calendar_day(
+        &self,
+        agency: &AgencyCode,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<CalendarDay>, StoreError> {
+        self.inner.remove_calendar_day(agency, day).await
     }
 }
 

@@ -410,6 +410,7 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
                     basis: "prueba".into(),
                     extension: None,
                     warnings: Default::default(),
+                    calendar: Default::default(),
                 }),
                 ..new_ticket(&agency, Category::Queja, "x@example.com")
             },
@@ -431,6 +432,7 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
                 basis: "prueba".into(),
                 extension: None,
                 warnings: Default::default(),
+                calendar: Default::default(),
             }),
             ..new_ticket(&unique_agency(), Category::Queja, "x@example.com")
         },
@@ -440,6 +442,7 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
     let due = |i: usize| opened[i].due_on.unwrap();
     let query = |until, after, limit| DueQuery {
         agency: agency.clone(),
+        from: None,
         until,
         after,
         limit,
@@ -478,6 +481,23 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
         "{:?}",
         numbers(&past_the_cut)
     );
+    // From a day on (inclusive): what a change of the calendar recounts.
+    let from_the_first = store
+        .due_tickets(&DueQuery {
+            from: Some(due(0)),
+            ..query(None, None, 10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(numbers(&from_the_first), [1, 3]);
+    let paged_from = store
+        .due_tickets(&DueQuery {
+            from: Some(due(0)),
+            ..query(None, Some(first.next.clone().unwrap()), 10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(numbers(&paged_from), [3]);
 
     // Waiting on the citizen stops the 5-day ticket's clock: it sorts by the date it gets if
     // they never answer (ten business days later), after the 10-day one.
@@ -1365,6 +1385,206 @@ pub async fn agencies_saved_at_run_time_are_read_back_and_replaced(backend: impl
     assert_eq!(saved, [agency]);
 }
 
+/// An agency's changed days are kept, replaced on the same day, read by another instance and
+/// removed once; a ticket opened then keeps them with its term and is counted on them.
+pub async fn an_agencys_calendar_days_are_kept_and_count_in_new_terms(backend: impl Backend) {
+    use ventanilla_domain::model::agencies::{CalendarDay, DayChange};
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let date = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let changed = |day: &str, kind, name: &str| CalendarDay {
+        agency: agency.clone(),
+        day: date(day),
+        kind,
+        name: name.into(),
+        by: AgentId::parse("admin-1").unwrap(),
+        at: clock.now(),
+    };
+    store
+        .save_calendar_day(&changed("2025-03-12", DayChange::LocalHoliday, "Fundación"))
+        .await
+        .unwrap();
+    store
+        .save_calendar_day(&changed("2025-03-22", DayChange::MakeUpDay, "Recuperación"))
+        .await
+        .unwrap();
+    let renamed = changed(
+        "2025-03-12",
+        DayChange::LocalHoliday,
+        "Fundación del cantón",
+    );
+    store.save_calendar_day(&renamed).await.unwrap();
+    let other = backend.instance().await;
+    let mine = |days: Vec<CalendarDay>| -> Vec<CalendarDay> {
+        days.into_iter().filter(|d| d.agency == agency).collect()
+    };
+    let kept = mine(other.calendar_days().await.unwrap());
+    assert_eq!(
+        kept,
+        [
+            renamed.clone(),
+            changed("2025-03-22", DayChange::MakeUpDay, "Recuperación")
+        ]
+    );
+
+    // Opened on Saturday 1 March 2025 (received on Wednesday 5, after Carnival): ten
+    // business days end on the 19th nationally; the local holiday of the 12th and the
+    // make-up Saturday of the 22nd (after the end) make it the 20th.
+    let ticket = open_ticket::open(
+        &store,
+        &clock,
+        &UuidV7,
+        open_ticket::NewTicket {
+            term: Some(Term {
+                days: 10,
+                kind: DayKind::Business,
+                basis: "prueba".into(),
+                extension: None,
+                warnings: Default::default(),
+                calendar: Default::default(),
+            }),
+            ..new_ticket(&agency, Category::Queja, "x@example.com")
+        },
+    )
+    .await
+    .unwrap()
+    .into_ticket();
+    assert_eq!(ticket.due_on, Some(date("2025-03-20")));
+    let read = store.ticket(&ticket.number).await.unwrap();
+    assert_eq!(
+        read.calendar().days_off.iter().copied().collect::<Vec<_>>(),
+        [date("2025-03-12")]
+    );
+    assert_eq!(
+        read.calendar()
+            .working_days
+            .iter()
+            .copied()
+            .collect::<Vec<_>>(),
+        [date("2025-03-22")]
+    );
+
+    assert_eq!(
+        store
+            .remove_calendar_day(&agency, date("2025-03-12"))
+            .await
+            .unwrap(),
+        Some(renamed)
+    );
+    assert_eq!(
+        store
+            .remove_calendar_day(&agency, date("2025-03-12"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(mine(store.calendar_days().await.unwrap()).len(), 1);
+}
+
+/// After an upgrade: unfinished tickets opened before terms were kept get the term of their
+/// category and a due date, with a line in their thread, and enter the due-date index; those
+/// with a term and finished ones are left as they were; a second run gives nothing more.
+pub async fn a_backfill_gives_old_tickets_a_term_and_indexes_them(backend: impl Backend) {
+    use ventanilla_app::give_terms::backfill_terms;
+    use ventanilla_domain::model::agencies::Agency;
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    store
+        .save_agency(&Agency {
+            code: agency.clone(),
+            name: "Agencia de prueba".into(),
+            response_days: 5,
+            default_queue: QueueName::parse("general").unwrap(),
+            queues_by_category: Default::default(),
+            follow_ups: Default::default(),
+            special_categories: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let old = |category| new_ticket(&agency, category, "x@example.com");
+    let queja = open_ticket::open(&store, &clock, &UuidV7, old(Category::Queja))
+        .await
+        .unwrap()
+        .into_ticket();
+    let sugerencia = open_ticket::open(&store, &clock, &UuidV7, old(Category::Sugerencia))
+        .await
+        .unwrap()
+        .into_ticket();
+    let closed = open_ticket::open(&store, &clock, &UuidV7, old(Category::Queja))
+        .await
+        .unwrap()
+        .into_ticket();
+    change_status(
+        &store,
+        &clock,
+        &UuidV7,
+        &closed.number,
+        1,
+        Status::Resolved,
+        agent(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(queja.due_on, None, "opened as before terms were kept");
+    let due_query = DueQuery {
+        agency: agency.clone(),
+        from: None,
+        until: None,
+        after: None,
+        limit: 10,
+    };
+    assert!(
+        store
+            .due_tickets(&due_query)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    let settings = ventanilla_app::Settings::parse(ventanilla_app::config::DEFAULT_CONFIG).unwrap();
+    let done = backfill_terms(&store, &settings, &clock, &UuidV7)
+        .await
+        .unwrap();
+    assert_eq!((done.written, done.given_terms), (2, 2), "{done:?}");
+    let date = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    // Opened Saturday 1 March 2025, received Wednesday 5 (after Carnival): the COA's 30
+    // business days for the queja, the agency's 5 for the sugerencia.
+    let queja = store.ticket(&queja.number).await.unwrap();
+    assert_eq!(queja.due_on, Some(date("2025-04-16")));
+    assert_eq!(queja.term.as_ref().unwrap().days, 30);
+    let sugerencia = store.ticket(&sugerencia.number).await.unwrap();
+    assert_eq!(sugerencia.due_on, Some(date("2025-03-12")));
+    let listed: Vec<_> = store
+        .due_tickets(&due_query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.number)
+        .collect();
+    assert_eq!(listed, [sugerencia.number.clone(), queja.number.clone()]);
+    let (_, thread) = store.thread(&queja.number).await.unwrap();
+    assert!(
+        thread
+            .iter()
+            .any(|m| m.body.as_str().contains("miércoles 16 de abril de 2025")),
+        "{thread:?}"
+    );
+    assert_eq!(store.ticket(&closed.number).await.unwrap().due_on, None);
+
+    let again = backfill_terms(&store, &settings, &clock, &UuidV7)
+        .await
+        .unwrap();
+    assert_eq!((again.written, again.given_terms), (2, 0));
+    assert_eq!(
+        store.thread(&queja.number).await.unwrap().1.len(),
+        thread.len()
+    );
+}
+
 /// An erasure rewrites the ticket and its thread in place: the same ids, times and mail ids,
 /// none of the text; the requester index no longer finds the old address, and an erasure
 /// made from a stale version is refused.
@@ -1454,7 +1674,10 @@ fn intent(clock: &ManualClock, notice: Notice) -> MailIntent {
 }
 
 /// A new ticket of an agency of its own.
-async fn a_ticket(store: &impl TicketStore, clock: &ManualClock) -> ventanilla_domain::Ticket {
+async fn a_ticket(
+    store: &(impl TicketStore + AgencyDirectory),
+    clock: &ManualClock,
+) -> ventanilla_domain::Ticket {
     let request = new_ticket(&unique_agency(), Category::Queja, "maria@example.com");
     open_ticket::open(store, clock, &UuidV7, request)
         .await
@@ -1709,6 +1932,8 @@ macro_rules! store_contract {
                 agents_are_found_by_token_and_a_new_token_retires_the_old,
                 the_audit_trail_of_a_ticket_keeps_its_order,
                 agencies_saved_at_run_time_are_read_back_and_replaced,
+                an_agencys_calendar_days_are_kept_and_count_in_new_terms,
+                a_backfill_gives_old_tickets_a_term_and_indexes_them,
                 an_erasure_replaces_the_ticket_and_its_thread,
                 a_mail_queued_with_its_ticket_is_taken_by_one_sender,
                 a_failing_mail_waits_then_parks_and_an_admin_requeues_it,

@@ -41,6 +41,15 @@ where
             get(routes::calendar::due::<S, B, M>),
         )
         .route(
+            "/api/v1/agent/calendar/days",
+            get(routes::calendar::days::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/calendar/days/{day}",
+            put(routes::calendar::set_day::<S, B, M>)
+                .delete(routes::calendar::remove_day::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/tickets/{number}",
             get(tickets::show::<S, B, M>).patch(routes::changes::change::<S, B, M>),
         )

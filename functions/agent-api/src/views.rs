@@ -67,7 +67,9 @@ impl TicketSummary {
         let today = day_in_ecuador(now);
         let stopped = ticket.clock_stopped(today);
         TicketSummary {
-            business_days_left: ticket.due_date().map(|due| business_days_left(due, today)),
+            business_days_left: ticket
+                .due_date()
+                .map(|due| business_days_left(due, today, ticket.calendar())),
             suspended_since: stopped.map(|s| s.since.to_string()),
             resumes_on: stopped.map(|s| s.resumes_on.to_string()),
             ..TicketSummary::from(ticket)

@@ -117,6 +117,55 @@ pub async fn add_agent(
     }
 }
 
+/// `deadlines backfill`: every unfinished ticket written again, those opened before terms
+/// were kept given one (`ventanilla_app::give_terms`).
+pub async fn backfill_terms(
+    place: AgentStore<'_>,
+    config: Option<&Path>,
+) -> Result<ventanilla_app::give_terms::Backfill, StartError> {
+    use ventanilla_adapters::system::{SystemClock, UuidV7};
+    let settings = match config {
+        Some(path) => Settings::load(path)?,
+        None => Settings::parse(ventanilla_app::config::DEFAULT_CONFIG)?,
+    };
+    Ok(match place {
+        AgentStore::DataDir(data_dir) => {
+            let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
+            ventanilla_app::give_terms::backfill_terms(&store, &settings, &SystemClock, &UuidV7)
+                .await?
+        }
+        AgentStore::DynamoDb(table) => {
+            let config = ventanilla_adapters::aws::load_config().await?;
+            let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
+            ventanilla_app::give_terms::backfill_terms(&store, &settings, &SystemClock, &UuidV7)
+                .await?
+        }
+    })
+}
+
+/// Every agency's changed calendar days, as the local installation (or a deployed stack's
+/// table) keeps them: what `calendar --agency` counts on.
+pub async fn calendar_days(
+    place: AgentStore<'_>,
+) -> Result<Vec<ventanilla_domain::model::agencies::CalendarDay>, StartError> {
+    use ventanilla_domain::ports::AgencyDirectory;
+    match place {
+        AgentStore::DataDir(data_dir) => {
+            let file = data_dir.join("ventanilla.sqlite3");
+            if !file.exists() {
+                // Nothing was ever changed where nothing was ever stored.
+                return Ok(Vec::new());
+            }
+            Ok(SqliteStore::open(&file)?.calendar_days().await?)
+        }
+        AgentStore::DynamoDb(table) => {
+            let config = ventanilla_adapters::aws::load_config().await?;
+            let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
+            Ok(store.calendar_days().await?)
+        }
+    }
+}
+
 async fn add_to(
     store: &(impl ventanilla_domain::ports::AgentDirectory + ventanilla_domain::ports::AuditLog),
     id: ventanilla_domain::AgentId,

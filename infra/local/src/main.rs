@@ -24,6 +24,26 @@ enum Command {
     /// Ecuador's national calendar: rest days and business-day terms.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Due dates of tickets already stored.
+    #[command(subcommand)]
+    Deadlines(DeadlinesCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DeadlinesCommand {
+    /// Once after an upgrade: gives every unfinished ticket opened before terms were kept the
+    /// term of its category, and writes every unfinished ticket again so that the indexes by
+    /// due date hold it. Safe to run twice, and while the system serves.
+    Backfill {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// A deployed stack's DynamoDB table instead of the data folder (AWS credentials and
+        /// region from the environment).
+        #[arg(long)]
+        dynamodb_table: Option<String>,
+        #[arg(long, env = "VENTANILLA_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -33,6 +53,8 @@ enum CalendarCommand {
     Holidays {
         #[arg(value_parser = clap::value_parser!(i32).range(2017..=9999))]
         year: i32,
+        #[command(flatten)]
+        agency: AgencyCalendar,
     },
     /// The last day of a term of DAYS business (or calendar) days for a request received on
     /// FROM: the term starts the business day after receipt.
@@ -46,7 +68,49 @@ enum CalendarCommand {
         /// `business` (a término, the default) or `calendar` (a plazo).
         #[arg(long, default_value = "business", value_parser = ["business", "calendar"])]
         kind: String,
+        #[command(flatten)]
+        agency: AgencyCalendar,
     },
+}
+
+/// Whose calendar: the national one, or an agency's with the days its admins changed (read
+/// from the data folder, or a deployed stack's table).
+#[derive(Debug, clap::Args)]
+struct AgencyCalendar {
+    /// The agency's acronym (MDT, MINTEL, …): its local holidays, decreed days off and
+    /// make-up days count too.
+    #[arg(long)]
+    agency: Option<String>,
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// Read a deployed stack's DynamoDB table instead of the data folder.
+    #[arg(long)]
+    dynamodb_table: Option<String>,
+}
+
+impl AgencyCalendar {
+    /// The agency asked for and every agency's changed days (none without an agency).
+    async fn read(
+        &self,
+    ) -> Result<
+        (
+            Option<ventanilla_domain::AgencyCode>,
+            Vec<ventanilla_domain::model::agencies::CalendarDay>,
+        ),
+        Box<dyn std::error::Error>,
+    > {
+        let Some(agency) = &self.agency else {
+            return Ok((None, Vec::new()));
+        };
+        let code = ventanilla_domain::AgencyCode::parse(agency)
+            .map_err(|_| format!("--agency {agency}: not an agency's acronym"))?;
+        let place = match &self.dynamodb_table {
+            Some(table) => ventanilla_local::AgentStore::DynamoDb(table),
+            None => ventanilla_local::AgentStore::DataDir(&self.data_dir),
+        };
+        let days = ventanilla_local::calendar_days(place).await?;
+        Ok((Some(code), days))
+    }
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -112,15 +176,47 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     if let Some(Command::Calendar(command)) = &cli.command {
         let text = match command {
-            CalendarCommand::Holidays { year } => ventanilla_local::calendar::holidays(*year),
-            CalendarCommand::Due { from, days, kind } => {
+            CalendarCommand::Holidays { year, agency } => {
+                let (code, days) = agency.read().await?;
+                ventanilla_local::calendar::holidays(*year, &days, code.as_ref())
+            }
+            CalendarCommand::Due {
+                from,
+                days,
+                kind,
+                agency,
+            } => {
                 let kind = ventanilla_domain::model::term::DayKind::parse(kind)
                     .unwrap_or(ventanilla_domain::model::term::DayKind::Business);
-                ventanilla_local::calendar::due(*from, *days, kind)?
+                let (code, changed) = agency.read().await?;
+                let changes = code.map_or_else(Default::default, |code| {
+                    ventanilla_domain::model::agencies::calendar_changes(&changed, &code)
+                });
+                ventanilla_local::calendar::due(*from, *days, kind, &changes)?
             }
         };
         use std::io::Write;
         std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    if let Some(Command::Deadlines(DeadlinesCommand::Backfill {
+        data_dir,
+        dynamodb_table,
+        config,
+    })) = &cli.command
+    {
+        let place = match dynamodb_table {
+            Some(table) => ventanilla_local::AgentStore::DynamoDb(table),
+            None => ventanilla_local::AgentStore::DataDir(data_dir),
+        };
+        let done = ventanilla_local::backfill_terms(place, config.as_deref()).await?;
+        use std::io::Write;
+        writeln!(
+            std::io::stdout().lock(),
+            "{} unfinished tickets written again; {} of them got a term and a due date.",
+            done.written,
+            done.given_terms
+        )?;
         return Ok(());
     }
     if let Some(Command::Agent(AgentCommand::Add {

@@ -110,3 +110,79 @@ fn a_date_that_is_not_one_and_an_endless_term_are_refused() {
         );
     }
 }
+
+/// With `--agency`, the days its admins changed (read from the data folder) count too.
+#[tokio::test]
+async fn an_agencys_own_days_count_with_agency() {
+    use ventanilla_domain::model::agencies::{CalendarDay, DayChange};
+    use ventanilla_domain::ports::AgencyDirectory;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        ventanilla_adapters::sqlite::SqliteStore::open(&dir.path().join("ventanilla.sqlite3"))
+            .unwrap();
+    let day = |date: &str, kind, name: &str| CalendarDay {
+        agency: ventanilla_domain::AgencyCode::parse("MDT").unwrap(),
+        day: chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+        kind,
+        name: name.into(),
+        by: ventanilla_domain::AgentId::parse("admin").unwrap(),
+        at: ventanilla_domain::Timestamp::parse("2026-12-01T15:00:00Z").unwrap(),
+    };
+    store
+        .save_calendar_day(&day(
+            "2027-12-06",
+            DayChange::LocalHoliday,
+            "Fundación de Quito",
+        ))
+        .await
+        .unwrap();
+    store
+        .save_calendar_day(&day("2027-02-20", DayChange::MakeUpDay, "Recuperación"))
+        .await
+        .unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mdt = calendar(&["holidays", "2027", "--agency", "MDT", "--data-dir", data]);
+    assert!(
+        mdt.contains("2027-12-06 lunes     Fundación de Quito (feriado local)\n"),
+        "{mdt}"
+    );
+    assert!(
+        mdt.contains("2027-02-20 sábado    Recuperación (día de recuperación: se trabaja)\n"),
+        "{mdt}"
+    );
+    let mintel = calendar(&["holidays", "2027", "--agency", "MINTEL", "--data-dir", data]);
+    assert!(!mintel.contains("Quito"), "{mintel}");
+    assert_eq!(mintel, calendar(&["holidays", "2027"]));
+    // Friday 3 December: the next business day is Tuesday 7 at MDT, Monday 6 elsewhere.
+    let due = |agency: &[&str]| {
+        let mut args = vec![
+            "due",
+            "--from",
+            "2027-12-03",
+            "--days",
+            "1",
+            "--data-dir",
+            data,
+        ];
+        args.extend_from_slice(agency);
+        calendar(&args)
+    };
+    assert_eq!(due(&["--agency", "MDT"]), "2027-12-07 martes\n");
+    assert_eq!(due(&[]), "2027-12-06 lunes\n");
+    // A folder with nothing stored: the national calendar.
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(
+        calendar(&[
+            "due",
+            "--from",
+            "2027-12-03",
+            "--days",
+            "1",
+            "--agency",
+            "MDT",
+            "--data-dir",
+            empty.path().to_str().unwrap()
+        ]),
+        "2027-12-06 lunes\n"
+    );
+}

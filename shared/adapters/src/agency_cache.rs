@@ -1,5 +1,5 @@
-//! The agencies admins saved change rarely, and every request reads them (to merge them over
-//! the configured ones). Each store keeps what it read for a short while, so that a warm
+//! The agencies admins saved (and the days they changed in their calendars) change rarely, and
+//! every request reads them (to merge them over the configured ones). Each store keeps what it read for a short while, so that a warm
 //! instance does not pay a DynamoDB Query (or an SQLite read) per request for them. A save
 //! through the same store is seen at once; one through another instance (another Lambda
 //! instance, another local server on the same folder) within [`AGENCIES_FRESH_FOR`].
@@ -13,43 +13,54 @@ use ventanilla_domain::ports::StoreError;
 /// How long an instance trusts the agencies it read.
 pub const AGENCIES_FRESH_FOR: Duration = Duration::from_secs(30);
 
-/// When the agencies were read, and what they were.
-type Read = Option<(Instant, Vec<Agency>)>;
+/// When they were read, and what they were.
+type Read<T> = Option<(Instant, T)>;
 
-#[derive(Debug, Clone)]
-pub(crate) struct AgencyCache {
+/// What was read of the agencies (`Vec<Agency>`) or of their calendars.
+#[derive(Debug)]
+pub(crate) struct AgencyCache<T = Vec<Agency>> {
     fresh_for: Duration,
-    read: Arc<Mutex<Read>>,
+    read: Arc<Mutex<Read<T>>>,
 }
 
-impl Default for AgencyCache {
+impl<T> Clone for AgencyCache<T> {
+    fn clone(&self) -> Self {
+        AgencyCache {
+            fresh_for: self.fresh_for,
+            read: Arc::clone(&self.read),
+        }
+    }
+}
+
+impl<T> Default for AgencyCache<T> {
     fn default() -> Self {
         Self::fresh_for(AGENCIES_FRESH_FOR)
     }
 }
 
-impl AgencyCache {
+impl<T> AgencyCache<T> {
     pub(crate) fn fresh_for(fresh_for: Duration) -> Self {
         AgencyCache {
             fresh_for,
-            read: Arc::default(),
+            read: Arc::new(Mutex::new(None)),
         }
     }
 
-    /// The agencies read less than `fresh_for` ago, or those `load` reads now.
-    pub(crate) async fn get_or_load<F>(&self, load: F) -> Result<Vec<Agency>, StoreError>
+    /// What was read less than `fresh_for` ago, or what `load` reads now.
+    pub(crate) async fn get_or_load<F>(&self, load: F) -> Result<T, StoreError>
     where
-        F: Future<Output = Result<Vec<Agency>, StoreError>>,
+        F: Future<Output = Result<T, StoreError>>,
+        T: Clone,
     {
-        if let Some((at, agencies)) = &*self.read.lock().unwrap_or_else(PoisonError::into_inner)
+        if let Some((at, read)) = &*self.read.lock().unwrap_or_else(PoisonError::into_inner)
             && at.elapsed() < self.fresh_for
         {
-            return Ok(agencies.clone());
+            return Ok(read.clone());
         }
-        let agencies = load.await?;
+        let read = load.await?;
         *self.read.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), agencies.clone()));
-        Ok(agencies)
+            Some((Instant::now(), read.clone()));
+        Ok(read)
     }
 
     /// After a save: the next read goes to the store.

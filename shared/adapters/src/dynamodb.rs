@@ -29,10 +29,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
-use ventanilla_domain::model::agencies::Agency;
+use ventanilla_domain::model::agencies::{Agency, CalendarDay};
 use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
@@ -92,6 +92,7 @@ pub struct DynamoStore {
     /// conditional transaction decides.
     opening: std::sync::Arc<tokio::sync::Mutex<()>>,
     agencies: AgencyCache,
+    calendar_days: AgencyCache<Vec<CalendarDay>>,
 }
 
 fn s(text: impl Into<String>) -> AttributeValue {
@@ -270,6 +271,7 @@ impl DynamoStore {
             table: table.into(),
             opening: Default::default(),
             agencies: AgencyCache::default(),
+            calendar_days: AgencyCache::default(),
         }
     }
 

@@ -9,7 +9,7 @@ use ventanilla_domain::Choice;
 
 use crate::agency_cache::AgencyCache;
 use rusqlite::{Connection, OptionalExtension, params};
-use ventanilla_domain::model::agencies::Agency;
+use ventanilla_domain::model::agencies::{Agency, CalendarDay};
 use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
@@ -25,7 +25,7 @@ mod directory;
 mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA: &str = "
 -- due_key and warn_on since schema 7: `Ticket::due_key` (NULL once finished) and the day
@@ -109,6 +109,13 @@ CREATE TABLE IF NOT EXISTS mail_queue (
     mail     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mail_queue_by_state ON mail_queue (state, next_try);
+-- Since schema 8: the days admins changed in their agencies' calendars.
+CREATE TABLE IF NOT EXISTS calendar_days (
+    agency TEXT NOT NULL,
+    day    TEXT NOT NULL,
+    entry  TEXT NOT NULL,
+    PRIMARY KEY (agency, day)
+);
 ";
 
 #[derive(Debug, Clone)]
@@ -117,6 +124,7 @@ pub struct SqliteStore {
     /// No file behind it: calls run in place (see `transaction`).
     in_memory: bool,
     agencies: AgencyCache,
+    calendar_days: AgencyCache<Vec<CalendarDay>>,
 }
 
 impl SqliteStore {
@@ -177,6 +185,7 @@ impl SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
             in_memory,
             agencies: AgencyCache::default(),
+            calendar_days: AgencyCache::default(),
         })
     }
 

@@ -166,6 +166,8 @@ fn terms(file: BTreeMap<String, TermFile>) -> Result<BTreeMap<Category, Term>, S
                     extension,
                     // Set from [deadlines] by `Settings::term`.
                     warnings: WarningRules::default(),
+                    // The agency's, set when a ticket is opened (`open_ticket::open`).
+                    calendar: Default::default(),
                 },
             ))
         })
@@ -518,6 +520,7 @@ impl Settings {
                 basis: "Compromiso de servicio de la entidad".into(),
                 extension: None,
                 warnings: WarningRules::default(),
+                calendar: Default::default(),
             },
         };
         Some(Term {

@@ -91,6 +91,7 @@ where
                     .store
                     .tickets_to_warn(&DueQuery {
                         agency: agency.clone(),
+                        from: None,
                         until: Some(today),
                         after: after.clone(),
                         limit: PAGE,

@@ -1,6 +1,7 @@
 //! An agency's queues as an agent works them: newest (or oldest) activity first, or the
 //! soonest due first, filtered, one page at a time.
 
+use ventanilla_domain::model::agencies::calendar_changes;
 use ventanilla_domain::ports::{BlobStore, Cursor, DueCursor, DueQuery, Mailer, QueueQuery};
 use ventanilla_domain::rules::deadline::{business_days_after, day_in_ecuador};
 use ventanilla_domain::{AgentId, Category, QueueName, Status, Ticket};
@@ -87,11 +88,16 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     /// From the agency's index of unfinished tickets by due date.
     async fn list_by_due_date(&self, filter: &QueueFilter) -> Result<Listed, AppError> {
         let today = day_in_ecuador(self.site.clock.now());
-        let until = filter.due.map(|due| match due {
-            DueFilter::Overdue => today.pred_opt().unwrap_or(today),
-            DueFilter::Within(0) => today,
-            DueFilter::Within(days) => business_days_after(today, days),
-        });
+        let until = match filter.due {
+            None => None,
+            Some(DueFilter::Overdue) => Some(today.pred_opt().unwrap_or(today)),
+            Some(DueFilter::Within(0)) => Some(today),
+            Some(DueFilter::Within(days)) => {
+                let days_changed = self.desk.store.calendar_days().await?;
+                let changes = calendar_changes(&days_changed, &self.agent.agency);
+                Some(business_days_after(today, days, &changes))
+            }
+        };
         let after = match &filter.after {
             Some(ListCursor::Due(cursor)) => Some(cursor.clone()),
             _ => None,
@@ -101,6 +107,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             .store
             .due_tickets(&DueQuery {
                 agency: self.agent.agency.clone(),
+                from: None,
                 until,
                 after,
                 limit: filter.limit,

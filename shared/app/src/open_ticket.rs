@@ -4,15 +4,16 @@
 use std::time::Duration;
 
 use ventanilla_domain::BlobKey;
+use ventanilla_domain::model::agencies::calendar_changes;
 use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::model::screenshots::Screenshot;
 use ventanilla_domain::model::term::Term;
 use ventanilla_domain::model::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
 use ventanilla_domain::ports::{
-    Blob, BlobError, BlobStore, Clock, IdSource, MailQueue, Mailer, Opened, StoreError, Throttle,
-    ThrottleKey, TicketStore,
+    AgencyDirectory, Blob, BlobError, BlobStore, Clock, IdSource, MailQueue, Mailer, Opened,
+    StoreError, Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::rules::deadline::due_date;
+use ventanilla_domain::rules::deadline::{day_in_ecuador, due_date, kept_changes};
 use ventanilla_domain::{
     AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageId, MessageKind,
     QueueName, Requester, Subject, Ticket, TicketNumber,
@@ -48,12 +49,23 @@ pub struct NewTicket {
 /// Opens a ticket with the requester's first message. A repeated idempotency key within
 /// [`IDEMPOTENCY_WINDOW`] returns the first ticket.
 pub async fn open(
-    store: &impl TicketStore,
+    store: &(impl TicketStore + AgencyDirectory),
     clock: &(impl Clock + ?Sized),
     ids: &(impl IdSource + ?Sized),
     new: NewTicket,
 ) -> Result<Opened, StoreError> {
     let now = clock.now();
+    // Counted on its agency's calendar as it stands now; kept with the term.
+    let term = match new.term {
+        Some(term) => {
+            let agency = calendar_changes(&store.calendar_days().await?, &new.agency);
+            Some(Term {
+                calendar: kept_changes(&agency, day_in_ecuador(now)),
+                ..term
+            })
+        }
+        None => None,
+    };
     let first_message = Message {
         id: ids.message_id(),
         at: now,
@@ -81,8 +93,8 @@ pub async fn open(
         }),
         linked_to: new.linked_to,
         mail: acknowledgement,
-        due_on: new.term.as_ref().map(|term| due_date(term, now)),
-        term: new.term,
+        due_on: term.as_ref().map(|term| due_date(term, now)),
+        term,
     };
     store.open(draft).await
 }
@@ -111,7 +123,7 @@ pub struct FormOpened {
 
 impl<S, B, M> Desk<S, B, M>
 where
-    S: TicketStore + Throttle + MailQueue,
+    S: TicketStore + AgencyDirectory + Throttle + MailQueue,
     B: BlobStore,
     M: Mailer,
 {

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::BlobKey;
-use crate::model::agencies::Agency;
+use crate::model::agencies::{Agency, CalendarDay};
 use crate::model::agents::{Agent, AuditEntry, TokenHash};
 use crate::model::erasure::Erasure;
 use crate::model::mail::{MailMessageId, OutgoingMail};
@@ -148,6 +148,8 @@ impl DueCursor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueQuery {
     pub agency: AgencyCode,
+    /// Only those due on this day or after.
+    pub from: Option<chrono::NaiveDate>,
     /// Only those due on this day or before.
     pub until: Option<chrono::NaiveDate>,
     pub after: Option<DueCursor>,
@@ -364,6 +366,22 @@ pub trait AgencyDirectory: Send + Sync {
 
     /// Creates or replaces the agency of this code.
     fn save_agency(&self, agency: &Agency) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every agency's changed days (`CalendarDay`), by agency and day.
+    fn calendar_days(&self) -> impl Future<Output = Result<Vec<CalendarDay>, StoreError>> + Send;
+
+    /// Writes a changed day over the agency's change of that day, if any.
+    fn save_calendar_day(
+        &self,
+        day: &CalendarDay,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the agency's change of `day`, and returns it (`None`: there was none).
+    fn remove_calendar_day(
+        &self,
+        agency: &AgencyCode,
+        day: chrono::NaiveDate,
+    ) -> impl Future<Output = Result<Option<CalendarDay>, StoreError>> + Send;
 }
 
 /// Who did what, when: written by every agent action, read by admins.

@@ -1,19 +1,26 @@
-//! `/calendar/due`: the calendar the due dates use, for an agent's question ("the 30th
-//! business day after 5 February"); any signed-in agent may ask.
+//! `/calendar`: the calendar the due dates use. `due` answers an agent's question ("the 30th
+//! business day after 5 February", any agent); `days` lists a year's days off of an agency
+//! (any agent) and changes one (its admins, an operator).
 
 use axum::Json;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use ventanilla_app::change_calendar::{CalendarDayRequest, Recount};
 use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::Choice;
+use ventanilla_domain::model::agencies::CalendarDay;
+use ventanilla_domain::model::agents::Role;
 use ventanilla_domain::model::term::DayKind;
 use ventanilla_domain::model::time::long_date;
+use ventanilla_domain::rules::calendar::YEARS;
 use ventanilla_domain::rules::deadline::{CalendarQuestionError, ask_term_end};
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem};
 use ventanilla_web::{Caller, Problem};
 
-use super::{QueryParams, bad_query};
+use super::{JsonBody, QueryParams, bad_json, bad_query};
+use crate::problem;
 
 /// `?from=YYYY-MM-DD&days=N[&kind=business|calendar]`, read as text so that each bad one is
 /// named.
@@ -23,10 +30,12 @@ pub(crate) struct DueQuestion {
     from: Option<String>,
     days: Option<String>,
     kind: Option<String>,
+    /// Counted on this agency's calendar (the agent's own by default).
+    agency: Option<String>,
 }
 
 pub(crate) async fn due<S: AgentPorts, B, M>(
-    Caller { lang, .. }: Caller<S, B, M>,
+    Caller { session, lang }: Caller<S, B, M>,
     question: QueryParams<DueQuestion>,
 ) -> Result<Response, Problem> {
     let Query(question) = question.map_err(bad_query(lang))?;
@@ -68,7 +77,11 @@ pub(crate) async fn due<S: AgentPorts, B, M>(
     let (Some(from), Some(days), Some(kind)) = (from, days, kind) else {
         return Err(Problem::invalid_fields(&errors, lang));
     };
-    let due_on = ask_term_end(kind, days, from).map_err(|error| {
+    let changes = session
+        .calendar_changes(question.agency.as_deref())
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let due_on = ask_term_end(kind, days, from, &changes).map_err(|error| {
         let field = match error {
             CalendarQuestionError::TooLong => FieldError::new(
                 "days",
@@ -92,4 +105,83 @@ pub(crate) async fn due<S: AgentPorts, B, M>(
         "due_on_text": long_date(due_on, lang),
     }))
     .into_response())
+}
+
+/// `?year=YYYY[&agency=CODE]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct YearQuestion {
+    year: Option<String>,
+    agency: Option<String>,
+}
+
+/// `?agency=CODE`, for an operator removing another agency's day.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AgencyParam {
+    agency: Option<String>,
+}
+
+/// The days of a year an agency rests (the national holidays and its own) and works to
+/// make up.
+pub(crate) async fn days<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+    question: QueryParams<YearQuestion>,
+) -> Result<Response, Problem> {
+    let Query(question) = question.map_err(bad_query(lang))?;
+    let year = question
+        .year
+        .as_deref()
+        .map(str::trim)
+        .and_then(|text| text.parse::<i32>().ok())
+        .filter(|year| YEARS.contains(year))
+        .ok_or_else(|| {
+            Problem::invalid_field(FieldError::new("year", FieldProblem::InvalidFormat), lang)
+        })?;
+    let days = session
+        .calendar_year(year, question.agency.as_deref())
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(json!({ "year": year, "days": days })).into_response())
+}
+
+fn edit_json(day: &CalendarDay, recount: &Recount) -> serde_json::Value {
+    json!({
+        "agency": day.agency.as_str(),
+        "day": day.day.to_string(),
+        "kind": day.kind.wire(),
+        "name": day.name,
+        "recount": recount,
+    })
+}
+
+/// Writes an agency's change of a day (its admins, an operator) and recounts the terms it
+/// falls in.
+pub(crate) async fn set_day<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+    Path(day): Path<String>,
+    body: JsonBody<CalendarDayRequest>,
+) -> Result<Response, Problem> {
+    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let (day, recount) = session
+        .set_calendar_day(&day, request)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(edit_json(&day, &recount)).into_response())
+}
+
+/// Takes an agency's change of a day back, and recounts.
+pub(crate) async fn remove_day<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+    Path(day): Path<String>,
+    params: QueryParams<AgencyParam>,
+) -> Result<Response, Problem> {
+    session.require(Role::Admin).map_err(|e| problem(e, lang))?;
+    let Query(params) = params.map_err(bad_query(lang))?;
+    let (day, recount) = session
+        .remove_calendar_day(&day, params.agency.as_deref())
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(edit_json(&day, &recount)).into_response())
 }

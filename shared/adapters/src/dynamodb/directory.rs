@@ -177,6 +177,58 @@ impl AgencyDirectory for DynamoStore {
         self.agencies.forget();
         Ok(())
     }
+
+    async fn calendar_days(&self) -> Result<Vec<CalendarDay>, StoreError> {
+        self.calendar_days
+            .get_or_load(async {
+                let items = self.all_items(None, CALENDAR.into()).await?;
+                items
+                    .iter()
+                    .map(|item| from_attribute(item, "day"))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn save_calendar_day(&self, day: &CalendarDay) -> Result<(), StoreError> {
+        let mut item = key(CALENDAR.into(), &calendar_sk(&day.agency, day.day));
+        item.insert(
+            "day".into(),
+            serde_dynamo::to_attribute_value(day).map_err(unavailable)?,
+        );
+        self.put_item(item).await?;
+        self.calendar_days.forget();
+        Ok(())
+    }
+
+    async fn remove_calendar_day(
+        &self,
+        agency: &AgencyCode,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<CalendarDay>, StoreError> {
+        let output = self
+            .client
+            .get()
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CALENDAR.into(), &calendar_sk(agency, day))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        self.calendar_days.forget();
+        output
+            .attributes
+            .map(|item| from_attribute(&item, "day"))
+            .transpose()
+    }
+}
+
+/// The partition of every agency's changed days: one Query reads them all.
+const CALENDAR: &str = "CALENDAR";
+
+fn calendar_sk(agency: &AgencyCode, day: chrono::NaiveDate) -> String {
+    format!("{agency}#{day}")
 }
 
 pub(super) fn audit_pk(ticket: Option<&TicketNumber>) -> String {

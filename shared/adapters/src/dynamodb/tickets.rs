@@ -64,6 +64,12 @@ fn by_day(
         .after
         .as_ref()
         .map(|after| format!("{} ", due_sk(after.due, &after.number)));
+    // Every key of a day sorts at or above the bare day.
+    let from = query.from.map(|day| day.to_string());
+    let after = match (after, from) {
+        (Some(after), Some(from)) => Some(after.max(from)),
+        (after, from) => after.or(from),
+    };
     let until = query.until.map(|day| format!("{day}$"));
     let range = match (after, until) {
         // DynamoDB refuses a BETWEEN whose bounds are reversed: nothing is between them.

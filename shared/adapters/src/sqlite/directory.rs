@@ -203,6 +203,56 @@ impl AgencyDirectory for SqliteStore {
         self.agencies.forget();
         Ok(())
     }
+
+    async fn calendar_days(&self) -> Result<Vec<CalendarDay>, StoreError> {
+        self.calendar_days
+            .get_or_load(self.transaction(|tx| {
+                json_rows(
+                    tx,
+                    "SELECT entry FROM calendar_days ORDER BY agency, day",
+                    [],
+                )
+            }))
+            .await
+    }
+
+    async fn save_calendar_day(&self, day: &CalendarDay) -> Result<(), StoreError> {
+        let json = to_json(day)?;
+        let (agency, date) = (day.agency.as_str().to_owned(), day.day.to_string());
+        self.transaction(move |tx| {
+            execute(
+                tx,
+                "INSERT INTO calendar_days (agency, day, entry) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (agency, day) DO UPDATE SET entry = excluded.entry",
+                params![agency, date, json],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await?;
+        self.calendar_days.forget();
+        Ok(())
+    }
+
+    async fn remove_calendar_day(
+        &self,
+        agency: &AgencyCode,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<CalendarDay>, StoreError> {
+        let (agency, date) = (agency.as_str().to_owned(), day.to_string());
+        let removed = self
+            .transaction(move |tx| {
+                let removed: Vec<CalendarDay> = json_rows(
+                    tx,
+                    "DELETE FROM calendar_days WHERE agency = ?1 AND day = ?2 RETURNING entry",
+                    params![agency, date],
+                )?;
+                Ok(removed.into_iter().next())
+            })
+            .await?;
+        self.calendar_days.forget();
+        Ok(removed)
+    }
 }
 
 impl AuditLog for SqliteStore {

@@ -197,6 +197,7 @@ impl TicketStore for SqliteStore {
                  WHERE agency = ?1 AND due_key IS NOT NULL
                    AND (?2 IS NULL OR due_key <= ?2)
                    AND (?3 IS NULL OR (due_key, number) > (?3, ?4))
+                   AND (?6 IS NULL OR due_key >= ?6)
                  ORDER BY due_key ASC, number ASC
                  LIMIT ?5",
                 params![
@@ -205,6 +206,7 @@ impl TicketStore for SqliteStore {
                     after.map(|c| c.due.to_string()),
                     after.map(|c| c.number.as_str().to_owned()),
                     (query.limit + 1) as i64,
+                    query.from.map(|day| day.to_string()),
                 ],
             )?;
             Ok(Page::of(items, query.limit, false, DueCursor::after))
@@ -225,6 +227,7 @@ impl TicketStore for SqliteStore {
                      WHERE agency = ?1 AND warn_on IS NOT NULL
                        AND (?2 IS NULL OR warn_on <= ?2)
                        AND (?3 IS NULL OR (warn_on, number) > (?3, ?4))
+                       AND (?6 IS NULL OR warn_on >= ?6)
                      ORDER BY warn_on ASC, number ASC
                      LIMIT ?5",
                 )
@@ -237,6 +240,7 @@ impl TicketStore for SqliteStore {
                         after.map(|c| c.due.to_string()),
                         after.map(|c| c.number.as_str().to_owned()),
                         (query.limit + 1) as i64,
+                        query.from.map(|day| day.to_string()),
                     ],
                     |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
                 )

@@ -14,7 +14,7 @@ use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::model::term::Term;
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::ports::{
-    Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
+    AgencyDirectory, Clock, IdSource, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::rules::mail_in::read::IncomingMail;
 use ventanilla_domain::rules::mail_in::support_address::{
@@ -120,7 +120,7 @@ pub const AUTOMATIC_NOTES_PER_TICKET_PER_DAY: u64 = 10;
 /// retried delivery is a duplicate) and its raw copy (erased with the ticket). Whether it
 /// was recorded: not past the day's cap.
 async fn system_event(
-    store: &(impl TicketStore + Throttle),
+    store: &(impl TicketStore + AgencyDirectory + Throttle),
     clock: &(impl Clock + ?Sized),
     ids: &(impl IdSource + ?Sized),
     ticket: &TicketNumber,
@@ -171,7 +171,7 @@ impl std::fmt::Debug for TicketRules<'_> {
 
 /// Decides and stores what a delivered mail means. See the module's documentation.
 pub async fn decide(
-    store: &(impl TicketStore + Throttle),
+    store: &(impl TicketStore + AgencyDirectory + Throttle),
     clock: &(impl Clock + ?Sized),
     ids: &(impl IdSource + ?Sized),
     policy: &MailPolicy,

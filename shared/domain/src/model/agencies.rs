@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgencyCode, Category, QueueName};
+use crate::model::field::choice;
+use crate::rules::calendar::CalendarChanges;
+use crate::{AgencyCode, AgentId, Category, QueueName, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agency {
@@ -65,4 +67,41 @@ pub enum FinishedTicketRule {
     Reject,
     /// Always a new ticket, linked to the old one.
     NewLinked,
+}
+
+choice! {
+    /// How an admin changed a day of their agency's calendar.
+    pub enum DayChange in "kind" {
+        /// A day off the Government decreed (a "feriado puente").
+        DecreedRest => ("Descanso decretado", "Decreed day off"),
+        /// A holiday where the agency is: a canton's or province's own.
+        LocalHoliday => ("Feriado local", "Local holiday"),
+        /// A day that would rest (a Saturday) and is worked, to make up a decreed one.
+        MakeUpDay => ("Día de recuperación", "Make-up day"),
+    }
+}
+
+/// A day an admin changed in their agency's calendar, and why: terms are counted on the
+/// national calendar with these changes (`rules::calendar::CalendarChanges`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDay {
+    pub agency: AgencyCode,
+    pub day: chrono::NaiveDate,
+    pub kind: DayChange,
+    /// What it is, as the decree or the ordinance says: "Fundación de Quito".
+    pub name: String,
+    pub by: AgentId,
+    pub at: Timestamp,
+}
+
+/// What `agency`'s changed days make of the national calendar.
+pub fn calendar_changes(days: &[CalendarDay], agency: &AgencyCode) -> CalendarChanges {
+    let mut changes = CalendarChanges::default();
+    for day in days.iter().filter(|day| &day.agency == agency) {
+        match day.kind {
+            DayChange::DecreedRest | DayChange::LocalHoliday => changes.days_off.insert(day.day),
+            DayChange::MakeUpDay => changes.working_days.insert(day.day),
+        };
+    }
+    changes
 }

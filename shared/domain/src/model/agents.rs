@@ -175,6 +175,8 @@ pub enum AuditAction {
     SendMailAgain,
     /// Extended a ticket's term.
     ExtendTerm,
+    /// Changed a day of an agency's calendar (and recounted the terms it falls in).
+    ChangeCalendar,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

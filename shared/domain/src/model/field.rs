@@ -89,10 +89,17 @@ pub(crate) use choice;
 
 /// A name shown in lists (an agency's, an agent's): trimmed, not empty, at most `max_chars`.
 pub fn display_name(raw: Option<&str>, max_chars: usize) -> Result<String, FieldError> {
-    raw.map(str::trim)
-        .filter(|name| !name.is_empty() && name.chars().count() <= max_chars)
-        .map(str::to_owned)
-        .ok_or_else(|| FieldError::new("name", FieldProblem::Required))
+    let name = raw
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| FieldError::new("name", FieldProblem::Required))?;
+    if name.chars().count() > max_chars {
+        return Err(FieldError::new(
+            "name",
+            FieldProblem::TooLong { max: max_chars },
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 /// What is wrong with a field, independent of language.
@@ -126,6 +133,13 @@ pub enum FieldProblem {
     /// holds tickets).
     HoldsTickets {
         queue: String,
+    },
+    /// A day off added on a day nobody works already, or a make-up day on a working day.
+    ChangesNothing,
+    /// A date outside the years that may be changed.
+    OutOfRange {
+        first: String,
+        last: String,
     },
 }
 
@@ -196,6 +210,22 @@ impl FieldError {
             }
             (Lang::En, HoldsTickets { queue }) => {
                 format!("The queue {queue} still holds tickets; transfer them before removing it.")
+            }
+            (Lang::Es, ChangesNothing) => {
+                "Ese día ya es así en el calendario: un día de descanso va en un día laborable, \
+                 un día de recuperación en uno de descanso."
+                    .into()
+            }
+            (Lang::En, ChangesNothing) => {
+                "That day is already so in the calendar: a day off goes on a working day, a \
+                 make-up day on a day of rest."
+                    .into()
+            }
+            (Lang::Es, OutOfRange { first, last }) => {
+                format!("Debe estar entre el {first} y el {last}.")
+            }
+            (Lang::En, OutOfRange { first, last }) => {
+                format!("It must be between {first} and {last}.")
             }
         }
     }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::calendar::CalendarChanges;
+
 /// How a term's days count (Código Orgánico Administrativo, arts. 158-160).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,6 +46,10 @@ pub struct Term {
     /// When its agents are warned before it ends (besides the day after, always).
     #[serde(default)]
     pub warnings: WarningRules,
+    /// Its agency's changes to the national calendar over the days the term may run: days
+    /// are counted on them (and recounted when an admin changes one, `rules::deadline::recount`).
+    #[serde(default, skip_serializing_if = "CalendarChanges::is_empty")]
+    pub calendar: CalendarChanges,
 }
 
 /// When a term's agents are warned before it ends: once a share of it has passed, and some

@@ -136,6 +136,13 @@ impl Ticket {
         crate::rules::deadline::next_warning(self)
     }
 
+    /// Its agency's changes to the national calendar its term counts on.
+    pub fn calendar(&self) -> &crate::rules::calendar::CalendarChanges {
+        self.term
+            .as_ref()
+            .map_or(&crate::rules::calendar::NO_CHANGES, |term| &term.calendar)
+    }
+
     /// The suspension still stopping the clock on `today` (Ecuador's day).
     pub fn clock_stopped(&self, today: chrono::NaiveDate) -> Option<Suspension> {
         self.suspended.filter(|s| today < s.resumes_on)
@@ -409,6 +416,9 @@ pub struct TicketChange {
     pub extended: Option<Extension>,
     /// A warning about the term sent with this change.
     pub warned: Option<WarningPoint>,
+    /// The term it keeps from now on: recounted on its agency's changed calendar
+    /// (`rules::deadline::recount`), or given to a ticket opened before terms were kept.
+    pub kept_term: Option<Term>,
 }
 
 impl TicketChange {
@@ -472,6 +482,9 @@ impl TicketChange {
         }
         if let Some(point) = self.warned {
             next.warned = Some(point);
+        }
+        if let Some(term) = &self.kept_term {
+            next.term = Some(term.clone());
         }
         if let Some(message) = message
             && message.kind.moves_activity()

@@ -16,9 +16,11 @@
 //!   Thursday-Friday; Saturday-Sunday rest Friday-Monday; Sunday-Monday rest Monday-Tuesday.
 //!
 //! When a holiday moves, its own date is a working day. Decreed bridges, their make-up days and
-//! an agency's local holidays are not part of the computed calendar.
+//! an agency's local holidays are not computed: an admin adds them (`CalendarChanges`).
 
 use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
@@ -168,10 +170,59 @@ pub fn national_rest_days(year: i32) -> Vec<RestDay> {
     days
 }
 
-/// The national rest days of a range of years, to ask which days are business days.
+/// What an agency's calendar changes of the national one: days it rests besides (a decreed
+/// bridge, a local holiday) and days it works that would rest (a make-up Saturday).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarChanges {
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub days_off: BTreeSet<NaiveDate>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub working_days: BTreeSet<NaiveDate>,
+}
+
+/// No changes: the national calendar as computed.
+pub static NO_CHANGES: CalendarChanges = CalendarChanges {
+    days_off: BTreeSet::new(),
+    working_days: BTreeSet::new(),
+};
+
+impl CalendarChanges {
+    pub fn is_empty(&self) -> bool {
+        self.days_off.is_empty() && self.working_days.is_empty()
+    }
+
+    /// These changes with `day` as `agency` has it: what a change of one day makes of a
+    /// ticket's, whatever other changes are being written meanwhile.
+    pub fn with_day_of(&self, day: NaiveDate, agency: &CalendarChanges) -> CalendarChanges {
+        let mut changed = self.clone();
+        changed.days_off.remove(&day);
+        changed.working_days.remove(&day);
+        if agency.days_off.contains(&day) {
+            changed.days_off.insert(day);
+        }
+        if agency.working_days.contains(&day) {
+            changed.working_days.insert(day);
+        }
+        changed
+    }
+
+    /// Those from `first` to `last`: what a ticket keeps of its agency's (a term runs for
+    /// weeks, an agency's changes may be added years ahead).
+    pub fn between(&self, first: NaiveDate, last: NaiveDate) -> CalendarChanges {
+        let keep = |days: &BTreeSet<NaiveDate>| days.range(first..=last).copied().collect();
+        CalendarChanges {
+            days_off: keep(&self.days_off),
+            working_days: keep(&self.working_days),
+        }
+    }
+}
+
+/// The national rest days of a range of years, with an agency's changes, to ask which days
+/// are business days.
 #[derive(Debug, Clone)]
 pub struct Calendar {
     rest_days: BTreeSet<NaiveDate>,
+    working_days: BTreeSet<NaiveDate>,
 }
 
 impl Calendar {
@@ -179,16 +230,28 @@ impl Calendar {
     /// may rest on the last day of `last`). A term is counted right only while it ends inside
     /// those years: a caller asks for as many as its longest term needs.
     pub fn national(first: i32, last: i32) -> Calendar {
-        let rest_days = (first..=last.saturating_add(1))
+        Calendar::changed(first, last, &NO_CHANGES)
+    }
+
+    /// The national calendar of those years (as [`Calendar::national`]) with an agency's
+    /// `changes`.
+    pub fn changed(first: i32, last: i32, changes: &CalendarChanges) -> Calendar {
+        let mut rest_days: BTreeSet<NaiveDate> = (first..=last.saturating_add(1))
             .flat_map(national_rest_days)
             .map(|day| day.date)
             .collect();
-        Calendar { rest_days }
+        rest_days.extend(changes.days_off.iter().copied());
+        Calendar {
+            rest_days,
+            working_days: changes.working_days.clone(),
+        }
     }
 
-    /// Neither a weekend nor a rest day.
+    /// A day worked (a make-up day), or neither a weekend nor a rest day.
     pub fn is_business_day(&self, day: NaiveDate) -> bool {
-        !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) && !self.rest_days.contains(&day)
+        self.working_days.contains(&day)
+            || (!matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
+                && !self.rest_days.contains(&day))
     }
 
     /// The business day a request received on `day` counts as received: `day` itself, or the
@@ -346,5 +409,35 @@ mod tests {
         assert_eq!(calendar.term_ends(d("2026-03-02"), 30), d("2026-04-14"));
         // No term runs past the last date there is.
         assert_eq!(calendar.term_ends(NaiveDate::MAX, 5), NaiveDate::MAX);
+    }
+
+    #[test]
+    fn an_agency_rests_on_its_own_days_and_works_its_make_up_days() {
+        // A bridge decreed for Friday 12 February 2027 (after Carnival), made up on Saturday
+        // 20 February; Quito's foundation day, Monday 6 December 2027, rests there.
+        let changes = CalendarChanges {
+            days_off: [d("2027-02-12"), d("2027-12-06")].into(),
+            working_days: [d("2027-02-20")].into(),
+        };
+        let calendar = Calendar::changed(2027, 2027, &changes);
+        assert!(!calendar.is_business_day(d("2027-02-12")));
+        assert!(calendar.is_business_day(d("2027-02-20")));
+        assert!(!calendar.is_business_day(d("2027-02-21")));
+        // Received Wednesday 10 February: Thursday 11 is the first day, then the rest day and
+        // the weekend; the make-up Saturday of the next week counts.
+        assert_eq!(calendar.term_ends(d("2027-02-10"), 2), d("2027-02-15"));
+        assert_eq!(calendar.term_ends(d("2027-02-15"), 5), d("2027-02-20"));
+        let national = Calendar::national(2027, 2027);
+        assert_eq!(national.term_ends(d("2027-02-15"), 5), d("2027-02-22"));
+        // A ticket keeps the changes its term may meet.
+        let kept = changes.between(d("2027-01-01"), d("2027-06-30"));
+        assert_eq!(kept.days_off, [d("2027-02-12")].into());
+        assert_eq!(kept.working_days, [d("2027-02-20")].into());
+        assert!(NO_CHANGES.is_empty() && !kept.is_empty());
+        // One day's change, over changes that differ on others.
+        let one = NO_CHANGES.with_day_of(d("2027-02-20"), &changes);
+        assert_eq!(one.working_days, [d("2027-02-20")].into());
+        assert!(one.days_off.is_empty());
+        assert_eq!(one.with_day_of(d("2027-02-20"), &NO_CHANGES), NO_CHANGES);
     }
 }

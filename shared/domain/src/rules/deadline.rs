@@ -8,32 +8,45 @@ use crate::model::status::Status;
 use crate::model::term::{DayKind, Extension, Suspension, Term, TermClock, Warning, WarningPoint};
 use crate::model::ticket::Ticket;
 use crate::model::time::Timestamp;
-use crate::rules::calendar::{Calendar, YEARS};
+use crate::rules::calendar::{Calendar, CalendarChanges, YEARS};
 
 /// The day it is in Ecuador at `at`.
 pub fn day_in_ecuador(at: Timestamp) -> NaiveDate {
     at.in_ecuador().date_naive()
 }
 
-/// The national calendar from `first`'s year through as many years as `days` days may run.
-fn calendar_for(first: NaiveDate, days: u32) -> Calendar {
+/// The national calendar with an agency's `changes`, from `first`'s year through as many
+/// years as `days` days may run.
+fn calendar_for(first: NaiveDate, days: u32, changes: &CalendarChanges) -> Calendar {
     let year = first.year().max(*YEARS.start());
     // A business day is at most a week away: 250 of them a year is a safe measure.
     let years = i32::try_from(days / 200)
         .unwrap_or(i32::MAX)
         .saturating_add(1);
-    Calendar::national(year, year.saturating_add(years))
+    Calendar::changed(year, year.saturating_add(years), changes)
 }
 
-/// The last day of `term` for a request received at `received`.
+/// The last day of `term` for a request received at `received`, on the calendar the term
+/// keeps.
 pub fn due_date(term: &Term, received: Timestamp) -> NaiveDate {
-    term_ends_on(term.kind, term.days, day_in_ecuador(received))
+    term_ends_on(
+        term.kind,
+        term.days,
+        day_in_ecuador(received),
+        &term.calendar,
+    )
 }
 
 /// The last day of a term of `days` days of `kind` for a request received on `day` (in
-/// Ecuador): what an agent asks the calendar ("the 30th business day after 5 February").
-pub fn term_ends_on(kind: DayKind, days: u32, day: NaiveDate) -> NaiveDate {
-    let calendar = calendar_for(day, days);
+/// Ecuador), on the national calendar with an agency's `changes`: what an agent asks the
+/// calendar ("the 30th business day after 5 February").
+pub fn term_ends_on(
+    kind: DayKind,
+    days: u32,
+    day: NaiveDate,
+    changes: &CalendarChanges,
+) -> NaiveDate {
+    let calendar = calendar_for(day, days, changes);
     match kind {
         DayKind::Business => calendar.term_ends(day, days),
         DayKind::Calendar => {
@@ -64,14 +77,14 @@ pub enum ExtensionRefused {
 
 /// `day` moved `days` days of `kind` on: business days, or calendar days ending on a
 /// business day.
-fn moved_on(day: NaiveDate, days: u32, kind: DayKind) -> NaiveDate {
+fn moved_on(day: NaiveDate, days: u32, kind: DayKind, changes: &CalendarChanges) -> NaiveDate {
     match kind {
-        DayKind::Business => business_days_after(day, days),
+        DayKind::Business => business_days_after(day, days, changes),
         DayKind::Calendar => {
             let end = day
                 .checked_add_days(chrono::Days::new(days.into()))
                 .unwrap_or(day);
-            calendar_for(end, 0).received_on(end)
+            calendar_for(end, 0, changes).received_on(end)
         }
     }
 }
@@ -101,9 +114,9 @@ pub fn extend(
         return Err(ExtensionRefused::Expired);
     }
     let clock = TermClock {
-        due_on: moved_on(due_on, allowed.days, term.kind),
+        due_on: moved_on(due_on, allowed.days, term.kind, &term.calendar),
         suspended: ticket.suspended.map(|stopped| Suspension {
-            latest_due: moved_on(stopped.latest_due, allowed.days, term.kind),
+            latest_due: moved_on(stopped.latest_due, allowed.days, term.kind, &term.calendar),
             ..stopped
         }),
     };
@@ -137,6 +150,7 @@ pub fn ask_term_end(
     kind: DayKind,
     days: u32,
     from: NaiveDate,
+    changes: &CalendarChanges,
 ) -> Result<NaiveDate, CalendarQuestionError> {
     if days > LONGEST_TERM_DAYS {
         return Err(CalendarQuestionError::TooLong);
@@ -147,25 +161,25 @@ pub fn ask_term_end(
     if !YEARS.contains(&from.year()) || !YEARS.contains(&last) {
         return Err(CalendarQuestionError::OutsideCalendar { from });
     }
-    Ok(term_ends_on(kind, days, from))
+    Ok(term_ends_on(kind, days, from, changes))
 }
 
 /// Business days from `today` to `due`: 0 on the due day, negative once it has passed (at
 /// least -1 on the weekend after a Friday's due date).
-pub fn business_days_left(due: NaiveDate, today: NaiveDate) -> i64 {
+pub fn business_days_left(due: NaiveDate, today: NaiveDate, changes: &CalendarChanges) -> i64 {
     if today <= due {
-        i64::from(business_days_between(today, due))
+        i64::from(business_days_between(today, due, changes))
     } else {
-        -i64::from(business_days_between(due, today).max(1))
+        -i64::from(business_days_between(due, today, changes).max(1))
     }
 }
 
 /// The business days after `from` up to and including `to`; 0 when `to` is not later.
-pub fn business_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
+pub fn business_days_between(from: NaiveDate, to: NaiveDate, changes: &CalendarChanges) -> u32 {
     if to <= from {
         return 0;
     }
-    let calendar = Calendar::national(from.year().max(*YEARS.start()), to.year());
+    let calendar = Calendar::changed(from.year().max(*YEARS.start()), to.year(), changes);
     from.iter_days()
         .skip(1)
         .take_while(|day| *day <= to)
@@ -177,8 +191,8 @@ pub fn business_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
 
 /// The `days`th business day after `day` (whatever `day` is): a due date moved on, the day a
 /// stopped clock runs again, the last day of "due within N business days".
-pub fn business_days_after(day: NaiveDate, days: u32) -> NaiveDate {
-    let calendar = calendar_for(day, days);
+pub fn business_days_after(day: NaiveDate, days: u32, changes: &CalendarChanges) -> NaiveDate {
+    let calendar = calendar_for(day, days, changes);
     let mut found = day;
     let mut left = days;
     while left > 0 {
@@ -193,27 +207,30 @@ pub fn business_days_after(day: NaiveDate, days: u32) -> NaiveDate {
 
 /// The business days a stopped clock has stood by `today`: those after the day it stopped,
 /// up to today or the day it ran again by itself, whichever came first.
-fn days_stopped(stopped: &Suspension, today: NaiveDate) -> u32 {
-    business_days_between(stopped.since, today.min(stopped.resumes_on))
+fn days_stopped(stopped: &Suspension, today: NaiveDate, changes: &CalendarChanges) -> u32 {
+    business_days_between(stopped.since, today.min(stopped.resumes_on), changes)
 }
 
 /// The due date as the clock has run so far: while stopped, moved by the days it has stood
 /// (what an extension is measured against, and what a suspension starts from).
 pub fn running_due(ticket: &Ticket, today: NaiveDate) -> Option<NaiveDate> {
     let due_on = ticket.due_on?;
+    let changes = ticket.calendar();
     Some(match &ticket.suspended {
-        Some(stopped) => business_days_after(due_on, days_stopped(stopped, today)),
+        Some(stopped) => {
+            business_days_after(due_on, days_stopped(stopped, today, changes), changes)
+        }
         None => due_on,
     })
 }
 
 /// The `days`th business day before `day`.
-pub fn business_days_before(day: NaiveDate, days: u32) -> NaiveDate {
+pub fn business_days_before(day: NaiveDate, days: u32, changes: &CalendarChanges) -> NaiveDate {
     let years = i32::try_from(days / 200)
         .unwrap_or(i32::MAX)
         .saturating_add(1);
     let first = day.year().saturating_sub(years).max(*YEARS.start());
-    let calendar = Calendar::national(first, day.year());
+    let calendar = Calendar::changed(first, day.year(), changes);
     let mut found = day;
     let mut left = days;
     while left > 0 {
@@ -237,24 +254,25 @@ pub fn warnings(ticket: &Ticket) -> Vec<Warning> {
         return Vec::new();
     };
     let rules = ticket.term.as_ref().map(|t| t.warnings).unwrap_or_default();
+    let changes = ticket.calendar();
     let mut all = Vec::new();
     if (1..100).contains(&rules.at_percent) {
-        let total = business_days_between(day_in_ecuador(ticket.created_at), due);
+        let total = business_days_between(day_in_ecuador(ticket.created_at), due, changes);
         let left = total.saturating_mul(100 - rules.at_percent) / 100;
         all.push(Warning {
             point: WarningPoint::SharePassed,
-            on: business_days_before(due, left),
+            on: business_days_before(due, left, changes),
         });
     }
     if rules.days_before > 0 {
         all.push(Warning {
             point: WarningPoint::DueSoon,
-            on: business_days_before(due, rules.days_before),
+            on: business_days_before(due, rules.days_before, changes),
         });
     }
     all.push(Warning {
         point: WarningPoint::Expired,
-        on: business_days_after(due, 1),
+        on: business_days_after(due, 1, changes),
     });
     let mut kept: Vec<Warning> = Vec::new();
     for warning in all.into_iter().rev() {
@@ -291,28 +309,96 @@ pub fn warning_due(ticket: &Ticket, today: NaiveDate) -> Option<WarningPoint> {
 pub fn clock_on(ticket: &Ticket, to: Status, at: Timestamp, max_days: u32) -> Option<TermClock> {
     let due_on = ticket.due_on?;
     let today = day_in_ecuador(at);
+    let changes = ticket.calendar();
     match ticket.suspended {
         None if to == Status::WaitingOnCitizen && max_days > 0 && today <= due_on => {
             Some(TermClock {
                 due_on,
                 suspended: Some(Suspension {
                     since: today,
-                    resumes_on: business_days_after(today, max_days),
-                    latest_due: business_days_after(due_on, max_days),
+                    resumes_on: business_days_after(today, max_days, changes),
+                    latest_due: business_days_after(due_on, max_days, changes),
                 }),
             })
         }
         Some(stopped) if to != Status::WaitingOnCitizen => Some(TermClock {
-            due_on: business_days_after(due_on, days_stopped(&stopped, today)),
+            due_on: business_days_after(due_on, days_stopped(&stopped, today, changes), changes),
             suspended: None,
         }),
         _ => None,
     }
 }
 
+/// How many days from its opening a ticket keeps of its agency's calendar changes: two
+/// years, more than any term with its extension and stops runs.
+const KEPT_DAYS: u64 = 731;
+
+/// What a ticket opened on `opened` keeps of its agency's calendar changes.
+pub fn kept_changes(agency: &CalendarChanges, opened: NaiveDate) -> CalendarChanges {
+    let last = opened
+        .checked_add_days(chrono::Days::new(KEPT_DAYS))
+        .unwrap_or(NaiveDate::MAX);
+    agency.between(opened, last)
+}
+
+/// The term `ticket` has once its agency's calendar changes to `agency`: the changes it keeps
+/// (those of the two years from its opening) and its clock recounted on them. A término keeps
+/// its number of business days (as extended and stopped so far) from the day of receipt, so a
+/// day off added inside it moves its due date a business day later, a make-up day a business
+/// day earlier; a plazo counts calendar days, so only its last day matters: one that becomes
+/// a day off ends on the next business day, and a plazo never extended nor stopped is counted
+/// afresh. `None` when the ticket keeps the changes it had (or has no term).
+pub fn recount(ticket: &Ticket, agency: &CalendarChanges) -> Option<(Term, TermClock)> {
+    let term = ticket.term.as_ref()?;
+    let due_on = ticket.due_on?;
+    let opened = day_in_ecuador(ticket.created_at);
+    let kept = kept_changes(agency, opened);
+    if kept == term.calendar {
+        return None;
+    }
+    let (old, new) = (&term.calendar, &kept);
+    let received = |changes| calendar_for(opened, 0, changes).received_on(opened);
+    let recounted_due = match term.kind {
+        DayKind::Business => {
+            let days = business_days_between(received(old), due_on, old);
+            business_days_after(received(new), days, new)
+        }
+        DayKind::Calendar => {
+            let untouched = ticket.extended.is_none()
+                && ticket.suspended.is_none()
+                && term_ends_on(term.kind, term.days, opened, old) == due_on;
+            if untouched {
+                term_ends_on(term.kind, term.days, opened, new)
+            } else {
+                calendar_for(due_on, 0, new).received_on(due_on)
+            }
+        }
+    };
+    let suspended = ticket.suspended.map(|stopped| {
+        let stands = business_days_between(stopped.since, stopped.resumes_on, old);
+        let beyond = business_days_between(due_on, stopped.latest_due, old);
+        Suspension {
+            since: stopped.since,
+            resumes_on: business_days_after(stopped.since, stands, new),
+            latest_due: business_days_after(recounted_due, beyond, new),
+        }
+    });
+    Some((
+        Term {
+            calendar: kept,
+            ..term.clone()
+        },
+        TermClock {
+            due_on: recounted_due,
+            suspended,
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::calendar::NO_CHANGES;
 
     fn d(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -329,6 +415,7 @@ mod tests {
             basis: "COA, art. 207".into(),
             extension: None,
             warnings: Default::default(),
+            calendar: CalendarChanges::default(),
         }
     }
 
@@ -354,7 +441,11 @@ mod tests {
         );
         // Across Christmas and New Year: 20 December 2027 + 30 business days.
         let ends = due_date(&coa(), at("2027-12-20T15:00:00Z"));
-        assert_eq!(business_days_left(ends, d("2027-12-20")), 30, "{ends}");
+        assert_eq!(
+            business_days_left(ends, d("2027-12-20"), &NO_CHANGES),
+            30,
+            "{ends}"
+        );
         assert_eq!(ends, d("2028-02-02"));
     }
 
@@ -366,6 +457,7 @@ mod tests {
             basis: "LOPDP".into(),
             extension: None,
             warnings: Default::default(),
+            calendar: CalendarChanges::default(),
         };
         // Monday 1 March 2027: day one is Tuesday 2 March, day 15 Tuesday 16 March.
         assert_eq!(
@@ -387,12 +479,27 @@ mod tests {
 
     #[test]
     fn days_left_count_business_days_and_go_negative() {
-        assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-01")), 4);
-        assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-05")), 0);
-        assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-08")), -1);
+        assert_eq!(
+            business_days_left(d("2027-03-05"), d("2027-03-01"), &NO_CHANGES),
+            4
+        );
+        assert_eq!(
+            business_days_left(d("2027-03-05"), d("2027-03-05"), &NO_CHANGES),
+            0
+        );
+        assert_eq!(
+            business_days_left(d("2027-03-05"), d("2027-03-08"), &NO_CHANGES),
+            -1
+        );
         // Due on Friday 5 March: overdue on the Saturday already.
-        assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-06")), -1);
-        assert_eq!(business_days_left(d("2027-03-05"), d("2027-03-09")), -2);
+        assert_eq!(
+            business_days_left(d("2027-03-05"), d("2027-03-06"), &NO_CHANGES),
+            -1
+        );
+        assert_eq!(
+            business_days_left(d("2027-03-05"), d("2027-03-09"), &NO_CHANGES),
+            -2
+        );
     }
 
     fn waiting_ticket(due: &str) -> Ticket {
@@ -580,11 +687,11 @@ mod tests {
         // after Thursday 16 December land on it, and move to Monday 27; five business days
         // after Friday 17 December step over it to the 27th too.
         assert_eq!(
-            moved_on(d("2027-12-16"), 8, DayKind::Calendar),
+            moved_on(d("2027-12-16"), 8, DayKind::Calendar, &NO_CHANGES),
             d("2027-12-27")
         );
         assert_eq!(
-            moved_on(d("2027-12-17"), 5, DayKind::Business),
+            moved_on(d("2027-12-17"), 5, DayKind::Business, &NO_CHANGES),
             d("2027-12-27")
         );
     }
@@ -662,7 +769,10 @@ mod tests {
         };
         let points: Vec<WarningPoint> = warnings(&ticket).iter().map(|w| w.point).collect();
         assert_eq!(points, [WarningPoint::DueSoon, WarningPoint::Expired]);
-        assert_eq!(business_days_before(d("2027-03-08"), 1), d("2027-03-05"));
+        assert_eq!(
+            business_days_before(d("2027-03-08"), 1, &NO_CHANGES),
+            d("2027-03-05")
+        );
     }
 
     #[test]
@@ -723,13 +833,120 @@ mod tests {
         assert_eq!(too_late.unwrap_err(), ExtensionRefused::Expired);
         // Resumed after a change of configuration: the stop allowed when it began counts.
         let resumed = clock_on(&waiting, Status::Open, at("2027-05-20T15:00:00Z"), 30).unwrap();
-        assert_eq!(resumed.due_on, business_days_after(d("2027-04-01"), 10));
+        assert_eq!(
+            resumed.due_on,
+            business_days_after(d("2027-04-01"), 10, &NO_CHANGES)
+        );
     }
 
     #[test]
     fn a_stop_that_begins_on_a_day_off_counts_from_the_next_business_day() {
         // Saturday 3 April 2027: ten business days after it end on Friday 16 April.
-        assert_eq!(business_days_after(d("2027-04-03"), 10), d("2027-04-16"));
-        assert_eq!(business_days_after(d("2027-04-03"), 0), d("2027-04-03"));
+        assert_eq!(
+            business_days_after(d("2027-04-03"), 10, &NO_CHANGES),
+            d("2027-04-16")
+        );
+        assert_eq!(
+            business_days_after(d("2027-04-03"), 0, &NO_CHANGES),
+            d("2027-04-03")
+        );
+    }
+
+    fn opened_with(term: Term, at_text: &str) -> Ticket {
+        let opened = at(at_text);
+        Ticket {
+            status: Status::Open,
+            created_at: opened,
+            due_on: Some(due_date(&term, opened)),
+            term: Some(term),
+            ..Ticket::example()
+        }
+    }
+
+    fn changed(days_off: &[&str], working_days: &[&str]) -> CalendarChanges {
+        CalendarChanges {
+            days_off: days_off.iter().map(|day| d(day)).collect(),
+            working_days: working_days.iter().map(|day| d(day)).collect(),
+        }
+    }
+
+    fn recounted(ticket: &Ticket, agency: &CalendarChanges) -> Ticket {
+        let (term, clock) = recount(ticket, agency).expect("the changes are the ticket's");
+        Ticket {
+            term: Some(term),
+            due_on: Some(clock.due_on),
+            suspended: clock.suspended,
+            ..ticket.clone()
+        }
+    }
+
+    #[test]
+    fn a_day_off_added_inside_a_termino_moves_its_due_date_and_a_make_up_day_back() {
+        // Opened Monday 1 March 2027, due Tuesday 13 April (above).
+        let ticket = opened_with(coa(), "2027-03-01T15:00:00Z");
+        assert_eq!(ticket.due_on, Some(d("2027-04-13")));
+        let bridge = changed(&["2027-03-10"], &[]);
+        let moved = recounted(&ticket, &bridge);
+        assert_eq!(moved.due_on, Some(d("2027-04-14")));
+        assert_eq!(moved.calendar(), &bridge);
+        // Its make-up Saturday gives the day back.
+        let made_up = changed(&["2027-03-10"], &["2027-03-20"]);
+        assert_eq!(recounted(&moved, &made_up).due_on, Some(d("2027-04-13")));
+        // Taken back: the national calendar again.
+        assert_eq!(recounted(&moved, &NO_CHANGES).due_on, Some(d("2027-04-13")));
+        // Changes it cannot meet (years away) are not kept, and change nothing.
+        assert_eq!(recount(&ticket, &changed(&["2031-03-10"], &[])), None);
+        // A day off added on the day of receipt: received the next business day.
+        let on_receipt = recounted(&ticket, &changed(&["2027-03-01"], &[]));
+        assert_eq!(on_receipt.due_on, Some(d("2027-04-14")));
+    }
+
+    #[test]
+    fn a_plazo_moves_only_when_its_last_day_rests() {
+        let plazo = Term {
+            days: 15,
+            kind: DayKind::Calendar,
+            ..coa()
+        };
+        let ticket = opened_with(plazo, "2027-03-01T15:00:00Z");
+        assert_eq!(ticket.due_on, Some(d("2027-03-16")));
+        let inside = recounted(&ticket, &changed(&["2027-03-10"], &[]));
+        assert_eq!(inside.due_on, Some(d("2027-03-16")));
+        let last = recounted(&inside, &changed(&["2027-03-10", "2027-03-16"], &[]));
+        assert_eq!(last.due_on, Some(d("2027-03-17")));
+        // The day off taken back: counted afresh.
+        assert_eq!(recounted(&last, &NO_CHANGES).due_on, Some(d("2027-03-16")));
+    }
+
+    #[test]
+    fn a_stopped_clock_is_recounted_with_its_term() {
+        // Stopped on Monday 8 March 2027 for at most 10 business days: it runs again by itself
+        // on Monday 22 March, and would then be due on 27 April.
+        let ticket = opened_with(coa(), "2027-03-01T15:00:00Z");
+        let clock = clock_on(
+            &ticket,
+            Status::WaitingOnCitizen,
+            at("2027-03-08T15:00:00Z"),
+            10,
+        )
+        .unwrap();
+        let waiting = Ticket {
+            status: Status::WaitingOnCitizen,
+            suspended: clock.suspended,
+            ..ticket
+        };
+        let stopped = waiting.suspended.unwrap();
+        assert_eq!(
+            (stopped.resumes_on, stopped.latest_due),
+            (d("2027-03-22"), d("2027-04-27"))
+        );
+        // A day off on Friday 12 March, inside the stop and the term.
+        let moved = recounted(&waiting, &changed(&["2027-03-12"], &[]));
+        let stopped = moved.suspended.unwrap();
+        assert_eq!(moved.due_on, Some(d("2027-04-14")));
+        assert_eq!(
+            (stopped.resumes_on, stopped.latest_due),
+            (d("2027-03-23"), d("2027-04-28"))
+        );
     }
 }

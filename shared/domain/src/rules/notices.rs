@@ -338,7 +338,9 @@ pub fn deadline_warning(
             ),
         ),
     };
-    let left = due.map_or(0, |d| crate::rules::deadline::business_days_left(d, today));
+    let left = due.map_or(0, |d| {
+        crate::rules::deadline::business_days_left(d, today, ticket.calendar())
+    });
     let text = format!(
         "{what}\n\n\
          Ticket: {number}\n\
