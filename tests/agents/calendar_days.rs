@@ -173,9 +173,28 @@ async fn an_admin_changes_the_calendar_and_open_terms_are_recounted() {
     assert_eq!(due_on(&office, &agent, &queja).await, "2027-03-24");
     let removed = remove("2027-03-01").await;
     assert_eq!(removed.status, 200, "{}", removed.body);
-    assert_eq!(removed.body["name"], "Fundación del cantón");
+    assert_eq!(removed.body["removed"]["name"], "Fundación del cantón");
+    assert_eq!(removed.body["recount"]["moved"], 2, "{}", removed.body);
     assert_eq!(due_on(&office, &agent, &queja).await, "2027-03-23");
     assert_eq!(remove("2027-03-01").await.status, 404);
+
+    // A removal whose recount never ran (stored, then the request died): sent again, it finds
+    // nothing to remove and recounts.
+    set_day(&office, &admin, "2027-03-03", local_holiday("Interrumpido")).await;
+    assert_eq!(due_on(&office, &agent, &queja).await, "2027-03-24");
+    ventanilla_domain::ports::AgencyDirectory::remove_calendar_day(
+        &office.store,
+        &ventanilla_domain::AgencyCode::parse("MDT").unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2027, 3, 3).unwrap(),
+    )
+    .await
+    .unwrap();
+    let finished = remove("2027-03-03").await;
+    assert_eq!(finished.status, 200, "{}", finished.body);
+    assert_eq!(finished.body["removed"], Value::Null);
+    assert_eq!(finished.body["recount"]["moved"], 2, "{}", finished.body);
+    assert_eq!(due_on(&office, &agent, &queja).await, "2027-03-23");
+    assert_eq!(remove("2027-03-03").await.status, 404);
 
     // The audit trail says who changed what, each time.
     let sqlite = rusqlite::Connection::open(office.dir.path().join("ventanilla.sqlite3")).unwrap();
@@ -188,7 +207,7 @@ async fn an_admin_changes_the_calendar_and_open_terms_are_recounted() {
         .map(Result::unwrap)
         .filter(|entry| entry.contains("change_calendar"))
         .collect();
-    assert_eq!(changes.len(), 5, "{changes:?}");
+    assert_eq!(changes.len(), 6, "{changes:?}");
     assert!(
         changes[0].contains("MDT: 2027-03-01: Feriado local (Fundación del cantón)"),
         "{}",
@@ -369,4 +388,29 @@ async fn two_changes_at_once_both_count_in_every_term() {
             "{number}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_agency_changes_at_most_sixty_days_a_year() {
+    let (office, _clock) = office_at("2027-02-05T15:00:00Z");
+    let admin = office.agent("MDT", Role::Admin).await;
+    let national = ventanilla_domain::rules::calendar::Calendar::national(2028, 2028);
+    let working: Vec<String> = chrono::NaiveDate::from_ymd_opt(2028, 1, 1)
+        .unwrap()
+        .iter_days()
+        .filter(|day| national.is_business_day(*day))
+        .take(61)
+        .map(|day| day.to_string())
+        .collect();
+    for day in &working[..60] {
+        let set = set_day(&office, &admin, day, local_holiday("Puente")).await;
+        assert_eq!(set.status, 200, "{day}: {}", set.body);
+    }
+    // The 60th again is a replacement, not a 61st.
+    let again = set_day(&office, &admin, &working[59], local_holiday("Otro nombre")).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let refused = set_day(&office, &admin, &working[60], local_holiday("Puente")).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(refused.body["errors"][0]["code"], "too_many");
+    assert_eq!(refused.body["errors"][0]["max"], 60);
 }

@@ -1523,6 +1523,11 @@ async fn a_supervisor_extends_a_term_once_and_the_citizen_is_told() {
     let empty = extend(&supervisor, &queja, "  ").await;
     assert_eq!(empty.status, 422, "{}", empty.body);
     assert_eq!(empty.body["errors"][0]["field"], "reason");
+    let long = extend(&supervisor, &queja, &"x".repeat(2_001)).await;
+    assert_eq!(long.status, 422, "{}", long.body);
+    assert_eq!(long.body["errors"][0]["field"], "reason");
+    assert_eq!(long.body["errors"][0]["code"], "too_long");
+    assert_eq!(long.body["errors"][0]["max"], 2_000);
     let shown = office
         .call(
             Some(&agent),

@@ -139,8 +139,13 @@ impl AgencyDirectory for TransferredMidway {
     async fn save_agency(&self, agency: &Agency) -> Result<(), StoreError> {
         self.inner.save_agency(agency).await
     }
-    async fn calendar_days(&self) -> Result<Vec<CalendarDay>, StoreError> {
-        self.inner.calendar_days().await
+    async fn calendar_days(
+        &self,
+        agency: &AgencyCode,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+    ) -> Result<Vec<CalendarDay>, StoreError> {
+        self.inner.calendar_days(agency, first, last).await
     }
     async fn save_calendar_day(&self, day: &CalendarDay) -> Result<(), StoreError> {
         self.inner.save_calendar_day(day).await

@@ -16,8 +16,8 @@ use ventanilla_domain::model::term::{DayKind, Term};
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, Clock, DueQuery, IdSource, MailQueue, Opened,
-    QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, Clock, DueCursor, DueQuery, IdSource, MailQueue,
+    Opened, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message,
@@ -447,10 +447,7 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
         after,
         limit,
     };
-    let numbers = |page: &ventanilla_domain::ports::Page<
-        ventanilla_domain::Ticket,
-        ventanilla_domain::ports::DueCursor,
-    >| {
+    let numbers = |page: &ventanilla_domain::ports::Page<ventanilla_domain::Ticket, DueCursor>| {
         page.items
             .iter()
             .map(|t| t.number.sequence())
@@ -498,6 +495,15 @@ pub async fn unfinished_tickets_list_by_due_date(backend: impl Backend) {
         .await
         .unwrap();
     assert_eq!(numbers(&paged_from), [3]);
+    // A cursor before the first day: from that day on all the same.
+    let cursor_before = store
+        .due_tickets(&DueQuery {
+            from: Some(due(2)),
+            ..query(None, Some(DueCursor::after(&opened[1])), 10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(numbers(&cursor_before), [3]);
 
     // Waiting on the citizen stops the 5-day ticket's clock: it sorts by the date it gets if
     // they never answer (ten business days later), after the 10-day one.
@@ -734,6 +740,74 @@ pub async fn deadline_warnings_go_once_to_each_agent(backend: impl Backend) {
     .unwrap();
     set_to("2027-04-14T12:00:00Z");
     assert_eq!(first.warn_due().await.unwrap(), Default::default());
+}
+
+/// A warning queued for an agency's staff is not sent once the ticket has gone to another
+/// agency: its people no longer see the ticket, and its subject is personal data.
+pub async fn a_warning_queued_before_a_transfer_is_not_sent(backend: impl Backend) {
+    use ventanilla_app::config::DEFAULT_CONFIG;
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2027-03-01T15:00:00Z").unwrap(),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let desk = warning_desk(backend.instance().await, clock.clone(), dir.path());
+    let settings = ventanilla_app::Settings::parse(DEFAULT_CONFIG).unwrap();
+    let agency = unique_agency();
+    let mut new = new_ticket(&agency, Category::Queja, "x@example.com");
+    new.term = settings.term(&agency, Category::Queja);
+    desk.store
+        .save_agency(&ventanilla_domain::model::agencies::Agency {
+            code: agency.clone(),
+            name: "Agencia de prueba".into(),
+            response_days: 5,
+            default_queue: QueueName::parse("general").unwrap(),
+            queues_by_category: Default::default(),
+            follow_ups: Default::default(),
+            special_categories: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let ticket = open_ticket::open(&desk.store, clock.as_ref(), &UuidV7, new)
+        .await
+        .unwrap()
+        .into_ticket();
+    ventanilla_app::agents::create(
+        &desk.store,
+        clock.as_ref(),
+        AgentId::parse(&unique("supervisora-")).unwrap(),
+        "Supervisora".into(),
+        agency.clone(),
+        Role::Supervisor,
+        Some(Email::parse("supervisora@agencia.gob.ec").unwrap()),
+    )
+    .await
+    .unwrap();
+    // Monday 5 April, 80% of the term: the warning is queued...
+    clock.advance(
+        Timestamp::parse("2027-04-05T12:00:00Z").unwrap().datetime() - clock.now().datetime(),
+    );
+    let queued = desk.warn_due().await.unwrap();
+    assert_eq!(queued.mails, 1, "{queued:?}");
+    // ...and the ticket goes to another agency before the queue sends it.
+    let current = desk.store.ticket(&ticket.number).await.unwrap();
+    desk.store
+        .update(TicketUpdate {
+            number: ticket.number.clone(),
+            expected_version: current.version,
+            change: TicketChange {
+                queue: Some((unique_agency(), QueueName::parse("general").unwrap())),
+                ..TicketChange::default()
+            },
+            message: None,
+            mail: None,
+        })
+        .await
+        .unwrap();
+    desk.sweep_mail().await.unwrap();
+    let sent = std::fs::read_dir(dir.path().join("outbox"))
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    assert_eq!(sent, 0, "the warning left after the transfer");
 }
 
 pub async fn an_idempotency_key_returns_the_first_result(backend: impl Backend) {
@@ -1415,11 +1489,28 @@ pub async fn an_agencys_calendar_days_are_kept_and_count_in_new_terms(backend: i
         "Fundación del cantón",
     );
     store.save_calendar_day(&renamed).await.unwrap();
+    // An agency whose code starts with this one's, and a day of another year: not read.
+    let longer = AgencyCode::parse(&format!("{agency}X")).unwrap();
+    store
+        .save_calendar_day(&CalendarDay {
+            agency: longer.clone(),
+            ..changed("2025-03-13", DayChange::LocalHoliday, "Otra")
+        })
+        .await
+        .unwrap();
+    store
+        .save_calendar_day(&changed("2026-03-12", DayChange::LocalHoliday, "Otro año"))
+        .await
+        .unwrap();
     let other = backend.instance().await;
-    let mine = |days: Vec<CalendarDay>| -> Vec<CalendarDay> {
-        days.into_iter().filter(|d| d.agency == agency).collect()
-    };
-    let kept = mine(other.calendar_days().await.unwrap());
+    async fn year_2025(store: &impl AgencyDirectory, agency: &AgencyCode) -> Vec<CalendarDay> {
+        let day = |text| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        store
+            .calendar_days(agency, day("2025-01-01"), day("2025-12-31"))
+            .await
+            .unwrap()
+    }
+    let kept = year_2025(&other, &agency).await;
     assert_eq!(
         kept,
         [
@@ -1427,6 +1518,11 @@ pub async fn an_agencys_calendar_days_are_kept_and_count_in_new_terms(backend: i
             changed("2025-03-22", DayChange::MakeUpDay, "Recuperación")
         ]
     );
+    let one_day = other
+        .calendar_days(&agency, date("2025-03-12"), date("2025-03-12"))
+        .await
+        .unwrap();
+    assert_eq!(one_day, std::slice::from_ref(&renamed));
 
     // Opened on Saturday 1 March 2025 (received on Wednesday 5, after Carnival): ten
     // business days end on the 19th nationally; the local holiday of the 12th and the
@@ -1452,9 +1548,11 @@ pub async fn an_agencys_calendar_days_are_kept_and_count_in_new_terms(backend: i
     .into_ticket();
     assert_eq!(ticket.due_on, Some(date("2025-03-20")));
     let read = store.ticket(&ticket.number).await.unwrap();
+    // It keeps the days of the years its term may reach: next year's too, not the other
+    // agency's.
     assert_eq!(
         read.calendar().days_off.iter().copied().collect::<Vec<_>>(),
-        [date("2025-03-12")]
+        [date("2025-03-12"), date("2026-03-12")]
     );
     assert_eq!(
         read.calendar()
@@ -1479,7 +1577,7 @@ pub async fn an_agencys_calendar_days_are_kept_and_count_in_new_terms(backend: i
             .unwrap(),
         None
     );
-    assert_eq!(mine(store.calendar_days().await.unwrap()).len(), 1);
+    assert_eq!(year_2025(&store, &agency).await.len(), 1);
 }
 
 /// After an upgrade: unfinished tickets opened before terms were kept get the term of their
@@ -1920,6 +2018,7 @@ macro_rules! store_contract {
                 a_queue_lists_by_last_activity,
                 unfinished_tickets_list_by_due_date,
                 deadline_warnings_go_once_to_each_agent,
+                a_warning_queued_before_a_transfer_is_not_sent,
                 an_idempotency_key_returns_the_first_result,
                 mail_ids_find_their_ticket_and_arrive_once,
                 an_event_joins_the_thread_and_leaves_the_ticket_as_it_was,

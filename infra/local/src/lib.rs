@@ -143,10 +143,13 @@ pub async fn backfill_terms(
     })
 }
 
-/// Every agency's changed calendar days, as the local installation (or a deployed stack's
-/// table) keeps them: what `calendar --agency` counts on.
+/// The days `agency` changed from `first` to `last`, as the local installation (or a deployed
+/// stack's table) keeps them: what `calendar --agency` counts on.
 pub async fn calendar_days(
     place: AgentStore<'_>,
+    agency: &ventanilla_domain::AgencyCode,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
 ) -> Result<Vec<ventanilla_domain::model::agencies::CalendarDay>, StartError> {
     use ventanilla_domain::ports::AgencyDirectory;
     match place {
@@ -156,12 +159,13 @@ pub async fn calendar_days(
                 // Nothing was ever changed where nothing was ever stored.
                 return Ok(Vec::new());
             }
-            Ok(SqliteStore::open(&file)?.calendar_days().await?)
+            let store = SqliteStore::open(&file)?;
+            Ok(store.calendar_days(agency, first, last).await?)
         }
         AgentStore::DynamoDb(table) => {
             let config = ventanilla_adapters::aws::load_config().await?;
             let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
-            Ok(store.calendar_days().await?)
+            Ok(store.calendar_days(agency, first, last).await?)
         }
     }
 }

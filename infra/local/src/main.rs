@@ -38,9 +38,11 @@ enum DeadlinesCommand {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
         /// A deployed stack's DynamoDB table instead of the data folder (AWS credentials and
-        /// region from the environment).
-        #[arg(long)]
+        /// region from the environment); needs the stack's `--config`.
+        #[arg(long, requires = "config")]
         dynamodb_table: Option<String>,
+        /// The configuration the tickets' agencies, queues and terms come from: the compiled-in
+        /// default (the local server's) otherwise.
         #[arg(long, env = "VENTANILLA_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -89,9 +91,12 @@ struct AgencyCalendar {
 }
 
 impl AgencyCalendar {
-    /// The agency asked for and every agency's changed days (none without an agency).
+    /// The agency asked for and the days it changed from `first` to `last` (none without an
+    /// agency).
     async fn read(
         &self,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
     ) -> Result<
         (
             Option<ventanilla_domain::AgencyCode>,
@@ -108,7 +113,7 @@ impl AgencyCalendar {
             Some(table) => ventanilla_local::AgentStore::DynamoDb(table),
             None => ventanilla_local::AgentStore::DataDir(&self.data_dir),
         };
-        let days = ventanilla_local::calendar_days(place).await?;
+        let days = ventanilla_local::calendar_days(place, &code, first, last).await?;
         Ok((Some(code), days))
     }
 }
@@ -177,7 +182,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(Command::Calendar(command)) = &cli.command {
         let text = match command {
             CalendarCommand::Holidays { year, agency } => {
-                let (code, days) = agency.read().await?;
+                let day = |month, day| {
+                    chrono::NaiveDate::from_ymd_opt(*year, month, day).unwrap_or_default()
+                };
+                let (code, days) = agency.read(day(1, 1), day(12, 31)).await?;
                 ventanilla_local::calendar::holidays(*year, &days, code.as_ref())
             }
             CalendarCommand::Due {
@@ -188,7 +196,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             } => {
                 let kind = ventanilla_domain::model::term::DayKind::parse(kind)
                     .unwrap_or(ventanilla_domain::model::term::DayKind::Business);
-                let (code, changed) = agency.read().await?;
+                // A term of N days ends within 2N calendar days and the weeks of holidays.
+                let last = from
+                    .checked_add_days(chrono::Days::new(u64::from(*days) * 2 + 31))
+                    .unwrap_or(*from);
+                let (code, changed) = agency.read(*from, last).await?;
                 let changes = code.map_or_else(Default::default, |code| {
                     ventanilla_domain::model::agencies::calendar_changes(&changed, &code)
                 });

@@ -1,5 +1,5 @@
-//! The agencies admins saved (and the days they changed in their calendars) change rarely, and
-//! every request reads them (to merge them over the configured ones). Each store keeps what it read for a short while, so that a warm
+//! The agencies admins saved change rarely, and every request reads them (to merge them over
+//! the configured ones). Each store keeps what it read for a short while, so that a warm
 //! instance does not pay a DynamoDB Query (or an SQLite read) per request for them. A save
 //! through the same store is seen at once; one through another instance (another Lambda
 //! instance, another local server on the same folder) within [`AGENCIES_FRESH_FOR`].
@@ -13,54 +13,43 @@ use ventanilla_domain::ports::StoreError;
 /// How long an instance trusts the agencies it read.
 pub const AGENCIES_FRESH_FOR: Duration = Duration::from_secs(30);
 
-/// When they were read, and what they were.
-type Read<T> = Option<(Instant, T)>;
+/// When the agencies were read, and what they were.
+type Read = Option<(Instant, Vec<Agency>)>;
 
-/// What was read of the agencies (`Vec<Agency>`) or of their calendars.
-#[derive(Debug)]
-pub(crate) struct AgencyCache<T = Vec<Agency>> {
+#[derive(Debug, Clone)]
+pub(crate) struct AgencyCache {
     fresh_for: Duration,
-    read: Arc<Mutex<Read<T>>>,
+    read: Arc<Mutex<Read>>,
 }
 
-impl<T> Clone for AgencyCache<T> {
-    fn clone(&self) -> Self {
-        AgencyCache {
-            fresh_for: self.fresh_for,
-            read: Arc::clone(&self.read),
-        }
-    }
-}
-
-impl<T> Default for AgencyCache<T> {
+impl Default for AgencyCache {
     fn default() -> Self {
         Self::fresh_for(AGENCIES_FRESH_FOR)
     }
 }
 
-impl<T> AgencyCache<T> {
+impl AgencyCache {
     pub(crate) fn fresh_for(fresh_for: Duration) -> Self {
         AgencyCache {
             fresh_for,
-            read: Arc::new(Mutex::new(None)),
+            read: Arc::default(),
         }
     }
 
-    /// What was read less than `fresh_for` ago, or what `load` reads now.
-    pub(crate) async fn get_or_load<F>(&self, load: F) -> Result<T, StoreError>
+    /// The agencies read less than `fresh_for` ago, or those `load` reads now.
+    pub(crate) async fn get_or_load<F>(&self, load: F) -> Result<Vec<Agency>, StoreError>
     where
-        F: Future<Output = Result<T, StoreError>>,
-        T: Clone,
+        F: Future<Output = Result<Vec<Agency>, StoreError>>,
     {
-        if let Some((at, read)) = &*self.read.lock().unwrap_or_else(PoisonError::into_inner)
+        if let Some((at, agencies)) = &*self.read.lock().unwrap_or_else(PoisonError::into_inner)
             && at.elapsed() < self.fresh_for
         {
-            return Ok(read.clone());
+            return Ok(agencies.clone());
         }
-        let read = load.await?;
+        let agencies = load.await?;
         *self.read.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), read.clone()));
-        Ok(read)
+            Some((Instant::now(), agencies.clone()));
+        Ok(agencies)
     }
 
     /// After a save: the next read goes to the store.

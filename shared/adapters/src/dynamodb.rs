@@ -92,7 +92,6 @@ pub struct DynamoStore {
     /// conditional transaction decides.
     opening: std::sync::Arc<tokio::sync::Mutex<()>>,
     agencies: AgencyCache,
-    calendar_days: AgencyCache<Vec<CalendarDay>>,
 }
 
 fn s(text: impl Into<String>) -> AttributeValue {
@@ -271,7 +270,6 @@ impl DynamoStore {
             table: table.into(),
             opening: Default::default(),
             agencies: AgencyCache::default(),
-            calendar_days: AgencyCache::default(),
         }
     }
 

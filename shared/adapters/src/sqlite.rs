@@ -124,7 +124,6 @@ pub struct SqliteStore {
     /// No file behind it: calls run in place (see `transaction`).
     in_memory: bool,
     agencies: AgencyCache,
-    calendar_days: AgencyCache<Vec<CalendarDay>>,
 }
 
 impl SqliteStore {
@@ -185,7 +184,6 @@ impl SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
             in_memory,
             agencies: AgencyCache::default(),
-            calendar_days: AgencyCache::default(),
         })
     }
 

@@ -19,6 +19,10 @@ use ventanilla_domain::{Author, Body, Lang, Message, MessageKind, Ticket, Ticket
 use crate::Settings;
 use crate::append::{Step, append};
 
+/// The days the law's calendar covers (`rules::calendar::YEARS`).
+const FIRST_DAY: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(2017, 1, 1).unwrap();
+const LAST_DAY: chrono::NaiveDate = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+
 /// What a backfill did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Backfill {
@@ -38,10 +42,13 @@ pub async fn backfill_terms(
     ids: &(impl IdSource + ?Sized),
 ) -> Result<Backfill, StoreError> {
     let settings = settings.clone().with_agencies(store.agencies().await?);
-    let changed_days = store.calendar_days().await?;
     let mut backfill = Backfill::default();
     for agency in &settings.agencies {
-        let changes = calendar_changes(&changed_days, &agency.code);
+        // All its changes: each ticket keeps those of its own window (`Term.calendar`).
+        let days = store
+            .calendar_days(&agency.code, FIRST_DAY, LAST_DAY)
+            .await?;
+        let changes = calendar_changes(&days, &agency.code);
         for queue in settings.queues_of(&agency.code) {
             for status in [Status::New, Status::Open, Status::WaitingOnCitizen] {
                 let mut query = QueueQuery {

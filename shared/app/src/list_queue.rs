@@ -93,8 +93,13 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             Some(DueFilter::Overdue) => Some(today.pred_opt().unwrap_or(today)),
             Some(DueFilter::Within(0)) => Some(today),
             Some(DueFilter::Within(days)) => {
-                let days_changed = self.desk.store.calendar_days().await?;
-                let changes = calendar_changes(&days_changed, &self.agent.agency);
+                // N business days are fewer than 2N calendar days and the weeks of holidays.
+                let last = today
+                    .checked_add_days(chrono::Days::new(u64::from(days) * 2 + 31))
+                    .unwrap_or(chrono::NaiveDate::MAX);
+                let agency = &self.agent.agency;
+                let days_changed = self.desk.store.calendar_days(agency, today, last).await?;
+                let changes = calendar_changes(&days_changed, agency);
                 Some(business_days_after(today, days, &changes))
             }
         };

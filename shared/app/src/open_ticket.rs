@@ -13,7 +13,7 @@ use ventanilla_domain::ports::{
     AgencyDirectory, Blob, BlobError, BlobStore, Clock, IdSource, MailQueue, Mailer, Opened,
     StoreError, Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::rules::deadline::{day_in_ecuador, due_date, kept_changes};
+use ventanilla_domain::rules::deadline::{day_in_ecuador, due_date, kept_window};
 use ventanilla_domain::{
     AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageId, MessageKind,
     QueueName, Requester, Subject, Ticket, TicketNumber,
@@ -58,9 +58,10 @@ pub async fn open(
     // Counted on its agency's calendar as it stands now; kept with the term.
     let term = match new.term {
         Some(term) => {
-            let agency = calendar_changes(&store.calendar_days().await?, &new.agency);
+            let (first, last) = kept_window(day_in_ecuador(now));
+            let days = store.calendar_days(&new.agency, first, last).await?;
             Some(Term {
-                calendar: kept_changes(&agency, day_in_ecuador(now)),
+                calendar: calendar_changes(&days, &new.agency),
                 ..term
             })
         }

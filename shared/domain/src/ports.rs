@@ -367,8 +367,14 @@ pub trait AgencyDirectory: Send + Sync {
     /// Creates or replaces the agency of this code.
     fn save_agency(&self, agency: &Agency) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Every agency's changed days (`CalendarDay`), by agency and day.
-    fn calendar_days(&self) -> impl Future<Output = Result<Vec<CalendarDay>, StoreError>> + Send;
+    /// The days `agency` changed from `first` to `last`, by day, read as they are now (no
+    /// copy kept in memory: a change counts at once everywhere).
+    fn calendar_days(
+        &self,
+        agency: &AgencyCode,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+    ) -> impl Future<Output = Result<Vec<CalendarDay>, StoreError>> + Send;
 
     /// Writes a changed day over the agency's change of that day, if any.
     fn save_calendar_day(

@@ -77,8 +77,12 @@ pub(crate) async fn due<S: AgentPorts, B, M>(
     let (Some(from), Some(days), Some(kind)) = (from, days, kind) else {
         return Err(Problem::invalid_fields(&errors, lang));
     };
+    // A term of N days ends within 2N calendar days and the weeks of holidays.
+    let last = from
+        .checked_add_days(chrono::Days::new(u64::from(days) * 2 + 31))
+        .unwrap_or(chrono::NaiveDate::MAX);
     let changes = session
-        .calendar_changes(question.agency.as_deref())
+        .calendar_changes(question.agency.as_deref(), from, last)
         .await
         .map_err(|e| problem(e, lang))?;
     let due_on = ask_term_end(kind, days, from, &changes).map_err(|error| {
@@ -179,9 +183,10 @@ pub(crate) async fn remove_day<S: AgentPorts, B, M>(
 ) -> Result<Response, Problem> {
     session.require(Role::Admin).map_err(|e| problem(e, lang))?;
     let Query(params) = params.map_err(bad_query(lang))?;
-    let (day, recount) = session
+    let (removed, recount) = session
         .remove_calendar_day(&day, params.agency.as_deref())
         .await
         .map_err(|e| problem(e, lang))?;
-    Ok(Json(edit_json(&day, &recount)).into_response())
+    let removed = removed.map(|day| edit_json(&day, &recount));
+    Ok(Json(json!({ "removed": removed, "recount": recount })).into_response())
 }

@@ -178,16 +178,37 @@ impl AgencyDirectory for DynamoStore {
         Ok(())
     }
 
-    async fn calendar_days(&self) -> Result<Vec<CalendarDay>, StoreError> {
-        self.calendar_days
-            .get_or_load(async {
-                let items = self.all_items(None, CALENDAR.into()).await?;
-                items
-                    .iter()
-                    .map(|item| from_attribute(item, "day"))
-                    .collect()
-            })
-            .await
+    async fn calendar_days(
+        &self,
+        agency: &AgencyCode,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+    ) -> Result<Vec<CalendarDay>, StoreError> {
+        let mut days = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .get()
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", s(CALENDAR))
+                .expression_attribute_values(":first", s(calendar_sk(agency, first)))
+                .expression_attribute_values(":last", s(calendar_sk(agency, last)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                days.push(from_attribute(&item, "day")?);
+            }
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(days),
+            }
+        }
     }
 
     async fn save_calendar_day(&self, day: &CalendarDay) -> Result<(), StoreError> {
@@ -196,9 +217,7 @@ impl AgencyDirectory for DynamoStore {
             "day".into(),
             serde_dynamo::to_attribute_value(day).map_err(unavailable)?,
         );
-        self.put_item(item).await?;
-        self.calendar_days.forget();
-        Ok(())
+        self.put_item(item).await
     }
 
     async fn remove_calendar_day(
@@ -216,7 +235,6 @@ impl AgencyDirectory for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        self.calendar_days.forget();
         output
             .attributes
             .map(|item| from_attribute(&item, "day"))
@@ -224,7 +242,8 @@ impl AgencyDirectory for DynamoStore {
     }
 }
 
-/// The partition of every agency's changed days: one Query reads them all.
+/// The partition of every agency's changed days, sorted by agency and day: one Query reads
+/// an agency's days of a range.
 const CALENDAR: &str = "CALENDAR";
 
 fn calendar_sk(agency: &AgencyCode, day: chrono::NaiveDate) -> String {

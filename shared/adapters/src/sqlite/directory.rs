@@ -204,16 +204,23 @@ impl AgencyDirectory for SqliteStore {
         Ok(())
     }
 
-    async fn calendar_days(&self) -> Result<Vec<CalendarDay>, StoreError> {
-        self.calendar_days
-            .get_or_load(self.transaction(|tx| {
-                json_rows(
-                    tx,
-                    "SELECT entry FROM calendar_days ORDER BY agency, day",
-                    [],
-                )
-            }))
-            .await
+    async fn calendar_days(
+        &self,
+        agency: &AgencyCode,
+        first: chrono::NaiveDate,
+        last: chrono::NaiveDate,
+    ) -> Result<Vec<CalendarDay>, StoreError> {
+        let agency = agency.as_str().to_owned();
+        let (first, last) = (first.to_string(), last.to_string());
+        self.transaction(move |tx| {
+            json_rows(
+                tx,
+                "SELECT entry FROM calendar_days
+                 WHERE agency = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
+                params![agency, first, last],
+            )
+        })
+        .await
     }
 
     async fn save_calendar_day(&self, day: &CalendarDay) -> Result<(), StoreError> {
@@ -229,9 +236,7 @@ impl AgencyDirectory for SqliteStore {
             .map_err(db)?;
             Ok(())
         })
-        .await?;
-        self.calendar_days.forget();
-        Ok(())
+        .await
     }
 
     async fn remove_calendar_day(
@@ -250,7 +255,6 @@ impl AgencyDirectory for SqliteStore {
                 Ok(removed.into_iter().next())
             })
             .await?;
-        self.calendar_days.forget();
         Ok(removed)
     }
 }

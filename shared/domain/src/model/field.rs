@@ -136,6 +136,10 @@ pub enum FieldProblem {
     },
     /// A day off added on a day nobody works already, or a make-up day on a working day.
     ChangesNothing,
+    /// More entries than allowed (changed days of a year).
+    TooMany {
+        max: usize,
+    },
     /// A date outside the years that may be changed.
     OutOfRange {
         first: String,
@@ -221,6 +225,8 @@ impl FieldError {
                  make-up day on a day of rest."
                     .into()
             }
+            (Lang::Es, TooMany { max }) => format!("No se admiten más de {max}."),
+            (Lang::En, TooMany { max }) => format!("At most {max} are allowed."),
             (Lang::Es, OutOfRange { first, last }) => {
                 format!("Debe estar entre el {first} y el {last}.")
             }

@@ -485,6 +485,10 @@ impl TicketChange {
         }
         if let Some(term) = &self.kept_term {
             next.term = Some(term.clone());
+            // A due date moved by a change of the calendar: its warnings are owed afresh.
+            if next.due_date() != ticket.due_date() {
+                next.warned = None;
+            }
         }
         if let Some(message) = message
             && message.kind.moves_activity()
@@ -526,6 +530,45 @@ mod attachment_tests {
         assert_eq!(
             (fine.name.as_str(), fine.content_type.as_str()),
             ("cédula.png", "image/png")
+        );
+    }
+}
+
+#[cfg(test)]
+mod recount_tests {
+    use super::*;
+    use crate::model::term::DayKind;
+
+    #[test]
+    fn a_due_date_moved_by_the_calendar_owes_its_warnings_afresh() {
+        let day = |text| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        let term = Term {
+            days: 30,
+            kind: DayKind::Business,
+            basis: "COA, art. 207".into(),
+            extension: None,
+            warnings: Default::default(),
+            calendar: Default::default(),
+        };
+        let warned = Ticket {
+            status: Status::Open,
+            due_on: Some(day("2027-04-13")),
+            term: Some(term.clone()),
+            warned: Some(WarningPoint::Expired),
+            ..Ticket::example()
+        };
+        let recount = |due| TicketChange {
+            term: Some(TermClock {
+                due_on: day(due),
+                suspended: None,
+            }),
+            kept_term: Some(term.clone()),
+            ..TicketChange::default()
+        };
+        assert_eq!(recount("2027-04-14").apply(&warned, None).warned, None);
+        assert_eq!(
+            recount("2027-04-13").apply(&warned, None).warned,
+            Some(WarningPoint::Expired)
         );
     }
 }

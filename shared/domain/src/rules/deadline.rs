@@ -329,16 +329,23 @@ pub fn clock_on(ticket: &Ticket, to: Status, at: Timestamp, max_days: u32) -> Op
     }
 }
 
-/// How many days from its opening a ticket keeps of its agency's calendar changes: two
-/// years, more than any term with its extension and stops runs.
-const KEPT_DAYS: u64 = 731;
+/// How many days from its opening a ticket keeps of its agency's calendar changes: five
+/// years, longer than any term with its extension and stops runs, and than the years an
+/// agency's calendar may be changed ahead (`change_calendar`: this one and two more).
+pub const KEPT_DAYS: u64 = 1827;
 
-/// What a ticket opened on `opened` keeps of its agency's calendar changes.
-pub fn kept_changes(agency: &CalendarChanges, opened: NaiveDate) -> CalendarChanges {
+/// The days of its agency's calendar a ticket opened on `opened` keeps.
+pub fn kept_window(opened: NaiveDate) -> (NaiveDate, NaiveDate) {
     let last = opened
         .checked_add_days(chrono::Days::new(KEPT_DAYS))
         .unwrap_or(NaiveDate::MAX);
-    agency.between(opened, last)
+    (opened, last)
+}
+
+/// What a ticket opened on `opened` keeps of its agency's calendar changes.
+pub fn kept_changes(agency: &CalendarChanges, opened: NaiveDate) -> CalendarChanges {
+    let (first, last) = kept_window(opened);
+    agency.between(first, last)
 }
 
 /// The term `ticket` has once its agency's calendar changes to `agency`: the changes it keeps
@@ -895,7 +902,7 @@ mod tests {
         // Taken back: the national calendar again.
         assert_eq!(recounted(&moved, &NO_CHANGES).due_on, Some(d("2027-04-13")));
         // Changes it cannot meet (years away) are not kept, and change nothing.
-        assert_eq!(recount(&ticket, &changed(&["2031-03-10"], &[])), None);
+        assert_eq!(recount(&ticket, &changed(&["2033-03-10"], &[])), None);
         // A day off added on the day of receipt: received the next business day.
         let on_receipt = recounted(&ticket, &changed(&["2027-03-01"], &[]));
         assert_eq!(on_receipt.due_on, Some(d("2027-04-14")));
@@ -948,5 +955,39 @@ mod tests {
             (stopped.resumes_on, stopped.latest_due),
             (d("2027-03-23"), d("2027-04-28"))
         );
+    }
+
+    #[test]
+    fn two_changes_recounted_over_stale_snapshots_both_land_in_either_order() {
+        // Two admins at once: A adds 10 March, B 11 March. Each recount reads the agency's
+        // calendar right after its own save, so one of them may not see the other's day.
+        let ticket = opened_with(coa(), "2027-03-01T15:00:00Z");
+        let a_only = changed(&["2027-03-10"], &[]);
+        let both = changed(&["2027-03-10", "2027-03-11"], &[]);
+        let b_only = changed(&["2027-03-11"], &[]);
+        let one_day = |ticket: &Ticket, day: &str, agency: &CalendarChanges| {
+            recounted(ticket, &ticket.calendar().with_day_of(d(day), agency))
+        };
+        // A recounts with only its day, B with both, in each order of writes.
+        let a_then_b = one_day(
+            &one_day(&ticket, "2027-03-10", &a_only),
+            "2027-03-11",
+            &both,
+        );
+        let b_then_a = one_day(
+            &one_day(&ticket, "2027-03-11", &both),
+            "2027-03-10",
+            &a_only,
+        );
+        // B recounts with only its day, A with both.
+        let stale_b = one_day(
+            &one_day(&ticket, "2027-03-11", &b_only),
+            "2027-03-10",
+            &both,
+        );
+        for done in [a_then_b, b_then_a, stale_b] {
+            assert_eq!(done.calendar(), &both);
+            assert_eq!(done.due_on, Some(d("2027-04-15")));
+        }
     }
 }
