@@ -105,6 +105,13 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
     let (_, view) = stack.lookup(&citizen, &number).await;
     assert_eq!(view["suspended_since"], row["suspended_since"], "{view}");
 
+    // The console says the admin has the ticket open (agent-api's VIEWING items).
+    let (status, viewing) = stack
+        .call(Some(&admin), "PUT", &format!("{base}/viewing"), json!(null))
+        .await;
+    assert_eq!(status, 200, "{viewing}");
+    assert_eq!(viewing["others"], json!([]));
+
     // An admin's local holiday inside the term, under agent-api's policy (its item and the
     // recount of the ticket), then taken back: the due date moves and comes back.
     let today = ventanilla_domain::rules::deadline::day_in_ecuador(

@@ -446,6 +446,119 @@ async fn a_stale_version_gets_409_with_the_current_state() {
     assert_eq!(bad.body["errors"][0]["field"], "status");
 }
 
+/// Issue 22, point 4: a reply or a note carries the version the agent saw. Two agents
+/// answering at once: one goes first, the other gets 409 with the ticket as it stands, and
+/// no mail of theirs leaves; without a version the reply goes (the console's "send anyway"
+/// sends the new version instead).
+#[tokio::test]
+async fn two_agents_answering_at_once_never_both_reach_the_citizen() {
+    let office = Office::new();
+    let (ana, luis) = (
+        office.agent("MDT", Role::Agent).await,
+        office.agent("MDT", Role::Agent).await,
+    );
+    let number = office.ticket("MDT").await;
+    let path = format!("/api/v1/agent/tickets/{number}/replies");
+    let seen = office.version(&number).await;
+    let (first, second) = tokio::join!(
+        office.call(
+            Some(&ana),
+            "POST",
+            &path,
+            Some(json!({"text": "Reinicie el equipo.", "version": seen}))
+        ),
+        office.call(
+            Some(&luis),
+            "POST",
+            &path,
+            Some(json!({"text": "Borre la caché.", "version": seen}))
+        ),
+    );
+    let mut statuses = [first.status, second.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", first.body, second.body);
+    let (won, lost) = if first.status == 201 {
+        (&first, &second)
+    } else {
+        (&second, &first)
+    };
+    // The loser is shown the ticket with the winner's reply on it (the winner's answer
+    // carries one more version: the mail's delivery, marked after).
+    let lost_at = lost.body["current"]["version"].as_u64().unwrap();
+    assert!(lost_at > seen, "{}", lost.body);
+    assert!(lost_at <= won.body["ticket"]["version"].as_u64().unwrap());
+    assert_eq!(lost.body["current"]["status"], won.body["ticket"]["status"]);
+    let replies: Vec<String> = std::fs::read_dir(office.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|mail| mail.contains("Reinicie") || mail.contains("Borre"))
+        .collect();
+    assert_eq!(replies.len(), 1, "one answer reached the citizen");
+
+    // A colleague's note moves the ticket too: a note against the old version is refused,
+    // one against the new version goes.
+    let now = office.version(&number).await;
+    let notes = format!("/api/v1/agent/tickets/{number}/notes");
+    let noted = office
+        .call(
+            Some(&ana),
+            "POST",
+            &notes,
+            Some(json!({"text": "Ya respondí.", "version": now})),
+        )
+        .await;
+    assert_eq!(noted.status, 201, "{}", noted.body);
+    let stale = office
+        .call(
+            Some(&luis),
+            "POST",
+            &notes,
+            Some(json!({"text": "Yo también.", "version": now})),
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    let fresh = office.version(&number).await;
+    let again = office
+        .call(
+            Some(&luis),
+            "POST",
+            &notes,
+            Some(json!({"text": "Visto.", "version": fresh})),
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    // No version: the agent chose to send whatever happened.
+    let anyway = office
+        .call(
+            Some(&luis),
+            "POST",
+            &path,
+            Some(json!({"text": "Confirmo lo anterior."})),
+        )
+        .await;
+    assert_eq!(anyway.status, 201, "{}", anyway.body);
+    // A multipart reply's version is read too, and a bad one named.
+    let boundary = "xVERSIONx";
+    let multipart = |version: &str| {
+        Body::from(format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nHola\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"version\"\r\n\r\n{version}\r\n\
+             --{boundary}--\r\n"
+        ))
+    };
+    let bad = post_reply(&office, &ana, &number, boundary, multipart("tres")).await;
+    assert_eq!(bad.status(), 422);
+    let old = post_reply(
+        &office,
+        &ana,
+        &number,
+        boundary,
+        multipart(&seen.to_string()),
+    )
+    .await;
+    assert_eq!(old.status(), 409);
+}
+
 #[tokio::test]
 async fn notes_stay_between_agents_and_actions_are_audited() {
     let office = Office::new();
@@ -1411,6 +1524,99 @@ async fn agents_list_the_soonest_due_first_and_filter_what_is_overdue() {
 
 /// Issue 21: agents ask the calendar the due dates use ("the 30th business day after 5
 /// February 2027"); a question it cannot answer is named, and it asks for a token.
+/// Issue 22, point 4: who else has a ticket open, from a minute-long note each console
+/// renews; never the caller, never after the minute, never for an agent who may not read it.
+#[tokio::test]
+async fn agents_see_who_else_has_a_ticket_open() {
+    let (office, clock) = office_at("2027-02-05T15:00:00Z");
+    let number = office.ticket("MDT").await;
+    let (ana, luis) = (
+        office.agent("MDT", Role::Agent).await,
+        office.agent("MDT", Role::Agent).await,
+    );
+    let stranger = office.agent("MINTEL", Role::Agent).await;
+    let path = format!("/api/v1/agent/tickets/{number}/viewing");
+    let look = async |token: &str| office.call(Some(token), "PUT", &path, None).await;
+    let first = look(&ana).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["others"], json!([]));
+    let second = look(&luis).await;
+    assert_eq!(
+        second.body["others"].as_array().unwrap().len(),
+        1,
+        "{}",
+        second.body
+    );
+    let ana_id = office
+        .call(Some(&ana), "GET", "/api/v1/agent/me", None)
+        .await
+        .body["id"]
+        .clone();
+    assert_eq!(second.body["others"][0]["id"], ana_id);
+    // Ana renews; after a minute without a word Luis is gone from what she sees.
+    clock.advance(chrono::Duration::seconds(30));
+    assert_eq!(look(&ana).await.body["others"].as_array().unwrap().len(), 1);
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(look(&ana).await.body["others"], json!([]));
+    assert_eq!(look(&stranger).await.status, 404);
+    assert_eq!(office.call(None, "PUT", &path, None).await.status, 401);
+}
+
+/// Issue 22: the console shows words, not codes: `/me` gives them in the caller's language.
+#[tokio::test]
+async fn agents_get_the_words_for_each_code_in_their_language() {
+    let office = Office::new();
+    let admin = office.agent("MDT", Role::Admin).await;
+    let es = office
+        .call(Some(&admin), "GET", "/api/v1/agent/me", None)
+        .await;
+    assert_eq!(es.status, 200, "{}", es.body);
+    let labels = &es.body["labels"];
+    let word = |labels: &Value, kind: &str, code: &str| -> String {
+        labels[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["code"] == code)
+            .map(|l| l["label"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        word(labels, "status", "waiting_on_citizen"),
+        "Esperando al ciudadano"
+    );
+    assert_eq!(word(labels, "status", "open"), "En atención");
+    assert_eq!(word(labels, "priority", "urgent"), "Urgente");
+    assert_eq!(word(labels, "role", "admin"), "Administrador");
+    assert_eq!(
+        word(labels, "category", "denuncia"),
+        "Denuncia administrativa"
+    );
+    // Every status and priority, in the order people read them.
+    let order = |kind: &str| -> Vec<String> {
+        labels[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        order("status"),
+        ["new", "open", "waiting_on_citizen", "resolved", "closed"]
+    );
+    assert_eq!(order("priority"), ["low", "normal", "high", "urgent"]);
+    let en = office
+        .call(Some(&admin), "GET", "/api/v1/agent/me?lang=en", None)
+        .await;
+    let english = &en.body["labels"];
+    assert_eq!(
+        word(english, "status", "waiting_on_citizen"),
+        "Waiting on the citizen"
+    );
+    assert_eq!(word(english, "role", "operator"), "Platform operator");
+}
+
 #[tokio::test]
 async fn agents_ask_the_calendar_for_the_last_day_of_a_term() {
     let office = Office::new();

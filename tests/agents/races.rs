@@ -16,7 +16,7 @@ use ventanilla_adapters::sqlite::SqliteStore;
 use ventanilla_adapters::system::SystemClock;
 use ventanilla_domain::Timestamp;
 use ventanilla_domain::model::agencies::{Agency, CalendarDay};
-use ventanilla_domain::model::agents::{Agent, AuditEntry, Role, TokenHash};
+use ventanilla_domain::model::agents::{Agent, AuditEntry, Role, TokenHash, Viewer};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::QueuedMail;
@@ -129,6 +129,16 @@ impl AgentDirectory for TransferredMidway {
     }
     async fn agents(&self, agency: &AgencyCode) -> Result<Vec<Agent>, StoreError> {
         self.inner.agents(agency).await
+    }
+    async fn mark_open(&self, ticket: &TicketNumber, viewer: &Viewer) -> Result<(), StoreError> {
+        self.inner.mark_open(ticket, viewer).await
+    }
+    async fn open_by(
+        &self,
+        ticket: &TicketNumber,
+        now: Timestamp,
+    ) -> Result<Vec<Viewer>, StoreError> {
+        self.inner.open_by(ticket, now).await
     }
 }
 

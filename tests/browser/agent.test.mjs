@@ -51,7 +51,15 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   await page.fill('#token', token);
   await page.click('#form-ingreso button[type=submit]');
   await page.waitForSelector(`text=${number}`);
-  assert.match(await page.textContent('#quien'), /Ana Agente · MDT · supervisor/);
+  assert.match(await page.textContent('#quien'), /Ana Agente · MDT · Supervisor$/);
+  // Codes are words: the status, the priority, the ticket's age.
+  const row = page.locator(`#tickets tr:has-text("${number}")`);
+  assert.match(await row.textContent(), /hoy\s*Nuevo\s*Normal/);
+  assert.doesNotMatch(await row.textContent(), /\bnew\b|\bnormal\b/);
+  assert.deepEqual(
+    await page.locator('#f-estado option').allTextContents(),
+    ['Todos', 'Nuevo', 'En atención', 'Esperando al ciudadano', 'Resuelto', 'Cerrado'],
+  );
   assert.deepEqual(await seriousViolations(page), [], 'queue accessibility');
 
   // The queue by due date: a queja has the COA's 30 business days, said in words.
@@ -66,8 +74,18 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   assert.match(await page.textContent(`#tickets tr:has-text("${number}")`), /\d{4}-\d{2}-\d{2} · 3\d días hábiles/);
   assert.deepEqual(await seriousViolations(page), [], 'queue by due date accessibility');
 
-  await page.click(`text=${number}`);
+  // Without a mouse: the ticket's link from the keyboard, and the focus on its title.
+  await page.focus(`#tickets a[href="#${number}"]`);
+  await page.keyboard.press('Enter');
   await page.waitForSelector('#t-hilo li');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 't-titulo');
+  assert.match(await page.textContent('#t-datos'), /CategoríaQueja/);
+  // The transfer offers the other agencies and, once one is chosen, its queues.
+  const agencies = await page.locator('#x-agencia option').allTextContents();
+  assert.ok(agencies.some((a) => a.startsWith('MINTEL · ')), agencies.join(', '));
+  assert.ok(!agencies.some((a) => a.startsWith('MDT · ')), 'not its own agency');
+  await page.selectOption('#x-agencia', 'MINTEL');
+  assert.ok((await page.locator('#x-cola option').count()) > 1, 'MINTEL queues listed');
   assert.ok((await page.textContent('#t-titulo')).includes(hostile), 'the subject is shown as typed');
   assert.ok((await page.textContent('#t-hilo')).includes('<script>window.pwned=2</script>'));
   assert.equal(await page.evaluate(() => window.pwned), undefined, 'citizen text never runs');
@@ -81,7 +99,7 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   await page.click('#f-respuesta button[type=submit]');
   await page.waitForSelector('#t-hilo li.public_reply');
   assert.equal(await page.textContent('#aviso'), 'Respuesta enviada.');
-  assert.match(await page.textContent('#t-datos'), /waiting_on_citizen/);
+  assert.match(await page.textContent('#t-datos'), /EstadoEsperando al ciudadano/);
   assert.match(await page.textContent('#t-datos'), /suspendido \(esperando al ciudadano\)/, 'the clock stopped');
   assert.deepEqual(await seriousViolations(page), [], 'ticket accessibility');
 
@@ -91,6 +109,67 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   assert.equal(reply.to.value[0].address, 'luis@example.com');
   assert.ok(reply.text.includes('Su trámite fue reasignado'));
   for (const mail of mails) assert.ok(!mail.text.includes('talento humano'), 'a note never leaves');
+  await context.close();
+});
+
+test('an answer that would cross a colleague\'s is held, what is new is shown, and the second press sends it', async () => {
+  const token = local.addAgent('MDT', 'agent', 'Eva Agente');
+  const colleague = local.addAgent('MDT', 'agent', 'Raúl Agente');
+  const number = await openTicketByApi('Sin acceso', 'No puedo ingresar al sistema.');
+  // Raúl has the ticket open in his console; Eva opens it and is told.
+  const theirs = await local.browser.newContext({ bypassCSP: true });
+  const raul = await theirs.newPage();
+  await raul.goto(`${local.baseUrl}/agente`);
+  await raul.fill('#token', colleague);
+  await raul.click('#form-ingreso button[type=submit]');
+  await raul.click(`text=${number}`);
+  await raul.waitForSelector('#t-hilo li');
+  const context = await local.browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${local.baseUrl}/agente`);
+  await page.fill('#token', token);
+  await page.click('#form-ingreso button[type=submit]');
+  await page.click(`text=${number}`);
+  await page.waitForSelector('#t-hilo li');
+  await page.waitForFunction(() => document.getElementById('t-otros').textContent.length > 0);
+  assert.equal(await page.textContent('#t-otros'), 'También tiene este ticket abierto: Raúl Agente.');
+  await theirs.close();
+  // While Eva reads, Raúl answers.
+  const answered = await fetch(`${local.baseUrl}/api/v1/agent/tickets/${number}/replies`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${colleague}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ text: 'Ya le enviamos un enlace para ingresar.' }),
+  });
+  assert.equal(answered.status, 201);
+  await page.fill('#r-texto', 'Pruebe restablecer su clave.');
+  await page.click('#f-respuesta button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent.includes('cambió mientras escribía'));
+  assert.match(await page.textContent('#aviso'), /1 mensaje nuevo, marcado/);
+  assert.equal(await page.inputValue('#r-texto'), 'Pruebe restablecer su clave.', 'the text is kept');
+  assert.equal(await page.locator('#t-hilo li.nuevo').count(), 1);
+  assert.match(await page.textContent('#t-hilo li.nuevo'), /Ya le enviamos un enlace/);
+  assert.deepEqual(await seriousViolations(page), [], 'conflict accessibility');
+  const replies = async () => (await outbox()).filter((m) => m.subject.includes('Re: Sin acceso'));
+  assert.equal((await replies()).length, 1, 'only the colleague\'s answer left');
+  // Read, and sent on purpose: against the ticket as it now is.
+  await page.click('#f-respuesta button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent === 'Respuesta enviada.');
+  assert.equal((await replies()).length, 2);
+  await context.close();
+});
+
+test('under ?lang=en the codes are English words', async () => {
+  const token = local.addAgent('MDT', 'agent', 'Tom Agent');
+  const number = await openTicketByApi('Slow answer', 'Nobody answered me.');
+  const context = await local.browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${local.baseUrl}/agente?lang=en`);
+  await page.fill('#token', token);
+  await page.click('#form-ingreso button[type=submit]');
+  await page.waitForSelector(`text=${number}`);
+  assert.match(await page.textContent('#quien'), /Tom Agent · MDT · Agent$/);
+  assert.match(await page.locator(`#tickets tr:has-text("${number}")`).textContent(), /today\s*New\s*Normal/);
+  assert.deepEqual(await seriousViolations(page), [], 'English queue accessibility');
   await context.close();
 });
 

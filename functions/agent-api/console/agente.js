@@ -7,13 +7,21 @@
   let token = sessionStorage.getItem("ventanilla-token") || "";
   let cursor = null;
   let current = null;
+  // The words for the API's codes (status, priority, role, category), from /me in the
+  // console's language: Spanish, or English under ?lang=en.
+  const lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "es";
+  let labels = { status: [], priority: [], role: [], category: [] };
+  let agencies = [];
+  let watching = null;
+  const word = (kind, code) => (labels[kind].find((l) => l.code === code) || { label: code }).label;
+  const codes = (kind) => labels[kind].map((l) => l.code);
 
   function say(text) { $("aviso").textContent = text; }
 
   async function call(method, path, body) {
     const response = await fetch(api + path, {
       method,
-      headers: Object.assign({ Authorization: "Bearer " + token, Accept: "application/json" },
+      headers: Object.assign({ Authorization: "Bearer " + token, Accept: "application/json", "Accept-Language": lang },
         body ? { "Content-Type": "application/json" } : {}),
       body: body ? JSON.stringify(body) : undefined,
     });
@@ -21,13 +29,33 @@
     if (response.status === 401) { signOut(); throw new Error("Token no válido o desactivado."); }
     if (!response.ok) {
       const fields = (data.errors || []).map((e) => e.field + ": " + e.detail).join("; ");
-      throw new Error((data.title || response.statusText) + (fields ? " (" + fields + ")" : ""));
+      const error = new Error((data.title || response.statusText) + (fields ? " (" + fields + ")" : ""));
+      error.status = response.status;
+      throw error;
     }
     return data;
   }
 
   function show(section) {
     for (const id of ["ingreso", "cola", "ticket"]) $(id).hidden = id !== section;
+    if (section !== "ticket" && watching) { clearInterval(watching); watching = null; }
+  }
+
+  // Who else has this ticket open: the console says it has it open every 20 s (the note
+  // lasts a minute) and is told the others.
+  async function seeOthers(number) {
+    const data = await call("PUT", "/tickets/" + encodeURIComponent(number) + "/viewing");
+    if (!current || current.number !== number) return;
+    const names = data.others.map((o) => o.name);
+    $("t-otros").textContent = names.length ? "También tiene este ticket abierto: " + names.join(", ") + "." : "";
+  }
+
+  function watch(number) {
+    if (watching) clearInterval(watching);
+    $("t-otros").textContent = "";
+    const look = () => seeOthers(number).catch(() => {});
+    look();
+    watching = setInterval(look, 20000);
   }
 
   function cell(row, text) { const td = document.createElement("td"); td.textContent = text; row.appendChild(td); return td; }
@@ -54,7 +82,8 @@
       link.textContent = t.number;
       link.addEventListener("click", (e) => { e.preventDefault(); openTicket(t.number).catch((err) => say(err.message)); });
       cell(row, "").appendChild(link);
-      cell(row, t.subject); cell(row, t.status); cell(row, t.priority); cell(row, t.queue);
+      cell(row, t.subject); cell(row, age(t.created_at)); cell(row, word("status", t.status));
+      cell(row, word("priority", t.priority)); cell(row, t.queue);
       const term = dueText(t);
       cell(row, term.text).className = term.kind;
       cell(row, new Date(t.last_activity).toLocaleString("es-EC"));
@@ -63,6 +92,14 @@
     cursor = data.next_cursor;
     $("mas").hidden = !cursor;
     show("cola");
+  }
+
+  // How long ago a ticket was opened, in days.
+  function age(at) {
+    const days = Math.floor((Date.now() - new Date(at).getTime()) / 86400000);
+    if (days < 1) return lang === "en" ? "today" : "hoy";
+    if (lang === "en") return days === 1 ? "1 day" : days + " days";
+    return days === 1 ? "1 día" : days + " días";
   }
 
   // The due date and what is left of the term, in words (the colour only repeats them).
@@ -83,7 +120,9 @@
     const facts = $("t-datos");
     facts.textContent = "";
     const r = current.requester;
-    for (const [label, value] of [["Estado", current.status], ["Prioridad", current.priority], ["Cola", current.agency + " / " + current.queue],
+    for (const [label, value] of [["Estado", word("status", current.status)], ["Prioridad", word("priority", current.priority)],
+      ["Categoría", word("category", current.category)], ["Cola", current.agency + " / " + current.queue],
+      ["Abierto", new Date(current.created_at).toLocaleString("es-EC") + " (" + age(current.created_at) + ")"],
       ["Fecha límite", dueText(current).text],
       ["Base legal", current.term ? current.term.basis + (current.term.extended ? " · ampliado " + current.term.extended.days + " días: " + current.term.extended.reason : "") : "—"],
       ["Ciudadano", r.name], ["Correo", r.email], ["Identificación", r.id_number || "—"], ["Teléfono", r.phone || "—"]]) {
@@ -99,6 +138,9 @@
     thread.textContent = "";
     renderMessages(thread, current.messages, current.older, false);
     show("ticket");
+    watch(current.number);
+    // Keyboard users land on the ticket, not at the top of the page.
+    $("t-titulo").focus();
   }
 
   // The newest page of the thread; "Mensajes anteriores" fetches the page before and puts
@@ -108,6 +150,7 @@
     for (const m of messages) {
       const item = document.createElement("li");
       item.className = m.kind;
+      item.dataset.id = m.id;
       const meta = document.createElement("p");
       meta.className = "meta";
       const kinds = { citizen_message: "Ciudadano", public_reply: "Respuesta", internal_note: "Nota interna", system_event: "Sistema" };
@@ -148,14 +191,67 @@
     try { await work(); say(done); await openTicket(current.number); } catch (error) { say(error.message); }
   }
 
+  // Answers never cross: a reply or a note carries the version of the ticket the agent saw.
+  // If it moved since (another agent's reply, the citizen's mail), the API says 409: the
+  // console shows the ticket as it is, marks what is new, and keeps the text; sending it
+  // again sends it against the ticket as it now is.
+  async function actAsSeen(work, done) {
+    try { await work(); say(done); await openTicket(current.number); return; } catch (error) {
+      if (error.status !== 409) { say(error.message); return; }
+    }
+    try {
+      const shown = new Set(current.messages.map((m) => m.id));
+      await openTicket(current.number);
+      const fresh = current.messages.filter((m) => !shown.has(m.id));
+      for (const item of $("t-hilo").querySelectorAll("li[data-id]")) {
+        if (fresh.some((m) => m.id === item.dataset.id)) {
+          item.classList.add("nuevo");
+          const mark = document.createElement("strong");
+          mark.textContent = "Nuevo mientras escribía · ";
+          item.querySelector(".meta").prepend(mark);
+        }
+      }
+      say("El ticket cambió mientras escribía" + (fresh.length ? " (" + fresh.length + (fresh.length === 1 ? " mensaje nuevo, marcado" : " mensajes nuevos, marcados") + ")" : "") +
+        ". No se envió nada: su texto sigue en el formulario; revíselo y vuelva a enviarlo.");
+    } catch (error) { say(error.message); }
+  }
+
   function signOut() { token = ""; sessionStorage.removeItem("ventanilla-token"); $("quien").textContent = ""; show("ingreso"); }
+
+  // A select's options after its first ("all", "no change"), from codes and their words.
+  function fill(select, codes, kind) {
+    select.length = 1;
+    for (const code of codes) {
+      const option = document.createElement("option");
+      option.value = code; option.textContent = kind ? word(kind, code) : code;
+      select.appendChild(option);
+    }
+  }
+
+  // The transfer lists the other agencies, and the queues of the one chosen.
+  async function loadAgencies(own) {
+    agencies = (await call("GET", "/agencies")).agencies.filter((a) => a.code !== own);
+    const select = $("x-agencia");
+    select.length = 1;
+    for (const a of agencies) {
+      const option = document.createElement("option");
+      option.value = a.code; option.textContent = a.code + " · " + a.name;
+      select.appendChild(option);
+    }
+    fill($("x-cola"), []);
+  }
 
   async function signIn() {
     const me = await call("GET", "/me");
-    $("quien").textContent = me.name + " · " + me.agency + " · " + me.role;
-    const select = $("f-cola");
-    select.length = 1;
-    for (const q of me.queues) { const o = document.createElement("option"); o.value = q; o.textContent = q; select.appendChild(o); }
+    labels = me.labels;
+    $("quien").textContent = me.name + " · " + me.agency + " · " + word("role", me.role);
+    const statuses = codes("status");
+    fill($("f-estado"), statuses, "status");
+    fill($("r-estado"), ["waiting_on_citizen", "resolved"], "status");
+    fill($("c-estado"), statuses.filter((s) => s !== "new"), "status");
+    fill($("c-prioridad"), codes("priority"), "priority");
+    await loadAgencies(me.agency);
+    fill($("f-cola"), me.queues);
     await loadQueue(false);
     // A warning's link names the ticket: /agente#MDT-QUE-2027-00001.
     const linked = location.hash.slice(1);
@@ -171,12 +267,16 @@
   $("filtros").addEventListener("submit", (e) => { e.preventDefault(); loadQueue(false).catch((err) => say(err.message)); });
   $("mas").addEventListener("click", () => loadQueue(true).catch((err) => say(err.message)));
   $("salir").addEventListener("click", signOut);
-  $("volver").addEventListener("click", () => loadQueue(false).catch((err) => say(err.message)));
+  $("volver").addEventListener("click", () => loadQueue(false).then(() => $("cola-titulo").focus()).catch((err) => say(err.message)));
+  $("x-agencia").addEventListener("change", () => {
+    const chosen = agencies.find((a) => a.code === $("x-agencia").value);
+    fill($("x-cola"), chosen ? chosen.queues : []);
+  });
   $("f-respuesta").addEventListener("submit", (e) => {
     e.preventDefault();
-    const body = { text: $("r-texto").value };
+    const body = { text: $("r-texto").value, version: current.version };
     if ($("r-estado").value) body.status = $("r-estado").value;
-    act(async () => {
+    actAsSeen(async () => {
       const answer = await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/replies", body);
       $("r-texto").value = "";
       if (!answer.delivered) throw new Error("Respuesta guardada; el correo no salió todavía y se reintentará.");
@@ -184,8 +284,8 @@
   });
   $("f-nota").addEventListener("submit", (e) => {
     e.preventDefault();
-    act(async () => {
-      await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/notes", { text: $("n-texto").value });
+    actAsSeen(async () => {
+      await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/notes", { text: $("n-texto").value, version: current.version });
       $("n-texto").value = "";
     }, "Nota añadida.");
   });

@@ -77,6 +77,10 @@ where
             "/api/v1/agent/tickets/{number}/audit",
             get(tickets::audit::<S, B, M>),
         )
+        .route(
+            "/api/v1/agent/tickets/{number}/viewing",
+            put(tickets::viewing::<S, B, M>),
+        )
         .route("/api/v1/agent/agencies", get(agencies::list::<S, B, M>))
         .route(
             "/api/v1/agent/agencies/{code}",

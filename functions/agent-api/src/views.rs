@@ -225,3 +225,26 @@ impl TicketView {
         }
     }
 }
+
+/// What the console shows for each code the API sends (status, priority, role, category), in
+/// `lang`: the agents' words, never the wire names; each list in the order people read it.
+pub fn labels(lang: ventanilla_domain::Lang) -> serde_json::Value {
+    use ventanilla_domain::model::agents::Role;
+    use ventanilla_domain::{Category, Labelled, Priority, Status};
+    fn of<T: Labelled>(lang: ventanilla_domain::Lang) -> Vec<serde_json::Value> {
+        T::ALL
+            .iter()
+            .map(|value| serde_json::json!({ "code": value.wire(), "label": value.label(lang) }))
+            .collect()
+    }
+    let statuses: Vec<serde_json::Value> = Status::ALL
+        .iter()
+        .map(|status| serde_json::json!({ "code": status.wire(), "label": status.agent_label(lang) }))
+        .collect();
+    serde_json::json!({
+        "status": statuses,
+        "priority": of::<Priority>(lang),
+        "role": of::<Role>(lang),
+        "category": of::<Category>(lang),
+    })
+}

@@ -33,7 +33,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use ventanilla_domain::model::agencies::{Agency, CalendarDay};
-use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash};
+use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash, Viewer};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};

@@ -10,7 +10,7 @@ use ventanilla_domain::Choice;
 use crate::agency_cache::AgencyCache;
 use rusqlite::{Connection, OptionalExtension, params};
 use ventanilla_domain::model::agencies::{Agency, CalendarDay};
-use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash};
+use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash, Viewer};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
@@ -109,6 +109,14 @@ CREATE TABLE IF NOT EXISTS mail_queue (
     mail     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mail_queue_by_state ON mail_queue (state, next_try);
+-- Since schema 8: who has a ticket open in the console, until when (unix seconds).
+CREATE TABLE IF NOT EXISTS viewing (
+    ticket TEXT NOT NULL,
+    agent  TEXT NOT NULL,
+    until  INTEGER NOT NULL,
+    viewer TEXT NOT NULL,
+    PRIMARY KEY (ticket, agent)
+);
 -- Since schema 8: the days admins changed in their agencies' calendars.
 CREATE TABLE IF NOT EXISTS calendar_days (
     agency TEXT NOT NULL,

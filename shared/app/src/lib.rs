@@ -59,6 +59,7 @@ pub mod show_ticket;
 pub mod site;
 pub mod telemetry;
 pub mod transfer;
+pub mod viewers;
 
 pub use access::AccessLinks;
 pub use config::Settings;

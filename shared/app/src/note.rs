@@ -10,7 +10,14 @@ use crate::session::{AgentPorts, Session};
 impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Adds the note to `ticket` (read with `Session::ticket`); the note's id and the ticket
     /// after it.
-    pub async fn note(&self, ticket: Ticket, text: Body) -> Result<(MessageId, Ticket), AppError> {
+    /// An internal note on `ticket`; with `seen_version`, refused if the ticket moved since
+    /// the agent saw it (`reply::still_as_seen`).
+    pub async fn note(
+        &self,
+        ticket: Ticket,
+        text: Body,
+        seen_version: Option<u64>,
+    ) -> Result<(MessageId, Ticket), AppError> {
         self.may(&ticket, Access::Referral)?;
         let message = self.internal_note(text);
         let id = message.id;
@@ -18,7 +25,10 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             .append(
                 ticket,
                 Access::Referral,
-                |_| Ok(TicketChange::default()),
+                |current| {
+                    crate::reply::still_as_seen(current, seen_version)?;
+                    Ok(TicketChange::default())
+                },
                 message,
                 None,
             )

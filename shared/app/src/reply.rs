@@ -32,6 +32,19 @@ pub struct NewReply {
     /// The status the ticket moves to with the reply, if any.
     pub status: Option<Status>,
     pub files: Vec<ReplyFile>,
+    /// The version of the ticket the agent saw (`None`: whatever it is now). If it has moved
+    /// since (another reply, the citizen's mail), the reply is refused with the ticket as it
+    /// stands (`AppError::Conflict`): never two answers that cross.
+    pub seen_version: Option<u64>,
+}
+
+/// Refuses a write on a ticket that moved since the agent saw `seen` (checked on the
+/// version written, so two agents answering at once: one goes first, the other sees it).
+pub fn still_as_seen(current: &Ticket, seen: Option<u64>) -> Result<(), AppError> {
+    match seen {
+        Some(seen) if seen != current.version => Err(AppError::Conflict(Box::new(current.clone()))),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug)]
@@ -99,7 +112,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         // Stored with its mail queued and marked undelivered, in one write; sent after. A
         // failed send loses nothing: the queue tries again.
         let id = message.id;
-        let status = reply.status;
+        let (status, seen) = (reply.status, reply.seen_version);
         let mail = self
             .site
             .mail_intent(own_id, Notice::AgentReply, id, Lang::Es, None);
@@ -108,6 +121,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
                 ticket,
                 Access::Full,
                 |current| {
+                    still_as_seen(current, seen)?;
                     Ok(TicketChange {
                         undelivered: Some(id),
                         ..TicketChange::to_status(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::BlobKey;
 use crate::model::agencies::{Agency, CalendarDay};
-use crate::model::agents::{Agent, AuditEntry, TokenHash};
+use crate::model::agents::{Agent, AuditEntry, TokenHash, Viewer};
 use crate::model::erasure::Erasure;
 use crate::model::mail::{MailMessageId, OutgoingMail};
 use crate::model::mail_queue::QueuedMail;
@@ -358,6 +358,20 @@ pub trait AgentDirectory: Send + Sync {
         &self,
         agency: &AgencyCode,
     ) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
+
+    /// Notes that `viewer.agent` has `ticket` open until `viewer.until`, over their last note.
+    fn mark_open(
+        &self,
+        ticket: &TicketNumber,
+        viewer: &Viewer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Who has `ticket` open after `now`.
+    fn open_by(
+        &self,
+        ticket: &TicketNumber,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Viewer>, StoreError>> + Send;
 }
 
 /// Agencies admins saved at run time (they replace or add to the configured ones).

@@ -17,7 +17,7 @@ use super::{JsonBody, bad_json};
 use crate::problem;
 
 pub(crate) async fn me<S: AgentPorts, B, M>(
-    Caller { session, .. }: Caller<S, B, M>,
+    Caller { session, lang }: Caller<S, B, M>,
 ) -> Result<Response, Problem> {
     let (site, agent) = (session.site(), session.agent());
     let agency = site.settings.agency(&agent.agency);
@@ -31,6 +31,7 @@ pub(crate) async fn me<S: AgentPorts, B, M>(
             .iter()
             .map(QueueName::as_str)
             .collect::<Vec<_>>(),
+        "labels": crate::views::labels(lang),
     }))
     .into_response())
 }

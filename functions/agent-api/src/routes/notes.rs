@@ -19,6 +19,8 @@ use crate::views::TicketSummary;
 #[serde(default)]
 pub(crate) struct NoteRequest {
     text: Option<String>,
+    /// The version the agent saw: a ticket that moved since is 409.
+    version: Option<u64>,
 }
 
 pub(crate) async fn note<S: AgentPorts, B, M>(
@@ -34,7 +36,7 @@ pub(crate) async fn note<S: AgentPorts, B, M>(
     let text = Body::parse_field("text", request.text.as_deref().unwrap_or(""))
         .map_err(|e| Problem::invalid_field(e, lang))?;
     let (id, updated) = session
-        .note(ticket, text)
+        .note(ticket, text, request.version)
         .await
         .map_err(|e| problem(e, lang))?;
     let answer = json!({ "message_id": id.to_string(), "ticket": TicketSummary::from(&updated) });

@@ -22,6 +22,9 @@ use crate::views::TicketSummary;
 pub(crate) struct ReplyRequest {
     text: Option<String>,
     status: Option<String>,
+    /// The version the agent saw: a ticket that moved since is 409. In a multipart body, a
+    /// `version` field.
+    version: Option<u64>,
 }
 
 /// Files an agent may attach to one reply: what a citizen's mailbox takes comfortably, and
@@ -97,6 +100,18 @@ async fn read_reply(
             ("status", _) if !bytes.is_empty() => {
                 reply.status = Some(String::from_utf8_lossy(&bytes).into_owned());
             }
+            ("version", _) if !bytes.is_empty() => {
+                let version = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        Problem::invalid_field(
+                            FieldError::new("version", FieldProblem::InvalidFormat),
+                            lang,
+                        )
+                    })?;
+                reply.version = Some(version);
+            }
             _ => {}
         }
     }
@@ -151,6 +166,7 @@ pub(crate) async fn reply<S: AgentPorts, B: BlobStore, M: Mailer>(
         text,
         status,
         files,
+        seen_version: request.version,
     };
     let replied = session
         .reply(ticket, reply)

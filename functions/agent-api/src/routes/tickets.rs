@@ -8,6 +8,7 @@ use serde_json::json;
 use ventanilla_app::list_queue::{DueFilter, ListCursor, ListOrder, QueueFilter};
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Choice;
+use ventanilla_domain::model::agents::Access;
 use ventanilla_domain::ports::{BlobStore, Cursor, DueCursor, Mailer, ThreadCursor};
 use ventanilla_domain::{
     AgentId, Category, FieldError, FieldErrors, FieldProblem, QueueName, Status,
@@ -158,4 +159,31 @@ pub(crate) async fn audit<S: AgentPorts, B, M>(
         .await
         .map_err(|e| problem(e, lang))?;
     Ok(Json(json!({ "entries": entries })).into_response())
+}
+
+/// `PUT /tickets/{number}/viewing`: the agent has the ticket open (for a minute; the console
+/// renews it), and who else has.
+pub(crate) async fn viewing<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+    Path(number): Path<String>,
+) -> Result<Response, Problem> {
+    let ticket = session
+        .ticket(&number, Access::Referral)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let others = session
+        .viewing(&ticket)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let others: Vec<_> = others
+        .iter()
+        .map(|viewer| {
+            json!({
+                "id": viewer.agent.id.as_str(),
+                "name": viewer.agent.name,
+                "until": viewer.until.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "others": others })).into_response())
 }

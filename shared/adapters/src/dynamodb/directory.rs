@@ -150,6 +150,31 @@ impl AgentDirectory for DynamoStore {
             .map(|item| from_attribute(item, "agent"))
             .collect()
     }
+
+    async fn mark_open(&self, ticket: &TicketNumber, viewer: &Viewer) -> Result<(), StoreError> {
+        let mut item = key(format!("VIEWING#{ticket}"), viewer.agent.id.as_str());
+        item.insert(
+            "viewer".into(),
+            serde_dynamo::to_attribute_value(viewer).map_err(unavailable)?,
+        );
+        // DynamoDB deletes it some time after; until then `open_by` leaves it out.
+        let expires = viewer.until.unix_seconds().saturating_add(3600);
+        item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(expires.to_string()));
+        self.put_item(item).await
+    }
+
+    async fn open_by(
+        &self,
+        ticket: &TicketNumber,
+        now: Timestamp,
+    ) -> Result<Vec<Viewer>, StoreError> {
+        let items = self.all_items(None, format!("VIEWING#{ticket}")).await?;
+        let viewers: Vec<Viewer> = items
+            .iter()
+            .map(|item| from_attribute(item, "viewer"))
+            .collect::<Result<_, _>>()?;
+        Ok(viewers.into_iter().filter(|v| v.until > now).collect())
+    }
 }
 
 impl AgencyDirectory for DynamoStore {

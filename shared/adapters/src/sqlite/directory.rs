@@ -173,7 +173,55 @@ impl AgentDirectory for SqliteStore {
         let sql = "SELECT agent FROM agents WHERE agency = ?1 ORDER BY id";
         self.documents(sql, agency.as_str()).await
     }
+
+    async fn mark_open(&self, ticket: &TicketNumber, viewer: &Viewer) -> Result<(), StoreError> {
+        let json = to_json(viewer)?;
+        let (ticket, agent) = (
+            ticket.as_str().to_owned(),
+            viewer.agent.id.as_str().to_owned(),
+        );
+        let until = viewer.until.unix_seconds();
+        self.transaction(move |tx| {
+            // Records that are over are of no use: swept here, so the table holds only the
+            // tickets open now.
+            execute(
+                tx,
+                "DELETE FROM viewing WHERE until <= ?1",
+                params![until - VIEWING_KEPT_SECONDS],
+            )
+            .map_err(db)?;
+            execute(
+                tx,
+                "INSERT INTO viewing (ticket, agent, until, viewer) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (ticket, agent) DO UPDATE SET until = excluded.until, viewer = excluded.viewer",
+                params![ticket, agent, until, json],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn open_by(
+        &self,
+        ticket: &TicketNumber,
+        now: Timestamp,
+    ) -> Result<Vec<Viewer>, StoreError> {
+        let ticket = ticket.as_str().to_owned();
+        let now = now.unix_seconds();
+        self.transaction(move |tx| {
+            json_rows(
+                tx,
+                "SELECT viewer FROM viewing WHERE ticket = ?1 AND until > ?2 ORDER BY agent",
+                params![ticket, now],
+            )
+        })
+        .await
+    }
 }
+
+/// How long a record of an open ticket is kept past its end: a marker's own clock may lag.
+const VIEWING_KEPT_SECONDS: i64 = 3600;
 
 impl AgencyDirectory for SqliteStore {
     async fn agencies(&self) -> Result<Vec<Agency>, StoreError> {

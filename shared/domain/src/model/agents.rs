@@ -27,15 +27,15 @@ choice! {
     #[derive(PartialOrd, Ord)]
     pub enum Role in "role" {
         /// Works the queues of its agency.
-        Agent,
+        Agent => ("Agente", "Agent"),
         /// Also assigns, transfers and reads its agency's reports.
-        Supervisor,
+        Supervisor => ("Supervisor", "Supervisor"),
         /// Also manages its agency's agents and settings.
-        Admin,
+        Admin => ("Administrador", "Administrator"),
         /// Also creates agencies and changes any agency's settings: the platform's operators,
         /// not an agency's staff. Only an operator (or `ventanilla-local agent add`, the
         /// deployer's own tool) makes another.
-        Operator,
+        Operator => ("Operador de la plataforma", "Platform operator"),
     }
 }
 
@@ -224,4 +224,12 @@ mod tests {
         assert_eq!(Role::parse(" Supervisor ").unwrap(), Role::Supervisor);
         assert!(Role::parse("root").is_err());
     }
+}
+
+/// An agent who has a ticket open in the console, until when (a short-lived record the console
+/// renews while the ticket stays open), so that colleagues see who else is on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub agent: crate::AgentRef,
+    pub until: Timestamp,
 }

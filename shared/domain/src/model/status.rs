@@ -27,6 +27,24 @@ pub struct TransitionError {
 }
 
 impl Status {
+    /// The status as agents call it: the citizen's labels speak to the citizen ("Esperando su
+    /// respuesta"), these of the citizen ("Esperando al ciudadano").
+    pub fn agent_label(self, lang: crate::Lang) -> &'static str {
+        use crate::Lang::{En, Es};
+        match (self, lang) {
+            (Status::New, Es) => "Nuevo",
+            (Status::New, En) => "New",
+            (Status::Open, Es) => "En atención",
+            (Status::Open, En) => "In progress",
+            (Status::WaitingOnCitizen, Es) => "Esperando al ciudadano",
+            (Status::WaitingOnCitizen, En) => "Waiting on the citizen",
+            (Status::Resolved, Es) => "Resuelto",
+            (Status::Resolved, En) => "Resolved",
+            (Status::Closed, Es) => "Cerrado",
+            (Status::Closed, En) => "Closed",
+        }
+    }
+
     /// Resolved and closed tickets are finished: a follow-up to them obeys the queue's rule.
     pub fn is_finished(self) -> bool {
         matches!(self, Status::Resolved | Status::Closed)
@@ -76,11 +94,11 @@ impl fmt::Display for Status {
 choice! {
     #[derive(PartialOrd, Ord, Default)]
     pub enum Priority in "priority" {
-        Low,
+        Low => ("Baja", "Low"),
         #[default]
-        Normal,
-        High,
-        Urgent,
+        Normal => ("Normal", "Normal"),
+        High => ("Alta", "High"),
+        Urgent => ("Urgente", "Urgent"),
     }
 }
 
