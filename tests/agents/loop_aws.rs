@@ -111,6 +111,21 @@ async fn an_agents_reply_reaches_the_citizen_in_the_same_conversation() {
         .await;
     assert_eq!(status, 200, "{viewing}");
     assert_eq!(viewing["others"], json!([]));
+    let colleague = stack.agent().await;
+    let (status, viewing) = stack
+        .call(
+            Some(&colleague),
+            "PUT",
+            &format!("{base}/viewing"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{viewing}");
+    assert_eq!(
+        viewing["others"].as_array().map(Vec::len),
+        Some(1),
+        "{viewing}"
+    );
 
     // An admin's local holiday inside the term, under agent-api's policy (its item and the
     // recount of the ticket), then taken back: the due date moves and comes back.

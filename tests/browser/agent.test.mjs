@@ -147,6 +147,7 @@ test('an answer that would cross a colleague\'s is held, what is new is shown, a
   assert.match(await page.textContent('#aviso'), /1 mensaje nuevo, marcado/);
   assert.equal(await page.inputValue('#r-texto'), 'Pruebe restablecer su clave.', 'the text is kept');
   assert.equal(await page.locator('#t-hilo li.nuevo').count(), 1);
+  assert.ok(await page.evaluate(() => document.activeElement.classList.contains('nuevo')), 'the focus is on what is new');
   assert.match(await page.textContent('#t-hilo li.nuevo'), /Ya le enviamos un enlace/);
   assert.deepEqual(await seriousViolations(page), [], 'conflict accessibility');
   const replies = async () => (await outbox()).filter((m) => m.subject.includes('Re: Sin acceso'));

@@ -1683,6 +1683,61 @@ pub async fn a_backfill_gives_old_tickets_a_term_and_indexes_them(backend: impl 
     );
 }
 
+/// Who has a ticket open: one note per agent, renewed in place, left out once over; another
+/// ticket's notes never show.
+pub async fn notes_of_an_open_ticket_last_until_they_end(backend: impl Backend) {
+    use ventanilla_domain::model::agents::Viewer;
+    let store = backend.instance().await;
+    let clock = clock();
+    let ticket = a_ticket(&store, &clock).await;
+    let other = a_ticket(&store, &clock).await;
+    let now = clock.now();
+    let viewer = |id: &str, seconds: i64| Viewer {
+        agent: AgentRef {
+            id: AgentId::parse(id).unwrap(),
+            name: format!("Agente {id}"),
+        },
+        until: now.plus(Duration::seconds(seconds)),
+    };
+    store
+        .mark_open(&ticket.number, &viewer("ana", 60))
+        .await
+        .unwrap();
+    store
+        .mark_open(&ticket.number, &viewer("luis", 10))
+        .await
+        .unwrap();
+    store
+        .mark_open(&other.number, &viewer("eva", 60))
+        .await
+        .unwrap();
+    // Ana renews: one note of hers, the later one.
+    store
+        .mark_open(&ticket.number, &viewer("ana", 90))
+        .await
+        .unwrap();
+    let names = |viewers: Vec<Viewer>| -> Vec<String> {
+        let mut names: Vec<String> = viewers.into_iter().map(|v| v.agent.name).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(store.open_by(&ticket.number, now).await.unwrap()),
+        ["Agente ana", "Agente luis"]
+    );
+    let later = now.plus(Duration::seconds(30));
+    let open = store.open_by(&ticket.number, later).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].until, now.plus(Duration::seconds(90)));
+    assert!(
+        store
+            .open_by(&ticket.number, now.plus(Duration::seconds(90)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// An erasure rewrites the ticket and its thread in place: the same ids, times and mail ids,
 /// none of the text; the requester index no longer finds the old address, and an erasure
 /// made from a stale version is refused.
@@ -2033,6 +2088,7 @@ macro_rules! store_contract {
                 agencies_saved_at_run_time_are_read_back_and_replaced,
                 an_agencys_calendar_days_are_kept_and_count_in_new_terms,
                 a_backfill_gives_old_tickets_a_term_and_indexes_them,
+                notes_of_an_open_ticket_last_until_they_end,
                 an_erasure_replaces_the_ticket_and_its_thread,
                 a_mail_queued_with_its_ticket_is_taken_by_one_sender,
                 a_failing_mail_waits_then_parks_and_an_admin_requeues_it,

@@ -43,16 +43,19 @@
 
   // Who else has this ticket open: the console says it has it open every 20 s (the note
   // lasts a minute) and is told the others.
+  // Not while the tab is hidden (overnight, behind another): the note lapses in a minute.
   async function seeOthers(number) {
+    if (document.hidden) return;
     const data = await call("PUT", "/tickets/" + encodeURIComponent(number) + "/viewing");
     if (!current || current.number !== number) return;
     const names = data.others.map((o) => o.name);
-    $("t-otros").textContent = names.length ? "También tiene este ticket abierto: " + names.join(", ") + "." : "";
+    const text = names.length ? "También tiene este ticket abierto: " + names.join(", ") + "." : "";
+    // Written only when it changes: a live region says it again at every write.
+    if ($("t-otros").textContent !== text) $("t-otros").textContent = text;
   }
 
   function watch(number) {
     if (watching) clearInterval(watching);
-    $("t-otros").textContent = "";
     const look = () => seeOthers(number).catch(() => {});
     look();
     watching = setInterval(look, 20000);
@@ -115,6 +118,7 @@
   }
 
   async function openTicket(number) {
+    const another = !current || current.number !== number || !watching;
     current = await call("GET", "/tickets/" + encodeURIComponent(number));
     $("t-titulo").textContent = current.number + " · " + current.subject;
     const facts = $("t-datos");
@@ -138,9 +142,12 @@
     thread.textContent = "";
     renderMessages(thread, current.messages, current.older, false);
     show("ticket");
-    watch(current.number);
-    // Keyboard users land on the ticket, not at the top of the page.
-    $("t-titulo").focus();
+    if (another) {
+      $("t-otros").textContent = "";
+      watch(current.number);
+      // Keyboard users land on the ticket they opened; after an action on it, they stay.
+      $("t-titulo").focus();
+    }
   }
 
   // The newest page of the thread; "Mensajes anteriores" fetches the page before and puts
@@ -197,20 +204,26 @@
   // again sends it against the ticket as it now is.
   async function actAsSeen(work, done) {
     try { await work(); say(done); await openTicket(current.number); return; } catch (error) {
-      if (error.status !== 409) { say(error.message); return; }
+      // Anything else (a reply stored whose mail waits) is said, and the ticket read again
+      // so that the next action carries its version.
+      if (error.status !== 409) { say(error.message); await openTicket(current.number).catch(() => {}); return; }
     }
     try {
       const shown = new Set(current.messages.map((m) => m.id));
       await openTicket(current.number);
       const fresh = current.messages.filter((m) => !shown.has(m.id));
+      let first = null;
       for (const item of $("t-hilo").querySelectorAll("li[data-id]")) {
         if (fresh.some((m) => m.id === item.dataset.id)) {
           item.classList.add("nuevo");
           const mark = document.createElement("strong");
           mark.textContent = "Nuevo mientras escribía · ";
           item.querySelector(".meta").prepend(mark);
+          first = first || item;
         }
       }
+      // The keyboard user is taken to what is new; their text waits in its form.
+      if (first) { first.tabIndex = -1; first.focus(); }
       say("El ticket cambió mientras escribía" + (fresh.length ? " (" + fresh.length + (fresh.length === 1 ? " mensaje nuevo, marcado" : " mensajes nuevos, marcados") + ")" : "") +
         ". No se envió nada: su texto sigue en el formulario; revíselo y vuelva a enviarlo.");
     } catch (error) { say(error.message); }

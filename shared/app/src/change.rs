@@ -5,8 +5,8 @@ use ventanilla_domain::model::agents::{Access, AuditAction, Role};
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore};
 use ventanilla_domain::{
-    AgentId, AgentRef, Author, Body, FieldError, FieldProblem, Message, MessageKind, Priority,
-    Status, Ticket, TicketChange, TransitionError,
+    AgentId, AgentRef, Author, Body, FieldError, FieldProblem, Message, Priority, Status, Ticket,
+    TicketChange, TransitionError,
 };
 
 use crate::AppError;
@@ -84,16 +84,12 @@ pub async fn apply(
         });
     }
     let said = said.join("; ");
-    let event = Message {
-        id: ids.message_id(),
-        at: clock.now(),
-        kind: MessageKind::SystemEvent,
-        author: Author::Agent(by),
-        body: Body::parse_field("text", &said)
-            .map_err(|e| StoreError::unavailable(e.to_string()))?,
-        attachments: Vec::new(),
-        mail: None,
-    };
+    let event = Message::system_event(
+        ids.message_id(),
+        clock.now(),
+        Author::Agent(by),
+        Body::parse_field("text", &said).map_err(|e| StoreError::unavailable(e.to_string()))?,
+    );
     let update = TicketUpdate {
         number: ticket.number.clone(),
         expected_version: ticket.version,

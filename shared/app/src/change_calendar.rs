@@ -13,7 +13,7 @@ use ventanilla_domain::rules::calendar::{Calendar, CalendarChanges, national_res
 use ventanilla_domain::rules::deadline::{day_in_ecuador, recount};
 use ventanilla_domain::{
     AgencyCode, Author, Body, Choice, FieldError, FieldErrors, FieldProblem, Labelled, Lang,
-    Message, MessageKind, Ticket, TicketChange,
+    Message, Ticket, TicketChange,
 };
 
 use crate::AppError;
@@ -364,24 +364,14 @@ async fn recount_one<S: AgentPorts, B, M>(
                     long_date(was, Lang::Es),
                     long_date(after, Lang::Es),
                 );
-                Body::parse_field("day", &text).ok().map(|body| Message {
-                    id: event_id,
-                    at: now,
-                    kind: MessageKind::SystemEvent,
-                    author: author.clone(),
-                    body,
-                    attachments: Vec::new(),
-                    mail: None,
-                })
+                Body::parse_field("day", &text)
+                    .ok()
+                    .map(|body| Message::system_event(event_id, now, author.clone(), body))
             }
             _ => None,
         };
         Ok(Some(Step {
-            change: TicketChange {
-                term: Some(clock),
-                kept_term: Some(term),
-                ..TicketChange::default()
-            },
+            change: TicketChange::keep_term(term, clock),
             message,
             mail: None,
         }))

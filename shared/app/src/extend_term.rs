@@ -6,8 +6,7 @@ use ventanilla_domain::model::agents::{Access, AuditAction, Role};
 use ventanilla_domain::model::mail_queue::{MailState, Notice};
 use ventanilla_domain::rules::deadline::{ExtensionRefused, extend};
 use ventanilla_domain::{
-    Author, Body, FieldError, FieldErrors, FieldProblem, Lang, Message, MessageKind, Ticket,
-    TicketChange,
+    Author, Body, FieldError, FieldErrors, FieldProblem, Lang, Message, Ticket, TicketChange,
 };
 
 use crate::AppError;
@@ -63,15 +62,12 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             planned.days,
             ticket.term.as_ref().map_or("", |t| t.basis.as_str())
         );
-        let event = Message {
-            id: self.site.ids.message_id(),
-            at: now,
-            kind: MessageKind::SystemEvent,
-            author: Author::Agent(self.agent.reference()),
-            body: Body::parse_field("reason", &said).map_err(invalid)?,
-            attachments: Vec::new(),
-            mail: None,
-        };
+        let event = Message::system_event(
+            self.site.ids.message_id(),
+            now,
+            Author::Agent(self.agent.reference()),
+            Body::parse_field("reason", &said).map_err(invalid)?,
+        );
         let mail = notice.then(|| {
             self.site.mail_intent(
                 self.site.new_mail_id(),

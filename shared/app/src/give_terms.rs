@@ -14,7 +14,7 @@ use ventanilla_domain::ports::{
 };
 use ventanilla_domain::rules::calendar::CalendarChanges;
 use ventanilla_domain::rules::deadline::{day_in_ecuador, due_date, kept_changes};
-use ventanilla_domain::{Author, Body, Lang, Message, MessageKind, Ticket, TicketChange};
+use ventanilla_domain::{Author, Body, Lang, Message, Ticket, TicketChange};
 
 use crate::Settings;
 use crate::append::{Step, append};
@@ -124,21 +124,11 @@ async fn rewrite(
             long_date(clock.due_on, Lang::Es),
             term.basis,
         );
-        let message = Body::parse_field("term", &text).ok().map(|body| Message {
-            id: event_id,
-            at: now,
-            kind: MessageKind::SystemEvent,
-            author: Author::System,
-            body,
-            attachments: Vec::new(),
-            mail: None,
-        });
+        let message = Body::parse_field("term", &text)
+            .ok()
+            .map(|body| Message::system_event(event_id, now, Author::System, body));
         Ok(Some(Step {
-            change: TicketChange {
-                term: Some(clock),
-                kept_term: Some(term),
-                ..TicketChange::default()
-            },
+            change: TicketChange::keep_term(term, clock),
             message,
             mail: None,
         }))

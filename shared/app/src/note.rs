@@ -9,9 +9,8 @@ use crate::session::{AgentPorts, Session};
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Adds the note to `ticket` (read with `Session::ticket`); the note's id and the ticket
-    /// after it.
-    /// An internal note on `ticket`; with `seen_version`, refused if the ticket moved since
-    /// the agent saw it (`reply::still_as_seen`).
+    /// after it. With `seen_version`, refused if the ticket moved since the agent saw it
+    /// (`reply::still_as_seen`).
     pub async fn note(
         &self,
         ticket: Ticket,

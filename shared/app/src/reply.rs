@@ -73,6 +73,8 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     pub async fn reply(&self, ticket: Ticket, reply: NewReply) -> Result<Replied, AppError> {
         let desk = &*self.desk;
         self.may(&ticket, Access::Full)?;
+        // Refused before any file is stored when already stale; checked again as it is written.
+        still_as_seen(&ticket, reply.seen_version)?;
         let own_id = self.site.new_mail_id();
         let folder = uuid::Uuid::now_v7().simple();
         let mut files = Vec::with_capacity(reply.files.len());

@@ -100,10 +100,12 @@ async fn read_reply(
             ("status", _) if !bytes.is_empty() => {
                 reply.status = Some(String::from_utf8_lossy(&bytes).into_owned());
             }
-            ("version", _) if !bytes.is_empty() => {
+            // Once, and a number: an empty or repeated one is not "no version".
+            ("version", _) => {
                 let version = std::str::from_utf8(&bytes)
                     .ok()
                     .and_then(|text| text.trim().parse::<u64>().ok())
+                    .filter(|_| reply.version.is_none())
                     .ok_or_else(|| {
                         Problem::invalid_field(
                             FieldError::new("version", FieldProblem::InvalidFormat),

@@ -178,8 +178,8 @@ pub(crate) async fn viewing<S: AgentPorts, B, M>(
     let others: Vec<_> = others
         .iter()
         .map(|viewer| {
+            // Names only: an agency with a referral sees who, not their ids.
             json!({
-                "id": viewer.agent.id.as_str(),
                 "name": viewer.agent.name,
                 "until": viewer.until.to_string(),
             })

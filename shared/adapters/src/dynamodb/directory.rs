@@ -27,7 +27,28 @@ impl DynamoStore {
         index: Option<&str>,
         pk: String,
     ) -> Result<Vec<Item>, StoreError> {
-        let key_name = if index.is_some() { "GSI1PK" } else { "PK" };
+        self.items_between(index, pk, None).await
+    }
+
+    /// `all_items`, only those whose sort key is between the two given (inclusive).
+    pub(super) async fn items_between(
+        &self,
+        index: Option<&str>,
+        pk: String,
+        sk: Option<(String, String)>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (pk_name, sk_name) = if index.is_some() {
+            ("GSI1PK", "GSI1SK")
+        } else {
+            ("PK", "SK")
+        };
+        let mut condition = format!("{pk_name} = :pk");
+        let mut values = vec![(":pk", s(pk))];
+        if let Some((first, last)) = sk {
+            condition.push_str(&format!(" AND {sk_name} BETWEEN :first AND :last"));
+            values.push((":first", s(first)));
+            values.push((":last", s(last)));
+        }
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -37,8 +58,13 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
-                .key_condition_expression(format!("{key_name} = :pk"))
-                .expression_attribute_values(":pk", s(pk.clone()))
+                .key_condition_expression(&condition)
+                .set_expression_attribute_values(Some(
+                    values
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                        .collect(),
+                ))
                 .consistent_read(index.is_none())
                 .set_exclusive_start_key(start)
                 .send()
@@ -209,31 +235,14 @@ impl AgencyDirectory for DynamoStore {
         first: chrono::NaiveDate,
         last: chrono::NaiveDate,
     ) -> Result<Vec<CalendarDay>, StoreError> {
-        let mut days = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .get()
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", s(CALENDAR))
-                .expression_attribute_values(":first", s(calendar_sk(agency, first)))
-                .expression_attribute_values(":last", s(calendar_sk(agency, last)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                days.push(from_attribute(&item, "day")?);
-            }
-            match output.last_evaluated_key {
-                Some(last) => start = Some(last),
-                None => return Ok(days),
-            }
-        }
+        let range = (calendar_sk(agency, first), calendar_sk(agency, last));
+        let items = self
+            .items_between(None, CALENDAR.into(), Some(range))
+            .await?;
+        items
+            .iter()
+            .map(|item| from_attribute(item, "day"))
+            .collect()
     }
 
     async fn save_calendar_day(&self, day: &CalendarDay) -> Result<(), StoreError> {

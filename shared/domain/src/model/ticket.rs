@@ -308,6 +308,20 @@ pub struct Message {
 }
 
 impl Message {
+    /// A line the system writes in the thread (a change, a recount, an extension), in
+    /// `author`'s name: no files, no mail.
+    pub fn system_event(id: MessageId, at: Timestamp, author: Author, body: Body) -> Message {
+        Message {
+            id,
+            at,
+            kind: MessageKind::SystemEvent,
+            author,
+            body,
+            attachments: Vec::new(),
+            mail: None,
+        }
+    }
+
     /// The Message-IDs the store must index with this message.
     pub fn mail_ids(&self) -> &[MailMessageId] {
         self.mail.as_ref().map_or(&[], |m| &m.message_ids)
@@ -422,6 +436,16 @@ pub struct TicketChange {
 }
 
 impl TicketChange {
+    /// The ticket keeps `term` from now on, with its clock at `clock`: recounted on a changed
+    /// calendar, or given to a ticket opened before terms were kept.
+    pub fn keep_term(term: Term, clock: TermClock) -> TicketChange {
+        TicketChange {
+            term: Some(clock),
+            kept_term: Some(term),
+            ..TicketChange::default()
+        }
+    }
+
     /// A change of `current`'s status to `to` (none: no change) at `at`, with what it does
     /// to the term's clock: every status change goes through here, so none forgets it.
     pub fn to_status(
