@@ -1,6 +1,6 @@
-//! Races an agent's request can lose: a transfer that lands between the agent's read and
-//! the write. The store below lets the transfer win on cue, deterministically, through the
-//! agent API's real router.
+//! Races an agent's request can lose: a transfer, or a colleague's change, that lands
+//! between the agent's read and the write. The store below lets the other request win on
+//! cue, deterministically, through the agent API's real router.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,12 +34,25 @@ use ventanilla_app::{AccessLinks, Settings, Site};
 
 use super::Office;
 
-/// SQLite, except that the first ticket update after `arm` is preceded by a transfer of
-/// that ticket to MINTEL without a referral: another supervisor's request that won.
+/// SQLite, except that the first ticket update after `arm` is preceded by `midway` on that
+/// ticket: another agent's request that won (a transfer to MINTEL without a referral, a
+/// change of priority).
 #[derive(Clone)]
 struct TransferredMidway {
     inner: SqliteStore,
     armed: Arc<AtomicBool>,
+    midway: TicketChange,
+}
+
+fn transfer_to_mintel() -> TicketChange {
+    TicketChange {
+        queue: Some((
+            AgencyCode::parse("MINTEL").unwrap(),
+            QueueName::parse("soporte-tecnico").unwrap(),
+        )),
+        assignee: Some(None),
+        ..TicketChange::default()
+    }
 }
 
 impl TicketStore for TransferredMidway {
@@ -59,21 +72,14 @@ impl TicketStore for TransferredMidway {
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
         if self.armed.swap(false, Ordering::SeqCst) {
             let current = self.inner.ticket(&update.number).await?;
-            let transfer = TicketUpdate {
+            let winner = TicketUpdate {
                 number: current.number.clone(),
                 expected_version: current.version,
-                change: TicketChange {
-                    queue: Some((
-                        AgencyCode::parse("MINTEL").unwrap(),
-                        QueueName::parse("soporte-tecnico").unwrap(),
-                    )),
-                    assignee: Some(None),
-                    ..TicketChange::default()
-                },
+                change: self.midway.clone(),
                 message: None,
                 mail: None,
             };
-            self.inner.update(transfer).await?;
+            self.inner.update(winner).await?;
         }
         self.inner.update(update).await
     }
@@ -238,6 +244,7 @@ async fn a_reply_retried_after_a_transfer_checks_access_again() {
     let store = TransferredMidway {
         inner: office.store.clone(),
         armed: Arc::clone(&armed),
+        midway: transfer_to_mintel(),
     };
     let blobs = FolderBlobs::new(
         office.dir.path().join("blobs"),
@@ -279,5 +286,65 @@ async fn a_reply_retried_after_a_transfer_checks_access_again() {
             .filter(|m| matches!(m.kind, MessageKind::PublicReply | MessageKind::InternalNote))
             .count();
         assert_eq!(by_agents, 0, "{route}: {thread:?}");
+    }
+}
+
+/// Issue 22, point 4: a reply sent with the version the agent saw, read before a colleague's
+/// change lands and written after it: the write loses the race, the ticket is read again, and
+/// the reply is refused on that version (409), not written over it.
+#[tokio::test]
+async fn a_reply_that_loses_the_race_to_a_change_is_refused_on_the_version_written() {
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let armed = Arc::new(AtomicBool::new(false));
+    let store = TransferredMidway {
+        inner: office.store.clone(),
+        armed: Arc::clone(&armed),
+        midway: TicketChange {
+            priority: Some(ventanilla_domain::Priority::Urgent),
+            ..TicketChange::default()
+        },
+    };
+    let desk = ventanilla_app::Desk {
+        site: Site {
+            settings: Settings::parse(DEFAULT_CONFIG).unwrap(),
+            links: AccessLinks::new(&[3; 32]).unwrap(),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(ventanilla_adapters::system::UuidV7),
+        },
+        store,
+        blobs: FolderBlobs::new(
+            office.dir.path().join("blobs"),
+            "http://127.0.0.1:3000",
+            vec![2; 32],
+        ),
+        mailer: OutboxMailer::new(office.dir.path().join("outbox")),
+        identifiers: (),
+    };
+    let racing = agent_api::router(Arc::new(desk));
+    for route in ["replies", "notes"] {
+        let number = office.ticket("MDT").await;
+        let seen = office.version(&number).await;
+        armed.store(true, Ordering::SeqCst);
+        let body = json!({"text": "Respuesta que llega tarde.", "version": seen});
+        let request = Request::post(format!("/api/v1/agent/tickets/{number}/{route}"))
+            .header("authorization", format!("Bearer {agent}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let answer = racing.clone().oneshot(request).await.unwrap();
+        assert_eq!(answer.status().as_u16(), 409, "{route}");
+        let (ticket, thread) = office.store.thread(&number).await.unwrap();
+        assert_eq!(
+            ticket.version,
+            seen + 1,
+            "{route}: only the colleague's change"
+        );
+        assert!(
+            thread
+                .iter()
+                .all(|m| !m.body.as_str().contains("llega tarde")),
+            "{route}: {thread:?}"
+        );
     }
 }
