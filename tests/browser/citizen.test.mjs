@@ -78,8 +78,14 @@ test('a citizen opens a ticket with a screenshot and follows it from the mail li
   const link = mail.text.match(/http:\/\/127\.0\.0\.1:\d+\/estado\/\S+/)?.[0];
   assert.ok(link, 'the acknowledgement carries an access link');
 
+  // The acknowledgement says the date the agency has to answer by (issue 21), in words.
+  const promised = mail.text.match(/Le responderemos hasta el ([a-zé]+ \d{1,2} de [a-z]+ de \d{4})/)?.[1];
+  assert.ok(promised, mail.text);
+
   await page.goto(link);
   assert.equal((await page.textContent('#ticket-number')).trim(), number);
+  // The status page shows the same date.
+  assert.equal((await page.textContent('#ticket-due')).trim(), promised);
   assert.equal((await page.textContent('#ticket-subject')).trim(), 'No puedo descargar el certificado');
   const download = page.locator('a', { hasText: 'captura.png' });
   const href = await download.getAttribute('href');
