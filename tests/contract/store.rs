@@ -755,18 +755,7 @@ pub async fn a_warning_queued_before_a_transfer_is_not_sent(backend: impl Backen
     let agency = unique_agency();
     let mut new = new_ticket(&agency, Category::Queja, "x@example.com");
     new.term = settings.term(&agency, Category::Queja);
-    desk.store
-        .save_agency(&ventanilla_domain::model::agencies::Agency {
-            code: agency.clone(),
-            name: "Agencia de prueba".into(),
-            response_days: 5,
-            default_queue: QueueName::parse("general").unwrap(),
-            queues_by_category: Default::default(),
-            follow_ups: Default::default(),
-            special_categories: Vec::new(),
-        })
-        .await
-        .unwrap();
+    desk.store.save_agency(&test_agency(&agency)).await.unwrap();
     let ticket = open_ticket::open(&desk.store, clock.as_ref(), &UuidV7, new)
         .await
         .unwrap()
@@ -1585,22 +1574,10 @@ pub async fn an_agencys_calendar_days_are_kept_and_count_in_new_terms(backend: i
 /// with a term and finished ones are left as they were; a second run gives nothing more.
 pub async fn a_backfill_gives_old_tickets_a_term_and_indexes_them(backend: impl Backend) {
     use ventanilla_app::give_terms::backfill_terms;
-    use ventanilla_domain::model::agencies::Agency;
     let store = backend.instance().await;
     let clock = clock();
     let agency = unique_agency();
-    store
-        .save_agency(&Agency {
-            code: agency.clone(),
-            name: "Agencia de prueba".into(),
-            response_days: 5,
-            default_queue: QueueName::parse("general").unwrap(),
-            queues_by_category: Default::default(),
-            follow_ups: Default::default(),
-            special_categories: Vec::new(),
-        })
-        .await
-        .unwrap();
+    store.save_agency(&test_agency(&agency)).await.unwrap();
     let old = |category| new_ticket(&agency, category, "x@example.com");
     let queja = open_ticket::open(&store, &clock, &UuidV7, old(Category::Queja))
         .await
@@ -2108,3 +2085,16 @@ macro_rules! store_contract {
 
 store_contract!(sqlite, Sqlite::new().await);
 store_contract!(dynamodb, DynamoDb::new().await);
+
+/// An agency saved at run time, its tickets in `general`, 5 business days to answer.
+fn test_agency(code: &AgencyCode) -> ventanilla_domain::model::agencies::Agency {
+    ventanilla_domain::model::agencies::Agency {
+        code: code.clone(),
+        name: "Agencia de prueba".into(),
+        response_days: 5,
+        default_queue: QueueName::parse("general").unwrap(),
+        queues_by_category: Default::default(),
+        follow_ups: Default::default(),
+        special_categories: Vec::new(),
+    }
+}

@@ -182,10 +182,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(Command::Calendar(command)) = &cli.command {
         let text = match command {
             CalendarCommand::Holidays { year, agency } => {
-                let day = |month, day| {
-                    chrono::NaiveDate::from_ymd_opt(*year, month, day).unwrap_or_default()
-                };
-                let (code, days) = agency.read(day(1, 1), day(12, 31)).await?;
+                let (first, last) = ventanilla_app::change_calendar::year_bounds(*year);
+                let (code, days) = agency.read(first, last).await?;
                 ventanilla_local::calendar::holidays(*year, &days, code.as_ref())
             }
             CalendarCommand::Due {
@@ -196,10 +194,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             } => {
                 let kind = ventanilla_domain::model::term::DayKind::parse(kind)
                     .unwrap_or(ventanilla_domain::model::term::DayKind::Business);
-                // A term of N days ends within 2N calendar days and the weeks of holidays.
-                let last = from
-                    .checked_add_days(chrono::Days::new(u64::from(*days) * 2 + 31))
-                    .unwrap_or(*from);
+                let last = ventanilla_domain::rules::deadline::reach(*from, *days);
                 let (code, changed) = agency.read(*from, last).await?;
                 let changes = code.map_or_else(Default::default, |code| {
                     ventanilla_domain::model::agencies::calendar_changes(&changed, &code)

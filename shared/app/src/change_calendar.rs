@@ -104,7 +104,7 @@ pub fn year_of(year: i32, changed: &[CalendarDay], agency: Option<&AgencyCode>) 
 }
 
 /// The first and last day of `year`.
-fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
+pub fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
     let day = |month, day| NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default();
     (day(1, 1), day(12, 31))
 }
@@ -126,13 +126,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// one (operators).
     fn calendar_agency(&self, agency: Option<&str>) -> Result<AgencyCode, AppError> {
         self.require(Role::Admin)?;
-        let Some(text) = agency.map(str::trim).filter(|t| !t.is_empty()) else {
-            return Ok(self.agent.agency.clone());
-        };
-        let code = AgencyCode::parse(text)
-            .ok()
-            .filter(|code| self.site.settings.agency(code).is_some())
-            .ok_or_else(|| invalid("agency", FieldProblem::UnknownValue))?;
+        let code = self.readable_agency(agency)?;
         if code != self.agent.agency {
             self.require(Role::Operator)?;
         }

@@ -3,7 +3,7 @@
 
 use ventanilla_domain::model::agencies::calendar_changes;
 use ventanilla_domain::ports::{BlobStore, Cursor, DueCursor, DueQuery, Mailer, QueueQuery};
-use ventanilla_domain::rules::deadline::{business_days_after, day_in_ecuador};
+use ventanilla_domain::rules::deadline::{business_days_after, day_in_ecuador, reach};
 use ventanilla_domain::{AgentId, Category, QueueName, Status, Ticket};
 
 use crate::AppError;
@@ -93,10 +93,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             Some(DueFilter::Overdue) => Some(today.pred_opt().unwrap_or(today)),
             Some(DueFilter::Within(0)) => Some(today),
             Some(DueFilter::Within(days)) => {
-                // N business days are fewer than 2N calendar days and the weeks of holidays.
-                let last = today
-                    .checked_add_days(chrono::Days::new(u64::from(days) * 2 + 31))
-                    .unwrap_or(chrono::NaiveDate::MAX);
+                let last = reach(today, days);
                 let agency = &self.agent.agency;
                 let days_changed = self.desk.store.calendar_days(agency, today, last).await?;
                 let changes = calendar_changes(&days_changed, agency);

@@ -77,10 +77,7 @@ pub(crate) async fn due<S: AgentPorts, B, M>(
     let (Some(from), Some(days), Some(kind)) = (from, days, kind) else {
         return Err(Problem::invalid_fields(&errors, lang));
     };
-    // A term of N days ends within 2N calendar days and the weeks of holidays.
-    let last = from
-        .checked_add_days(chrono::Days::new(u64::from(days) * 2 + 31))
-        .unwrap_or(chrono::NaiveDate::MAX);
+    let last = ventanilla_domain::rules::deadline::reach(from, days);
     let changes = session
         .calendar_changes(question.agency.as_deref(), from, last)
         .await

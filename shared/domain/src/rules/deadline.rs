@@ -60,6 +60,14 @@ pub fn term_ends_on(
     }
 }
 
+/// The last day a term of `days` days from `from` can reach, whatever the holidays: within
+/// 2N calendar days and the weeks of holidays. What an agency's calendar days are read up to
+/// for a question about such a term.
+pub fn reach(from: NaiveDate, days: u32) -> NaiveDate {
+    from.checked_add_days(chrono::Days::new(u64::from(days) * 2 + 31))
+        .unwrap_or(NaiveDate::MAX)
+}
+
 /// Why a term cannot be extended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ExtensionRefused {
