@@ -159,6 +159,42 @@ test('an answer that would cross a colleague\'s is held, what is new is shown, a
   await context.close();
 });
 
+test('a citizen\'s inline answers are read in order, the history they quoted one click away', async () => {
+  const token = local.addAgent('MDT', 'agent', 'Iris Agente');
+  const answer = await local.sendMail('marta@example.com', 'soporte@ventanilla.example.gob.ec', [
+    'From: Marta Chicaiza <marta@example.com>', 'To: soporte@ventanilla.example.gob.ec',
+    'Subject: Re: Datos para su trámite', 'Message-ID: <en-linea-1@example.com>',
+    'Content-Type: text/plain; charset=utf-8', '',
+    'Buenos días:', '',
+    'El 3 mar 2025, a las 10:00, Mesa de ayuda <ayuda@mdt.gob.ec> escribió:', '',
+    '> ¿Cuál es su número de cédula?', '', '1710034065', '',
+    '> ¿En qué fecha hizo el trámite?', '', 'El 28 de febrero.', '',
+    '> Saludos cordiales,', '> Mesa de ayuda del MDT',
+  ].join('\n'));
+  const number = answer.trim().split(/\s+/).pop();
+  assert.match(number, /^MDT-/, answer);
+  const context = await local.browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${local.baseUrl}/agente`);
+  await page.fill('#token', token);
+  await page.click('#form-ingreso button[type=submit]');
+  await page.click(`text=${number}`);
+  await page.waitForSelector('#t-hilo li.citizen_message');
+  const first = page.locator('#t-hilo li.citizen_message').first();
+  const text = await first.locator('div').textContent();
+  assert.ok(text.indexOf('1710034065') < text.indexOf('¿En qué fecha') && text.includes('El 28 de febrero.'), text);
+  assert.ok(!text.includes('escribió'), 'the attribution is history');
+  const history = first.locator('details');
+  assert.equal(await history.getAttribute('open'), null, 'collapsed');
+  assert.equal(await history.locator('pre').isVisible(), false);
+  await history.locator('summary').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await history.locator('pre').isVisible(), true);
+  assert.match(await history.locator('pre').textContent(), /escribió:[\s\S]*Mesa de ayuda del MDT/);
+  assert.deepEqual(await seriousViolations(page), [], 'quoted history accessibility');
+  await context.close();
+});
+
 test('under ?lang=en the codes are English words', async () => {
   const token = local.addAgent('MDT', 'agent', 'Tom Agent');
   const number = await openTicketByApi('Slow answer', 'Nobody answered me.');

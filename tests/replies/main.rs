@@ -60,11 +60,9 @@ fn discourse_expectations_match_except_the_listed_failures() {
         "discourse-email_reply_trimmer: {matched}/{total} exact matches ({:.1}%)",
         100.0 * matched as f64 / total as f64
     );
-    let listed: BTreeSet<String> = include_str!("known_failures.txt")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
+    let listed: BTreeSet<String> = known_failures()
+        .into_iter()
+        .filter(|n| !n.starts_with("interleaved/"))
         .collect();
     let new: Vec<_> = failures.difference(&listed).collect();
     let fixed: Vec<_> = listed.difference(&failures).collect();
@@ -77,6 +75,53 @@ fn discourse_expectations_match_except_the_listed_failures() {
         "now passing, delete from known_failures.txt: {fixed:?}"
     );
     assert!(total >= 60, "the corpus is smaller than expected ({total})");
+}
+
+/// Replies that answer inline, taken from the github and crisp corpora and annotated here
+/// (`interleaved/*.txt`: the mail's path in the corpus, then the new text an agent should
+/// read). Every block the sender wrote must be there, in order.
+#[test]
+fn interleaved_replies_keep_every_block_the_sender_wrote() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("replies/interleaved");
+    let listed = known_failures();
+    let (mut total, mut failures) = (0, BTreeSet::new());
+    for annotation in text_files(&dir) {
+        let name = format!(
+            "interleaved/{}",
+            annotation.file_stem().unwrap().to_string_lossy()
+        );
+        let text = read_lossy(&annotation);
+        let (first, expected) = text.split_once('\n').unwrap();
+        let mail = first.strip_prefix("# mail: ").unwrap().trim();
+        let got = split_reply(&read_lossy(&ventanilla_tests::testdata_dir().join(mail))).new_text;
+        total += 1;
+        if normalised(&got) != normalised(expected) {
+            println!("{name}: got\n{got}\n");
+            failures.insert(name);
+        }
+    }
+    println!(
+        "interleaved replies: {}/{total} exact matches",
+        total - failures.len()
+    );
+    let listed: BTreeSet<String> = listed
+        .into_iter()
+        .filter(|n| n.starts_with("interleaved/"))
+        .collect();
+    assert_eq!(
+        failures, listed,
+        "failures differ from the interleaved/ lines of known_failures.txt"
+    );
+    assert!(total >= 10, "annotations missing ({total})");
+}
+
+fn known_failures() -> BTreeSet<String> {
+    include_str!("known_failures.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]

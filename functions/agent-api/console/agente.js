@@ -167,6 +167,17 @@
       const text = document.createElement("div");
       text.textContent = m.text;
       item.append(meta, text);
+      // The history a citizen's mail quoted, one click away.
+      if (m.quoted) {
+        const history = document.createElement("details");
+        const summary = document.createElement("summary");
+        summary.textContent = "Historial citado";
+        const quoted = document.createElement("pre");
+        quoted.className = "citado";
+        quoted.textContent = m.quoted;
+        history.append(summary, quoted);
+        item.appendChild(history);
+      }
       for (const a of m.attachments) {
         const link = document.createElement("a");
         link.href = a.url; link.textContent = a.name;

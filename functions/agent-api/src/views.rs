@@ -151,6 +151,8 @@ pub struct MessageView {
     /// A citizen's mail whose sender SES's checks did not authenticate: the console marks it
     /// "remitente no verificado" (it may not be from the address it names).
     pub sender_unverified: bool,
+    /// A citizen's mail: the history it quoted, which the console shows collapsed.
+    pub quoted: Option<String>,
 }
 
 /// A whole ticket, for an agent with access to it.
@@ -197,6 +199,7 @@ impl TicketView {
                 delivered: (message.kind == MessageKind::PublicReply)
                     .then(|| !ticket.undelivered.contains(&message.id)),
                 sender_unverified: message.mail.as_ref().is_some_and(|m| m.sender_unverified),
+                quoted: message.mail.as_ref().and_then(|m| m.quoted.clone()),
             })
             .collect();
         let requester = &ticket.requester;

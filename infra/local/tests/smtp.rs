@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{lookup, send_mail, start, start_with};
+use common::{add_agent, agent_http, lookup, send_mail, start, start_with};
 
 fn outbox(data_dir: &Path) -> Vec<String> {
     let mut files: Vec<_> = std::fs::read_dir(data_dir.join("outbox"))
@@ -142,4 +142,50 @@ fn with_unverified_local_senders_a_mail_never_joins_a_ticket_by_its_from() {
     let answer = send_mail(&server.smtp, citizen, support, &reply);
     assert!(answer.contains("new-ticket"), "{answer}");
     assert!(!answer.contains(&number), "{answer}");
+}
+
+/// A citizen who answers our questions inline, from a mail that opens a new ticket (its
+/// thread is unknown here): the agent reads every answer with the question it answers, in
+/// order, and the rest of the history collapsed under it; the citizen's status page shows
+/// the same words.
+#[test]
+fn an_inline_answer_keeps_every_block_and_its_history_one_click_away() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path());
+    let citizen = "rosa.quishpe@example.com";
+    let support = "soporte@ventanilla.example.gob.ec";
+    let mail = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: Re: Datos de su trámite\r\n\
+         Message-ID: <inline-1@example.com>\r\nIn-Reply-To: <desconocido@mdt.gob.ec>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         Buenos días:\r\n\r\n\
+         El 3 mar 2025, a las 10:00, Mesa de ayuda <ayuda@mdt.gob.ec> escribió:\r\n\r\n\
+         > ¿Cuál es su número de cédula?\r\n\r\n\
+         1710034065\r\n\r\n\
+         > ¿En qué fecha hizo el trámite?\r\n\r\n\
+         El 28 de febrero, en Quito.\r\n\r\n\
+         > Saludos cordiales,\r\n> Mesa de ayuda del MDT\r\n"
+    );
+    let answer = send_mail(&server.smtp, citizen, support, &mail);
+    assert!(answer.contains("new-ticket"), "{answer}");
+    let number = answer.split_whitespace().last().unwrap().to_owned();
+
+    let token = add_agent(data.path(), "MDT", "supervisor", "Ana Agente");
+    let path = format!("/api/v1/agent/tickets/{number}");
+    let (status, ticket) = agent_http(&server.http, &token, "GET", &path, None);
+    assert_eq!(status, 200, "{ticket}");
+    let first = &ticket["messages"][0];
+    assert_eq!(
+        first["text"],
+        "Buenos días:\n\n> ¿Cuál es su número de cédula?\n\n1710034065\n\n\
+         > ¿En qué fecha hizo el trámite?\n\nEl 28 de febrero, en Quito.",
+        "{ticket}"
+    );
+    let quoted = first["quoted"].as_str().unwrap();
+    assert!(quoted.starts_with("El 3 mar 2025, a las 10:00"), "{quoted}");
+    assert!(quoted.ends_with("> Mesa de ayuda del MDT"), "{quoted}");
+
+    let status = lookup(&server.http, citizen, &number);
+    assert_eq!(status["messages"][0]["text"], first["text"], "{status}");
+    assert!(status["messages"][0].get("quoted").is_none(), "{status}");
 }

@@ -41,6 +41,10 @@ impl StoreError {
 
 /// What opening a ticket did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a return value, moved once; boxing it would only add an allocation"
+)]
 pub enum Opened {
     /// A new ticket with a new number, and its first message (what an acknowledgement quotes).
     Created(Ticket, Message),

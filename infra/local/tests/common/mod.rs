@@ -178,6 +178,43 @@ pub fn http(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> (u16, serde_json::Value) {
+    request(address, method, path, body, "")
+}
+
+/// A request of the agents' API, with an agent's token.
+pub fn agent_http(
+    address: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    request(address, method, path, body, &auth)
+}
+
+/// `ventanilla-local agent add` on the data folder: the new agent's token.
+pub fn add_agent(data_dir: &Path, agency: &str, role: &str, name: &str) -> String {
+    let output = Command::new(release_or_test_binary())
+        .args([
+            "agent", "add", "--agency", agency, "--role", role, "--name", name,
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let out = String::from_utf8(output.stdout).unwrap();
+    out.trim().lines().last().unwrap().trim().to_owned()
+}
+
+fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    headers: &str,
+) -> (u16, serde_json::Value) {
     let body = body.map(ToString::to_string).unwrap_or_default();
     let mut stream = TcpStream::connect(address).unwrap();
     stream
@@ -186,7 +223,7 @@ pub fn http(
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Accept: application/json\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -196,6 +196,7 @@ pub async fn decide(
         message_ids: known.clone(),
         raw: Some(delivery.raw.clone()),
         sender_unverified: !authenticated,
+        quoted: None,
     };
     // The ticket it is noted on: none past the day's cap.
     let mut noted = None;
@@ -228,18 +229,33 @@ pub async fn decide(
     let Some(sender) = sender else {
         return Ok(Outcome::NoSender);
     };
-    let citizen_message = |text: &str| Message {
-        id: ids.message_id(),
-        at: clock.now(),
-        kind: MessageKind::CitizenMessage,
-        author: Author::Requester,
-        body: body_of(text, "(mensaje sin texto)"),
-        attachments: delivery.attachments.clone(),
-        mail: Some(MailMeta {
-            message_ids: known.clone(),
-            raw: Some(delivery.raw.clone()),
-            sender_unverified: !authenticated,
-        }),
+    // What the citizen wrote now comes first, with the history it quoted kept under it.
+    // A mail with no new text of its own (a bare forward) opens a ticket with all of it,
+    // and adds to a ticket as a message without text, its history under it.
+    let citizen_message = |opening: bool| {
+        let whole = opening && mail.reply.new_text.trim().is_empty();
+        let (text, quoted) = if whole {
+            (mail.text.as_str(), None)
+        } else {
+            (
+                mail.reply.new_text.as_str(),
+                MailMeta::quoted_history(&mail.reply.quoted),
+            )
+        };
+        Message {
+            id: ids.message_id(),
+            at: clock.now(),
+            kind: MessageKind::CitizenMessage,
+            author: Author::Requester,
+            body: body_of(text, "(mensaje sin texto)"),
+            attachments: delivery.attachments.clone(),
+            mail: Some(MailMeta {
+                message_ids: known.clone(),
+                raw: Some(delivery.raw.clone()),
+                sender_unverified: !authenticated,
+                quoted,
+            }),
+        }
     };
 
     let mut linked_to = None;
@@ -263,7 +279,7 @@ pub async fn decide(
             FinishedTicketRule::NewLinked => false,
         };
         if !finished || reopen {
-            let message = citizen_message(&mail.reply.new_text);
+            let message = citizen_message(false);
             let appended = append(store, ticket, |ticket: &Ticket| {
                 let status = ticket.status;
                 let status = if status.is_finished() {
@@ -311,6 +327,7 @@ pub async fn decide(
         .unwrap_or_else(|| unreachable!("a fixed subject is valid"));
     let held = delivery.judgement.review;
     let category = categorise(&mail.subject);
+    let first_message = citizen_message(true);
     let new = NewTicket {
         agency: policy.agency.clone(),
         queue: if held {
@@ -329,13 +346,9 @@ pub async fn decide(
             user_type: None,
         },
         subject,
-        description: citizen_message(&mail.text).body,
-        attachments: delivery.attachments.clone(),
-        mail: Some(MailMeta {
-            message_ids: known.clone(),
-            raw: Some(delivery.raw.clone()),
-            sender_unverified: !authenticated,
-        }),
+        description: first_message.body,
+        attachments: first_message.attachments,
+        mail: first_message.mail,
         idempotency_key: None,
         linked_to,
         // Held mail is not acknowledged: it may be spam.

@@ -292,6 +292,31 @@ pub struct MailMeta {
     /// verificado", and such a mail never joined a ticket by who it claims to be from.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sender_unverified: bool,
+    /// The history a citizen's mail quoted below (or between) what they wrote now: agents
+    /// read it collapsed under the message. At most [`MailMeta::QUOTED_MAX_BYTES`]; the
+    /// raw mail keeps all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted: Option<String>,
+}
+
+impl MailMeta {
+    /// A stored message's item must stay under DynamoDB's 400 KB with a 50,000-character
+    /// body (up to 200 KB) beside it.
+    pub const QUOTED_MAX_BYTES: usize = 64 * 1024;
+
+    /// The quoted history to keep with a message: none if empty, cut at a character
+    /// boundary past the limit.
+    pub fn quoted_history(history: &str) -> Option<String> {
+        let history = history.trim();
+        if history.is_empty() {
+            return None;
+        }
+        let mut end = history.len().min(Self::QUOTED_MAX_BYTES);
+        while !history.is_char_boundary(end) {
+            end -= 1;
+        }
+        Some(history[..end].to_owned())
+    }
 }
 
 #[serde_with::skip_serializing_none]

@@ -65,6 +65,7 @@ pub fn erasure(ticket: &Ticket, thread: &[Message], at: Timestamp) -> Erasure {
             blobs.extend(message.attachments.drain(..).map(|a| a.blob));
             if let Some(mail) = &mut message.mail {
                 blobs.extend(mail.raw.take());
+                mail.quoted = None;
             }
             message.body = body.clone();
             message
@@ -114,6 +115,7 @@ mod tests {
             mail: Some(MailMeta {
                 message_ids: Vec::new(),
                 raw: Some(blob("inbound/abc")),
+                quoted: Some("> Rosa, su cédula 1710034065".into()),
                 ..MailMeta::default()
             }),
         };

@@ -176,50 +176,109 @@ fn attribution_at(lines: &[&str], index: usize) -> bool {
     })
 }
 
-/// Where the history starts, if anywhere. `quote_to_end[i]`: whether every line from `i` on is
-/// blank or quoted.
-fn cut_at(lines: &[&str], quote_to_end: &[bool]) -> Option<usize> {
+/// What starts the history at a cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// A signature, a separator, a header block or a phone line: everything after it is
+    /// history (unless nothing of the sender's came before it: a forward).
+    Rest,
+    /// "On … wrote:" (possibly wrapped): the history is its quote, and the sender may write
+    /// again below it.
+    Attribution,
+    /// "> On … wrote:", inside the quote itself.
+    QuotedAttribution,
+    /// A `>` block that runs to the end of the mail.
+    QuoteToEnd,
+}
+
+/// A line of a `>` quote, or a line the quoting client wrapped out of it: unmarked, right
+/// between a long quoted line and another quoted line ("> … Nullam pharetra d\nignissim
+/// odio?\n>").
+fn in_quote(lines: &[&str], index: usize) -> bool {
+    let line = lines[index];
+    is_quoted(line)
+        || (index > 0
+            && index + 1 < lines.len()
+            && !line.trim().is_empty()
+            && is_quoted(lines[index - 1])
+            && lines[index - 1].chars().count() >= 60
+            && is_quoted(lines[index + 1]))
+}
+
+/// Where the history starts, if anywhere, and how. `quote_to_end[i]`: whether every line
+/// from `i` on is blank or quoted. `after_quote`: the lines follow a quote the sender wrote
+/// below, where a rule ("____", "-----") starts a signature or a list's footer.
+fn cut_at(lines: &[&str], quote_to_end: &[bool], after_quote: bool) -> Option<(usize, Cut)> {
     for index in 0..lines.len() {
         let line = lines[index];
         let trimmed = line.trim();
         if trimmed == "--" || line == "-- " {
-            return Some(index);
+            return Some((index, Cut::Rest));
         }
         if SEPARATOR.is_match(line)
             || MOBILE_SIGNATURE.is_match(line)
-            || attribution_at(lines, index)
-            || header_block_at(lines, index)
+            || (after_quote && is_delimiter_only(line) && trimmed.chars().count() >= 2)
         {
-            return Some(index);
+            return Some((index, Cut::Rest));
+        }
+        if attribution_at(lines, index) {
+            return Some((index, Cut::Attribution));
+        }
+        if header_block_at(lines, index) {
+            return Some((index, Cut::Rest));
         }
         if index > 0 && is_quoted(line) {
             let unquoted = line.trim_start().trim_start_matches(['>', ' ']);
             if ATTRIBUTION.is_match(unquoted) {
-                return Some(index);
+                return Some((index, Cut::QuotedAttribution));
             }
         }
         // A quote that runs to the end of the mail (text after it is an inline answer).
         if index > 0 && is_quoted(line) && quote_to_end[index] {
-            return Some(index);
+            return Some((index, Cut::QuoteToEnd));
         }
     }
     None
 }
 
-/// Where the history block that starts a mail ends: the attribution or header block runs to
-/// the first blank or quoted line, then come the blank and quoted lines.
-fn history_end(lines: &[&str], cut: usize) -> usize {
+/// The first blank or quoted line after `cut`: where an attribution's own lines end.
+fn own_lines_end(lines: &[&str], cut: usize) -> usize {
     let mut after = cut + 1;
     while after < lines.len() && !lines[after].trim().is_empty() && !is_quoted(lines[after]) {
-        after += 1;
-    }
-    while after < lines.len() && (lines[after].trim().is_empty() || is_quoted(lines[after])) {
         after += 1;
     }
     after
 }
 
+/// The first line from `from` on that is neither blank nor in a quote.
+fn quote_end(lines: &[&str], from: usize) -> usize {
+    let mut after = from;
+    while after < lines.len() && (lines[after].trim().is_empty() || in_quote(lines, after)) {
+        after += 1;
+    }
+    after
+}
+
+/// A run of lines of the mail, and whether the sender wrote it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The sender's own text.
+    Text,
+    /// A `>` quote: in an inline answer, the question it answers.
+    Quote,
+    /// Attribution lines, headers, signatures, footers, forwarded mail.
+    History,
+}
+
 /// Splits `body` (plain text) into the new text and the quoted history.
+///
+/// Every block the sender wrote is kept, in order. In a reply that answers inline (its own
+/// text in two or more blocks with quotes between), each quote stays above the answer
+/// below it, as discourse's annotated corpus has it; the attribution lines and the quotes
+/// after the last answer go to the history. A reply written once, above or below a quote,
+/// keeps only its text. After a signature, a separator or an Outlook header block the rest
+/// is history: the original below them is not marked, and the split cannot tell an answer
+/// typed into it from the original (the raw mail keeps it all).
 pub fn split_reply(body: &str) -> ReplySplit {
     let normalised = body.replace("\r\n", "\n").replace('\r', "\n");
     let all: Vec<&str> = normalised.lines().collect();
@@ -228,51 +287,110 @@ pub fn split_reply(body: &str) -> ReplySplit {
     let mut quote_to_end = vec![true; all.len() + 1];
     for index in (0..all.len()).rev() {
         quote_to_end[index] =
-            quote_to_end[index + 1] && (all[index].trim().is_empty() || is_quoted(all[index]));
+            quote_to_end[index + 1] && (all[index].trim().is_empty() || in_quote(&all, index));
     }
-    // A mail that starts with the history (a forward, or a reply written below the quote):
-    // the history is set aside and what follows it is split again. In a loop, not by
+    // The mail as runs of lines `(start, end, part)`, found in a loop rather than by
     // recursion: thousands of `--` lines, each after a blank line, nested that deep, copied
     // the rest of the mail at every level and overflowed the stack.
-    let mut history = Vec::new();
+    let mut parts: Vec<(usize, usize, Part)> = Vec::new();
     let mut from = 0;
-    loop {
+    let mut wrote = false;
+    while from < all.len() {
         let lines = &all[from..];
-        if from > 0 && lines.iter().all(|l| l.trim().is_empty()) {
-            return ReplySplit {
-                new_text: String::new(),
-                quoted: history.join("\n\n"),
-            };
-        }
-        let cut = cut_at(lines, &quote_to_end[from..]).unwrap_or(lines.len());
-        let first_text = lines.iter().position(|l| !l.trim().is_empty());
-        if first_text == Some(cut) {
-            let after = history_end(lines, cut);
-            history.push(lines[cut..after].join("\n").trim().to_owned());
-            from += after;
-            continue;
-        }
-        let mut end = cut;
-        // Blank lines and delimiter rules ("____", "-----") that led into the history go with it.
-        while end > 0 && (lines[end - 1].trim().is_empty() || is_delimiter_only(lines[end - 1])) {
-            end -= 1;
-        }
-        let mut start = 0;
-        while start < end && lines[start].trim().is_empty() {
-            start += 1;
-        }
-        let quoted = lines[end..].join("\n").trim().to_owned();
-        if !quoted.is_empty() {
-            history.push(quoted);
-        }
-        return ReplySplit {
-            new_text: lines[start..end]
-                .iter()
-                .map(|l| l.trim_end())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            quoted: history.join("\n\n"),
+        let after_quote = parts
+            .last()
+            .is_some_and(|&(_, _, part)| part == Part::Quote);
+        let Some((cut, kind)) = cut_at(lines, &quote_to_end[from..], after_quote) else {
+            parts.push((from, all.len(), Part::Text));
+            break;
         };
+        // Blank lines, rules ("____", "-----") and a quote that led into the history go
+        // with it.
+        let mut begin = cut;
+        while begin > 0 && {
+            let line = lines[begin - 1];
+            line.trim().is_empty() || is_delimiter_only(line) || is_quoted(line)
+        } {
+            begin -= 1;
+        }
+        if lines[..begin].iter().any(|l| !l.trim().is_empty()) {
+            parts.push((from, from + begin, Part::Text));
+            wrote = true;
+        }
+        if lines[begin..cut].iter().any(|l| is_quoted(l)) {
+            parts.push((from + begin, from + cut, Part::Quote));
+            begin = cut;
+        }
+        let (own_end, next) = match kind {
+            Cut::QuotedAttribution => (cut + 1, quote_end(lines, cut + 1)),
+            Cut::Attribution => {
+                let own = own_lines_end(lines, cut);
+                let first = lines[own..].iter().position(|l| !l.trim().is_empty());
+                let quoted = first.is_some_and(|i| is_quoted(lines[own + i]));
+                if quoted || !wrote {
+                    // Above a `>` quote; or at the start of the mail, above unmarked text
+                    // (Gmail's bottom-posting): the text below the quote is the sender's.
+                    (own, quote_end(lines, own))
+                } else {
+                    // Below the sender's text, over an unmarked original.
+                    (lines.len(), lines.len())
+                }
+            }
+            Cut::QuoteToEnd => (cut, lines.len()),
+            Cut::Rest if !wrote => {
+                // A forward: its header runs to a blank line, then its quote.
+                let end = quote_end(lines, own_lines_end(lines, cut));
+                (end, end)
+            }
+            Cut::Rest => (lines.len(), lines.len()),
+        };
+        if own_end > begin {
+            parts.push((from + begin, from + own_end, Part::History));
+        }
+        if next > own_end {
+            parts.push((from + own_end, from + next, Part::Quote));
+        }
+        from += next.max(cut + 1);
+    }
+    // Quotes stay with the text only in an inline answer, and only above an answer.
+    let texts = parts.iter().filter(|&&(_, _, p)| p == Part::Text).count();
+    let quotes_inside = parts
+        .iter()
+        .any(|&(start, end, p)| p == Part::Text && all[start..end].iter().any(|l| is_quoted(l)));
+    let inline_answer = texts >= 2 || quotes_inside;
+    let last_text = parts.iter().rposition(|&(_, _, p)| p == Part::Text);
+    let kept = |index: usize, part: Part| match part {
+        Part::Text => true,
+        Part::Quote => inline_answer && last_text.is_some_and(|last| index < last),
+        Part::History => false,
+    };
+    let mut new_text: Vec<(usize, usize)> = Vec::new();
+    let mut quoted: Vec<(usize, usize)> = Vec::new();
+    for (index, &(start, end, part)) in parts.iter().enumerate() {
+        let runs = if kept(index, part) {
+            &mut new_text
+        } else {
+            &mut quoted
+        };
+        // Runs that touch in the mail read as one.
+        match runs.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ => runs.push((start, end)),
+        }
+    }
+    let text_of = |runs: &[(usize, usize)]| {
+        runs.iter()
+            .map(|&(start, end)| {
+                let lines: Vec<&str> = all[start..end].iter().map(|l| l.trim_end()).collect();
+                lines.join("\n").trim_matches('\n').to_owned()
+            })
+            .filter(|text| !text.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    ReplySplit {
+        new_text: text_of(&new_text),
+        quoted: text_of(&quoted).trim().to_owned(),
     }
 }
 
@@ -318,6 +436,45 @@ mod tests {
         let plain = "Buenos días,\nquisiera saber el estado de mi trámite.";
         assert_eq!(split_reply(plain).new_text, plain);
         assert_eq!(split_reply("").new_text, "");
+    }
+
+    #[test]
+    fn inline_answers_keep_every_answer_with_its_question() {
+        // Apple Mail: the citizen answers under each question, then signs off.
+        let apple = "Buenos días:\n\nEl 3 mar 2025, a las 10:00, Ventanilla <soporte@x.gob.ec> escribió:\n\n> ¿Cuál es su número de cédula?\n\n1710034065\n\n> ¿En qué fecha hizo el trámite?\n\nEl 28 de febrero.\n\n> Saludos cordiales,\n> Mesa de ayuda\n\nEnviado desde mi iPhone\n";
+        let split = split_reply(apple);
+        assert_eq!(
+            split.new_text,
+            "Buenos días:\n\n> ¿Cuál es su número de cédula?\n\n1710034065\n\n> ¿En qué fecha hizo el trámite?\n\nEl 28 de febrero."
+        );
+        assert!(split.quoted.starts_with("El 3 mar 2025, a las 10:00"));
+        assert!(split.quoted.contains("> Mesa de ayuda"));
+        assert!(split.quoted.ends_with("Enviado desde mi iPhone"));
+        // Below the quote only: the quote is history.
+        let bottom = "El 3 mar 2025, Ana <a@b.ec> escribió:\n> ¿Y?\n\nSí, ya lo envié.\n";
+        let split = split_reply(bottom);
+        assert_eq!(split.new_text, "Sí, ya lo envié.");
+        assert_eq!(split.quoted, "El 3 mar 2025, Ana <a@b.ec> escribió:\n> ¿Y?");
+    }
+
+    #[test]
+    fn what_follows_a_quote_is_the_senders_unless_it_is_a_footer() {
+        // A list's footer under a rule below the quote is not an answer.
+        let footer =
+            "Gracias.\n\nOn Mon, 3 Mar 2025, Ana <a@b.ec> wrote:\n> hola\n\n__\nlista@x.org\n";
+        assert_eq!(split_reply(footer).new_text, "Gracias.");
+        // A client that wraps a long quoted line leaves its tail unmarked: still quote.
+        let wrapped = format!(
+            "Listo.\n\nOn Mon, 3 Mar 2025, Ana <a@b.ec> wrote:\n> {}\ncola del párrafo\n>\n",
+            "palabra ".repeat(10)
+        );
+        assert_eq!(split_reply(&wrapped).new_text, "Listo.");
+        // Text after a quote that ends an attribution is kept, never dropped.
+        let below = "Hola.\n\nOn Mon, 3 Mar 2025, Ana <a@b.ec> wrote:\n> ¿Y?\n\nOtra cosa más.\n";
+        assert_eq!(
+            split_reply(below).new_text,
+            "Hola.\n\n> ¿Y?\n\nOtra cosa más."
+        );
     }
 
     #[test]
@@ -369,6 +526,30 @@ mod properties {
             let split = split_reply(&text);
             for line in split.new_text.lines() {
                 prop_assert!(text.contains(line.trim_end()));
+            }
+        }
+
+        #[test]
+        fn every_line_is_either_new_text_or_history(
+            blocks in proptest::collection::vec(
+                prop_oneof![
+                    "[a-zñ ]{1,30}",
+                    "> [a-zñ ]{0,30}",
+                    Just("El lun, 3 mar 2025, Ana <a@b.ec> escribió:".to_owned()),
+                    Just("-- ".to_owned()),
+                    Just(String::new()),
+                ],
+                0..20,
+            )
+        ) {
+            let text = blocks.join("\n");
+            let split = split_reply(&text);
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let line = line.trim_end();
+                prop_assert!(
+                    split.new_text.lines().any(|l| l == line) || split.quoted.lines().any(|l| l == line),
+                    "{line:?} lost from {text:?}: {split:?}"
+                );
             }
         }
     }

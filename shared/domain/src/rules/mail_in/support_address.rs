@@ -52,6 +52,10 @@ pub struct Delivery {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a return value, moved once; boxing it would only add an allocation"
+)]
 pub enum Outcome {
     /// Seen before: nothing stored again.
     Duplicate { ticket: TicketNumber },
