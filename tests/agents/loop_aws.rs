@@ -824,3 +824,49 @@ async fn a_long_thread_opens_under_each_functions_policy() {
     assert_eq!(shown["messages"].as_array().unwrap().len(), 100);
     assert!(shown["older"].is_string(), "{shown}");
 }
+
+/// A ticket an agent opens for a caller, on the stand-ins under agent-api's policy (its
+/// counter, ticket, requester-less index keys and queued acknowledgement), acknowledged by
+/// the sweeper under inbound-mail's; one without an address followed by number and cédula
+/// under ticket-status's.
+#[tokio::test]
+async fn tickets_opened_for_callers_are_written_under_agent_apis_policy() {
+    let stack = Stack::new(true).await;
+    let agent = stack.agent().await;
+    let citizen = format!("{}@example.com", unique("llamada"));
+    let caller = |email: &str| {
+        json!({
+            "category": "requerimiento", "nationality": "EC", "id_type": "cedula",
+            "id_number": "1714307103", "full_name": "Segundo Guamán", "email": email,
+            "user_type": "ciudadano", "channel": "telefono",
+            "subject": "Certificado", "description": "Lo pidió por teléfono.",
+        })
+    };
+    let (status, with_address) = stack
+        .call(Some(&agent), "POST", "/api/v1/agent/tickets", caller(&citizen))
+        .await;
+    assert_eq!(status, 201, "{with_address}");
+    assert_eq!(with_address["acknowledgement"], "pending");
+    assert!(stack.sent().await.is_empty());
+    let swept = stack.sweep_mail().await;
+    assert!(swept.to_string().contains("\"sent\":1"), "{swept}");
+    let sent = stack.sent().await;
+    assert_eq!(sent.len(), 1);
+    assert!(header(&sent[0].1, "To").contains(&citizen));
+
+    let (status, without) = stack
+        .call(Some(&agent), "POST", "/api/v1/agent/tickets", caller(""))
+        .await;
+    assert_eq!(status, 201, "{without}");
+    let number = without["number"].as_str().unwrap();
+    let (status, found) = stack
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            json!({"number": number, "id_number": "171430710-3"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["number"], number);
+}

@@ -7,6 +7,7 @@
 
 mod abuse;
 mod calendar_days;
+mod callers;
 mod loop_aws;
 mod privacy;
 mod races;

@@ -195,6 +195,69 @@ test('a citizen\'s inline answers are read in order, the history they quoted one
   await context.close();
 });
 
+test('a caller without e-mail is registered, gets a printed receipt, and follows the ticket with their cédula', async () => {
+  const token = local.addAgent('MDT', 'agent', 'Olga Agente');
+  const context = await local.browser.newContext({ bypassCSP: true, locale: 'es-EC' });
+  const page = await context.newPage();
+  await page.goto(`${local.baseUrl}/agente`);
+  await page.fill('#token', token);
+  await page.click('#form-ingreso button[type=submit]');
+  await page.waitForSelector('#cola:not([hidden])');
+  await page.click('#nuevo-abrir');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'nuevo-titulo');
+  assert.deepEqual(
+    await page.locator('#o-canal option').allTextContents(),
+    ['Elija el canal', 'Correo electrónico', 'Teléfono', 'Presencial (ventanilla)', 'Oficio (carta)'],
+  );
+  assert.deepEqual(await seriousViolations(page), [], 'registration form accessibility');
+  // A wrong cédula is named, and nothing is registered.
+  await page.selectOption('#o-canal', 'telefono');
+  await page.selectOption('#o-categoria', 'requerimiento');
+  await page.fill('#o-nombre', 'Segundo Guamán');
+  await page.fill('#o-numero-id', '1714307104');
+  await page.fill('#o-asunto', 'Certificado de no adeudar');
+  await page.fill('#o-descripcion', 'Pide el certificado por teléfono; no tiene correo.');
+  await page.click('#f-nuevo button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent.includes('id_number'));
+  await page.fill('#o-numero-id', '171430710-3');
+  await page.click('#f-nuevo button[type=submit]');
+  await page.waitForSelector('#recibo:not([hidden])');
+  const receipt = await page.textContent('#recibo');
+  const number = receipt.match(/MDT-REQ-\d{4}-\d{5}/)[0];
+  assert.match(receipt, /Fecha límite de respuesta\S*\s*\S+/);
+  assert.match(await page.textContent('#recibo-seguir'), /\/estado con el número del ticket y su número de cédula o pasaporte/);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'recibo-titulo');
+  assert.deepEqual(await seriousViolations(page), [], 'receipt accessibility');
+  // Printed: the receipt alone, without the console's header and buttons.
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.isVisible('#recibo-datos'), true);
+  assert.equal(await page.isVisible('#imprimir'), false);
+  assert.equal(await page.isVisible('header'), false);
+  await page.emulateMedia({ media: 'screen' });
+  // The ticket says how it came and that there is no address to write to.
+  await page.click('#recibo-ticket');
+  await page.waitForSelector('#t-hilo li');
+  assert.match(await page.textContent('#t-datos'), /CanalTeléfono/);
+  assert.match(await page.textContent('#t-datos'), /CorreoSin correo/);
+  await context.close();
+
+  // The citizen, at home, with the number and the cédula as printed on it.
+  const citizen = await local.browser.newContext({ locale: 'es-EC' });
+  const status = await citizen.newPage();
+  await status.goto(`${local.baseUrl}/estado`);
+  await status.fill('#number', number);
+  await status.fill('#id_number', '1714307103');
+  await Promise.all([status.waitForLoadState('load'), status.click('button[type=submit]')]);
+  assert.equal((await status.textContent('#ticket-number')).trim(), number);
+  // The same number with someone else's cédula finds nothing.
+  await status.goto(`${local.baseUrl}/estado`);
+  await status.fill('#number', number);
+  await status.fill('#id_number', '0102030405');
+  await Promise.all([status.waitForLoadState('load'), status.click('button[type=submit]')]);
+  assert.equal(await status.locator('#ticket-number').count(), 0);
+  await citizen.close();
+});
+
 test('under ?lang=en the codes are English words', async () => {
   const token = local.addAgent('MDT', 'agent', 'Tom Agent');
   const number = await openTicketByApi('Slow answer', 'Nobody answered me.');

@@ -1122,6 +1122,26 @@ pub async fn a_requester_finds_their_tickets(backend: impl Backend) {
     assert_eq!(found, mine, "newest first, matched case-insensitively");
 }
 
+/// A ticket an agent opened for a caller who gave no address is stored and read back
+/// without one (on DynamoDB: in no requester's index entry) and keeps its channel.
+pub async fn a_ticket_without_an_address_is_kept_without_one(backend: impl Backend) {
+    let store = backend.instance().await;
+    let clock = clock();
+    let mut request = new_ticket(&unique_agency(), Category::Queja, "x@example.com");
+    request.requester.email = None;
+    request.channel = ventanilla_domain::Channel::Telefono;
+    let ticket = open_ticket::open(&store, &clock, &UuidV7, request)
+        .await
+        .unwrap()
+        .into_ticket();
+    let read = store.ticket(&ticket.number).await.unwrap();
+    assert_eq!(read.requester.email, None);
+    assert_eq!(read.channel, Some(ventanilla_domain::Channel::Telefono));
+    assert_eq!(read, ticket);
+    let placeholder = Email::parse("x@example.com").unwrap();
+    assert!(store.requester_tickets(&placeholder).await.unwrap().is_empty());
+}
+
 pub async fn a_thread_keeps_its_order_and_kinds(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
@@ -1767,7 +1787,7 @@ pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend
     assert!(store.requester_tickets(&old).await.unwrap().is_empty());
     assert_eq!(
         store
-            .requester_tickets(&erasure.ticket.requester.email)
+            .requester_tickets(erasure.ticket.requester.email.as_ref().unwrap())
             .await
             .unwrap()
             .len(),
@@ -2057,6 +2077,7 @@ macro_rules! store_contract {
                 a_long_thread_reads_by_pages,
                 unknown_tickets_are_not_found,
                 a_requester_finds_their_tickets,
+                a_ticket_without_an_address_is_kept_without_one,
                 a_thread_keeps_its_order_and_kinds,
                 status_changes_follow_the_state_machine,
                 throttle_windows_take_atomically_across_instances,

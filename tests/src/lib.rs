@@ -102,7 +102,7 @@ pub fn generated_event(start: ventanilla_domain::Timestamp, n: i64) -> ventanill
 pub fn requester(email: &str) -> Requester {
     Requester {
         name: PersonName::parse("María José Ñáñez").expect("valid"),
-        email: Email::parse(email).expect("valid"),
+        email: Some(Email::parse(email).expect("valid")),
         id_document: Some(IdDocument::parse(IdType::Cedula, "1714307103").expect("valid")),
         phone: Some(Phone::parse("0991234567").expect("valid")),
         nationality: Some(Nationality::parse("EC").expect("valid")),
@@ -125,6 +125,7 @@ pub fn new_ticket(agency: &AgencyCode, category: Category, email: &str) -> NewTi
         mail: None,
         idempotency_key: None,
         linked_to: None,
+        channel: ventanilla_domain::Channel::Formulario,
         acknowledgement: None,
         term: None,
     }

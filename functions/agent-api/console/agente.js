@@ -10,7 +10,7 @@
   // The words for the API's codes (status, priority, role, category), from /me in the
   // console's language: Spanish, or English under ?lang=en.
   const lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "es";
-  let labels = { status: [], priority: [], role: [], category: [] };
+  let labels = { status: [], priority: [], role: [], category: [], channel: [] };
   let agencies = [];
   let watching = null;
   const word = (kind, code) => (labels[kind].find((l) => l.code === code) || { label: code }).label;
@@ -37,7 +37,7 @@
   }
 
   function show(section) {
-    for (const id of ["ingreso", "cola", "ticket"]) $(id).hidden = id !== section;
+    for (const id of ["ingreso", "cola", "nuevo", "recibo", "ticket"]) $(id).hidden = id !== section;
     if (section !== "ticket" && watching) { clearInterval(watching); watching = null; }
   }
 
@@ -129,11 +129,15 @@
       ["Abierto", new Date(current.created_at).toLocaleString("es-EC") + " (" + age(current.created_at) + ")"],
       ["Fecha límite", dueText(current).text],
       ["Base legal", current.term ? current.term.basis + (current.term.extended ? " · ampliado " + current.term.extended.days + " días: " + current.term.extended.reason : "") : "—"],
-      ["Ciudadano", r.name], ["Correo", r.email], ["Identificación", r.id_number || "—"], ["Teléfono", r.phone || "—"]]) {
+      ["Canal", current.channel ? word("channel", current.channel) : "—"],
+      ["Ciudadano", r.name], ["Correo", r.email || "Sin correo: se le comunica por teléfono o en ventanilla"],
+      ["Identificación", r.id_number || "—"], ["Teléfono", r.phone || "—"]]) {
       const dt = document.createElement("dt"); dt.textContent = label;
       const dd = document.createElement("dd"); dd.textContent = value;
       facts.append(dt, dd);
     }
+    $("r-texto").labels[0].textContent = r.email ? "Respuesta (llega al ciudadano por correo)" :
+      "Respuesta (el ciudadano no dejó correo: se guarda en el ticket para comunicársela)";
     // Supervisors extend a term once, while it allows it (the API checks again).
     const extendable = current.term && current.term.extendable_by;
     $("ampliacion").hidden = !extendable;
@@ -274,6 +278,8 @@
     fill($("r-estado"), ["waiting_on_citizen", "resolved"], "status");
     fill($("c-estado"), statuses.filter((s) => s !== "new"), "status");
     fill($("c-prioridad"), codes("priority"), "priority");
+    fill($("o-canal"), codes("channel").filter((c) => c !== "formulario"), "channel");
+    fill($("o-categoria"), codes("category"), "category");
     await loadAgencies(me.agency);
     fill($("f-cola"), me.queues);
     await loadQueue(false);
@@ -296,6 +302,44 @@
     const chosen = agencies.find((a) => a.code === $("x-agencia").value);
     fill($("x-cola"), chosen ? chosen.queues : []);
   });
+  // A request registered for a caller: the API checks it as the form does; the receipt is
+  // what the agent prints or reads out.
+  $("nuevo-abrir").addEventListener("click", () => { show("nuevo"); $("nuevo-titulo").focus(); });
+  for (const back of document.querySelectorAll(".volver-cola")) {
+    back.addEventListener("click", () => { show("cola"); $("cola-titulo").focus(); });
+  }
+  $("imprimir").addEventListener("click", () => window.print());
+  $("f-nuevo").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = {
+      channel: $("o-canal").value, category: $("o-categoria").value, full_name: $("o-nombre").value,
+      id_type: $("o-tipo-id").value, id_number: $("o-numero-id").value, nationality: $("o-nacionalidad").value,
+      user_type: $("o-tipo-usuario").value, email: $("o-correo").value, phone: $("o-telefono").value,
+      subject: $("o-asunto").value, description: $("o-descripcion").value,
+    };
+    try {
+      const opened = await call("POST", "/tickets", body);
+      $("f-nuevo").reset();
+      const receipt = opened.receipt;
+      const facts = $("recibo-datos");
+      facts.textContent = "";
+      for (const [label, value] of [["Número de ticket", receipt.number], ["Institución", receipt.agency],
+        ["Registrado el", receipt.opened_on], ["Fecha límite de respuesta", receipt.due_on || "—"]]) {
+        const dt = document.createElement("dt"); dt.textContent = label;
+        const dd = document.createElement("dd"); dd.textContent = value;
+        facts.append(dt, dd);
+      }
+      $("recibo-seguir").textContent = receipt.how_to_follow;
+      $("recibo-ticket").href = "#" + receipt.number;
+      say("Solicitud registrada: " + receipt.number + (opened.acknowledgement ? ". El acuse sale por correo en un minuto." : "."));
+      show("recibo");
+      $("recibo-titulo").focus();
+    } catch (error) { say(error.message); }
+  });
+  $("recibo-ticket").addEventListener("click", (e) => {
+    e.preventDefault();
+    openTicket($("recibo-ticket").hash.slice(1)).catch((err) => say(err.message));
+  });
   $("f-respuesta").addEventListener("submit", (e) => {
     e.preventDefault();
     const body = { text: $("r-texto").value, version: current.version };
@@ -303,6 +347,7 @@
     actAsSeen(async () => {
       const answer = await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/replies", body);
       $("r-texto").value = "";
+      if (answer.delivered === null) throw new Error("Respuesta guardada. El ciudadano no dejó correo: comuníquesela por teléfono o en ventanilla.");
       if (!answer.delivered) throw new Error("Respuesta guardada; el correo no salió todavía y se reintentará.");
     }, "Respuesta enviada.");
   });

@@ -35,7 +35,10 @@ where
     use routes::{agencies, agents, requesters, tickets};
     let routes = Router::new()
         .route("/api/v1/agent/me", get(agents::me::<S, B, M>))
-        .route("/api/v1/agent/tickets", get(tickets::list::<S, B, M>))
+        .route(
+            "/api/v1/agent/tickets",
+            get(tickets::list::<S, B, M>).post(tickets::open::<S, B, M>),
+        )
         .route(
             "/api/v1/agent/calendar/due",
             get(routes::calendar::due::<S, B, M>),

@@ -120,7 +120,8 @@ impl From<&Ticket> for TicketSummary {
 #[derive(Debug, Serialize)]
 pub struct RequesterView {
     pub name: String,
-    pub email: String,
+    /// `null` for a caller who gave no address.
+    pub email: Option<String>,
     pub id_type: Option<&'static str>,
     pub id_number: Option<String>,
     pub phone: Option<String>,
@@ -161,6 +162,9 @@ pub struct TicketView {
     #[serde(flatten)]
     pub summary: TicketSummary,
     pub requester: RequesterView,
+    /// How the request reached the agency (`formulario`, `correo`, `telefono`, `presencial`,
+    /// `oficio`); `null` on tickets opened before it was kept.
+    pub channel: Option<&'static str>,
     pub referrals: Vec<String>,
     /// The newest page of the thread, oldest first.
     pub messages: Vec<MessageView>,
@@ -196,7 +200,8 @@ impl TicketView {
                         url,
                     })
                     .collect(),
-                delivered: (message.kind == MessageKind::PublicReply)
+                // A reply to a caller without an address was never to be mailed.
+                delivered: (message.kind == MessageKind::PublicReply && message.mail.is_some())
                     .then(|| !ticket.undelivered.contains(&message.id)),
                 sender_unverified: message.mail.as_ref().is_some_and(|m| m.sender_unverified),
                 quoted: message.mail.as_ref().and_then(|m| m.quoted.clone()),
@@ -207,7 +212,7 @@ impl TicketView {
             summary: TicketSummary::as_of(ticket, now),
             requester: RequesterView {
                 name: requester.name.to_string(),
-                email: requester.email.as_str().to_owned(),
+                email: requester.email.as_ref().map(|e| e.as_str().to_owned()),
                 id_type: requester.id_document.as_ref().map(|d| d.id_type().wire()),
                 id_number: requester
                     .id_document
@@ -218,6 +223,7 @@ impl TicketView {
                 gender: requester.gender.map(|g| g.wire()),
                 user_type: requester.user_type.map(|u| u.wire()),
             },
+            channel: ticket.channel.map(|c| c.wire()),
             referrals: ticket
                 .referrals
                 .iter()
@@ -233,7 +239,7 @@ impl TicketView {
 /// `lang`: the agents' words, never the wire names; each list in the order people read it.
 pub fn labels(lang: ventanilla_domain::Lang) -> serde_json::Value {
     use ventanilla_domain::model::agents::Role;
-    use ventanilla_domain::{Category, Labelled, Priority, Status};
+    use ventanilla_domain::{Category, Channel, Labelled, Priority, Status};
     fn of<T: Labelled>(lang: ventanilla_domain::Lang) -> Vec<serde_json::Value> {
         T::ALL
             .iter()
@@ -249,5 +255,57 @@ pub fn labels(lang: ventanilla_domain::Lang) -> serde_json::Value {
         "priority": of::<Priority>(lang),
         "role": of::<Role>(lang),
         "category": of::<Category>(lang),
+        "channel": of::<Channel>(lang),
     })
+}
+
+/// What the agent prints for a caller: the number, the day it was opened, the due date, and
+/// how the citizen follows it (by mail and its link, or on the status page with the number
+/// and their document).
+#[derive(Debug, Serialize)]
+pub struct Receipt {
+    pub number: String,
+    pub agency: String,
+    pub opened_on: String,
+    pub due_on: Option<String>,
+    pub how_to_follow: String,
+    pub status_url: String,
+}
+
+impl Receipt {
+    pub fn new(
+        ticket: &Ticket,
+        site: &ventanilla_app::Site,
+        lang: ventanilla_domain::Lang,
+    ) -> Self {
+        use ventanilla_domain::Lang;
+        use ventanilla_domain::model::time::long_date;
+        use ventanilla_domain::rules::deadline::day_in_ecuador;
+        let settings = &site.settings;
+        let status_url = format!("{}/estado", settings.public_url);
+        let how_to_follow = match (&ticket.requester.email, lang) {
+            (Some(email), Lang::Es) => format!(
+                "Recibirá un correo en {email} con el número y un enlace para seguir su trámite; también puede consultarlo en {status_url} con el número y ese correo."
+            ),
+            (Some(email), Lang::En) => format!(
+                "A mail to {email} brings the number and a link to follow the request; it can also be looked up at {status_url} with the number and that address."
+            ),
+            (None, Lang::Es) => format!(
+                "Consulte el estado en {status_url} con el número del ticket y su número de cédula o pasaporte."
+            ),
+            (None, Lang::En) => format!(
+                "Look up its status at {status_url} with the ticket's number and your ID card or passport number."
+            ),
+        };
+        Receipt {
+            number: ticket.number.as_str().to_owned(),
+            agency: settings
+                .agency(&ticket.agency)
+                .map_or_else(|| ticket.agency.to_string(), |a| a.name.clone()),
+            opened_on: long_date(day_in_ecuador(ticket.created_at), lang),
+            due_on: ticket.due_date().map(|day| long_date(day, lang)),
+            how_to_follow,
+            status_url,
+        }
+    }
 }

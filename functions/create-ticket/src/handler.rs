@@ -24,7 +24,9 @@ use ventanilla_web::request::wants_json;
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
 
-use crate::form::{self, TicketFields};
+use ventanilla_app::ticket_fields::TicketFields;
+
+use crate::form;
 use crate::submission::{Submission, Unreadable};
 
 /// The largest request read: the screenshots' limit plus room for the text fields.

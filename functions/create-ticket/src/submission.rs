@@ -11,7 +11,7 @@ use ventanilla_domain::model::ticket::IdempotencyKey;
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem};
 use ventanilla_web::request::wants_json;
 
-use crate::form::{self, TicketFields};
+use ventanilla_app::ticket_fields::{self, Address, TicketFields};
 
 /// A submission as read off the wire, before any field is parsed.
 #[derive(Debug, Default)]
@@ -114,7 +114,7 @@ impl Submission {
         settings: &Settings,
     ) -> Result<FormRequest, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let parsed = form::parse(&self.fields, settings);
+        let parsed = ticket_fields::parse(&self.fields, settings, Address::Required);
         if let Err(field_errors) = &parsed {
             for error in field_errors.iter() {
                 errors.push(error.clone());
@@ -148,6 +148,7 @@ impl Submission {
                 mail: None,
                 idempotency_key: idempotency,
                 linked_to: None,
+                channel: ventanilla_domain::Channel::Formulario,
                 // `open_from_form` queues the acknowledgement.
                 acknowledgement: None,
                 term: None,

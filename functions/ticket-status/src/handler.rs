@@ -19,7 +19,7 @@ use ventanilla_app::{AppError, Site};
 use ventanilla_domain::model::time::long_date;
 use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
 use ventanilla_domain::rules::deadline::day_in_ecuador;
-use ventanilla_domain::{Author, Email, FieldErrors, Lang, TicketNumber};
+use ventanilla_domain::{Author, Email, FieldError, FieldErrors, FieldProblem, Lang, TicketNumber};
 use ventanilla_web::pages::{
     AttachmentView, Frame, MessageView, NoticePage, StatusFormPage, StatusPage, html, human_size,
     local_date,
@@ -128,19 +128,63 @@ struct TicketStatus {
 struct LookupRequest {
     email: String,
     number: String,
+    /// Instead of `email`, for a ticket opened for a caller who gave no address.
+    id_number: String,
 }
 
-/// Parses both fields, collecting both errors.
-fn parse_lookup(request: &LookupRequest) -> Result<(TicketNumber, Email), FieldErrors> {
+/// Who asks for a ticket: the address it was opened with, or the requester's document number.
+enum Follower {
+    Email(Email),
+    IdNumber(String),
+}
+
+/// The longest document number anyone types (a passport's is at most 20 characters).
+const ID_NUMBER_MAX: usize = 30;
+
+/// Parses the number and the e-mail (or, without one, the document number), collecting
+/// every error.
+fn parse_lookup(request: &LookupRequest) -> Result<(TicketNumber, Follower), FieldErrors> {
     let mut errors = FieldErrors::new();
-    let email = errors.check(Email::parse(&request.email));
+    let id_number = request.id_number.trim();
+    let follower = if request.email.trim().is_empty() && !id_number.is_empty() {
+        if id_number.chars().count() > ID_NUMBER_MAX {
+            errors.push(FieldError::new(
+                "id_number",
+                FieldProblem::TooLong { max: ID_NUMBER_MAX },
+            ));
+            None
+        } else {
+            Some(Follower::IdNumber(id_number.to_owned()))
+        }
+    } else {
+        errors
+            .check(Email::parse(&request.email))
+            .map(Follower::Email)
+    };
     let number = errors.check(TicketNumber::parse(&request.number).map_err(|mut e| {
         e.field = "number";
         e
     }));
-    match (number, email) {
-        (Some(number), Some(email)) => Ok((number, email)),
+    match (number, follower) {
+        (Some(number), Some(follower)) => Ok((number, follower)),
         _ => Err(errors),
+    }
+}
+
+/// The lookup either way of following a ticket asks for.
+async fn find<S, B>(
+    desk: &Desk<S, B, ()>,
+    number: &TicketNumber,
+    follower: &Follower,
+    source: &str,
+) -> Lookup
+where
+    S: TicketStore + Throttle,
+    B: BlobStore,
+{
+    match follower {
+        Follower::Email(email) => desk.by_email(number, email, source).await,
+        Follower::IdNumber(id_number) => desk.by_id_number(number, id_number, source).await,
     }
 }
 
@@ -160,11 +204,11 @@ where
             return Problem::bad_request(lang, rejection.body_text()).into_response();
         }
     };
-    let (number, email) = match parse_lookup(&request) {
+    let (number, follower) = match parse_lookup(&request) {
         Ok(parsed) => parsed,
         Err(errors) => return Problem::invalid_fields(&errors, lang).into_response(),
     };
-    match desk.by_email(&number, &email, source.address()).await {
+    match find(&desk, &number, &follower, source.address()).await {
         Ok(found) => {
             let today = day_in_ecuador(desk.site.clock.now());
             Json(status_view(found, lang, today)).into_response()
@@ -200,8 +244,10 @@ fn form_page(
         frame: Frame::new(lang, &site.settings.site_name, "/estado", t.status_title),
         email: values.email.clone(),
         number: values.number.clone(),
+        id_number: values.id_number.clone(),
         email_error: error("email"),
         number_error: error("number"),
+        id_number_error: error("id_number"),
         not_found,
     }
 }
@@ -217,14 +263,14 @@ where
     B: BlobStore,
 {
     let values = form.map(|Form(v)| v).unwrap_or_default();
-    let (number, email) = match parse_lookup(&values) {
+    let (number, follower) = match parse_lookup(&values) {
         Ok(parsed) => parsed,
         Err(errors) => {
             let page = form_page(&desk.site, lang, &values, Some(&errors), false);
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let lookup = desk.by_email(&number, &email, source.address()).await;
+    let lookup = find(&desk, &number, &follower, source.address()).await;
     page_for(&desk.site, lookup, lang, &values)
 }
 

@@ -37,7 +37,7 @@ async fn a_ticket_opened_before_terms_gets_one_once() {
             category: Category::Queja,
             requester: Requester {
                 name: PersonName::parse("Rosa Quishpe").unwrap(),
-                email: Email::parse("rosa@example.com").unwrap(),
+                email: Some(Email::parse("rosa@example.com").unwrap()),
                 id_document: None,
                 phone: None,
                 nationality: None,
@@ -50,6 +50,7 @@ async fn a_ticket_opened_before_terms_gets_one_once() {
             mail: None,
             idempotency_key: None,
             linked_to: None,
+            channel: ventanilla_domain::Channel::Formulario,
             acknowledgement: None,
             term: None,
         },

@@ -159,14 +159,17 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
         "GSI1SK".into(),
         s(activity_sk(ticket.last_activity, &ticket.number)),
     );
-    item.insert(
-        "GSI2PK".into(),
-        s(format!("REQUESTER#{}", ticket.requester.email.match_key())),
-    );
-    item.insert(
-        "GSI2SK".into(),
-        s(activity_sk(ticket.created_at, &ticket.number)),
-    );
+    // A ticket without an address is in no requester's list (a sparse index).
+    if let Some(email) = &ticket.requester.email {
+        item.insert(
+            "GSI2PK".into(),
+            s(format!("REQUESTER#{}", email.match_key())),
+        );
+        item.insert(
+            "GSI2SK".into(),
+            s(activity_sk(ticket.created_at, &ticket.number)),
+        );
+    }
     if let Some(due) = ticket.due_key() {
         item.insert("GSI3PK".into(), s(due_pk(ticket.agency.as_str())));
         item.insert("GSI3SK".into(), s(due_sk(due, &ticket.number)));

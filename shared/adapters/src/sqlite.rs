@@ -411,7 +411,8 @@ fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), St
             ticket.agency.as_str(),
             ticket.queue.as_str(),
             ticket.status.wire(),
-            ticket.requester.email.match_key(),
+            // No address, no key: '' matches no requester's address.
+            (ticket.requester.email.as_ref()).map_or_else(String::new, |e| e.match_key()),
             ticket.created_at.to_string(),
             ticket.last_activity.to_string(),
             ticket.version as i64,

@@ -4,7 +4,8 @@
 //!
 //! | file | what it does |
 //! |---|---|
-//! | [`open_ticket`] | a ticket opened from the form, a program or a mail |
+//! | [`open_ticket`] | a ticket opened from the form, a program, a mail or by an agent for a caller |
+//! | [`ticket_fields`] | a ticket request's fields, parsed with every error at once |
 //! | [`receive_mail`] | a mail to the support address: threaded, stored, answered |
 //! | [`look_up`] | a citizen follows their ticket by e-mail and number or by link |
 //! | [`session`] | an agent at work: who they are, what they may touch |
@@ -58,6 +59,7 @@ pub mod session;
 pub mod show_ticket;
 pub mod site;
 pub mod telemetry;
+pub mod ticket_fields;
 pub mod transfer;
 pub mod viewers;
 

@@ -1,6 +1,8 @@
-//! A citizen looks up their ticket: by its number and the e-mail it was opened with, or by
-//! the signed link of its mails. Both ways of missing (no such ticket, someone else's ticket)
-//! answer alike, and misses are counted against the number and the source.
+//! A citizen looks up their ticket: by its number and the e-mail it was opened with, by the
+//! signed link of its mails, or (a ticket an agent opened for a caller who gave no address)
+//! by its number and their ID document's number. Every way of missing (no such ticket,
+//! someone else's ticket) answers alike, and misses are counted against the number and the
+//! source.
 
 use std::time::Duration;
 
@@ -33,7 +35,24 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         source: &str,
     ) -> Result<PublicTicket, AppError> {
         self.look_up(number, source, |ticket| {
-            ticket.requester.email.same_mailbox(email)
+            (ticket.requester.email.as_ref()).is_some_and(|own| own.same_mailbox(email))
+        })
+        .await
+    }
+
+    /// The ticket `number`, if it has no e-mail address and its requester's document number
+    /// is `id_number`; asked from `source`. A ticket with an address is followed by it
+    /// (and its link) only: a document number is easier to come by than a mailbox.
+    pub async fn by_id_number(
+        &self,
+        number: &TicketNumber,
+        id_number: &str,
+        source: &str,
+    ) -> Result<PublicTicket, AppError> {
+        self.look_up(number, source, |ticket| {
+            let requester = &ticket.requester;
+            requester.email.is_none()
+                && (requester.id_document.as_ref()).is_some_and(|d| d.has_number(id_number))
         })
         .await
     }
@@ -45,7 +64,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
             return Err(AppError::NotFound);
         };
         self.look_up(&claim.number, source, |ticket| {
-            links.verify(&claim, &ticket.requester.email)
+            (ticket.requester.email.as_ref()).is_some_and(|own| links.verify(&claim, own))
         })
         .await
     }

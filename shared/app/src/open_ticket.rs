@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use ventanilla_domain::BlobKey;
+use ventanilla_domain::Choice;
 use ventanilla_domain::model::agencies::calendar_changes;
-use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
+use ventanilla_domain::model::agents::{AuditAction, Role};
+use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice};
 use ventanilla_domain::model::screenshots::Screenshot;
 use ventanilla_domain::model::term::Term;
 use ventanilla_domain::model::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
@@ -15,11 +17,13 @@ use ventanilla_domain::ports::{
 };
 use ventanilla_domain::rules::deadline::{day_in_ecuador, due_date, kept_window};
 use ventanilla_domain::{
-    AgencyCode, AttachmentRef, Author, Body, Category, Lang, Message, MessageId, MessageKind,
-    QueueName, Requester, Subject, Ticket, TicketNumber,
+    AgencyCode, AttachmentRef, Author, Body, Category, Channel, FieldError, FieldErrors,
+    FieldProblem, Lang, Message, MessageId, MessageKind, QueueName, Requester, Subject, Ticket,
+    TicketNumber,
 };
 
 use crate::sending::access_url;
+use crate::session::{AgentPorts, Session};
 use crate::{AppError, Desk, Site, attachments};
 
 /// How long an idempotency key keeps returning its first ticket.
@@ -38,6 +42,7 @@ pub struct NewTicket {
     pub mail: Option<MailMeta>,
     pub idempotency_key: Option<IdempotencyKey>,
     pub linked_to: Option<TicketNumber>,
+    pub channel: Channel,
     /// The acknowledgement to queue with the ticket ([`Site::mail_intent`]); [`open`] makes
     /// it about the first message, whatever it said before.
     pub acknowledgement: Option<MailIntent>,
@@ -93,6 +98,7 @@ pub async fn open(
             expires_at: now.plus(IDEMPOTENCY_WINDOW),
         }),
         linked_to: new.linked_to,
+        channel: new.channel,
         mail: acknowledgement,
         due_on: term.as_ref().map(|term| due_date(term, now)),
         term,
@@ -141,6 +147,12 @@ where
         // Spam control counts tickets opened, not forms refused: an opening is taken from
         // the source's allowance before any work (atomically, so parallel requests cannot
         // all pass) and given back when no ticket comes of it.
+        // The form's ticket is followed through its mails and link: it has an address.
+        let Some(email) = request.ticket.requester.email.clone() else {
+            let mut errors = FieldErrors::new();
+            errors.push(FieldError::new("email", FieldProblem::Required));
+            return Err(AppError::Invalid(errors));
+        };
         let now = site.clock.now();
         let source_key = ThrottleKey::personal("open", source, &self.identifiers);
         let limit = site.settings.limits.openings_per_source_per_hour;
@@ -174,11 +186,9 @@ where
         new.acknowledgement =
             Some(site.mail_intent(site.new_mail_id(), ack, MessageId::UNSET, lang, None));
         new.idempotency_key = new.idempotency_key.map(|key| {
-            let pseudonym = self.identifiers.pseudonym(&format!(
-                "{}\n{}",
-                new.requester.email.match_key(),
-                key.as_str()
-            ));
+            let pseudonym =
+                self.identifiers
+                    .pseudonym(&format!("{}\n{}", email.match_key(), key.as_str()));
             IdempotencyKey::parse(&pseudonym)
                 .unwrap_or_else(|_| unreachable!("32 hex digits are a valid key"))
         });
@@ -200,7 +210,7 @@ where
             Opened::Created(ticket, first) => (ticket, Some(first)),
             Opened::Replayed(ticket) => (ticket, None),
         };
-        let access_url = access_url(site, &ticket);
+        let access_url = access_url(site, &ticket.number, &email);
         match &first {
             None => {
                 tracing::info!(ticket = %ticket.number, "idempotent replay");
@@ -223,6 +233,98 @@ where
             ticket,
             access_url,
             replayed: first.is_none(),
+        })
+    }
+}
+
+/// A ticket an agent registers for a citizen who phoned, came to the counter or wrote a
+/// letter, every field already parsed (`ticket_fields::parse` with `Address::Optional`).
+#[derive(Debug)]
+pub struct CallerTicket {
+    pub agency: AgencyCode,
+    pub category: Category,
+    pub requester: Requester,
+    pub subject: Subject,
+    pub description: Body,
+    pub channel: Channel,
+}
+
+/// The ticket opened for a caller, and its acknowledgement's state: `None` when the caller
+/// gave no address (the agent hands them the printed receipt).
+#[derive(Debug)]
+pub struct CallerOpened {
+    pub ticket: Ticket,
+    pub acknowledgement: Option<MailState>,
+}
+
+impl<S, B, M> Session<S, B, M>
+where
+    S: AgentPorts,
+    B: BlobStore,
+    M: Mailer,
+{
+    /// Opens `request` in the agent's agency (an operator's in any), in the queue and with
+    /// the term of its category, as the form would; the citizen with an address gets the
+    /// acknowledgement and its link.
+    pub async fn open_for_caller(&self, request: CallerTicket) -> Result<CallerOpened, AppError> {
+        if request.agency != self.agent().agency && self.agent().role != Role::Operator {
+            return Err(AppError::Forbidden);
+        }
+        if !request.channel.for_agents() {
+            let mut errors = FieldErrors::new();
+            errors.push(FieldError::new("channel", FieldProblem::UnknownValue));
+            return Err(AppError::Invalid(errors));
+        }
+        let site = self.site();
+        let settings = &site.settings;
+        let Some(agency) = settings.agency(&request.agency) else {
+            return Err(AppError::NotFound);
+        };
+        // Said without the words typed for the caller: the address may have been misheard.
+        // Due to the sweeper at once: an acknowledgement counts against the address's daily
+        // notices, which only the functions holding the identifier secret may count, and the
+        // agents' function does not hold it.
+        let acknowledgement = request.requester.email.is_some().then(|| {
+            let ack = Notice::Acknowledgement { quote: false };
+            let intent =
+                site.mail_intent(site.new_mail_id(), ack, MessageId::UNSET, Lang::Es, None);
+            MailIntent {
+                writer_until: intent.queued_at,
+                ..intent
+            }
+        });
+        let new = NewTicket {
+            agency: agency.code.clone(),
+            queue: agency.queue_for(request.category).clone(),
+            category: request.category,
+            requester: request.requester,
+            subject: request.subject,
+            description: request.description,
+            attachments: Vec::new(),
+            mail: None,
+            idempotency_key: None,
+            linked_to: None,
+            channel: request.channel,
+            acknowledgement: acknowledgement.clone(),
+            term: settings.term(&agency.code, request.category),
+        };
+        let desk = &*self.desk;
+        let ticket = match open(&desk.store, site.clock.as_ref(), site.ids.as_ref(), new).await? {
+            Opened::Created(ticket, _) => ticket,
+            // Without an idempotency key every opening is new.
+            Opened::Replayed(_) => return Err(AppError::Store(StoreError::AlreadyExists)),
+        };
+        tracing::info!(ticket = %ticket.number, channel = request.channel.wire(), "ticket opened for a caller");
+        self.audit(
+            AuditAction::OpenForCaller,
+            Some(&ticket.number),
+            format!("channel {}", request.channel.wire()),
+        )
+        .await?;
+        // Queued with the ticket; the sweeper (every minute) sends it.
+        Ok(CallerOpened {
+            ticket,
+            acknowledgement: acknowledgement.map(|_| MailState::Pending),
         })
     }
 }

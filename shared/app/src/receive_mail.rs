@@ -26,7 +26,7 @@ use ventanilla_domain::rules::mail_in::read::{IncomingMail, read};
 use ventanilla_domain::rules::mail_in::sender_check::Judgement;
 use ventanilla_domain::rules::mail_in::sender_check::Receipt;
 use ventanilla_domain::rules::mail_in::support_address::{Delivery, Outcome};
-use ventanilla_domain::{AttachmentRef, Lang, MessageId, Ticket, TicketNumber};
+use ventanilla_domain::{AttachmentRef, Lang, MessageId, Requester, Ticket, TicketNumber};
 
 use crate::attachments;
 use crate::sending::suppress_bounced;
@@ -225,14 +225,14 @@ where
             // the requester's address: mail to it fails. (Anyone who knows a number can send
             // a bounce; it must at least name the address and come from a real mailer.)
             let bounced = match self.store.ticket(number).await {
-                Ok(ticket) if text.contains(&ticket.requester.email.match_key()) => {
-                    suppress_bounced(
-                        site,
-                        &self.store,
-                        &self.identifiers,
-                        &ticket.requester.email,
-                    )
-                    .await
+                Ok(Ticket {
+                    requester:
+                        Requester {
+                            email: Some(email), ..
+                        },
+                    ..
+                }) if text.contains(&email.match_key()) => {
+                    suppress_bounced(site, &self.store, &self.identifiers, &email).await
                 }
                 Ok(_) => Ok(()),
                 Err(error) => Err(error),

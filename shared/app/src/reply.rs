@@ -50,8 +50,9 @@ pub fn still_as_seen(current: &Ticket, seen: Option<u64>) -> Result<(), AppError
 #[derive(Debug)]
 pub struct Replied {
     pub message_id: MessageId,
-    /// Whether the mail provider took it.
-    pub delivered: bool,
+    /// Whether the mail provider took it; `None` when the requester has no address (a
+    /// caller's ticket: the agent tells them).
+    pub delivered: Option<bool>,
     /// The ticket as it stands after the send.
     pub ticket: Ticket,
 }
@@ -98,6 +99,8 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             }
             files.push(stored);
         }
+        // A caller who gave no address is answered by the agent, not by mail.
+        let by_mail = ticket.requester.email.is_some();
         let message = Message {
             id: self.site.ids.message_id(),
             at: self.site.clock.now(),
@@ -105,7 +108,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             author: Author::Agent(self.agent.reference()),
             body: reply.text,
             attachments: files,
-            mail: Some(MailMeta {
+            mail: by_mail.then(|| MailMeta {
                 message_ids: vec![own_id.clone()],
                 raw: None,
                 ..MailMeta::default()
@@ -115,9 +118,10 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         // failed send loses nothing: the queue tries again.
         let id = message.id;
         let (status, seen) = (reply.status, reply.seen_version);
-        let mail = self
-            .site
-            .mail_intent(own_id, Notice::AgentReply, id, Lang::Es, None);
+        let mail = by_mail.then(|| {
+            self.site
+                .mail_intent(own_id, Notice::AgentReply, id, Lang::Es, None)
+        });
         let appended = self
             .append(
                 ticket,
@@ -125,7 +129,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
                 |current| {
                     still_as_seen(current, seen)?;
                     Ok(TicketChange {
-                        undelivered: Some(id),
+                        undelivered: by_mail.then_some(id),
                         ..TicketChange::to_status(
                             current,
                             next_status(current, status)?,
@@ -135,7 +139,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
                     })
                 },
                 message.clone(),
-                Some(mail.clone()),
+                mail.clone(),
             )
             .await;
         let updated = match appended {
@@ -157,11 +161,15 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             status.map_or(String::new(), |s| format!("status {}", s.wire())),
         )
         .await?;
-        let delivered = desk
-            .send_queued(&self.site, &updated, &mail, Some(&message))
-            .await
-            == MailState::Sent;
-        if !delivered {
+        let delivered = match &mail {
+            Some(mail) => Some(
+                desk.send_queued(&self.site, &updated, mail, Some(&message))
+                    .await
+                    == MailState::Sent,
+            ),
+            None => None,
+        };
+        if delivered == Some(false) {
             tracing::error!(ticket = %updated.number, "reply stored, not yet delivered");
         }
         let ticket = desk.store.ticket(&updated.number).await?;

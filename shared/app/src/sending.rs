@@ -20,17 +20,17 @@ use ventanilla_domain::ports::{
     AgencyDirectory, BlobStore, IdentifierSecret, MailError, MailQueue, Mailer, StoreError,
     ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::{Email, Lang, Message, MessageId, MessageKind, Ticket, TicketChange};
+use ventanilla_domain::{
+    Email, Lang, Message, MessageId, MessageKind, Ticket, TicketChange, TicketNumber,
+};
 
 use crate::append::{Step, append};
 use crate::{Desk, Site};
 
 /// The signed link that opens the ticket's status page without typing anything.
-pub fn access_url(site: &Site, ticket: &Ticket) -> String {
+pub fn access_url(site: &Site, number: &TicketNumber, email: &Email) -> String {
     let expires = site.clock.now().plus(site.settings.limits.access_link);
-    let token = site
-        .links
-        .token(&ticket.number, &ticket.requester.email, expires);
+    let token = site.links.token(number, email, expires);
     format!("{}/estado/{token}", site.settings.public_url)
 }
 
@@ -387,6 +387,11 @@ where
         if ticket.erased_at.is_some() {
             return Attempt::Skipped("the ticket's personal data was erased");
         }
+        // Opened for a caller who gave no address: what is owed them is said on the phone
+        // or at the counter, and the console shows it unsent.
+        let Some(to) = ticket.requester.email.clone() else {
+            return Attempt::Skipped("the requester has no e-mail address");
+        };
         // The ticket may have moved since: its admins are the ones to see it parked.
         mail.agency = ticket.agency.clone();
         let Some(about) = thread.iter().find(|m| m.id == mail.intent.about) else {
@@ -400,15 +405,7 @@ where
                 return Attempt::Leave;
             };
             // A bounce on every try; the day's answer only once per mail.
-            match may_notify(
-                site,
-                &self.store,
-                identifiers,
-                &ticket.requester.email,
-                !mail.counted,
-            )
-            .await
-            {
+            match may_notify(site, &self.store, identifiers, &to, !mail.counted).await {
                 Ok(true) => mail.counted = true,
                 Ok(false) => {
                     tracing::info!(ticket = %ticket.number, notice = notice.as_str(), "notice not sent: the address is past its daily answers or bounced");
@@ -427,7 +424,7 @@ where
             };
         };
         let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
-        let access_url = access_url(site, &ticket);
+        let access_url = access_url(site, &ticket.number, &to);
         // A reply answers the citizen's last mail; a notice the mail it was queued for.
         let in_reply_to = match notice {
             Notice::AgentReply => thread
@@ -444,6 +441,7 @@ where
                 Notice::AgentReply | Notice::TermExtended => &desk,
                 _ => &settings.no_reply,
             },
+            to: &to,
             reply_to: &desk,
             mail_domain: &settings.mail_domain,
             agency_name: &agency.name,
@@ -563,6 +561,7 @@ where
             .map_or(ticket.agency.as_str(), |a| a.name.as_str());
         let cx = NoticeContext {
             from: &settings.no_reply,
+            to: &to.email,
             reply_to: &settings.no_reply,
             mail_domain: &settings.mail_domain,
             agency_name,
@@ -576,7 +575,13 @@ where
             in_reply_to: None,
         };
         let today = day_in_ecuador(site.clock.now());
-        let draft = deadline_warning(&ticket, point, Mailbox::new(to.name, to.email), today, cx);
+        let draft = deadline_warning(
+            &ticket,
+            point,
+            Mailbox::new(to.name, to.email.clone()),
+            today,
+            cx,
+        );
         match self.send_within_hold(site, mail, &ticket, draft).await {
             Ok(sent) => Attempt::Sent {
                 sent,

@@ -178,8 +178,10 @@ pub struct StatusFormPage {
     pub frame: Frame,
     pub email: String,
     pub number: String,
+    pub id_number: String,
     pub email_error: Option<String>,
     pub number_error: Option<String>,
+    pub id_number_error: Option<String>,
     pub not_found: bool,
 }
 

@@ -1,23 +1,27 @@
-//! `/tickets`: a page of the agency's queues, one ticket with its thread, its audit trail.
+//! `/tickets`: a page of the agency's queues, one ticket with its thread, its audit trail;
+//! a ticket opened for a caller.
 
 use axum::Json;
 use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use ventanilla_app::list_queue::{DueFilter, ListCursor, ListOrder, QueueFilter};
+use ventanilla_app::open_ticket::CallerTicket;
 use ventanilla_app::session::AgentPorts;
+use ventanilla_app::ticket_fields::{self, Address, TicketFields};
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::Access;
 use ventanilla_domain::ports::{BlobStore, Cursor, DueCursor, Mailer, ThreadCursor};
 use ventanilla_domain::{
-    AgentId, Category, FieldError, FieldErrors, FieldProblem, QueueName, Status,
+    AgentId, Category, Channel, FieldError, FieldErrors, FieldProblem, QueueName, Status,
 };
 use ventanilla_web::{Caller, Problem};
 
-use super::{QueryParams, bad_query};
+use super::{JsonBody, QueryParams, bad_json, bad_query};
 use crate::problem;
-use crate::views::{TicketSummary, TicketView};
+use crate::views::{Receipt, TicketSummary, TicketView};
 
 /// The list's filters, read as text and parsed here, so that every bad one is named in a
 /// problem+json answer; an empty filter is no filter.
@@ -186,4 +190,56 @@ pub(crate) async fn viewing<S: AgentPorts, B, M>(
         })
         .collect();
     Ok(Json(json!({ "others": others })).into_response())
+}
+
+/// `POST /tickets`: a ticket opened for a citizen who phoned, came to the counter or wrote
+/// a letter: the form's fields (the e-mail optional, the agency the agent's own when left
+/// out) and the `channel` it came by.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CallerRequest {
+    #[serde(flatten)]
+    fields: TicketFields,
+    channel: String,
+}
+
+pub(crate) async fn open<S: AgentPorts, B: BlobStore, M: Mailer>(
+    Caller { session, lang }: Caller<S, B, M>,
+    body: JsonBody<CallerRequest>,
+) -> Result<Response, Problem> {
+    let Json(mut request) = body.map_err(bad_json(lang))?;
+    if request.fields.agency.trim().is_empty() {
+        request.fields.agency = session.agent().agency.to_string();
+    }
+    let settings = &session.site().settings;
+    let mut errors = FieldErrors::new();
+    let channel = errors.check(Channel::parse(&request.channel));
+    let parsed = ticket_fields::parse(&request.fields, settings, Address::Optional);
+    if let Err(field_errors) = &parsed {
+        for error in field_errors.iter() {
+            errors.push(error.clone());
+        }
+    }
+    let (Ok(parsed), Some(channel), true) = (parsed, channel, errors.is_empty()) else {
+        return Err(Problem::invalid_fields(&errors, lang));
+    };
+    let request = CallerTicket {
+        agency: parsed.agency.code.clone(),
+        category: parsed.category,
+        requester: parsed.requester,
+        subject: parsed.subject,
+        description: parsed.description,
+        channel,
+    };
+    let opened = session
+        .open_for_caller(request)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let answer = json!({
+        "number": opened.ticket.number.as_str(),
+        "acknowledgement": opened.acknowledgement.map(|state| state.as_str()),
+        "ticket": TicketSummary::from(&opened.ticket),
+        "receipt": Receipt::new(&opened.ticket, session.site(), lang),
+    });
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }

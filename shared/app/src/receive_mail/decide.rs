@@ -69,7 +69,9 @@ async fn thread(
         match store.ticket(&number).await {
             Ok(ticket)
                 if (by_headers && mail.kind.is_automatic())
-                    || sender.is_some_and(|s| ticket.requester.email.same_mailbox(s)) =>
+                    || sender.is_some_and(|s| {
+                        (ticket.requester.email.as_ref()).is_some_and(|own| own.same_mailbox(s))
+                    }) =>
             {
                 return Ok(Some(ticket));
             }
@@ -338,7 +340,7 @@ pub async fn decide(
         category,
         requester: Requester {
             name,
-            email: sender.clone(),
+            email: Some(sender.clone()),
             id_document: None,
             phone: None,
             nationality: None,
@@ -351,6 +353,7 @@ pub async fn decide(
         mail: first_message.mail,
         idempotency_key: None,
         linked_to,
+        channel: ventanilla_domain::Channel::Correo,
         // Held mail is not acknowledged: it may be spam.
         acknowledgement: (!held).then_some(rules.acknowledgement),
         term: (rules.term_of)(category),

@@ -177,6 +177,8 @@ pub enum AuditAction {
     ExtendTerm,
     /// Changed a day of an agency's calendar (and recounted the terms it falls in).
     ChangeCalendar,
+    /// Opened a ticket for a citizen who called, came to the counter or wrote a letter.
+    OpenForCaller,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

@@ -8,17 +8,18 @@ use crate::model::mail::MailMessageId;
 use crate::model::mail_queue::MailIntent;
 use crate::model::term::{Extension, Suspension, Term, TermClock, Warning, WarningPoint};
 use crate::{
-    AgencyCode, AgentId, Body, Category, Email, Gender, IdDocument, Nationality, PersonName, Phone,
-    Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,
+    AgencyCode, AgentId, Body, Category, Channel, Email, Gender, IdDocument, Nationality,
+    PersonName, Phone, Priority, QueueName, Status, Subject, TicketNumber, Timestamp, UserType,
 };
 
 /// The person a ticket is for. A ticket opened by mail knows only the name and address;
-/// one opened by the form knows what the form asks.
+/// one opened by the form knows what the form asks; one an agent opened for a caller may
+/// have no address (the citizen follows it with its number and their ID document).
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
     pub name: PersonName,
-    pub email: Email,
+    pub email: Option<Email>,
     pub id_document: Option<IdDocument>,
     pub phone: Option<Phone>,
     pub nationality: Option<Nationality>,
@@ -45,6 +46,9 @@ pub struct Ticket {
     pub version: u64,
     /// The finished ticket this one follows up, when a follow-up opened a new ticket.
     pub linked_to: Option<TicketNumber>,
+    /// How the request reached the agency; `None` on tickets opened before it was kept.
+    #[serde(default)]
+    pub channel: Option<Channel>,
     /// Agencies that transferred the ticket away and kept a referral: they may read it and
     /// add notes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -91,7 +95,7 @@ impl Ticket {
             assignee: None,
             requester: Requester {
                 name: PersonName::parse("Rosa Quishpe").unwrap(),
-                email: Email::parse("rosa@example.com").unwrap(),
+                email: Some(Email::parse("rosa@example.com").unwrap()),
                 id_document: None,
                 phone: None,
                 nationality: None,
@@ -103,6 +107,7 @@ impl Ticket {
             last_activity: at,
             version: 4,
             linked_to: None,
+            channel: Some(Channel::Formulario),
             referrals: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,
@@ -397,6 +402,7 @@ pub struct TicketDraft {
     pub first_message: Message,
     pub idempotency: Option<IdempotencyClaim>,
     pub linked_to: Option<TicketNumber>,
+    pub channel: Channel,
     /// The acknowledgement owed, queued with the ticket.
     pub mail: Option<MailIntent>,
     pub due_on: Option<chrono::NaiveDate>,
@@ -420,6 +426,7 @@ impl TicketDraft {
             last_activity: self.opened_at,
             version: 1,
             linked_to: self.linked_to,
+            channel: Some(self.channel),
             referrals: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,

@@ -6,12 +6,14 @@ use crate::Labelled;
 use crate::model::mail::{AutoSubmitted, MailDraft, MailMessageId, Mailbox};
 use crate::model::term::WarningPoint;
 use crate::model::time::long_date;
-use crate::{Lang, Message, Ticket, Timestamp};
+use crate::{Email, Lang, Message, Ticket, Timestamp};
 
 /// What a notice needs besides the ticket.
 #[derive(Debug, Clone)]
 pub struct NoticeContext<'a> {
     pub from: &'a Mailbox,
+    /// Whom it goes to: the requester's address (a ticket without one gets no mail).
+    pub to: &'a Email,
     pub reply_to: &'a Mailbox,
     pub mail_domain: &'a str,
     pub agency_name: &'a str,
@@ -156,10 +158,11 @@ pub fn acknowledgement(
             )
         }
     };
+    let to = cx.to;
     let mut draft = mail_about(ticket, subject, text, cx, Some(AutoSubmitted::Replied));
     if !quote {
         // Not even the typed name, as the recipient's display name.
-        draft.to = Mailbox::bare(ticket.requester.email.clone());
+        draft.to = Mailbox::bare(to.clone());
     }
     draft
 }
@@ -296,9 +299,10 @@ pub fn term_extended(ticket: &Ticket, cx: NoticeContext<'_>) -> MailDraft {
             ),
         ),
     };
+    let to = cx.to;
     let mut draft = mail_about(ticket, subject, text, cx, Some(AutoSubmitted::Generated));
     // Not even the typed name, as the recipient's display name.
-    draft.to = Mailbox::bare(ticket.requester.email.clone());
+    draft.to = Mailbox::bare(to.clone());
     draft
 }
 
@@ -390,10 +394,7 @@ fn mail_about(
     references.push(MailMessageId::ticket_anchor(&ticket.number, cx.mail_domain));
     MailDraft {
         from: cx.from.clone(),
-        to: Mailbox::new(
-            ticket.requester.name.as_str(),
-            ticket.requester.email.clone(),
-        ),
+        to: Mailbox::new(ticket.requester.name.as_str(), cx.to.clone()),
         reply_to: Some(cx.reply_to.clone()),
         subject,
         text,

@@ -141,11 +141,30 @@ impl IdDocument {
             IdDocument::Pasaporte(p) => p.as_str(),
         }
     }
+
+    /// Whether `typed` is this document's number, written as people write it (spaces,
+    /// hyphens, lower case).
+    pub fn has_number(&self, typed: &str) -> bool {
+        let typed = without_separators(typed).to_ascii_uppercase();
+        !typed.is_empty() && typed == self.number()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_number_matches_its_document_however_it_is_written() {
+        let cedula = IdDocument::parse(IdType::Cedula, "1714307103").unwrap();
+        assert!(cedula.has_number("171430710-3"));
+        assert!(cedula.has_number(" 1714307103 "));
+        assert!(!cedula.has_number("1714307104"));
+        assert!(!cedula.has_number(""));
+        let passport = IdDocument::parse(IdType::Pasaporte, "ab123456").unwrap();
+        assert!(passport.has_number("AB 123456"));
+        assert!(!passport.has_number("AB12345"));
+    }
 
     fn problem(raw: &str) -> FieldProblem {
         Cedula::parse(raw).unwrap_err().problem

@@ -4,6 +4,7 @@
 mod agency;
 mod blob_key;
 mod category;
+mod channel;
 mod email;
 mod id_document;
 mod person;
@@ -14,6 +15,7 @@ mod ticket_number;
 pub use agency::{AgencyCode, AgentId, QueueName};
 pub use blob_key::BlobKey;
 pub use category::Category;
+pub use channel::Channel;
 pub use email::Email;
 pub use id_document::{Cedula, IdDocument, IdType, Passport};
 pub use person::{Gender, Nationality, PersonName, UserType};
