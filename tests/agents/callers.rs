@@ -230,3 +230,39 @@ async fn a_callers_ticket_is_checked_like_the_form_and_stays_in_the_agents_agenc
         .await;
     assert_eq!(stranger.status, 401);
 }
+
+/// Numbers run in order and a cédula is easy to come by: one document tried on number after
+/// number stops at the number's limit (5 misses an hour), and then even the right number is
+/// refused for it, whatever the source.
+#[tokio::test]
+async fn one_document_tried_on_many_numbers_is_stopped() {
+    let office = Office::new();
+    let agent = office.agent("MDT", Role::Agent).await;
+    let opened = office
+        .call(
+            Some(&agent),
+            "POST",
+            "/api/v1/agent/tickets",
+            Some(caller("", "telefono")),
+        )
+        .await;
+    let number = opened.body["number"].as_str().unwrap().to_owned();
+    for guess in 1..=5 {
+        let wrong = format!("MDT-QUE-2020-{guess:05}");
+        let missed = lookup(&office, json!({"number": wrong, "id_number": "1714307103"})).await;
+        assert_eq!(missed.status, 404, "{}", missed.body);
+    }
+    let right = lookup(
+        &office,
+        json!({"number": number, "id_number": "1714307103"}),
+    )
+    .await;
+    assert_eq!(right.status, 429, "{}", right.body);
+    // Another document on the same number is not held back by it.
+    let other = lookup(
+        &office,
+        json!({"number": number, "id_number": "0102030405"}),
+    )
+    .await;
+    assert_eq!(other.status, 404);
+}

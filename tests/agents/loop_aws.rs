@@ -843,7 +843,12 @@ async fn tickets_opened_for_callers_are_written_under_agent_apis_policy() {
         })
     };
     let (status, with_address) = stack
-        .call(Some(&agent), "POST", "/api/v1/agent/tickets", caller(&citizen))
+        .call(
+            Some(&agent),
+            "POST",
+            "/api/v1/agent/tickets",
+            caller(&citizen),
+        )
         .await;
     assert_eq!(status, 201, "{with_address}");
     assert_eq!(with_address["acknowledgement"], "pending");
@@ -869,4 +874,40 @@ async fn tickets_opened_for_callers_are_written_under_agent_apis_policy() {
         .await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["number"], number);
+}
+
+/// Canned responses on the stand-ins under agent-api's policy: written, filled in for a
+/// ticket, removed (its CANNED items).
+#[tokio::test]
+async fn canned_responses_are_written_and_removed_under_agent_apis_policy() {
+    let stack = Stack::new(true).await;
+    let admin = stack.admin().await;
+    let citizen = format!("{}@example.com", unique("plantilla"));
+    let number = stack.open_ticket(&citizen).await;
+    let id = unique("saludo").to_lowercase().replace('_', "-");
+    let path = format!("/api/v1/agent/canned-responses/{id}");
+    let (status, saved) = stack
+        .call(
+            Some(&admin),
+            "PUT",
+            &path,
+            json!({"title": "Saludo", "text": "Estimada/o {nombre}, sobre {numero}:"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let (status, filled) = stack
+        .call(
+            Some(&admin),
+            "GET",
+            &format!("/api/v1/agent/tickets/{number}/canned-responses"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{filled}");
+    assert!(
+        filled.to_string().contains(&format!("sobre {number}:")),
+        "{filled}"
+    );
+    let (status, removed) = stack.call(Some(&admin), "DELETE", &path, json!(null)).await;
+    assert_eq!(status, 200, "{removed}");
 }

@@ -8,6 +8,7 @@
 mod abuse;
 mod calendar_days;
 mod callers;
+mod canned;
 mod loop_aws;
 mod privacy;
 mod races;

@@ -17,6 +17,7 @@ use ventanilla_adapters::system::SystemClock;
 use ventanilla_domain::Timestamp;
 use ventanilla_domain::model::agencies::{Agency, CalendarDay};
 use ventanilla_domain::model::agents::{Agent, AuditEntry, Role, TokenHash, Viewer};
+use ventanilla_domain::model::canned_responses::{CannedId, CannedResponse};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::QueuedMail;
@@ -172,6 +173,22 @@ impl AgencyDirectory for TransferredMidway {
         day: chrono::NaiveDate,
     ) -> Result<Option<CalendarDay>, StoreError> {
         self.inner.remove_calendar_day(agency, day).await
+    }
+    async fn canned_responses(
+        &self,
+        agency: &AgencyCode,
+    ) -> Result<Vec<CannedResponse>, StoreError> {
+        self.inner.canned_responses(agency).await
+    }
+    async fn save_canned_response(&self, canned: &CannedResponse) -> Result<(), StoreError> {
+        self.inner.save_canned_response(canned).await
+    }
+    async fn remove_canned_response(
+        &self,
+        agency: &AgencyCode,
+        id: &CannedId,
+    ) -> Result<Option<CannedResponse>, StoreError> {
+        self.inner.remove_canned_response(agency, id).await
     }
 }
 

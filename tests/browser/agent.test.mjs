@@ -164,6 +164,7 @@ test('a citizen\'s inline answers are read in order, the history they quoted one
   const answer = await local.sendMail('marta@example.com', 'soporte@ventanilla.example.gob.ec', [
     'From: Marta Chicaiza <marta@example.com>', 'To: soporte@ventanilla.example.gob.ec',
     'Subject: Re: Datos para su trámite', 'Message-ID: <en-linea-1@example.com>',
+    'In-Reply-To: <consulta-1@mdt.gob.ec>',
     'Content-Type: text/plain; charset=utf-8', '',
     'Buenos días:', '',
     'El 3 mar 2025, a las 10:00, Mesa de ayuda <ayuda@mdt.gob.ec> escribió:', '',
@@ -256,6 +257,34 @@ test('a caller without e-mail is registered, gets a printed receipt, and follows
   await Promise.all([status.waitForLoadState('load'), status.click('button[type=submit]')]);
   assert.equal(await status.locator('#ticket-number').count(), 0);
   await citizen.close();
+});
+
+test('a canned response is chosen in the console, filled in for the ticket, and sent as written', async () => {
+  const admin = local.addAgent('MDT', 'admin', 'Rita Admin');
+  const saved = await fetch(`${local.baseUrl}/api/v1/agent/canned-responses/datos-completos`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title: 'Datos completos', text: 'Estimado/a {nombre}: recibimos los datos de {numero}.' }),
+  });
+  assert.equal(saved.status, 200);
+  const number = await openTicketByApi('Datos enviados', 'Envío los datos que faltaban.');
+  const context = await local.browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${local.baseUrl}/agente`);
+  await page.fill('#token', admin);
+  await page.click('#form-ingreso button[type=submit]');
+  await page.click(`text=${number}`);
+  await page.waitForSelector('#r-predefinidas-campo:not([hidden])');
+  await page.fill('#r-texto', 'Buenos días.');
+  await page.selectOption('#r-predefinida', 'datos-completos');
+  assert.equal(await page.inputValue('#r-texto'), `Buenos días.\n\nEstimado/a Luis Tipán: recibimos los datos de ${number}.`);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'r-texto');
+  assert.deepEqual(await seriousViolations(page), [], 'canned response accessibility');
+  await page.click('#f-respuesta button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent === 'Respuesta enviada.');
+  const reply = (await outbox()).find((m) => m.subject.includes('Re: Datos enviados'));
+  assert.ok(reply.text.includes('Estimado/a Luis Tipán: recibimos los datos de'), reply.text);
+  await context.close();
 });
 
 test('under ?lang=en the codes are English words', async () => {

@@ -1122,6 +1122,48 @@ pub async fn a_requester_finds_their_tickets(backend: impl Backend) {
     assert_eq!(found, mine, "newest first, matched case-insensitively");
 }
 
+/// An agency's canned responses are kept apart from every other agency's, replaced by id,
+/// and removed once.
+pub async fn canned_responses_are_kept_per_agency(backend: impl Backend) {
+    use ventanilla_domain::model::canned_responses::{CannedId, CannedResponse};
+    let store = backend.instance().await;
+    let (mine, theirs) = (unique_agency(), unique_agency());
+    let canned = |agency: &AgencyCode, id: &str, text: &str| CannedResponse {
+        agency: agency.clone(),
+        id: CannedId::parse(id).unwrap(),
+        title: format!("Título {id}"),
+        text: text.to_owned(),
+        by: AgentId::parse("ana").unwrap(),
+        at: clock().now(),
+    };
+    for (agency, id) in [
+        (&mine, "b-segunda"),
+        (&mine, "a-primera"),
+        (&theirs, "a-primera"),
+    ] {
+        store
+            .save_canned_response(&canned(agency, id, "Hola {nombre}."))
+            .await
+            .unwrap();
+    }
+    store
+        .save_canned_response(&canned(&mine, "b-segunda", "Reemplazada."))
+        .await
+        .unwrap();
+    let listed = store.canned_responses(&mine).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["a-primera", "b-segunda"]);
+    assert_eq!(listed[1].text, "Reemplazada.");
+    let id = CannedId::parse("a-primera").unwrap();
+    let removed = store.remove_canned_response(&mine, &id).await.unwrap();
+    assert_eq!(removed.map(|c| c.agency), Some(mine.clone()));
+    assert_eq!(
+        store.remove_canned_response(&mine, &id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.canned_responses(&theirs).await.unwrap().len(), 1);
+}
+
 /// A ticket an agent opened for a caller who gave no address is stored and read back
 /// without one (on DynamoDB: in no requester's index entry) and keeps its channel.
 pub async fn a_ticket_without_an_address_is_kept_without_one(backend: impl Backend) {
@@ -1139,7 +1181,13 @@ pub async fn a_ticket_without_an_address_is_kept_without_one(backend: impl Backe
     assert_eq!(read.channel, Some(ventanilla_domain::Channel::Telefono));
     assert_eq!(read, ticket);
     let placeholder = Email::parse("x@example.com").unwrap();
-    assert!(store.requester_tickets(&placeholder).await.unwrap().is_empty());
+    assert!(
+        store
+            .requester_tickets(&placeholder)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn a_thread_keeps_its_order_and_kinds(backend: impl Backend) {
@@ -2078,6 +2126,7 @@ macro_rules! store_contract {
                 unknown_tickets_are_not_found,
                 a_requester_finds_their_tickets,
                 a_ticket_without_an_address_is_kept_without_one,
+                canned_responses_are_kept_per_agency,
                 a_thread_keeps_its_order_and_kinds,
                 status_changes_follow_the_state_machine,
                 throttle_windows_take_atomically_across_instances,

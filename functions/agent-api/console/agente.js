@@ -145,6 +145,7 @@
     const thread = $("t-hilo");
     thread.textContent = "";
     renderMessages(thread, current.messages, current.older, false);
+    if (another) loadCanned(current.number).catch(() => {});
     show("ticket");
     if (another) {
       $("t-otros").textContent = "";
@@ -207,6 +208,20 @@
       more.appendChild(button);
       thread.prepend(more);
     }
+  }
+
+  // The agency's canned responses, filled in for this ticket by the API.
+  let canned = [];
+  async function loadCanned(number) {
+    canned = (await call("GET", "/tickets/" + encodeURIComponent(number) + "/canned-responses")).canned_responses;
+    const select = $("r-predefinida");
+    select.length = 1;
+    for (const c of canned) {
+      const option = document.createElement("option");
+      option.value = c.id; option.textContent = c.title;
+      select.appendChild(option);
+    }
+    $("r-predefinidas-campo").hidden = canned.length === 0;
   }
 
   async function act(work, done) {
@@ -317,6 +332,9 @@
       user_type: $("o-tipo-usuario").value, email: $("o-correo").value, phone: $("o-telefono").value,
       subject: $("o-asunto").value, description: $("o-descripcion").value,
     };
+    // One press, one ticket: the button waits for the answer.
+    const button = $("f-nuevo").querySelector("button[type=submit]");
+    button.disabled = true;
     try {
       const opened = await call("POST", "/tickets", body);
       $("f-nuevo").reset();
@@ -334,11 +352,19 @@
       say("Solicitud registrada: " + receipt.number + (opened.acknowledgement ? ". El acuse sale por correo en un minuto." : "."));
       show("recibo");
       $("recibo-titulo").focus();
-    } catch (error) { say(error.message); }
+    } catch (error) { say(error.message); } finally { button.disabled = false; }
   });
   $("recibo-ticket").addEventListener("click", (e) => {
     e.preventDefault();
     openTicket($("recibo-ticket").hash.slice(1)).catch((err) => say(err.message));
+  });
+  $("r-predefinida").addEventListener("change", () => {
+    const chosen = canned.find((c) => c.id === $("r-predefinida").value);
+    if (!chosen) return;
+    const box = $("r-texto");
+    // Added after what the agent already wrote, never over it.
+    box.value = box.value.trim() ? box.value.trimEnd() + "\n\n" + chosen.text : chosen.text;
+    box.focus();
   });
   $("f-respuesta").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -347,6 +373,7 @@
     actAsSeen(async () => {
       const answer = await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/replies", body);
       $("r-texto").value = "";
+      $("r-predefinida").value = "";
       if (answer.delivered === null) throw new Error("Respuesta guardada. El ciudadano no dejó correo: comuníquesela por teléfono o en ventanilla.");
       if (!answer.delivered) throw new Error("Respuesta guardada; el correo no salió todavía y se reintentará.");
     }, "Respuesta enviada.");
@@ -370,7 +397,7 @@
     act(async () => {
       await call("POST", "/tickets/" + encodeURIComponent(current.number) + "/extension", { reason: $("a-motivo").value });
       $("a-motivo").value = "";
-    }, "Plazo ampliado.");
+    }, current.requester.email ? "Plazo ampliado." : "Plazo ampliado. El ciudadano no dejó correo: comuníqueselo por teléfono o en ventanilla.");
   });
   $("f-transferencia").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -44,6 +44,19 @@ where
             get(routes::calendar::due::<S, B, M>),
         )
         .route(
+            "/api/v1/agent/canned-responses",
+            get(routes::canned_responses::list::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/canned-responses/{id}",
+            put(routes::canned_responses::save::<S, B, M>)
+                .delete(routes::canned_responses::remove::<S, B, M>),
+        )
+        .route(
+            "/api/v1/agent/tickets/{number}/canned-responses",
+            get(routes::canned_responses::for_ticket::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/calendar/days",
             get(routes::calendar::days::<S, B, M>),
         )

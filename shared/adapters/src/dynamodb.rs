@@ -34,6 +34,7 @@ use aws_sdk_dynamodb::types::{
 };
 use ventanilla_domain::model::agencies::{Agency, CalendarDay};
 use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash, Viewer};
+use ventanilla_domain::model::canned_responses::{CannedId, CannedResponse};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};

@@ -11,6 +11,7 @@ use crate::agency_cache::AgencyCache;
 use rusqlite::{Connection, OptionalExtension, params};
 use ventanilla_domain::model::agencies::{Agency, CalendarDay};
 use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash, Viewer};
+use ventanilla_domain::model::canned_responses::{CannedId, CannedResponse};
 use ventanilla_domain::model::erasure::Erasure;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
@@ -25,7 +26,7 @@ mod directory;
 mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA: &str = "
 -- due_key and warn_on since schema 7: `Ticket::due_key` (NULL once finished) and the day
@@ -123,6 +124,13 @@ CREATE TABLE IF NOT EXISTS calendar_days (
     day    TEXT NOT NULL,
     entry  TEXT NOT NULL,
     PRIMARY KEY (agency, day)
+);
+-- Since schema 9: the agencies' canned responses.
+CREATE TABLE IF NOT EXISTS canned_responses (
+    agency TEXT NOT NULL,
+    id     TEXT NOT NULL,
+    entry  TEXT NOT NULL,
+    PRIMARY KEY (agency, id)
 );
 ";
 

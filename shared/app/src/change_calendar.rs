@@ -5,7 +5,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use ventanilla_domain::model::agencies::{CalendarDay, DayChange, calendar_changes};
-use ventanilla_domain::model::agents::{AuditAction, Role};
+use ventanilla_domain::model::agents::AuditAction;
 use ventanilla_domain::model::field::display_name;
 use ventanilla_domain::model::time::long_date;
 use ventanilla_domain::ports::{DueQuery, StoreError};
@@ -109,30 +109,13 @@ pub fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
     (day(1, 1), day(12, 31))
 }
 
-fn invalid(field: &'static str, problem: FieldProblem) -> AppError {
-    let mut errors = FieldErrors::new();
-    errors.push(FieldError::new(field, problem));
-    AppError::Invalid(errors)
-}
-
 /// The date of a path or a query, as `field`.
 pub fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, AppError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| invalid(field, FieldProblem::InvalidFormat))
+        .map_err(|_| AppError::invalid(FieldError::new(field, FieldProblem::InvalidFormat)))
 }
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
-    /// The agency whose calendar the agent changes: their own (admins), or any configured
-    /// one (operators).
-    fn calendar_agency(&self, agency: Option<&str>) -> Result<AgencyCode, AppError> {
-        self.require(Role::Admin)?;
-        let code = self.readable_agency(agency)?;
-        if code != self.agent.agency {
-            self.require(Role::Operator)?;
-        }
-        Ok(code)
-    }
-
     /// The days a year's calendar may change: last year to two years ahead.
     fn changeable(&self, day: NaiveDate) -> Result<(), AppError> {
         let this_year = day_in_ecuador(self.site.clock.now()).year();
@@ -140,13 +123,13 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         if (first..=last).contains(&day.year()) {
             Ok(())
         } else {
-            Err(invalid(
+            Err(AppError::invalid(FieldError::new(
                 "day",
                 FieldProblem::OutOfRange {
                     first: format!("{first}-01-01"),
                     last: format!("{last}-12-31"),
                 },
-            ))
+            )))
         }
     }
 
@@ -158,7 +141,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         day: &str,
         request: CalendarDayRequest,
     ) -> Result<(CalendarDay, Recount), AppError> {
-        let agency = self.calendar_agency(request.agency.as_deref())?;
+        let agency = self.managed_agency(request.agency.as_deref())?;
         let mut errors = FieldErrors::new();
         let day = errors.check(
             NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d")
@@ -180,19 +163,22 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let national = Calendar::national(day.year(), day.year());
         let rests = !national.is_business_day(day);
         if rests != (kind == DayChange::MakeUpDay) {
-            return Err(invalid("day", FieldProblem::ChangesNothing));
+            return Err(AppError::invalid(FieldError::new(
+                "day",
+                FieldProblem::ChangesNothing,
+            )));
         }
         let store = &self.desk.store;
         let (first, last) = year_bounds(day.year());
         let in_year = store.calendar_days(&agency, first, last).await?;
         let replaces = in_year.iter().any(|d| d.day == day);
         if !replaces && in_year.len() >= MAX_DAYS_PER_YEAR {
-            return Err(invalid(
+            return Err(AppError::invalid(FieldError::new(
                 "day",
                 FieldProblem::TooMany {
                     max: MAX_DAYS_PER_YEAR,
                 },
-            ));
+            )));
         }
         let changed = CalendarDay {
             agency: agency.clone(),
@@ -222,7 +208,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         day: &str,
         agency: Option<&str>,
     ) -> Result<(Option<CalendarDay>, Recount), AppError> {
-        let agency = self.calendar_agency(agency)?;
+        let agency = self.managed_agency(agency)?;
         let day = parse_day("day", day)?;
         self.changeable(day)?;
         let removed = self.desk.store.remove_calendar_day(&agency, day).await?;
@@ -249,18 +235,6 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             return Err(AppError::NotFound);
         }
         Ok((removed, recount))
-    }
-
-    /// The agency an agent reads the calendar of: their own by default; any configured one
-    /// (a calendar is public).
-    fn readable_agency(&self, agency: Option<&str>) -> Result<AgencyCode, AppError> {
-        match agency.map(str::trim).filter(|t| !t.is_empty()) {
-            None => Ok(self.agent.agency.clone()),
-            Some(text) => AgencyCode::parse(text)
-                .ok()
-                .filter(|code| self.site.settings.agency(code).is_some())
-                .ok_or_else(|| invalid("agency", FieldProblem::UnknownValue)),
-        }
     }
 
     /// The days `agency` (`readable_agency`) rests in `year`, and works to make up.

@@ -13,6 +13,7 @@
 //! | [`show_ticket`] | a ticket with its thread, as an agent opens it; its audit trail |
 //! | [`reply`] | an agent's public reply, sent to the citizen by mail |
 //! | [`note`] | an internal note |
+//! | [`canned_responses`] | an agency's canned responses, written by admins, filled in for a ticket |
 //! | [`transfer`] | a ticket sent to another agency or queue |
 //! | [`agencies`] | agencies saved at run time, with their queues and rules |
 //! | [`requester_data`] | a requester's rights of access and erasure |
@@ -36,6 +37,7 @@ pub mod agencies;
 pub mod agents;
 pub mod append;
 pub mod attachments;
+pub mod canned_responses;
 pub mod change;
 pub mod change_calendar;
 pub mod config;

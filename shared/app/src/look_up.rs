@@ -34,7 +34,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         email: &Email,
         source: &str,
     ) -> Result<PublicTicket, AppError> {
-        self.look_up(number, source, |ticket| {
+        self.look_up(number, source, None, |ticket| {
             (ticket.requester.email.as_ref()).is_some_and(|own| own.same_mailbox(email))
         })
         .await
@@ -49,7 +49,15 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         id_number: &str,
         source: &str,
     ) -> Result<PublicTicket, AppError> {
-        self.look_up(number, source, |ticket| {
+        // Misses count against the document number too: one cédula tried on number after
+        // number (they run in order) stops at the number's limit, from any source.
+        let typed = id_number
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect::<String>()
+            .to_uppercase();
+        let follower = ThrottleKey::personal("miss-id", &typed, &self.identifiers);
+        self.look_up(number, source, Some(follower), |ticket| {
             let requester = &ticket.requester;
             requester.email.is_none()
                 && (requester.id_document.as_ref()).is_some_and(|d| d.has_number(id_number))
@@ -63,27 +71,32 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         let Some(claim) = links.claim(token, self.site.clock.now()) else {
             return Err(AppError::NotFound);
         };
-        self.look_up(&claim.number, source, |ticket| {
+        self.look_up(&claim.number, source, None, |ticket| {
             (ticket.requester.email.as_ref()).is_some_and(|own| links.verify(&claim, own))
         })
         .await
     }
 
-    /// Finds the ticket if `matches` accepts its requester. Both ways of missing take the
-    /// same path from here on.
+    /// Finds the ticket if `matches` accepts its requester. Every way of missing takes the
+    /// same path from here on. `follower`: a miss counter of what the asker typed, which
+    /// refuses them before anything is read once past the number's limit.
     async fn look_up(
         &self,
         number: &TicketNumber,
         source: &str,
+        follower: Option<ThrottleKey>,
         matches: impl Fn(&Ticket) -> bool,
     ) -> Result<PublicTicket, AppError> {
-        let keys = self.miss_keys(number, source);
+        let mut keys = self.miss_keys(number, source).to_vec();
+        let per_number = self.site.settings.limits.lookup_misses_per_number_per_hour;
+        keys.extend(follower.map(|key| (key, per_number)));
         let throttled = AppError::TooMany { retry_after: HOUR };
         // Misses cost the guesser, not the owner: a source past its limit is refused before
         // anything is read; a number being guessed at still opens for the right e-mail or a
         // valid link, and answers every wrong one as throttled.
-        let [number_guessed, source_over] = self.over_limit(&keys).await?;
-        if source_over {
+        let over = self.over_limit(&keys).await?;
+        let number_guessed = over.first().copied().unwrap_or(false);
+        if over.iter().skip(1).any(|&over| over) {
             return Err(throttled);
         }
         // One read for the ticket and its thread: on DynamoDB one Query instead of a GetItem
@@ -138,18 +151,15 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
     }
 
     /// Which of the miss counters (`keys`, in their order) are at their limit.
-    async fn over_limit<const N: usize>(
-        &self,
-        keys: &[(ThrottleKey, u64); N],
-    ) -> Result<[bool; N], StoreError> {
+    async fn over_limit(&self, keys: &[(ThrottleKey, u64)]) -> Result<Vec<bool>, StoreError> {
         let now = self.site.clock.now();
         let names: Vec<ThrottleKey> = keys.iter().map(|(key, _)| key.clone()).collect();
         let counts = self.store.counts(&names, HOUR, now).await?;
-        let mut over = [false; N];
-        for ((flag, count), (_, limit)) in over.iter_mut().zip(&counts).zip(keys) {
-            *flag = count >= limit;
-        }
-        Ok(over)
+        Ok(counts
+            .iter()
+            .zip(keys)
+            .map(|(count, (_, limit))| count >= limit)
+            .collect())
     }
 
     async fn count_miss(&self, keys: &[(ThrottleKey, u64)]) {

@@ -8,7 +8,9 @@ use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, MailQueue, StoreError, Throttle, TicketStore,
 };
-use ventanilla_domain::{Message, Ticket, TicketChange, TicketNumber};
+use ventanilla_domain::{
+    AgencyCode, FieldError, FieldProblem, Message, Ticket, TicketChange, TicketNumber,
+};
 
 use std::sync::Arc;
 
@@ -56,6 +58,31 @@ impl<S, B, M> std::fmt::Debug for Session<S, B, M> {
 }
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
+    /// The agency whose settings (calendar, canned responses) the agent changes: their own
+    /// (admins), or any configured one (operators).
+    pub(crate) fn managed_agency(&self, agency: Option<&str>) -> Result<AgencyCode, AppError> {
+        self.require(Role::Admin)?;
+        let code = self.readable_agency(agency)?;
+        if code != self.agent.agency {
+            self.require(Role::Operator)?;
+        }
+        Ok(code)
+    }
+
+    /// The agency an agent names (a calendar's, which is public): their own by default; any
+    /// configured one.
+    pub(crate) fn readable_agency(&self, agency: Option<&str>) -> Result<AgencyCode, AppError> {
+        match agency.map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(self.agent.agency.clone()),
+            Some(text) => AgencyCode::parse(text)
+                .ok()
+                .filter(|code| self.site.settings.agency(code).is_some())
+                .ok_or_else(|| {
+                    AppError::invalid(FieldError::new("agency", FieldProblem::UnknownValue))
+                }),
+        }
+    }
+
     /// The session of the active agent whose token this is (the bearer token as sent).
     pub async fn open(desk: Arc<Desk<S, B, M, ()>>, token: Option<&str>) -> Result<Self, AppError> {
         let token = token

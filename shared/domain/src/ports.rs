@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::BlobKey;
 use crate::model::agencies::{Agency, CalendarDay};
 use crate::model::agents::{Agent, AuditEntry, TokenHash, Viewer};
+use crate::model::canned_responses::{CannedId, CannedResponse};
 use crate::model::erasure::Erasure;
 use crate::model::mail::{MailMessageId, OutgoingMail};
 use crate::model::mail_queue::QueuedMail;
@@ -406,6 +407,25 @@ pub trait AgencyDirectory: Send + Sync {
         agency: &AgencyCode,
         day: chrono::NaiveDate,
     ) -> impl Future<Output = Result<Option<CalendarDay>, StoreError>> + Send;
+
+    /// The agency's canned responses, by id.
+    fn canned_responses(
+        &self,
+        agency: &AgencyCode,
+    ) -> impl Future<Output = Result<Vec<CannedResponse>, StoreError>> + Send;
+
+    /// Writes a canned response over the agency's one of the same id, if any.
+    fn save_canned_response(
+        &self,
+        canned: &CannedResponse,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the agency's canned response `id`, and returns it (`None`: there was none).
+    fn remove_canned_response(
+        &self,
+        agency: &AgencyCode,
+        id: &CannedId,
+    ) -> impl Future<Output = Result<Option<CannedResponse>, StoreError>> + Send;
 }
 
 /// Who did what, when: written by every agent action, read by admins.

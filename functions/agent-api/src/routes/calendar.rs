@@ -116,11 +116,12 @@ pub(crate) struct YearQuestion {
     agency: Option<String>,
 }
 
-/// `?agency=CODE`, for an operator removing another agency's day.
+/// `?agency=CODE`, for an operator reading or removing another agency's day or canned
+/// response.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct AgencyParam {
-    agency: Option<String>,
+    pub(crate) agency: Option<String>,
 }
 
 /// The days of a year an agency rests (the national holidays and its own) and works to

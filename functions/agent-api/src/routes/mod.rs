@@ -3,6 +3,7 @@
 pub mod agencies;
 pub mod agents;
 pub mod calendar;
+pub mod canned_responses;
 pub mod changes;
 pub mod extensions;
 pub mod notes;

@@ -274,6 +274,57 @@ impl AgencyDirectory for DynamoStore {
             .map(|item| from_attribute(&item, "day"))
             .transpose()
     }
+
+    async fn canned_responses(
+        &self,
+        agency: &AgencyCode,
+    ) -> Result<Vec<CannedResponse>, StoreError> {
+        // Ids are lower-case letters, digits and hyphens: all sort between "#" and "#~".
+        let range = (format!("{agency}#"), format!("{agency}#~"));
+        let items = self.items_between(None, CANNED.into(), Some(range)).await?;
+        items
+            .iter()
+            .map(|item| from_attribute(item, "canned"))
+            .collect()
+    }
+
+    async fn save_canned_response(&self, canned: &CannedResponse) -> Result<(), StoreError> {
+        let mut item = key(CANNED.into(), &canned_sk(&canned.agency, &canned.id));
+        item.insert(
+            "canned".into(),
+            serde_dynamo::to_attribute_value(canned).map_err(unavailable)?,
+        );
+        self.put_item(item).await
+    }
+
+    async fn remove_canned_response(
+        &self,
+        agency: &AgencyCode,
+        id: &CannedId,
+    ) -> Result<Option<CannedResponse>, StoreError> {
+        let output = self
+            .client
+            .get()
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CANNED.into(), &canned_sk(agency, id))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .attributes
+            .map(|item| from_attribute(&item, "canned"))
+            .transpose()
+    }
+}
+
+/// The partition of every agency's canned responses, sorted by agency and id: one Query reads
+/// an agency's.
+const CANNED: &str = "CANNED";
+
+fn canned_sk(agency: &AgencyCode, id: &CannedId) -> String {
+    format!("{agency}#{}", id.as_str())
 }
 
 /// The partition of every agency's changed days, sorted by agency and day: one Query reads

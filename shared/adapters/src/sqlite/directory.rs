@@ -305,6 +305,57 @@ impl AgencyDirectory for SqliteStore {
             .await?;
         Ok(removed)
     }
+
+    async fn canned_responses(
+        &self,
+        agency: &AgencyCode,
+    ) -> Result<Vec<CannedResponse>, StoreError> {
+        let agency = agency.as_str().to_owned();
+        self.transaction(move |tx| {
+            json_rows(
+                tx,
+                "SELECT entry FROM canned_responses WHERE agency = ?1 ORDER BY id",
+                params![agency],
+            )
+        })
+        .await
+    }
+
+    async fn save_canned_response(&self, canned: &CannedResponse) -> Result<(), StoreError> {
+        let json = to_json(canned)?;
+        let (agency, id) = (
+            canned.agency.as_str().to_owned(),
+            canned.id.as_str().to_owned(),
+        );
+        self.transaction(move |tx| {
+            execute(
+                tx,
+                "INSERT INTO canned_responses (agency, id, entry) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (agency, id) DO UPDATE SET entry = excluded.entry",
+                params![agency, id, json],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_canned_response(
+        &self,
+        agency: &AgencyCode,
+        id: &CannedId,
+    ) -> Result<Option<CannedResponse>, StoreError> {
+        let (agency, id) = (agency.as_str().to_owned(), id.as_str().to_owned());
+        self.transaction(move |tx| {
+            let removed: Vec<CannedResponse> = json_rows(
+                tx,
+                "DELETE FROM canned_responses WHERE agency = ?1 AND id = ?2 RETURNING entry",
+                params![agency, id],
+            )?;
+            Ok(removed.into_iter().next())
+        })
+        .await
+    }
 }
 
 impl AuditLog for SqliteStore {

@@ -231,11 +231,13 @@ pub async fn decide(
     let Some(sender) = sender else {
         return Ok(Outcome::NoSender);
     };
-    // What the citizen wrote now comes first, with the history it quoted kept under it.
-    // A mail with no new text of its own (a bare forward) opens a ticket with all of it,
-    // and adds to a ticket as a message without text, its history under it.
+    // What the citizen wrote now comes first, with the history it quoted kept under it. A
+    // first mail that answers nothing of ours (no parents: a new message, a forward of a
+    // complaint, text that quotes someone) or has no new text of its own opens its ticket
+    // with all of it; a follow-up without new text is a message without text, its history
+    // under it.
     let citizen_message = |opening: bool| {
-        let whole = opening && mail.reply.new_text.trim().is_empty();
+        let whole = opening && (mail.parents.is_empty() || mail.reply.new_text.trim().is_empty());
         let (text, quoted) = if whole {
             (mail.text.as_str(), None)
         } else {

@@ -179,6 +179,8 @@ pub enum AuditAction {
     ChangeCalendar,
     /// Opened a ticket for a citizen who called, came to the counter or wrote a letter.
     OpenForCaller,
+    /// Wrote or removed one of the agency's canned responses.
+    ManageCannedResponses,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

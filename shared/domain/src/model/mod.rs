@@ -3,6 +3,7 @@
 
 pub mod agencies;
 pub mod agents;
+pub mod canned_responses;
 pub mod erasure;
 pub mod field;
 pub mod lang;

@@ -14,7 +14,9 @@ choice! {
 }
 
 impl Channel {
-    /// The channels an agent registers a ticket from; the other two open tickets themselves.
+    /// The channels an agent registers a ticket from: all but the form, which opens its own
+    /// (`correo` for a mail that reached an agent's own mailbox rather than the support
+    /// address).
     pub fn for_agents(self) -> bool {
         !matches!(self, Channel::Formulario)
     }

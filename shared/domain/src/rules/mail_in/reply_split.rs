@@ -192,18 +192,37 @@ enum Cut {
 }
 
 /// A line of a `>` quote, or a line the quoting client wrapped out of it: unmarked, right
-/// between a long quoted line and another quoted line ("> … Nullam pharetra d\nignissim
-/// odio?\n>").
+/// between a long quoted line and another quoted line, and going on with its sentence in
+/// lower case ("> … Nullam pharetra d\nignissim odio?\n>"). An answer typed there starts
+/// as a sentence does ("Sí, ciérrenlo") and stays the sender's.
 fn in_quote(lines: &[&str], index: usize) -> bool {
     let line = lines[index];
     is_quoted(line)
         || (index > 0
             && index + 1 < lines.len()
-            && !line.trim().is_empty()
+            && line
+                .trim_start()
+                .chars()
+                .next()
+                .is_some_and(char::is_lowercase)
             && is_quoted(lines[index - 1])
             && lines[index - 1].chars().count() >= 60
             && is_quoted(lines[index + 1]))
 }
+
+/// The first line of a confidentiality notice that mail servers add below everything.
+static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?xi)^\s*[*_]*\s*(
+            aviso\ (legal|de\ confidencialidad|de\ privacidad)(\W|$)
+          | confidencialidad\s*:
+          | confidentiality(\ notice)?\s*:
+          | disclaimer\s*:
+          | (este|el\ presente)\ (mensaje|correo)(\ electr[oó]nico)?(\ y\ sus\ (anexos|adjuntos))?\ (es|son|contiene|puede|est[aá])\W
+          | this\ (e-?mail|message)(\ and\ any\ attachments)?\ (is|contains|may)\W
+        )",
+    )
+});
 
 /// Where the history starts, if anywhere, and how. `quote_to_end[i]`: whether every line
 /// from `i` on is blank or quoted. `after_quote`: the lines follow a quote the sender wrote
@@ -218,6 +237,7 @@ fn cut_at(lines: &[&str], quote_to_end: &[bool], after_quote: bool) -> Option<(u
         if SEPARATOR.is_match(line)
             || MOBILE_SIGNATURE.is_match(line)
             || (after_quote && is_delimiter_only(line) && trimmed.chars().count() >= 2)
+            || (after_quote && FOOTER.is_match(line))
         {
             return Some((index, Cut::Rest));
         }
@@ -455,6 +475,18 @@ mod tests {
         let split = split_reply(bottom);
         assert_eq!(split.new_text, "Sí, ya lo envié.");
         assert_eq!(split.quoted, "El 3 mar 2025, Ana <a@b.ec> escribió:\n> ¿Y?");
+    }
+
+    #[test]
+    fn an_answer_under_a_long_question_and_a_reply_above_a_disclaimer_read_right() {
+        // Typed right under a long quoted question, with no blank line: the citizen's.
+        let answer = "Hola\n\n> ¿Desea que cerremos el ticket o prefiere que lo mantengamos abierto por ahora?\nSí, ciérrenlo\n> Atentamente,\n> Mesa\n";
+        assert!(split_reply(answer).new_text.contains("Sí, ciérrenlo"));
+        // A confidentiality notice below a top-posted reply's quote is not an inline answer.
+        let notice = "Gracias.\n\nEl lun, 3 mar 2025, Ventanilla <s@x.gob.ec> escribió:\n> texto\n> Saludos\n\nAVISO DE CONFIDENCIALIDAD: este mensaje es para su destinatario.\n";
+        let split = split_reply(notice);
+        assert_eq!(split.new_text, "Gracias.");
+        assert!(split.quoted.ends_with("para su destinatario."));
     }
 
     #[test]
