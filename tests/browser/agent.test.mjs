@@ -34,6 +34,13 @@ async function openTicketByApi(subject, description) {
   return (await response.json()).number;
 }
 
+/** Opens the console and signs in with `token` (`query`: `?lang=en`). */
+async function signIn(page, token, query = '') {
+  await page.goto(`${local.baseUrl}/agente${query}`);
+  await page.fill('#token', token);
+  await page.click('#form-ingreso button[type=submit]');
+}
+
 async function outbox() {
   const dir = join(local.dataDir, 'outbox');
   return Promise.all(readdirSync(dir).map((f) => simpleParser(readFileSync(join(dir, f)))));
@@ -47,9 +54,7 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
 
   const context = await local.browser.newContext({ bypassCSP: true, locale: 'es-EC' });
   const page = await context.newPage();
-  await page.goto(`${local.baseUrl}/agente`);
-  await page.fill('#token', token);
-  await page.click('#form-ingreso button[type=submit]');
+  await signIn(page, token);
   await page.waitForSelector(`text=${number}`);
   assert.match(await page.textContent('#quien'), /Ana Agente · MDT · Supervisor$/);
   // Codes are words: the status, the priority, the ticket's age.
@@ -119,16 +124,12 @@ test('an answer that would cross a colleague\'s is held, what is new is shown, a
   // Raúl has the ticket open in his console; Eva opens it and is told.
   const theirs = await local.browser.newContext({ bypassCSP: true });
   const raul = await theirs.newPage();
-  await raul.goto(`${local.baseUrl}/agente`);
-  await raul.fill('#token', colleague);
-  await raul.click('#form-ingreso button[type=submit]');
+  await signIn(raul, colleague);
   await raul.click(`text=${number}`);
   await raul.waitForSelector('#t-hilo li');
   const context = await local.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(`${local.baseUrl}/agente`);
-  await page.fill('#token', token);
-  await page.click('#form-ingreso button[type=submit]');
+  await signIn(page, token);
   await page.click(`text=${number}`);
   await page.waitForSelector('#t-hilo li');
   await page.waitForFunction(() => document.getElementById('t-otros').textContent.length > 0);
@@ -176,9 +177,7 @@ test('a citizen\'s inline answers are read in order, the history they quoted one
   assert.match(number, /^MDT-/, answer);
   const context = await local.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(`${local.baseUrl}/agente`);
-  await page.fill('#token', token);
-  await page.click('#form-ingreso button[type=submit]');
+  await signIn(page, token);
   await page.click(`text=${number}`);
   await page.waitForSelector('#t-hilo li.citizen_message');
   const first = page.locator('#t-hilo li.citizen_message').first();
@@ -200,9 +199,7 @@ test('a caller without e-mail is registered, gets a printed receipt, and follows
   const token = local.addAgent('MDT', 'agent', 'Olga Agente');
   const context = await local.browser.newContext({ bypassCSP: true, locale: 'es-EC' });
   const page = await context.newPage();
-  await page.goto(`${local.baseUrl}/agente`);
-  await page.fill('#token', token);
-  await page.click('#form-ingreso button[type=submit]');
+  await signIn(page, token);
   await page.waitForSelector('#cola:not([hidden])');
   await page.click('#nuevo-abrir');
   assert.equal(await page.evaluate(() => document.activeElement.id), 'nuevo-titulo');
@@ -270,9 +267,7 @@ test('a canned response is chosen in the console, filled in for the ticket, and 
   const number = await openTicketByApi('Datos enviados', 'Envío los datos que faltaban.');
   const context = await local.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(`${local.baseUrl}/agente`);
-  await page.fill('#token', admin);
-  await page.click('#form-ingreso button[type=submit]');
+  await signIn(page, admin);
   await page.click(`text=${number}`);
   await page.waitForSelector('#r-predefinidas-campo:not([hidden])');
   await page.fill('#r-texto', 'Buenos días.');
@@ -292,9 +287,7 @@ test('under ?lang=en the codes are English words', async () => {
   const number = await openTicketByApi('Slow answer', 'Nobody answered me.');
   const context = await local.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(`${local.baseUrl}/agente?lang=en`);
-  await page.fill('#token', token);
-  await page.click('#form-ingreso button[type=submit]');
+  await signIn(page, token, '?lang=en');
   await page.waitForSelector(`text=${number}`);
   assert.match(await page.textContent('#quien'), /Tom Agent · MDT · Agent$/);
   assert.match(await page.locator(`#tickets tr:has-text("${number}")`).textContent(), /today\s*New\s*Normal/);
@@ -305,9 +298,7 @@ test('under ?lang=en the codes are English words', async () => {
 test('a wrong token is refused and the console stays signed out', async () => {
   const context = await local.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${local.baseUrl}/agente`);
-  await page.fill('#token', 'vnt_' + 'A'.repeat(43));
-  await page.click('#form-ingreso button[type=submit]');
+  await signIn(page, 'vnt_' + 'A'.repeat(43));
   await page.waitForFunction(() => document.getElementById('aviso').textContent.length > 0);
   assert.match(await page.textContent('#aviso'), /Token no válido/);
   assert.equal(await page.isVisible('#ingreso'), true);

@@ -78,6 +78,30 @@ impl DynamoStore {
         }
     }
 
+    /// Deletes the item under `pk` and `sk`, and reads its `attribute` as it was (`None`:
+    /// there was none).
+    async fn delete_returning<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        attribute: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get()
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .attributes
+            .map(|item| from_attribute(&item, attribute))
+            .transpose()
+    }
+
     pub(super) async fn put_item(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .get()
@@ -259,20 +283,8 @@ impl AgencyDirectory for DynamoStore {
         agency: &AgencyCode,
         day: chrono::NaiveDate,
     ) -> Result<Option<CalendarDay>, StoreError> {
-        let output = self
-            .client
-            .get()
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CALENDAR.into(), &calendar_sk(agency, day))))
-            .return_values(ReturnValue::AllOld)
-            .send()
+        self.delete_returning(CALENDAR.into(), &calendar_sk(agency, day), "day")
             .await
-            .map_err(unavailable)?;
-        output
-            .attributes
-            .map(|item| from_attribute(&item, "day"))
-            .transpose()
     }
 
     async fn canned_responses(
@@ -302,20 +314,8 @@ impl AgencyDirectory for DynamoStore {
         agency: &AgencyCode,
         id: &CannedId,
     ) -> Result<Option<CannedResponse>, StoreError> {
-        let output = self
-            .client
-            .get()
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CANNED.into(), &canned_sk(agency, id))))
-            .return_values(ReturnValue::AllOld)
-            .send()
+        self.delete_returning(CANNED.into(), &canned_sk(agency, id), "canned")
             .await
-            .map_err(unavailable)?;
-        output
-            .attributes
-            .map(|item| from_attribute(&item, "canned"))
-            .transpose()
     }
 }
 
