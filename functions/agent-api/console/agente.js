@@ -145,7 +145,8 @@
     const thread = $("t-hilo");
     thread.textContent = "";
     renderMessages(thread, current.messages, current.older, false);
-    if (another) loadCanned(current.number).catch(() => {});
+    // Filled in afresh at every reading: the due date may have moved.
+    loadCanned(current.number).catch(() => {});
     show("ticket");
     if (another) {
       $("t-otros").textContent = "";
@@ -211,11 +212,17 @@
   }
 
   // The agency's canned responses, filled in for this ticket by the API.
+  // Emptied before each load and filled only if the ticket is still the one shown: never
+  // another ticket's citizen's name in this one's answer.
   let canned = [];
   async function loadCanned(number) {
-    canned = (await call("GET", "/tickets/" + encodeURIComponent(number) + "/canned-responses")).canned_responses;
+    canned = [];
     const select = $("r-predefinida");
     select.length = 1;
+    $("r-predefinidas-campo").hidden = true;
+    const loaded = (await call("GET", "/tickets/" + encodeURIComponent(number) + "/canned-responses")).canned_responses;
+    if (!current || current.number !== number) return;
+    canned = loaded;
     for (const c of canned) {
       const option = document.createElement("option");
       option.value = c.id; option.textContent = c.title;

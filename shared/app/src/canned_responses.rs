@@ -124,10 +124,12 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let canned = self.desk.store.canned_responses(&ticket.agency).await?;
         Ok(canned
             .into_iter()
-            .map(|c| FilledResponse {
-                text: c.for_ticket(&ticket, lang),
-                id: c.id,
-                title: c.title,
+            .filter_map(|c| {
+                Some(FilledResponse {
+                    text: c.for_ticket(&ticket, lang)?,
+                    id: c.id,
+                    title: c.title,
+                })
             })
             .collect())
     }

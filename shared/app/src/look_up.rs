@@ -50,7 +50,10 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         source: &str,
     ) -> Result<PublicTicket, AppError> {
         // Misses count against the document number too: one cédula tried on number after
-        // number (they run in order) stops at the number's limit, from any source.
+        // number (they run in order) stops at the number's limit, from any source. The cost
+        // is the owner's, on purpose: five wrong tries with their cédula hold their own lookup
+        // back for an hour (the agency still answers them by phone), since answering the
+        // right number while refusing wrong ones would let the scan go on to it.
         let typed = id_number
             .chars()
             .filter(|c| !matches!(c, ' ' | '-'))

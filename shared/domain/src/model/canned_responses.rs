@@ -77,12 +77,22 @@ pub fn parse_canned(
 ) -> Result<(String, String), Vec<FieldError>> {
     let mut errors = Vec::new();
     let title = display_name(title, TITLE_MAX)
+        .and_then(|title| {
+            if title.chars().any(char::is_control) {
+                Err(FieldError::new("name", FieldProblem::InvalidFormat))
+            } else {
+                Ok(title)
+            }
+        })
         .map_err(|e| FieldError::new("title", e.problem))
         .map_err(|e| errors.push(e))
         .ok();
     let text = text.map(str::trim).unwrap_or_default();
     if text.is_empty() {
         errors.push(FieldError::new("text", FieldProblem::Required));
+    } else if let Err(error) = Body::parse_field("text", text) {
+        // What a message may not hold (control characters), a canned response may not either.
+        errors.push(error);
     } else if text.chars().count() > TEXT_MAX {
         errors.push(FieldError::new(
             "text",
@@ -97,7 +107,8 @@ pub fn parse_canned(
     }
 }
 
-/// Whether `text` has a `{word}` that is not a placeholder.
+/// Whether `text` has something that looks meant as a placeholder (`{words}`: letters,
+/// digits, `_`, `-` and spaces, with a letter) and is not one: `{nobre}`, `{fecha-limite}`.
 fn unknown_placeholder(text: &str) -> bool {
     let mut rest = text;
     while let Some(start) = rest.find('{') {
@@ -107,8 +118,10 @@ fn unknown_placeholder(text: &str) -> bool {
         };
         let candidate = &after[..=end];
         let word = &candidate[1..candidate.len() - 1];
-        if !word.is_empty()
-            && word.chars().all(|c| c.is_alphanumeric() || c == '_')
+        if word.chars().any(char::is_alphabetic)
+            && word
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' '))
             && !PLACEHOLDERS.contains(&candidate)
         {
             return true;
@@ -119,8 +132,10 @@ fn unknown_placeholder(text: &str) -> bool {
 }
 
 impl CannedResponse {
-    /// The text for `ticket`, its placeholders filled in; a ticket without a due date says so.
-    pub fn for_ticket(&self, ticket: &Ticket, lang: Lang) -> Body {
+    /// The text for `ticket`, its placeholders filled in once each (a name that reads
+    /// "{numero}" stays a name); a ticket without a due date says so. `None` for a text no
+    /// message may hold (one stored before the rules that refuse it).
+    pub fn for_ticket(&self, ticket: &Ticket, lang: Lang) -> Option<Body> {
         let due = match ticket.due_date() {
             Some(day) => long_date(day, lang),
             None => match lang {
@@ -128,14 +143,31 @@ impl CannedResponse {
                 Lang::En => "the date that applies".to_owned(),
             },
         };
-        let text = self
-            .text
-            .replace("{nombre}", ticket.requester.name.as_str())
-            .replace("{numero}", ticket.number.as_str())
-            .replace("{fecha_limite}", &due);
+        let values = [
+            ticket.requester.name.as_str(),
+            ticket.number.as_str(),
+            due.as_str(),
+        ];
+        let mut text = String::with_capacity(self.text.len());
+        let mut rest = self.text.as_str();
+        while let Some(start) = rest.find('{') {
+            text.push_str(&rest[..start]);
+            let after = &rest[start..];
+            match PLACEHOLDERS.iter().position(|p| after.starts_with(p)) {
+                Some(index) => {
+                    text.push_str(values[index]);
+                    rest = &after[PLACEHOLDERS[index].len()..];
+                }
+                None => {
+                    text.push('{');
+                    rest = &after[1..];
+                }
+            }
+        }
+        text.push_str(rest);
         // A name of 120 characters in each of many placeholders could pass the body's limit.
         let text: String = text.chars().take(Body::MAX).collect();
-        Body::parse(&text).unwrap_or_else(|_| unreachable!("a checked, non-empty text"))
+        Body::parse(&text).ok()
     }
 }
 
@@ -155,7 +187,7 @@ mod tests {
             by: AgentId::parse("ana").unwrap(),
             at: ticket.created_at,
         };
-        let text = canned.for_ticket(&ticket, Lang::Es);
+        let text = canned.for_ticket(&ticket, Lang::Es).unwrap();
         assert!(
             text.as_str()
                 .starts_with("Estimada Rosa Quishpe: su trámite MDT-QUE-2025-00007")
@@ -165,8 +197,26 @@ mod tests {
         let wrong = parse_canned(Some("Título"), Some("Hola {nobre}")).unwrap_err();
         assert_eq!(wrong[0].field, "text");
         assert_eq!(wrong[0].problem, FieldProblem::UnknownValue);
-        // Braces that are not a placeholder's stay text.
-        assert!(parse_canned(Some("T"), Some("Use { y } o {} o {a b}")).is_ok());
+        // Braces that are not a placeholder's stay text; a misspelt placeholder is refused.
+        assert!(parse_canned(Some("T"), Some("Use {} o { } o {1,2}")).is_ok());
+        for misspelt in ["{fecha-limite}", "{fecha limite}", "{Nombre}"] {
+            assert!(
+                parse_canned(Some("T"), Some(misspelt)).is_err(),
+                "{misspelt}"
+            );
+        }
+        // What a message may not hold, a canned response may not either.
+        assert!(parse_canned(Some("T"), Some("a\u{0}b")).is_err());
+        assert!(parse_canned(Some("T\u{1b}"), Some("x")).is_err());
+        // A name that reads like a placeholder is not filled in again.
+        let mut odd = ticket.clone();
+        odd.requester.name = crate::PersonName::parse("Ana {numero}").unwrap_or(odd.requester.name);
+        let once = CannedResponse {
+            text: "{nombre}".into(),
+            ..canned.clone()
+        };
+        let filled = once.for_ticket(&odd, Lang::Es).unwrap();
+        assert!(!filled.as_str().contains("MDT-QUE"), "{}", filled.as_str());
         let missing = parse_canned(None, Some("")).unwrap_err();
         assert_eq!(missing.len(), 2);
         assert!(CannedId::parse("plazo-ampliado").is_ok());

@@ -218,8 +218,8 @@ static FOOTER: LazyLock<Regex> = LazyLock::new(|| {
           | confidencialidad\s*:
           | confidentiality(\ notice)?\s*:
           | disclaimer\s*:
-          | (este|el\ presente)\ (mensaje|correo)(\ electr[oó]nico)?(\ y\ sus\ (anexos|adjuntos))?\ (es|son|contiene|puede|est[aá])\W
-          | this\ (e-?mail|message)(\ and\ any\ attachments)?\ (is|contains|may)\W
+          | (este|el\ presente)\ (mensaje|correo)(\ electr[oó]nico)?(\ y\ sus\ (anexos|adjuntos))?\ (es|son|puede\ contener|contiene)\ (confidencial|informaci[oó]n\ confidencial|para\ uso\ exclusivo|de\ uso\ exclusivo)
+          | this\ (e-?mail|message)(\ and\ any\ attachments)?\ (is|are|may\ contain|contains)\ (confidential|intended\ (solely|only))
         )",
     )
 });
@@ -487,6 +487,15 @@ mod tests {
         let split = split_reply(notice);
         assert_eq!(split.new_text, "Gracias.");
         assert!(split.quoted.ends_with("para su destinatario."));
+        let notice = "Listo.\n\nOn Mon, 3 Mar 2025, Ana <a@b.ec> wrote:\n> x\n\nEste mensaje es confidencial y para uso de su destinatario.\n";
+        assert_eq!(split_reply(notice).new_text, "Listo.");
+        // A citizen who starts a paragraph as a notice does is still read.
+        let words = "El 3 mar 2025, Ana <a@b.ec> escribió:\n> ¿Puede ampliar?\n\nEste correo es para ampliar mi denuncia.\n\nSaludos\nRosa\n";
+        assert!(
+            split_reply(words)
+                .new_text
+                .starts_with("Este correo es para ampliar mi denuncia.")
+        );
     }
 
     #[test]
