@@ -57,6 +57,7 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   await signIn(page, token);
   await page.waitForSelector(`text=${number}`);
   assert.match(await page.textContent('#quien'), /Ana Agente · MDT · Supervisor$/);
+  assert.equal(await page.isVisible('#plantillas-abrir'), false, 'canned responses are written by admins');
   // Codes are words: the status, the priority, the ticket's age.
   const row = page.locator(`#tickets tr:has-text("${number}")`);
   assert.match(await row.textContent(), /hoy\s*Nuevo\s*Normal/);
@@ -256,18 +257,26 @@ test('a caller without e-mail is registered, gets a printed receipt, and follows
   await citizen.close();
 });
 
-test('a canned response is chosen in the console, filled in for the ticket, and sent as written', async () => {
+test('an admin writes a canned response in the console; it is chosen, filled in for the ticket, and sent as written', async () => {
   const admin = local.addAgent('MDT', 'admin', 'Rita Admin');
-  const saved = await fetch(`${local.baseUrl}/api/v1/agent/canned-responses/datos-completos`, {
-    method: 'PUT',
-    headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title: 'Datos completos', text: 'Estimado/a {nombre}: recibimos los datos de {numero}.' }),
-  });
-  assert.equal(saved.status, 200);
   const number = await openTicketByApi('Datos enviados', 'Envío los datos que faltaban.');
   const context = await local.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
   await signIn(page, admin);
+  await page.click('#plantillas-abrir');
+  await page.waitForSelector('#plantillas:not([hidden])');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'plantillas-titulo');
+  // A misspelt placeholder is refused and named.
+  await page.fill('#p-id', 'datos-completos');
+  await page.fill('#p-titulo', 'Datos completos');
+  await page.fill('#p-texto', 'Estimado/a {nobre}: recibimos los datos.');
+  await page.click('#f-plantilla button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent.includes('text'));
+  await page.fill('#p-texto', 'Estimado/a {nombre}: recibimos los datos de {numero}.');
+  await page.click('#f-plantilla button[type=submit]');
+  await page.waitForSelector('#plantillas-lista tr:has-text("Datos completos")');
+  assert.deepEqual(await seriousViolations(page), [], 'canned responses page accessibility');
+  await page.click('#plantillas .volver-cola');
   await page.click(`text=${number}`);
   await page.waitForSelector('#r-predefinidas-campo:not([hidden])');
   await page.fill('#r-texto', 'Buenos días.');

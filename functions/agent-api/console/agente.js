@@ -37,7 +37,7 @@
   }
 
   function show(section) {
-    for (const id of ["ingreso", "cola", "nuevo", "recibo", "ticket"]) $(id).hidden = id !== section;
+    for (const id of ["ingreso", "cola", "nuevo", "plantillas", "recibo", "ticket"]) $(id).hidden = id !== section;
     if (section !== "ticket" && watching) { clearInterval(watching); watching = null; }
   }
 
@@ -301,6 +301,8 @@
     fill($("c-estado"), statuses.filter((s) => s !== "new"), "status");
     fill($("c-prioridad"), codes("priority"), "priority");
     fill($("o-canal"), codes("channel").filter((c) => c !== "formulario"), "channel");
+    // Admins write the agency's canned responses; the API checks the role again.
+    $("plantillas-abrir").hidden = !["admin", "operator"].includes(me.role);
     fill($("o-categoria"), codes("category"), "category");
     await loadAgencies(me.agency);
     fill($("f-cola"), me.queues);
@@ -331,6 +333,43 @@
     back.addEventListener("click", () => { show("cola"); $("cola-titulo").focus(); });
   }
   $("imprimir").addEventListener("click", () => window.print());
+
+  // The agency's canned responses, for its admins: listed as written, edited in one form.
+  async function loadTemplates() {
+    const list = (await call("GET", "/canned-responses")).canned_responses;
+    const body = $("plantillas-lista");
+    body.textContent = "";
+    for (const c of list) {
+      const row = document.createElement("tr");
+      cell(row, c.title);
+      cell(row, c.id);
+      const actions = cell(row, "");
+      const edit = document.createElement("button");
+      edit.type = "button"; edit.textContent = "Editar"; edit.setAttribute("aria-label", "Editar " + c.title);
+      edit.addEventListener("click", () => {
+        $("p-id").value = c.id; $("p-titulo").value = c.title; $("p-texto").value = c.text; $("p-titulo").focus();
+      });
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.textContent = "Eliminar"; remove.setAttribute("aria-label", "Eliminar " + c.title);
+      remove.addEventListener("click", () => {
+        call("DELETE", "/canned-responses/" + encodeURIComponent(c.id))
+          .then(() => { say("Respuesta predefinida eliminada."); return loadTemplates(); })
+          .catch((err) => say(err.message));
+      });
+      actions.append(edit, " ", remove);
+      body.appendChild(row);
+    }
+  }
+  $("plantillas-abrir").addEventListener("click", () => {
+    loadTemplates().then(() => { show("plantillas"); $("plantillas-titulo").focus(); }).catch((err) => say(err.message));
+  });
+  $("f-plantilla").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { title: $("p-titulo").value, text: $("p-texto").value };
+    call("PUT", "/canned-responses/" + encodeURIComponent($("p-id").value), body)
+      .then(() => { $("f-plantilla").reset(); say("Respuesta predefinida guardada."); return loadTemplates(); })
+      .catch((err) => say(err.message));
+  });
   $("f-nuevo").addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = {
