@@ -9,7 +9,7 @@ use std::time::Duration;
 use ventanilla_domain::ports::{
     BlobStore, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
-use ventanilla_domain::{Email, Message, Ticket, TicketNumber};
+use ventanilla_domain::{Email, IdDocument, Message, Ticket, TicketNumber};
 
 use crate::attachments::download_links;
 use crate::show_ticket::LinkedMessage;
@@ -54,11 +54,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         // is the owner's, on purpose: five wrong tries with their cédula hold their own lookup
         // back for an hour (the agency still answers them by phone), since answering the
         // right number while refusing wrong ones would let the scan go on to it.
-        let typed = id_number
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect::<String>()
-            .to_uppercase();
+        let typed = IdDocument::typed_number(id_number);
         let follower = ThrottleKey::personal("miss-id", &typed, &self.identifiers);
         self.look_up(number, source, Some(follower), |ticket| {
             let requester = &ticket.requester;

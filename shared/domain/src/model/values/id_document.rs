@@ -142,10 +142,15 @@ impl IdDocument {
         }
     }
 
-    /// Whether `typed` is this document's number, written as people write it (spaces,
-    /// hyphens, lower case).
+    /// A document number as people write it (spaces, hyphens, lower case), in the form
+    /// documents keep it: what a typed number is compared and counted as.
+    pub fn typed_number(raw: &str) -> String {
+        without_separators(raw).to_ascii_uppercase()
+    }
+
+    /// Whether `typed` is this document's number, however it was written.
     pub fn has_number(&self, typed: &str) -> bool {
-        let typed = without_separators(typed).to_ascii_uppercase();
+        let typed = Self::typed_number(typed);
         !typed.is_empty() && typed == self.number()
     }
 }
