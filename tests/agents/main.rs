@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod abuse;
+mod alerts_aws;
 mod calendar_days;
 mod callers;
 mod canned;
@@ -1366,7 +1367,7 @@ async fn a_reply_left_undelivered_before_the_mail_queue_is_sent_by_the_sweeper()
                 ..TicketChange::default()
             },
             message: Some(reply),
-            mail: None,
+            mails: Vec::new(),
         })
         .await
         .unwrap();

@@ -78,7 +78,7 @@ impl TicketStore for TransferredMidway {
                 expected_version: current.version,
                 change: self.midway.clone(),
                 message: None,
-                mail: None,
+                mails: Vec::new(),
             };
             self.inner.update(winner).await?;
         }

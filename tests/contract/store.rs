@@ -71,7 +71,7 @@ fn append(ticket: &ventanilla_domain::Ticket, message: Message) -> TicketUpdate 
         expected_version: ticket.version,
         change: TicketChange::default(),
         message: Some(message),
-        mail: None,
+        mails: Vec::new(),
     }
 }
 
@@ -238,7 +238,7 @@ pub async fn a_stale_version_is_refused(backend: impl Backend) {
             ..Default::default()
         },
         message: None,
-        mail: None,
+        mails: Vec::new(),
     };
     let updated = store.update(raise(1)).await.unwrap();
     assert_eq!(updated.version, 2);
@@ -788,7 +788,7 @@ pub async fn a_warning_queued_before_a_transfer_is_not_sent(backend: impl Backen
                 ..TicketChange::default()
             },
             message: None,
-            mail: None,
+            mails: Vec::new(),
         })
         .await
         .unwrap();
@@ -1073,7 +1073,7 @@ pub async fn unknown_tickets_are_not_found(backend: impl Backend) {
             ..Default::default()
         },
         message: None,
-        mail: None,
+        mails: Vec::new(),
     };
     assert!(matches!(
         store.update(update).await,
@@ -1360,6 +1360,7 @@ fn directory_agent(agency: &AgencyCode, id: &str, token: &AgentToken) -> Agent {
         token_hash: token.hash(),
         created_at: clock().now(),
         email: None,
+        alerts: Default::default(),
     }
 }
 
@@ -1868,6 +1869,7 @@ fn intent(clock: &ManualClock, notice: Notice) -> MailIntent {
         queued_at: clock.now(),
         writer_until: clock.now().plus(Duration::minutes(2)),
         to: None,
+        actor: None,
     }
 }
 
@@ -2028,7 +2030,7 @@ pub async fn an_update_queues_its_mail_with_it_or_not_at_all(backend: impl Backe
     // At a stale version nothing is written: neither the reply nor its mail.
     let mut stale = append(&ticket, reply.clone());
     stale.expected_version += 1;
-    stale.mail = Some(mail.clone());
+    stale.mails = vec![mail.clone()];
     assert!(matches!(
         store.update(stale).await,
         Err(StoreError::VersionConflict)
@@ -2038,7 +2040,7 @@ pub async fn an_update_queues_its_mail_with_it_or_not_at_all(backend: impl Backe
         Err(StoreError::NotFound)
     ));
     let mut update = append(&ticket, reply);
-    update.mail = Some(mail.clone());
+    update.mails = vec![mail.clone()];
     store.update(update).await.unwrap();
     let queued = store.queued_mail(&mail.id).await.unwrap();
     assert_eq!((queued.ticket, queued.intent), (ticket.number, mail));

@@ -52,7 +52,7 @@ async fn add(h: &Harness, number: &str, kind: MessageKind, text: &str) {
             expected_version: ticket.version,
             change: TicketChange::default(),
             message: Some(message),
-            mail: None,
+            mails: Vec::new(),
         })
         .await
         .unwrap();

@@ -11,6 +11,7 @@ use ventanilla_app::receive_mail::decide;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::fakes::ManualClock;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
+use ventanilla_domain::model::agents::AlertEvent;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::ports::{Clock, TicketStore};
@@ -80,22 +81,40 @@ impl Desk {
             OUR_DOMAIN,
             delivery,
             TicketRules {
-                acknowledgement: MailIntent {
-                    id: MailMessageId::parse(&format!("ack-{n}@{OUR_DOMAIN}")).unwrap(),
-                    notice: Notice::Acknowledgement { quote: true },
-                    about: MessageId::UNSET,
-                    lang: Lang::Es,
-                    in_reply_to: None,
-                    queued_at: self.clock.now(),
-                    writer_until: self.clock.now(),
-                    to: None,
-                },
+                acknowledgement: self
+                    .intent(&format!("ack-{n}"), Notice::Acknowledgement { quote: true }),
+                new_ticket_alert: self.intent(
+                    &format!("alert-new-{n}"),
+                    Notice::AgentAlert {
+                        event: AlertEvent::NewTicket,
+                    },
+                ),
+                follow_up_alert: self.intent(
+                    &format!("alert-follow-up-{n}"),
+                    Notice::AgentAlert {
+                        event: AlertEvent::FollowUp,
+                    },
+                ),
                 term_of: &|_| None,
                 suspension_max_days: 10,
             },
         )
         .await
         .unwrap()
+    }
+
+    fn intent(&self, id: &str, notice: Notice) -> MailIntent {
+        MailIntent {
+            id: MailMessageId::parse(&format!("{id}@{OUR_DOMAIN}")).unwrap(),
+            notice,
+            about: MessageId::UNSET,
+            lang: Lang::Es,
+            in_reply_to: None,
+            queued_at: self.clock.now(),
+            writer_until: self.clock.now(),
+            to: None,
+            actor: None,
+        }
     }
 
     async fn open(&self, from: &str, subject: &str, id: &str) -> Ticket {

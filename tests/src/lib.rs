@@ -127,6 +127,7 @@ pub fn new_ticket(agency: &AgencyCode, category: Category, email: &str) -> NewTi
         linked_to: None,
         channel: ventanilla_domain::Channel::Formulario,
         acknowledgement: None,
+        alert: None,
         term: None,
     }
 }

@@ -36,6 +36,10 @@ where
     let routes = Router::new()
         .route("/api/v1/agent/me", get(agents::me::<S, B, M>))
         .route(
+            "/api/v1/agent/me/alerts",
+            put(agents::set_alerts::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/tickets",
             get(tickets::list::<S, B, M>).post(tickets::open::<S, B, M>),
         )

@@ -16,7 +16,7 @@ use ventanilla_app::Desk;
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::model::screenshots;
 use ventanilla_domain::ports::{
-    AgencyDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
+    AgencyDirectory, AgentDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
 };
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang, Ticket};
 use ventanilla_web::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
@@ -39,7 +39,7 @@ pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
 pub fn router<S, B, M>(desk: Arc<Desk<S, B, M>>) -> Router
 where
-    S: TicketStore + Throttle + AgencyDirectory + MailQueue + 'static,
+    S: TicketStore + Throttle + AgencyDirectory + AgentDirectory + MailQueue + 'static,
     B: BlobStore + 'static,
     M: Mailer + 'static,
 {
@@ -137,7 +137,7 @@ async fn create<S, B, M>(
     request: Request,
 ) -> Response
 where
-    S: TicketStore + Throttle + AgencyDirectory + MailQueue,
+    S: TicketStore + Throttle + AgencyDirectory + AgentDirectory + MailQueue,
     B: BlobStore,
     M: Mailer,
 {

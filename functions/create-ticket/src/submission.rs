@@ -151,6 +151,7 @@ impl Submission {
                 channel: ventanilla_domain::Channel::Formulario,
                 // `open_from_form` queues the acknowledgement.
                 acknowledgement: None,
+                alert: None,
                 term: None,
             },
             screenshots,

@@ -5,10 +5,8 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ventanilla_app::Desk;
-use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, BlobStore, BoxError, MailQueue, Mailer, Throttle,
-    TicketStore,
-};
+use ventanilla_app::session::AgentPorts;
+use ventanilla_domain::ports::{BlobStore, BoxError, Mailer};
 
 use crate::ses::handle_ses_event;
 
@@ -35,9 +33,9 @@ pub const DEADLINES_SWEEP: &str = "deadlines";
 /// deadline warnings' and the mail queue's. An error makes Lambda retry the event.
 pub async fn handle<S, B, M>(desk: &Desk<S, B, M>, event: Value) -> Result<Value, BoxError>
 where
-    S: TicketStore + Throttle + AgencyDirectory + AgentDirectory + AuditLog + MailQueue,
-    B: BlobStore,
-    M: Mailer,
+    S: AgentPorts + Clone,
+    B: BlobStore + Clone + 'static,
+    M: Mailer + Clone + 'static,
 {
     if event.get("sweep").and_then(Value::as_str) == Some(DEADLINES_SWEEP) {
         // Never a failed invocation either: a warning not queued today is tomorrow's (the

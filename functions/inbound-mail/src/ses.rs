@@ -7,9 +7,7 @@ use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailVerdict};
 use serde::Serialize;
 use serde_json::Value;
 use ventanilla_domain::BlobKey;
-use ventanilla_domain::ports::{
-    AgencyDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
-};
+use ventanilla_domain::ports::{BlobStore, Mailer};
 use ventanilla_domain::rules::mail_in::sender_check::Check;
 use ventanilla_domain::rules::mail_in::sender_check::Receipt;
 use ventanilla_domain::rules::mail_in::sender_check::dkim_pass_domains;
@@ -17,6 +15,7 @@ use ventanilla_domain::rules::mail_in::support_address::Outcome;
 
 use ventanilla_app::Desk;
 use ventanilla_app::receive_mail::{DeliveryError, Envelope};
+use ventanilla_app::session::AgentPorts;
 
 fn check(verdict: &SimpleEmailVerdict) -> Check {
     Check::parse(verdict.status.as_deref())
@@ -79,9 +78,9 @@ pub async fn handle_ses_event<S, B, M>(
     event: Value,
 ) -> Result<Vec<Handled>, EventError>
 where
-    S: TicketStore + Throttle + AgencyDirectory + MailQueue,
-    B: BlobStore,
-    M: Mailer,
+    S: AgentPorts + Clone,
+    B: BlobStore + Clone + 'static,
+    M: Mailer + Clone + 'static,
 {
     let event = parse_ses_event(event)?;
     let mut handled = Vec::with_capacity(event.records.len());

@@ -52,6 +52,7 @@ async fn a_ticket_opened_before_terms_gets_one_once() {
             linked_to: None,
             channel: ventanilla_domain::Channel::Formulario,
             acknowledgement: None,
+            alert: None,
             term: None,
         },
     )

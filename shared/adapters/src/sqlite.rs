@@ -270,6 +270,7 @@ fn queue_undelivered_replies(tx: &Connection) -> Result<(), StoreError> {
                 queued_at: now,
                 writer_until: now,
                 to: None,
+                actor: None,
             };
             match mail_queue::insert(
                 tx,

@@ -1,10 +1,15 @@
 //! Agents: who may work on an agency's tickets, with which role.
 
 use ventanilla_domain::Choice;
-use ventanilla_domain::model::agents::{Agent, AgentToken, AuditAction, Role, is_system_agent};
+use ventanilla_domain::model::agents::{
+    Agent, AgentToken, AlertEvent, AlertPrefs, AuditAction, Delivery, MAX_WATCHED_QUEUES, Role,
+    is_system_agent,
+};
 use ventanilla_domain::model::field::display_name;
 use ventanilla_domain::ports::{AgentDirectory, Clock, StoreError};
-use ventanilla_domain::{AgencyCode, AgentId, Email, FieldError, FieldErrors, FieldProblem};
+use ventanilla_domain::{
+    AgencyCode, AgentId, Email, FieldError, FieldErrors, FieldProblem, QueueName,
+};
 
 use crate::AppError;
 use crate::session::{AgentPorts, Session};
@@ -34,6 +39,7 @@ pub async fn create(
         token_hash: token.hash(),
         created_at: clock.now(),
         email,
+        alerts: AlertPrefs::default(),
     };
     store.add_agent(&agent).await?;
     Ok((agent, token))
@@ -51,7 +57,90 @@ pub struct NewAgentRequest {
     pub email: Option<String>,
 }
 
+/// An agent's choices of the mail they get, as sent: each event `immediately` or `off`
+/// (absent: as it is), and the queues they watch (`null`: their role's default).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct AlertsRequest {
+    pub new_ticket: Option<String>,
+    pub follow_up: Option<String>,
+    pub transferred: Option<String>,
+    pub deadline: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub queues: Option<Option<Vec<String>>>,
+}
+
+/// A field sent as `null` is `Some(None)`; one left out, `None`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
 impl<S: AgentPorts, B, M> Session<S, B, M> {
+    /// Sets which events the agent is told of by mail, and which queues they watch: each
+    /// agent their own (an admin changes the address, not the choices).
+    pub async fn set_alerts(&self, request: AlertsRequest) -> Result<Agent, AppError> {
+        let mut errors = FieldErrors::new();
+        let mut agent = self.desk.store.agent(&self.agent.id).await?;
+        let mut alerts = agent.alerts.clone();
+        for (event, field, value) in [
+            (AlertEvent::NewTicket, "new_ticket", &request.new_ticket),
+            (AlertEvent::FollowUp, "follow_up", &request.follow_up),
+            (AlertEvent::Transferred, "transferred", &request.transferred),
+            (AlertEvent::Deadline, "deadline", &request.deadline),
+        ] {
+            if let Some(text) = value {
+                match Delivery::parse(text) {
+                    Ok(delivery) => alerts.set(event, delivery),
+                    Err(error) => errors.push(FieldError::new(field, error.problem)),
+                }
+            }
+        }
+        if let Some(queues) = request.queues {
+            alerts.queues = match queues {
+                None => None,
+                Some(names) => {
+                    let known = self.site.settings.queues_of(&agent.agency);
+                    let mut watched: Vec<QueueName> = Vec::new();
+                    if names.len() > MAX_WATCHED_QUEUES {
+                        errors.push(FieldError::new(
+                            "queues",
+                            FieldProblem::TooLong {
+                                max: MAX_WATCHED_QUEUES,
+                            },
+                        ));
+                    }
+                    for name in names.iter().take(MAX_WATCHED_QUEUES) {
+                        match QueueName::parse(name) {
+                            Ok(queue) if known.contains(&queue) => {
+                                if !watched.contains(&queue) {
+                                    watched.push(queue);
+                                }
+                            }
+                            _ => errors.push(FieldError::new("queues", FieldProblem::UnknownValue)),
+                        }
+                    }
+                    Some(watched)
+                }
+            };
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        agent.alerts = alerts;
+        self.desk.store.save_agent(&agent).await?;
+        self.audit(
+            AuditAction::ManageAgent,
+            None,
+            format!("alerts of {}", agent.id.as_str()),
+        )
+        .await?;
+        Ok(agent)
+    }
+
     /// The agents of the caller's agency (supervisors).
     pub async fn agents(&self) -> Result<Vec<Agent>, AppError> {
         self.require(Role::Supervisor)?;

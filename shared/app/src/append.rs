@@ -25,8 +25,8 @@ const RETRIES: Retries = Retries {
 pub struct Step {
     pub change: TicketChange,
     pub message: Option<Message>,
-    /// A mail owed for the step, queued with it.
-    pub mail: Option<MailIntent>,
+    /// The mails owed for the step, queued with it.
+    pub mails: Vec<MailIntent>,
 }
 
 /// Writes `decide`'s step on `ticket`, re-reading it and deciding again after each lost race.
@@ -61,7 +61,7 @@ where
                 expected_version: ticket.version,
                 change: step.change,
                 message: step.message,
-                mail: step.mail,
+                mails: step.mails,
             };
             match store.update(update).await {
                 Ok(updated) => Ok(Some(Some(updated))),

@@ -99,7 +99,7 @@ pub async fn apply(
             ..TicketChange::to_status(ticket, status, event.at, suspension_max_days)
         },
         message: Some(event),
-        mail: None,
+        mails: Vec::new(),
     };
     Ok(Changed {
         ticket: store.update(update).await?,

@@ -341,7 +341,7 @@ async fn recount_one<S: AgentPorts, B, M>(
         Ok(Some(Step {
             change: TicketChange::keep_term(term, clock),
             message,
-            mail: None,
+            mails: Vec::new(),
         }))
     })
     .await?;

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ventanilla_domain::model::agents::{Agent, Role};
+use ventanilla_domain::model::agents::{Agent, Delivery, Role};
 use ventanilla_domain::model::mail_queue::{Notice, Recipient};
 use ventanilla_domain::model::term::WarningPoint;
 use ventanilla_domain::model::ticket::TicketUpdate;
@@ -46,12 +46,18 @@ pub struct WarningReport {
 }
 
 /// Who is warned about `ticket`: its assignee, or every agent of its agency while nobody
-/// has it; and the agency's supervisors and admins. Only active agents with an address;
+/// has it; and the agency's supervisors and admins. Only active agents with an address
+/// who did not turn deadline warnings off;
 /// never an operator (the platform's staff, not the agency's).
 pub fn recipients<'a>(ticket: &Ticket, agents: &'a [Agent]) -> Vec<&'a Agent> {
     agents
         .iter()
-        .filter(|agent| agent.active && agent.email.is_some() && agent.agency == ticket.agency)
+        .filter(|agent| {
+            agent.active
+                && agent.email.is_some()
+                && agent.agency == ticket.agency
+                && agent.alerts.deadline != Delivery::Off
+        })
         .filter(|agent| match agent.role {
             Role::Operator => false,
             Role::Supervisor | Role::Admin => true,
@@ -167,7 +173,7 @@ where
             // Nobody sends it right after the write: the sweeper may take it at once.
             intent.writer_until = now;
             intent.to = Some(Recipient {
-                agent: agent.id.clone(),
+                agent: Some(agent.id.clone()),
                 agency: agent.agency.clone(),
                 name: agent.name.clone(),
                 email,
@@ -196,7 +202,7 @@ where
                 ..TicketChange::default()
             },
             message: None,
-            mail: None,
+            mails: Vec::new(),
         };
         match self.store.update(update).await {
             Ok(_) => {

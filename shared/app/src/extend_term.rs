@@ -92,7 +92,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
                     })
                 },
                 event.clone(),
-                mail.clone(),
+                mail.clone().into_iter().collect(),
             )
             .await?;
         self.audit(

@@ -130,7 +130,7 @@ async fn rewrite(
         Ok(Some(Step {
             change: TicketChange::keep_term(term, clock),
             message,
-            mail: None,
+            mails: Vec::new(),
         }))
     })
     .await?;

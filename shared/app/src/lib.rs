@@ -35,6 +35,7 @@
 pub mod access;
 pub mod agencies;
 pub mod agents;
+pub mod alerts;
 pub mod append;
 pub mod attachments;
 pub mod canned_responses;
@@ -49,6 +50,7 @@ pub mod extend_term;
 pub mod give_terms;
 pub mod list_queue;
 pub mod look_up;
+pub mod mail_answer;
 pub mod note;
 pub mod open_ticket;
 pub mod parked_mail;

@@ -29,7 +29,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                     Ok(TicketChange::default())
                 },
                 message,
-                None,
+                Vec::new(),
             )
             .await?;
         self.audit_ticket(AuditAction::Note, &updated.number)

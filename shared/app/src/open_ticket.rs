@@ -6,14 +6,14 @@ use std::time::Duration;
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::agencies::calendar_changes;
-use ventanilla_domain::model::agents::{AuditAction, Role};
+use ventanilla_domain::model::agents::{AlertEvent, AuditAction, Role};
 use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice};
 use ventanilla_domain::model::screenshots::Screenshot;
 use ventanilla_domain::model::term::Term;
 use ventanilla_domain::model::ticket::{IdempotencyClaim, IdempotencyKey, MailMeta, TicketDraft};
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobError, BlobStore, Clock, IdSource, MailQueue, Mailer, Opened,
-    StoreError, Throttle, ThrottleKey, TicketStore,
+    AgencyDirectory, AgentDirectory, Blob, BlobError, BlobStore, Clock, IdSource, MailQueue,
+    Mailer, Opened, StoreError, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::rules::deadline::{day_in_ecuador, due_date, kept_window};
 use ventanilla_domain::{
@@ -46,6 +46,9 @@ pub struct NewTicket {
     /// The acknowledgement to queue with the ticket ([`Site::mail_intent`]); [`open`] makes
     /// it about the first message, whatever it said before.
     pub acknowledgement: Option<MailIntent>,
+    /// The agents' alert of the new ticket ([`Site::alert_intent`]), made about the first
+    /// message like the acknowledgement.
+    pub alert: Option<MailIntent>,
     /// The term the agency has to answer it (`Settings::term`): the ticket's due date is
     /// counted from its opening.
     pub term: Option<Term>,
@@ -81,10 +84,15 @@ pub async fn open(
         attachments: new.attachments,
         mail: new.mail,
     };
-    let acknowledgement = new.acknowledgement.map(|intent| MailIntent {
-        about: first_message.id,
-        ..intent
-    });
+    let mails = new
+        .acknowledgement
+        .into_iter()
+        .chain(new.alert)
+        .map(|intent| MailIntent {
+            about: first_message.id,
+            ..intent
+        })
+        .collect();
     let draft = TicketDraft {
         agency: new.agency,
         queue: new.queue,
@@ -99,7 +107,7 @@ pub async fn open(
         }),
         linked_to: new.linked_to,
         channel: new.channel,
-        mail: acknowledgement,
+        mails,
         due_on: term.as_ref().map(|term| due_date(term, now)),
         term,
     };
@@ -130,7 +138,7 @@ pub struct FormOpened {
 
 impl<S, B, M> Desk<S, B, M>
 where
-    S: TicketStore + AgencyDirectory + Throttle + MailQueue,
+    S: TicketStore + AgencyDirectory + AgentDirectory + Throttle + MailQueue,
     B: BlobStore,
     M: Mailer,
 {
@@ -185,6 +193,7 @@ where
         let ack = Notice::Acknowledgement { quote: false };
         new.acknowledgement =
             Some(site.mail_intent(site.new_mail_id(), ack, MessageId::UNSET, lang, None));
+        new.alert = Some(site.alert_intent(AlertEvent::NewTicket, None));
         new.idempotency_key = new.idempotency_key.map(|key| {
             let pseudonym =
                 self.identifiers
@@ -306,6 +315,7 @@ where
             linked_to: None,
             channel: request.channel,
             acknowledgement: acknowledgement.clone(),
+            alert: Some(site.alert_intent(AlertEvent::NewTicket, Some(&self.agent.reference()))),
             term: settings.term(&agency.code, request.category),
         };
         let desk = &*self.desk;

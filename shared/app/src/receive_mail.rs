@@ -14,12 +14,12 @@ mod decide;
 pub use decide::{AUTOMATIC_NOTES_PER_TICKET_PER_DAY, TicketRules, decide};
 
 use ventanilla_domain::BlobKey;
+use ventanilla_domain::model::agents::AlertEvent;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{MailIntent, Notice};
 use ventanilla_domain::model::ticket::bounded_name;
 use ventanilla_domain::ports::{
-    AgencyDirectory, Blob, BlobError, BlobStore, MailQueue, Mailer, StoreError, ThreadQuery,
-    Throttle, ThrottleKey, TicketStore,
+    Blob, BlobError, BlobStore, Mailer, StoreError, ThreadQuery, ThrottleKey,
 };
 use ventanilla_domain::rules::mail_in::kind::MailKind;
 use ventanilla_domain::rules::mail_in::read::{IncomingMail, read};
@@ -30,6 +30,7 @@ use ventanilla_domain::{AttachmentRef, Lang, MessageId, Requester, Ticket, Ticke
 
 use crate::attachments;
 use crate::sending::suppress_bounced;
+use crate::session::AgentPorts;
 use crate::{Desk, Site};
 
 /// At most this many notices a day that a follow-up to a finished ticket was refused, per
@@ -63,9 +64,9 @@ pub struct Envelope {
 
 impl<S, B, M> Desk<S, B, M>
 where
-    S: TicketStore + Throttle + AgencyDirectory + MailQueue,
-    B: BlobStore,
-    M: Mailer,
+    S: AgentPorts + Clone,
+    B: BlobStore + Clone + 'static,
+    M: Mailer + Clone + 'static,
 {
     /// A mail from the local SMTP listener: stored raw first, as SES's S3 action does, then
     /// delivered.
@@ -155,6 +156,18 @@ where
             judgement,
         };
         let site = &self.site.current(&self.store).await?;
+        // An answer to an alert is an agent's, or nobody's: never a citizen's mail.
+        let alerted = (delivery.mail.parents.iter())
+            .find_map(|parent| parent.alerted_ticket(&site.settings.mail_domain));
+        if let Some(number) = alerted {
+            let outcome = self.answer_by_mail(site, number, delivery).await?;
+            tracing::info!(raw = %key, outcome = outcome.as_str(), ticket = outcome.ticket().map(|n| n.as_str()), "mail received");
+            if !self.owns(&outcome, key).await {
+                let unowned: Vec<BlobKey> = std::iter::once(key.clone()).chain(files).collect();
+                attachments::discard(&self.blobs, &unowned).await;
+            }
+            return Ok(outcome);
+        }
         // Quoting what the mail said only to a sender SES authenticated.
         let acknowledgement = site.mail_intent(
             site.new_mail_id(),
@@ -174,6 +187,8 @@ where
             delivery,
             TicketRules {
                 acknowledgement: acknowledgement.clone(),
+                new_ticket_alert: site.alert_intent(AlertEvent::NewTicket, None),
+                follow_up_alert: site.alert_intent(AlertEvent::FollowUp, None),
                 term_of: &|category| {
                     site.settings
                         .term(&site.settings.mail.policy.agency, category)
@@ -312,6 +327,9 @@ where
             | Outcome::FollowUp { .. }
             | Outcome::HeldForReview { .. }
             | Outcome::Unreadable => return true,
+            // A reply keeps the agent's mail with it; a note keeps only its text.
+            Outcome::AnsweredByAgent { note, .. } => return !note,
+            Outcome::AgentMailRefused { .. } => return false,
             // A refused follow-up is not stored; nothing without a sender is.
             Outcome::Rejected { .. }
             | Outcome::NoSender

@@ -5,6 +5,7 @@
 use ventanilla_domain::BlobKey;
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{Access, AuditAction};
+use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{MailState, Notice};
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::ports::{Blob, BlobStore, Mailer};
@@ -36,6 +37,17 @@ pub struct NewReply {
     /// since (another reply, the citizen's mail), the reply is refused with the ticket as it
     /// stands (`AppError::Conflict`): never two answers that cross.
     pub seen_version: Option<u64>,
+    /// The agent's own mail the reply came in (an answer to an alert, `mail_answer`).
+    pub from_mail: Option<AgentMail>,
+}
+
+/// What is kept of an agent's mail that answered an alert: its files (stored at receipt),
+/// its Message-IDs (a redelivery is known) and its raw copy (erased with the ticket).
+#[derive(Debug, Clone)]
+pub struct AgentMail {
+    pub files: Vec<AttachmentRef>,
+    pub message_ids: Vec<MailMessageId>,
+    pub raw: BlobKey,
 }
 
 /// Refuses a write on a ticket that moved since the agent saw `seen` (checked on the
@@ -78,7 +90,10 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
         still_as_seen(&ticket, reply.seen_version)?;
         let own_id = self.site.new_mail_id();
         let folder = uuid::Uuid::now_v7().simple();
-        let mut files = Vec::with_capacity(reply.files.len());
+        let (mut files, mail_ids, raw) = match reply.from_mail {
+            Some(mail) => (mail.files, mail.message_ids, Some(mail.raw)),
+            None => (Vec::new(), Vec::new(), None),
+        };
         for (index, file) in reply.files.into_iter().enumerate() {
             let key = BlobKey::parse(&format!("attachments/replies/{folder}/{index}"))
                 .unwrap_or_else(|_| unreachable!("a uuid and a number make a valid key"));
@@ -108,9 +123,14 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             author: Author::Agent(self.agent.reference()),
             body: reply.text,
             attachments: files,
-            mail: by_mail.then(|| MailMeta {
-                message_ids: vec![own_id.clone()],
-                raw: None,
+            // Our id first: the one the citizen's mail carries.
+            mail: (by_mail || raw.is_some()).then(|| MailMeta {
+                message_ids: by_mail
+                    .then(|| own_id.clone())
+                    .into_iter()
+                    .chain(mail_ids)
+                    .collect(),
+                raw,
                 ..MailMeta::default()
             }),
         };
@@ -139,7 +159,7 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
                     })
                 },
                 message.clone(),
-                mail.clone(),
+                mail.clone().into_iter().collect(),
             )
             .await;
         let updated = match appended {

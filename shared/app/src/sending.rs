@@ -8,17 +8,19 @@
 
 use std::time::Duration;
 
+use ventanilla_domain::model::agents::AlertEvent;
 use ventanilla_domain::model::mail::{MailAttachment, MailDraft, MailMessageId, Mailbox};
 use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, QueuedMail};
 use ventanilla_domain::model::term::WarningPoint;
 use ventanilla_domain::rules::deadline::day_in_ecuador;
 use ventanilla_domain::rules::notices::{
-    NoticeContext, acknowledgement, agent_reply, deadline_warning, follow_up_refused, term_extended,
+    NoticeContext, acknowledgement, agent_mail_refused, agent_reply, deadline_warning,
+    follow_up_refused, term_extended,
 };
 
 use ventanilla_domain::ports::{
-    AgencyDirectory, BlobStore, IdentifierSecret, MailError, MailQueue, Mailer, StoreError,
-    ThreadQuery, Throttle, ThrottleKey, TicketStore,
+    AgencyDirectory, AgentDirectory, BlobStore, IdentifierSecret, MailError, MailQueue, Mailer,
+    StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
     Email, Lang, Message, MessageId, MessageKind, Ticket, TicketChange, TicketNumber,
@@ -77,7 +79,31 @@ impl Site {
             queued_at: now,
             writer_until: now.plus(lease),
             to: None,
+            actor: None,
         }
+    }
+}
+
+impl Site {
+    /// The record a change writes so that the agents to be told of `event` are (the sweeper
+    /// fans it out: `Desk::fan_out`), about the message the change writes (set by the
+    /// caller); `actor`: the agent whose action it is, who is not told.
+    pub fn alert_intent(
+        &self,
+        event: AlertEvent,
+        actor: Option<&ventanilla_domain::AgentRef>,
+    ) -> MailIntent {
+        let mut intent = self.mail_intent(
+            self.new_mail_id(),
+            Notice::AgentAlert { event },
+            MessageId::UNSET,
+            Lang::Es,
+            None,
+        );
+        // The sweeper's at once: the writer of the change may not read the agents.
+        intent.writer_until = intent.queued_at;
+        intent.actor = actor.map(|a| a.id.clone());
+        intent
     }
 }
 
@@ -168,7 +194,7 @@ async fn may_notify(
 }
 
 /// What one try of a queued mail came to.
-enum Attempt {
+pub(crate) enum Attempt {
     /// The provider took it: what it said, and what the mail's ids are indexed to.
     Sent {
         sent: ventanilla_domain::ports::SentMail,
@@ -177,6 +203,8 @@ enum Attempt {
     },
     /// Not to be sent, and why.
     Skipped(&'static str),
+    /// An alert record, fanned out into the agents' mails (`alerts`).
+    FannedOut,
     Failed {
         error: String,
         permanent: bool,
@@ -221,7 +249,7 @@ pub struct SweepReport {
 
 impl<S, B, M, K> Desk<S, B, M, K>
 where
-    S: TicketStore + Throttle + MailQueue,
+    S: TicketStore + Throttle + MailQueue + AgentDirectory,
     B: BlobStore,
     M: Mailer,
     K: MaybeIdentifiers,
@@ -270,6 +298,7 @@ where
                 next
             }
             Attempt::Skipped(why) => mail.skipped(why, now),
+            Attempt::FannedOut => mail.sent("fan-out".into(), now),
             Attempt::Failed { error, permanent } => {
                 let next = mail.failed(&error, permanent, now, &site.settings.mail_queue.retry);
                 // Masked: a provider's refusal may name the address.
@@ -322,8 +351,9 @@ where
         about: MessageId,
     ) {
         let notice = mail.intent.notice;
-        if let Notice::DeadlineWarning { .. } = notice {
-            // To an agent, about no message: nothing to thread a reply to.
+        if notice.to_others() {
+            // To an agent (or an address that answered an alert): no reply to it joins the
+            // citizen's conversation.
             tracing::info!(ticket = %ticket.number, notice = notice.as_str(), provider_id = %sent.provider_id, "mail sent");
             return;
         }
@@ -374,8 +404,21 @@ where
         known: Option<(Ticket, Vec<Message>)>,
     ) -> Attempt {
         let notice = mail.intent.notice;
-        if let Notice::DeadlineWarning { point } = notice {
-            return self.warning_attempt(site, mail, point).await;
+        match notice {
+            Notice::DeadlineWarning { point } => {
+                return self.warning_attempt(site, mail, point).await;
+            }
+            Notice::AgentAlert { event } if mail.intent.to.is_none() => {
+                return self.fan_out(site, mail, event).await;
+            }
+            Notice::AgentAlert { .. } | Notice::AlertsHeld => {
+                return match self.agent_alert_draft(site, mail).await {
+                    Ok((ticket, draft)) => self.sent_to_agent(site, mail, ticket, draft).await,
+                    Err(attempt) => attempt,
+                };
+            }
+            Notice::AgentMailRefused => return self.refusal_to_sender(site, mail).await,
+            _ => {}
         }
         let (ticket, thread) = match known {
             Some(known) => known,
@@ -459,10 +502,13 @@ where
             Notice::FollowUpRefused => follow_up_refused(&ticket, cx),
             Notice::AgentReply => agent_reply(&ticket, about, cx),
             Notice::TermExtended => term_extended(&ticket, cx),
-            // Taken by `warning_attempt` before the thread is read.
-            Notice::DeadlineWarning { .. } => {
+            // Taken before the thread is read.
+            Notice::DeadlineWarning { .. }
+            | Notice::AgentAlert { .. }
+            | Notice::AgentMailRefused
+            | Notice::AlertsHeld => {
                 return Attempt::Failed {
-                    error: "a warning is not a notice to the citizen".into(),
+                    error: "not a notice to the citizen".into(),
                     permanent: true,
                 };
             }
@@ -582,6 +628,17 @@ where
             today,
             cx,
         );
+        self.sent_to_agent(site, mail, ticket, draft).await
+    }
+
+    /// Sends a mail that goes to someone else than the requester.
+    async fn sent_to_agent(
+        &self,
+        site: &Site,
+        mail: &QueuedMail,
+        ticket: Ticket,
+        draft: MailDraft,
+    ) -> Attempt {
         match self.send_within_hold(site, mail, &ticket, draft).await {
             Ok(sent) => Attempt::Sent {
                 sent,
@@ -590,6 +647,40 @@ where
             },
             Err(attempt) => attempt,
         }
+    }
+
+    /// One try of the notice that a mail answering an alert was not let in: to the address
+    /// that sent it (`MailIntent::to`), saying nothing of the ticket.
+    async fn refusal_to_sender(&self, site: &Site, mail: &QueuedMail) -> Attempt {
+        let ticket = match self.store.ticket(&mail.ticket).await {
+            Ok(ticket) => ticket,
+            Err(StoreError::NotFound) => return Attempt::Skipped("the ticket is gone"),
+            Err(error) => return error.into(),
+        };
+        let Some(to) = mail.intent.to.clone() else {
+            return Attempt::Failed {
+                error: "a refusal without its recipient".into(),
+                permanent: true,
+            };
+        };
+        let settings = &site.settings;
+        let cx = NoticeContext {
+            from: &settings.no_reply,
+            to: &to.email,
+            reply_to: &settings.no_reply,
+            mail_domain: &settings.mail_domain,
+            agency_name: "",
+            response_days: 0,
+            due_on: None,
+            access_url: "",
+            site_url: &settings.public_url,
+            lang: Lang::Es,
+            now: site.clock.now(),
+            message_id: mail.id().clone(),
+            in_reply_to: mail.intent.in_reply_to.clone(),
+        };
+        let draft = agent_mail_refused(&ticket.number, Mailbox::bare(to.email.clone()), cx);
+        self.sent_to_agent(site, mail, ticket, draft).await
     }
 
     /// Clears a sent reply's "not yet delivered" mark, on the ticket as it stands when
@@ -614,7 +705,7 @@ where
 // The sweeper can count every address: it needs the identifier secret.
 impl<S, B, M> Desk<S, B, M, IdentifierSecret>
 where
-    S: TicketStore + Throttle + MailQueue + AgencyDirectory,
+    S: TicketStore + Throttle + MailQueue + AgencyDirectory + AgentDirectory,
     B: BlobStore,
     M: Mailer,
 {
@@ -631,6 +722,8 @@ where
             let due = self.store.due_mail(site.clock.now(), SWEEP_BATCH).await?;
             let full = due.len() == SWEEP_BATCH;
             let mut claimed_any = false;
+            // A fan-out queues the agents' mails due now: read again to send them.
+            let mut fanned_out = false;
             for mail in due {
                 if started.elapsed() >= SWEEP_TIME {
                     break 'sweep;
@@ -661,6 +754,8 @@ where
                     report.parked += 1;
                     continue;
                 }
+                fanned_out |= matches!(claimed.intent.notice, Notice::AgentAlert { .. })
+                    && claimed.intent.to.is_none();
                 match self.try_once(&site, claimed, None).await {
                     MailState::Sent => report.sent += 1,
                     MailState::Pending => report.retried += 1,
@@ -669,7 +764,7 @@ where
                 }
             }
             // A lagging index can show again what others took: no use reading it again.
-            if !full || !claimed_any {
+            if (!full && !fanned_out) || !claimed_any {
                 break;
             }
         }

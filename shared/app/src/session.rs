@@ -128,7 +128,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         }
     }
 
-    /// Appends a message (and a change, and a mail it owes) to the ticket as it stands. Access is checked again
+    /// Appends a message (and a change, and the mails it owes) to the ticket as it stands. Access is checked again
     /// on every try: a transfer that won the race may have taken the ticket out of the
     /// agent's reach.
     pub async fn append(
@@ -137,14 +137,14 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         needed: Access,
         change: impl Fn(&Ticket) -> Result<TicketChange, AppError>,
         message: Message,
-        mail: Option<MailIntent>,
+        mails: Vec<MailIntent>,
     ) -> Result<Ticket, AppError> {
         append(&self.desk.store, ticket, |ticket: &Ticket| {
             self.may(ticket, needed)?;
             Ok::<_, AppError>(Some(Step {
                 change: change(ticket)?,
                 message: Some(message.clone()),
-                mail: mail.clone(),
+                mails: mails.clone(),
             }))
         })
         .await?

@@ -1,7 +1,8 @@
 //! A ticket sent to another agency (or another queue), with a note saying why. The sending
 //! agency keeps a referral (read and note) unless it says otherwise; the assignee is cleared.
 
-use ventanilla_domain::model::agents::{Access, AuditAction, Role};
+use ventanilla_domain::model::agents::{Access, AlertEvent, AuditAction, Role};
+use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::{
     AgencyCode, Body, FieldError, FieldErrors, FieldProblem, QueueName, Ticket, TicketChange,
 };
@@ -57,6 +58,14 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         let keep = request.keep_referral.unwrap_or(true);
         let from = ticket.agency.clone();
         let message = self.internal_note(note);
+        // The receiving agency's agents are told; a move between the agency's own queues
+        // tells nobody.
+        let alert = (target.code != from).then(|| MailIntent {
+            about: message.id,
+            ..self
+                .site
+                .alert_intent(AlertEvent::Transferred, Some(&self.agent.reference()))
+        });
         let updated = self
             .append(
                 ticket,
@@ -70,7 +79,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                     })
                 },
                 message,
-                None,
+                alert.into_iter().collect(),
             )
             .await?;
         self.audit(

@@ -6,11 +6,11 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use ventanilla_app::agents::NewAgentRequest;
+use ventanilla_app::agents::{AlertsRequest, NewAgentRequest};
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Choice;
 use ventanilla_domain::QueueName;
-use ventanilla_domain::model::agents::{Agent, AgentToken, Role};
+use ventanilla_domain::model::agents::{Agent, AgentToken, AlertEvent, Role};
 use ventanilla_web::{Caller, Problem};
 
 use super::{JsonBody, bad_json};
@@ -27,6 +27,8 @@ pub(crate) async fn me<S: AgentPorts, B, M>(
         "agency": agent.agency.as_str(),
         "agency_name": agency.map(|a| a.name.as_str()),
         "role": agent.role.wire(),
+        "email": agent.email.as_ref().map(|e| e.as_str()),
+        "alerts": alerts_json(agent),
         "queues": site.settings.queues_of(&agent.agency)
             .iter()
             .map(QueueName::as_str)
@@ -34,6 +36,35 @@ pub(crate) async fn me<S: AgentPorts, B, M>(
         "labels": crate::views::labels(lang),
     }))
     .into_response())
+}
+
+/// The agent's choices of alerts, with the queues they watch as chosen or by their role.
+fn alerts_json(agent: &Agent) -> serde_json::Value {
+    let mut events = serde_json::Map::new();
+    for event in AlertEvent::ALL {
+        events.insert(
+            event.wire().into(),
+            json!(agent.alerts.delivery(*event).wire()),
+        );
+    }
+    json!({
+        "events": events,
+        "queues": agent.alerts.queues.as_ref().map(|q| q.iter().map(QueueName::as_str).collect::<Vec<_>>()),
+        "watches_by_role": agent.alerts.queues.is_none(),
+    })
+}
+
+/// Sets the caller's own alerts (`AlertsRequest`), answering `/me`'s `alerts`.
+pub(crate) async fn set_alerts<S: AgentPorts, B, M>(
+    Caller { session, lang }: Caller<S, B, M>,
+    body: JsonBody<AlertsRequest>,
+) -> Result<Response, Problem> {
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let agent = session
+        .set_alerts(request)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(alerts_json(&agent)).into_response())
 }
 
 fn agent_json(agent: &Agent) -> serde_json::Value {

@@ -169,6 +169,7 @@ pub(crate) async fn reply<S: AgentPorts, B: BlobStore, M: Mailer>(
         status,
         files,
         seen_version: request.version,
+        from_mail: None,
     };
     let replied = session
         .reply(ticket, reply)

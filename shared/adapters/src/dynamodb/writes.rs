@@ -137,10 +137,11 @@ impl DynamoStore {
         };
         let number = TicketNumber::new(&draft.agency, code, year, last + 1);
         let (ticket, message) = draft.clone().into_ticket(number.clone());
-        let mail = draft
-            .mail
-            .clone()
-            .map(|mail| mail.queued(number.clone(), ticket.agency.clone()));
+        let mails: Vec<_> = draft
+            .mails
+            .iter()
+            .map(|mail| mail.clone().queued(number.clone(), ticket.agency.clone()))
+            .collect();
 
         let mut counter = counter_key;
         counter.insert("last".into(), n(last + 1));
@@ -166,9 +167,9 @@ impl DynamoStore {
         ];
         let thread = self.message_items(&number, &message)?;
         // Item 2 is the message itself; a queued mail's id is as new as a mail id.
-        let mail_ids = 3..2 + thread.len() + usize::from(mail.is_some());
+        let mail_ids = 3..2 + thread.len() + mails.len();
         items.extend(thread);
-        if let Some(mail) = &mail {
+        for mail in &mails {
             items.push(put_if_absent(
                 &self.table,
                 mail_queue::queued_mail_item(mail)?,
@@ -222,7 +223,7 @@ impl DynamoStore {
         if let Some(message) = &update.message {
             items.extend(self.message_items(&next.number, message)?);
         }
-        if let Some(mail) = &update.mail {
+        for mail in &update.mails {
             let queued = mail
                 .clone()
                 .queued(next.number.clone(), next.agency.clone());

@@ -32,11 +32,11 @@ impl TicketStore for SqliteStore {
                 .map_err(db)?;
             let number = TicketNumber::new(&draft.agency, code, year, sequence as u64);
             let claim = draft.idempotency.clone();
-            let mail = draft.mail.clone();
+            let mails = draft.mails.clone();
             let (ticket, message) = draft.into_ticket(number);
             write_ticket(tx, &ticket, true)?;
             write_message(tx, &ticket.number, &message)?;
-            if let Some(mail) = mail {
+            for mail in mails {
                 mail_queue::insert(tx, &mail.queued(ticket.number.clone(), ticket.agency.clone()))?;
             }
             if let Some(claim) = claim {
@@ -96,7 +96,7 @@ impl TicketStore for SqliteStore {
             if let Some(message) = &update.message {
                 write_message(tx, &next.number, message)?;
             }
-            if let Some(mail) = update.mail {
+            for mail in update.mails {
                 mail_queue::insert(tx, &mail.queued(next.number.clone(), next.agency.clone()))?;
             }
             Ok(next)

@@ -155,9 +155,12 @@ async fn system_event(
 
 /// What the mail's ticket gets besides the mail: if it opens one, the acknowledgement owed
 /// (queued with it, unless the mail is held for review) and the term of its category; if it
-/// follows one up, how far its term's clock may have been stopped.
+/// follows one up, how far its term's clock may have been stopped. Either way the agents'
+/// alert of it (`Site::alert_intent`), queued with the change (not for held mail).
 pub struct TicketRules<'a> {
     pub acknowledgement: MailIntent,
+    pub new_ticket_alert: MailIntent,
+    pub follow_up_alert: MailIntent,
     pub term_of: &'a (dyn Fn(Category) -> Option<Term> + Sync),
     pub suspension_max_days: u32,
 }
@@ -301,7 +304,10 @@ pub async fn decide(
                         rules.suspension_max_days,
                     ),
                     message: Some(message.clone()),
-                    mail: None,
+                    mails: vec![MailIntent {
+                        about: message.id,
+                        ..rules.follow_up_alert.clone()
+                    }],
                 }))
             })
             .await;
@@ -358,6 +364,7 @@ pub async fn decide(
         channel: ventanilla_domain::Channel::Correo,
         // Held mail is not acknowledged: it may be spam.
         acknowledgement: (!held).then_some(rules.acknowledgement),
+        alert: (!held).then_some(rules.new_ticket_alert),
         term: (rules.term_of)(category),
     };
     let (ticket, first) = match open(store, clock, ids, new).await {

@@ -119,6 +119,75 @@ pub struct Agent {
     /// Where their notices go (deadline warnings); none: they get none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<crate::Email>,
+    /// Which events they are told of by mail, and about which queues.
+    #[serde(default)]
+    pub alerts: AlertPrefs,
+}
+
+choice! {
+    /// Whether an agent is told of an event.
+    #[derive(Default)]
+    pub enum Delivery in "delivery" {
+        /// A mail when it happens (within the hourly cap; the rest in one summary).
+        #[default]
+        Immediately => ("Al momento", "Immediately"),
+        Off => ("Nunca", "Never"),
+    }
+}
+
+choice! {
+    /// What an agent may be told of by mail.
+    pub enum AlertEvent in "event" {
+        /// A ticket opened in a queue they watch.
+        NewTicket => ("Nueva solicitud", "New ticket"),
+        /// The citizen wrote again on a ticket assigned to them (unassigned: in a queue
+        /// they watch).
+        FollowUp => ("Nuevo mensaje del ciudadano", "Citizen's follow-up"),
+        /// A ticket transferred to their agency, in a queue they watch.
+        Transferred => ("Solicitud transferida", "Ticket transferred"),
+        /// A ticket's term at a warning point (the deadline warnings).
+        Deadline => ("Aviso de plazo", "Deadline warning"),
+    }
+}
+
+/// An agent's choices about the mail they get: per event, and the queues they watch.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AlertPrefs {
+    #[serde(default)]
+    pub new_ticket: Delivery,
+    #[serde(default)]
+    pub follow_up: Delivery,
+    #[serde(default)]
+    pub transferred: Delivery,
+    #[serde(default)]
+    pub deadline: Delivery,
+    /// The queues they watch; `None`: the default of their role (supervisors and admins the
+    /// whole agency, agents none: they hear of the tickets assigned to them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queues: Option<Vec<crate::QueueName>>,
+}
+
+/// At most this many queues in an agent's watch list (an agency has a few).
+pub const MAX_WATCHED_QUEUES: usize = 50;
+
+impl AlertPrefs {
+    pub fn delivery(&self, event: AlertEvent) -> Delivery {
+        match event {
+            AlertEvent::NewTicket => self.new_ticket,
+            AlertEvent::FollowUp => self.follow_up,
+            AlertEvent::Transferred => self.transferred,
+            AlertEvent::Deadline => self.deadline,
+        }
+    }
+
+    pub fn set(&mut self, event: AlertEvent, delivery: Delivery) {
+        match event {
+            AlertEvent::NewTicket => self.new_ticket = delivery,
+            AlertEvent::FollowUp => self.follow_up = delivery,
+            AlertEvent::Transferred => self.transferred = delivery,
+            AlertEvent::Deadline => self.deadline = delivery,
+        }
+    }
 }
 
 /// How much of a ticket an agent may see and do.
@@ -142,6 +211,41 @@ impl Agent {
             Access::Referral
         } else {
             Access::None
+        }
+    }
+
+    /// The queues the agent watches, as their choice or their role's default.
+    pub fn watches(&self, queue: &crate::QueueName) -> bool {
+        match &self.alerts.queues {
+            Some(queues) => queues.contains(queue),
+            None => self.role >= Role::Supervisor,
+        }
+    }
+
+    /// Whether the agent is told by mail of `event` on `ticket`, caused by `actor`: only an
+    /// active agent with an address, of the agency that holds the ticket (its personal data
+    /// goes to no other), never the platform's operators, never the one who caused it, and
+    /// as they chose.
+    pub fn is_told(&self, event: AlertEvent, ticket: &Ticket, actor: Option<&AgentId>) -> bool {
+        if self.email.is_none()
+            || self.role == Role::Operator
+            || self.agency != ticket.agency
+            || self.access(ticket) != Access::Full
+            || actor == Some(&self.id)
+            || self.alerts.delivery(event) == Delivery::Off
+        {
+            return false;
+        }
+        let assigned = ticket.assignee.as_ref() == Some(&self.id);
+        match event {
+            AlertEvent::NewTicket | AlertEvent::Transferred => {
+                assigned || self.watches(&ticket.queue)
+            }
+            AlertEvent::FollowUp => {
+                assigned || (ticket.assignee.is_none() && self.watches(&ticket.queue))
+            }
+            // Who is warned is the deadline rule's (`deadline_warnings::recipients`).
+            AlertEvent::Deadline => true,
         }
     }
 

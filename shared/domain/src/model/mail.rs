@@ -59,6 +59,40 @@ impl MailMessageId {
         ))
     }
 
+    /// The anchor every alert to agents about the ticket refers to, so that their mail
+    /// client threads the alerts of one ticket together.
+    pub fn alerts_anchor(number: &TicketNumber, domain: &str) -> Self {
+        MailMessageId(format!(
+            "alerts.{}@{}",
+            number.as_str().to_ascii_lowercase(),
+            domain
+        ))
+    }
+
+    /// An alert's own Message-ID: `alert.<number>.<key>@domain`, so that an agent's answer
+    /// names its ticket in In-Reply-To alone.
+    pub fn alert(number: &TicketNumber, key: &str, domain: &str) -> Option<Self> {
+        MailMessageId::parse(&format!(
+            "alert.{}.{key}@{domain}",
+            number.as_str().to_ascii_lowercase()
+        ))
+        .ok()
+    }
+
+    /// The ticket an alert of ours (or the alerts' anchor) is about: a mail that names one
+    /// answers an alert, whoever sent it.
+    pub fn alerted_ticket(&self, our_domain: &str) -> Option<TicketNumber> {
+        let (local, domain) = self.0.split_once('@')?;
+        if !domain.eq_ignore_ascii_case(our_domain) {
+            return None;
+        }
+        let number = match local.strip_prefix("alerts.") {
+            Some(number) => number,
+            None => local.strip_prefix("alert.")?.split('.').next()?,
+        };
+        TicketNumber::parse(number).ok()
+    }
+
     /// The ticket a Message-ID of ours anchors, if it is one: only under our own mail
     /// domain, since anyone can write `ticket.<number>@elsewhere` into a header.
     pub fn anchored_ticket(&self, our_domain: &str) -> Option<TicketNumber> {

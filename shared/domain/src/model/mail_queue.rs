@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::agents::AlertEvent;
 use crate::model::term::WarningPoint;
 
 use crate::model::lang::Lang;
@@ -33,6 +34,15 @@ pub enum Notice {
     TermExtended,
     /// To an agent: a ticket's term is at a warning point (`MailIntent::to` names them).
     DeadlineWarning { point: WarningPoint },
+    /// To an agent (`MailIntent::to`): something happened on a ticket. Without `to`, the
+    /// record the change writes, which the sweeper fans out to the agents told of it.
+    AgentAlert { event: AlertEvent },
+    /// To whoever answered an alert by mail without being let to (`MailIntent::to`): their
+    /// mail was not added. Says nothing of the ticket.
+    AgentMailRefused,
+    /// To an agent (`MailIntent::to`), at the end of an hour in which their alerts passed
+    /// the hourly cap: how many more there were.
+    AlertsHeld,
 }
 
 impl Notice {
@@ -42,7 +52,24 @@ impl Notice {
     pub fn counted(self) -> bool {
         !matches!(
             self,
-            Notice::AgentReply | Notice::TermExtended | Notice::DeadlineWarning { .. }
+            Notice::AgentReply
+                | Notice::TermExtended
+                | Notice::DeadlineWarning { .. }
+                | Notice::AgentAlert { .. }
+                | Notice::AgentMailRefused
+                | Notice::AlertsHeld
+        )
+    }
+
+    /// Whether it goes to someone else than the ticket's requester (`MailIntent::to`): no
+    /// reply to it joins the citizen's conversation.
+    pub fn to_others(self) -> bool {
+        matches!(
+            self,
+            Notice::DeadlineWarning { .. }
+                | Notice::AgentAlert { .. }
+                | Notice::AgentMailRefused
+                | Notice::AlertsHeld
         )
     }
 
@@ -53,6 +80,9 @@ impl Notice {
             Notice::AgentReply => "agent-reply",
             Notice::TermExtended => "term-extended",
             Notice::DeadlineWarning { .. } => "deadline-warning",
+            Notice::AgentAlert { .. } => "agent-alert",
+            Notice::AgentMailRefused => "agent-mail-refused",
+            Notice::AlertsHeld => "alerts-held",
         }
     }
 }
@@ -75,15 +105,20 @@ pub struct MailIntent {
     pub queued_at: Timestamp,
     /// Until then it is the writer's to send (right after its write); then the sweeper's.
     pub writer_until: Timestamp,
-    /// Whom it goes to when not the ticket's requester: an agent, for a warning.
+    /// Whom it goes to when not the ticket's requester: an agent, for a warning or an alert.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Recipient>,
+    /// The agent whose action it reports (an alert is never sent to them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::AgentId>,
 }
 
 /// Someone a mail goes to besides the requester: an agent of the ticket's agency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
-    pub agent: crate::AgentId,
+    /// `None`: an address that answered an alert without being an agent's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::AgentId>,
     /// The agency they were told as one of: a ticket that has left it is not theirs to hear
     /// about.
     pub agency: AgencyCode,
@@ -309,6 +344,7 @@ mod tests {
             queued_at: at("2027-03-01T10:00:00Z"),
             writer_until: at("2027-03-01T10:02:00Z"),
             to: None,
+            actor: None,
         }
         .queued(
             TicketNumber::parse("MDT-REQ-2027-00001").unwrap(),

@@ -403,8 +403,8 @@ pub struct TicketDraft {
     pub idempotency: Option<IdempotencyClaim>,
     pub linked_to: Option<TicketNumber>,
     pub channel: Channel,
-    /// The acknowledgement owed, queued with the ticket.
-    pub mail: Option<MailIntent>,
+    /// The mails owed, queued with the ticket: the acknowledgement, the agents' alert.
+    pub mails: Vec<MailIntent>,
     pub due_on: Option<chrono::NaiveDate>,
     pub term: Option<Term>,
 }
@@ -564,8 +564,8 @@ pub struct TicketUpdate {
     pub expected_version: u64,
     pub change: TicketChange,
     pub message: Option<Message>,
-    /// A mail the update owes (an agent's reply), queued with it.
-    pub mail: Option<MailIntent>,
+    /// The mails the update owes (an agent's reply, the agents' alert), queued with it.
+    pub mails: Vec<MailIntent>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! anchor in `References`, and are marked automatic (RFC 3834).
 
 use crate::Labelled;
+use crate::model::agents::AlertEvent;
 use crate::model::mail::{AutoSubmitted, MailDraft, MailMessageId, Mailbox};
 use crate::model::term::WarningPoint;
 use crate::model::time::long_date;
@@ -376,6 +377,162 @@ pub fn deadline_warning(
     );
     draft.to = to;
     draft
+}
+
+/// How much of the citizen's text an alert quotes; the rest is one click away.
+const ALERT_QUOTE_CHARS: usize = 4000;
+
+/// The keywords an agent's answer by mail may start with (`mail_answer`), as the alert
+/// explains them.
+pub const ALERT_HOW_TO_ANSWER: &str = "Para contestar al ciudadano, responda a este correo \
+     desde su dirección registrada: lo que escriba sobre el texto citado se le envía como \
+     respuesta pública desde la dirección de soporte, con sus adjuntos.\n\
+     Escriba en la primera línea:\n\
+     #nota      para dejar una nota interna en lugar de responder;\n\
+     #resolver  para responder y marcar la solicitud como resuelta;\n\
+     #cerrar    para responder y cerrarla.\n";
+
+/// To an agent: something happened on a ticket they are told of. The first line says what;
+/// then the message (a citizen's words, split from their history; a transfer's note), and
+/// how to answer by mail. Threaded per ticket in the agent's client: one subject per ticket,
+/// under the alerts' anchor; from the no-reply address, answered to the support address.
+pub fn agent_alert(
+    ticket: &Ticket,
+    event: AlertEvent,
+    about: Option<&Message>,
+    to: Mailbox,
+    cx: NoticeContext<'_>,
+) -> MailDraft {
+    let number = ticket.number.as_str();
+    let what = match event {
+        AlertEvent::NewTicket => format!("Nueva solicitud {number} en la cola {}.", ticket.queue),
+        AlertEvent::FollowUp => format!("El ciudadano escribió de nuevo en la solicitud {number}."),
+        AlertEvent::Transferred => format!(
+            "La solicitud {number} fue transferida a {} (cola {}).",
+            cx.agency_name, ticket.queue
+        ),
+        AlertEvent::Deadline => format!("Aviso de plazo de la solicitud {number}."),
+    };
+    let due = ticket
+        .due_date()
+        .map_or("—".to_owned(), |d| long_date(d, Lang::Es));
+    let mut text = format!(
+        "{what}\n\n\
+         Asunto: {subject}\n\
+         Solicitante: {name}\n\
+         Estado: {status}\n\
+         Asignada a: {assignee}\n\
+         Fecha límite: {due}\n\n",
+        subject = ticket.subject,
+        name = ticket.requester.name,
+        status = ticket.status.label(Lang::Es),
+        assignee = ticket.assignee.as_ref().map_or("nadie", |a| a.as_str()),
+    );
+    if let Some(message) = about {
+        let who = match &message.author {
+            crate::Author::Agent(agent) => format!("Nota de {}", agent.name),
+            _ => format!("{} escribió", ticket.requester.name),
+        };
+        let body: String = message
+            .body
+            .as_str()
+            .chars()
+            .take(ALERT_QUOTE_CHARS)
+            .collect();
+        let cut = if body.len() < message.body.as_str().len() {
+            "> […]\n"
+        } else {
+            ""
+        };
+        text.push_str(&format!("{who}:\n{}{cut}", quoted(&body)));
+        let names: Vec<&str> = message
+            .attachments
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        text.push_str(&files_line("Adjuntos", &names));
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "Ábrala en la consola: {}/agente#{number}\n\n-- \n{ALERT_HOW_TO_ANSWER}\n\
+         Aviso automático de {}. Elija qué avisos recibe en la consola (Mis avisos).\n",
+        cx.site_url,
+        cx.from.name.as_deref().unwrap_or("Ventanilla"),
+    ));
+    let anchor = MailMessageId::alerts_anchor(&ticket.number, cx.mail_domain);
+    MailDraft {
+        from: cx.from.clone(),
+        to,
+        reply_to: Some(cx.reply_to.clone()),
+        subject: format!("{} {}", ticket.number.tag(), ticket.subject),
+        text,
+        html: None,
+        message_id: cx.message_id,
+        in_reply_to: Some(anchor.clone()),
+        references: vec![anchor],
+        automatic: Some(AutoSubmitted::Generated),
+        date: cx.now,
+        attachments: Vec::new(),
+    }
+}
+
+/// To an agent, when an hour in which their alerts passed the cap ends: how many more there
+/// were. Nothing of any ticket: the console has them.
+pub fn alerts_held(held: u64, cap: u64, to: Mailbox, cx: NoticeContext<'_>) -> MailDraft {
+    let text = format!(
+        "En la última hora hubo {held} avisos más para usted, además de los {cap} que se \
+         envían por hora; no se enviaron uno por uno.\n\n\
+         Revise sus colas en la consola: {}/agente\n\n\
+         Aviso automático: no lo responda. Elija qué avisos recibe en la consola (Mis avisos).\n",
+        cx.site_url
+    );
+    MailDraft {
+        from: cx.from.clone(),
+        to,
+        reply_to: Some(cx.reply_to.clone()),
+        subject: format!("{held} avisos más en la última hora"),
+        text,
+        html: None,
+        message_id: cx.message_id,
+        in_reply_to: None,
+        references: Vec::new(),
+        automatic: Some(AutoSubmitted::Generated),
+        date: cx.now,
+        attachments: Vec::new(),
+    }
+}
+
+/// To whoever answered an alert by mail and may not: nothing was added or sent on. It names
+/// only the number they wrote to, nothing of the ticket.
+pub fn agent_mail_refused(
+    number: &crate::TicketNumber,
+    to: Mailbox,
+    cx: NoticeContext<'_>,
+) -> MailDraft {
+    let text = format!(
+        "Recibimos su correo sobre la solicitud {number}, pero no se agregó a ella ni se \
+         envió al ciudadano.\n\n\
+         Solo un agente activo, con acceso a la solicitud, puede responderla por correo: desde \
+         la dirección registrada en su perfil, y con un correo que su servidor autentica \
+         (SPF, DKIM y DMARC). Un aviso reenviado por otra persona no responde al ciudadano.\n\n\
+         Si usted es agente, responda desde la consola: {}/agente#{number}\n\n\
+         Este es un mensaje automático: no lo responda.\n",
+        cx.site_url
+    );
+    MailDraft {
+        from: cx.from.clone(),
+        to,
+        reply_to: None,
+        subject: format!("{} Su correo no se agregó a la solicitud", number.tag()),
+        text,
+        html: None,
+        message_id: cx.message_id,
+        in_reply_to: cx.in_reply_to.clone(),
+        references: cx.in_reply_to.into_iter().collect(),
+        automatic: Some(AutoSubmitted::Replied),
+        date: cx.now,
+        attachments: Vec::new(),
+    }
 }
 
 /// The envelope every mail about a ticket shares: to the requester, threaded to the

@@ -88,6 +88,12 @@ pub enum Outcome {
     NoSender,
     /// Not a mail at all (no header could be read): kept raw only, for a person to look at.
     Unreadable,
+    /// An agent's answer to an alert, from their registered, authenticated address: added
+    /// to the ticket as their reply (`note`: as an internal note).
+    AnsweredByAgent { ticket: TicketNumber, note: bool },
+    /// A mail answering an alert that may not answer the ticket (not an active agent's
+    /// authenticated address, or no access any more): not added, not sent on.
+    AgentMailRefused { ticket: TicketNumber },
 }
 
 impl Outcome {
@@ -106,13 +112,19 @@ impl Outcome {
             Outcome::Virus { .. } => "virus",
             Outcome::NoSender => "no-sender",
             Outcome::Unreadable => "unreadable",
+            Outcome::AnsweredByAgent { note: false, .. } => "answered-by-agent",
+            Outcome::AnsweredByAgent { note: true, .. } => "noted-by-agent",
+            Outcome::AgentMailRefused { .. } => "agent-mail-refused",
         }
     }
 
     /// The ticket the mail ended on, if any.
     pub fn ticket(&self) -> Option<&TicketNumber> {
         match self {
-            Outcome::Duplicate { ticket } | Outcome::Rejected { ticket } => Some(ticket),
+            Outcome::Duplicate { ticket }
+            | Outcome::Rejected { ticket }
+            | Outcome::AnsweredByAgent { ticket, .. }
+            | Outcome::AgentMailRefused { ticket } => Some(ticket),
             Outcome::FollowUp { ticket, .. }
             | Outcome::Opened { ticket, .. }
             | Outcome::HeldForReview { ticket } => Some(&ticket.number),

@@ -1,0 +1,283 @@
+//! Telling agents by mail what happened on their tickets. A change that an agent should hear
+//! of (a new ticket, a citizen's follow-up, a transfer in) writes one alert record in the mail
+//! queue with itself, in the same store write: nothing is lost between the change and the
+//! telling. The sweeper fans the record out ([`Desk::fan_out`]): one mail per agent told of
+//! it (`Agent::is_told`: their agency holds the ticket, their choices, never the actor),
+//! each under an id made from the record and the agent, so that a fan-out tried again queues
+//! each mail once. At most [`ALERTS_PER_HOUR`] alerts per agent an hour: the rest are
+//! counted, and one mail at the end of the hour says how many.
+
+use std::time::Duration;
+
+use ventanilla_domain::model::agents::AlertEvent;
+use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
+use ventanilla_domain::model::mail_queue::{MailIntent, Notice, QueuedMail, Recipient};
+use ventanilla_domain::ports::{
+    AgentDirectory, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore, window_start,
+};
+use ventanilla_domain::rules::notices::{NoticeContext, agent_alert, alerts_held};
+use ventanilla_domain::{Choice, Lang, MessageId, Timestamp};
+
+use crate::Site;
+use crate::sending::Attempt;
+
+/// At most this many alerts per agent an hour (a flood of new tickets, a mail loop with a
+/// citizen's robot): the rest are summed up in one mail when the hour ends.
+pub const ALERTS_PER_HOUR: u64 = 20;
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn sent_key(agent: &ventanilla_domain::AgentId) -> ThrottleKey {
+    ThrottleKey::new("alerts", agent.as_str())
+}
+
+fn held_key(agent: &ventanilla_domain::AgentId) -> ThrottleKey {
+    ThrottleKey::new("alerts-held", agent.as_str())
+}
+
+/// A mail to `recipient` made from the record `record`: its id from the record and the
+/// agent (the same on every fan-out), due at once.
+fn per_agent(
+    site: &Site,
+    record: &QueuedMail,
+    notice: Notice,
+    recipient: Recipient,
+    due: Timestamp,
+) -> QueuedMail {
+    let agent = recipient.agent.as_ref().map_or("", |a| a.as_str());
+    let key = format!("{}|{agent}", record.id());
+    let id = alert_id(site, record, &key);
+    MailIntent {
+        id,
+        notice,
+        queued_at: site.clock.now(),
+        writer_until: due,
+        to: Some(recipient),
+        actor: None,
+        ..record.intent.clone()
+    }
+    .queued(record.ticket.clone(), record.agency.clone())
+}
+
+fn alert_id(site: &Site, record: &QueuedMail, key: &str) -> MailMessageId {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    MailMessageId::alert(&record.ticket, &hex, &site.settings.mail_domain)
+        .unwrap_or_else(|| site.derived_mail_id("alert", key))
+}
+
+impl<S, B, M, K> crate::Desk<S, B, M, K>
+where
+    S: TicketStore + Throttle + ventanilla_domain::ports::MailQueue + AgentDirectory,
+{
+    /// Fans the alert record `record` out: queues the mail each agent told of `event` gets
+    /// (the sweeper sends them next), or counts it past their hourly cap.
+    pub(crate) async fn fan_out(
+        &self,
+        site: &Site,
+        record: &QueuedMail,
+        event: AlertEvent,
+    ) -> Attempt {
+        let ticket = match self.store.ticket(&record.ticket).await {
+            Ok(ticket) => ticket,
+            Err(StoreError::NotFound) => return Attempt::Skipped("the ticket is gone"),
+            Err(error) => return error.into(),
+        };
+        if ticket.erased_at.is_some() {
+            return Attempt::Skipped("the ticket's personal data was erased");
+        }
+        let agents = match self.store.agents(&ticket.agency).await {
+            Ok(agents) => agents,
+            Err(error) => return error.into(),
+        };
+        let now = site.clock.now();
+        let mut told = 0;
+        for agent in agents
+            .iter()
+            .filter(|a| a.is_told(event, &ticket, record.intent.actor.as_ref()))
+        {
+            let Some(email) = agent.email.clone() else {
+                continue;
+            };
+            let recipient = Recipient {
+                agent: Some(agent.id.clone()),
+                agency: agent.agency.clone(),
+                name: agent.name.clone(),
+                email,
+            };
+            let mail = per_agent(site, record, record.intent.notice, recipient.clone(), now);
+            let queued = match self.store.queued_mail(mail.id()).await {
+                // Queued by an earlier try of this fan-out.
+                Ok(_) => continue,
+                Err(StoreError::NotFound) => self.within_cap(site, &mail, recipient, now).await,
+                Err(error) => Err(error),
+            };
+            match queued {
+                Ok(()) => told += 1,
+                Err(error) => return error.into(),
+            }
+        }
+        tracing::info!(ticket = %ticket.number, event = event.wire(), told, "alert fanned out");
+        Attempt::FannedOut
+    }
+
+    /// Queues `mail` if its agent has alerts left this hour; else counts it, and queues the
+    /// mail that sums the hour's held alerts up when it ends (once per agent and hour).
+    async fn within_cap(
+        &self,
+        site: &Site,
+        mail: &QueuedMail,
+        recipient: Recipient,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let Some(agent) = recipient.agent.clone() else {
+            return Ok(());
+        };
+        let sent = sent_key(&agent);
+        if self.store.take(&sent, HOUR, now, ALERTS_PER_HOUR).await? {
+            return match self.store.queue_mail(mail).await {
+                Ok(()) | Err(StoreError::AlreadyExists) => Ok(()),
+                Err(error) => {
+                    self.store.release(&sent, HOUR, now).await?;
+                    Err(error)
+                }
+            };
+        }
+        self.store
+            .take(&held_key(&agent), HOUR, now, u64::MAX)
+            .await?;
+        let start = window_start(HOUR, now);
+        let hour_ends = Timestamp::from_unix_millis((start + 3600) * 1000).unwrap_or(now);
+        // The same id for every held alert of the agent's hour: one summary. Not an alert's
+        // id: an answer to it answers no ticket.
+        let summary = MailIntent {
+            id: site.derived_mail_id("alerts-held", &format!("{}|{start}", agent.as_str())),
+            notice: Notice::AlertsHeld,
+            about: MessageId::UNSET,
+            queued_at: now,
+            writer_until: hour_ends,
+            to: Some(recipient),
+            actor: None,
+            ..mail.intent.clone()
+        }
+        .queued(mail.ticket.clone(), mail.agency.clone());
+        match self.store.queue_mail(&summary).await {
+            Ok(()) | Err(StoreError::AlreadyExists) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Whom an agent's mail goes to, checked again at every try: an active agent, still of
+    /// the agency that holds the ticket (it may have been transferred since, or they moved).
+    async fn still_told(
+        &self,
+        mail: &QueuedMail,
+        ticket: &ventanilla_domain::Ticket,
+    ) -> Result<Recipient, Attempt> {
+        let about_ticket = mail.intent.notice != Notice::AlertsHeld;
+        let Some(to) = mail.intent.to.clone() else {
+            return Err(Attempt::Failed {
+                error: "an agent's mail without its recipient".into(),
+                permanent: true,
+            });
+        };
+        if about_ticket && to.agency != ticket.agency {
+            return Err(Attempt::Skipped("the ticket has gone to another agency"));
+        }
+        let Some(id) = &to.agent else {
+            return Ok(to);
+        };
+        match self.store.agent(id).await {
+            Ok(agent) if agent.active && agent.agency == to.agency => Ok(to),
+            Ok(_) | Err(StoreError::NotFound) => {
+                Err(Attempt::Skipped("the agent is disabled or moved"))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The draft of an alert to one agent, or of the summary of their held alerts.
+    pub(crate) async fn agent_alert_draft(
+        &self,
+        site: &Site,
+        mail: &mut QueuedMail,
+    ) -> Result<
+        (
+            ventanilla_domain::Ticket,
+            ventanilla_domain::model::mail::MailDraft,
+        ),
+        Attempt,
+    > {
+        let (ticket, page) = match self
+            .store
+            .thread_page(&mail.ticket, &ThreadQuery::newest(None))
+            .await
+        {
+            Ok(read) => read,
+            Err(StoreError::NotFound) => return Err(Attempt::Skipped("the ticket is gone")),
+            Err(error) => return Err(error.into()),
+        };
+        if ticket.erased_at.is_some() && mail.intent.notice != Notice::AlertsHeld {
+            return Err(Attempt::Skipped("the ticket's personal data was erased"));
+        }
+        let to = self.still_told(mail, &ticket).await?;
+        if mail.intent.notice != Notice::AlertsHeld {
+            mail.agency = ticket.agency.clone();
+        }
+        let settings = &site.settings;
+        let agency_name = settings
+            .agency(&ticket.agency)
+            .map_or(ticket.agency.as_str(), |a| a.name.as_str());
+        let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
+        let cx = NoticeContext {
+            from: &settings.no_reply,
+            to: &to.email,
+            // An alert is answered to the support address (`mail_answer`); a summary is not.
+            reply_to: if mail.intent.notice == Notice::AlertsHeld {
+                &settings.no_reply
+            } else {
+                &desk
+            },
+            mail_domain: &settings.mail_domain,
+            agency_name,
+            response_days: 0,
+            due_on: ticket.due_date(),
+            access_url: "",
+            site_url: &settings.public_url,
+            lang: Lang::Es,
+            now: site.clock.now(),
+            message_id: mail.id().clone(),
+            in_reply_to: None,
+        };
+        let mailbox = Mailbox::new(to.name.clone(), to.email.clone());
+        let draft = match mail.intent.notice {
+            Notice::AgentAlert { event } => {
+                // An older message than the newest page (a slow sweep) is read whole.
+                let about = match page.items.iter().find(|m| m.id == mail.intent.about) {
+                    Some(found) => Some(found.clone()),
+                    None if page.next.is_some() => {
+                        let (_, whole) = self.store.thread(&mail.ticket).await?;
+                        whole.into_iter().find(|m| m.id == mail.intent.about)
+                    }
+                    None => None,
+                };
+                agent_alert(&ticket, event, about.as_ref(), mailbox, cx)
+            }
+            _ => {
+                let Some(agent) = to.agent.as_ref() else {
+                    return Err(Attempt::Skipped("a summary without its agent"));
+                };
+                let held = self
+                    .store
+                    .counts(&[held_key(agent)], HOUR, mail.intent.queued_at)
+                    .await?;
+                let held = held.first().copied().unwrap_or(0);
+                if held == 0 {
+                    return Err(Attempt::Skipped("no alert was held"));
+                }
+                alerts_held(held, ALERTS_PER_HOUR, mailbox, cx)
+            }
+        };
+        Ok((ticket, draft))
+    }
+}
