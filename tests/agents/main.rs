@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod abuse;
+mod alerts;
 mod alerts_aws;
 mod calendar_days;
 mod callers;

@@ -119,7 +119,7 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
 });
 
 test('an answer that would cross a colleague\'s is held, what is new is shown, and the second press sends it', async () => {
-  const token = local.addAgent('MDT', 'agent', 'Eva Agente');
+  const token = local.addAgent('MDT', 'agent', 'Elena Vigil');
   const colleague = local.addAgent('MDT', 'agent', 'Raúl Agente');
   const number = await openTicketByApi('Sin acceso', 'No puedo ingresar al sistema.');
   // Raúl has the ticket open in his console; Eva opens it and is told.
@@ -289,6 +289,55 @@ test('an admin writes a canned response in the console; it is chosen, filled in 
   const reply = (await outbox()).find((m) => m.subject.includes('Re: Datos enviados'));
   assert.ok(reply.text.includes('Estimado/a Luis Tipán: recibimos los datos de'), reply.text);
   await context.close();
+});
+
+test('an agent chooses their alerts in the console, is told of a new ticket by mail and answers it from their mailbox', async () => {
+  const token = local.addAgent('MDT', 'agent', 'Elena Vigil');
+  const address = 'eva.agente@mdt.example.gob.ec';
+  const context = await local.browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await signIn(page, token);
+  await page.click('#avisos-abrir');
+  await page.waitForSelector('#avisos:not([hidden])');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'avisos-titulo');
+  // An agent watches no queue until they choose: the queues wait for the choice.
+  assert.equal(await page.isChecked('#a-por-rol'), true);
+  assert.equal(await page.isDisabled('#a-cola-atencion-ciudadana'), true);
+  await page.fill('#a-correo', address);
+  await page.uncheck('#a-por-rol');
+  await page.check('#a-cola-atencion-ciudadana');
+  await page.selectOption('#a-transferred', 'off');
+  assert.deepEqual(await seriousViolations(page), [], 'alerts page accessibility');
+  await page.click('#f-avisos button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent === 'Avisos guardados.');
+  await context.close();
+
+  // A citizen writes; within the local sweep (30 s) the agent is told.
+  const number = await openTicketByApi('Trámite detenido', 'Mi trámite no avanza desde marzo.');
+  let alert;
+  for (let tries = 0; tries < 100 && !alert; tries += 1) {
+    alert = (await outbox()).find((m) => m.to?.text.includes(address) && m.subject.includes(number));
+    if (!alert) await new Promise((done) => setTimeout(done, 500));
+  }
+  assert.ok(alert, 'the alert');
+  assert.ok(alert.text.startsWith(`Nueva solicitud ${number}`), alert.text);
+  assert.ok(alert.text.includes('> Mi trámite no avanza desde marzo.'), alert.text);
+  assert.equal(alert.headers.get('auto-submitted'), 'auto-generated');
+
+  // The agent answers from their mail client; the citizen gets it from the support address.
+  const answer = await local.sendMail(address, 'soporte@ventanilla.example.gob.ec', [
+    `From: Eva Agente <${address}>`, 'To: soporte@ventanilla.example.gob.ec',
+    `Subject: Re: ${alert.subject}`, '<eva-respuesta-1@mdt.example.gob.ec>'.replace(/^/, 'Message-ID: '),
+    `In-Reply-To: ${alert.messageId}`, `References: ${alert.messageId}`,
+    'Content-Type: text/plain; charset=utf-8', '',
+    'Buenos días, su trámite fue aprobado ayer.', '',
+    'El mié., Ventanilla escribió:', `> Nueva solicitud ${number}`, '',
+  ].join('\n'));
+  assert.match(answer, /^250/);
+  const reply = (await outbox()).find((m) => m.to?.text.includes('luis@example.com') && m.text.includes('fue aprobado'));
+  assert.ok(reply, 'the citizen got the answer');
+  assert.ok(reply.from.text.includes('soporte@'), reply.from.text);
+  assert.ok(!reply.text.includes('Nueva solicitud'), reply.text);
 });
 
 test('under ?lang=en the codes are English words', async () => {

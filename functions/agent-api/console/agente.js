@@ -37,7 +37,7 @@
   }
 
   function show(section) {
-    for (const id of ["ingreso", "cola", "nuevo", "plantillas", "recibo", "ticket"]) $(id).hidden = id !== section;
+    for (const id of ["ingreso", "cola", "nuevo", "plantillas", "avisos", "recibo", "ticket"]) $(id).hidden = id !== section;
     if (section !== "ticket" && watching) { clearInterval(watching); watching = null; }
   }
 
@@ -360,6 +360,53 @@
       body.appendChild(row);
     }
   }
+  // The agent's own alerts: their address, each event on or off, the queues they watch.
+  const deliveries = [["immediately", "Al momento"], ["off", "Nunca"]];
+  async function loadAlerts() {
+    const me = await call("GET", "/me");
+    $("a-correo").value = me.email || "";
+    for (const select of document.querySelectorAll(".a-evento")) {
+      select.textContent = "";
+      for (const [code, text] of deliveries) select.add(new Option(text, code));
+      select.value = me.alerts.events[select.id.slice(2)];
+    }
+    $("a-por-rol").checked = me.alerts.watches_by_role;
+    const box = $("a-colas");
+    box.textContent = "";
+    for (const queue of me.queues) {
+      const wrap = document.createElement("div");
+      wrap.className = "field";
+      const input = document.createElement("input");
+      input.type = "checkbox"; input.id = "a-cola-" + queue; input.value = queue;
+      input.checked = (me.alerts.queues || []).includes(queue);
+      input.disabled = me.alerts.watches_by_role;
+      const label = document.createElement("label");
+      label.htmlFor = input.id; label.textContent = queue;
+      wrap.append(input, " ", label);
+      box.appendChild(wrap);
+    }
+    return me;
+  }
+  $("a-por-rol").addEventListener("change", () => {
+    for (const input of $("a-colas").querySelectorAll("input")) input.disabled = $("a-por-rol").checked;
+  });
+  $("avisos-abrir").addEventListener("click", () => {
+    loadAlerts().then(() => { show("avisos"); $("avisos-titulo").focus(); }).catch((err) => say(err.message));
+  });
+  $("f-avisos").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = {
+      queues: $("a-por-rol").checked ? null
+        : [...$("a-colas").querySelectorAll("input:checked")].map((i) => i.value),
+    };
+    for (const select of document.querySelectorAll(".a-evento")) body[select.id.slice(2)] = select.value;
+    try {
+      const me = await call("GET", "/me");
+      await call("PUT", "/agents/" + encodeURIComponent(me.id) + "/email", { email: $("a-correo").value || null });
+      await call("PUT", "/me/alerts", body);
+      say("Avisos guardados.");
+    } catch (error) { say(error.message); }
+  });
   $("plantillas-abrir").addEventListener("click", () => {
     loadTemplates().then(() => { show("plantillas"); $("plantillas-titulo").focus(); }).catch((err) => say(err.message));
   });

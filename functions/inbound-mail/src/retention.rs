@@ -69,6 +69,7 @@ where
                 "parked": report.parked,
                 "skipped": report.skipped,
                 "taken_by_others": report.taken_by_others,
+                "alerts": report.alerts,
             }),
             Err(error) => {
                 tracing::error!(%error, "mail queue sweep failed; the next one tries again");

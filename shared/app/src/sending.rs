@@ -245,6 +245,8 @@ pub struct SweepReport {
     pub skipped: usize,
     /// Taken by another sender between the read and the claim.
     pub taken_by_others: usize,
+    /// Alert records fanned out into the agents' mails (which count as mails once sent).
+    pub alerts: usize,
 }
 
 impl<S, B, M, K> Desk<S, B, M, K>
@@ -754,9 +756,11 @@ where
                     report.parked += 1;
                     continue;
                 }
-                fanned_out |= matches!(claimed.intent.notice, Notice::AgentAlert { .. })
+                let record = matches!(claimed.intent.notice, Notice::AgentAlert { .. })
                     && claimed.intent.to.is_none();
+                fanned_out |= record;
                 match self.try_once(&site, claimed, None).await {
+                    MailState::Sent if record => report.alerts += 1,
                     MailState::Sent => report.sent += 1,
                     MailState::Pending => report.retried += 1,
                     MailState::Parked => report.parked += 1,

@@ -1,0 +1,327 @@
+//! Alerts by mail on the embedded default (SQLite, the outbox): who is told of what, as each
+//! agent chose; never the agent who did it, never another agency's; at most an hour's cap,
+//! then a summary; and what an agent's answer by mail may do.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use ventanilla_domain::model::agents::Role;
+use ventanilla_tests::{body_text, header, unique};
+
+use super::Office;
+
+/// Every mail in the outbox, as written.
+fn outbox(office: &Office) -> Vec<String> {
+    std::fs::read_dir(office.dir.path().join("outbox"))
+        .map(|dir| {
+            dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A mail's subject, decoded.
+fn subject(raw: &str) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .and_then(|m| m.subject().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn to(office: &Office, address: &str) -> Vec<String> {
+    outbox(office)
+        .into_iter()
+        .filter(|raw| header(raw, "To").unwrap_or_default().contains(address))
+        .collect()
+}
+
+/// An agent of `agency` with `role` and an address; their token and address.
+async fn with_address(office: &Office, agency: &str, role: Role) -> (String, String) {
+    let token = office.agent(agency, role).await;
+    let me = office
+        .call(Some(&token), "GET", "/api/v1/agent/me", None)
+        .await;
+    let id = me.body["id"].as_str().unwrap().to_owned();
+    let email = format!("{id}@{}.example.gob.ec", agency.to_lowercase());
+    let set = office
+        .call(
+            Some(&token),
+            "PUT",
+            &format!("/api/v1/agent/agents/{id}/email"),
+            Some(json!({ "email": email })),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    (token, email)
+}
+
+/// A ticket `token`'s agent opens for a caller with an address; its number.
+async fn for_caller(office: &Office, token: &str, subject: &str) -> String {
+    let opened = office
+        .call(
+            Some(token),
+            "POST",
+            "/api/v1/agent/tickets",
+            Some(json!({
+                "category": "requerimiento", "nationality": "EC", "id_type": "cedula",
+                "id_number": "1714307103", "full_name": "Segundo Guamán",
+                "email": format!("{}@example.com", unique("segundo")),
+                "user_type": "ciudadano", "channel": "telefono",
+                "subject": subject, "description": "Llamó por su certificado.",
+            })),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    opened.body["number"].as_str().unwrap().to_owned()
+}
+
+async fn set_alerts(office: &Office, token: &str, body: Value) -> super::Reply {
+    office
+        .call(Some(token), "PUT", "/api/v1/agent/me/alerts", Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn alerts_follow_each_agents_choices_and_never_reach_the_actor_or_another_agency() {
+    let office = Office::new();
+    let (first, first_email) = with_address(&office, "MDT", Role::Supervisor).await;
+    let (second_token, second_email) = with_address(&office, "MDT", Role::Supervisor).await;
+    let (agent, agent_email) = with_address(&office, "MDT", Role::Agent).await;
+    let (_, other_email) = with_address(&office, "MINTEL", Role::Supervisor).await;
+
+    let number = for_caller(&office, &first, "Certificado de no adeudar").await;
+    office.mail.sweep_mail().await.unwrap();
+    let told = to(&office, &second_email);
+    assert_eq!(told.len(), 1, "the other supervisor is told");
+    assert!(body_text(&told[0]).starts_with(&format!("Nueva solicitud {number}")));
+    assert!(
+        to(&office, &first_email).is_empty(),
+        "not the one who opened it"
+    );
+    assert!(
+        to(&office, &agent_email).is_empty(),
+        "an agent watches no queue by default"
+    );
+    assert!(to(&office, &other_email).is_empty(), "nor another agency");
+
+    // The agent chooses the agency's queues, and no follow-ups; the second supervisor
+    // turns new tickets off.
+    let me = office
+        .call(Some(&agent), "GET", "/api/v1/agent/me", None)
+        .await;
+    assert_eq!(me.body["alerts"]["watches_by_role"], true);
+    let queues = me.body["queues"].clone();
+    let chosen = set_alerts(
+        &office,
+        &agent,
+        json!({"queues": queues, "follow_up": "off"}),
+    )
+    .await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    assert_eq!(chosen.body["events"]["follow_up"], "off");
+    assert_eq!(chosen.body["events"]["new_ticket"], "immediately");
+    let off = set_alerts(&office, &second_token, json!({"new_ticket": "off"})).await;
+    assert_eq!(off.status, 200, "{}", off.body);
+
+    let next = for_caller(&office, &first, "Consulta de contrato").await;
+    office.mail.sweep_mail().await.unwrap();
+    let alerts = to(&office, &agent_email);
+    assert_eq!(alerts.len(), 1, "the agent now watches the queue");
+    assert!(subject(&alerts[0]).contains(&format!("[{next}]")));
+    assert_eq!(to(&office, &second_email).len(), 1, "turned off");
+
+    // Bad choices are named, and change nothing.
+    let bad = set_alerts(
+        &office,
+        &agent,
+        json!({"new_ticket": "a veces", "queues": ["no-existe"]}),
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let text = bad.body.to_string();
+    assert!(
+        text.contains("new_ticket") && text.contains("queues"),
+        "{text}"
+    );
+    let me = office
+        .call(Some(&agent), "GET", "/api/v1/agent/me", None)
+        .await;
+    assert_eq!(me.body["alerts"]["events"]["new_ticket"], "immediately");
+
+    // A transfer tells the receiving agency's supervisor, and nobody of the sending one.
+    let before = outbox(&office).len();
+    let moved = office
+        .call(
+            Some(&first),
+            "POST",
+            &format!("/api/v1/agent/tickets/{number}/transfer"),
+            Some(json!({"agency": "MINTEL", "note": "Es un problema de la plataforma."})),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    office.mail.sweep_mail().await.unwrap();
+    let transferred = to(&office, &other_email);
+    assert_eq!(transferred.len(), 1);
+    let text = body_text(&transferred[0]);
+    assert!(text.contains("fue transferida"), "{text}");
+    assert!(
+        text.contains("> Es un problema de la plataforma."),
+        "{text}"
+    );
+    assert_eq!(outbox(&office).len(), before + 1);
+}
+
+#[tokio::test]
+async fn past_the_hourly_cap_an_agent_gets_one_summary_of_the_rest() {
+    let clock = Arc::new(ventanilla_domain::fakes::ManualClock::new(
+        ventanilla_domain::Timestamp::parse("2027-03-01T15:05:00Z").unwrap(),
+    ));
+    let office = Office::with_clock(clock.clone());
+    let (opener, _) = with_address(&office, "MDT", Role::Supervisor).await;
+    let (_, watcher) = with_address(&office, "MDT", Role::Supervisor).await;
+    let cap = ventanilla_app::alerts::ALERTS_PER_HOUR as usize;
+    for n in 0..cap + 3 {
+        for_caller(&office, &opener, &format!("Consulta {n}")).await;
+    }
+    office.mail.sweep_mail().await.unwrap();
+    assert_eq!(to(&office, &watcher).len(), cap);
+    // The summary waits for the hour's end.
+    clock.advance(chrono::Duration::minutes(56));
+    office.mail.sweep_mail().await.unwrap();
+    let mails = to(&office, &watcher);
+    assert_eq!(mails.len(), cap + 1);
+    let summary = mails
+        .iter()
+        .find(|raw| subject(raw).contains("avisos más"))
+        .expect("the summary");
+    assert!(
+        body_text(summary).contains("hubo 3 avisos más"),
+        "{summary}"
+    );
+    assert_eq!(header(summary, "Auto-Submitted").unwrap(), "auto-generated");
+    // A new hour, a new allowance.
+    for_caller(&office, &opener, "Otra consulta").await;
+    office.mail.sweep_mail().await.unwrap();
+    assert_eq!(to(&office, &watcher).len(), cap + 2);
+}
+
+/// The agent's answer to the newest alert they got, as their mail client writes it.
+fn answer(office: &Office, from: &str, first_line: &str) -> Vec<u8> {
+    let alert = to(office, from)
+        .into_iter()
+        .filter(|raw| {
+            header(raw, "Message-ID")
+                .unwrap_or_default()
+                .starts_with("<alert.")
+        })
+        .max_by_key(|raw| header(raw, "Date").unwrap_or_default())
+        .expect("an alert");
+    let id = header(&alert, "Message-ID").unwrap();
+    let subject = header(&alert, "Subject").unwrap();
+    format!(
+        "From: {from}\r\nTo: soporte@ventanilla.example.gob.ec\r\nSubject: Re: {subject}\r\n\
+         Message-ID: <{}@example.gob.ec>\r\nIn-Reply-To: {id}\r\nReferences: {id}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{first_line}\r\n\r\n\
+         El lun., Ventanilla escribió:\r\n> Nueva solicitud\r\n",
+        unique("respuesta")
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn an_answer_by_mail_may_be_a_note_or_close_the_ticket_and_a_disabled_agent_answers_nothing()
+{
+    let office = Office::new();
+    let (opener, _) = with_address(&office, "MDT", Role::Supervisor).await;
+    let (watcher, email) = with_address(&office, "MDT", Role::Supervisor).await;
+    let number = for_caller(&office, &opener, "Certificado").await;
+    office.mail.sweep_mail().await.unwrap();
+    let before = outbox(&office).len();
+
+    let noted = office
+        .mail
+        .accept(answer(
+            &office,
+            &email,
+            "#nota\nLlamar mañana al ciudadano.",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(noted.as_str(), "noted-by-agent", "{noted:?}");
+    assert_eq!(outbox(&office).len(), before, "a note reaches nobody");
+    let path = format!("/api/v1/agent/tickets/{number}");
+    let shown = office.call(Some(&watcher), "GET", &path, None).await;
+    let last = shown.body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "internal_note");
+    assert_eq!(last["text"], "Llamar mañana al ciudadano.");
+
+    let closed = office
+        .mail
+        .accept(answer(
+            &office,
+            &email,
+            "#cerrar\nSu certificado ya fue emitido.",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(closed.as_str(), "answered-by-agent", "{closed:?}");
+    let shown = office.call(Some(&watcher), "GET", &path, None).await;
+    assert_eq!(shown.body["status"], "closed");
+    let sent = outbox(&office);
+    assert_eq!(sent.len(), before + 1, "the citizen's answer");
+    assert!(sent.iter().any(
+        |raw| body_text(raw).contains("Su certificado ya fue emitido.")
+            && !body_text(raw).contains("#cerrar")
+    ));
+
+    // Disabled: the same address answers nothing any more, and is told so.
+    let admin = office.agent("MDT", Role::Admin).await;
+    let me = office
+        .call(Some(&watcher), "GET", "/api/v1/agent/me", None)
+        .await;
+    let id = me.body["id"].as_str().unwrap();
+    let disabled = office
+        .call(
+            Some(&admin),
+            "POST",
+            &format!("/api/v1/agent/agents/{id}/disable"),
+            None,
+        )
+        .await;
+    assert_eq!(disabled.status, 200);
+    let refused = office
+        .mail
+        .accept(answer(&office, &email, "Otra respuesta."))
+        .await
+        .unwrap();
+    assert_eq!(refused.as_str(), "agent-mail-refused");
+    let sent = outbox(&office);
+    assert_eq!(sent.len(), before + 2, "only the notice");
+    let notice = sent
+        .iter()
+        .find(|raw| subject(raw).contains("no se agregó"))
+        .unwrap();
+    assert!(
+        !body_text(notice).contains("Certificado"),
+        "nothing of the ticket"
+    );
+    // A thousand such mails: three notices a day at most.
+    for _ in 0..5 {
+        let refused = office
+            .mail
+            .accept(answer(&office, &email, "Otra."))
+            .await
+            .unwrap();
+        assert_eq!(refused.as_str(), "agent-mail-refused");
+    }
+    let notices = outbox(&office)
+        .into_iter()
+        .filter(|raw| subject(raw).contains("no se agregó"))
+        .count();
+    assert_eq!(notices, 3);
+}
