@@ -52,7 +52,36 @@ async fn with_address(office: &Office, agency: &str, role: Role) -> (String, Str
         )
         .await;
     assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body["pending_email"], email.as_str());
+    confirm_address(office, &token, &email).await;
     (token, email)
+}
+
+/// Types the code mailed to `email` (and takes that mail out of the outbox).
+pub async fn confirm_address(office: &Office, token: &str, email: &str) {
+    let dir = office.dir.path().join("outbox");
+    let (path, raw) = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), std::fs::read_to_string(p).unwrap()))
+        .find(|(_, raw)| header(raw, "To").unwrap_or_default().contains(email))
+        .expect("the code's mail");
+    let code = body_text(&raw)
+        .split_whitespace()
+        .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a code")
+        .to_owned();
+    std::fs::remove_file(path).unwrap();
+    let confirmed = office
+        .call(
+            Some(token),
+            "POST",
+            "/api/v1/agent/me/email/confirm",
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert_eq!(confirmed.body["email"], email);
 }
 
 /// A ticket `token`'s agent opens for a caller with an address; its number.
@@ -238,15 +267,8 @@ async fn an_answer_by_mail_may_be_a_note_or_close_the_ticket_and_a_disabled_agen
     office.mail.sweep_mail().await.unwrap();
     let before = outbox(&office).len();
 
-    let noted = office
-        .mail
-        .accept(answer(
-            &office,
-            &email,
-            "#nota\nLlamar mañana al ciudadano.",
-        ))
-        .await
-        .unwrap();
+    let note = answer(&office, &email, "#nota\nLlamar mañana al ciudadano.");
+    let noted = office.mail.accept(note.clone()).await.unwrap();
     assert_eq!(noted.as_str(), "noted-by-agent", "{noted:?}");
     assert_eq!(outbox(&office).len(), before, "a note reaches nobody");
     let path = format!("/api/v1/agent/tickets/{number}");
@@ -259,6 +281,33 @@ async fn an_answer_by_mail_may_be_a_note_or_close_the_ticket_and_a_disabled_agen
         .clone();
     assert_eq!(last["kind"], "internal_note");
     assert_eq!(last["text"], "Llamar mañana al ciudadano.");
+    // Delivered again (SES retries an event that failed past the write): added once.
+    let again = office.mail.accept(note).await.unwrap();
+    assert_eq!(again.as_str(), "duplicate");
+    let shown = office.call(Some(&watcher), "GET", &path, None).await;
+    let notes = shown.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "internal_note")
+        .count();
+    assert_eq!(notes, 1);
+    // A client that sent the alert back unquoted: what it said never reaches the citizen.
+    let unquoted = office
+        .mail
+        .accept(answer(
+            &office,
+            &email,
+            "Listo.\nAviso de Ventanilla para agentes: no reenvíe este correo.\nSolicitante: Segundo",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(unquoted.as_str(), "agent-mail-refused");
+    assert_eq!(
+        outbox(&office).len(),
+        before + 1,
+        "only the notice to the agent"
+    );
 
     let closed = office
         .mail
@@ -273,7 +322,7 @@ async fn an_answer_by_mail_may_be_a_note_or_close_the_ticket_and_a_disabled_agen
     let shown = office.call(Some(&watcher), "GET", &path, None).await;
     assert_eq!(shown.body["status"], "closed");
     let sent = outbox(&office);
-    assert_eq!(sent.len(), before + 1, "the citizen's answer");
+    assert_eq!(sent.len(), before + 2, "the citizen's answer");
     assert!(sent.iter().any(
         |raw| body_text(raw).contains("Su certificado ya fue emitido.")
             && !body_text(raw).contains("#cerrar")
@@ -301,7 +350,7 @@ async fn an_answer_by_mail_may_be_a_note_or_close_the_ticket_and_a_disabled_agen
         .unwrap();
     assert_eq!(refused.as_str(), "agent-mail-refused");
     let sent = outbox(&office);
-    assert_eq!(sent.len(), before + 2, "only the notice");
+    assert_eq!(sent.len(), before + 3, "only the notice");
     let notice = sent
         .iter()
         .find(|raw| subject(raw).contains("no se agregó"))
@@ -323,5 +372,5 @@ async fn an_answer_by_mail_may_be_a_note_or_close_the_ticket_and_a_disabled_agen
         .into_iter()
         .filter(|raw| subject(raw).contains("no se agregó"))
         .count();
-    assert_eq!(notices, 3);
+    assert_eq!(notices, 3, "three a day, the unquoted one's included");
 }

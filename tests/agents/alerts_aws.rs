@@ -157,6 +157,18 @@ async fn an_agent_is_told_by_mail_and_answers_the_citizen_from_their_mailbox() {
     assert!(head(&follow_up.1, "References").contains(&anchor));
     assert_eq!(head(&follow_up.1, "Subject"), head(alert, "Subject"));
 
+    // The supervisor finds the ticket by the citizen's words, under agent-api's policy.
+    let (status, found) = stack
+        .call(
+            Some(&supervisor_token),
+            "GET",
+            "/api/v1/agent/search?q=Firefox%20funcionar",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["tickets"][0]["number"], number.as_str(), "{found}");
+
     // 4. The same answer from an address SES could not authenticate: refused, nothing to
     //    the citizen, and no notice to an address that may be forged.
     let forged = answer.replace("Message-ID: <", "Message-ID: <forjado.");
@@ -170,6 +182,20 @@ async fn an_agent_is_told_by_mail_and_answers_the_citizen_from_their_mailbox() {
     assert_eq!(handled[0].outcome, "agent-mail-refused");
     assert_eq!(mails_to(&stack, &citizen).await.len(), 2);
     assert!(mails_to(&stack, &supervisor).await.len() == 2, "no notice");
+
+    // A mail SES's scan flags as a virus is refused even from the agent, silently.
+    let infected = answer.replace("Message-ID: <", "Message-ID: <virus.");
+    let id = unique("ses");
+    stack.aws.store_received_mail(&id, infected.as_str()).await;
+    let mut event = event_with_verdicts(&id, "PASS");
+    event["Records"][0]["ses"]["receipt"]["virusVerdict"] = json!({"status": "FAIL"});
+    let handled = inbound_mail::ses::handle_ses_event(&stack.mail, event)
+        .await
+        .unwrap();
+    stack.aws.assert_no_denials().await;
+    assert_eq!(handled[0].outcome, "agent-mail-refused");
+    assert_eq!(mails_to(&stack, &citizen).await.len(), 2);
+    assert_eq!(mails_to(&stack, &supervisor).await.len(), 2, "no notice");
 
     // 5. A colleague who was forwarded the alert answers it from their own, authenticated
     //    address: refused, with a notice to them that says nothing of the ticket.

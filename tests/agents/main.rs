@@ -14,6 +14,7 @@ mod canned;
 mod loop_aws;
 mod privacy;
 mod races;
+mod search;
 
 use std::sync::Arc;
 use ventanilla_domain::Choice;
@@ -1868,12 +1869,46 @@ async fn agents_set_the_address_their_warnings_go_to() {
     let path = format!("/api/v1/agent/agents/{id}/email");
     let set =
         async |token: &str, body: Value| office.call(Some(token), "PUT", &path, Some(body)).await;
+    // An agent's own new address waits for the code mailed to it: a typo, or someone
+    // else's address, never gets the citizens' words.
     let own = set(&agent, json!({"email": "ana@mdt.gob.ec"})).await;
     assert_eq!(
-        (own.status, &own.body["email"]),
-        (200, &json!("ana@mdt.gob.ec")),
+        (own.status, &own.body["email"], &own.body["pending_email"]),
+        (200, &Value::Null, &json!("ana@mdt.gob.ec")),
         "{}",
         own.body
+    );
+    let confirm = async |code: &str| {
+        office
+            .call(
+                Some(&agent),
+                "POST",
+                "/api/v1/agent/me/email/confirm",
+                Some(json!({ "code": code })),
+            )
+            .await
+    };
+    let wrong = confirm("12345678").await;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert_eq!(wrong.body["errors"][0]["field"], "code");
+    alerts::confirm_address(&office, &agent, "ana@mdt.gob.ec").await;
+    // Wrong codes are few: five an hour.
+    set(&agent, json!({"email": "otra@mdt.gob.ec"})).await;
+    let tries: Vec<u16> = {
+        let mut tries = Vec::new();
+        for _ in 0..5 {
+            tries.push(confirm("00000001").await.status);
+        }
+        tries
+    };
+    // Five tries an hour, the wrong one and the right one above included.
+    assert_eq!(tries, [422, 422, 422, 429, 429]);
+    let me = office
+        .call(Some(&agent), "GET", "/api/v1/agent/me", None)
+        .await;
+    assert_eq!(
+        me.body["email"], "ana@mdt.gob.ec",
+        "still the confirmed one"
     );
     assert_eq!(
         set(&colleague, json!({"email": "x@mdt.gob.ec"}))

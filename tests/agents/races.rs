@@ -113,6 +113,9 @@ impl TicketStore for TransferredMidway {
     ) -> Result<Page<TicketNumber, DueCursor>, StoreError> {
         self.inner.tickets_to_warn(query).await
     }
+    async fn search(&self, keys: &[String], limit: usize) -> Result<Vec<TicketNumber>, StoreError> {
+        self.inner.search(keys, limit).await
+    }
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         self.inner.requester_tickets(email).await
     }

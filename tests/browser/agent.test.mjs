@@ -68,6 +68,17 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   );
   assert.deepEqual(await seriousViolations(page), [], 'queue accessibility');
 
+  // A search by the citizen's words finds it; one for words nobody wrote finds nothing.
+  await page.fill('#f-buscar', 'texto dentro');
+  await page.click('#busqueda button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('t-orden').textContent.startsWith('Resultados'));
+  assert.equal(await page.locator('#tickets tr').count(), 1);
+  assert.equal(await page.locator(`#tickets tr:has-text("${number}")`).count(), 1);
+  await page.fill('#f-buscar', 'palabrasquenadieescribio');
+  await page.click('#busqueda button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('t-orden').textContent.endsWith(': 0'));
+  await page.fill('#f-buscar', '');
+
   // The queue by due date: a queja has the COA's 30 business days, said in words.
   await page.selectOption('#f-vence', '10');
   await page.click('#filtros button[type=submit]');
@@ -119,7 +130,7 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
 });
 
 test('an answer that would cross a colleague\'s is held, what is new is shown, and the second press sends it', async () => {
-  const token = local.addAgent('MDT', 'agent', 'Elena Vigil');
+  const token = local.addAgent('MDT', 'agent', 'Eva Agente');
   const colleague = local.addAgent('MDT', 'agent', 'Raúl Agente');
   const number = await openTicketByApi('Sin acceso', 'No puedo ingresar al sistema.');
   // Raúl has the ticket open in his console; Eva opens it and is told.
@@ -292,7 +303,7 @@ test('an admin writes a canned response in the console; it is chosen, filled in 
 });
 
 test('an agent chooses their alerts in the console, is told of a new ticket by mail and answers it from their mailbox', async () => {
-  const token = local.addAgent('MDT', 'agent', 'Elena Vigil');
+  const token = local.addAgent('MDT', 'agent', 'Lucía Paredes');
   const address = 'eva.agente@mdt.example.gob.ec';
   const context = await local.browser.newContext({ bypassCSP: true });
   const page = await context.newPage();
@@ -309,7 +320,18 @@ test('an agent chooses their alerts in the console, is told of a new ticket by m
   await page.selectOption('#a-transferred', 'off');
   assert.deepEqual(await seriousViolations(page), [], 'alerts page accessibility');
   await page.click('#f-avisos button[type=submit]');
-  await page.waitForFunction(() => document.getElementById('aviso').textContent === 'Avisos guardados.');
+  // The address is theirs once they type the code mailed to it.
+  await page.waitForSelector('#f-codigo:not([hidden])');
+  const codeMail = (await outbox()).find((m) => m.to?.text.includes(address));
+  assert.ok(codeMail, 'the code');
+  const code = codeMail.text.match(/\b\d{8}\b/)[0];
+  await page.fill('#a-codigo', '00000000' === code ? '11111111' : '00000000');
+  await page.click('#f-codigo button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent.includes('code'));
+  await page.fill('#a-codigo', code);
+  assert.deepEqual(await seriousViolations(page), [], 'address code accessibility');
+  await page.click('#f-codigo button[type=submit]');
+  await page.waitForFunction((a) => document.getElementById('aviso').textContent === `Dirección confirmada: ${a}.`, address);
   await context.close();
 
   // A citizen writes; within the local sweep (30 s) the agent is told.
@@ -326,7 +348,7 @@ test('an agent chooses their alerts in the console, is told of a new ticket by m
 
   // The agent answers from their mail client; the citizen gets it from the support address.
   const answer = await local.sendMail(address, 'soporte@ventanilla.example.gob.ec', [
-    `From: Eva Agente <${address}>`, 'To: soporte@ventanilla.example.gob.ec',
+    `From: Lucía Paredes <${address}>`, 'To: soporte@ventanilla.example.gob.ec',
     `Subject: Re: ${alert.subject}`, '<eva-respuesta-1@mdt.example.gob.ec>'.replace(/^/, 'Message-ID: '),
     `In-Reply-To: ${alert.messageId}`, `References: ${alert.messageId}`,
     'Content-Type: text/plain; charset=utf-8', '',

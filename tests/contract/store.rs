@@ -1361,6 +1361,7 @@ fn directory_agent(agency: &AgencyCode, id: &str, token: &AgentToken) -> Agent {
         created_at: clock().now(),
         email: None,
         alerts: Default::default(),
+        pending_email: None,
     }
 }
 
@@ -1787,6 +1788,52 @@ pub async fn notes_of_an_open_ticket_last_until_they_end(backend: impl Backend) 
 /// An erasure rewrites the ticket and its thread in place: the same ids, times and mail ids,
 /// none of the text; the requester index no longer finds the old address, and an erasure
 /// made from a stale version is refused.
+/// The agents' search: the tickets that have every word asked for (subject, name, document,
+/// messages), the highest numbers first; a reply's words join; an erasure takes them all.
+pub async fn tickets_are_found_by_their_words_until_erased(backend: impl Backend) {
+    use ventanilla_domain::rules::search::query_keys;
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let open = |subject: &str| {
+        let mut request = new_ticket(&agency, Category::Queja, "x@example.com");
+        request.subject = ventanilla_domain::Subject::parse(subject).unwrap();
+        request
+    };
+    let first = open_ticket::open(&store, &clock, &UuidV7, open("Licencia de turismo"))
+        .await
+        .unwrap()
+        .into_ticket();
+    let second = open_ticket::open(&store, &clock, &UuidV7, open("Multa de tránsito"))
+        .await
+        .unwrap()
+        .into_ticket();
+    let found = |text: &'static str| {
+        let store = &store;
+        async move { store.search(&query_keys(text), 10).await.unwrap() }
+    };
+    assert_eq!(found("LICENCIA Turismo").await, vec![first.number.clone()]);
+    assert_eq!(found("turismo multa").await, Vec::<TicketNumber>::new());
+    // Both say "trámite" in their first message and have the same requester.
+    let both = vec![second.number.clone(), first.number.clone()];
+    assert_eq!(found("tramite").await, both);
+    assert_eq!(found("Ñáñez").await, both);
+    assert_eq!(found("171430710-3").await, both);
+    let reply = message(
+        MessageKind::PublicReply,
+        clock.now(),
+        "Su oficio 4455-B fue enviado a la dirección zonal.",
+    );
+    let first = store.update(append(&first, reply)).await.unwrap();
+    assert_eq!(found("oficio zonal").await, vec![first.number.clone()]);
+    let thread = store.thread(&first.number).await.unwrap().1;
+    let erasure = ventanilla_domain::rules::privacy::erasure(&first, &thread, clock.now());
+    store.erase(&erasure).await.unwrap();
+    assert!(found("licencia").await.is_empty());
+    assert!(found("zonal").await.is_empty());
+    assert_eq!(found("171430710-3").await, vec![second.number.clone()]);
+}
+
 pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend) {
     let store = backend.instance().await;
     let clock = clock();
@@ -1870,6 +1917,7 @@ fn intent(clock: &ManualClock, notice: Notice) -> MailIntent {
         writer_until: clock.now().plus(Duration::minutes(2)),
         to: None,
         actor: None,
+        held: 0,
     }
 }
 
@@ -2139,6 +2187,7 @@ macro_rules! store_contract {
                 a_backfill_gives_old_tickets_a_term_and_indexes_them,
                 notes_of_an_open_ticket_last_until_they_end,
                 an_erasure_replaces_the_ticket_and_its_thread,
+                tickets_are_found_by_their_words_until_erased,
                 a_mail_queued_with_its_ticket_is_taken_by_one_sender,
                 a_failing_mail_waits_then_parks_and_an_admin_requeues_it,
                 an_update_queues_its_mail_with_it_or_not_at_all,

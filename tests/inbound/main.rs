@@ -114,6 +114,7 @@ impl Desk {
             writer_until: self.clock.now(),
             to: None,
             actor: None,
+            held: 0,
         }
     }
 

@@ -76,9 +76,29 @@
       order === "oldest" ? "Tickets por actividad, la más antigua arriba" : "Tickets por última actividad";
     if (more && cursor) params.set("cursor", cursor);
     const data = await call("GET", "/tickets?" + params);
+    listTickets(data.tickets, more);
+    cursor = data.next_cursor;
+    $("mas").hidden = !cursor;
+    show("cola");
+  }
+
+  // A search's answer in the queue's table: by number, the requester's address, a
+  // document number or words.
+  async function search() {
+    const q = $("f-buscar").value.trim();
+    if (!q) return loadQueue(false);
+    const data = await call("GET", "/search?q=" + encodeURIComponent(q));
+    $("t-orden").textContent = "Resultados de la búsqueda «" + q + "»: " + data.tickets.length;
+    listTickets(data.tickets, false);
+    cursor = null;
+    $("mas").hidden = true;
+    show("cola");
+  }
+
+  function listTickets(tickets, more) {
     const body = $("tickets");
     if (!more) body.textContent = "";
-    for (const t of data.tickets) {
+    for (const t of tickets) {
       const row = document.createElement("tr");
       const link = document.createElement("a");
       link.href = "#" + t.number;
@@ -92,9 +112,6 @@
       cell(row, new Date(t.last_activity).toLocaleString("es-EC"));
       body.appendChild(row);
     }
-    cursor = data.next_cursor;
-    $("mas").hidden = !cursor;
-    show("cola");
   }
 
   // How long ago a ticket was opened, in days.
@@ -319,6 +336,7 @@
     signIn().catch((err) => say(err.message));
   });
   $("filtros").addEventListener("submit", (e) => { e.preventDefault(); loadQueue(false).catch((err) => say(err.message)); });
+  $("busqueda").addEventListener("submit", (e) => { e.preventDefault(); search().catch((err) => say(err.message)); });
   $("mas").addEventListener("click", () => loadQueue(true).catch((err) => say(err.message)));
   $("salir").addEventListener("click", signOut);
   $("volver").addEventListener("click", () => loadQueue(false).then(() => $("cola-titulo").focus()).catch((err) => say(err.message)));
@@ -364,7 +382,8 @@
   const deliveries = [["immediately", "Al momento"], ["off", "Nunca"]];
   async function loadAlerts() {
     const me = await call("GET", "/me");
-    $("a-correo").value = me.email || "";
+    $("a-correo").value = me.pending_email || me.email || "";
+    askCode(me.pending_email);
     for (const select of document.querySelectorAll(".a-evento")) {
       select.textContent = "";
       for (const [code, text] of deliveries) select.add(new Option(text, code));
@@ -402,9 +421,28 @@
     for (const select of document.querySelectorAll(".a-evento")) body[select.id.slice(2)] = select.value;
     try {
       const me = await call("GET", "/me");
-      await call("PUT", "/agents/" + encodeURIComponent(me.id) + "/email", { email: $("a-correo").value || null });
+      const typed = $("a-correo").value.trim() || null;
+      let pending = me.pending_email;
+      if (typed !== (me.pending_email || me.email || null)) {
+        pending = (await call("PUT", "/agents/" + encodeURIComponent(me.id) + "/email", { email: typed })).pending_email;
+      }
       await call("PUT", "/me/alerts", body);
-      say("Avisos guardados.");
+      askCode(pending);
+      say(pending ? "Avisos guardados. Escriba el código que enviamos a " + pending + "." : "Avisos guardados.");
+    } catch (error) { say(error.message); }
+  });
+  // A new address is the agent's once they type the code mailed to it.
+  function askCode(pending) {
+    $("f-codigo").hidden = !pending;
+    if (pending) $("a-codigo-etiqueta").textContent = "Código enviado a " + pending;
+  }
+  $("f-codigo").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const agent = await call("POST", "/me/email/confirm", { code: $("a-codigo").value });
+      $("f-codigo").reset();
+      askCode(null);
+      say("Dirección confirmada: " + agent.email + ".");
     } catch (error) { say(error.message); }
   });
   $("plantillas-abrir").addEventListener("click", () => {

@@ -35,6 +35,11 @@ where
     use routes::{agencies, agents, requesters, tickets};
     let routes = Router::new()
         .route("/api/v1/agent/me", get(agents::me::<S, B, M>))
+        .route("/api/v1/agent/search", get(tickets::search::<S, B, M>))
+        .route(
+            "/api/v1/agent/me/email/confirm",
+            post(agents::confirm_email::<S, B, M>),
+        )
         .route(
             "/api/v1/agent/me/alerts",
             put(agents::set_alerts::<S, B, M>),

@@ -12,6 +12,7 @@
 //! | agency          | `AGENCY#<code>`                     | `META`     | GSI1 `AGENCIES` by code                |
 //! | audit entry     | `AUDIT#<number>` (or `AUDIT#AGENTS`) | `<at>#<uuid>` | `entry`                             |
 //! | queued mail     | `MAILQUEUE#<message-id>`            | `META`     | GSI1 `MAILQUEUE#pending` by next try, or `MAILQUEUE#parked#<agency>`; TTL when done |
+//! | search word     | `WORD#<key of the word>`            | `<number>` | `ticket`: one per ticket that has the word (`rules::search`) |
 //!
 //! Opening a ticket writes the counter, the ticket, its first message and its mail ids in
 //! one transaction conditional on the counter value read just before: a lost race is
@@ -29,8 +30,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest,
+    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, WriteRequest,
 };
 use ventanilla_domain::model::agencies::{Agency, CalendarDay};
 use ventanilla_domain::model::agents::{Agent, AuditEntry, TokenHash, Viewer};
@@ -44,6 +45,7 @@ use ventanilla_domain::ports::{
     Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::retry::{Retries, until_won};
+use ventanilla_domain::rules::search;
 use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
@@ -212,6 +214,11 @@ fn mail_id_item(number: &TicketNumber, message: MessageId, mail_id: &MailMessage
     item.insert("ticket".into(), s(number.as_str()));
     item.insert("message".into(), s(message.to_string()));
     item
+}
+
+/// The partition of the tickets that have the word whose key is `word`.
+fn word_pk(word: &str) -> String {
+    format!("WORD#{word}")
 }
 
 fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {

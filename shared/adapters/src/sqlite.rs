@@ -20,13 +20,14 @@ use ventanilla_domain::ports::{
     Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery,
     Throttle, ThrottleKey, TicketStore, window_start,
 };
+use ventanilla_domain::rules::search;
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
 mod directory;
 mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
 
 const SCHEMA: &str = "
 -- due_key and warn_on since schema 7: `Ticket::due_key` (NULL once finished) and the day
@@ -125,6 +126,13 @@ CREATE TABLE IF NOT EXISTS calendar_days (
     entry  TEXT NOT NULL,
     PRIMARY KEY (agency, day)
 );
+-- Since schema 10: the words tickets are searched by (`rules::search`), as their keys.
+CREATE TABLE IF NOT EXISTS search_words (
+    word   TEXT NOT NULL,
+    ticket TEXT NOT NULL,
+    PRIMARY KEY (word, ticket)
+);
+CREATE INDEX IF NOT EXISTS search_words_by_ticket ON search_words (ticket);
 -- Since schema 9: the agencies' canned responses.
 CREATE TABLE IF NOT EXISTS canned_responses (
     agency TEXT NOT NULL,
@@ -189,6 +197,9 @@ impl SqliteStore {
         }
         if (1..7).contains(&version) {
             in_transaction(&connection, add_deadline_keys)?;
+        }
+        if (1..10).contains(&version) {
+            in_transaction(&connection, index_search_words)?;
         }
         connection
             .execute_batch(DEADLINE_INDEXES)
@@ -271,6 +282,7 @@ fn queue_undelivered_replies(tx: &Connection) -> Result<(), StoreError> {
                 writer_until: now,
                 to: None,
                 actor: None,
+                held: 0,
             };
             match mail_queue::insert(
                 tx,
@@ -365,6 +377,28 @@ CREATE INDEX IF NOT EXISTS tickets_to_warn ON tickets (agency, warn_on, number)
 
 /// Schema 7: the due-date and warning columns, filled for the unfinished tickets (none was
 /// suspended or warned before they existed).
+/// A file older than schema 10: every ticket's words indexed, from its thread as stored.
+fn index_search_words(tx: &Connection) -> Result<(), StoreError> {
+    let tickets: Vec<String> = {
+        let mut statement = tx.prepare("SELECT ticket FROM tickets").map_err(db)?;
+        let rows = statement.query_map([], |row| row.get(0)).map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)?
+    };
+    for json in tickets {
+        let ticket: Ticket = from_json(&json)?;
+        let thread: Vec<Message> = json_rows(
+            tx,
+            "SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key",
+            [ticket.number.as_str()],
+        )?;
+        if ticket.erased_at.is_none() {
+            let keys = search::thread_keys(&ticket, &thread);
+            write_search_words(tx, &ticket.number, &keys)?;
+        }
+    }
+    Ok(())
+}
+
 fn add_deadline_keys(tx: &Connection) -> Result<(), StoreError> {
     // A file whose version was set back by hand may have the columns already.
     for column in ["due_key", "warn_on"] {
@@ -445,6 +479,23 @@ fn require_ticket(tx: &Connection, number: &TicketNumber) -> Result<(), StoreErr
     .optional()
     .map_err(db)?
     .ok_or(StoreError::NotFound)
+}
+
+/// Indexes the words `keys` (`rules::search::word_key`) under the ticket.
+fn write_search_words<'a>(
+    tx: &Connection,
+    number: &TicketNumber,
+    keys: impl IntoIterator<Item = &'a String>,
+) -> Result<(), StoreError> {
+    for key in keys {
+        execute(
+            tx,
+            "INSERT INTO search_words (word, ticket) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![key, number.as_str()],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Writes a message and indexes its mail ids; a mail id seen before means the same mail

@@ -2,11 +2,14 @@
 
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{
-    Agent, AgentToken, AlertEvent, AlertPrefs, AuditAction, Delivery, MAX_WATCHED_QUEUES, Role,
-    is_system_agent,
+    Agent, AgentToken, AlertEvent, AlertPrefs, AuditAction, Delivery, MAX_WATCHED_QUEUES,
+    PendingEmail, Role, is_system_agent,
 };
 use ventanilla_domain::model::field::display_name;
+use ventanilla_domain::model::mail::Mailbox;
 use ventanilla_domain::ports::{AgentDirectory, Clock, StoreError};
+use ventanilla_domain::ports::{Mailer, ThrottleKey};
+use ventanilla_domain::rules::notices::address_code;
 use ventanilla_domain::{
     AgencyCode, AgentId, Email, FieldError, FieldErrors, FieldProblem, QueueName,
 };
@@ -40,6 +43,7 @@ pub async fn create(
         created_at: clock.now(),
         email,
         alerts: AlertPrefs::default(),
+        pending_email: None,
     };
     store.add_agent(&agent).await?;
     Ok((agent, token))
@@ -77,6 +81,101 @@ where
     T: serde::Deserialize<'de>,
 {
     serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
+/// At most this many wrong codes an hour per agent: eight digits are not guessed in five.
+const CODE_TRIES_PER_HOUR: u64 = 5;
+
+impl<S: AgentPorts, B, M: Mailer> Session<S, B, M> {
+    /// Sets (or, with `None` or an empty text, removes) the e-mail address agent `id`'s
+    /// alerts and warnings go to, and that may answer citizens by mail. An admin sets those
+    /// of the agents they manage; an agent's own new address is theirs only once they type
+    /// the code mailed to it (`confirm_email`): until then it is `pending_email`.
+    pub async fn set_agent_email(&self, id: &str, email: Option<&str>) -> Result<Agent, AppError> {
+        let email = match email.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(Email::parse(text).map_err(AppError::invalid)?),
+        };
+        let own = AgentId::parse(id).is_ok_and(|id| id == self.agent.id);
+        let mut agent = if own {
+            // Read again: the record as stored, not as this request found it.
+            self.desk.store.agent(&self.agent.id).await?
+        } else {
+            self.managed_agent(id).await?
+        };
+        match email {
+            Some(email) if own && agent.email.as_ref() != Some(&email) => {
+                let now = self.site.clock.now();
+                let (pending, code) = PendingEmail::new(&agent.id, email.clone(), now);
+                let settings = &self.site.settings;
+                let draft = address_code(
+                    &code,
+                    Mailbox::new(agent.name.clone(), email),
+                    &settings.no_reply,
+                    &settings.public_url,
+                    self.site.new_mail_id(),
+                    now,
+                );
+                // Sent before it is saved: a code nobody got confirms nothing.
+                self.desk
+                    .mailer
+                    .send(&draft.build())
+                    .await
+                    .map_err(|error| {
+                        tracing::error!(%error, "an address's code was not sent");
+                        AppError::Store(StoreError::unavailable(error.to_string()))
+                    })?;
+                agent.pending_email = Some(pending);
+                self.save_managed(
+                    &agent,
+                    format!("new address of {} to confirm", agent.id.as_str()),
+                )
+                .await?;
+            }
+            email => {
+                agent.email = email;
+                agent.pending_email = None;
+                self.save_managed(&agent, format!("e-mail address of {}", agent.id.as_str()))
+                    .await?;
+            }
+        }
+        Ok(agent)
+    }
+
+    /// Makes the address waiting for `code` the agent's own.
+    pub async fn confirm_email(&self, code: &str) -> Result<Agent, AppError> {
+        let key = ThrottleKey::new("address-codes", self.agent.id.as_str());
+        let (hour, now) = (std::time::Duration::from_secs(3600), self.site.clock.now());
+        let mut agent = self.desk.store.agent(&self.agent.id).await?;
+        let Some(pending) = agent.pending_email.clone() else {
+            return Err(AppError::invalid(FieldError::new(
+                "code",
+                FieldProblem::UnknownValue,
+            )));
+        };
+        if !self
+            .desk
+            .store
+            .take(&key, hour, now, CODE_TRIES_PER_HOUR)
+            .await?
+        {
+            return Err(AppError::TooMany { retry_after: hour });
+        }
+        if !pending.confirms(&agent.id, code, now) {
+            return Err(AppError::invalid(FieldError::new(
+                "code",
+                FieldProblem::InvalidFormat,
+            )));
+        }
+        agent.email = Some(pending.email);
+        agent.pending_email = None;
+        self.save_managed(
+            &agent,
+            format!("address of {} confirmed", agent.id.as_str()),
+        )
+        .await?;
+        Ok(agent)
+    }
 }
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
@@ -219,25 +318,6 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         self.save_managed(&agent, format!("new token for {}", agent.id.as_str()))
             .await?;
         Ok((agent, token))
-    }
-
-    /// Sets (or, with `None` or an empty text, removes) the e-mail address agent `id`'s
-    /// notices go to: an agent their own, an admin those of the agents they manage.
-    pub async fn set_agent_email(&self, id: &str, email: Option<&str>) -> Result<Agent, AppError> {
-        let email = match email.map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(Email::parse(text).map_err(AppError::invalid)?),
-        };
-        let mut agent = if AgentId::parse(id).is_ok_and(|id| id == self.agent.id) {
-            // Read again: the record as stored, not as this request found it.
-            self.desk.store.agent(&self.agent.id).await?
-        } else {
-            self.managed_agent(id).await?
-        };
-        agent.email = email;
-        self.save_managed(&agent, format!("e-mail address of {}", agent.id.as_str()))
-            .await?;
-        Ok(agent)
     }
 
     /// Saves an agent the admin manages, and says what changed in the audit trail.

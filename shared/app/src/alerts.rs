@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ventanilla_domain::model::agents::AlertEvent;
 use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
-use ventanilla_domain::model::mail_queue::{MailIntent, Notice, QueuedMail, Recipient};
+use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, QueuedMail, Recipient};
 use ventanilla_domain::ports::{
     AgentDirectory, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore, window_start,
 };
@@ -28,10 +28,6 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 fn sent_key(agent: &ventanilla_domain::AgentId) -> ThrottleKey {
     ThrottleKey::new("alerts", agent.as_str())
-}
-
-fn held_key(agent: &ventanilla_domain::AgentId) -> ThrottleKey {
-    ThrottleKey::new("alerts-held", agent.as_str())
 }
 
 /// A mail to `recipient` made from the record `record`: its id from the record and the
@@ -143,9 +139,6 @@ where
                 }
             };
         }
-        self.store
-            .take(&held_key(&agent), HOUR, now, u64::MAX)
-            .await?;
         let start = window_start(HOUR, now);
         let hour_ends = Timestamp::from_unix_millis((start + 3600) * 1000).unwrap_or(now);
         // The same id for every held alert of the agent's hour: one summary. Not an alert's
@@ -158,13 +151,29 @@ where
             writer_until: hour_ends,
             to: Some(recipient),
             actor: None,
+            held: 1,
             ..mail.intent.clone()
         }
         .queued(mail.ticket.clone(), mail.agency.clone());
         match self.store.queue_mail(&summary).await {
-            Ok(()) | Err(StoreError::AlreadyExists) => Ok(()),
-            Err(error) => Err(error),
+            Ok(()) => return Ok(()),
+            Err(StoreError::AlreadyExists) => {}
+            Err(error) => return Err(error),
         }
+        // The hour's summary exists: one more on its count, while no sender has taken it
+        // (a count changed under a sender would make it lose its hold).
+        for _ in 0..3 {
+            let current = self.store.queued_mail(summary.id()).await?;
+            if current.attempts > 1 || current.state != MailState::Pending {
+                tracing::warn!(agent = %agent.as_str(), "an alert held after its hour's summary was taken");
+                return Ok(());
+            }
+            if self.store.save_mail(&current.one_more_held()).await? {
+                return Ok(());
+            }
+        }
+        tracing::warn!(agent = %agent.as_str(), "an held alert's count lost to the races");
+        Ok(())
     }
 
     /// Whom an agent's mail goes to, checked again at every try: an active agent, still of
@@ -264,18 +273,10 @@ where
                 agent_alert(&ticket, event, about.as_ref(), mailbox, cx)
             }
             _ => {
-                let Some(agent) = to.agent.as_ref() else {
+                if to.agent.is_none() || mail.intent.held == 0 {
                     return Err(Attempt::Skipped("a summary without its agent"));
-                };
-                let held = self
-                    .store
-                    .counts(&[held_key(agent)], HOUR, mail.intent.queued_at)
-                    .await?;
-                let held = held.first().copied().unwrap_or(0);
-                if held == 0 {
-                    return Err(Attempt::Skipped("no alert was held"));
                 }
-                alerts_held(held, ALERTS_PER_HOUR, mailbox, cx)
+                alerts_held(mail.intent.held, ALERTS_PER_HOUR, mailbox, cx)
             }
         };
         Ok((ticket, draft))

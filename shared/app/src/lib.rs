@@ -58,6 +58,7 @@ pub mod receive_mail;
 pub mod reply;
 pub mod requester_data;
 pub mod retention;
+pub mod search_tickets;
 pub mod sending;
 pub mod session;
 pub mod show_ticket;

@@ -20,6 +20,7 @@ use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{Notice, Recipient};
 use ventanilla_domain::ports::{BlobStore, IdentifierSecret, Mailer, StoreError, ThrottleKey};
 use ventanilla_domain::rules::mail_in::support_address::{Delivery, Outcome};
+use ventanilla_domain::rules::notices::ALERT_MARK;
 use ventanilla_domain::{Body, Email, Lang, MessageId, Status, Ticket, TicketNumber};
 
 use crate::reply::{AgentMail, NewReply};
@@ -54,13 +55,13 @@ pub fn keyword(text: &str) -> (Keyword, &str) {
 /// writing to a thousand alerts, gets a few.
 const REFUSALS_PER_SENDER_PER_DAY: u64 = 3;
 const DAY: Duration = Duration::from_secs(24 * 3600);
-/// How long a delivered answer is remembered, so that SES's retry adds it once.
-const REMEMBERED: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why an answer by mail was refused (logged; the notice says it in general words).
 #[derive(Debug, Clone, Copy)]
 enum Refusal {
     Automatic,
+    /// SES's scans flagged it (a virus, or spam held for review).
+    Flagged,
     Unauthenticated,
     NoTicket,
     NotAnAgent,
@@ -88,32 +89,29 @@ where
             .chain(delivery.provider_id.iter())
             .cloned()
             .collect();
-        // Once per mail, under any concurrency: the first delivery takes its key.
-        let once = known
-            .first()
-            .map(|id| ThrottleKey::new("agent-answer", id.as_str()));
-        let now = site.clock.now();
-        if let Some(once) = &once
-            && !self.store.take(once, REMEMBERED, now, 1).await?
-        {
+        // Once per mail: its ids are stored with what it added, so that a delivery tried
+        // again (after a failure past the write, or twice at once: the write of the second
+        // finds the ids taken) adds nothing.
+        let seen = self.store.find_by_mail_ids(&known).await?;
+        if seen.iter().any(Option::is_some) {
             return Ok(Outcome::Duplicate { ticket: number });
         }
         let answered = self.answer(site, &number, &delivery, known.clone()).await;
         let refusal = match answered {
             Ok(outcome) => return Ok(outcome),
-            Err(Err(error)) => {
-                // Tried again by SES: its place is given back.
-                if let Some(once) = &once {
-                    self.store.release(once, REMEMBERED, now).await?;
-                }
-                return Err(error);
+            Err(Err(StoreError::AlreadyExists)) => {
+                return Ok(Outcome::Duplicate { ticket: number });
             }
+            Err(Err(error)) => return Err(error),
             Err(Ok(refusal)) => refusal,
         };
         tracing::warn!(ticket = %number, ?refusal, "an answer to an alert was refused");
         let sender = mail.from.clone().filter(|_| {
             delivery.judgement.sender_authenticated
-                && !matches!(refusal, Refusal::Automatic | Refusal::Unauthenticated)
+                && !matches!(
+                    refusal,
+                    Refusal::Automatic | Refusal::Flagged | Refusal::Unauthenticated
+                )
         });
         if let Some(sender) = sender {
             let refused_id = known.first().cloned();
@@ -134,6 +132,9 @@ where
         let mail = &delivery.mail;
         if mail.kind.is_automatic() {
             return Err(Ok(Refusal::Automatic));
+        }
+        if delivery.judgement.virus || delivery.judgement.review {
+            return Err(Ok(Refusal::Flagged));
         }
         let sender = match (&mail.from, delivery.judgement.sender_authenticated) {
             (Some(sender), true) => sender,
@@ -159,19 +160,27 @@ where
             agent,
         };
         let (keyword, text) = keyword(&mail.reply.new_text);
+        // What the alert said (its internal details, a transfer's note) never goes on to the
+        // citizen: a client whose quote the split did not recognise sends it whole.
+        if text.contains(ALERT_MARK) || text.contains("/agente#") {
+            return Err(Ok(Refusal::NotAllowed));
+        }
         let Ok(text) = Body::parse(text.trim()) else {
             return Err(Ok(Refusal::NotAllowed));
         };
+        let from_mail = AgentMail {
+            files: delivery.attachments.clone(),
+            message_ids,
+            raw: delivery.raw.clone(),
+        };
         let outcome = match keyword {
-            Keyword::Note => {
-                session
-                    .note(ticket, text, None)
-                    .await
-                    .map(|_| Outcome::AnsweredByAgent {
-                        ticket: number.clone(),
-                        note: true,
-                    })
-            }
+            Keyword::Note => session
+                .note(ticket, text, None, Some(from_mail))
+                .await
+                .map(|_| Outcome::AnsweredByAgent {
+                    ticket: number.clone(),
+                    note: true,
+                }),
             Keyword::Reply | Keyword::ReplyAnd(_) => {
                 let reply = NewReply {
                     text,
@@ -181,11 +190,7 @@ where
                     },
                     files: Vec::new(),
                     seen_version: None,
-                    from_mail: Some(AgentMail {
-                        files: delivery.attachments.clone(),
-                        message_ids,
-                        raw: delivery.raw.clone(),
-                    }),
+                    from_mail: Some(from_mail),
                 };
                 session
                     .reply(ticket, reply)

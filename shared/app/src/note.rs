@@ -4,21 +4,34 @@
 use ventanilla_domain::model::agents::{Access, AuditAction};
 use ventanilla_domain::{Author, Body, Message, MessageId, MessageKind, Ticket, TicketChange};
 
+use ventanilla_domain::model::ticket::MailMeta;
+
 use crate::AppError;
+use crate::reply::AgentMail;
 use crate::session::{AgentPorts, Session};
 
 impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Adds the note to `ticket` (read with `Session::ticket`); the note's id and the ticket
     /// after it. With `seen_version`, refused if the ticket moved since the agent saw it
-    /// (`reply::still_as_seen`).
+    /// (`reply::still_as_seen`). `from_mail`: the agent's mail it came in (`mail_answer`),
+    /// whose files, ids and raw copy it keeps.
     pub async fn note(
         &self,
         ticket: Ticket,
         text: Body,
         seen_version: Option<u64>,
+        from_mail: Option<AgentMail>,
     ) -> Result<(MessageId, Ticket), AppError> {
         self.may(&ticket, Access::Referral)?;
-        let message = self.internal_note(text);
+        let mut message = self.internal_note(text);
+        if let Some(mail) = from_mail {
+            message.attachments = mail.files;
+            message.mail = Some(MailMeta {
+                message_ids: mail.message_ids,
+                raw: Some(mail.raw),
+                ..MailMeta::default()
+            });
+        }
         let id = message.id;
         let updated = self
             .append(

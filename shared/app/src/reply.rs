@@ -8,7 +8,7 @@ use ventanilla_domain::model::agents::{Access, AuditAction};
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{MailState, Notice};
 use ventanilla_domain::model::ticket::MailMeta;
-use ventanilla_domain::ports::{Blob, BlobStore, Mailer};
+use ventanilla_domain::ports::{Blob, BlobStore, Mailer, StoreError};
 use ventanilla_domain::{
     AttachmentRef, Author, Body, Lang, Message, MessageId, MessageKind, Status, Ticket,
     TicketChange,
@@ -167,7 +167,10 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             Err(error) => {
                 // The reply surely did not land (refused, not the store's failure, after
                 // which it may have): its files belong to no ticket.
-                if !error.is_transient() {
+                // Nor when the same agent's mail was stored already: its files are that one's.
+                if !error.is_transient()
+                    && !matches!(error, AppError::Store(StoreError::AlreadyExists))
+                {
                     let keys: Vec<BlobKey> =
                         message.attachments.iter().map(|a| a.blob.clone()).collect();
                     attachments::discard(&desk.blobs, &keys).await;

@@ -80,6 +80,7 @@ impl Site {
             writer_until: now.plus(lease),
             to: None,
             actor: None,
+            held: 0,
         }
     }
 }

@@ -330,6 +330,15 @@ pub trait TicketStore: Send + Sync {
         query: &DueQuery,
     ) -> impl Future<Output = Result<Page<TicketNumber, DueCursor>, StoreError>> + Send;
 
+    /// The tickets that have every one of the word keys `keys` (`rules::search`), whatever
+    /// their agency (the caller filters by access), the highest numbers first, at most
+    /// `limit`. From an index of words: never a scan.
+    fn search(
+        &self,
+        keys: &[String],
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TicketNumber>, StoreError>> + Send;
+
     /// A requester's tickets, newest first.
     fn requester_tickets(
         &self,

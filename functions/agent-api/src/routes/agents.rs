@@ -11,6 +11,7 @@ use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Choice;
 use ventanilla_domain::QueueName;
 use ventanilla_domain::model::agents::{Agent, AgentToken, AlertEvent, Role};
+use ventanilla_domain::ports::Mailer;
 use ventanilla_web::{Caller, Problem};
 
 use super::{JsonBody, bad_json};
@@ -28,6 +29,7 @@ pub(crate) async fn me<S: AgentPorts, B, M>(
         "agency_name": agency.map(|a| a.name.as_str()),
         "role": agent.role.wire(),
         "email": agent.email.as_ref().map(|e| e.as_str()),
+        "pending_email": agent.pending_email.as_ref().map(|p| p.email.as_str()),
         "alerts": alerts_json(agent),
         "queues": site.settings.queues_of(&agent.agency)
             .iter()
@@ -76,6 +78,7 @@ fn agent_json(agent: &Agent) -> serde_json::Value {
         "active": agent.active,
         "created_at": agent.created_at.to_string(),
         "email": agent.email.as_ref().map(|e| e.as_str()),
+        "pending_email": agent.pending_email.as_ref().map(|p| p.email.as_str()),
     })
 }
 
@@ -125,7 +128,7 @@ pub(crate) struct EmailRequest {
     email: Option<String>,
 }
 
-pub(crate) async fn set_email<S: AgentPorts, B, M>(
+pub(crate) async fn set_email<S: AgentPorts, B, M: Mailer>(
     Caller { session, lang }: Caller<S, B, M>,
     Path(id): Path<String>,
     body: JsonBody<EmailRequest>,
@@ -133,6 +136,25 @@ pub(crate) async fn set_email<S: AgentPorts, B, M>(
     let Json(request) = body.map_err(bad_json(lang))?;
     let agent = session
         .set_agent_email(&id, request.email.as_deref())
+        .await
+        .map_err(|e| problem(e, lang))?;
+    Ok(Json(agent_json(&agent)).into_response())
+}
+
+/// `{"code": "…"}`: the code mailed to the agent's new address.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct CodeRequest {
+    code: String,
+}
+
+pub(crate) async fn confirm_email<S: AgentPorts, B, M: Mailer>(
+    Caller { session, lang }: Caller<S, B, M>,
+    body: JsonBody<CodeRequest>,
+) -> Result<Response, Problem> {
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let agent = session
+        .confirm_email(&request.code)
         .await
         .map_err(|e| problem(e, lang))?;
     Ok(Json(agent_json(&agent)).into_response())

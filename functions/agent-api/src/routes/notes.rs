@@ -36,7 +36,7 @@ pub(crate) async fn note<S: AgentPorts, B, M>(
     let text = Body::parse_field("text", request.text.as_deref().unwrap_or(""))
         .map_err(|e| Problem::invalid_field(e, lang))?;
     let (id, updated) = session
-        .note(ticket, text, request.version)
+        .note(ticket, text, request.version, None)
         .await
         .map_err(|e| problem(e, lang))?;
     let answer = json!({ "message_id": id.to_string(), "ticket": TicketSummary::from(&updated) });

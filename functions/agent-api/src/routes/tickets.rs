@@ -130,6 +130,30 @@ pub(crate) async fn list<S: AgentPorts, B: BlobStore, M: Mailer>(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
+pub(crate) struct SearchParams {
+    q: String,
+}
+
+/// `?q=`: a number, a requester's address, or words (`Session::search`).
+pub(crate) async fn search<S: AgentPorts, B: BlobStore, M: Mailer>(
+    Caller { session, lang }: Caller<S, B, M>,
+    params: QueryParams<SearchParams>,
+) -> Result<Response, Problem> {
+    let Query(params) = params.map_err(bad_query(lang))?;
+    let (by, found) = session
+        .search(&params.q)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let now = session.site().clock.now();
+    let items: Vec<TicketSummary> = found
+        .iter()
+        .map(|ticket| TicketSummary::as_of(ticket, now))
+        .collect();
+    Ok(Json(json!({ "by": by.as_str(), "tickets": items })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct ShowParams {
     /// The `older` cursor of an earlier answer: the messages before it.
     before: Option<String>,

@@ -3,6 +3,9 @@
 use super::*;
 use ventanilla_domain::Choice;
 
+/// How many of a word's tickets one search reads (one query page of small items).
+const SEARCH_READ: i32 = 500;
+
 impl DynamoStore {
     pub(super) async fn query_tickets(
         &self,
@@ -95,8 +98,15 @@ fn by_day(
 
 impl TicketStore for DynamoStore {
     async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
-        let _turn = self.opening.lock().await;
-        until_won(OPENING, || self.try_open(&draft)).await
+        let opened = {
+            let _turn = self.opening.lock().await;
+            until_won(OPENING, || self.try_open(&draft)).await?
+        };
+        // After its turn: the next opening need not wait for these.
+        if let Opened::Created(ticket, message) = &opened {
+            self.write_words(ticket, message, true).await;
+        }
+        Ok(opened)
     }
 
     async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, StoreError> {
@@ -344,6 +354,45 @@ impl TicketStore for DynamoStore {
             items: page.items.into_iter().map(|c| c.number).collect(),
             next: page.next,
         })
+    }
+
+    async fn search(&self, keys: &[String], limit: usize) -> Result<Vec<TicketNumber>, StoreError> {
+        // Each word's tickets, the highest numbers first; those in every list, in order. A
+        // word on more tickets than one read brings is narrowed by the other words.
+        let mut found: Option<Vec<String>> = None;
+        for word in keys {
+            let output = self
+                .client
+                .get()
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(word_pk(word)))
+                .scan_index_forward(false)
+                .limit(SEARCH_READ)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let numbers: Vec<String> = output
+                .items
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|item| match item.get("SK") {
+                    Some(AttributeValue::S(number)) => Some(number.clone()),
+                    _ => None,
+                })
+                .collect();
+            found = Some(match found {
+                None => numbers,
+                Some(so_far) => so_far.into_iter().filter(|n| numbers.contains(n)).collect(),
+            });
+        }
+        Ok(found
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| TicketNumber::parse(n).ok())
+            .take(limit)
+            .collect())
     }
 
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {

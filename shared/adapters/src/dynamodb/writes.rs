@@ -63,6 +63,56 @@ impl DynamoStore {
         Ok(items)
     }
 
+    /// The search words a message adds to its ticket (`rules::search`), once the message is
+    /// stored: one item per word and ticket, written over itself when the word comes again,
+    /// 25 to a request. Outside the message's transaction (half its cost, and no longer
+    /// transactions racing for a ticket's number): a word that could not be written is
+    /// missing from the search, and logged; the message is stored all the same.
+    pub(super) async fn write_words(&self, ticket: &Ticket, message: &Message, first: bool) {
+        let keys = search::message_keys(ticket, message, first);
+        let mut missed = 0;
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .filter_map(|word| {
+                    let mut item = key(word_pk(word), ticket.number.as_str());
+                    item.insert("ticket".into(), s(ticket.number.as_str()));
+                    let put = PutRequest::builder().set_item(Some(item)).build().ok()?;
+                    Some(WriteRequest::builder().put_request(put).build())
+                })
+                .collect();
+            // What DynamoDB leaves unprocessed (throttled) is sent again, a little later.
+            for wait in [0, 50, 200, 800] {
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                let written = self
+                    .client
+                    .get()
+                    .batch_write_item()
+                    .request_items(&self.table, requests.clone())
+                    .send()
+                    .await;
+                match written {
+                    Ok(output) => {
+                        requests = output
+                            .unprocessed_items
+                            .and_then(|mut left| left.remove(&self.table))
+                            .unwrap_or_default();
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&error), "search words not written yet");
+                    }
+                }
+            }
+            missed += requests.len();
+        }
+        if missed > 0 {
+            tracing::error!(ticket = %ticket.number, missed, "search words not written: the ticket is not found by them");
+        }
+    }
+
     /// A transaction's first item: the ticket exists (its cancellation code comes first).
     pub(super) fn ticket_exists(
         &self,
@@ -190,7 +240,6 @@ impl DynamoStore {
                 .map_err(unavailable)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-
         match self.transact(items).await? {
             Ok(()) => Ok(Some(Opened::Created(ticket, message))),
             Err(cancelled) => {
@@ -233,7 +282,12 @@ impl DynamoStore {
             )?);
         }
         match self.transact(items).await? {
-            Ok(()) => Ok(Some(next)),
+            Ok(()) => {
+                if let Some(message) = &update.message {
+                    self.write_words(&next, message, false).await;
+                }
+                Ok(Some(next))
+            }
             Err(cancelled) if cancelled.failed(0) => Err(StoreError::VersionConflict),
             Err(cancelled) if cancelled.any_failed(1..) => Err(StoreError::AlreadyExists),
             Err(cancelled) if cancelled.conflicted() => Ok(None),
@@ -293,6 +347,17 @@ impl DynamoStore {
                 Err(cancelled) if cancelled.conflicted() => return Ok(None),
                 Err(cancelled) => return Err(cancelled.unexpected()),
             }
+        }
+        // The erased ticket no longer says these words; a retry deletes what is left.
+        for word in &erasure.search_keys {
+            self.client
+                .get()
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(word_pk(word), number.as_str())))
+                .send()
+                .await
+                .map_err(unavailable)?;
         }
         Ok(Some(erasure.ticket.clone()))
     }

@@ -36,6 +36,8 @@ impl TicketStore for SqliteStore {
             let (ticket, message) = draft.into_ticket(number);
             write_ticket(tx, &ticket, true)?;
             write_message(tx, &ticket.number, &message)?;
+            let keys = search::message_keys(&ticket, &message, true);
+            write_search_words(tx, &ticket.number, &keys)?;
             for mail in mails {
                 mail_queue::insert(tx, &mail.queued(ticket.number.clone(), ticket.agency.clone()))?;
             }
@@ -95,6 +97,8 @@ impl TicketStore for SqliteStore {
             write_ticket(tx, &next, false)?;
             if let Some(message) = &update.message {
                 write_message(tx, &next.number, message)?;
+                let keys = search::message_keys(&next, message, false);
+                write_search_words(tx, &next.number, &keys)?;
             }
             for mail in update.mails {
                 mail_queue::insert(tx, &mail.queued(next.number.clone(), next.agency.clone()))?;
@@ -261,6 +265,32 @@ impl TicketStore for SqliteStore {
         .await
     }
 
+    async fn search(&self, keys: &[String], limit: usize) -> Result<Vec<TicketNumber>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = keys.to_vec();
+        self.transaction(move |tx| {
+            let marks = vec!["?"; keys.len()].join(", ");
+            let sql = format!(
+                "SELECT ticket FROM search_words WHERE word IN ({marks}) GROUP BY ticket
+                 HAVING count(DISTINCT word) = {} ORDER BY ticket DESC LIMIT {limit}",
+                keys.len()
+            );
+            let mut statement = tx.prepare(&sql).map_err(db)?;
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(keys.iter()), |row| {
+                    row.get::<_, String>(0)
+                })
+                .map_err(db)?;
+            rows.map(|number| {
+                TicketNumber::parse(&number.map_err(db)?).map_err(StoreError::unavailable)
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {
         let sql = "SELECT ticket FROM tickets WHERE requester = ?1
                    ORDER BY created_at DESC, number DESC";
@@ -275,6 +305,12 @@ impl TicketStore for SqliteStore {
                 return Err(StoreError::VersionConflict);
             }
             write_ticket(tx, &erasure.ticket, false)?;
+            execute(
+                tx,
+                "DELETE FROM search_words WHERE ticket = ?1",
+                [erasure.ticket.number.as_str()],
+            )
+            .map_err(db)?;
             for message in &erasure.messages {
                 execute(
                     tx,

@@ -122,6 +122,47 @@ pub struct Agent {
     /// Which events they are told of by mail, and about which queues.
     #[serde(default)]
     pub alerts: AlertPrefs,
+    /// An address the agent gave themselves, not theirs until they type the code mailed to
+    /// it: their address receives citizens' words and answers citizens by mail, so a typo
+    /// (or someone else's address) must never become it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<PendingEmail>,
+}
+
+/// An address waiting for its code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEmail {
+    pub email: crate::Email,
+    /// The SHA-256 of the agent's id and the code: the code itself is only in the mail.
+    pub code_hash: String,
+    pub expires_at: Timestamp,
+}
+
+impl PendingEmail {
+    /// How long a code is good for.
+    pub const VALID_FOR: chrono::Duration = chrono::Duration::hours(24);
+
+    /// A new address to confirm, and its code (eight random digits) to mail to it.
+    pub fn new(agent: &AgentId, email: crate::Email, now: Timestamp) -> (Self, String) {
+        use rand::Rng;
+        let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
+        let pending = PendingEmail {
+            email,
+            code_hash: Self::hash(agent, &code),
+            expires_at: now.plus(Self::VALID_FOR),
+        };
+        (pending, code)
+    }
+
+    fn hash(agent: &AgentId, code: &str) -> String {
+        let digest = Sha256::digest(format!("{}\n{}", agent.as_str(), code.trim()).as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether `code` is this address's, still in time.
+    pub fn confirms(&self, agent: &AgentId, code: &str, now: Timestamp) -> bool {
+        now < self.expires_at && Self::hash(agent, code) == self.code_hash
+    }
 }
 
 choice! {

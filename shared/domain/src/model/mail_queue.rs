@@ -111,6 +111,13 @@ pub struct MailIntent {
     /// The agent whose action it reports (an alert is never sent to them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<crate::AgentId>,
+    /// How many alerts a summary of held alerts (`Notice::AlertsHeld`) stands for.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// Someone a mail goes to besides the requester: an agent of the ticket's agency.
@@ -256,6 +263,13 @@ impl QueuedMail {
         }
     }
 
+    /// A summary of held alerts standing for one more.
+    pub fn one_more_held(&self) -> QueuedMail {
+        let mut next = self.next();
+        next.intent.held += 1;
+        next
+    }
+
     /// Taken by a sweeper for one more try, held for `lease`.
     pub fn claimed(&self, now: Timestamp, lease: Duration) -> QueuedMail {
         QueuedMail {
@@ -345,6 +359,7 @@ mod tests {
             writer_until: at("2027-03-01T10:02:00Z"),
             to: None,
             actor: None,
+            held: 0,
         }
         .queued(
             TicketNumber::parse("MDT-REQ-2027-00001").unwrap(),

@@ -7,3 +7,4 @@ pub mod deadline;
 pub mod mail_in;
 pub mod notices;
 pub mod privacy;
+pub mod search;

@@ -382,6 +382,10 @@ pub fn deadline_warning(
 /// How much of the citizen's text an alert quotes; the rest is one click away.
 const ALERT_QUOTE_CHARS: usize = 4000;
 
+/// The line that opens an alert's own words: an answer by mail that still holds it quotes
+/// the alert unmarked, and is not sent on (`mail_answer`).
+pub const ALERT_MARK: &str = "Aviso de Ventanilla para agentes";
+
 /// The keywords an agent's answer by mail may start with (`mail_answer`), as the alert
 /// explains them.
 pub const ALERT_HOW_TO_ANSWER: &str = "Para contestar al ciudadano, responda a este correo \
@@ -418,6 +422,7 @@ pub fn agent_alert(
         .map_or("—".to_owned(), |d| long_date(d, Lang::Es));
     let mut text = format!(
         "{what}\n\n\
+         {ALERT_MARK}: no reenvíe este correo.\n\
          Asunto: {subject}\n\
          Solicitante: {name}\n\
          Estado: {status}\n\
@@ -498,6 +503,38 @@ pub fn alerts_held(held: u64, cap: u64, to: Mailbox, cx: NoticeContext<'_>) -> M
         references: Vec::new(),
         automatic: Some(AutoSubmitted::Generated),
         date: cx.now,
+        attachments: Vec::new(),
+    }
+}
+
+/// To an address an agent gave themselves: the code that makes it theirs. Nothing else: the
+/// address may be someone else's.
+pub fn address_code(
+    code: &str,
+    to: Mailbox,
+    from: &Mailbox,
+    site_url: &str,
+    message_id: MailMessageId,
+    now: Timestamp,
+) -> MailDraft {
+    let text = format!(
+        "Su código para confirmar esta dirección en la consola de agentes de Ventanilla es:\n\n\
+         {code}\n\n\
+         Escríbalo en «Mis avisos» ({site_url}/agente) antes de 24 horas. Si usted no pidió \
+         este código, ignore este correo: la dirección no se usará.\n"
+    );
+    MailDraft {
+        from: from.clone(),
+        to,
+        reply_to: None,
+        subject: "Código para confirmar su correo en Ventanilla".into(),
+        text,
+        html: None,
+        message_id,
+        in_reply_to: None,
+        references: Vec::new(),
+        automatic: Some(AutoSubmitted::Generated),
+        date: now,
         attachments: Vec::new(),
     }
 }
