@@ -10,14 +10,8 @@ use ventanilla_tests::{body_text, header, unique};
 
 use super::Office;
 
-/// Every mail in the outbox, as written.
 fn outbox(office: &Office) -> Vec<String> {
-    std::fs::read_dir(office.dir.path().join("outbox"))
-        .map(|dir| {
-            dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default()
+    office.outbox()
 }
 
 /// A mail's subject, decoded.

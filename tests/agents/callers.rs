@@ -8,12 +8,7 @@ use ventanilla_domain::model::agents::Role;
 use super::Office;
 
 fn outbox(office: &Office) -> Vec<String> {
-    std::fs::read_dir(office.dir.path().join("outbox"))
-        .map(|dir| {
-            dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default()
+    office.outbox()
 }
 
 fn caller(email: &str, channel: &str) -> Value {

@@ -107,6 +107,16 @@ impl Office {
         }
     }
 
+    /// Every mail in the outbox, as written.
+    pub fn outbox(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.path().join("outbox"))
+            .map(|dir| {
+                dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub async fn agent(&self, agency: &str, role: Role) -> String {
         let id = AgentId::parse(&ventanilla_tests::unique("agente-")).unwrap();
         let (_, token) = ventanilla_app::agents::create(

@@ -15,11 +15,11 @@ use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, Queued
 use ventanilla_domain::ports::{
     AgentDirectory, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore, window_start,
 };
-use ventanilla_domain::rules::notices::{NoticeContext, agent_alert, alerts_held};
-use ventanilla_domain::{Choice, Lang, MessageId, Timestamp};
+use ventanilla_domain::rules::notices::{agent_alert, alerts_held};
+use ventanilla_domain::{Choice, MessageId, Timestamp};
 
 use crate::Site;
-use crate::sending::Attempt;
+use crate::sending::{Attempt, agent_context};
 
 /// At most this many alerts per agent an hour (a flood of new tickets, a mail loop with a
 /// citizen's robot): the rest are summed up in one mail when the hour ends.
@@ -234,30 +234,14 @@ where
             mail.agency = ticket.agency.clone();
         }
         let settings = &site.settings;
-        let agency_name = settings
-            .agency(&ticket.agency)
-            .map_or(ticket.agency.as_str(), |a| a.name.as_str());
         let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
-        let cx = NoticeContext {
-            from: &settings.no_reply,
-            to: &to.email,
-            // An alert is answered to the support address (`mail_answer`); a summary is not.
-            reply_to: if mail.intent.notice == Notice::AlertsHeld {
-                &settings.no_reply
-            } else {
-                &desk
-            },
-            mail_domain: &settings.mail_domain,
-            agency_name,
-            response_days: 0,
-            due_on: ticket.due_date(),
-            access_url: "",
-            site_url: &settings.public_url,
-            lang: Lang::Es,
-            now: site.clock.now(),
-            message_id: mail.id().clone(),
-            in_reply_to: None,
+        // An alert is answered to the support address (`mail_answer`); a summary is not.
+        let reply_to = if mail.intent.notice == Notice::AlertsHeld {
+            &settings.no_reply
+        } else {
+            &desk
         };
+        let cx = agent_context(site, mail, &ticket, &to.email, reply_to);
         let mailbox = Mailbox::new(to.name.clone(), to.email.clone());
         let draft = match mail.intent.notice {
             Notice::AgentAlert { event } => {

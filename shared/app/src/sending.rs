@@ -108,6 +108,35 @@ impl Site {
     }
 }
 
+/// What a mail to an agent about `ticket` (a warning, an alert) is written with: from the
+/// no-reply address, answered to `reply_to`.
+pub(crate) fn agent_context<'a>(
+    site: &'a Site,
+    mail: &QueuedMail,
+    ticket: &'a Ticket,
+    to: &'a Email,
+    reply_to: &'a Mailbox,
+) -> NoticeContext<'a> {
+    let settings = &site.settings;
+    NoticeContext {
+        from: &settings.no_reply,
+        to,
+        reply_to,
+        mail_domain: &settings.mail_domain,
+        agency_name: settings
+            .agency(&ticket.agency)
+            .map_or(ticket.agency.as_str(), |a| a.name.as_str()),
+        response_days: 0,
+        due_on: ticket.due_date(),
+        access_url: "",
+        site_url: &settings.public_url,
+        lang: Lang::Es,
+        now: site.clock.now(),
+        message_id: mail.id().clone(),
+        in_reply_to: None,
+    }
+}
+
 /// The key of personal identifiers, where a desk has it. A desk without it (the console's)
 /// sends only the mails that count nobody (an agent's reply) and leaves the others to the
 /// sweeper, which has it.
@@ -604,25 +633,7 @@ where
         if to.agency != ticket.agency {
             return Attempt::Skipped("the ticket has gone to another agency");
         }
-        let settings = &site.settings;
-        let agency_name = settings
-            .agency(&ticket.agency)
-            .map_or(ticket.agency.as_str(), |a| a.name.as_str());
-        let cx = NoticeContext {
-            from: &settings.no_reply,
-            to: &to.email,
-            reply_to: &settings.no_reply,
-            mail_domain: &settings.mail_domain,
-            agency_name,
-            response_days: 0,
-            due_on: ticket.due_date(),
-            access_url: "",
-            site_url: &settings.public_url,
-            lang: Lang::Es,
-            now: site.clock.now(),
-            message_id: mail.id().clone(),
-            in_reply_to: None,
-        };
+        let cx = agent_context(site, mail, &ticket, &to.email, &site.settings.no_reply);
         let today = day_in_ecuador(site.clock.now());
         let draft = deadline_warning(
             &ticket,
