@@ -14,6 +14,7 @@ mod canned;
 mod loop_aws;
 mod privacy;
 mod races;
+mod related;
 mod search;
 
 use std::sync::Arc;

@@ -120,6 +120,16 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   assert.match(await page.textContent('#t-datos'), /suspendido \(esperando al ciudadano\)/, 'the clock stopped');
   assert.deepEqual(await seriousViolations(page), [], 'ticket accessibility');
 
+  // The same citizen asked again: the agent relates the two, and each lists the other.
+  const again = await openTicketByApi('Otra vez la demora', 'Sigo esperando.');
+  await page.fill('#rel-numero', again);
+  await page.click('#f-relacion button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('aviso').textContent === 'Tickets relacionados.');
+  await page.click(`#t-datos a:has-text("${again}")`);
+  await page.waitForFunction((n) => document.getElementById('t-titulo').textContent.startsWith(n), again);
+  assert.match(await page.textContent('#t-datos'), new RegExp(`Relacionados${number}`));
+  assert.match(await page.textContent('#t-hilo'), new RegExp(`Relacionado con el ticket ${number}`));
+
   const mails = await outbox();
   const reply = mails.find((m) => m.subject.includes('Re:'));
   assert.ok(reply, 'the answer went out by mail');

@@ -153,6 +153,17 @@
       const dd = document.createElement("dd"); dd.textContent = value;
       facts.append(dt, dd);
     }
+    if ((current.related || []).length) {
+      const dt = document.createElement("dt"); dt.textContent = "Relacionados";
+      const dd = document.createElement("dd");
+      for (const number of current.related) {
+        const link = document.createElement("a");
+        link.href = "#" + number; link.textContent = number;
+        link.addEventListener("click", (e) => { e.preventDefault(); openTicket(number).catch((err) => say(err.message)); });
+        dd.append(link, " ");
+      }
+      facts.append(dt, dd);
+    }
     $("r-texto").labels[0].textContent = r.email ? "Respuesta (llega al ciudadano por correo)" :
       "Respuesta (el ciudadano no dejó correo: se guarda en el ticket para comunicársela)";
     // Supervisors extend a term once, while it allows it (the API checks again).
@@ -336,6 +347,13 @@
     signIn().catch((err) => say(err.message));
   });
   $("filtros").addEventListener("submit", (e) => { e.preventDefault(); loadQueue(false).catch((err) => say(err.message)); });
+  $("f-relacion").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const number = current.number;
+    call("POST", "/tickets/" + encodeURIComponent(number) + "/related", { number: $("rel-numero").value.trim() })
+      .then(() => { $("f-relacion").reset(); say("Tickets relacionados."); return openTicket(number); })
+      .catch((err) => say(err.message));
+  });
   $("busqueda").addEventListener("submit", (e) => { e.preventDefault(); search().catch((err) => say(err.message)); });
   $("mas").addEventListener("click", () => loadQueue(true).catch((err) => say(err.message)));
   $("salir").addEventListener("click", signOut);

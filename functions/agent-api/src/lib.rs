@@ -37,6 +37,10 @@ where
         .route("/api/v1/agent/me", get(agents::me::<S, B, M>))
         .route("/api/v1/agent/search", get(tickets::search::<S, B, M>))
         .route(
+            "/api/v1/agent/tickets/{number}/related",
+            post(tickets::relate::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/me/email/confirm",
             post(agents::confirm_email::<S, B, M>),
         )

@@ -21,6 +21,9 @@ pub struct TicketSummary {
     pub created_at: String,
     pub last_activity: String,
     pub linked_to: Option<String>,
+    /// Tickets an agent related to this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
     pub undelivered_replies: usize,
     /// The last day of the term to answer (`YYYY-MM-DD`, Ecuador).
     pub due_on: Option<String>,
@@ -92,6 +95,7 @@ impl From<&Ticket> for TicketSummary {
             created_at: ticket.created_at.to_string(),
             last_activity: ticket.last_activity.to_string(),
             linked_to: ticket.linked_to.as_ref().map(ToString::to_string),
+            related: ticket.related.iter().map(ToString::to_string).collect(),
             undelivered_replies: ticket.undelivered.len(),
             due_on: ticket.due_date().map(|day| day.to_string()),
             business_days_left: None,

@@ -55,6 +55,7 @@ pub mod note;
 pub mod open_ticket;
 pub mod parked_mail;
 pub mod receive_mail;
+pub mod relate;
 pub mod reply;
 pub mod requester_data;
 pub mod retention;

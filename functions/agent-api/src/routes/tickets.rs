@@ -128,6 +128,31 @@ pub(crate) async fn list<S: AgentPorts, B: BlobStore, M: Mailer>(
     Ok(Json(json!({ "tickets": items, "next_cursor": next })).into_response())
 }
 
+/// `{"number": "…"}`: the ticket to relate.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RelateRequest {
+    number: String,
+}
+
+pub(crate) async fn relate<S: AgentPorts, B: BlobStore, M: Mailer>(
+    Caller { session, lang }: Caller<S, B, M>,
+    Path(number): Path<String>,
+    body: JsonBody<RelateRequest>,
+) -> Result<Response, Problem> {
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let ticket = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let updated = session
+        .relate(ticket, &request.number)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let now = session.site().clock.now();
+    Ok(Json(TicketSummary::as_of(&updated, now)).into_response())
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct SearchParams {

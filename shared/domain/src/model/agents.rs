@@ -326,6 +326,8 @@ pub enum AuditAction {
     OpenForCaller,
     /// Wrote or removed one of the agency's canned responses.
     ManageCannedResponses,
+    /// Related two tickets.
+    Relate,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

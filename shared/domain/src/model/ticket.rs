@@ -53,6 +53,10 @@ pub struct Ticket {
     /// add notes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub referrals: Vec<AgencyCode>,
+    /// Tickets an agent said are related to this one (each lists the other), at most
+    /// [`MAX_RELATED`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<TicketNumber>,
     /// Public replies stored but not yet accepted by the mail provider: sent again until
     /// they are.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -109,6 +113,7 @@ impl Ticket {
             linked_to: None,
             channel: Some(Channel::Formulario),
             referrals: Vec::new(),
+            related: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,
             due_on: None,
@@ -428,6 +433,7 @@ impl TicketDraft {
             linked_to: self.linked_to,
             channel: Some(self.channel),
             referrals: Vec::new(),
+            related: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,
             due_on: self.due_on,
@@ -451,6 +457,8 @@ pub struct TicketChange {
     pub queue: Option<(AgencyCode, QueueName)>,
     /// An agency that keeps read-and-note access after a transfer.
     pub referral: Option<AgencyCode>,
+    /// A ticket related to this one, listed on it.
+    pub related: Option<TicketNumber>,
     /// A public reply waiting for the mail provider.
     pub undelivered: Option<MessageId>,
     /// A public reply the mail provider accepted.
@@ -519,6 +527,13 @@ impl TicketChange {
         {
             next.referrals.push(agency.clone());
         }
+        if let Some(number) = &self.related
+            && !next.related.contains(number)
+            && number != &next.number
+            && next.related.len() < MAX_RELATED
+        {
+            next.related.push(number.clone());
+        }
         if let Some(id) = self.undelivered
             && !next.undelivered.contains(&id)
         {
@@ -556,6 +571,9 @@ impl TicketChange {
         next
     }
 }
+
+/// At most this many related tickets per ticket.
+pub const MAX_RELATED: usize = 20;
 
 /// One update of a ticket: a change, a new message, or both, conditional on the version.
 #[derive(Debug, Clone, PartialEq, Eq)]
