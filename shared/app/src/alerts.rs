@@ -13,7 +13,7 @@ use ventanilla_domain::model::agents::AlertEvent;
 use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
 use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, QueuedMail, Recipient};
 use ventanilla_domain::ports::{
-    AgentDirectory, StoreError, ThreadQuery, Throttle, ThrottleKey, TicketStore, window_start,
+    AgentDirectory, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::rules::notices::{agent_alert, alerts_held};
 use ventanilla_domain::{Choice, MessageId, Timestamp};
@@ -65,6 +65,9 @@ fn alert_id(site: &Site, record: &QueuedMail, key: &str) -> MailMessageId {
 impl<S, B, M, K> crate::Desk<S, B, M, K>
 where
     S: TicketStore + Throttle + ventanilla_domain::ports::MailQueue + AgentDirectory,
+    B: ventanilla_domain::ports::BlobStore,
+    M: ventanilla_domain::ports::Mailer,
+    K: crate::sending::MaybeIdentifiers,
 {
     /// Fans the alert record `record` out: queues the mail each agent told of `event` gets
     /// (the sweeper sends them next), or counts it past their hourly cap.
@@ -217,15 +220,7 @@ where
         ),
         Attempt,
     > {
-        let (ticket, page) = match self
-            .store
-            .thread_page(&mail.ticket, &ThreadQuery::newest(None))
-            .await
-        {
-            Ok(read) => read,
-            Err(StoreError::NotFound) => return Err(Attempt::Skipped("the ticket is gone")),
-            Err(error) => return Err(error.into()),
-        };
+        let (ticket, thread) = self.read_thread(mail).await?;
         if ticket.erased_at.is_some() && mail.intent.notice != Notice::AlertsHeld {
             return Err(Attempt::Skipped("the ticket's personal data was erased"));
         }
@@ -245,16 +240,8 @@ where
         let mailbox = Mailbox::new(to.name.clone(), to.email.clone());
         let draft = match mail.intent.notice {
             Notice::AgentAlert { event } => {
-                // An older message than the newest page (a slow sweep) is read whole.
-                let about = match page.items.iter().find(|m| m.id == mail.intent.about) {
-                    Some(found) => Some(found.clone()),
-                    None if page.next.is_some() => {
-                        let (_, whole) = self.store.thread(&mail.ticket).await?;
-                        whole.into_iter().find(|m| m.id == mail.intent.about)
-                    }
-                    None => None,
-                };
-                agent_alert(&ticket, event, about.as_ref(), mailbox, cx)
+                let about = thread.iter().find(|m| m.id == mail.intent.about);
+                agent_alert(&ticket, event, about, mailbox, cx)
             }
             _ => {
                 if to.agent.is_none() || mail.intent.held == 0 {

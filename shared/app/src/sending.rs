@@ -412,7 +412,10 @@ where
 
     /// The ticket and the newest page of its thread, or the whole thread when the message
     /// the mail is about is older than that page.
-    async fn read_thread(&self, mail: &QueuedMail) -> Result<(Ticket, Vec<Message>), Attempt> {
+    pub(crate) async fn read_thread(
+        &self,
+        mail: &QueuedMail,
+    ) -> Result<(Ticket, Vec<Message>), Attempt> {
         let (ticket, page) = match self
             .store
             .thread_page(&mail.ticket, &ThreadQuery::newest(None))
