@@ -118,6 +118,31 @@ async fn agents_find_their_agencys_tickets_by_number_address_document_and_words(
             refused.body
         );
     }
+    // Erased (the citizen's right): found by none of their words, their document or their
+    // old address.
+    let admin = office.agent("MDT", Role::Admin).await;
+    let erased = office
+        .call(
+            Some(&admin),
+            "POST",
+            "/api/v1/agent/privacy/erase",
+            Some(json!({ "email": email })),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    for q in [
+        "Quishpe",
+        "finiquito",
+        "171003406-5",
+        "latacunga",
+        email.as_str(),
+    ] {
+        assert_eq!(
+            numbers(&search(&office, &mdt, q).await),
+            Vec::<String>::new(),
+            "{q}"
+        );
+    }
     let none = search(&office, &mdt, "inexistente").await;
     assert_eq!(none.body["tickets"], Value::Array(vec![]));
     let anonymous = office

@@ -61,7 +61,7 @@ pub struct NewAgentRequest {
     pub email: Option<String>,
 }
 
-/// An agent's choices of the mail they get, as sent: each event `immediately` or `off`
+/// An agent's choices of the mail they get, as sent: each event `immediately`, `daily` or `off`
 /// (absent: as it is), and the queues they watch (`null`: their role's default).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
@@ -85,6 +85,8 @@ where
 
 /// At most this many wrong codes an hour per agent: eight digits are not guessed in five.
 const CODE_TRIES_PER_HOUR: u64 = 5;
+/// At most this many codes mailed an hour per agent.
+const CODE_MAILS_PER_HOUR: u64 = 5;
 
 impl<S: AgentPorts, B, M: Mailer> Session<S, B, M> {
     /// Sets (or, with `None` or an empty text, removes) the e-mail address agent `id`'s
@@ -106,6 +108,17 @@ impl<S: AgentPorts, B, M: Mailer> Session<S, B, M> {
         match email {
             Some(email) if own && agent.email.as_ref() != Some(&email) => {
                 let now = self.site.clock.now();
+                // A few codes an hour: the mail goes to any address typed.
+                let sends = ThrottleKey::new("address-code-mails", agent.id.as_str());
+                let hour = std::time::Duration::from_secs(3600);
+                if !self
+                    .desk
+                    .store
+                    .take(&sends, hour, now, CODE_MAILS_PER_HOUR)
+                    .await?
+                {
+                    return Err(AppError::TooMany { retry_after: hour });
+                }
                 let (pending, code) = PendingEmail::new(&agent.id, email.clone(), now);
                 let settings = &self.site.settings;
                 let draft = address_code(
@@ -125,6 +138,9 @@ impl<S: AgentPorts, B, M: Mailer> Session<S, B, M> {
                         tracing::error!(%error, "an address's code was not sent");
                         AppError::Store(StoreError::unavailable(error.to_string()))
                     })?;
+                // Read again after the send: what an admin changed meanwhile (a new token, a
+                // disable) stays.
+                agent = self.desk.store.agent(&agent.id).await?;
                 agent.pending_email = Some(pending);
                 self.save_managed(
                     &agent,

@@ -55,7 +55,10 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             )));
         }
         let store = &self.desk.store;
-        let seen = |ticket: &Ticket| self.agent.access(ticket) != Access::None;
+        // An erased ticket is found by no word of its requester's, nor by its old address.
+        let seen = |ticket: &Ticket| {
+            self.agent.access(ticket) != Access::None && ticket.erased_at.is_none()
+        };
         if let Ok(number) = TicketNumber::parse(text) {
             let found = match store.ticket(&number).await {
                 Ok(ticket) => seen(&ticket).then_some(ticket),

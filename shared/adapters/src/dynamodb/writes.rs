@@ -69,18 +69,27 @@ impl DynamoStore {
     /// transactions racing for a ticket's number): a word that could not be written is
     /// missing from the search, and logged; the message is stored all the same.
     pub(super) async fn write_words(&self, ticket: &Ticket, message: &Message, first: bool) {
-        let keys = search::message_keys(ticket, message, first);
+        let puts: Vec<WriteRequest> = search::message_keys(ticket, message, first)
+            .iter()
+            .filter_map(|word| {
+                let mut item = key(word_pk(word), ticket.number.as_str());
+                item.insert("ticket".into(), s(ticket.number.as_str()));
+                let put = PutRequest::builder().set_item(Some(item)).build().ok()?;
+                Some(WriteRequest::builder().put_request(put).build())
+            })
+            .collect();
+        let missed = self.batch_write(puts).await;
+        if missed > 0 {
+            tracing::error!(ticket = %ticket.number, missed, "search words not written: the ticket is not found by them");
+        }
+    }
+
+    /// Writes `requests` 25 to a request, sending again what DynamoDB leaves unprocessed
+    /// (throttled) a little later; how many could not be written.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> usize {
         let mut missed = 0;
-        for chunk in keys.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .filter_map(|word| {
-                    let mut item = key(word_pk(word), ticket.number.as_str());
-                    item.insert("ticket".into(), s(ticket.number.as_str()));
-                    let put = PutRequest::builder().set_item(Some(item)).build().ok()?;
-                    Some(WriteRequest::builder().put_request(put).build())
-                })
-                .collect();
+        for chunk in requests.chunks(25) {
+            let mut requests = chunk.to_vec();
             // What DynamoDB leaves unprocessed (throttled) is sent again, a little later.
             for wait in [0, 50, 200, 800] {
                 if requests.is_empty() {
@@ -102,15 +111,13 @@ impl DynamoStore {
                             .unwrap_or_default();
                     }
                     Err(error) => {
-                        tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&error), "search words not written yet");
+                        tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&error), "search words not written yet; again");
                     }
                 }
             }
             missed += requests.len();
         }
-        if missed > 0 {
-            tracing::error!(ticket = %ticket.number, missed, "search words not written: the ticket is not found by them");
-        }
+        missed
     }
 
     /// A transaction's first item: the ticket exists (its cancellation code comes first).
@@ -320,6 +327,25 @@ impl DynamoStore {
     pub(super) async fn try_erase(&self, erasure: &Erasure) -> Result<Option<Ticket>, StoreError> {
         const PER_TRANSACTION: usize = 99;
         let number = &erasure.ticket.number;
+        // First the words, read from the thread as it still is: when this fails the ticket is
+        // not erased yet, and the erasure tried again finds the same words.
+        let deletes: Vec<WriteRequest> = erasure
+            .search_keys
+            .iter()
+            .filter_map(|word| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key(word_pk(word), number.as_str())))
+                    .build()
+                    .ok()?;
+                Some(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect();
+        let left = self.batch_write(deletes).await;
+        if left > 0 {
+            return Err(StoreError::unavailable(format!(
+                "{left} search words of the ticket could not be deleted"
+            )));
+        }
         let batches = erasure.messages.len().div_ceil(PER_TRANSACTION).max(1);
         for batch in 0..batches {
             let first = if batch + 1 == batches {
@@ -347,17 +373,6 @@ impl DynamoStore {
                 Err(cancelled) if cancelled.conflicted() => return Ok(None),
                 Err(cancelled) => return Err(cancelled.unexpected()),
             }
-        }
-        // The erased ticket no longer says these words; a retry deletes what is left.
-        for word in &erasure.search_keys {
-            self.client
-                .get()
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(key(word_pk(word), number.as_str())))
-                .send()
-                .await
-                .map_err(unavailable)?;
         }
         Ok(Some(erasure.ticket.clone()))
     }
