@@ -228,6 +228,77 @@ async fn past_the_hourly_cap_an_agent_gets_one_summary_of_the_rest() {
     assert_eq!(to(&office, &watcher).len(), cap + 2);
 }
 
+#[tokio::test]
+async fn a_daily_digest_lists_the_days_alerts_in_one_morning_mail_without_tickets_gone_elsewhere() {
+    // 10:05 in Ecuador.
+    let clock = Arc::new(ventanilla_domain::fakes::ManualClock::new(
+        ventanilla_domain::Timestamp::parse("2027-03-01T15:05:00Z").unwrap(),
+    ));
+    let office = Office::with_clock(clock.clone());
+    let (opener, _) = with_address(&office, "MDT", Role::Supervisor).await;
+    let (reader, watcher) = with_address(&office, "MDT", Role::Supervisor).await;
+    let chosen = set_alerts(&office, &reader, json!({"new_ticket": "daily"})).await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    assert_eq!(chosen.body["events"]["new_ticket"], "daily");
+
+    let kept = for_caller(&office, &opener, "Certificado de tiempo de servicio").await;
+    let second = for_caller(&office, &opener, "Consulta de vacaciones").await;
+    let moved = for_caller(&office, &opener, "Problema de la plataforma").await;
+    office.mail.sweep_mail().await.unwrap();
+    office.mail.sweep_mail().await.unwrap();
+    assert!(to(&office, &watcher).is_empty(), "nothing one by one");
+    let away = office
+        .call(
+            Some(&opener),
+            "POST",
+            &format!("/api/v1/agent/tickets/{moved}/transfer"),
+            Some(json!({"agency": "MINTEL", "note": "Es de la plataforma."})),
+        )
+        .await;
+    assert_eq!(away.status, 200, "{}", away.body);
+
+    // Not before 08:00 in Ecuador the next day.
+    clock.advance(chrono::Duration::hours(21));
+    office.mail.sweep_mail().await.unwrap();
+    assert!(to(&office, &watcher).is_empty(), "07:05: not yet");
+    clock.advance(chrono::Duration::hours(1));
+    office.mail.sweep_mail().await.unwrap();
+    let mails = to(&office, &watcher);
+    assert_eq!(mails.len(), 1, "one digest");
+    assert_eq!(subject(&mails[0]), "Resumen diario de Ventanilla: 2 avisos");
+    let text = body_text(&mails[0]);
+    assert!(
+        text.contains(&format!(
+            "Nueva solicitud: {kept} «Certificado de tiempo de servicio»"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("/agente#{second}")), "{text}");
+    assert!(
+        !text.contains(moved.as_str()) && !text.contains("plataforma"),
+        "a ticket now at another agency is not told of: {text}"
+    );
+    assert_eq!(
+        header(&mails[0], "Auto-Submitted").unwrap(),
+        "auto-generated"
+    );
+
+    // The next alert goes into the next morning's digest, not this one's.
+    for_caller(&office, &opener, "Otra consulta").await;
+    office.mail.sweep_mail().await.unwrap();
+    assert_eq!(to(&office, &watcher).len(), 1);
+    clock.advance(chrono::Duration::hours(24));
+    office.mail.sweep_mail().await.unwrap();
+    let mails = to(&office, &watcher);
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails
+            .iter()
+            .any(|m| subject(m) == "Resumen diario de Ventanilla: 1 aviso"),
+        "{mails:?}"
+    );
+}
+
 /// The agent's answer to the newest alert they got, as their mail client writes it.
 fn answer(office: &Office, from: &str, first_line: &str) -> Vec<u8> {
     let alert = to(office, from)

@@ -1826,6 +1826,7 @@ pub async fn tickets_are_found_by_their_words_until_erased(backend: impl Backend
     );
     let first = store.update(append(&first, reply)).await.unwrap();
     assert_eq!(found("oficio zonal").await, vec![first.number.clone()]);
+    assert_eq!(found("oficio 4455").await, vec![first.number.clone()]);
     let thread = store.thread(&first.number).await.unwrap().1;
     let erasure = ventanilla_domain::rules::privacy::erasure(&first, &thread, clock.now());
     store.erase(&erasure).await.unwrap();
@@ -1918,6 +1919,7 @@ fn intent(clock: &ManualClock, notice: Notice) -> MailIntent {
         to: None,
         actor: None,
         held: 0,
+        held_alerts: Vec::new(),
     }
 }
 

@@ -115,6 +115,7 @@ impl Desk {
             to: None,
             actor: None,
             held: 0,
+            held_alerts: Vec::new(),
         }
     }
 

@@ -283,6 +283,7 @@ fn queue_undelivered_replies(tx: &Connection) -> Result<(), StoreError> {
                 to: None,
                 actor: None,
                 held: 0,
+                held_alerts: Vec::new(),
             };
             match mail_queue::insert(
                 tx,

@@ -9,9 +9,11 @@
 
 use std::time::Duration;
 
-use ventanilla_domain::model::agents::AlertEvent;
+use ventanilla_domain::model::agents::{AlertEvent, Delivery};
 use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
-use ventanilla_domain::model::mail_queue::{MailIntent, MailState, Notice, QueuedMail, Recipient};
+use ventanilla_domain::model::mail_queue::{
+    HeldAlert, MailIntent, MailState, Notice, QueuedMail, Recipient,
+};
 use ventanilla_domain::ports::{
     AgentDirectory, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
@@ -20,6 +22,38 @@ use ventanilla_domain::{Choice, MessageId, Timestamp};
 
 use crate::Site;
 use crate::sending::{Attempt, agent_context};
+
+/// Which summary of alerts: the hour's overflow, or the daily digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Summary {
+    Hourly,
+    Daily,
+}
+
+/// The digest goes at 08:00 in Ecuador (UTC−5, no summer time), before the working day.
+const DIGEST_HOUR_UTC: i64 = 13;
+
+impl Summary {
+    fn name(self) -> &'static str {
+        match self {
+            Summary::Hourly => "alerts-held",
+            Summary::Daily => "alerts-daily",
+        }
+    }
+
+    /// When the summary that takes an alert held at `at` is sent: strictly after `at`.
+    fn due_after(self, at: Timestamp) -> Timestamp {
+        let seconds = at.unix_seconds();
+        let next = match self {
+            Summary::Hourly => window_start(HOUR, at) + 3600,
+            Summary::Daily => {
+                let offset = DIGEST_HOUR_UTC * 3600;
+                (seconds - offset).div_euclid(86_400) * 86_400 + 86_400 + offset
+            }
+        };
+        Timestamp::from_unix_millis(next * 1000).unwrap_or(at)
+    }
+}
 
 /// At most this many alerts per agent an hour (a flood of new tickets, a mail loop with a
 /// citizen's robot): the rest are summed up in one mail when the hour ends.
@@ -104,12 +138,20 @@ where
                 name: agent.name.clone(),
                 email,
             };
-            let mail = per_agent(site, record, record.intent.notice, recipient.clone(), now);
-            let queued = match self.store.queued_mail(mail.id()).await {
-                // Queued by an earlier try of this fan-out.
-                Ok(_) => continue,
-                Err(StoreError::NotFound) => self.within_cap(site, &mail, recipient, now).await,
-                Err(error) => Err(error),
+            let held = HeldAlert {
+                ticket: ticket.number.clone(),
+                event,
+            };
+            let queued = if agent.alerts.delivery(event) == Delivery::Daily {
+                self.hold(held, recipient, Summary::Daily, now).await
+            } else {
+                let mail = per_agent(site, record, record.intent.notice, recipient.clone(), now);
+                match self.store.queued_mail(mail.id()).await {
+                    // Queued by an earlier try of this fan-out.
+                    Ok(_) => continue,
+                    Err(StoreError::NotFound) => self.within_cap(&mail, held, recipient, now).await,
+                    Err(error) => Err(error),
+                }
             };
             match queued {
                 Ok(()) => told += 1,
@@ -120,12 +162,12 @@ where
         Attempt::FannedOut
     }
 
-    /// Queues `mail` if its agent has alerts left this hour; else counts it, and queues the
-    /// mail that sums the hour's held alerts up when it ends (once per agent and hour).
+    /// Queues `mail` if its agent has alerts left this hour; else holds it for the mail that
+    /// sums the hour's held alerts up when it ends.
     async fn within_cap(
         &self,
-        site: &Site,
         mail: &QueuedMail,
+        held: HeldAlert,
         recipient: Recipient,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -142,40 +184,65 @@ where
                 }
             };
         }
-        let start = window_start(HOUR, now);
-        let hour_ends = Timestamp::from_unix_millis((start + 3600) * 1000).unwrap_or(now);
-        // The same id for every held alert of the agent's hour: one summary. Not an alert's
-        // id: an answer to it answers no ticket.
-        let summary = MailIntent {
-            id: site.derived_mail_id("alerts-held", &format!("{}|{start}", agent.as_str())),
-            notice: Notice::AlertsHeld,
-            about: MessageId::UNSET,
-            queued_at: now,
-            writer_until: hour_ends,
-            to: Some(recipient),
-            actor: None,
-            held: 1,
-            ..mail.intent.clone()
-        }
-        .queued(mail.ticket.clone(), mail.agency.clone());
-        match self.store.queue_mail(&summary).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::AlreadyExists) => {}
-            Err(error) => return Err(error),
-        }
-        // The hour's summary exists: one more on its count, while no sender has taken it
-        // (a count changed under a sender would make it lose its hold).
-        for _ in 0..3 {
-            let current = self.store.queued_mail(summary.id()).await?;
-            if current.attempts > 1 || current.state != MailState::Pending {
-                tracing::warn!(agent = %agent.as_str(), "an alert held after its hour's summary was taken");
-                return Ok(());
+        self.hold(held, recipient, Summary::Hourly, now).await
+    }
+
+    /// Adds `held` to the summary its agent gets next of `kind`: the hour's, at its end; the
+    /// daily digest, at 08:00 in Ecuador. One summary per agent and period, whose id comes
+    /// from both (not an alert's id: an answer to it answers no ticket). A summary already
+    /// taken by a sender is not changed under it: the alert goes to the next period's.
+    pub(crate) async fn hold(
+        &self,
+        held: HeldAlert,
+        recipient: Recipient,
+        kind: Summary,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let Some(agent) = recipient.agent.clone() else {
+            return Ok(());
+        };
+        let site = &self.site;
+        let mut due = kind.due_after(now);
+        for _ in 0..2 {
+            let mut intent = site.mail_intent(
+                site.derived_mail_id(
+                    kind.name(),
+                    &format!("{}|{}", agent.as_str(), due.unix_seconds()),
+                ),
+                Notice::AlertsHeld {
+                    daily: kind == Summary::Daily,
+                },
+                MessageId::UNSET,
+                ventanilla_domain::Lang::Es,
+                None,
+            );
+            intent.writer_until = due;
+            intent.to = Some(recipient.clone());
+            intent.held = 1;
+            intent.held_alerts = vec![held.clone()];
+            let summary = intent.queued(held.ticket.clone(), recipient.agency.clone());
+            match self.store.queue_mail(&summary).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::AlreadyExists) => {}
+                Err(error) => return Err(error),
             }
-            if self.store.save_mail(&current.one_more_held()).await? {
-                return Ok(());
+            // It exists: one more on it, while no sender has taken it (a change under a
+            // sender would make it lose its hold).
+            for _ in 0..3 {
+                let current = self.store.queued_mail(summary.id()).await?;
+                if current.attempts > 1 || current.state != MailState::Pending {
+                    break;
+                }
+                let Some(next) = current.one_more_held(held.clone()) else {
+                    return Ok(());
+                };
+                if self.store.save_mail(&next).await? {
+                    return Ok(());
+                }
             }
+            due = kind.due_after(due);
         }
-        tracing::warn!(agent = %agent.as_str(), "an held alert's count lost to the races");
+        tracing::warn!(agent = %agent.as_str(), ticket = %held.ticket, "an alert held for a summary lost to the races");
         Ok(())
     }
 
@@ -186,7 +253,7 @@ where
         mail: &QueuedMail,
         ticket: &ventanilla_domain::Ticket,
     ) -> Result<Recipient, Attempt> {
-        let about_ticket = mail.intent.notice != Notice::AlertsHeld;
+        let about_ticket = !matches!(mail.intent.notice, Notice::AlertsHeld { .. });
         let Some(to) = mail.intent.to.clone() else {
             return Err(Attempt::Failed {
                 error: "an agent's mail without its recipient".into(),
@@ -208,6 +275,26 @@ where
         }
     }
 
+    /// The tickets of a summary's lines still the agent's to hear of: not erased, still at
+    /// the agency they were told as one of.
+    async fn still_theirs(
+        &self,
+        held: &[HeldAlert],
+        to: &Recipient,
+    ) -> Result<Vec<(ventanilla_domain::Ticket, AlertEvent)>, Attempt> {
+        let mut tickets = Vec::with_capacity(held.len());
+        for alert in held {
+            match self.store.ticket(&alert.ticket).await {
+                Ok(ticket) if ticket.erased_at.is_none() && ticket.agency == to.agency => {
+                    tickets.push((ticket, alert.event));
+                }
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(tickets)
+    }
+
     /// The draft of an alert to one agent, or of the summary of their held alerts.
     pub(crate) async fn agent_alert_draft(
         &self,
@@ -221,17 +308,17 @@ where
         Attempt,
     > {
         let (ticket, thread) = self.read_thread(mail).await?;
-        if ticket.erased_at.is_some() && mail.intent.notice != Notice::AlertsHeld {
+        if ticket.erased_at.is_some() && !matches!(mail.intent.notice, Notice::AlertsHeld { .. }) {
             return Err(Attempt::Skipped("the ticket's personal data was erased"));
         }
         let to = self.still_told(mail, &ticket).await?;
-        if mail.intent.notice != Notice::AlertsHeld {
+        if !matches!(mail.intent.notice, Notice::AlertsHeld { .. }) {
             mail.agency = ticket.agency.clone();
         }
         let settings = &site.settings;
         let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
         // An alert is answered to the support address (`mail_answer`); a summary is not.
-        let reply_to = if mail.intent.notice == Notice::AlertsHeld {
+        let reply_to = if matches!(mail.intent.notice, Notice::AlertsHeld { .. }) {
             &settings.no_reply
         } else {
             &desk
@@ -243,13 +330,47 @@ where
                 let about = thread.iter().find(|m| m.id == mail.intent.about);
                 agent_alert(&ticket, event, about, mailbox, cx)
             }
-            _ => {
+            Notice::AlertsHeld { daily } => {
                 if to.agent.is_none() || mail.intent.held == 0 {
                     return Err(Attempt::Skipped("a summary without its agent"));
                 }
-                alerts_held(mail.intent.held, ALERTS_PER_HOUR, mailbox, cx)
+                let tickets = self.still_theirs(&mail.intent.held_alerts, &to).await?;
+                let dropped = mail.intent.held_alerts.len() - tickets.len();
+                let held = mail.intent.held.saturating_sub(dropped as u64);
+                if held == 0 {
+                    return Err(Attempt::Skipped("nothing left in the summary"));
+                }
+                let lines: Vec<_> = tickets.iter().map(|(t, e)| (t, *e)).collect();
+                alerts_held(daily, held, &lines, ALERTS_PER_HOUR, mailbox, cx)
             }
+            _ => return Err(Attempt::Skipped("not a mail to an agent")),
         };
         Ok((ticket, draft))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_digest_goes_at_eight_in_ecuador_and_the_hours_summary_when_it_ends() {
+        let daily = |t| Summary::Daily.due_after(at(t));
+        assert_eq!(daily("2027-03-01T15:05:00Z"), at("2027-03-02T13:00:00Z"));
+        assert_eq!(daily("2027-03-01T12:59:59Z"), at("2027-03-01T13:00:00Z"));
+        assert_eq!(
+            daily("2027-03-01T13:00:00Z"),
+            at("2027-03-02T13:00:00Z"),
+            "strictly after"
+        );
+        // 23:30 in Ecuador is the next day in UTC: still the next morning's.
+        assert_eq!(daily("2027-03-02T04:30:00Z"), at("2027-03-02T13:00:00Z"));
+        let hourly = |t| Summary::Hourly.due_after(at(t));
+        assert_eq!(hourly("2027-03-01T15:05:00Z"), at("2027-03-01T16:00:00Z"));
+        assert_eq!(hourly("2027-03-01T16:00:00Z"), at("2027-03-01T17:00:00Z"));
     }
 }

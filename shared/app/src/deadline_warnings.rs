@@ -10,8 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ventanilla_domain::model::agents::{Agent, Delivery, Role};
-use ventanilla_domain::model::mail_queue::{Notice, Recipient};
+use ventanilla_domain::model::agents::{Agent, AlertEvent, Delivery, Role};
+use ventanilla_domain::model::mail_queue::{HeldAlert, Notice, Recipient};
 use ventanilla_domain::model::term::WarningPoint;
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{
@@ -22,6 +22,7 @@ use ventanilla_domain::rules::deadline::{day_in_ecuador, warning_due};
 use ventanilla_domain::{AgencyCode, Lang, Ticket, TicketChange, TicketNumber};
 
 use crate::Desk;
+use crate::alerts::Summary;
 
 /// Tickets read from the index at a time.
 const PAGE: usize = 100;
@@ -153,6 +154,22 @@ where
             let Some(email) = agent.email.clone() else {
                 continue;
             };
+            let recipient = Recipient {
+                agent: Some(agent.id.clone()),
+                agency: agent.agency.clone(),
+                name: agent.name.clone(),
+                email,
+            };
+            if agent.alerts.deadline == Delivery::Daily {
+                let held = HeldAlert {
+                    ticket: ticket.number.clone(),
+                    event: AlertEvent::Deadline,
+                };
+                self.hold(held, recipient, Summary::Daily, site.clock.now())
+                    .await?;
+                report.mails += 1;
+                continue;
+            }
             // The due date is part of it: after an extension the new date's warnings are
             // other mails.
             let due = ticket.due_key().map(|d| d.to_string()).unwrap_or_default();
@@ -172,12 +189,7 @@ where
             );
             // Nobody sends it right after the write: the sweeper may take it at once.
             intent.writer_until = now;
-            intent.to = Some(Recipient {
-                agent: Some(agent.id.clone()),
-                agency: agent.agency.clone(),
-                name: agent.name.clone(),
-                email,
-            });
+            intent.to = Some(recipient);
             let queued = intent.queued(ticket.number.clone(), ticket.agency.clone());
             match self.store.queue_mail(&queued).await {
                 Ok(()) => report.mails += 1,

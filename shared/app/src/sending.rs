@@ -81,6 +81,7 @@ impl Site {
             to: None,
             actor: None,
             held: 0,
+            held_alerts: Vec::new(),
         }
     }
 }
@@ -446,7 +447,7 @@ where
             Notice::AgentAlert { event } if mail.intent.to.is_none() => {
                 return self.fan_out(site, mail, event).await;
             }
-            Notice::AgentAlert { .. } | Notice::AlertsHeld => {
+            Notice::AgentAlert { .. } | Notice::AlertsHeld { .. } => {
                 return match self.agent_alert_draft(site, mail).await {
                     Ok((ticket, draft)) => self.sent_to_agent(site, mail, ticket, draft).await,
                     Err(attempt) => attempt,
@@ -541,7 +542,7 @@ where
             Notice::DeadlineWarning { .. }
             | Notice::AgentAlert { .. }
             | Notice::AgentMailRefused
-            | Notice::AlertsHeld => {
+            | Notice::AlertsHeld { .. } => {
                 return Attempt::Failed {
                     error: "not a notice to the citizen".into(),
                     permanent: true,

@@ -172,6 +172,8 @@ choice! {
         /// A mail when it happens (within the hourly cap; the rest in one summary).
         #[default]
         Immediately => ("Al momento", "Immediately"),
+        /// One mail a day, in the morning, listing what happened since the last one.
+        Daily => ("Resumen diario", "Daily digest"),
         Off => ("Nunca", "Never"),
     }
 }
@@ -328,6 +330,8 @@ pub enum AuditAction {
     ManageCannedResponses,
     /// Related two tickets.
     Relate,
+    /// Merged a duplicate into a ticket of the same requester.
+    Merge,
 }
 
 /// One line of the audit trail: who did what, when, to which ticket.

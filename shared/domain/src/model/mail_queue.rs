@@ -40,9 +40,13 @@ pub enum Notice {
     /// To whoever answered an alert by mail without being let to (`MailIntent::to`): their
     /// mail was not added. Says nothing of the ticket.
     AgentMailRefused,
-    /// To an agent (`MailIntent::to`), at the end of an hour in which their alerts passed
-    /// the hourly cap: how many more there were.
-    AlertsHeld,
+    /// To an agent (`MailIntent::to`): the alerts not sent one by one, listed
+    /// (`MailIntent::held_alerts`): at the end of an hour in which their alerts passed the
+    /// hourly cap, or each morning for the events they chose a daily digest of (`daily`).
+    AlertsHeld {
+        #[serde(default)]
+        daily: bool,
+    },
 }
 
 impl Notice {
@@ -57,7 +61,7 @@ impl Notice {
                 | Notice::DeadlineWarning { .. }
                 | Notice::AgentAlert { .. }
                 | Notice::AgentMailRefused
-                | Notice::AlertsHeld
+                | Notice::AlertsHeld { .. }
         )
     }
 
@@ -69,7 +73,7 @@ impl Notice {
             Notice::DeadlineWarning { .. }
                 | Notice::AgentAlert { .. }
                 | Notice::AgentMailRefused
-                | Notice::AlertsHeld
+                | Notice::AlertsHeld { .. }
         )
     }
 
@@ -82,7 +86,7 @@ impl Notice {
             Notice::DeadlineWarning { .. } => "deadline-warning",
             Notice::AgentAlert { .. } => "agent-alert",
             Notice::AgentMailRefused => "agent-mail-refused",
-            Notice::AlertsHeld => "alerts-held",
+            Notice::AlertsHeld { .. } => "alerts-held",
         }
     }
 }
@@ -114,7 +118,21 @@ pub struct MailIntent {
     /// How many alerts a summary of held alerts (`Notice::AlertsHeld`) stands for.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub held: u64,
+    /// Which, the first [`MAX_LISTED_ALERTS`] of them, once each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_alerts: Vec<HeldAlert>,
 }
+
+/// One line of a summary of alerts: what happened on which ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldAlert {
+    pub ticket: TicketNumber,
+    pub event: AlertEvent,
+}
+
+/// A summary lists at most this many alerts (it still counts the rest): the queued mail
+/// stays small, and its sending reads at most this many tickets.
+pub const MAX_LISTED_ALERTS: usize = 100;
 
 fn is_zero(count: &u64) -> bool {
     *count == 0
@@ -263,11 +281,18 @@ impl QueuedMail {
         }
     }
 
-    /// A summary of held alerts standing for one more.
-    pub fn one_more_held(&self) -> QueuedMail {
+    /// A summary of held alerts standing for one more, `alert`; `None` when it already
+    /// lists it (a fan-out tried again, a second follow-up on the same ticket).
+    pub fn one_more_held(&self, alert: HeldAlert) -> Option<QueuedMail> {
+        if self.intent.held_alerts.contains(&alert) {
+            return None;
+        }
         let mut next = self.next();
         next.intent.held += 1;
-        next
+        if next.intent.held_alerts.len() < MAX_LISTED_ALERTS {
+            next.intent.held_alerts.push(alert);
+        }
+        Some(next)
     }
 
     /// Taken by a sweeper for one more try, held for `lease`.
@@ -360,11 +385,37 @@ mod tests {
             to: None,
             actor: None,
             held: 0,
+            held_alerts: Vec::new(),
         }
         .queued(
             TicketNumber::parse("MDT-REQ-2027-00001").unwrap(),
             AgencyCode::parse("MDT").unwrap(),
         )
+    }
+
+    #[test]
+    fn a_summary_lists_each_alert_once_and_counts_past_what_it_lists() {
+        let ticket = |n: usize| TicketNumber::parse(&format!("MDT-SC-2027-{n:05}")).unwrap();
+        let alert = |n| HeldAlert {
+            ticket: ticket(n),
+            event: AlertEvent::FollowUp,
+        };
+        let mut summary = mail();
+        summary.intent.held = 1;
+        summary.intent.held_alerts = vec![alert(1)];
+        assert!(
+            summary.one_more_held(alert(1)).is_none(),
+            "a fan-out tried again"
+        );
+        for n in 2..=MAX_LISTED_ALERTS + 5 {
+            summary = summary.one_more_held(alert(n)).unwrap();
+        }
+        assert_eq!(summary.intent.held, (MAX_LISTED_ALERTS + 5) as u64);
+        assert_eq!(summary.intent.held_alerts.len(), MAX_LISTED_ALERTS);
+        assert_eq!(
+            summary.version,
+            mail().version + (MAX_LISTED_ALERTS + 4) as u32
+        );
     }
 
     const POLICY: RetryPolicy = RetryPolicy {

@@ -481,21 +481,63 @@ pub fn agent_alert(
     }
 }
 
-/// To an agent, when an hour in which their alerts passed the cap ends: how many more there
-/// were. Nothing of any ticket: the console has them.
-pub fn alerts_held(held: u64, cap: u64, to: Mailbox, cx: NoticeContext<'_>) -> MailDraft {
-    let text = format!(
-        "En la última hora hubo {held} avisos más para usted, además de los {cap} que se \
-         envían por hora; no se enviaron uno por uno.\n\n\
-         Revise sus colas en la consola: {}/agente\n\n\
-         Aviso automático: no lo responda. Elija qué avisos recibe en la consola (Mis avisos).\n",
-        cx.site_url
+/// To an agent, the alerts not sent one by one: each morning the events they chose a daily
+/// digest of (`daily`), or when an hour in which their alerts passed the cap ends. `held`:
+/// how many; `lines`: the tickets still theirs to hear of (a ticket erased or gone to
+/// another agency since is left out), with what happened, oldest first.
+pub fn alerts_held(
+    daily: bool,
+    held: u64,
+    lines: &[(&Ticket, AlertEvent)],
+    cap: u64,
+    to: Mailbox,
+    cx: NoticeContext<'_>,
+) -> MailDraft {
+    let alerts = if held == 1 {
+        "1 aviso".to_owned()
+    } else {
+        format!("{held} avisos")
+    };
+    let (subject, mut text) = if daily {
+        (
+            format!("Resumen diario de Ventanilla: {alerts}"),
+            format!("Resumen diario de sus avisos: {alerts} desde el resumen anterior.\n\n"),
+        )
+    } else {
+        (
+            format!("{alerts} más en la última hora"),
+            format!(
+                "En la última hora hubo {alerts} más para usted, además de los {cap} que se \
+                 envían por hora; no se enviaron uno por uno.\n\n"
+            ),
+        )
+    };
+    for (ticket, event) in lines {
+        let number = ticket.number.as_str();
+        text.push_str(&format!(
+            "- {}: {number} «{}»\n  {}/agente#{number}\n",
+            event.label(Lang::Es),
+            ticket.subject,
+            cx.site_url
+        ));
+    }
+    let unlisted = held.saturating_sub(lines.len() as u64);
+    if unlisted > 0 {
+        text.push_str(&format!(
+            "- y {unlisted} más: revise sus colas en la consola, {}/agente\n",
+            cx.site_url
+        ));
+    }
+    text.push_str(
+        "\nAviso automático: no lo responda; cada solicitud se responde desde la consola o \
+         respondiendo a su aviso. Elija qué avisos recibe, al momento o en el resumen diario, \
+         en la consola (Mis avisos).\n",
     );
     MailDraft {
         from: cx.from.clone(),
         to,
         reply_to: Some(cx.reply_to.clone()),
-        subject: format!("{held} avisos más en la última hora"),
+        subject,
         text,
         html: None,
         message_id: cx.message_id,
