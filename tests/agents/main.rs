@@ -12,6 +12,7 @@ mod calendar_days;
 mod callers;
 mod canned;
 mod loop_aws;
+mod merge;
 mod privacy;
 mod races;
 mod related;

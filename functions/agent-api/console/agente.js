@@ -153,17 +153,21 @@
       const dd = document.createElement("dd"); dd.textContent = value;
       facts.append(dt, dd);
     }
-    if ((current.related || []).length) {
-      const dt = document.createElement("dt"); dt.textContent = "Relacionados";
+    const numbers = (label, list) => {
+      if (!list.length) return;
+      const dt = document.createElement("dt"); dt.textContent = label;
       const dd = document.createElement("dd");
-      for (const number of current.related) {
+      for (const number of list) {
         const link = document.createElement("a");
         link.href = "#" + number; link.textContent = number;
         link.addEventListener("click", (e) => { e.preventDefault(); openTicket(number).catch((err) => say(err.message)); });
         dd.append(link, " ");
       }
       facts.append(dt, dd);
-    }
+    };
+    numbers("Relacionados", current.related || []);
+    numbers("Unido al ticket (se trabaja allí)", current.merged_into ? [current.merged_into] : []);
+    numbers("Tickets unidos a este", current.merged || []);
     $("r-texto").labels[0].textContent = r.email ? "Respuesta (llega al ciudadano por correo)" :
       "Respuesta (el ciudadano no dejó correo: se guarda en el ticket para comunicársela)";
     // Supervisors extend a term once, while it allows it (the API checks again).
@@ -197,7 +201,8 @@
       const kinds = { citizen_message: "Ciudadano", public_reply: "Respuesta", internal_note: "Nota interna", system_event: "Sistema" };
       meta.textContent = kinds[m.kind] + " · " + m.author + " · " + new Date(m.at).toLocaleString("es-EC") +
         (m.delivered === false ? " · NO ENTREGADA (se reintenta)" : "") +
-        (m.sender_unverified ? " · REMITENTE NO VERIFICADO" : "");
+        (m.sender_unverified ? " · REMITENTE NO VERIFICADO" : "") +
+        (m.merged_from ? " · del ticket " + m.merged_from : "");
       const text = document.createElement("div");
       text.textContent = m.text;
       item.append(meta, text);
@@ -354,6 +359,13 @@
       .then(() => { $("f-relacion").reset(); say("Tickets relacionados."); return openTicket(number); })
       .catch((err) => say(err.message));
   });
+  $("f-union").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const number = current.number;
+    call("POST", "/tickets/" + encodeURIComponent(number) + "/merge", { into: $("union-numero").value.trim() })
+      .then((survivor) => { $("f-union").reset(); say("Ticket " + number + " unido a " + survivor.number + "."); return openTicket(survivor.number); })
+      .catch((err) => say(err.message));
+  });
   $("busqueda").addEventListener("submit", (e) => { e.preventDefault(); search().catch((err) => say(err.message)); });
   $("mas").addEventListener("click", () => loadQueue(true).catch((err) => say(err.message)));
   $("salir").addEventListener("click", signOut);
@@ -397,7 +409,7 @@
     }
   }
   // The agent's own alerts: their address, each event on or off, the queues they watch.
-  const deliveries = [["immediately", "Al momento"], ["off", "Nunca"]];
+  const deliveries = [["immediately", "Al momento"], ["daily", "Resumen diario"], ["off", "Nunca"]];
   async function loadAlerts() {
     const me = await call("GET", "/me");
     $("a-correo").value = me.pending_email || me.email || "";

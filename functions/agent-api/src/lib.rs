@@ -41,6 +41,10 @@ where
             post(tickets::relate::<S, B, M>),
         )
         .route(
+            "/api/v1/agent/tickets/{number}/merge",
+            post(tickets::merge::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/me/email/confirm",
             post(agents::confirm_email::<S, B, M>),
         )

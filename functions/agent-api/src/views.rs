@@ -24,6 +24,12 @@ pub struct TicketSummary {
     /// Tickets an agent related to this one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<String>,
+    /// The ticket this duplicate was merged into: it takes no more work, that one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    /// The duplicates merged into this one: their messages are in its thread.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<String>,
     pub undelivered_replies: usize,
     /// The last day of the term to answer (`YYYY-MM-DD`, Ecuador).
     pub due_on: Option<String>,
@@ -96,6 +102,8 @@ impl From<&Ticket> for TicketSummary {
             last_activity: ticket.last_activity.to_string(),
             linked_to: ticket.linked_to.as_ref().map(ToString::to_string),
             related: ticket.related.iter().map(ToString::to_string).collect(),
+            merged_into: ticket.merged_into.as_ref().map(ToString::to_string),
+            merged: ticket.merged.iter().map(ToString::to_string).collect(),
             undelivered_replies: ticket.undelivered.len(),
             due_on: ticket.due_date().map(|day| day.to_string()),
             business_days_left: None,
@@ -158,6 +166,9 @@ pub struct MessageView {
     pub sender_unverified: bool,
     /// A citizen's mail: the history it quoted, which the console shows collapsed.
     pub quoted: Option<String>,
+    /// The duplicate it was written on, merged into this ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<String>,
 }
 
 /// A whole ticket, for an agent with access to it.
@@ -183,33 +194,40 @@ impl TicketView {
         let messages = shown
             .messages
             .into_iter()
-            .map(|LinkedMessage { message, links }| MessageView {
-                id: message.id.to_string(),
-                at: message.at.to_string(),
-                kind: message.kind,
-                author: match &message.author {
-                    Author::Requester => ticket.requester.name.to_string(),
-                    Author::Agent(agent) => agent.name.clone(),
-                    Author::System => "Ventanilla".to_owned(),
+            .map(
+                |LinkedMessage {
+                     message,
+                     links,
+                     merged_from,
+                 }| MessageView {
+                    merged_from: merged_from.map(|n| n.to_string()),
+                    id: message.id.to_string(),
+                    at: message.at.to_string(),
+                    kind: message.kind,
+                    author: match &message.author {
+                        Author::Requester => ticket.requester.name.to_string(),
+                        Author::Agent(agent) => agent.name.clone(),
+                        Author::System => "Ventanilla".to_owned(),
+                    },
+                    text: message.body.as_str().to_owned(),
+                    attachments: message
+                        .attachments
+                        .iter()
+                        .zip(links)
+                        .map(|(file, url)| AttachmentView {
+                            name: file.name.clone(),
+                            content_type: file.content_type.clone(),
+                            size: file.size,
+                            url,
+                        })
+                        .collect(),
+                    // A reply to a caller without an address was never to be mailed.
+                    delivered: (message.kind == MessageKind::PublicReply && message.mail.is_some())
+                        .then(|| !ticket.undelivered.contains(&message.id)),
+                    sender_unverified: message.mail.as_ref().is_some_and(|m| m.sender_unverified),
+                    quoted: message.mail.as_ref().and_then(|m| m.quoted.clone()),
                 },
-                text: message.body.as_str().to_owned(),
-                attachments: message
-                    .attachments
-                    .iter()
-                    .zip(links)
-                    .map(|(file, url)| AttachmentView {
-                        name: file.name.clone(),
-                        content_type: file.content_type.clone(),
-                        size: file.size,
-                        url,
-                    })
-                    .collect(),
-                // A reply to a caller without an address was never to be mailed.
-                delivered: (message.kind == MessageKind::PublicReply && message.mail.is_some())
-                    .then(|| !ticket.undelivered.contains(&message.id)),
-                sender_unverified: message.mail.as_ref().is_some_and(|m| m.sender_unverified),
-                quoted: message.mail.as_ref().and_then(|m| m.quoted.clone()),
-            })
+            )
             .collect();
         let requester = &ticket.requester;
         TicketView {

@@ -60,6 +60,7 @@ fn status_view(found: PublicTicket, lang: Lang, today: NaiveDate) -> TicketStatu
         due_on: ticket.due_date().map(|day| day.to_string()),
         suspended_since: stopped.map(|s| s.since.to_string()),
         resumes_on: stopped.map(|s| s.resumes_on.to_string()),
+        merged_from: found.merged_from.as_ref().map(ToString::to_string),
         messages: found
             .messages
             .into_iter()
@@ -120,6 +121,9 @@ struct TicketStatus {
     suspended_since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resumes_on: Option<String>,
+    /// The number asked for, when it was merged into this ticket (whose number is `number`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    merged_from: Option<String>,
     messages: Vec<PublicMessage>,
 }
 
@@ -325,6 +329,7 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
                 updated_at,
                 due_on,
                 stopped,
+                merged_from: status.merged_from,
                 messages: status
                     .messages
                     .into_iter()

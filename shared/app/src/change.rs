@@ -120,6 +120,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
     ) -> Result<Ticket, AppError> {
         let desk = &*self.desk;
         self.may(&ticket, Access::Full)?;
+        crate::session::not_merged(&ticket)?;
         if ticket.version != seen_version {
             return Err(AppError::Conflict(Box::new(ticket)));
         }

@@ -51,6 +51,7 @@ pub mod give_terms;
 pub mod list_queue;
 pub mod look_up;
 pub mod mail_answer;
+pub mod merge;
 pub mod note;
 pub mod open_ticket;
 pub mod parked_mail;

@@ -11,8 +11,7 @@ use ventanilla_domain::ports::{
 };
 use ventanilla_domain::{Email, IdDocument, Message, Ticket, TicketNumber};
 
-use crate::attachments::download_links;
-use crate::show_ticket::LinkedMessage;
+use crate::show_ticket::{LinkedMessage, linked_thread};
 use crate::{AppError, Desk};
 
 /// How long a miss counts.
@@ -24,6 +23,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 pub struct PublicTicket {
     pub ticket: Ticket,
     pub messages: Vec<LinkedMessage>,
+    /// The number asked for, when it was merged into `ticket`.
+    pub merged_from: Option<TicketNumber>,
 }
 
 impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
@@ -110,7 +111,22 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
             // An erased ticket is no one's: it answers as an unknown number does, whatever
             // address (its placeholder included) or link is given.
             Ok((ticket, page)) if ticket.erased_at.is_none() && matches(&ticket) => {
-                self.public(ticket, page.items).await
+                if ticket.merged_into.is_none() {
+                    return self.public(ticket, page.items, None).await;
+                }
+                // A duplicate merged into another: its number opens the ticket it goes on
+                // in, to whoever that one opens for too (merged by ID document, the two may
+                // have different addresses: each still sees only their own).
+                let asked = ticket.number.clone();
+                let survivor = crate::merge::going_on(&self.store, ticket.clone()).await?;
+                if survivor.number == asked || !matches(&survivor) {
+                    return self.public(ticket, page.items, None).await;
+                }
+                let (survivor, page) = self
+                    .store
+                    .thread_page(&survivor.number, &ThreadQuery::newest(None))
+                    .await?;
+                self.public(survivor, page.items, Some(asked)).await
             }
             Ok(_) | Err(StoreError::NotFound) => {
                 self.count_miss(&keys).await;
@@ -125,14 +141,23 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         }
     }
 
-    async fn public(&self, ticket: Ticket, thread: Vec<Message>) -> Result<PublicTicket, AppError> {
+    async fn public(
+        &self,
+        ticket: Ticket,
+        thread: Vec<Message>,
+        merged_from: Option<TicketNumber>,
+    ) -> Result<PublicTicket, AppError> {
         let valid_for = self.site.settings.limits.download_link;
-        let mut messages = Vec::new();
-        for message in thread.into_iter().filter(|m| m.kind.is_public()) {
-            let links = download_links(&self.blobs, &message, valid_for).await?;
-            messages.push(LinkedMessage { message, links });
-        }
-        Ok(PublicTicket { ticket, messages })
+        let messages = linked_thread(&self.store, &self.blobs, &ticket, thread, true, valid_for)
+            .await?
+            .into_iter()
+            .filter(|m| m.message.kind.is_public())
+            .collect();
+        Ok(PublicTicket {
+            ticket,
+            messages,
+            merged_from,
+        })
     }
 
     fn miss_keys(&self, number: &TicketNumber, source: &str) -> [(ThrottleKey, u64); 2] {

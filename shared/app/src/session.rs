@@ -141,6 +141,7 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
     ) -> Result<Ticket, AppError> {
         append(&self.desk.store, ticket, |ticket: &Ticket| {
             self.may(ticket, needed)?;
+            not_merged(ticket)?;
             Ok::<_, AppError>(Some(Step {
                 change: change(ticket)?,
                 message: Some(message.clone()),
@@ -179,5 +180,15 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             tracing::error!(%error, ?action, "audit entry not written");
             AppError::from(error)
         })
+    }
+}
+
+/// A duplicate merged into another ticket takes no more work: the survivor does.
+pub fn not_merged(ticket: &Ticket) -> Result<(), AppError> {
+    match ticket.merged_into {
+        Some(_) => Err(AppError::NotAllowed(
+            "the ticket was merged into another (merged_into): work on that one",
+        )),
+        None => Ok(()),
     }
 }

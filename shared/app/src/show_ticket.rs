@@ -4,7 +4,7 @@
 
 use ventanilla_domain::model::agents::{Access, AuditAction, AuditEntry, Role};
 use ventanilla_domain::ports::{BlobStore, Mailer, ThreadCursor, ThreadQuery};
-use ventanilla_domain::{Message, Ticket};
+use ventanilla_domain::{Message, Ticket, TicketNumber};
 
 use crate::session::{AgentPorts, Session};
 use crate::{AppError, attachments};
@@ -14,6 +14,49 @@ use crate::{AppError, attachments};
 pub struct LinkedMessage {
     pub message: Message,
     pub links: Vec<String>,
+    /// The duplicate it was written on, when that was merged into the ticket shown.
+    pub merged_from: Option<TicketNumber>,
+}
+
+impl LinkedMessage {
+    /// `message`, with a download link for each of its files.
+    pub async fn new(
+        blobs: &impl BlobStore,
+        message: Message,
+        merged_from: Option<TicketNumber>,
+        valid_for: std::time::Duration,
+    ) -> Result<Self, AppError> {
+        let links = attachments::download_links(blobs, &message, valid_for).await?;
+        Ok(LinkedMessage {
+            message,
+            links,
+            merged_from,
+        })
+    }
+}
+
+/// `ticket`'s page of messages `own` with the messages of the tickets merged into it, by
+/// date (on its newest page: `with_merged`), each with its download links.
+pub(crate) async fn linked_thread(
+    store: &impl ventanilla_domain::ports::TicketStore,
+    blobs: &impl BlobStore,
+    ticket: &Ticket,
+    own: Vec<Message>,
+    with_merged: bool,
+    valid_for: std::time::Duration,
+) -> Result<Vec<LinkedMessage>, AppError> {
+    let mut thread: Vec<(Message, Option<TicketNumber>)> =
+        own.into_iter().map(|m| (m, None)).collect();
+    if with_merged && !ticket.merged.is_empty() {
+        let merged = crate::merge::merged_messages(store, ticket).await?;
+        thread.extend(merged.into_iter().map(|(m, n)| (m, Some(n))));
+        thread.sort_by_key(|(m, _)| m.at);
+    }
+    let mut messages = Vec::with_capacity(thread.len());
+    for (message, from) in thread {
+        messages.push(LinkedMessage::new(blobs, message, from, valid_for).await?);
+    }
+    Ok(messages)
 }
 
 /// A ticket with a page of its thread, oldest first.
@@ -51,11 +94,17 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
     ) -> Result<ShownTicket, AppError> {
         let (_, page) = self.desk.store.thread_page(&ticket.number, query).await?;
         let valid_for = self.site.settings.limits.download_link;
-        let mut messages = Vec::with_capacity(page.items.len());
-        for message in page.items {
-            let links = attachments::download_links(&self.desk.blobs, &message, valid_for).await?;
-            messages.push(LinkedMessage { message, links });
-        }
+        let desk = &self.desk;
+        let newest = query.before.is_none();
+        let messages = linked_thread(
+            &desk.store,
+            &desk.blobs,
+            &ticket,
+            page.items,
+            newest,
+            valid_for,
+        )
+        .await?;
         Ok(ShownTicket {
             ticket,
             messages,

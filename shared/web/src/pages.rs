@@ -214,6 +214,8 @@ pub struct StatusPage {
     pub due_on: Option<String>,
     /// While the term's clock is stopped: since when and the day it runs again, as read.
     pub stopped: Option<(String, String)>,
+    /// The number asked for, when it was merged into the ticket shown.
+    pub merged_from: Option<String>,
     pub messages: Vec<MessageView>,
 }
 

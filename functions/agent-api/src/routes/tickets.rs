@@ -155,6 +155,31 @@ pub(crate) async fn relate<S: AgentPorts, B: BlobStore, M: Mailer>(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
+pub(crate) struct MergeRequest {
+    into: String,
+}
+
+/// Merges ticket `number`, a duplicate, into `into` (`Session::merge`); the survivor.
+pub(crate) async fn merge<S: AgentPorts, B: BlobStore, M: Mailer>(
+    Caller { session, lang }: Caller<S, B, M>,
+    Path(number): Path<String>,
+    body: JsonBody<MergeRequest>,
+) -> Result<Response, Problem> {
+    let Json(request) = body.map_err(bad_json(lang))?;
+    let duplicate = session
+        .ticket(&number, Access::Full)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let survivor = session
+        .merge(duplicate, &request.into)
+        .await
+        .map_err(|e| problem(e, lang))?;
+    let now = session.site().clock.now();
+    Ok(Json(TicketSummary::as_of(&survivor, now)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct SearchParams {
     q: String,
 }

@@ -65,15 +65,18 @@ async fn thread(
     // Each ticket is read once, at its first (strongest) mention.
     let mut seen = std::collections::HashSet::new();
     candidates.retain(|(number, _)| seen.insert(number.clone()));
+    let theirs = |ticket: &Ticket| {
+        sender.is_some_and(|s| {
+            (ticket.requester.email.as_ref()).is_some_and(|own| own.same_mailbox(s))
+        })
+    };
     for (number, by_headers) in candidates {
         match store.ticket(&number).await {
-            Ok(ticket)
-                if (by_headers && mail.kind.is_automatic())
-                    || sender.is_some_and(|s| {
-                        (ticket.requester.email.as_ref()).is_some_and(|own| own.same_mailbox(s))
-                    }) =>
-            {
-                return Ok(Some(ticket));
+            Ok(ticket) if (by_headers && mail.kind.is_automatic()) || theirs(&ticket) => {
+                // A duplicate merged into another: the conversation goes on there, when the
+                // sender is that one's requester too.
+                let survivor = crate::merge::going_on(store, ticket.clone()).await?;
+                return Ok(Some(if theirs(&survivor) { survivor } else { ticket }));
             }
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(error) => return Err(error),

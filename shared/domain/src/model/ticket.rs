@@ -57,6 +57,14 @@ pub struct Ticket {
     /// [`MAX_RELATED`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<TicketNumber>,
+    /// The ticket this one was merged into, a duplicate of the same requester's: its
+    /// conversation goes on there (mail to it, its number on the status page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<TicketNumber>,
+    /// The tickets merged into this one, at most [`MAX_MERGED`]: their threads are shown
+    /// with its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<TicketNumber>,
     /// Public replies stored but not yet accepted by the mail provider: sent again until
     /// they are.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -114,6 +122,8 @@ impl Ticket {
             channel: Some(Channel::Formulario),
             referrals: Vec::new(),
             related: Vec::new(),
+            merged_into: None,
+            merged: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,
             due_on: None,
@@ -434,6 +444,8 @@ impl TicketDraft {
             channel: Some(self.channel),
             referrals: Vec::new(),
             related: Vec::new(),
+            merged_into: None,
+            merged: Vec::new(),
             undelivered: Vec::new(),
             erased_at: None,
             due_on: self.due_on,
@@ -459,6 +471,10 @@ pub struct TicketChange {
     pub referral: Option<AgencyCode>,
     /// A ticket related to this one, listed on it.
     pub related: Option<TicketNumber>,
+    /// Merged into that ticket (`Ticket::merged_into`), once and for good.
+    pub merged_into: Option<TicketNumber>,
+    /// That ticket merged into this one, listed on it.
+    pub merged: Option<TicketNumber>,
     /// A public reply waiting for the mail provider.
     pub undelivered: Option<MessageId>,
     /// A public reply the mail provider accepted.
@@ -534,6 +550,19 @@ impl TicketChange {
         {
             next.related.push(number.clone());
         }
+        if let Some(number) = &self.merged_into
+            && next.merged_into.is_none()
+            && number != &next.number
+        {
+            next.merged_into = Some(number.clone());
+        }
+        if let Some(number) = &self.merged
+            && !next.merged.contains(number)
+            && number != &next.number
+            && next.merged.len() < MAX_MERGED
+        {
+            next.merged.push(number.clone());
+        }
         if let Some(id) = self.undelivered
             && !next.undelivered.contains(&id)
         {
@@ -574,6 +603,9 @@ impl TicketChange {
 
 /// At most this many related tickets per ticket.
 pub const MAX_RELATED: usize = 20;
+
+/// At most this many tickets merged into one: showing it reads each one's thread.
+pub const MAX_MERGED: usize = 10;
 
 /// One update of a ticket: a change, a new message, or both, conditional on the version.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,186 @@
+//! Merging a duplicate: a citizen asked the same thing twice (the form, then a mail); an agent
+//! merges the duplicate into the ticket that goes on. The survivor lists it and shows its
+//! thread with its own; the duplicate is closed, points to the survivor, and takes no more
+//! work. Both numbers keep working for the citizen: the status page of the duplicate opens
+//! the survivor, and a mail that threads to the duplicate joins the survivor. Only tickets
+//! of the same requester (the same mailbox, or the same ID document) of the agent's agency.
+
+use ventanilla_domain::model::agents::{Access, AuditAction};
+use ventanilla_domain::model::ticket::MAX_MERGED;
+use ventanilla_domain::ports::{StoreError, ThreadQuery, TicketStore};
+use ventanilla_domain::{
+    Author, Body, FieldError, FieldProblem, Message, Requester, Status, Ticket, TicketChange,
+    TicketNumber,
+};
+
+use crate::AppError;
+use crate::session::{AgentPorts, Session};
+
+/// How many merges a mail or a lookup follows from a duplicate to the ticket it goes on in
+/// (a survivor is never merged away, so one is enough; more is a store from before).
+const HOPS: usize = 3;
+
+/// Whether two tickets' requesters are the same person: the same mailbox, or the same ID
+/// document for callers who gave no address.
+fn same_requester(a: &Requester, b: &Requester) -> bool {
+    let mailbox = match (&a.email, &b.email) {
+        (Some(a), Some(b)) => a.same_mailbox(b),
+        _ => false,
+    };
+    let document = match (&a.id_document, &b.id_document) {
+        (Some(a), Some(b)) => a.id_type() == b.id_type() && b.has_number(a.number()),
+        _ => false,
+    };
+    mailbox || document
+}
+
+impl<S: AgentPorts, B, M> Session<S, B, M> {
+    /// Merges `duplicate` (read with `Session::ticket`, full access) into the ticket numbered
+    /// `into`, which the agent must work too (one they may not see is refused as unknown).
+    /// The survivor as it stands after. Tried again after a failure, it finishes the merge.
+    pub async fn merge(&self, duplicate: Ticket, into: &str) -> Result<Ticket, AppError> {
+        self.may(&duplicate, Access::Full)?;
+        let field = |problem| AppError::invalid(FieldError::new("into", problem));
+        let into = TicketNumber::parse(into).map_err(|e| field(e.problem))?;
+        if into == duplicate.number {
+            return Err(field(FieldProblem::UnknownValue));
+        }
+        let survivor = match self.desk.store.ticket(&into).await {
+            Ok(found) if self.agent.access(&found) == Access::Full => found,
+            Ok(_) | Err(StoreError::NotFound) => return Err(field(FieldProblem::UnknownValue)),
+            Err(error) => return Err(error.into()),
+        };
+        if duplicate.erased_at.is_some() || survivor.erased_at.is_some() {
+            return Err(AppError::NotAllowed(
+                "a ticket whose personal data was erased",
+            ));
+        }
+        if duplicate
+            .merged_into
+            .as_ref()
+            .is_some_and(|n| n != &survivor.number)
+            || survivor.merged_into.is_some()
+        {
+            return Err(AppError::NotAllowed(
+                "a ticket already merged into another takes no more merges",
+            ));
+        }
+        if !duplicate.merged.is_empty() {
+            return Err(AppError::NotAllowed(
+                "a ticket others were merged into is not merged away",
+            ));
+        }
+        if !same_requester(&duplicate.requester, &survivor.requester) {
+            return Err(AppError::NotAllowed(
+                "only tickets of the same requester are merged",
+            ));
+        }
+        if survivor.merged.len() >= MAX_MERGED && !survivor.merged.contains(&duplicate.number) {
+            return Err(field(FieldProblem::TooLong { max: MAX_MERGED }));
+        }
+        let (gone, kept) = (duplicate.number.clone(), survivor.number.clone());
+        // The survivor first: a merge cut short leaves the duplicate whole and listed, and is
+        // finished when tried again.
+        let survivor = if survivor.merged.contains(&gone) {
+            survivor
+        } else {
+            let line = self.line(format!(
+                "Se unió el ticket {gone}, del mismo solicitante, por {}: su conversación se \
+                 muestra aquí.",
+                self.agent.name
+            ))?;
+            let listed = gone.clone();
+            self.append(
+                survivor,
+                Access::Full,
+                |_| {
+                    Ok(TicketChange {
+                        merged: Some(listed.clone()),
+                        related: Some(listed.clone()),
+                        ..TicketChange::default()
+                    })
+                },
+                line,
+                Vec::new(),
+            )
+            .await?
+        };
+        if duplicate.merged_into.is_none() {
+            let line = self.line(format!(
+                "Unido al ticket {kept} por {}: la conversación sigue allí.",
+                self.agent.name
+            ))?;
+            let now = self.site.clock.now();
+            let days = self.site.settings.deadlines.suspension_max_days;
+            let target = kept.clone();
+            self.append(
+                duplicate,
+                Access::Full,
+                |ticket| {
+                    let closed = (ticket.status != Status::Closed).then_some(Status::Closed);
+                    Ok(TicketChange {
+                        merged_into: Some(target.clone()),
+                        related: Some(target.clone()),
+                        ..TicketChange::to_status(ticket, closed, now, days)
+                    })
+                },
+                line,
+                Vec::new(),
+            )
+            .await?;
+        }
+        self.audit(
+            AuditAction::Merge,
+            Some(&gone),
+            format!("merged into {kept}"),
+        )
+        .await?;
+        Ok(survivor)
+    }
+
+    fn line(&self, text: String) -> Result<Message, AppError> {
+        let body = Body::parse(&text).map_err(AppError::invalid)?;
+        Ok(Message::system_event(
+            self.site.ids.message_id(),
+            self.site.clock.now(),
+            Author::Agent(self.agent.reference()),
+            body,
+        ))
+    }
+}
+
+/// The ticket `ticket`'s conversation goes on in: itself, or the one it was merged into
+/// (while that one is not erased).
+pub async fn going_on(store: &impl TicketStore, ticket: Ticket) -> Result<Ticket, StoreError> {
+    let mut current = ticket;
+    for _ in 0..HOPS {
+        let Some(next) = current.merged_into.clone() else {
+            break;
+        };
+        match store.ticket(&next).await {
+            Ok(survivor) if survivor.erased_at.is_none() => current = survivor,
+            Ok(_) | Err(StoreError::NotFound) => break,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(current)
+}
+
+/// The messages of the tickets merged into `ticket` (the newest page of each; erased ones
+/// left out), each with the number it came from, to show with its own.
+pub async fn merged_messages(
+    store: &impl TicketStore,
+    ticket: &Ticket,
+) -> Result<Vec<(Message, TicketNumber)>, StoreError> {
+    let mut messages = Vec::new();
+    for number in ticket.merged.iter().take(MAX_MERGED) {
+        match store.thread_page(number, &ThreadQuery::newest(None)).await {
+            Ok((merged, page)) if merged.erased_at.is_none() => {
+                messages.extend(page.items.into_iter().map(|m| (m, number.clone())));
+            }
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(messages)
+}
