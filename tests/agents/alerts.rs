@@ -439,3 +439,60 @@ async fn an_answer_by_mail_may_be_a_note_or_close_the_ticket_and_a_disabled_agen
         .count();
     assert_eq!(notices, 3, "three a day, the unquoted one's included");
 }
+
+#[tokio::test]
+async fn an_answer_by_mail_to_an_alert_the_ticket_moved_past_never_crosses_the_newer_answer() {
+    let clock = Arc::new(ventanilla_domain::fakes::ManualClock::new(
+        ventanilla_domain::Timestamp::parse("2027-03-01T15:05:00Z").unwrap(),
+    ));
+    let office = Office::with_clock(clock.clone());
+    let (opener, _) = with_address(&office, "MDT", Role::Supervisor).await;
+    let (watcher, email) = with_address(&office, "MDT", Role::Supervisor).await;
+    let number = for_caller(&office, &opener, "Certificado").await;
+    office.mail.sweep_mail().await.unwrap();
+
+    // The opener answers in the console after the watcher was told.
+    clock.advance(chrono::Duration::minutes(2));
+    let path = format!("/api/v1/agent/tickets/{number}");
+    let replied = office
+        .call(
+            Some(&opener),
+            "POST",
+            &format!("{path}/replies"),
+            Some(json!({"text": "Su certificado sale el lunes."})),
+        )
+        .await;
+    assert_eq!(replied.status, 201, "{}", replied.body);
+    let before = outbox(&office).len();
+
+    clock.advance(chrono::Duration::minutes(2));
+    let crossed = office
+        .mail
+        .accept(answer(&office, &email, "Su certificado no procede."))
+        .await
+        .unwrap();
+    assert_eq!(crossed.as_str(), "agent-mail-refused", "{crossed:?}");
+    let sent = outbox(&office);
+    assert_eq!(sent.len(), before + 1, "only the notice to the agent");
+    let notice = sent
+        .iter()
+        .find(|raw| {
+            header(raw, "To").unwrap_or_default().contains(&email)
+                && subject(raw).contains("cambió")
+        })
+        .expect("the notice");
+    assert!(body_text(notice).contains("no deben cruzarse"), "{notice}");
+    let shown = office.call(Some(&watcher), "GET", &path, None).await;
+    assert!(
+        !shown.body.to_string().contains("no procede"),
+        "{}",
+        shown.body
+    );
+    // A note crosses nobody.
+    let noted = office
+        .mail
+        .accept(answer(&office, &email, "#nota\nRevisar si procede."))
+        .await
+        .unwrap();
+    assert_eq!(noted.as_str(), "noted-by-agent", "{noted:?}");
+}

@@ -129,6 +129,15 @@ test('an agent signs in, reads a ticket, notes and answers it from the console',
   await page.waitForFunction((n) => document.getElementById('t-titulo').textContent.startsWith(n), again);
   assert.match(await page.textContent('#t-datos'), new RegExp(`Relacionados${number}`));
   assert.match(await page.textContent('#t-hilo'), new RegExp(`Relacionado con el ticket ${number}`));
+  // It is a duplicate: merged into the first, whose thread now shows its message.
+  await page.fill('#union-numero', number);
+  await page.click('#f-union button[type=submit]');
+  await page.waitForFunction((n) => document.getElementById('t-titulo').textContent.startsWith(n), number);
+  assert.equal(await page.textContent('#aviso'), `Ticket ${again} unido a ${number}.`);
+  assert.match(await page.textContent('#t-datos'), new RegExp(`Tickets unidos a este${again}`));
+  const moved = page.locator('#t-hilo li:has-text("Sigo esperando.")');
+  assert.match(await moved.locator('.meta').textContent(), new RegExp(`del ticket ${again}`));
+  assert.deepEqual(await seriousViolations(page), [], 'merged ticket accessibility');
 
   const mails = await outbox();
   const reply = mails.find((m) => m.subject.includes('Re:'));

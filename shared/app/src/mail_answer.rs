@@ -18,10 +18,12 @@ use std::time::Duration;
 use ventanilla_domain::model::agents::{Access, Agent};
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::{Notice, Recipient};
-use ventanilla_domain::ports::{BlobStore, IdentifierSecret, Mailer, StoreError, ThrottleKey};
+use ventanilla_domain::ports::{
+    BlobStore, IdentifierSecret, Mailer, StoreError, ThreadQuery, ThrottleKey,
+};
 use ventanilla_domain::rules::mail_in::support_address::{Delivery, Outcome};
 use ventanilla_domain::rules::notices::ALERT_MARK;
-use ventanilla_domain::{Body, Email, Lang, MessageId, Status, Ticket, TicketNumber};
+use ventanilla_domain::{Author, Body, Email, Lang, MessageId, Status, Ticket, TicketNumber};
 
 use crate::reply::{AgentMail, NewReply};
 use crate::session::{AgentPorts, Session};
@@ -67,6 +69,8 @@ enum Refusal {
     NotAnAgent,
     /// The agent may not do what the mail asks (access, status machine, empty text).
     NotAllowed,
+    /// An answer to an alert the ticket has moved past: it would cross what came after.
+    Crossed,
 }
 
 impl<S, B, M> Desk<S, B, M, IdentifierSecret>
@@ -115,7 +119,8 @@ where
         });
         if let Some(sender) = sender {
             let refused_id = known.first().cloned();
-            self.notify_refusal(site, &number, &sender, refused_id)
+            let crossed = matches!(refusal, Refusal::Crossed);
+            self.notify_refusal(site, &number, &sender, refused_id, crossed)
                 .await?;
         }
         Ok(Outcome::AgentMailRefused { ticket: number })
@@ -168,6 +173,17 @@ where
         let Ok(text) = Body::parse(text.trim()) else {
             return Err(Ok(Refusal::NotAllowed));
         };
+        // The version an answer by mail saw is its alert's: a ticket that moved since
+        // (another answer, the citizen's new mail) is not answered over it. A note crosses
+        // nobody.
+        if keyword != Keyword::Note
+            && self
+                .moved_since_alert(site, number, &session.agent, &mail.parents)
+                .await
+                .map_err(Err)?
+        {
+            return Err(Ok(Refusal::Crossed));
+        }
         let from_mail = AgentMail {
             files: delivery.attachments.clone(),
             message_ids,
@@ -211,6 +227,39 @@ where
         }
     }
 
+    /// Whether the ticket has a public message (an answer, the citizen's mail) of someone
+    /// else's newer than the alert `parents` answer. An alert whose record is not found (a
+    /// made-up id) tells nothing: the other checks still hold.
+    async fn moved_since_alert(
+        &self,
+        site: &Site,
+        number: &TicketNumber,
+        agent: &Agent,
+        parents: &[MailMessageId],
+    ) -> Result<bool, StoreError> {
+        let domain = &site.settings.mail_domain;
+        let Some(alert) = parents
+            .iter()
+            .find(|p| p.alerted_ticket(domain).as_ref() == Some(number))
+        else {
+            return Ok(false);
+        };
+        let told_at = match self.store.queued_mail(alert).await {
+            Ok(mail) => mail.intent.queued_at,
+            Err(StoreError::NotFound) => return Ok(false),
+            Err(error) => return Err(error),
+        };
+        let (_, page) = self
+            .store
+            .thread_page(number, &ThreadQuery::newest(None))
+            .await?;
+        Ok(page.items.iter().any(|message| {
+            message.at > told_at
+                && message.kind.is_public()
+                && !matches!(&message.author, Author::Agent(a) if a.id == agent.id)
+        }))
+    }
+
     /// The active agent whose registered address is `sender`, of the agency holding the
     /// ticket or of one keeping a referral; `None` if not exactly one (a shared address
     /// names nobody).
@@ -242,6 +291,7 @@ where
         number: &TicketNumber,
         sender: &Email,
         refused: Option<MailMessageId>,
+        crossed: bool,
     ) -> Result<(), StoreError> {
         let ticket = match self.store.ticket(number).await {
             Ok(ticket) => ticket,
@@ -268,7 +318,7 @@ where
         };
         let mut intent = site.mail_intent(
             id,
-            Notice::AgentMailRefused,
+            Notice::AgentMailRefused { crossed },
             MessageId::UNSET,
             Lang::Es,
             refused,

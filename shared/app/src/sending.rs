@@ -453,7 +453,9 @@ where
                     Err(attempt) => attempt,
                 };
             }
-            Notice::AgentMailRefused => return self.refusal_to_sender(site, mail).await,
+            Notice::AgentMailRefused { crossed } => {
+                return self.refusal_to_sender(site, mail, crossed).await;
+            }
             _ => {}
         }
         let (ticket, thread) = match known {
@@ -541,7 +543,7 @@ where
             // Taken before the thread is read.
             Notice::DeadlineWarning { .. }
             | Notice::AgentAlert { .. }
-            | Notice::AgentMailRefused
+            | Notice::AgentMailRefused { .. }
             | Notice::AlertsHeld { .. } => {
                 return Attempt::Failed {
                     error: "not a notice to the citizen".into(),
@@ -669,7 +671,7 @@ where
 
     /// One try of the notice that a mail answering an alert was not let in: to the address
     /// that sent it (`MailIntent::to`), saying nothing of the ticket.
-    async fn refusal_to_sender(&self, site: &Site, mail: &QueuedMail) -> Attempt {
+    async fn refusal_to_sender(&self, site: &Site, mail: &QueuedMail, crossed: bool) -> Attempt {
         let ticket = match self.store.ticket(&mail.ticket).await {
             Ok(ticket) => ticket,
             Err(StoreError::NotFound) => return Attempt::Skipped("the ticket is gone"),
@@ -697,7 +699,8 @@ where
             message_id: mail.id().clone(),
             in_reply_to: mail.intent.in_reply_to.clone(),
         };
-        let draft = agent_mail_refused(&ticket.number, Mailbox::bare(to.email.clone()), cx);
+        let draft =
+            agent_mail_refused(&ticket.number, crossed, Mailbox::bare(to.email.clone()), cx);
         self.sent_to_agent(site, mail, ticket, draft).await
     }
 

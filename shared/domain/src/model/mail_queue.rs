@@ -38,8 +38,12 @@ pub enum Notice {
     /// record the change writes, which the sweeper fans out to the agents told of it.
     AgentAlert { event: AlertEvent },
     /// To whoever answered an alert by mail without being let to (`MailIntent::to`): their
-    /// mail was not added. Says nothing of the ticket.
-    AgentMailRefused,
+    /// mail was not added. Says nothing of the ticket. `crossed`: it was an agent's answer
+    /// to an alert the ticket has moved past (another answer, the citizen's new mail).
+    AgentMailRefused {
+        #[serde(default)]
+        crossed: bool,
+    },
     /// To an agent (`MailIntent::to`): the alerts not sent one by one, listed
     /// (`MailIntent::held_alerts`): at the end of an hour in which their alerts passed the
     /// hourly cap, or each morning for the events they chose a daily digest of (`daily`).
@@ -60,7 +64,7 @@ impl Notice {
                 | Notice::TermExtended
                 | Notice::DeadlineWarning { .. }
                 | Notice::AgentAlert { .. }
-                | Notice::AgentMailRefused
+                | Notice::AgentMailRefused { .. }
                 | Notice::AlertsHeld { .. }
         )
     }
@@ -72,7 +76,7 @@ impl Notice {
             self,
             Notice::DeadlineWarning { .. }
                 | Notice::AgentAlert { .. }
-                | Notice::AgentMailRefused
+                | Notice::AgentMailRefused { .. }
                 | Notice::AlertsHeld { .. }
         )
     }
@@ -85,7 +89,7 @@ impl Notice {
             Notice::TermExtended => "term-extended",
             Notice::DeadlineWarning { .. } => "deadline-warning",
             Notice::AgentAlert { .. } => "agent-alert",
-            Notice::AgentMailRefused => "agent-mail-refused",
+            Notice::AgentMailRefused { .. } => "agent-mail-refused",
             Notice::AlertsHeld { .. } => "alerts-held",
         }
     }

@@ -585,25 +585,42 @@ pub fn address_code(
 /// only the number they wrote to, nothing of the ticket.
 pub fn agent_mail_refused(
     number: &crate::TicketNumber,
+    crossed: bool,
     to: Mailbox,
     cx: NoticeContext<'_>,
 ) -> MailDraft {
-    let text = format!(
-        "Recibimos su correo sobre la solicitud {number}, pero no se agregó a ella ni se \
-         envió al ciudadano.\n\n\
-         Solo un agente activo, con acceso a la solicitud, puede responderla por correo: desde \
-         la dirección registrada en su perfil, y con un correo que su servidor autentica \
-         (SPF, DKIM y DMARC). Un aviso reenviado por otra persona no responde al ciudadano.\n\n\
-         Si usted es agente, responda desde la consola: {}/agente#{number}\n\n\
-         Este es un mensaje automático: no lo responda.\n",
-        cx.site_url
-    );
+    let console = format!("{}/agente#{number}", cx.site_url);
+    let (subject, text) = if crossed {
+        (
+            "Su respuesta no se envió: la solicitud cambió",
+            format!(
+                "Su respuesta a la solicitud {number} no se agregó ni se envió al ciudadano: la \
+                 solicitud cambió después del aviso que usted respondió (otra respuesta, o un \
+                 nuevo mensaje del ciudadano), y dos respuestas no deben cruzarse.\n\n\
+                 Revise lo nuevo y responda desde la consola, o al aviso más reciente: \
+                 {console}\n\n"
+            ),
+        )
+    } else {
+        (
+            "Su correo no se agregó a la solicitud",
+            format!(
+                "Recibimos su correo sobre la solicitud {number}, pero no se agregó a ella ni se \
+                 envió al ciudadano.\n\n\
+                 Solo un agente activo, con acceso a la solicitud, puede responderla por correo: \
+                 desde la dirección registrada en su perfil, y con un correo que su servidor \
+                 autentica (SPF, DKIM y DMARC). Un aviso reenviado por otra persona no responde \
+                 al ciudadano.\n\n\
+                 Si usted es agente, responda desde la consola: {console}\n\n"
+            ),
+        )
+    };
     MailDraft {
         from: cx.from.clone(),
         to,
         reply_to: None,
-        subject: format!("{} Su correo no se agregó a la solicitud", number.tag()),
-        text,
+        subject: format!("{} {subject}", number.tag()),
+        text: text + "Este es un mensaje automático: no lo responda.\n",
         html: None,
         message_id: cx.message_id,
         in_reply_to: cx.in_reply_to.clone(),
