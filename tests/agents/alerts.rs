@@ -297,6 +297,15 @@ async fn a_daily_digest_lists_the_days_alerts_in_one_morning_mail_without_ticket
             .any(|m| subject(m) == "Resumen diario de Ventanilla: 1 aviso"),
         "{mails:?}"
     );
+
+    // Held for tomorrow's digest, then turned off: tomorrow brings nothing.
+    for_caller(&office, &opener, "Una consulta más").await;
+    office.mail.sweep_mail().await.unwrap();
+    let off = set_alerts(&office, &reader, json!({"new_ticket": "off"})).await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    clock.advance(chrono::Duration::hours(24));
+    office.mail.sweep_mail().await.unwrap();
+    assert_eq!(to(&office, &watcher).len(), 2, "turned off before it went");
 }
 
 /// The agent's answer to the newest alert they got, as their mail client writes it.

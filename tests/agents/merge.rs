@@ -295,11 +295,50 @@ async fn only_the_same_requesters_tickets_of_the_agents_agency_are_merged() {
         unique("otra")
     );
     let outcome = office.mail.accept(raw.into_bytes()).await.unwrap();
+    assert_eq!(
+        outcome.as_str(),
+        "new-ticket",
+        "a merged duplicate is never reopened"
+    );
     assert_ne!(
         outcome.ticket().map(|n| n.to_string()),
         Some(first.clone()),
         "{outcome:?}"
     );
+    // Nor does the survivor's requester see the other address's conversation.
+    let own = office
+        .call(
+            None,
+            "POST",
+            "/api/v1/tickets/lookup",
+            Some(json!({"number": first, "email": rosa})),
+        )
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    let own = texts(&own.body);
+    assert!(own.contains(&"Primera.".to_owned()), "{own:?}");
+    assert!(!own.iter().any(|t| t.contains("Dice ser Rosa")), "{own:?}");
+
+    // A merged duplicate is not related to anything: refused before either side changes.
+    let spare = open(&office, &agent, &rosa, "1710034065", "Otra más.").await;
+    let related = office
+        .call(
+            Some(&agent),
+            "POST",
+            &format!("/api/v1/agent/tickets/{spare}/related"),
+            Some(json!({ "number": claimed })),
+        )
+        .await;
+    assert_eq!(related.status, 403, "{}", related.body);
+    let spare_view = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("/api/v1/agent/tickets/{spare}"),
+            None,
+        )
+        .await;
+    assert!(spare_view.body["related"].is_null(), "{}", spare_view.body);
 
     // Another agency's ticket is unknown, either way; bad numbers are named.
     let theirs = open(
@@ -331,4 +370,90 @@ async fn only_the_same_requesters_tickets_of_the_agents_agency_are_merged() {
         )
         .await;
     assert!(stranger_view.body["merged_into"].is_null());
+
+    // Once the survivor goes to another agency, the duplicate's messages stay with the
+    // agency that has it.
+    let moved = office
+        .call(
+            Some(&office.agent("MDT", Role::Supervisor).await),
+            "POST",
+            &format!("/api/v1/agent/tickets/{first}/transfer"),
+            Some(json!({"agency": "MINTEL", "note": "Corresponde a MINTEL."})),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let theirs = office
+        .call(
+            Some(&mintel),
+            "GET",
+            &format!("/api/v1/agent/tickets/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    let seen = texts(&theirs.body);
+    assert!(seen.contains(&"Primera.".to_owned()));
+    assert!(!seen.iter().any(|t| t == "En ventanilla."), "{seen:?}");
+}
+
+#[tokio::test]
+async fn two_tickets_merged_into_each_other_at_once_never_make_a_cycle() {
+    let office = Office::new();
+    let first_agent = office.agent("MDT", Role::Agent).await;
+    let second_agent = office.agent("MDT", Role::Agent).await;
+    for round in 0..5 {
+        let email = format!("{}@example.com", unique("rosa"));
+        let a = open(
+            &office,
+            &first_agent,
+            &email,
+            "1710034065",
+            &format!("A {round}"),
+        )
+        .await;
+        let b = open(
+            &office,
+            &first_agent,
+            &email,
+            "1710034065",
+            &format!("B {round}"),
+        )
+        .await;
+        let (one, two) = tokio::join!(
+            merge(&office, &first_agent, &a, &b),
+            merge(&office, &second_agent, &b, &a),
+        );
+        assert!(
+            [one.status, two.status]
+                .iter()
+                .all(|s| *s == 200 || *s == 403),
+            "{} {}",
+            one.body,
+            two.body
+        );
+        let path = |n: &str| format!("/api/v1/agent/tickets/{n}");
+        let va = office
+            .call(Some(&first_agent), "GET", &path(&a), None)
+            .await
+            .body;
+        let vb = office
+            .call(Some(&first_agent), "GET", &path(&b), None)
+            .await
+            .body;
+        assert!(
+            va["merged_into"].is_null() || vb["merged_into"].is_null(),
+            "a cycle: {va} {vb}"
+        );
+        // Whichever goes on can still be worked.
+        let survivor = if va["merged_into"].is_null() { &a } else { &b };
+        let note = office
+            .call(
+                Some(&first_agent),
+                "POST",
+                &format!("{}/notes", path(survivor)),
+                Some(json!({"text": "Sigue aquí."})),
+            )
+            .await;
+        assert_eq!(note.status, 201, "{}", note.body);
+    }
 }

@@ -55,6 +55,9 @@ impl Summary {
     }
 }
 
+/// How many times an alert is tried on a summary that others change at the same moment.
+const SUMMARY_TRIES: u64 = 10;
+
 /// At most this many alerts per agent an hour (a flood of new tickets, a mail loop with a
 /// citizen's robot): the rest are summed up in one mail when the hour ends.
 pub const ALERTS_PER_HOUR: u64 = 20;
@@ -203,12 +206,22 @@ where
         };
         let site = &self.site;
         let mut due = kind.due_after(now);
-        for _ in 0..2 {
+        // A lost race is tried again on the same summary; only one a sender has taken sends
+        // the alert on to the next period's.
+        let mut tries = 0;
+        let mut periods = 0;
+        while tries < SUMMARY_TRIES && periods < 2 {
+            tries += 1;
+            // The agency is part of it: an agent who moved gets their new agency's alerts in
+            // a summary of its own.
+            let key = format!(
+                "{}|{}|{}",
+                agent.as_str(),
+                recipient.agency.as_str(),
+                due.unix_seconds()
+            );
             let mut intent = site.mail_intent(
-                site.derived_mail_id(
-                    kind.name(),
-                    &format!("{}|{}", agent.as_str(), due.unix_seconds()),
-                ),
+                site.derived_mail_id(kind.name(), &key),
                 Notice::AlertsHeld {
                     daily: kind == Summary::Daily,
                 },
@@ -228,31 +241,32 @@ where
             }
             // It exists: one more on it, while no sender has taken it (a change under a
             // sender would make it lose its hold).
-            for _ in 0..3 {
-                let current = self.store.queued_mail(summary.id()).await?;
-                if current.attempts > 1 || current.state != MailState::Pending {
-                    break;
-                }
-                let Some(next) = current.one_more_held(held.clone()) else {
-                    return Ok(());
-                };
-                if self.store.save_mail(&next).await? {
-                    return Ok(());
-                }
+            let current = self.store.queued_mail(summary.id()).await?;
+            if current.attempts > 1 || current.state != MailState::Pending {
+                due = kind.due_after(due);
+                periods += 1;
+                continue;
             }
-            due = kind.due_after(due);
+            let Some(next) = current.one_more_held(held.clone()) else {
+                return Ok(());
+            };
+            if self.store.save_mail(&next).await? {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(5 * tries)).await;
         }
         tracing::warn!(agent = %agent.as_str(), ticket = %held.ticket, "an alert held for a summary lost to the races");
         Ok(())
     }
 
     /// Whom an agent's mail goes to, checked again at every try: an active agent, still of
-    /// the agency that holds the ticket (it may have been transferred since, or they moved).
+    /// the agency that holds the ticket (it may have been transferred since, or they moved),
+    /// at the address they have now (none: nothing is sent); with them as they are now.
     async fn still_told(
         &self,
         mail: &QueuedMail,
         ticket: &ventanilla_domain::Ticket,
-    ) -> Result<Recipient, Attempt> {
+    ) -> Result<(Recipient, Option<ventanilla_domain::model::agents::Agent>), Attempt> {
         let about_ticket = !matches!(mail.intent.notice, Notice::AlertsHeld { .. });
         let Some(to) = mail.intent.to.clone() else {
             return Err(Attempt::Failed {
@@ -264,10 +278,20 @@ where
             return Err(Attempt::Skipped("the ticket has gone to another agency"));
         }
         let Some(id) = &to.agent else {
-            return Ok(to);
+            return Ok((to, None));
         };
         match self.store.agent(id).await {
-            Ok(agent) if agent.active && agent.agency == to.agency => Ok(to),
+            Ok(agent) if agent.active && agent.agency == to.agency => match &agent.email {
+                Some(email) => {
+                    let to = Recipient {
+                        email: email.clone(),
+                        name: agent.name.clone(),
+                        ..to
+                    };
+                    Ok((to, Some(agent)))
+                }
+                None => Err(Attempt::Skipped("the agent has no address any more")),
+            },
             Ok(_) | Err(StoreError::NotFound) => {
                 Err(Attempt::Skipped("the agent is disabled or moved"))
             }
@@ -281,10 +305,18 @@ where
         &self,
         held: &[HeldAlert],
         to: &Recipient,
+        agent: Option<&ventanilla_domain::model::agents::Agent>,
     ) -> Result<Vec<(ventanilla_domain::Ticket, AlertEvent)>, Attempt> {
         let mut tickets = Vec::with_capacity(held.len());
         for alert in held {
+            // An event they have turned off since is not told.
+            if agent.is_some_and(|a| a.alerts.delivery(alert.event) == Delivery::Off) {
+                continue;
+            }
             match self.store.ticket(&alert.ticket).await {
+                // A deadline on a ticket answered meanwhile is no news.
+                Ok(ticket)
+                    if alert.event == AlertEvent::Deadline && ticket.status.is_finished() => {}
                 Ok(ticket) if ticket.erased_at.is_none() && ticket.agency == to.agency => {
                     tickets.push((ticket, alert.event));
                 }
@@ -307,11 +339,26 @@ where
         ),
         Attempt,
     > {
-        let (ticket, thread) = self.read_thread(mail).await?;
-        if ticket.erased_at.is_some() && !matches!(mail.intent.notice, Notice::AlertsHeld { .. }) {
+        let summary = matches!(mail.intent.notice, Notice::AlertsHeld { .. });
+        // A summary quotes no message: its ticket alone (one of its lines) is read.
+        let (ticket, thread) = if summary {
+            match self.store.ticket(&mail.ticket).await {
+                Ok(ticket) => (ticket, Vec::new()),
+                Err(StoreError::NotFound) => return Err(Attempt::Skipped("the ticket is gone")),
+                Err(error) => return Err(error.into()),
+            }
+        } else {
+            self.read_thread(mail).await?
+        };
+        if ticket.erased_at.is_some() && !summary {
             return Err(Attempt::Skipped("the ticket's personal data was erased"));
         }
-        let to = self.still_told(mail, &ticket).await?;
+        let (to, agent) = self.still_told(mail, &ticket).await?;
+        if let (Notice::AgentAlert { event }, Some(agent)) = (mail.intent.notice, &agent)
+            && agent.alerts.delivery(event) == Delivery::Off
+        {
+            return Err(Attempt::Skipped("the agent turned this alert off"));
+        }
         if !matches!(mail.intent.notice, Notice::AlertsHeld { .. }) {
             mail.agency = ticket.agency.clone();
         }
@@ -334,7 +381,9 @@ where
                 if to.agent.is_none() || mail.intent.held == 0 {
                     return Err(Attempt::Skipped("a summary without its agent"));
                 }
-                let tickets = self.still_theirs(&mail.intent.held_alerts, &to).await?;
+                let tickets = self
+                    .still_theirs(&mail.intent.held_alerts, &to, agent.as_ref())
+                    .await?;
                 let dropped = mail.intent.held_alerts.len() - tickets.len();
                 let held = mail.intent.held.saturating_sub(dropped as u64);
                 if held == 0 {

@@ -160,7 +160,9 @@ where
                 name: agent.name.clone(),
                 email,
             };
-            if agent.alerts.deadline == Delivery::Daily {
+            // The first warning may wait for the morning's digest; "due soon" and "expired"
+            // may not.
+            if agent.alerts.deadline == Delivery::Daily && point == WarningPoint::SharePassed {
                 let held = HeldAlert {
                     ticket: ticket.number.clone(),
                     event: AlertEvent::Deadline,

@@ -11,7 +11,7 @@ use ventanilla_domain::ports::{
 };
 use ventanilla_domain::{Email, IdDocument, Message, Ticket, TicketNumber};
 
-use crate::show_ticket::{LinkedMessage, linked_thread};
+use crate::show_ticket::{LinkedMessage, Reader, linked_thread};
 use crate::{AppError, Desk};
 
 /// How long a miss counts.
@@ -85,7 +85,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         number: &TicketNumber,
         source: &str,
         follower: Option<ThrottleKey>,
-        matches: impl Fn(&Ticket) -> bool,
+        matches: impl Fn(&Ticket) -> bool + Sync,
     ) -> Result<PublicTicket, AppError> {
         let mut keys = self.miss_keys(number, source).to_vec();
         let per_number = self.site.settings.limits.lookup_misses_per_number_per_hour;
@@ -112,7 +112,7 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
             // address (its placeholder included) or link is given.
             Ok((ticket, page)) if ticket.erased_at.is_none() && matches(&ticket) => {
                 if ticket.merged_into.is_none() {
-                    return self.public(ticket, page.items, None).await;
+                    return self.public(ticket, page.items, None, &matches).await;
                 }
                 // A duplicate merged into another: its number opens the ticket it goes on
                 // in, to whoever that one opens for too (merged by ID document, the two may
@@ -120,13 +120,14 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
                 let asked = ticket.number.clone();
                 let survivor = crate::merge::going_on(&self.store, ticket.clone()).await?;
                 if survivor.number == asked || !matches(&survivor) {
-                    return self.public(ticket, page.items, None).await;
+                    return self.public(ticket, page.items, None, &matches).await;
                 }
                 let (survivor, page) = self
                     .store
                     .thread_page(&survivor.number, &ThreadQuery::newest(None))
                     .await?;
-                self.public(survivor, page.items, Some(asked)).await
+                self.public(survivor, page.items, Some(asked), &matches)
+                    .await
             }
             Ok(_) | Err(StoreError::NotFound) => {
                 self.count_miss(&keys).await;
@@ -146,13 +147,17 @@ impl<S: TicketStore + Throttle, B: BlobStore> Desk<S, B, ()> {
         ticket: Ticket,
         thread: Vec<Message>,
         merged_from: Option<TicketNumber>,
+        opens: &(dyn Fn(&Ticket) -> bool + Sync),
     ) -> Result<PublicTicket, AppError> {
         let valid_for = self.site.settings.limits.download_link;
-        let messages = linked_thread(&self.store, &self.blobs, &ticket, thread, true, valid_for)
-            .await?
-            .into_iter()
-            .filter(|m| m.message.kind.is_public())
-            .collect();
+        // The tickets merged into it that the asker's own credential opens: merged by ID
+        // document, another address's conversation stays theirs.
+        let reader = Reader {
+            message: &|m: &Message| m.kind.is_public(),
+            merged: Some(opens),
+        };
+        let messages =
+            linked_thread(&self.store, &self.blobs, &ticket, thread, reader, valid_for).await?;
         Ok(PublicTicket {
             ticket,
             messages,

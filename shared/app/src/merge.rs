@@ -65,11 +65,16 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                 "a ticket already merged into another takes no more merges",
             ));
         }
-        if !duplicate.merged.is_empty() {
+        // Entries whose merge lost a race (the other ticket never pointed back) do not count.
+        if !merged_into_it(&self.desk.store, &duplicate)
+            .await?
+            .is_empty()
+        {
             return Err(AppError::NotAllowed(
                 "a ticket others were merged into is not merged away",
             ));
         }
+        let listed_before = duplicate.merged.len();
         if !same_requester(&duplicate.requester, &survivor.requester) {
             return Err(AppError::NotAllowed(
                 "only tickets of the same requester are merged",
@@ -93,7 +98,12 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             self.append(
                 survivor,
                 Access::Full,
-                |_| {
+                |ticket| {
+                    // Checked on the version written: two merges at once never make a
+                    // chain or a cycle, and none is dropped past the limit.
+                    if ticket.merged.len() >= MAX_MERGED {
+                        return Err(field(FieldProblem::TooLong { max: MAX_MERGED }));
+                    }
                     Ok(TicketChange {
                         merged: Some(listed.clone()),
                         related: Some(listed.clone()),
@@ -117,6 +127,11 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                 duplicate,
                 Access::Full,
                 |ticket| {
+                    if ticket.merged.len() > listed_before {
+                        return Err(AppError::NotAllowed(
+                            "a ticket others were merged into is not merged away",
+                        ));
+                    }
                     let closed = (ticket.status != Status::Closed).then_some(Status::Closed);
                     Ok(TicketChange {
                         merged_into: Some(target.clone()),
@@ -133,6 +148,12 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             AuditAction::Merge,
             Some(&gone),
             format!("merged into {kept}"),
+        )
+        .await?;
+        self.audit(
+            AuditAction::Merge,
+            Some(&kept),
+            format!("{gone} merged into it"),
         )
         .await?;
         Ok(survivor)
@@ -166,21 +187,45 @@ pub async fn going_on(store: &impl TicketStore, ticket: Ticket) -> Result<Ticket
     Ok(current)
 }
 
-/// The messages of the tickets merged into `ticket` (the newest page of each; erased ones
-/// left out), each with the number it came from, to show with its own.
-pub async fn merged_messages(
+/// The tickets merged into `ticket` that point back to it (a merge that lost a race to
+/// another leaves its listing behind: it shows nothing), read, erased ones left out.
+pub async fn merged_into_it(
     store: &impl TicketStore,
     ticket: &Ticket,
-) -> Result<Vec<(Message, TicketNumber)>, StoreError> {
-    let mut messages = Vec::new();
+) -> Result<Vec<Ticket>, StoreError> {
+    let mut merged = Vec::new();
     for number in ticket.merged.iter().take(MAX_MERGED) {
-        match store.thread_page(number, &ThreadQuery::newest(None)).await {
-            Ok((merged, page)) if merged.erased_at.is_none() => {
-                messages.extend(page.items.into_iter().map(|m| (m, number.clone())));
+        match store.ticket(number).await {
+            Ok(found)
+                if found.merged_into.as_ref() == Some(&ticket.number)
+                    && found.erased_at.is_none() =>
+            {
+                merged.push(found);
             }
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(error) => return Err(error),
         }
+    }
+    Ok(merged)
+}
+
+/// The messages of the tickets merged into `ticket` that `shown` lets the reader see (an
+/// agent: those they have access to; a citizen: those their credential opens), the newest
+/// page of each, with the number each came from.
+pub async fn merged_messages(
+    store: &impl TicketStore,
+    ticket: &Ticket,
+    shown: impl Fn(&Ticket) -> bool,
+) -> Result<Vec<(Message, TicketNumber)>, StoreError> {
+    let mut messages = Vec::new();
+    for merged in merged_into_it(store, ticket).await? {
+        if !shown(&merged) {
+            continue;
+        }
+        let (_, page) = store
+            .thread_page(&merged.number, &ThreadQuery::newest(None))
+            .await?;
+        messages.extend(page.items.into_iter().map(|m| (m, merged.number.clone())));
     }
     Ok(messages)
 }

@@ -1,6 +1,7 @@
 //! Related tickets: an agent says two tickets of their agency belong together (the same
 //! matter asked twice, a complaint about a request); each lists the other, and each thread
-//! says who related them and when. Merging is not done: each keeps its own conversation.
+//! says who related them and when. Each keeps its own conversation (`merge` joins a
+//! duplicate into another).
 
 use ventanilla_domain::model::agents::{Access, AuditAction};
 use ventanilla_domain::model::ticket::MAX_RELATED;
@@ -29,6 +30,9 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             Ok(_) | Err(StoreError::NotFound) => return Err(unknown()),
             Err(error) => return Err(error.into()),
         };
+        // A merged duplicate takes no more work: refused before either side is written.
+        crate::session::not_merged(&ticket)?;
+        crate::session::not_merged(&other)?;
         let full =
             |t: &Ticket| t.related.len() >= MAX_RELATED && !t.related.contains(&other.number);
         if full(&ticket) || full(&other) {

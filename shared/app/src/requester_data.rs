@@ -20,7 +20,8 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
         // The right of access is to all of it: every message, not a page.
         let whole = ThreadQuery::whole();
         for ticket in tickets {
-            shown.push(self.with_links(ticket, &whole).await?);
+            // Each ticket as written: a duplicate merged into another is exported on its own.
+            shown.push(self.with_links(ticket, &whole, false).await?);
         }
         for ticket in &shown {
             self.audit_ticket(AuditAction::ExportPersonalData, &ticket.ticket.number)

@@ -35,23 +35,33 @@ impl LinkedMessage {
     }
 }
 
-/// `ticket`'s page of messages `own` with the messages of the tickets merged into it, by
-/// date (on its newest page: `with_merged`), each with its download links.
+/// What of a thread a reader sees: which messages, and which tickets merged into it (none:
+/// its own only, as on its older pages).
+pub(crate) struct Reader<'a> {
+    pub message: &'a (dyn Fn(&Message) -> bool + Sync),
+    pub merged: Option<&'a (dyn Fn(&Ticket) -> bool + Sync)>,
+}
+
+/// `ticket`'s page of messages `own` with the messages of the tickets merged into it that
+/// `reader` sees, by date, each with its download links (signed only for what is shown).
 pub(crate) async fn linked_thread(
     store: &impl ventanilla_domain::ports::TicketStore,
     blobs: &impl BlobStore,
     ticket: &Ticket,
     own: Vec<Message>,
-    with_merged: bool,
+    reader: Reader<'_>,
     valid_for: std::time::Duration,
 ) -> Result<Vec<LinkedMessage>, AppError> {
     let mut thread: Vec<(Message, Option<TicketNumber>)> =
         own.into_iter().map(|m| (m, None)).collect();
-    if with_merged && !ticket.merged.is_empty() {
-        let merged = crate::merge::merged_messages(store, ticket).await?;
+    if let Some(shown) = reader.merged
+        && !ticket.merged.is_empty()
+    {
+        let merged = crate::merge::merged_messages(store, ticket, shown).await?;
         thread.extend(merged.into_iter().map(|(m, n)| (m, Some(n))));
         thread.sort_by_key(|(m, _)| m.at);
     }
+    thread.retain(|(m, _)| (reader.message)(m));
     let mut messages = Vec::with_capacity(thread.len());
     for (message, from) in thread {
         messages.push(LinkedMessage::new(blobs, message, from, valid_for).await?);
@@ -77,7 +87,12 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
     ) -> Result<ShownTicket, AppError> {
         let ticket = self.ticket(number, Access::Referral).await?;
         let shown = self
-            .with_links(ticket, &ThreadQuery::newest(before))
+            // The tickets merged into it show on its newest page, those the agent may see.
+            .with_links(
+                ticket,
+                &ThreadQuery::newest(before.clone()),
+                before.is_none(),
+            )
             .await?;
         self.audit_ticket(AuditAction::ViewTicket, &shown.ticket.number)
             .await?;
@@ -91,17 +106,23 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
         &self,
         ticket: Ticket,
         query: &ThreadQuery,
+        with_merged: bool,
     ) -> Result<ShownTicket, AppError> {
         let (_, page) = self.desk.store.thread_page(&ticket.number, query).await?;
         let valid_for = self.site.settings.limits.download_link;
         let desk = &self.desk;
-        let newest = query.before.is_none();
+        let agent = &self.agent;
+        let sees = |merged: &Ticket| agent.access(merged) != Access::None;
+        let reader = Reader {
+            message: &|_| true,
+            merged: with_merged.then_some(&sees as _),
+        };
         let messages = linked_thread(
             &desk.store,
             &desk.blobs,
             &ticket,
             page.items,
-            newest,
+            reader,
             valid_for,
         )
         .await?;

@@ -269,6 +269,15 @@ pub async fn decide(
     };
 
     let mut linked_to = None;
+    // A duplicate merged into a ticket its sender does not follow (merged by ID document)
+    // takes no more: the mail opens a new ticket linked to it, as a finished one's may.
+    let threaded = match threaded {
+        Some(ticket) if ticket.merged_into.is_some() => {
+            linked_to = Some(ticket.number);
+            None
+        }
+        other => other,
+    };
     if let Some(ticket) = threaded.filter(|_| !delivery.judgement.review) {
         let number = ticket.number.clone();
         let finished = ticket.status.is_finished();

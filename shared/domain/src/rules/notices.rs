@@ -514,8 +514,14 @@ pub fn alerts_held(
     };
     for (ticket, event) in lines {
         let number = ticket.number.as_str();
+        let due = match (event, ticket.due_date()) {
+            (AlertEvent::Deadline, Some(day)) => {
+                format!(" (vence el {})", long_date(day, Lang::Es))
+            }
+            _ => String::new(),
+        };
         text.push_str(&format!(
-            "- {}: {number} «{}»\n  {}/agente#{number}\n",
+            "- {}{due}: {number} «{}»\n  {}/agente#{number}\n",
             event.label(Lang::Es),
             ticket.subject,
             cx.site_url
@@ -529,9 +535,9 @@ pub fn alerts_held(
         ));
     }
     text.push_str(
-        "\nAviso automático: no lo responda; cada solicitud se responde desde la consola o \
-         respondiendo a su aviso. Elija qué avisos recibe, al momento o en el resumen diario, \
-         en la consola (Mis avisos).\n",
+        "\nAviso automático: no lo responda; cada solicitud se responde desde la consola. \
+         Elija qué avisos recibe, al momento o en el resumen diario, en la consola (Mis \
+         avisos).\n",
     );
     MailDraft {
         from: cx.from.clone(),
