@@ -21,12 +21,6 @@ fn caller(email: &str, channel: &str) -> Value {
     })
 }
 
-async fn lookup(office: &Office, body: Value) -> super::Reply {
-    office
-        .call(None, "POST", "/api/v1/tickets/lookup", Some(body))
-        .await
-}
-
 #[tokio::test]
 async fn a_caller_without_an_address_gets_a_receipt_and_follows_with_their_document() {
     let office = Office::new();
@@ -87,38 +81,28 @@ async fn a_caller_without_an_address_gets_a_receipt_and_follows_with_their_docum
     assert_eq!(last["delivered"], Value::Null, "{last}");
 
     // The citizen follows it with the number and their document, however they write it.
-    let found = lookup(
-        &office,
-        json!({"number": number, "id_number": "1714307103"}),
-    )
-    .await;
+    let found = office
+        .lookup(json!({"number": number, "id_number": "1714307103"}))
+        .await;
     assert_eq!(found.status, 200, "{}", found.body);
     assert!(found.body.to_string().contains("Su certificado está listo"));
-    let spaced = lookup(
-        &office,
-        json!({"number": number, "id_number": "171430710-3"}),
-    )
-    .await;
+    let spaced = office
+        .lookup(json!({"number": number, "id_number": "171430710-3"}))
+        .await;
     assert_eq!(spaced.status, 200);
     // A wrong document misses exactly as an unknown number does.
-    let wrong = lookup(
-        &office,
-        json!({"number": number, "id_number": "0102030405"}),
-    )
-    .await;
-    let unknown = lookup(
-        &office,
-        json!({"number": "MDT-REQ-2020-99999", "id_number": "1714307103"}),
-    )
-    .await;
+    let wrong = office
+        .lookup(json!({"number": number, "id_number": "0102030405"}))
+        .await;
+    let unknown = office
+        .lookup(json!({"number": "MDT-REQ-2020-99999", "id_number": "1714307103"}))
+        .await;
     assert_eq!((wrong.status, unknown.status), (404, 404));
     assert_eq!(wrong.body, unknown.body);
     // A document number of a kilobyte is named, not searched.
-    let long = lookup(
-        &office,
-        json!({"number": number, "id_number": "9".repeat(1000)}),
-    )
-    .await;
+    let long = office
+        .lookup(json!({"number": number, "id_number": "9".repeat(1000)}))
+        .await;
     assert_eq!(long.status, 422);
     assert!(long.body.to_string().contains("id_number"), "{}", long.body);
 }
@@ -158,17 +142,13 @@ async fn a_ticket_with_an_address_is_followed_by_it_and_never_by_a_document() {
         "the acknowledgement carries nothing typed for the caller"
     );
     // Someone who knows the number and the (often public) cédula does not get in.
-    let by_document = lookup(
-        &office,
-        json!({"number": number, "id_number": "1714307103"}),
-    )
-    .await;
+    let by_document = office
+        .lookup(json!({"number": number, "id_number": "1714307103"}))
+        .await;
     assert_eq!(by_document.status, 404);
-    let by_mail = lookup(
-        &office,
-        json!({"number": number, "email": "segundo.guaman@example.com"}),
-    )
-    .await;
+    let by_mail = office
+        .lookup(json!({"number": number, "email": "segundo.guaman@example.com"}))
+        .await;
     assert_eq!(by_mail.status, 200);
     let admin = office.agent("MDT", Role::Admin).await;
     let audit = office
@@ -244,20 +224,18 @@ async fn one_document_tried_on_many_numbers_is_stopped() {
     let number = opened.body["number"].as_str().unwrap().to_owned();
     for guess in 1..=5 {
         let wrong = format!("MDT-QUE-2020-{guess:05}");
-        let missed = lookup(&office, json!({"number": wrong, "id_number": "1714307103"})).await;
+        let missed = office
+            .lookup(json!({"number": wrong, "id_number": "1714307103"}))
+            .await;
         assert_eq!(missed.status, 404, "{}", missed.body);
     }
-    let right = lookup(
-        &office,
-        json!({"number": number, "id_number": "1714307103"}),
-    )
-    .await;
+    let right = office
+        .lookup(json!({"number": number, "id_number": "1714307103"}))
+        .await;
     assert_eq!(right.status, 429, "{}", right.body);
     // Another document on the same number is not held back by it.
-    let other = lookup(
-        &office,
-        json!({"number": number, "id_number": "0102030405"}),
-    )
-    .await;
+    let other = office
+        .lookup(json!({"number": number, "id_number": "0102030405"}))
+        .await;
     assert_eq!(other.status, 404);
 }

@@ -176,6 +176,12 @@ impl Office {
         }
     }
 
+    /// A citizen's lookup of their ticket (`POST /api/v1/tickets/lookup`).
+    pub async fn lookup(&self, body: Value) -> Reply {
+        self.call(None, "POST", "/api/v1/tickets/lookup", Some(body))
+            .await
+    }
+
     /// A plain GET, as a browser sends it: the status and the body as text.
     pub async fn raw_get(&self, path: &str) -> (u16, String) {
         let request = Request::get(path).body(Body::empty()).unwrap();

@@ -159,12 +159,7 @@ async fn a_merged_duplicate_goes_on_in_the_survivor_for_the_agent_and_the_citize
 
     // The citizen: the duplicate's number opens the survivor, with both conversations.
     let found = office
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            Some(json!({"number": duplicate, "email": email})),
-        )
+        .lookup(json!({"number": duplicate, "email": email}))
         .await;
     assert_eq!(found.status, 200, "{}", found.body);
     assert_eq!(found.body["number"], survivor.as_str());
@@ -188,12 +183,7 @@ async fn a_merged_duplicate_goes_on_in_the_survivor_for_the_agent_and_the_citize
     assert!(page.contains(&format!("<span id=\"ticket-number\">{survivor}</span>")));
     // A wrong address still finds nothing through the duplicate's number.
     let stranger = office
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            Some(json!({"number": duplicate, "email": "otra@example.com"})),
-        )
+        .lookup(json!({"number": duplicate, "email": "otra@example.com"}))
         .await;
     assert_eq!(stranger.status, 404);
 
@@ -273,12 +263,7 @@ async fn only_the_same_requesters_tickets_of_the_agents_agency_are_merged() {
     let merged = merge(&office, &agent, &claimed, &first).await;
     assert_eq!(merged.status, 200, "{}", merged.body);
     let found = office
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            Some(json!({"number": claimed, "email": other_mail})),
-        )
+        .lookup(json!({"number": claimed, "email": other_mail}))
         .await;
     assert_eq!(found.status, 200, "{}", found.body);
     assert_eq!(found.body["number"], claimed.as_str(), "not the survivor");
@@ -306,14 +291,7 @@ async fn only_the_same_requesters_tickets_of_the_agents_agency_are_merged() {
         "{outcome:?}"
     );
     // Nor does the survivor's requester see the other address's conversation.
-    let own = office
-        .call(
-            None,
-            "POST",
-            "/api/v1/tickets/lookup",
-            Some(json!({"number": first, "email": rosa})),
-        )
-        .await;
+    let own = office.lookup(json!({"number": first, "email": rosa})).await;
     assert_eq!(own.status, 200, "{}", own.body);
     let own = texts(&own.body);
     assert!(own.contains(&"Primera.".to_owned()), "{own:?}");
