@@ -401,6 +401,15 @@ async fn two_tickets_merged_into_each_other_at_once_never_make_a_cycle() {
             merge(&office, &first_agent, &a, &b),
             merge(&office, &second_agent, &b, &a),
         );
+        // Both press again at once, whatever they got.
+        let (again_one, again_two) = tokio::join!(
+            merge(&office, &first_agent, &a, &b),
+            merge(&office, &second_agent, &b, &a),
+        );
+        assert!(
+            [one.status, two.status, again_one.status, again_two.status].contains(&200),
+            "one of them merged"
+        );
         assert!(
             [one.status, two.status]
                 .iter()

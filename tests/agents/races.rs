@@ -70,6 +70,13 @@ impl TicketStore for TransferredMidway {
     ) -> Result<(Ticket, Page<Message, ThreadCursor>), StoreError> {
         self.inner.thread_page(number, query).await
     }
+    async fn update_pair(
+        &self,
+        first: TicketUpdate,
+        second: TicketUpdate,
+    ) -> Result<(Ticket, Ticket), StoreError> {
+        self.inner.update_pair(first, second).await
+    }
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
         if self.armed.swap(false, Ordering::SeqCst) {
             let current = self.inner.ticket(&update.number).await?;

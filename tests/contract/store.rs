@@ -1789,7 +1789,8 @@ pub async fn notes_of_an_open_ticket_last_until_they_end(backend: impl Backend) 
 /// none of the text; the requester index no longer finds the old address, and an erasure
 /// made from a stale version is refused.
 /// The agents' search: the tickets that have every word asked for (subject, name, document,
-/// messages), the highest numbers first; a reply's words join; an erasure takes them all.
+/// messages), the highest numbers first, in the agency's own keys; a reply's words join; a
+/// transfer moves them to the agencies that find the ticket; an erasure takes them all.
 pub async fn tickets_are_found_by_their_words_until_erased(backend: impl Backend) {
     use ventanilla_domain::rules::search::query_keys;
     let store = backend.instance().await;
@@ -1808,10 +1809,11 @@ pub async fn tickets_are_found_by_their_words_until_erased(backend: impl Backend
         .await
         .unwrap()
         .into_ticket();
-    let found = |text: &'static str| {
-        let store = &store;
-        async move { store.search(&query_keys(text), 10).await.unwrap() }
+    let found_in = |agency: &AgencyCode, text: &'static str| {
+        let (store, agency) = (&store, agency.clone());
+        async move { store.search(&query_keys(&agency, text), 10).await.unwrap() }
     };
+    let found = |text: &'static str| found_in(&agency, text);
     assert_eq!(found("LICENCIA Turismo").await, vec![first.number.clone()]);
     assert_eq!(found("turismo multa").await, Vec::<TicketNumber>::new());
     // Both say "trámite" in their first message and have the same requester.
@@ -1827,12 +1829,64 @@ pub async fn tickets_are_found_by_their_words_until_erased(backend: impl Backend
     let first = store.update(append(&first, reply)).await.unwrap();
     assert_eq!(found("oficio zonal").await, vec![first.number.clone()]);
     assert_eq!(found("oficio 4455").await, vec![first.number.clone()]);
+
+    // Transferred away without a referral, then on with one kept: each agency's search
+    // finds what it may see, and no other agency's words crowd it.
+    let (other, third) = (unique_agency(), unique_agency());
+    let queue = QueueName::parse("atencion-ciudadana").unwrap();
+    let transfer = |ticket: &ventanilla_domain::Ticket,
+                    to: &AgencyCode,
+                    kept: Option<AgencyCode>| TicketUpdate {
+        number: ticket.number.clone(),
+        expected_version: ticket.version,
+        change: TicketChange {
+            queue: Some((to.clone(), queue.clone())),
+            referral: kept,
+            ..TicketChange::default()
+        },
+        message: None,
+        mails: Vec::new(),
+    };
+    let second = store.update(transfer(&second, &other, None)).await.unwrap();
+    assert!(
+        found("multa").await.is_empty(),
+        "no longer the first agency's"
+    );
+    assert_eq!(
+        found_in(&other, "multa transito").await,
+        vec![second.number.clone()]
+    );
+    assert_eq!(
+        found_in(&other, "171430710-3").await,
+        vec![second.number.clone()]
+    );
+    let second = store
+        .update(transfer(&second, &third, Some(other.clone())))
+        .await
+        .unwrap();
+    assert_eq!(
+        found_in(&other, "multa").await,
+        vec![second.number.clone()],
+        "a referral"
+    );
+    assert_eq!(found_in(&third, "multa").await, vec![second.number.clone()]);
+    assert_eq!(found("171430710-3").await, vec![first.number.clone()]);
+
     let thread = store.thread(&first.number).await.unwrap().1;
     let erasure = ventanilla_domain::rules::privacy::erasure(&first, &thread, clock.now());
     store.erase(&erasure).await.unwrap();
     assert!(found("licencia").await.is_empty());
     assert!(found("zonal").await.is_empty());
-    assert_eq!(found("171430710-3").await, vec![second.number.clone()]);
+    assert!(found("171430710-3").await.is_empty());
+    let thread = store.thread(&second.number).await.unwrap().1;
+    let erasure = ventanilla_domain::rules::privacy::erasure(&second, &thread, clock.now());
+    store.erase(&erasure).await.unwrap();
+    for agency in [&other, &third] {
+        assert!(
+            found_in(agency, "multa").await.is_empty(),
+            "erased everywhere"
+        );
+    }
 }
 
 pub async fn an_erasure_replaces_the_ticket_and_its_thread(backend: impl Backend) {
@@ -2208,6 +2262,64 @@ macro_rules! store_contract {
 
 store_contract!(sqlite, Sqlite::new().await);
 store_contract!(dynamodb, DynamoDb::new().await);
+
+/// On DynamoDB a search reads each word's first 500 numbers: a rare word of an old ticket,
+/// searched with a word common in the agency, still finds it (looked up in the common
+/// word's items).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rare_word_finds_an_old_ticket_past_a_common_words_first_numbers() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use ventanilla_domain::rules::search::{query_keys, word_key};
+    let backend = DynamoDb::new().await;
+    let store = backend.instance().await;
+    let clock = clock();
+    let agency = unique_agency();
+    let mut request = new_ticket(&agency, Category::Queja, "x@example.com");
+    request.subject = ventanilla_domain::Subject::parse("Certificado de zoología").unwrap();
+    let old = open_ticket::open(&store, &clock, &UuidV7, request)
+        .await
+        .unwrap()
+        .into_ticket();
+    // 520 newer tickets of the agency that say "certificado", as the store keeps them.
+    let client = aws_sdk_dynamodb::Client::new(&backend.config);
+    let pk = format!("WORD#{}", word_key(&agency, "certificado"));
+    let numbers: Vec<String> = (0..520)
+        .map(|n| format!("{agency}-QUE-2099-{n:05}"))
+        .collect();
+    for chunk in numbers.chunks(25) {
+        let requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|number| {
+                let item = std::collections::HashMap::from([
+                    ("PK".to_owned(), AttributeValue::S(pk.clone())),
+                    ("SK".to_owned(), AttributeValue::S(number.clone())),
+                    ("ticket".to_owned(), AttributeValue::S(number.clone())),
+                ]);
+                let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        client
+            .batch_write_item()
+            .request_items(&backend.table, requests)
+            .send()
+            .await
+            .unwrap();
+    }
+    let found = |text: &'static str| {
+        let (store, agency) = (&store, agency.clone());
+        async move { store.search(&query_keys(&agency, text), 10).await.unwrap() }
+    };
+    assert_eq!(
+        found("certificado zoologia").await,
+        vec![old.number.clone()]
+    );
+    assert_eq!(
+        found("zoologia certificado").await,
+        vec![old.number.clone()]
+    );
+    assert_eq!(found("certificado").await.len(), 10, "the newest, as read");
+}
 
 /// An agency saved at run time, its tickets in `general`, 5 business days to answer.
 fn test_agency(code: &AgencyCode) -> ventanilla_domain::model::agencies::Agency {

@@ -27,7 +27,7 @@ mod directory;
 mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 10;
+const SCHEMA_VERSION: i64 = 11;
 
 const SCHEMA: &str = "
 -- due_key and warn_on since schema 7: `Ticket::due_key` (NULL once finished) and the day
@@ -198,7 +198,8 @@ impl SqliteStore {
         if (1..7).contains(&version) {
             in_transaction(&connection, add_deadline_keys)?;
         }
-        if (1..10).contains(&version) {
+        // Schema 11 keys each word by the agency that finds the ticket: indexed afresh.
+        if (1..11).contains(&version) {
             in_transaction(&connection, index_search_words)?;
         }
         connection
@@ -378,8 +379,9 @@ CREATE INDEX IF NOT EXISTS tickets_to_warn ON tickets (agency, warn_on, number)
 
 /// Schema 7: the due-date and warning columns, filled for the unfinished tickets (none was
 /// suspended or warned before they existed).
-/// A file older than schema 10: every ticket's words indexed, from its thread as stored.
+/// A file older than schema 11: every ticket's words indexed, from its thread as stored.
 fn index_search_words(tx: &Connection) -> Result<(), StoreError> {
+    execute(tx, "DELETE FROM search_words", []).map_err(db)?;
     let tickets: Vec<String> = {
         let mut statement = tx.prepare("SELECT ticket FROM tickets").map_err(db)?;
         let rows = statement.query_map([], |row| row.get(0)).map_err(db)?;
@@ -480,6 +482,43 @@ fn require_ticket(tx: &Connection, number: &TicketNumber) -> Result<(), StoreErr
     .optional()
     .map_err(db)?
     .ok_or(StoreError::NotFound)
+}
+
+/// Takes the words `keys` away from the ticket (the agencies that no longer find it).
+fn remove_search_words<'a>(
+    tx: &Connection,
+    number: &TicketNumber,
+    keys: impl IntoIterator<Item = &'a String>,
+) -> Result<(), StoreError> {
+    for key in keys {
+        execute(
+            tx,
+            "DELETE FROM search_words WHERE word = ?1 AND ticket = ?2",
+            params![key, number.as_str()],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// The ticket's whole thread, oldest first.
+fn load_thread(tx: &Connection, number: &TicketNumber) -> Result<Vec<Message>, StoreError> {
+    json_rows(
+        tx,
+        "SELECT message FROM messages WHERE ticket = ?1 ORDER BY sort_key",
+        [number.as_str()],
+    )
+}
+
+/// Moves the ticket's words to the agencies that find it after a change (`moved_keys`).
+fn move_search_words(tx: &Connection, before: &Ticket, after: &Ticket) -> Result<(), StoreError> {
+    if !search::searched_by_changed(before, after) {
+        return Ok(());
+    }
+    let thread = load_thread(tx, &after.number)?;
+    let (added, removed) = search::moved_keys(before, after, &thread);
+    remove_search_words(tx, &after.number, &removed)?;
+    write_search_words(tx, &after.number, &added)
 }
 
 /// Indexes the words `keys` (`rules::search::word_key`) under the ticket.

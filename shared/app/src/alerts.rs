@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use ventanilla_domain::model::agents::{AlertEvent, Delivery};
 use ventanilla_domain::model::mail::{MailMessageId, Mailbox};
-use ventanilla_domain::model::mail_queue::{
-    HeldAlert, MailIntent, MailState, Notice, QueuedMail, Recipient,
-};
+use ventanilla_domain::model::mail_queue::{HeldAlert, MailIntent, Notice, QueuedMail, Recipient};
 use ventanilla_domain::ports::{
     AgentDirectory, StoreError, Throttle, ThrottleKey, TicketStore, window_start,
 };
@@ -242,7 +240,7 @@ where
             // It exists: one more on it, while no sender has taken it (a change under a
             // sender would make it lose its hold).
             let current = self.store.queued_mail(summary.id()).await?;
-            if current.attempts > 1 || current.state != MailState::Pending {
+            if !current.untouched() {
                 due = kind.due_after(due);
                 periods += 1;
                 continue;
@@ -253,10 +251,21 @@ where
             if self.store.save_mail(&next).await? {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(5 * tries)).await;
+            // Apart, with a little chance in it: contenders do not meet again in step.
+            let jitter = {
+                use std::hash::{BuildHasher, Hasher};
+                std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish()
+                    % 8
+            };
+            tokio::time::sleep(Duration::from_millis(5 * tries + jitter)).await;
         }
-        tracing::warn!(agent = %agent.as_str(), ticket = %held.ticket, "an alert held for a summary lost to the races");
-        Ok(())
+        // Never dropped: the fan-out (or the warning) fails and is tried again; the alerts it
+        // held already are not counted twice (`one_more_held`).
+        Err(StoreError::unavailable(
+            "an alert could not be added to its summary: others kept changing it",
+        ))
     }
 
     /// Whom an agent's mail goes to, checked again at every try: an active agent, still of

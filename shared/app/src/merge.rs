@@ -1,12 +1,14 @@
 //! Merging a duplicate: a citizen asked the same thing twice (the form, then a mail); an agent
 //! merges the duplicate into the ticket that goes on. The survivor lists it and shows its
 //! thread with its own; the duplicate is closed, points to the survivor, and takes no more
-//! work. Both numbers keep working for the citizen: the status page of the duplicate opens
-//! the survivor, and a mail that threads to the duplicate joins the survivor. Only tickets
-//! of the same requester (the same mailbox, or the same ID document) of the agent's agency.
+//! work. Both numbers keep working for whom the survivor opens too (the same credential): the
+//! status page of the duplicate opens the survivor, and a mail that threads to the duplicate
+//! joins it. Only tickets of the same requester (the same mailbox, or the same ID document)
+//! of the agent's agency.
 
 use ventanilla_domain::model::agents::{Access, AuditAction};
 use ventanilla_domain::model::ticket::MAX_MERGED;
+use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{StoreError, ThreadQuery, TicketStore};
 use ventanilla_domain::{
     Author, Body, FieldError, FieldProblem, Message, Requester, Status, Ticket, TicketChange,
@@ -17,8 +19,10 @@ use crate::AppError;
 use crate::session::{AgentPorts, Session};
 
 /// How many merges a mail or a lookup follows from a duplicate to the ticket it goes on in
-/// (a survivor is never merged away, so one is enough; more is a store from before).
+/// (a survivor is never merged away, so one is enough).
 const HOPS: usize = 3;
+/// How many times a merge is decided again when either ticket moved under it.
+const MERGE_TRIES: usize = 5;
 
 /// Whether two tickets' requesters are the same person: the same mailbox, or the same ID
 /// document for callers who gave no address.
@@ -37,36 +41,74 @@ fn same_requester(a: &Requester, b: &Requester) -> bool {
 impl<S: AgentPorts, B, M> Session<S, B, M> {
     /// Merges `duplicate` (read with `Session::ticket`, full access) into the ticket numbered
     /// `into`, which the agent must work too (one they may not see is refused as unknown).
-    /// The survivor as it stands after. Tried again after a failure, it finishes the merge.
+    /// Both tickets change in one store write, conditional on the versions checked: two
+    /// merges at once never make a chain or a cycle. The survivor as it stands after.
     pub async fn merge(&self, duplicate: Ticket, into: &str) -> Result<Ticket, AppError> {
-        self.may(&duplicate, Access::Full)?;
         let field = |problem| AppError::invalid(FieldError::new("into", problem));
         let into = TicketNumber::parse(into).map_err(|e| field(e.problem))?;
         if into == duplicate.number {
             return Err(field(FieldProblem::UnknownValue));
         }
-        let survivor = match self.desk.store.ticket(&into).await {
-            Ok(found) if self.agent.access(&found) == Access::Full => found,
-            Ok(_) | Err(StoreError::NotFound) => return Err(field(FieldProblem::UnknownValue)),
-            Err(error) => return Err(error.into()),
-        };
+        let store = &self.desk.store;
+        let mut duplicate = duplicate;
+        for attempt in 0..MERGE_TRIES {
+            if attempt > 0 {
+                duplicate = store.ticket(&duplicate.number).await?;
+            }
+            let survivor = match store.ticket(&into).await {
+                Ok(found) if self.agent.access(&found) == Access::Full => found,
+                Ok(_) | Err(StoreError::NotFound) => {
+                    return Err(field(FieldProblem::UnknownValue));
+                }
+                Err(error) => return Err(error.into()),
+            };
+            self.may(&duplicate, Access::Full)?;
+            // Merged already (a second press): nothing to do.
+            if duplicate.merged_into.as_ref() == Some(&survivor.number)
+                && survivor.merged.contains(&duplicate.number)
+            {
+                return Ok(survivor);
+            }
+            self.mergeable(&duplicate, &survivor).await?;
+            let (survivor_update, duplicate_update) = self.merge_updates(&duplicate, &survivor)?;
+            match store.update_pair(survivor_update, duplicate_update).await {
+                Ok((survivor, _)) => {
+                    let (gone, kept) = (&duplicate.number, &survivor.number);
+                    self.audit(
+                        AuditAction::Merge,
+                        Some(gone),
+                        format!("merged into {kept}"),
+                    )
+                    .await?;
+                    self.audit(
+                        AuditAction::Merge,
+                        Some(kept),
+                        format!("{gone} merged into it"),
+                    )
+                    .await?;
+                    return Ok(survivor);
+                }
+                // Either moved meanwhile: read both again and decide again.
+                Err(StoreError::VersionConflict) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(StoreError::unavailable("the tickets kept changing during the merge").into())
+    }
+
+    /// Whether `duplicate` may be merged into `survivor`, as both were read.
+    async fn mergeable(&self, duplicate: &Ticket, survivor: &Ticket) -> Result<(), AppError> {
         if duplicate.erased_at.is_some() || survivor.erased_at.is_some() {
             return Err(AppError::NotAllowed(
                 "a ticket whose personal data was erased",
             ));
         }
-        if duplicate
-            .merged_into
-            .as_ref()
-            .is_some_and(|n| n != &survivor.number)
-            || survivor.merged_into.is_some()
-        {
+        if duplicate.merged_into.is_some() || survivor.merged_into.is_some() {
             return Err(AppError::NotAllowed(
                 "a ticket already merged into another takes no more merges",
             ));
         }
-        // Entries whose merge lost a race (the other ticket never pointed back) do not count.
-        if !merged_into_it(&self.desk.store, &duplicate)
+        if !merged_into_it(&self.desk.store, duplicate)
             .await?
             .is_empty()
         {
@@ -74,89 +116,59 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
                 "a ticket others were merged into is not merged away",
             ));
         }
-        let listed_before = duplicate.merged.len();
         if !same_requester(&duplicate.requester, &survivor.requester) {
             return Err(AppError::NotAllowed(
                 "only tickets of the same requester are merged",
             ));
         }
-        if survivor.merged.len() >= MAX_MERGED && !survivor.merged.contains(&duplicate.number) {
-            return Err(field(FieldProblem::TooLong { max: MAX_MERGED }));
+        if survivor.merged.len() >= MAX_MERGED {
+            return Err(AppError::invalid(FieldError::new(
+                "into",
+                FieldProblem::TooLong { max: MAX_MERGED },
+            )));
         }
-        let (gone, kept) = (duplicate.number.clone(), survivor.number.clone());
-        // The survivor first: a merge cut short leaves the duplicate whole and listed, and is
-        // finished when tried again.
-        let survivor = if survivor.merged.contains(&gone) {
-            survivor
-        } else {
-            let line = self.line(format!(
-                "Se unió el ticket {gone}, del mismo solicitante, por {}: su conversación se \
-                 muestra aquí.",
-                self.agent.name
-            ))?;
-            let listed = gone.clone();
-            self.append(
-                survivor,
-                Access::Full,
-                |ticket| {
-                    // Checked on the version written: two merges at once never make a
-                    // chain or a cycle, and none is dropped past the limit.
-                    if ticket.merged.len() >= MAX_MERGED {
-                        return Err(field(FieldProblem::TooLong { max: MAX_MERGED }));
-                    }
-                    Ok(TicketChange {
-                        merged: Some(listed.clone()),
-                        related: Some(listed.clone()),
-                        ..TicketChange::default()
-                    })
-                },
-                line,
-                Vec::new(),
-            )
-            .await?
+        Ok(())
+    }
+
+    /// The two writes of a merge, each at the version read, each with a line in its thread.
+    fn merge_updates(
+        &self,
+        duplicate: &Ticket,
+        survivor: &Ticket,
+    ) -> Result<(TicketUpdate, TicketUpdate), AppError> {
+        let (gone, kept) = (&duplicate.number, &survivor.number);
+        let name = &self.agent.name;
+        let on_survivor = TicketUpdate {
+            number: kept.clone(),
+            expected_version: survivor.version,
+            change: TicketChange {
+                merged: Some(gone.clone()),
+                related: Some(gone.clone()),
+                ..TicketChange::default()
+            },
+            message: Some(self.line(format!(
+                "Se unió el ticket {gone}, del mismo solicitante, por {name}: su conversación se \
+                 muestra aquí."
+            ))?),
+            mails: Vec::new(),
         };
-        if duplicate.merged_into.is_none() {
-            let line = self.line(format!(
-                "Unido al ticket {kept} por {}: la conversación sigue allí.",
-                self.agent.name
-            ))?;
-            let now = self.site.clock.now();
-            let days = self.site.settings.deadlines.suspension_max_days;
-            let target = kept.clone();
-            self.append(
-                duplicate,
-                Access::Full,
-                |ticket| {
-                    if ticket.merged.len() > listed_before {
-                        return Err(AppError::NotAllowed(
-                            "a ticket others were merged into is not merged away",
-                        ));
-                    }
-                    let closed = (ticket.status != Status::Closed).then_some(Status::Closed);
-                    Ok(TicketChange {
-                        merged_into: Some(target.clone()),
-                        related: Some(target.clone()),
-                        ..TicketChange::to_status(ticket, closed, now, days)
-                    })
-                },
-                line,
-                Vec::new(),
-            )
-            .await?;
-        }
-        self.audit(
-            AuditAction::Merge,
-            Some(&gone),
-            format!("merged into {kept}"),
-        )
-        .await?;
-        self.audit(
-            AuditAction::Merge,
-            Some(&kept),
-            format!("{gone} merged into it"),
-        )
-        .await?;
-        Ok(survivor)
+        let now = self.site.clock.now();
+        let days = self.site.settings.deadlines.suspension_max_days;
+        let closed = (duplicate.status != Status::Closed).then_some(Status::Closed);
+        let on_duplicate = TicketUpdate {
+            number: gone.clone(),
+            expected_version: duplicate.version,
+            change: TicketChange {
+                merged_into: Some(kept.clone()),
+                related: Some(kept.clone()),
+                ..TicketChange::to_status(duplicate, closed, now, days)
+            },
+            message: Some(self.line(format!(
+                "Unido al ticket {kept} por {name}: la conversación sigue allí."
+            ))?),
+            mails: Vec::new(),
+        };
+        Ok((on_survivor, on_duplicate))
     }
 
     fn line(&self, text: String) -> Result<Message, AppError> {

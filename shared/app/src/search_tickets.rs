@@ -75,7 +75,8 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
             found.truncate(SHOWN);
             return Ok((SearchedBy::Requester, found));
         }
-        let keys = query_keys(text);
+        // The agency's own keys: a ticket it holds, or keeps a referral to.
+        let keys = query_keys(&self.agent.agency, text);
         if keys.is_empty() {
             return Err(AppError::invalid(FieldError::new(
                 "q",

@@ -282,6 +282,14 @@ pub trait TicketStore: Send + Sync {
         update: TicketUpdate,
     ) -> impl Future<Output = Result<Ticket, StoreError>> + Send;
 
+    /// Two updates of two tickets, both or neither, each conditional on its version
+    /// (`VersionConflict` when either moved): changes that only hold together (a merge).
+    fn update_pair(
+        &self,
+        first: TicketUpdate,
+        second: TicketUpdate,
+    ) -> impl Future<Output = Result<(Ticket, Ticket), StoreError>> + Send;
+
     /// Adds an event (a system message, with its mail ids) to the thread without changing
     /// the ticket: its version and last activity stay, so that what automatic mail records
     /// never makes an agent's write conflict, nor moves the ticket up its queue.

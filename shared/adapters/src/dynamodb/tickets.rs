@@ -5,6 +5,9 @@ use ventanilla_domain::Choice;
 
 /// How many of a word's tickets one search reads (one query page of small items).
 const SEARCH_READ: i32 = 500;
+/// At most this many tickets of a rare word are looked up in a common word's items (one
+/// `GetItem` each) in one search.
+const SEARCH_CHECKS: usize = 100;
 
 impl DynamoStore {
     pub(super) async fn query_tickets(
@@ -212,6 +215,18 @@ impl TicketStore for DynamoStore {
         until_won(retries, || self.try_update(&update)).await
     }
 
+    async fn update_pair(
+        &self,
+        first: TicketUpdate,
+        second: TicketUpdate,
+    ) -> Result<(Ticket, Ticket), StoreError> {
+        let retries = Retries {
+            gave_up: "the pair of updates kept conflicting with other transactions",
+            ..CONFLICTED
+        };
+        until_won(retries, || self.try_update_pair(&first, &second)).await
+    }
+
     async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
         let retries = Retries {
             gave_up: "the event kept conflicting with other transactions",
@@ -357,9 +372,8 @@ impl TicketStore for DynamoStore {
     }
 
     async fn search(&self, keys: &[String], limit: usize) -> Result<Vec<TicketNumber>, StoreError> {
-        // Each word's tickets, the highest numbers first; those in every list, in order. A
-        // word on more tickets than one read brings is narrowed by the other words.
-        let mut found: Option<Vec<String>> = None;
+        // Each word's tickets, the highest numbers first, at most SEARCH_READ of them.
+        let mut lists: Vec<(&String, Vec<String>, bool)> = Vec::with_capacity(keys.len());
         for word in keys {
             let output = self
                 .client
@@ -373,6 +387,7 @@ impl TicketStore for DynamoStore {
                 .send()
                 .await
                 .map_err(unavailable)?;
+            let whole = output.last_evaluated_key.is_none();
             let numbers: Vec<String> = output
                 .items
                 .unwrap_or_default()
@@ -382,17 +397,36 @@ impl TicketStore for DynamoStore {
                     _ => None,
                 })
                 .collect();
-            found = Some(match found {
-                None => numbers,
-                Some(so_far) => so_far.into_iter().filter(|n| numbers.contains(n)).collect(),
-            });
+            lists.push((word, numbers, whole));
         }
-        Ok(found
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| TicketNumber::parse(n).ok())
-            .take(limit)
-            .collect())
+        // Led by the shortest list read whole (a rare word): a ticket of it that a common
+        // word's first numbers do not reach is asked for directly, within a budget. Without
+        // one, the lists as read.
+        lists.sort_by_key(|(_, numbers, whole)| (!whole, numbers.len()));
+        let Some(((_, lead, _), rest)) = lists.split_first() else {
+            return Ok(Vec::new());
+        };
+        let mut budget = SEARCH_CHECKS;
+        let mut found = Vec::new();
+        'candidates: for number in lead {
+            if found.len() >= limit {
+                break;
+            }
+            for (word, numbers, whole) in rest {
+                if numbers.contains(number) {
+                    continue;
+                }
+                if *whole || budget == 0 {
+                    continue 'candidates;
+                }
+                budget -= 1;
+                if self.get(key(word_pk(word), number)).await?.is_none() {
+                    continue 'candidates;
+                }
+            }
+            found.extend(TicketNumber::parse(number).ok());
+        }
+        Ok(found)
     }
 
     async fn requester_tickets(&self, email: &Email) -> Result<Vec<Ticket>, StoreError> {

@@ -84,6 +84,41 @@ impl DynamoStore {
         }
     }
 
+    /// After a change of the agencies that find a ticket (a transfer, a referral kept), its
+    /// words for them (`rules::search::moved_keys`), from its whole thread; like any word,
+    /// one that could not be written is logged and missing from that agency's search.
+    pub(super) async fn move_words(&self, before: &Ticket, after: &Ticket) {
+        if !search::searched_by_changed(before, after) {
+            return;
+        }
+        let number = &after.number;
+        let thread = match self.thread(number).await {
+            Ok((_, thread)) => thread,
+            Err(error) => {
+                tracing::error!(%error, ticket = %number, "a moved ticket's words not moved");
+                return;
+            }
+        };
+        let (added, removed) = search::moved_keys(before, after, &thread);
+        let deletes = removed.iter().filter_map(|word| {
+            let delete = DeleteRequest::builder()
+                .set_key(Some(key(word_pk(word), number.as_str())))
+                .build()
+                .ok()?;
+            Some(WriteRequest::builder().delete_request(delete).build())
+        });
+        let puts = added.iter().filter_map(|word| {
+            let mut item = key(word_pk(word), number.as_str());
+            item.insert("ticket".into(), s(number.as_str()));
+            let put = PutRequest::builder().set_item(Some(item)).build().ok()?;
+            Some(WriteRequest::builder().put_request(put).build())
+        });
+        let missed = self.batch_write(deletes.chain(puts).collect()).await;
+        if missed > 0 {
+            tracing::error!(ticket = %number, missed, "a moved ticket's words not all moved");
+        }
+    }
+
     /// Writes `requests` 25 to a request, sending again what DynamoDB leaves unprocessed
     /// (throttled) a little later; how many could not be written.
     async fn batch_write(&self, requests: Vec<WriteRequest>) -> usize {
@@ -266,10 +301,12 @@ impl DynamoStore {
         }
     }
 
-    pub(super) async fn try_update(
+    /// An update's ticket as read and as it will be, and its transaction's items: the
+    /// ticket at its expected version first, then its message's and mails'.
+    async fn update_items(
         &self,
         update: &TicketUpdate,
-    ) -> Result<Option<Ticket>, StoreError> {
+    ) -> Result<(Ticket, Ticket, Vec<TransactWriteItem>), StoreError> {
         let current = self.ticket(&update.number).await?;
         if current.version != update.expected_version {
             return Err(StoreError::VersionConflict);
@@ -288,14 +325,53 @@ impl DynamoStore {
                 mail_queue::queued_mail_item(&queued)?,
             )?);
         }
+        Ok((current, next, items))
+    }
+
+    /// What follows an update's transaction: its words (`rules::search`).
+    async fn after_update(&self, update: &TicketUpdate, current: &Ticket, next: &Ticket) {
+        self.move_words(current, next).await;
+        if let Some(message) = &update.message {
+            self.write_words(next, message, false).await;
+        }
+    }
+
+    pub(super) async fn try_update(
+        &self,
+        update: &TicketUpdate,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let (current, next, items) = self.update_items(update).await?;
         match self.transact(items).await? {
             Ok(()) => {
-                if let Some(message) = &update.message {
-                    self.write_words(&next, message, false).await;
-                }
+                self.after_update(update, &current, &next).await;
                 Ok(Some(next))
             }
             Err(cancelled) if cancelled.failed(0) => Err(StoreError::VersionConflict),
+            Err(cancelled) if cancelled.any_failed(1..) => Err(StoreError::AlreadyExists),
+            Err(cancelled) if cancelled.conflicted() => Ok(None),
+            Err(cancelled) => Err(cancelled.unexpected()),
+        }
+    }
+
+    /// One go at two updates in one transaction (`TicketStore::update_pair`).
+    pub(super) async fn try_update_pair(
+        &self,
+        first: &TicketUpdate,
+        second: &TicketUpdate,
+    ) -> Result<Option<(Ticket, Ticket)>, StoreError> {
+        let (first_was, first_next, mut items) = self.update_items(first).await?;
+        let (second_was, second_next, second_items) = self.update_items(second).await?;
+        let second_at = items.len();
+        items.extend(second_items);
+        match self.transact(items).await? {
+            Ok(()) => {
+                self.after_update(first, &first_was, &first_next).await;
+                self.after_update(second, &second_was, &second_next).await;
+                Ok(Some((first_next, second_next)))
+            }
+            Err(cancelled) if cancelled.failed(0) || cancelled.failed(second_at) => {
+                Err(StoreError::VersionConflict)
+            }
             Err(cancelled) if cancelled.any_failed(1..) => Err(StoreError::AlreadyExists),
             Err(cancelled) if cancelled.conflicted() => Ok(None),
             Err(cancelled) => Err(cancelled.unexpected()),

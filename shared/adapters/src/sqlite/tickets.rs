@@ -88,24 +88,16 @@ impl TicketStore for SqliteStore {
     }
 
     async fn update(&self, update: TicketUpdate) -> Result<Ticket, StoreError> {
-        self.transaction(move |tx| {
-            let current = load_ticket(tx, update.number.as_str())?;
-            if current.version != update.expected_version {
-                return Err(StoreError::VersionConflict);
-            }
-            let next = update.change.apply(&current, update.message.as_ref());
-            write_ticket(tx, &next, false)?;
-            if let Some(message) = &update.message {
-                write_message(tx, &next.number, message)?;
-                let keys = search::message_keys(&next, message, false);
-                write_search_words(tx, &next.number, &keys)?;
-            }
-            for mail in update.mails {
-                mail_queue::insert(tx, &mail.queued(next.number.clone(), next.agency.clone()))?;
-            }
-            Ok(next)
-        })
-        .await
+        self.transaction(move |tx| write_update(tx, update)).await
+    }
+
+    async fn update_pair(
+        &self,
+        first: TicketUpdate,
+        second: TicketUpdate,
+    ) -> Result<(Ticket, Ticket), StoreError> {
+        self.transaction(move |tx| Ok((write_update(tx, first)?, write_update(tx, second)?)))
+            .await
     }
 
     async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {
@@ -327,4 +319,25 @@ impl TicketStore for SqliteStore {
         })
         .await
     }
+}
+
+/// One update inside the caller's transaction: the ticket at its expected version, its
+/// message and words, its mails.
+fn write_update(tx: &Connection, update: TicketUpdate) -> Result<Ticket, StoreError> {
+    let current = load_ticket(tx, update.number.as_str())?;
+    if current.version != update.expected_version {
+        return Err(StoreError::VersionConflict);
+    }
+    let next = update.change.apply(&current, update.message.as_ref());
+    write_ticket(tx, &next, false)?;
+    move_search_words(tx, &current, &next)?;
+    if let Some(message) = &update.message {
+        write_message(tx, &next.number, message)?;
+        let keys = search::message_keys(&next, message, false);
+        write_search_words(tx, &next.number, &keys)?;
+    }
+    for mail in update.mails {
+        mail_queue::insert(tx, &mail.queued(next.number.clone(), next.agency.clone()))?;
+    }
+    Ok(next)
 }

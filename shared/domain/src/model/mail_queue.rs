@@ -285,6 +285,13 @@ impl QueuedMail {
         }
     }
 
+    /// Whether it is as it was queued: no sender has taken it, nor an admin sent it again.
+    pub fn untouched(&self) -> bool {
+        self.state == MailState::Pending
+            && self.attempts == 1
+            && self.next_try == self.intent.writer_until
+    }
+
     /// A summary of held alerts standing for one more, `alert`; `None` when it already
     /// lists it (a fan-out tried again, a second follow-up on the same ticket).
     pub fn one_more_held(&self, alert: HeldAlert) -> Option<QueuedMail> {

@@ -1,14 +1,16 @@
 //! The words a ticket is found by in the agents' search: those of its subject, its
 //! requester's name and document number, and its messages (the citizen's, the agents'
 //! replies and notes), folded to lower case without accents. Stores keep them as keys made
-//! from each word's hash, never the word, one per ticket and word: a search for several
-//! words is the tickets that have all of them. Pure.
+//! from each word's hash, never the word, one per ticket, word and agency that may see the
+//! ticket (the one holding it, those keeping a referral): an agency's search reads its own
+//! keys, never crowded out by other agencies' tickets. A search for several words is the
+//! tickets that have all of them. Pure.
 
 use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::{Message, MessageKind, Ticket};
+use crate::{AgencyCode, Message, MessageKind, Ticket};
 
 /// At most this many distinct words of one message are indexed (its first ones): what an
 /// agent remembers of a long mail is near its top, and the index stays small.
@@ -140,34 +142,82 @@ pub fn message_words(ticket: &Ticket, message: &Message, first: bool) -> Vec<Str
     all
 }
 
-/// The key a store keeps for `word`: its hash, so that no word (a name, a document number)
-/// is written in a key.
-pub fn word_key(word: &str) -> String {
-    let digest = Sha256::digest(format!("ventanilla-search\n{word}").as_bytes());
+/// The key a store keeps for `word` in `agency`'s search: its hash, so that no word (a
+/// name, a document number) is written in a key.
+pub fn word_key(agency: &AgencyCode, word: &str) -> String {
+    let digest = Sha256::digest(format!("ventanilla-search\n{agency}\n{word}").as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The agencies whose search finds `ticket`: the one holding it, and those keeping a
+/// referral to it.
+pub fn searched_by(ticket: &Ticket) -> Vec<&AgencyCode> {
+    std::iter::once(&ticket.agency)
+        .chain(ticket.referrals.iter())
+        .collect()
+}
+
+fn keys_in<'a>(
+    agencies: &'a [&AgencyCode],
+    words: &'a [String],
+) -> impl Iterator<Item = String> + 'a {
+    agencies
+        .iter()
+        .flat_map(move |agency| words.iter().map(move |word| word_key(agency, word)))
 }
 
 /// The keys of [`message_words`]: what a store writes with the message.
 pub fn message_keys(ticket: &Ticket, message: &Message, first: bool) -> Vec<String> {
-    message_words(ticket, message, first)
-        .iter()
-        .map(|word| word_key(word))
-        .collect()
+    let words = message_words(ticket, message, first);
+    keys_in(&searched_by(ticket), &words).collect()
 }
 
-/// The keys of every word of a ticket and its thread: what erasing it removes.
-pub fn thread_keys(ticket: &Ticket, thread: &[Message]) -> BTreeSet<String> {
+fn thread_words(ticket: &Ticket, thread: &[Message]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
     thread
         .iter()
         .enumerate()
         .flat_map(|(index, message)| message_words(ticket, message, index == 0))
-        .map(|word| word_key(&word))
+        .filter(|word| seen.insert(word.clone()))
         .collect()
 }
 
-/// The keys a search for `text` asks for: a document number's (however it is typed), or its
-/// words, at most [`WORDS_PER_SEARCH`].
-pub fn query_keys(text: &str) -> Vec<String> {
+/// The keys of every word of a ticket and its thread, for every agency that finds it: what
+/// erasing it removes.
+pub fn thread_keys(ticket: &Ticket, thread: &[Message]) -> BTreeSet<String> {
+    let words = thread_words(ticket, thread);
+    keys_in(&searched_by(ticket), &words).collect()
+}
+
+/// What a change of the agencies that find a ticket (a transfer, a referral kept) does to
+/// its keys: those of the agencies that now find it and did not (added), and of those that
+/// no longer do (removed), for its whole thread.
+pub fn moved_keys(
+    before: &Ticket,
+    after: &Ticket,
+    thread: &[Message],
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (was, is) = (searched_by(before), searched_by(after));
+    let gained: Vec<&AgencyCode> = is.iter().filter(|a| !was.contains(a)).copied().collect();
+    let lost: Vec<&AgencyCode> = was.iter().filter(|a| !is.contains(a)).copied().collect();
+    if gained.is_empty() && lost.is_empty() {
+        return (BTreeSet::new(), BTreeSet::new());
+    }
+    let words = thread_words(after, thread);
+    (
+        keys_in(&gained, &words).collect(),
+        keys_in(&lost, &words).collect(),
+    )
+}
+
+/// Whether a change moved the agencies that find the ticket (`moved_keys` has work).
+pub fn searched_by_changed(before: &Ticket, after: &Ticket) -> bool {
+    searched_by(before) != searched_by(after)
+}
+
+/// The keys `agency`'s search for `text` asks for: a document number's (however it is
+/// typed), or its words, at most [`WORDS_PER_SEARCH`].
+pub fn query_keys(agency: &AgencyCode, text: &str) -> Vec<String> {
     let mut all = Vec::new();
     let document = crate::IdDocument::typed_number(text).to_lowercase();
     // One token with a digit (`171430710-3`): a document; `oficio 4455-B` is words.
@@ -178,7 +228,7 @@ pub fn query_keys(text: &str) -> Vec<String> {
         && document.chars().any(|c| c.is_ascii_digit())
     {
         // Its pieces (`171430710`, `3`) are not words of the ticket.
-        return vec![word_key(&document)];
+        return vec![word_key(agency, &document)];
     }
     for word in words(text, WORDS_PER_SEARCH) {
         if !all.contains(&word) {
@@ -186,7 +236,7 @@ pub fn query_keys(text: &str) -> Vec<String> {
         }
     }
     all.truncate(WORDS_PER_SEARCH);
-    all.iter().map(|w| word_key(w)).collect()
+    all.iter().map(|w| word_key(agency, w)).collect()
 }
 
 #[cfg(test)]
@@ -210,15 +260,46 @@ mod tests {
 
     #[test]
     fn a_typed_document_number_is_one_key() {
-        assert_eq!(query_keys("171430710-3"), [word_key("1714307103")]);
-        assert_eq!(
-            query_keys("oficio 4455-B").len(),
-            2,
-            "words, one with digits"
+        let mdt = AgencyCode::parse("MDT").unwrap();
+        let keys = |text| query_keys(&mdt, text);
+        assert_eq!(keys("171430710-3"), [word_key(&mdt, "1714307103")]);
+        assert_eq!(keys("oficio 4455-B").len(), 2, "words, one with digits");
+        assert_eq!(keys("AB123456"), [word_key(&mdt, "ab123456")], "a passport");
+        assert_eq!(keys("Licencia turismo").len(), 2);
+        assert_eq!(keys("uno dos tres cuatro cinco seis siete").len(), 5);
+        assert_ne!(word_key(&mdt, "licencia"), word_key(&mdt, "licencias"));
+        let mintel = AgencyCode::parse("MINTEL").unwrap();
+        assert_ne!(word_key(&mdt, "licencia"), word_key(&mintel, "licencia"));
+    }
+
+    #[test]
+    fn a_transfer_moves_the_keys_to_the_agencies_that_find_the_ticket() {
+        let before = Ticket::example();
+        let message = Message::system_event(
+            crate::MessageId::UNSET,
+            before.created_at,
+            crate::Author::Requester,
+            crate::Body::parse("x").unwrap(),
         );
-        assert_eq!(query_keys("AB123456"), [word_key("ab123456")], "a passport");
-        assert_eq!(query_keys("Licencia turismo").len(), 2);
-        assert_eq!(query_keys("uno dos tres cuatro cinco seis siete").len(), 5);
-        assert_ne!(word_key("licencia"), word_key("licencias"));
+        let thread = [Message {
+            kind: MessageKind::CitizenMessage,
+            body: crate::Body::parse("Licencia de turismo").unwrap(),
+            ..message
+        }];
+        let mdt = before.agency.clone();
+        let mintel = AgencyCode::parse("MINTEL").unwrap();
+        let mut after = before.clone();
+        after.agency = mintel.clone();
+        let (added, removed) = moved_keys(&before, &after, &thread);
+        assert!(added.contains(&word_key(&mintel, "licencia")));
+        assert!(removed.contains(&word_key(&mdt, "licencia")));
+        assert!(!added.iter().any(|k| removed.contains(k)));
+        // Kept as a referral: MDT still finds it.
+        after.referrals.push(mdt.clone());
+        let (added, removed) = moved_keys(&before, &after, &thread);
+        assert!(added.contains(&word_key(&mintel, "turismo")));
+        assert!(removed.is_empty());
+        assert_eq!(thread_keys(&after, &thread).len(), 2 * added.len());
+        assert!(moved_keys(&after, &after, &thread).0.is_empty());
     }
 }
