@@ -126,6 +126,7 @@ where
         };
         let now = site.clock.now();
         let mut told = 0;
+        let mut failed: Option<StoreError> = None;
         for agent in agents
             .iter()
             .filter(|a| a.is_told(event, &ticket, record.intent.actor.as_ref()))
@@ -154,13 +155,21 @@ where
                     Err(error) => Err(error),
                 }
             };
+            // The others are told all the same; the record is tried again for the one that
+            // failed (those told already are not told twice).
             match queued {
                 Ok(()) => told += 1,
-                Err(error) => return error.into(),
+                Err(error) => {
+                    tracing::warn!(%error, agent = %agent.id.as_str(), "an alert not queued; the fan-out is tried again");
+                    failed.get_or_insert(error);
+                }
             }
         }
         tracing::info!(ticket = %ticket.number, event = event.wire(), told, "alert fanned out");
-        Attempt::FannedOut
+        match failed {
+            Some(error) => error.into(),
+            None => Attempt::FannedOut,
+        }
     }
 
     /// Queues `mail` if its agent has alerts left this hour; else holds it for the mail that

@@ -220,6 +220,9 @@ impl TicketStore for DynamoStore {
         first: TicketUpdate,
         second: TicketUpdate,
     ) -> Result<(Ticket, Ticket), StoreError> {
+        if first.number == second.number {
+            return Err(StoreError::unavailable("a pair of updates of one ticket"));
+        }
         let retries = Retries {
             gave_up: "the pair of updates kept conflicting with other transactions",
             ..CONFLICTED

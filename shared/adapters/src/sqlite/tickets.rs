@@ -96,6 +96,9 @@ impl TicketStore for SqliteStore {
         first: TicketUpdate,
         second: TicketUpdate,
     ) -> Result<(Ticket, Ticket), StoreError> {
+        if first.number == second.number {
+            return Err(StoreError::unavailable("a pair of updates of one ticket"));
+        }
         self.transaction(move |tx| Ok((write_update(tx, first)?, write_update(tx, second)?)))
             .await
     }

@@ -15,6 +15,6 @@ pub struct Erasure {
     pub messages: Vec<Message>,
     /// The screenshots, attachments and raw mails the thread referred to.
     pub blobs: Vec<BlobKey>,
-    /// The keys of the words the ticket was searched by (`rules::search::thread_keys`).
+    /// The keys of the words the ticket was searched by (`rules::search::erasure_keys`).
     pub search_keys: Vec<String>,
 }

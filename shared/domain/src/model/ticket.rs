@@ -53,6 +53,10 @@ pub struct Ticket {
     /// add notes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub referrals: Vec<AgencyCode>,
+    /// Agencies that held it before (transferred away), oldest first: what an erasure
+    /// reaches besides those that find it now (`rules::search::erasure_keys`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_before: Vec<AgencyCode>,
     /// Tickets an agent said are related to this one (each lists the other), at most
     /// [`MAX_RELATED`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -121,6 +125,7 @@ impl Ticket {
             linked_to: None,
             channel: Some(Channel::Formulario),
             referrals: Vec::new(),
+            held_before: Vec::new(),
             related: Vec::new(),
             merged_into: None,
             merged: Vec::new(),
@@ -443,6 +448,7 @@ impl TicketDraft {
             linked_to: self.linked_to,
             channel: Some(self.channel),
             referrals: Vec::new(),
+            held_before: Vec::new(),
             related: Vec::new(),
             merged_into: None,
             merged: Vec::new(),
@@ -532,6 +538,9 @@ impl TicketChange {
             next.assignee = assignee.clone();
         }
         if let Some((agency, queue)) = &self.queue {
+            if agency != &next.agency && !next.held_before.contains(&next.agency) {
+                next.held_before.push(next.agency.clone());
+            }
             next.agency = agency.clone();
             next.queue = queue.clone();
             // The agency it went to has full access; a referral for it is moot.

@@ -81,7 +81,7 @@ pub fn erasure(ticket: &Ticket, thread: &[Message], at: Timestamp) -> Erasure {
         ticket: erased,
         messages,
         blobs,
-        search_keys: crate::rules::search::thread_keys(ticket, thread)
+        search_keys: crate::rules::search::erasure_keys(ticket, thread)
             .into_iter()
             .collect(),
     }

@@ -189,6 +189,17 @@ pub fn thread_keys(ticket: &Ticket, thread: &[Message]) -> BTreeSet<String> {
     keys_in(&searched_by(ticket), &words).collect()
 }
 
+/// The keys an erasure deletes: those of every agency that finds the ticket or held it
+/// before, so that a word written late for a former holder (after the transfer moved the
+/// others) goes too.
+pub fn erasure_keys(ticket: &Ticket, thread: &[Message]) -> BTreeSet<String> {
+    let words = thread_words(ticket, thread);
+    let finding = searched_by(ticket);
+    let before = ticket.held_before.iter().filter(|a| !finding.contains(a));
+    let agencies: Vec<&AgencyCode> = finding.iter().copied().chain(before).collect();
+    keys_in(&agencies, &words).collect()
+}
+
 /// What a change of the agencies that find a ticket (a transfer, a referral kept) does to
 /// its keys: those of the agencies that now find it and did not (added), and of those that
 /// no longer do (removed), for its whole thread.
@@ -301,5 +312,12 @@ mod tests {
         assert!(removed.is_empty());
         assert_eq!(thread_keys(&after, &thread).len(), 2 * added.len());
         assert!(moved_keys(&after, &after, &thread).0.is_empty());
+        // An erasure reaches a former holder too (a late word of theirs).
+        let mut gone = after.clone();
+        gone.held_before.push(AgencyCode::parse("MINEDUC").unwrap());
+        let erased = erasure_keys(&gone, &thread);
+        let mineduc = AgencyCode::parse("MINEDUC").unwrap();
+        assert!(erased.contains(&word_key(&mineduc, "licencia")));
+        assert!(erased.is_superset(&thread_keys(&gone, &thread)));
     }
 }
