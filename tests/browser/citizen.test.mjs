@@ -137,6 +137,77 @@ test('screenshots past the limits are stopped in the browser, before a gateway w
   await context.close();
 });
 
+test('the chosen screenshots are listed with their sizes, and a slow form is sent once however often it is pressed', async () => {
+  const context = await browser.newContext({ locale: 'es-EC', bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/`);
+  const email = 'paciente@example.com';
+  await fillTicketForm(page, email);
+  const large = Buffer.concat([PNG, Buffer.alloc(1_500_000)]);
+  await page.setInputFiles('#screenshots', [
+    { name: 'captura.png', mimeType: 'image/png', buffer: PNG },
+    { name: 'grande.png', mimeType: 'image/png', buffer: large },
+  ]);
+  const items = page.locator('#screenshots-preview li');
+  assert.equal(await items.count(), 2);
+  assert.match(await items.nth(0).textContent(), /^captura\.png \(\d+ B\)$/);
+  assert.match(await items.nth(1).textContent(), /^grande\.png \(1,4 MB\)$/, 'Spanish decimals');
+  assert.equal(await items.nth(1).locator('img').count(), 1, 'a thumbnail');
+  assert.deepEqual(await seriousViolations(page), [], 'the form with previews');
+  // A slow network: the answer takes two seconds; the citizen presses three times.
+  let posts = 0;
+  await page.route(/\/api\/v1\/tickets\?/, async (route) => {
+    posts += 1;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await route.continue().catch(() => {});
+  });
+  const sent = page.waitForURL('**/api/v1/tickets**');
+  // Three presses of the mouse, a moment apart, before any answer.
+  await page.locator('button[type=submit]').scrollIntoViewIfNeeded();
+  const box = await page.locator('button[type=submit]').boundingBox();
+  for (let press = 0; press < 3; press += 1) {
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  await sent;
+  assert.match((await page.textContent('#ticket-number')).trim(), /^MDT-TEC-\d{4}-\d{5}$/);
+  assert.equal(posts, 1, 'one request');
+  await context.close();
+});
+
+test('a field says what the server would as soon as the citizen leaves it', async () => {
+  const context = await browser.newContext({ locale: 'es-EC', bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/`);
+  await page.selectOption('#id_type', 'cedula');
+  // A cédula whose check digit is wrong (…065 is right).
+  await page.fill('#id_number', '1710034066');
+  await page.locator('#id_number').blur();
+  await page.waitForSelector('#id_number-error');
+  const said = await page.textContent('#id_number-error');
+  assert.ok(said.length > 0);
+  assert.equal(await page.getAttribute('#id_number', 'aria-invalid'), 'true');
+  assert.match(await page.getAttribute('#id_number', 'aria-describedby'), /id_number-error/);
+  // What the server says of the same value when the form is sent.
+  const checked = await page.request.post(`${baseUrl}/api/v1/tickets/check?lang=es`, {
+    data: { id_type: 'cedula', id_number: '1710034066' },
+  });
+  const answer = await checked.json();
+  assert.equal(answer.errors.find((e) => e.field === 'id_number').detail, said);
+  // Fields not yet left are not marked.
+  assert.equal(await page.locator('#email-error').count(), 0);
+  await page.fill('#email', 'sin-arroba');
+  await page.locator('#email').blur();
+  await page.waitForSelector('#email-error');
+  // Corrected: the marks go.
+  await page.fill('#id_number', '1710034065');
+  await page.locator('#id_number').blur();
+  await page.waitForSelector('#id_number-error', { state: 'detached' });
+  assert.equal(await page.getAttribute('#id_number', 'aria-invalid'), null);
+  assert.deepEqual(await seriousViolations(page), [], 'a field marked while typing');
+  await context.close();
+});
+
 test('a wrong field comes back marked, with what was typed kept', async () => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();

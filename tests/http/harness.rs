@@ -206,6 +206,12 @@ impl Event {
         event
     }
 
+    /// The same request with `body` as it is (a broken one, say).
+    pub fn with_body(mut self, body: &str) -> Self {
+        self.body = body.as_bytes().to_vec();
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.retain(|(n, _)| n != name);
         self.headers.push((name.into(), value.into()));

@@ -60,6 +60,50 @@ async fn the_form_is_spanish_by_default_and_english_on_request() {
     assert!(negotiated.text().contains("<html lang=\"en\">"));
 }
 
+/// The nationality choices as the page lists them: (code, name), in order.
+fn nationalities(page: &str) -> Vec<(String, String)> {
+    let select = page
+        .split("<select id=\"nationality\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</select>").next())
+        .expect("the nationality list");
+    select
+        .split("<option value=\"")
+        .skip(1)
+        .filter_map(|option| {
+            let (code, rest) = option.split_once('"')?;
+            let name = rest.split_once('>')?.1.split("</option>").next()?;
+            (!code.is_empty()).then(|| (code.to_owned(), name.to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn countries_are_named_and_sorted_in_the_readers_language_ecuador_first() {
+    let h = Harness::new();
+    let spanish = nationalities(&h.send(Event::get("/")).await.text());
+    let english = nationalities(&h.send(Event::get("/?lang=en")).await.text());
+    assert!(spanish.len() >= 249, "{}", spanish.len());
+    assert_eq!(spanish.len(), english.len());
+    assert_eq!(spanish[0], ("EC".into(), "Ecuador".into()));
+    assert_eq!(english[0], ("EC".into(), "Ecuador".into()));
+    let at = |list: &[(String, String)], name: &str| {
+        list.iter()
+            .position(|(_, n)| n == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert!(at(&spanish, "Alemania") < at(&spanish, "Bélgica"));
+    // The Spanish way: accents ignored (by bytes "Bélgica" would follow "Belice").
+    assert!(at(&spanish, "Bélgica") < at(&spanish, "Belice"));
+    assert!(
+        !spanish
+            .iter()
+            .any(|(_, n)| n == "Germany" || n == "United States")
+    );
+    assert!(at(&english, "Germany") < at(&english, "Peru"));
+    assert!(!english.iter().any(|(_, n)| n == "Alemania"));
+}
+
 #[tokio::test]
 async fn pages_carry_a_strict_content_security_policy() {
     let h = Harness::new();
@@ -287,6 +331,67 @@ async fn bad_fields_are_named_in_problem_json() {
     assert_eq!(english.header("content-language"), Some("en"));
     assert_eq!(english.json()["title"], "Some fields are not valid");
     assert!(h.outbox().is_empty());
+}
+
+/// The form's check says of each field what an opening would, in the page's language, and
+/// stores nothing; a body that is not JSON or is too large is refused.
+#[tokio::test]
+async fn the_field_check_says_what_an_opening_would_and_opens_nothing() {
+    let h = Harness::new();
+    let mut request = ticket_json("no-es-un-correo");
+    request["id_number"] = "1710034066".into();
+    let checked = h
+        .send(Event::post_json("/api/v1/tickets/check", &request))
+        .await;
+    assert_eq!(checked.status, 200);
+    let errors = checked.json()["errors"].clone();
+    let fields: Vec<&str> = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["id_number", "email"]);
+    let opened = h.send(Event::post_json("/api/v1/tickets", &request)).await;
+    let problem = opened.json();
+    for error in problem["errors"].as_array().unwrap() {
+        let said = errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == error["field"])
+            .unwrap();
+        assert_eq!(said["detail"], error["detail"], "the same words");
+    }
+    let english = h
+        .send(Event::post_json("/api/v1/tickets/check?lang=en", &request))
+        .await;
+    assert_ne!(english.json()["errors"][0]["detail"], errors[0]["detail"]);
+    let fine = h
+        .send(Event::post_json(
+            "/api/v1/tickets/check",
+            &ticket_json("bien@example.com"),
+        ))
+        .await;
+    assert_eq!(fine.json()["errors"], json!([]));
+    // Absent fields are empty; a number is not a field's text.
+    let sparse = h
+        .send(Event::post_json(
+            "/api/v1/tickets/check",
+            &json!({"id_type": "cedula", "id_number": 1710034065_u64}),
+        ))
+        .await;
+    assert_eq!(sparse.status, 200);
+    let huge = json!({ "description": "x".repeat(100_000) });
+    let refused = h
+        .send(Event::post_json("/api/v1/tickets/check", &huge))
+        .await;
+    assert_eq!(refused.status, 413);
+    let broken = h
+        .send(Event::post_json("/api/v1/tickets/check", &json!({})).with_body("{no"))
+        .await;
+    assert_eq!(broken.status, 400);
+    assert!(h.outbox().is_empty(), "nothing opened");
 }
 
 /// A line break in a one-line field is how a header would be smuggled into the

@@ -25,11 +25,10 @@ pub fn field_views(
         .iter()
         .map(|a| (a.code.to_string(), a.name.clone()))
         .collect();
-    let mut countries: Vec<(&str, &str)> = Nationality::all()
-        .map(|n| (n.as_str(), n.name_en()))
+    // Ecuador first (most citizens are Ecuadorian), then as a reader of `lang` sorts them.
+    let countries: Vec<(&str, &str)> = Nationality::in_form_order(lang)
+        .map(|n| (n.as_str(), n.name(lang)))
         .collect();
-    // Ecuador first: most citizens are Ecuadorian; the rest in alphabetical order.
-    countries.sort_by_key(|(code, name)| (*code != "EC", *name));
     let mut views = vec![
         FieldView::new("agency", t.agency, FieldKind::Select, &fields.agency).options(
             SelectOption::list(

@@ -24,7 +24,7 @@ use ventanilla_web::request::wants_json;
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
 
-use ventanilla_app::ticket_fields::TicketFields;
+use ventanilla_app::ticket_fields::{Address, TicketFields};
 
 use crate::form;
 use crate::submission::{Submission, Unreadable};
@@ -46,11 +46,68 @@ where
     let routes = Router::new()
         .route("/", get(form_page::<S, B, M>))
         .route("/api/v1/tickets", post(create::<S, B, M>))
+        .route(
+            "/api/v1/tickets/check",
+            post(check::<S, B, M>).layer(DefaultBodyLimit::max(MAX_CHECK_BYTES)),
+        )
         .route("/api/v1/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(desk)
         .merge(ventanilla_web::static_routes());
     ventanilla_web::finish_router(routes)
+}
+
+/// The largest field check read: the text fields, never files.
+const MAX_CHECK_BYTES: usize = 64 * 1024;
+
+/// One field's problem, as the form shows it.
+#[derive(Debug, Serialize)]
+struct FieldProblemView {
+    field: &'static str,
+    detail: String,
+}
+
+/// `POST /api/v1/tickets/check`: the form's values (JSON, strings; absent ones as empty)
+/// checked by the very rules an opening applies, nothing stored: every field's problem in
+/// the request's language. The form's script asks it as the citizen leaves a field, so that
+/// what it says there is what the server would say.
+async fn check<S: AgencyDirectory, B, M>(
+    State(desk): State<Arc<Desk<S, B, M>>>,
+    RequestLang(lang): RequestLang,
+    body: Result<
+        axum::Json<serde_json::Map<String, serde_json::Value>>,
+        axum::extract::rejection::JsonRejection,
+    >,
+) -> Response {
+    let values = match body {
+        Ok(axum::Json(values)) => values,
+        Err(rejection) => return Problem::from_json_rejection(&rejection, lang).into_response(),
+    };
+    let site = match desk.site.current(&desk.store).await {
+        Ok(site) => site,
+        Err(error) => {
+            tracing::error!(%error, "agencies unreadable");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
+    let mut fields = TicketFields::default();
+    for (name, value) in values {
+        if let serde_json::Value::String(text) = value {
+            fields.set(&name, text);
+        }
+    }
+    let problems: Vec<FieldProblemView> =
+        match ventanilla_app::ticket_fields::parse(&fields, &site.settings, Address::Required) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors
+                .iter()
+                .map(|e| FieldProblemView {
+                    field: e.field,
+                    detail: e.message(lang),
+                })
+                .collect(),
+        };
+    axum::Json(serde_json::json!({ "errors": problems })).into_response()
 }
 
 async fn openapi() -> Response {

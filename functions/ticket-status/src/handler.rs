@@ -204,9 +204,7 @@ where
 {
     let Json(request) = match request {
         Ok(request) => request,
-        Err(rejection) => {
-            return Problem::bad_request(lang, rejection.body_text()).into_response();
-        }
+        Err(rejection) => return Problem::from_json_rejection(&rejection, lang).into_response(),
     };
     let (number, follower) = match parse_lookup(&request) {
         Ok(parsed) => parsed,

@@ -132,6 +132,18 @@ impl Problem {
         .with_detail(detail)
     }
 
+    /// A JSON body a route could not read: too large (413), or not JSON of its shape (400).
+    pub fn from_json_rejection(
+        rejection: &axum::extract::rejection::JsonRejection,
+        lang: Lang,
+    ) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::payload_too_large(lang)
+        } else {
+            Problem::bad_request(lang, rejection.body_text())
+        }
+    }
+
     /// 503: a store or provider is down. The request can be repeated (with the same
     /// idempotency key, nothing is created twice).
     pub fn unavailable(lang: Lang) -> Self {

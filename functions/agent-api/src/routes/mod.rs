@@ -27,7 +27,7 @@ pub(crate) type QueryParams<T> = Result<Query<T>, QueryRejection>;
 
 /// A body that is not the JSON the route reads.
 pub(crate) fn bad_json(lang: Lang) -> impl Fn(JsonRejection) -> Problem {
-    move |rejection| Problem::bad_request(lang, rejection.body_text())
+    move |rejection| Problem::from_json_rejection(&rejection, lang)
 }
 
 /// A query string the route cannot read.

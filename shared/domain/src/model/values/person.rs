@@ -3,7 +3,7 @@
 
 use crate::model::field::choice;
 use crate::model::field::clean_text;
-use crate::{FieldError, FieldProblem};
+use crate::{FieldError, FieldProblem, Lang};
 
 /// A person's full name as they write it: any script, 2 to 120 characters, at least one
 /// letter, on one line.
@@ -28,6 +28,10 @@ impl PersonName {
 }
 super::text_serde!(PersonName, "full_name");
 
+mod countries {
+    include!(concat!(env!("OUT_DIR"), "/countries.rs"));
+}
+
 /// A nationality as an ISO 3166-1 alpha-2 code, e.g. `EC`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Nationality(isocountry::CountryCode);
@@ -50,14 +54,34 @@ impl Nationality {
         self.0.alpha2()
     }
 
-    /// Every ISO 3166-1 country, for a form's choices.
-    pub fn all() -> impl Iterator<Item = Nationality> {
-        isocountry::CountryCode::iter().map(|code| Nationality(*code))
+    /// Every ISO 3166-1 country in a form's order for `lang`: Ecuador first, then as a
+    /// reader of that language sorts them (Spanish: accents ignored, Ñ after N).
+    pub fn in_form_order(lang: Lang) -> impl Iterator<Item = Nationality> {
+        let order = match lang {
+            Lang::Es => countries::SPANISH_ORDER,
+            Lang::En => countries::ENGLISH_ORDER,
+        };
+        order.iter().filter_map(|&index| {
+            let (code, _, _) = countries::COUNTRY_NAMES[usize::from(index)];
+            isocountry::CountryCode::for_alpha2(code)
+                .ok()
+                .map(Nationality)
+        })
     }
 
-    /// The country's English short name, e.g. "Ecuador".
-    pub fn name_en(&self) -> &'static str {
-        self.0.name()
+    /// The country's name in `lang` (CLDR's), e.g. "Alemania", "Germany".
+    pub fn name(&self, lang: Lang) -> &'static str {
+        let code = self.as_str();
+        match countries::COUNTRY_NAMES.binary_search_by(|(c, _, _)| (*c).cmp(code)) {
+            Ok(found) => {
+                let (_, es, en) = countries::COUNTRY_NAMES[found];
+                match lang {
+                    Lang::Es => es,
+                    Lang::En => en,
+                }
+            }
+            Err(_) => self.0.name(),
+        }
     }
 }
 super::text_serde!(Nationality, "nationality");
@@ -120,7 +144,34 @@ mod tests {
     #[test]
     fn nationalities_are_iso_codes() {
         assert_eq!(Nationality::parse("ec").unwrap().as_str(), "EC");
-        assert_eq!(Nationality::parse("EC").unwrap().name_en(), "Ecuador");
+        assert_eq!(Nationality::parse("EC").unwrap().name(Lang::En), "Ecuador");
+    }
+
+    #[test]
+    fn nationalities_read_and_sort_as_each_language_does() {
+        let name = |code, lang| Nationality::parse(code).unwrap().name(lang);
+        assert_eq!(name("DE", Lang::Es), "Alemania");
+        assert_eq!(name("DE", Lang::En), "Germany");
+        assert_eq!(name("US", Lang::Es), "Estados Unidos");
+        let spanish: Vec<&str> = Nationality::in_form_order(Lang::Es)
+            .map(|n| n.name(Lang::Es))
+            .collect();
+        assert_eq!(spanish.len(), Nationality::in_form_order(Lang::En).count());
+        assert!(spanish.len() >= 249, "every ISO 3166-1 country");
+        assert_eq!(spanish[0], "Ecuador", "Ecuador first");
+        let at = |name: &str| spanish.iter().position(|n| *n == name).unwrap();
+        // Accents do not count: Bélgica before Belice (by bytes "é" sorts after "i").
+        assert!(at("Bélgica") < at("Belice"), "{spanish:?}");
+        assert!(at("Perú") < at("Polonia"));
+        assert!(at("Alemania") < at("Zambia"));
+        let english: Vec<&str> = Nationality::in_form_order(Lang::En)
+            .map(|n| n.name(Lang::En))
+            .collect();
+        assert_eq!(english[0], "Ecuador");
+        assert!(
+            english.iter().position(|n| *n == "Germany")
+                < english.iter().position(|n| *n == "Peru")
+        );
         assert_eq!(
             Nationality::parse("XX").unwrap_err().problem,
             FieldProblem::UnknownValue
