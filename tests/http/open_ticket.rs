@@ -382,7 +382,9 @@ async fn the_field_check_says_what_an_opening_would_and_opens_nothing() {
         ))
         .await;
     assert_eq!(sparse.status, 200);
-    let huge = json!({ "description": "x".repeat(100_000) });
+    let sparse_fields = sparse.json()["errors"].to_string();
+    assert!(sparse_fields.contains("\"id_number\""), "{sparse_fields}");
+    let huge = json!({ "description": "x".repeat(300_000) });
     let refused = h
         .send(Event::post_json("/api/v1/tickets/check", &huge))
         .await;

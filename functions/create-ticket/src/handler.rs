@@ -57,8 +57,9 @@ where
     ventanilla_web::finish_router(routes)
 }
 
-/// The largest field check read: the text fields, never files.
-const MAX_CHECK_BYTES: usize = 64 * 1024;
+/// The largest field check read: the text fields, never files (the room an opening gives
+/// them: a 50,000-character description of accented text).
+const MAX_CHECK_BYTES: usize = 256 * 1024;
 
 /// One field's problem, as the form shows it.
 #[derive(Debug, Serialize)]

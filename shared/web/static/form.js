@@ -70,7 +70,6 @@
         thumbnails.push(url);
         picture.src = url;
         picture.alt = '';
-        picture.width = 64;
         item.appendChild(picture);
       }
       var text = document.createElement('span');
@@ -106,6 +105,14 @@
       button.setAttribute('aria-busy', 'true');
       if (button.dataset.sending) button.textContent = button.dataset.sending;
     }, 0);
+  });
+  // Back on the form (the browser's back button, a stopped upload): it can be sent again.
+  var label = button.textContent;
+  window.addEventListener('pageshow', function () {
+    sending = false;
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    button.textContent = label;
   });
 })();
 
