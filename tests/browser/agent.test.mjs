@@ -278,6 +278,10 @@ test('a caller without e-mail is registered, gets a printed receipt, and follows
   await status.fill('#id_number', '1714307103');
   await Promise.all([status.waitForLoadState('load'), status.click('button[type=submit]')]);
   assert.equal((await status.textContent('#ticket-number')).trim(), number);
+  // Without an address they answer on the page, under a link bound to their cédula.
+  await status.fill('#text', 'Ya tengo el número de trámite anterior: 2024-118.');
+  await Promise.all([status.waitForSelector('#answer-notice'), status.click('#answer-form button[type=submit]')]);
+  assert.match(await status.textContent('ol.thread'), /2024-118/);
   // The same number with someone else's cédula finds nothing.
   await status.goto(`${local.baseUrl}/estado`);
   await status.fill('#number', number);

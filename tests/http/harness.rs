@@ -97,6 +97,13 @@ impl Harness {
         }
     }
 
+    /// The page a 303 sends the browser to, as the browser asks for it.
+    pub async fn follow(&self, answer: &Answer) -> Answer {
+        assert_eq!(answer.status, 303, "{}", answer.text());
+        let location = answer.header("location").expect("a redirect names where");
+        self.send(Event::get(location)).await
+    }
+
     /// The mails sent so far, parsed, oldest first.
     pub fn outbox(&self) -> Vec<Vec<u8>> {
         let dir = self.dir.path().join("outbox");
@@ -168,10 +175,20 @@ impl Event {
         event
     }
 
-    /// A browser's multipart form post: text fields, then files.
+    /// A browser's multipart form post: text fields, then files (as screenshots).
     pub fn post_multipart(
         path_and_query: &str,
         fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+    ) -> Self {
+        Self::post_files(path_and_query, fields, "screenshots", files)
+    }
+
+    /// A browser's multipart form post: text fields, then files under `file_field`.
+    pub fn post_files(
+        path_and_query: &str,
+        fields: &[(&str, &str)],
+        file_field: &str,
         files: &[(&str, &[u8])],
     ) -> Self {
         let boundary = "----ventanillaBoundary7MA4YWxkTrZu0gW";
@@ -185,7 +202,7 @@ impl Event {
         for (file_name, bytes) in files {
             body.extend_from_slice(
                 format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"screenshots\"; filename=\"{file_name}\"\r\nContent-Type: image/png\r\n\r\n"
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{file_name}\"\r\nContent-Type: image/png\r\n\r\n"
                 )
                 .as_bytes(),
             );

@@ -4,6 +4,9 @@
 // Test code: a panic with its message is how a failure is reported.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod answer;
 mod harness;
+mod languages;
+mod my_tickets;
 mod open_ticket;
 mod status;

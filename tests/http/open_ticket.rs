@@ -229,8 +229,16 @@ async fn the_form_with_a_screenshot_opens_a_ticket_and_shows_its_number() {
             &[("pantalla.png", PNG)],
         ))
         .await;
-    assert_eq!(answer.status, 201, "{}", answer.text());
-    let page = answer.text();
+    // Sent on to the confirmation's own address (reloading it sends nothing again).
+    let location = answer.header("location").unwrap_or_default().to_owned();
+    assert!(
+        location.starts_with("/estado/MDT-QUE-2025-00001.")
+            && location.contains("/recibido?lang=es"),
+        "{location}"
+    );
+    let confirmation = h.follow(&answer).await;
+    assert_eq!(confirmation.status, 200, "{}", confirmation.text());
+    let page = confirmation.text();
     assert!(page.contains("<strong id=\"ticket-number\">MDT-QUE-2025-00001</strong>"));
     assert!(page.contains("href=\"https://ventanilla.example.gob.ec/estado/MDT-QUE-2025-00001."));
 
@@ -267,8 +275,8 @@ async fn the_form_with_a_screenshot_opens_a_ticket_and_shows_its_number() {
             &[("pantalla.png", PNG)],
         ))
         .await;
-    assert_eq!(again.status, 201);
-    assert!(again.text().contains("MDT-QUE-2025-00001"));
+    assert_eq!(again.status, 303);
+    assert!(h.follow(&again).await.text().contains("MDT-QUE-2025-00001"));
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(h.outbox().len(), 1, "one acknowledgement only");
 }
@@ -641,10 +649,35 @@ async fn the_openapi_document_describes_every_route() {
     ] {
         assert!(paths.contains_key(path), "{path} undocumented");
     }
+    // Every route API Gateway has is documented, with its method, and every documented
+    // path has a route: a new page cannot be served locally and missing in production.
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let routes: Vec<(String, String)> = template
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("RouteKey: "))
+        .filter_map(|key| key.split_once(' '))
+        .map(|(method, path)| (method.to_lowercase(), path.to_owned()))
+        .collect();
+    for (method, path) in &routes {
+        if path.contains("{proxy+}") {
+            continue;
+        }
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} has a route but is undocumented"
+        );
+    }
+    for path in paths.keys().filter(|p| !p.starts_with("/api/v1/agent/")) {
+        assert!(
+            routes.iter().any(|(_, route)| route == path),
+            "{path} is documented but API Gateway has no route to it"
+        );
+    }
     // Every documented GET of these two functions answers (nothing documented is missing
     // from their routers); the agent function's paths are checked in tests/agents.
     let public =
-        |p: &&String| !p.contains('{') && !p.starts_with("/api/v1/agent") && *p != "/agente";
+        |p: &&String| !p.contains('{') && !p.starts_with("/api/v1/agent") && !p.contains("/agente");
     for path in paths.keys().filter(public) {
         if paths[path].get("get").is_some() {
             let answer = h.send(Event::get(path)).await;

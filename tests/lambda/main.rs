@@ -409,6 +409,64 @@ async fn the_release_binaries_carry_a_ticket_from_the_form_to_the_agents_reply()
         .collect();
     assert_eq!(texts, [description, follow_up, answer]);
 
+    // 6b. They answer on the status page instead (create-ticket), under the page's token;
+    //     the ticket is back in progress.
+    let marker = "name=\"access\" value=\"";
+    let access_start = page
+        .find(marker)
+        .expect("the status page has an answer form")
+        + marker.len();
+    let access = page[access_start..].split('"').next().unwrap().to_owned();
+    let web_answer = "Con otro navegador tampoco funciona.";
+    let (status, added) = functions
+        .http(
+            "create-ticket",
+            reqwest::Method::POST,
+            "/api/v1/tickets/follow-ups",
+            None,
+            Some(json!({"access": access, "text": web_answer})),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}\n{}", functions.logs_text());
+    assert_eq!(added["number"], number.as_str());
+    assert_eq!(added["status"], "open");
+
+    // 6c. "Mis trámites": the sign-in link goes out through SES (create-ticket), and opens
+    //     the list of the address's tickets once (ticket-status).
+    let asked = client()
+        .post(format!(
+            "{}/lambda-url/create-ticket/mis-tramites",
+            functions.base
+        ))
+        .form(&[("email", citizen.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 200, "{}", functions.logs_text());
+    functions.assert_allowed().await;
+    let sent = aws.sent().await;
+    let sign_in = sent
+        .iter()
+        .map(|(_, mail)| body_text(mail))
+        .find(|text| text.contains("/mis-tramites/"))
+        .unwrap_or_else(|| panic!("no sign-in link was sent\n{}", functions.logs_text()));
+    let start = sign_in.find("http").unwrap();
+    let sign_in_link: String = sign_in[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let list = client().get(&sign_in_link).send().await.unwrap();
+    assert_eq!(
+        list.status(),
+        200,
+        "{sign_in_link}\n{}",
+        functions.logs_text()
+    );
+    assert!(list.text().await.unwrap().contains(&number));
+    functions.assert_allowed().await;
+    let again = client().get(&sign_in_link).send().await.unwrap();
+    assert_eq!(again.status(), 404, "a sign-in link works once");
+
     // 7. The functions logged their work, and no personal data: no address, ID number,
     //    phone, name or message text (Ecuador's personal data protection law).
     for name in FUNCTIONS {
@@ -426,7 +484,9 @@ async fn the_release_binaries_carry_a_ticket_from_the_form_to_the_agents_reply()
             description,
             follow_up,
             answer,
+            web_answer,
             link.as_str(),
+            sign_in_link.as_str(),
         ] {
             assert!(
                 !log.contains(private),

@@ -9,7 +9,7 @@ use ventanilla_domain::Choice;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use ventanilla_app::Desk;
@@ -19,7 +19,7 @@ use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
 };
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang, Ticket};
-use ventanilla_web::pages::{Frame, NoticePage, TicketCreatedPage, TicketFormPage, html};
+use ventanilla_web::pages::{Frame, NoticePage, TicketFormPage, html};
 use ventanilla_web::request::wants_json;
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
@@ -51,6 +51,15 @@ where
             post(check::<S, B, M>).layer(DefaultBodyLimit::max(MAX_CHECK_BYTES)),
         )
         .route("/api/v1/openapi.json", get(openapi))
+        .route(
+            "/api/v1/tickets/follow-ups",
+            post(crate::web_follow_up::answer::<S, B, M>),
+        )
+        .route(
+            "/mis-tramites",
+            get(crate::my_tickets::my_tickets_form::<S, B, M>)
+                .post(crate::my_tickets::send_sign_in_link::<S, B, M>),
+        )
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(desk)
         .merge(ventanilla_web::static_routes());
@@ -342,17 +351,12 @@ impl Answer<'_> {
             };
             return (StatusCode::CREATED, headers, axum::Json(body)).into_response();
         }
-        let t = texts(self.lang);
-        let page = TicketCreatedPage {
-            frame: Frame::new(
-                self.lang,
-                &self.site.settings.site_name,
-                "/",
-                t.created_title,
-            ),
-            number: ticket.number.to_string(),
-            access_url: access_url.to_owned(),
-        };
-        (headers, html(StatusCode::CREATED, &page)).into_response()
+        // Sent on to the confirmation page (Post/Redirect/Get): reloading it sends nothing
+        // again, the browser's Back returns to the form, and the page has an address.
+        let path = access_url
+            .strip_prefix(&self.site.settings.public_url)
+            .unwrap_or(access_url);
+        let confirmation = format!("{path}/recibido?lang={}", self.lang.code());
+        (headers, Redirect::to(&confirmation)).into_response()
     }
 }

@@ -1,7 +1,10 @@
-//! The create-ticket function: the form to open a ticket and `POST /api/v1/tickets`.
+//! The create-ticket function: what a citizen sends. The form to open a ticket and
+//! `POST /api/v1/tickets`, an answer from the status page, the "Mis trámites" sign-in link.
 
 pub mod form;
 pub mod handler;
+pub mod my_tickets;
 mod submission;
+pub mod web_follow_up;
 
 pub use handler::router;

@@ -32,9 +32,25 @@ pub(crate) enum Unreadable {
     Malformed(String),
 }
 
-impl Submission {
-    /// Reads JSON, or a multipart form with its screenshots, within the route's body limit.
-    pub(crate) async fn read(request: Request) -> Result<Submission, Unreadable> {
+/// A POST as read off the wire: JSON's bytes, or a multipart form's text fields and files.
+#[derive(Debug, Default)]
+pub(crate) struct Posted {
+    /// The body of a JSON request, unread.
+    pub json_body: Option<Bytes>,
+    /// A form's text fields, in order.
+    pub values: Vec<(String, String)>,
+    /// A form's files, sent under `file_field`.
+    pub uploads: Vec<Upload>,
+    /// The idempotency key as sent (header or form field).
+    pub idempotency: Option<String>,
+    /// JSON in, JSON out; forms get pages unless they ask for JSON.
+    pub json: bool,
+}
+
+impl Posted {
+    /// Reads JSON, or a multipart form with the files under `file_field`, within the route's
+    /// body limit.
+    pub(crate) async fn read(request: Request, file_field: &str) -> Result<Posted, Unreadable> {
         let headers = request.headers().clone();
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -49,13 +65,11 @@ impl Submission {
             let body = Bytes::from_request(request, &())
                 .await
                 .map_err(|rejection| too_large_or(rejection.status(), rejection.body_text()))?;
-            let fields: TicketFields = serde_json::from_slice(&body)
-                .map_err(|e| Unreadable::Malformed(format!("JSON: {e}")))?;
-            return Ok(Submission {
-                fields,
+            return Ok(Posted {
+                json_body: Some(body),
                 idempotency: header_key,
                 json: true,
-                ..Submission::default()
+                ..Posted::default()
             });
         }
         if !content_type.starts_with("multipart/form-data") {
@@ -64,10 +78,10 @@ impl Submission {
         let mut multipart = Multipart::from_request(request, &())
             .await
             .map_err(|rejection| too_large_or(rejection.status(), rejection.body_text()))?;
-        let mut submission = Submission {
+        let mut posted = Posted {
             idempotency: header_key,
             json: wants_json(&headers),
-            ..Submission::default()
+            ..Posted::default()
         };
         while let Some(field) = multipart
             .next_field()
@@ -75,7 +89,7 @@ impl Submission {
             .map_err(|e| too_large_or(e.status(), e.body_text()))?
         {
             let name = field.name().unwrap_or("").to_owned();
-            if name == "screenshots" {
+            if name == file_field {
                 let file_name = field.file_name().unwrap_or("").to_owned();
                 let bytes = field
                     .bytes()
@@ -83,7 +97,7 @@ impl Submission {
                     .map_err(|e| too_large_or(e.status(), e.body_text()))?;
                 // Browsers send an empty part for a file input left empty.
                 if !(bytes.is_empty() && file_name.is_empty()) {
-                    submission.uploads.push(Upload {
+                    posted.uploads.push(Upload {
                         file_name,
                         bytes: bytes.to_vec(),
                     });
@@ -94,14 +108,35 @@ impl Submission {
                 .text()
                 .await
                 .map_err(|e| too_large_or(e.status(), e.body_text()))?;
-            match name.as_str() {
-                "idempotency_token" => {
-                    submission.idempotency.get_or_insert(value);
-                }
-                "website" => submission.honeypot = value,
-                _ => {
-                    submission.fields.set(&name, value);
-                }
+            if name == "idempotency_token" {
+                posted.idempotency.get_or_insert(value);
+            } else {
+                posted.values.push((name, value));
+            }
+        }
+        Ok(posted)
+    }
+}
+
+impl Submission {
+    /// Reads JSON, or a multipart form with its screenshots, within the route's body limit.
+    pub(crate) async fn read(request: Request) -> Result<Submission, Unreadable> {
+        let posted = Posted::read(request, "screenshots").await?;
+        let mut submission = Submission {
+            uploads: posted.uploads,
+            idempotency: posted.idempotency,
+            json: posted.json,
+            ..Submission::default()
+        };
+        if let Some(body) = posted.json_body {
+            submission.fields = serde_json::from_slice(&body)
+                .map_err(|e| Unreadable::Malformed(format!("JSON: {e}")))?;
+        }
+        for (name, value) in posted.values {
+            if name == "website" {
+                submission.honeypot = value;
+            } else {
+                submission.fields.set(&name, value);
             }
         }
         Ok(submission)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ventanilla_domain::Choice;
 use ventanilla_domain::Labelled;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,15 +14,19 @@ use axum::{Form, Json, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use ventanilla_app::Desk;
+use ventanilla_app::access::follower_key;
 use ventanilla_app::look_up::PublicTicket;
 use ventanilla_app::{AppError, Site};
+use ventanilla_domain::Body;
+use ventanilla_domain::model::agencies::FinishedTicketRule;
+use ventanilla_domain::model::screenshots;
 use ventanilla_domain::model::time::long_date;
 use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
 use ventanilla_domain::rules::deadline::day_in_ecuador;
 use ventanilla_domain::{Author, Email, FieldError, FieldErrors, FieldProblem, Lang, TicketNumber};
 use ventanilla_web::pages::{
-    AttachmentView, Frame, MessageView, NoticePage, StatusFormPage, StatusPage, html, human_size,
-    local_date,
+    AnswerForm, AttachmentView, Frame, MessageView, MyTicketView, MyTicketsPage, NoticePage,
+    StatusFormPage, StatusPage, TicketCreatedPage, html, human_size, local_date,
 };
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
@@ -38,6 +42,8 @@ where
             get(status_form::<S, B>).post(status_form_post::<S, B>),
         )
         .route("/estado/{token}", get(status_by_link::<S, B>))
+        .route("/estado/{token}/recibido", get(received::<S, B>))
+        .route("/mis-tramites/{token}", get(my_tickets::<S, B>))
         .route("/api/v1/tickets/lookup", post(lookup_json::<S, B>))
         .with_state(desk);
     ventanilla_web::finish_router(routes)
@@ -273,10 +279,41 @@ where
         }
     };
     let lookup = find(&desk, &number, &follower, source.address()).await;
-    page_for(&desk.site, lookup, lang, &values)
+    page_for(&desk.site, lookup, lang, &values, None)
+}
+
+/// What the status page is told after an answer from its form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AfterAnswer {
+    /// `enviado`: the ticket took it; `nuevo`: it opened this ticket, linked to a closed one.
+    respuesta: String,
 }
 
 async fn status_by_link<S, B>(
+    State(desk): State<Arc<Desk<S, B, ()>>>,
+    RequestLang(lang): RequestLang,
+    source: Source,
+    Path(token): Path<String>,
+    after: Result<Query<AfterAnswer>, axum::extract::rejection::QueryRejection>,
+) -> Response
+where
+    S: TicketStore + Throttle,
+    B: BlobStore,
+{
+    let t = texts(lang);
+    let said = match after.ok().map(|Query(a)| a.respuesta).as_deref() {
+        Some("enviado") => Some(t.answer_sent),
+        Some("nuevo") => Some(t.answer_opened),
+        _ => None,
+    };
+    let lookup = desk.by_link(&token, source.address()).await;
+    page_for(&desk.site, lookup, lang, &LookupRequest::default(), said)
+}
+
+/// `GET /estado/{token}/recibido`: where the form sends the citizen after an opening: the
+/// number to keep and the link to follow it.
+async fn received<S, B>(
     State(desk): State<Arc<Desk<S, B, ()>>>,
     RequestLang(lang): RequestLang,
     source: Source,
@@ -286,11 +323,116 @@ where
     S: TicketStore + Throttle,
     B: BlobStore,
 {
-    let lookup = desk.by_link(&token, source.address()).await;
-    page_for(&desk.site, lookup, lang, &LookupRequest::default())
+    let site = &desk.site;
+    match desk.by_link(&token, source.address()).await {
+        Ok(found) => {
+            let page = TicketCreatedPage {
+                frame: Frame::new(
+                    lang,
+                    &site.settings.site_name,
+                    &format!("/estado/{token}/recibido"),
+                    texts(lang).created_title,
+                ),
+                number: found.ticket.number.to_string(),
+                access_url: format!("{}/estado/{token}", site.settings.public_url),
+            };
+            html(StatusCode::OK, &page)
+        }
+        Err(error) => page_for(site, Err(error), lang, &LookupRequest::default(), None),
+    }
 }
 
-fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> Response {
+/// `GET /mis-tramites/{token}`: the sign-in link's list, once.
+async fn my_tickets<S, B>(
+    State(desk): State<Arc<Desk<S, B, ()>>>,
+    RequestLang(lang): RequestLang,
+    Path(token): Path<String>,
+) -> Response
+where
+    S: TicketStore + Throttle,
+    B: BlobStore,
+{
+    let site = &desk.site;
+    let t = texts(lang);
+    let notice = |problem: Problem, text: &str| {
+        let page = NoticePage {
+            frame: Frame::new(
+                lang,
+                &site.settings.site_name,
+                "/mis-tramites",
+                problem.title.clone(),
+            ),
+            text: text.to_owned(),
+            back_href: format!("/mis-tramites?lang={}", lang.code()),
+        };
+        html(problem.status_code(), &page)
+    };
+    match desk.my_tickets(site, &token).await {
+        Ok(tickets) => {
+            let page = MyTicketsPage {
+                frame: Frame::new(
+                    lang,
+                    &site.settings.site_name,
+                    "/mis-tramites",
+                    t.mine_title,
+                ),
+                tickets: tickets
+                    .into_iter()
+                    .map(|mine| MyTicketView {
+                        number: mine.ticket.number.to_string(),
+                        subject: mine.ticket.subject.as_str().to_owned(),
+                        status: mine.ticket.status.label(lang).to_owned(),
+                        agency: (site.settings.agency(&mine.ticket.agency))
+                            .map_or_else(|| mine.ticket.agency.to_string(), |a| a.name.clone()),
+                        last_activity: local_date(mine.ticket.last_activity, lang),
+                        href: format!(
+                            "{}?lang={}",
+                            mine.access_url
+                                .strip_prefix(&site.settings.public_url)
+                                .unwrap_or(&mine.access_url),
+                            lang.code()
+                        ),
+                    })
+                    .collect(),
+            };
+            html(StatusCode::OK, &page)
+        }
+        Err(AppError::NotFound) => notice(Problem::not_found(lang), t.mine_used),
+        Err(error) => notice(Problem::from_app(error, lang), t.unavailable),
+    }
+}
+
+/// The answer form under a ticket's thread, under a fresh access token bound to its
+/// requester; a finished ticket whose queue takes no more says so instead.
+fn answer_form(site: &Site, ticket: &ventanilla_domain::Ticket, lang: Lang) -> Option<AnswerForm> {
+    let follows = follower_key(&ticket.requester)?;
+    let expires = site.clock.now().plus(site.settings.limits.access_link);
+    let problem = |problem| FieldError::new("attachments", problem).message(lang);
+    Some(AnswerForm {
+        access: site.links.follower_token(&ticket.number, &follows, expires),
+        idempotency_token: uuid::Uuid::new_v4().to_string(),
+        closed: ticket.status.is_finished()
+            && site.settings.mail.policy.finished_rule(ticket) == FinishedTicketRule::Reject,
+        by_mail: ticket.requester.email.is_some(),
+        max_chars: Body::MAX,
+        max_files: screenshots::MAX_FILES,
+        max_bytes: screenshots::MAX_TOTAL_BYTES,
+        too_many: problem(FieldProblem::TooManyFiles {
+            max: screenshots::MAX_FILES,
+        }),
+        too_large: problem(FieldProblem::FilesTooLarge {
+            max_bytes: screenshots::MAX_TOTAL_BYTES,
+        }),
+    })
+}
+
+fn page_for(
+    site: &Site,
+    lookup: Lookup,
+    lang: Lang,
+    values: &LookupRequest,
+    said: Option<&str>,
+) -> Response {
     let t = texts(lang);
     let notice = |problem: Problem, text: &str| {
         let page = NoticePage {
@@ -307,8 +449,8 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
     };
     match lookup {
         Ok(found) => {
-            let created_at = local_date(found.ticket.created_at);
-            let updated_at = local_date(found.ticket.last_activity);
+            let created_at = local_date(found.ticket.created_at, lang);
+            let updated_at = local_date(found.ticket.last_activity, lang);
             let category = found.ticket.category.label(lang).to_owned();
             let today = day_in_ecuador(site.clock.now());
             let due_on = found.ticket.due_date().map(|day| long_date(day, lang));
@@ -316,6 +458,7 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
                 .ticket
                 .clock_stopped(today)
                 .map(|s| (long_date(s.since, lang), long_date(s.resumes_on, lang)));
+            let answer = answer_form(site, &found.ticket, lang);
             let status = status_view(found, lang, today);
             let page = StatusPage {
                 frame: Frame::new(lang, &site.settings.site_name, "/estado", t.status_title),
@@ -328,11 +471,13 @@ fn page_for(site: &Site, lookup: Lookup, lang: Lang, values: &LookupRequest) -> 
                 due_on,
                 stopped,
                 merged_from: status.merged_from,
+                notice: said.map(str::to_owned),
+                answer,
                 messages: status
                     .messages
                     .into_iter()
                     .map(|m| MessageView {
-                        at: local_date(m.at),
+                        at: local_date(m.at, lang),
                         from_citizen: m.author == "citizen",
                         text: m.text,
                         attachments: m

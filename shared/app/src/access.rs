@@ -1,13 +1,17 @@
 //! Signed access links: the acknowledgement mail carries `/estado/<token>`, which opens the
 //! ticket's status page without typing anything, until it expires. The token names the
-//! ticket and the expiry and is signed together with the requester's e-mail, so it is bound
-//! to the ticket's requester without carrying the address.
+//! ticket and the expiry and is signed together with the requester's e-mail (or, for a ticket
+//! without one, their document number), so it is bound to the ticket's requester without
+//! carrying either. The status page's answer form carries one too.
+//!
+//! "Mis trámites" sign-in links (`/mis-tramites/<token>`) carry the address itself (its
+//! tickets are found by it), signed apart from access links so that neither opens the other.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use ventanilla_domain::{Email, TicketNumber, Timestamp};
+use ventanilla_domain::{Email, IdDocument, Requester, TicketNumber, Timestamp};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -48,21 +52,35 @@ impl AccessLinks {
         })
     }
 
-    fn mac(&self, number: &TicketNumber, email: &Email, expires: i64) -> HmacSha256 {
+    fn keyed(&self) -> HmacSha256 {
         // A key of any length is accepted by HMAC; `new` checked the length already.
-        let mut mac = HmacSha256::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        HmacSha256::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+    }
+
+    fn mac(&self, number: &TicketNumber, follower: &str, expires: i64) -> HmacSha256 {
+        let mut mac = self.keyed();
         mac.update(number.as_str().as_bytes());
         mac.update(b"\n");
-        mac.update(email.match_key().as_bytes());
+        mac.update(follower.as_bytes());
         mac.update(b"\n");
         mac.update(expires.to_string().as_bytes());
         mac
     }
 
     pub fn token(&self, number: &TicketNumber, email: &Email, expires: Timestamp) -> String {
+        self.follower_token(number, &email.match_key(), expires)
+    }
+
+    /// A token for the requester `follows` names ([`follower_key`]).
+    pub fn follower_token(
+        &self,
+        number: &TicketNumber,
+        follows: &str,
+        expires: Timestamp,
+    ) -> String {
         let expires = expires.unix_seconds();
-        let signature = self.mac(number, email, expires).finalize().into_bytes();
+        let signature = self.mac(number, follows, expires).finalize().into_bytes();
         format!(
             "{}.{expires}.{}",
             number.as_str(),
@@ -87,10 +105,66 @@ impl AccessLinks {
     }
 
     /// Whether the claim was signed for this requester (constant time).
-    pub fn verify(&self, claim: &AccessClaim, email: &Email) -> bool {
-        self.mac(&claim.number, email, claim.expires)
-            .verify_truncated_left(&claim.signature)
-            .is_ok()
+    pub fn verify(&self, claim: &AccessClaim, requester: &Requester) -> bool {
+        follower_key(requester).is_some_and(|follows| {
+            self.mac(&claim.number, &follows, claim.expires)
+                .verify_truncated_left(&claim.signature)
+                .is_ok()
+        })
+    }
+
+    fn sign_in_mac(&self, email: &str, expires: i64) -> HmacSha256 {
+        let mut mac = self.keyed();
+        // Its own domain: an access token's fields can never sign a sign-in.
+        mac.update(b"mis-tramites\n");
+        mac.update(email.as_bytes());
+        mac.update(b"\n");
+        mac.update(expires.to_string().as_bytes());
+        mac
+    }
+
+    /// The "Mis trámites" link's token for `email`: the address (base64url), the expiry and
+    /// the signature.
+    pub fn sign_in_token(&self, email: &Email, expires: Timestamp) -> String {
+        let expires = expires.unix_seconds();
+        let address = email.match_key();
+        let signature = self.sign_in_mac(&address, expires).finalize().into_bytes();
+        format!(
+            "{}.{expires}.{}",
+            URL_SAFE_NO_PAD.encode(address.as_bytes()),
+            URL_SAFE_NO_PAD.encode(&signature[..SIGNATURE_BYTES])
+        )
+    }
+
+    /// The address a sign-in token was made for, and its signature (what makes it used once),
+    /// while it is valid; `None` when it is malformed, forged or expired.
+    pub fn sign_in(&self, token: &str, now: Timestamp) -> Option<(Email, String)> {
+        let mut parts = token.splitn(3, '.');
+        let address = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
+        let expires: i64 = parts.next()?.parse().ok()?;
+        let signature_text = parts.next()?;
+        let signature = URL_SAFE_NO_PAD.decode(signature_text).ok()?;
+        if signature.len() != SIGNATURE_BYTES || expires <= now.unix_seconds() {
+            return None;
+        }
+        self.sign_in_mac(&address, expires)
+            .verify_truncated_left(&signature)
+            .ok()?;
+        Some((Email::parse(&address).ok()?, signature_text.to_owned()))
+    }
+}
+
+/// What an access token is bound to: the requester's e-mail (as matched), or for a requester
+/// without one their document's number; `None` for neither, whose ticket no link opens.
+pub fn follower_key(requester: &Requester) -> Option<String> {
+    match (&requester.email, &requester.id_document) {
+        (Some(email), _) => Some(email.match_key()),
+        // A newline cannot be in an address: the two kinds never meet.
+        (None, Some(document)) => Some(format!(
+            "id\n{}",
+            IdDocument::typed_number(document.number())
+        )),
+        (None, None) => None,
     }
 }
 
@@ -102,6 +176,18 @@ mod tests {
         AccessLinks::new(&[7; 32]).unwrap()
     }
 
+    fn requester(email: &str) -> Requester {
+        Requester {
+            name: ventanilla_domain::PersonName::parse("María").unwrap(),
+            email: Email::parse(email).ok(),
+            id_document: None,
+            phone: None,
+            nationality: None,
+            gender: None,
+            user_type: None,
+        }
+    }
+
     #[test]
     fn a_token_opens_its_ticket_for_its_requester_until_it_expires() {
         let number = TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
@@ -110,8 +196,8 @@ mod tests {
         let token = links().token(&number, &email, now.plus(chrono::Duration::days(90)));
         let claim = links().claim(&token, now).unwrap();
         assert_eq!(claim.number, number);
-        assert!(links().verify(&claim, &Email::parse("maria@example.com").unwrap()));
-        assert!(!links().verify(&claim, &Email::parse("otra@example.com").unwrap()));
+        assert!(links().verify(&claim, &requester("maria@example.com")));
+        assert!(!links().verify(&claim, &requester("otra@example.com")));
         assert!(
             links()
                 .claim(&token, now.plus(chrono::Duration::days(91)))
@@ -123,10 +209,11 @@ mod tests {
     fn tampered_tokens_are_refused() {
         let number = TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
         let email = Email::parse("maria@example.com").unwrap();
+        let maria = requester("maria@example.com");
         let now = Timestamp::parse("2025-03-01T00:00:00Z").unwrap();
         let token = links().token(&number, &email, now.plus(chrono::Duration::days(1)));
         let other = AccessLinks::new(&[8; 32]).unwrap();
-        assert!(!other.verify(&other.claim(&token, now).unwrap(), &email));
+        assert!(!other.verify(&other.claim(&token, now).unwrap(), &maria));
         let longer = token.replacen(".", "0.", 1);
         let moved = token.replace("00001", "00002");
         for bad in [
@@ -138,9 +225,63 @@ mod tests {
         ] {
             let verified = links()
                 .claim(bad, now)
-                .is_some_and(|c| links().verify(&c, &email));
+                .is_some_and(|c| links().verify(&c, &maria));
             assert!(!verified, "{bad}");
         }
         assert!(AccessLinks::new(&[1; 31]).is_err());
+        // A sign-in token opens no ticket, and an access token signs no one in.
+        let sign_in = links().sign_in_token(&email, now.plus(chrono::Duration::minutes(30)));
+        assert!(links().sign_in(&token, now).is_none());
+        assert!(
+            links()
+                .claim(&sign_in, now)
+                .is_none_or(|c| !links().verify(&c, &maria))
+        );
+    }
+
+    #[test]
+    fn a_sign_in_token_names_its_address_until_it_expires_and_cannot_be_altered() {
+        let email = Email::parse("Maria@Example.com").unwrap();
+        let now = Timestamp::parse("2025-03-01T00:00:00Z").unwrap();
+        let token = links().sign_in_token(&email, now.plus(chrono::Duration::minutes(30)));
+        let (address, _) = links().sign_in(&token, now).unwrap();
+        assert!(address.same_mailbox(&email));
+        assert!(
+            links()
+                .sign_in(&token, now.plus(chrono::Duration::minutes(31)))
+                .is_none()
+        );
+        let other = links().sign_in_token(
+            &Email::parse("otra@example.com").unwrap(),
+            now.plus(chrono::Duration::minutes(30)),
+        );
+        // Another address under this signature, or a later expiry, is refused.
+        let swapped = format!(
+            "{}.{}",
+            other.split('.').next().unwrap(),
+            token.split_once('.').unwrap().1
+        );
+        let later = token.replacen(".", ".9", 1);
+        for bad in [swapped.as_str(), later.as_str(), "", "a.b.c"] {
+            assert!(links().sign_in(bad, now).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_ticket_without_an_address_is_followed_by_its_document_number() {
+        let number = TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
+        let now = Timestamp::parse("2025-03-01T00:00:00Z").unwrap();
+        let mut caller = requester("x@example.com");
+        caller.email = None;
+        caller.id_document = Some(IdDocument::Pasaporte(
+            ventanilla_domain::Passport::parse("ab123456").unwrap(),
+        ));
+        let follows = follower_key(&caller).unwrap();
+        let token = links().follower_token(&number, &follows, now.plus(chrono::Duration::days(1)));
+        let claim = links().claim(&token, now).unwrap();
+        assert!(links().verify(&claim, &caller));
+        assert!(!links().verify(&claim, &requester("x@example.com")));
+        caller.id_document = None;
+        assert!(!links().verify(&claim, &caller));
     }
 }

@@ -341,7 +341,7 @@ where
 
 /// Stores the screenshots under an id of their own (the ticket has no number yet), all or
 /// none.
-async fn store_screenshots(
+pub(crate) async fn store_screenshots(
     blobs: &impl BlobStore,
     screenshots: Vec<Screenshot>,
 ) -> Result<Vec<AttachmentRef>, BlobError> {

@@ -204,7 +204,7 @@ fn bounced_key(identifiers: &IdentifierSecret, address: &Email) -> ThrottleKey {
 /// form and the support address, so that neither a mail loop with a robot nor a form typed
 /// with someone else's address a thousand times makes us mail them more. `count`: take one
 /// of the day's answers (not when this mail took one on an earlier try).
-async fn may_notify(
+pub(crate) async fn may_notify(
     site: &Site,
     store: &impl Throttle,
     identifiers: &IdentifierSecret,

@@ -217,6 +217,54 @@ pub struct StatusPage {
     /// The number asked for, when it was merged into the ticket shown.
     pub merged_from: Option<String>,
     pub messages: Vec<MessageView>,
+    /// What became of the answer just sent, said at the top.
+    pub notice: Option<String>,
+    pub answer: Option<AnswerForm>,
+}
+
+/// The status page's answer form: the access token it is sent under and the files' limits.
+#[derive(Debug, Clone)]
+pub struct AnswerForm {
+    pub access: String,
+    pub idempotency_token: String,
+    /// Finished, in a queue that takes no more: it says so instead of a form.
+    pub closed: bool,
+    /// The ticket has an address: answering the mail works too.
+    pub by_mail: bool,
+    pub max_chars: usize,
+    pub max_files: usize,
+    pub max_bytes: u64,
+    pub too_many: String,
+    pub too_large: String,
+}
+
+/// "Mis trámites": the address to send the sign-in link to, or that it was sent.
+#[derive(Debug, Template)]
+#[template(path = "my_tickets_form.html")]
+pub struct MyTicketsFormPage {
+    pub frame: Frame,
+    pub email: String,
+    pub email_error: Option<String>,
+    pub sent: bool,
+}
+
+/// One ticket in "Mis trámites".
+#[derive(Debug, Clone)]
+pub struct MyTicketView {
+    pub number: String,
+    pub subject: String,
+    pub status: String,
+    pub agency: String,
+    pub last_activity: String,
+    /// Its status page, by a fresh access link.
+    pub href: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "my_tickets.html")]
+pub struct MyTicketsPage {
+    pub frame: Frame,
+    pub tickets: Vec<MyTicketView>,
 }
 
 /// A page that only says something (too many attempts, service unavailable).
@@ -257,9 +305,15 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// Dates as a citizen in Ecuador reads them (UTC−5, no daylight saving).
-pub fn local_date(at: ventanilla_domain::Timestamp) -> String {
-    at.in_ecuador().format("%Y-%m-%d %H:%M").to_string()
+/// A moment as a citizen in Ecuador reads it (UTC−5, no daylight saving), in their
+/// language: "martes 17 de marzo de 2027, 14:05".
+pub fn local_date(at: ventanilla_domain::Timestamp, lang: Lang) -> String {
+    let local = at.in_ecuador();
+    format!(
+        "{}, {}",
+        ventanilla_domain::model::time::long_date(local.date_naive(), lang),
+        local.format("%H:%M")
+    )
 }
 
 pub const SITE_CSS: &str = include_str!("../static/site.css");

@@ -1,20 +1,20 @@
-// The form's screenshots are checked here before the form is sent, against the limits the
-// server applies again: on AWS, a body past what API Gateway and Lambda carry is refused
-// with a gateway error page before the function can answer with the form's own message.
-// Without JavaScript the server's check still applies (and its limit stays below the
-// gateway's). The limits and the sentences come from the page (data- attributes). It also
-// lists the chosen files with their sizes (a thumbnail for a picture), and sends the form
-// once however often the button is pressed while it is on its way.
-(function () {
+// A form's files (the ticket's screenshots, an answer's attachments) are checked here before
+// the form is sent, against the limits the server applies again: on AWS, a body past what
+// API Gateway and Lambda carry is refused with a gateway error page before the function can
+// answer with the form's own message. Without JavaScript the server's check still applies
+// (and its limit stays below the gateway's). The limits and the sentences come from the page
+// (data- attributes). It also lists the chosen files with their sizes (a thumbnail for a
+// picture), shows how much of the form is sent on a slow network, and sends the form once
+// however often the button is pressed while it is on its way.
+Array.prototype.forEach.call(document.querySelectorAll('input[type=file][data-max-files]'), function (input) {
   'use strict';
-  var input = document.getElementById('screenshots');
-  if (!input || !input.form) return;
+  if (!input.form) return;
   var maxFiles = Number(input.dataset.maxFiles);
   var maxBytes = Number(input.dataset.maxBytes);
   var hint = input.getAttribute('aria-describedby') || '';
   var message = document.createElement('p');
   message.className = 'error';
-  message.id = 'screenshots-limit';
+  message.id = input.id + '-limit';
   message.setAttribute('role', 'alert');
   message.hidden = true;
   input.parentNode.insertBefore(message, input);
@@ -34,7 +34,7 @@
     message.hidden = !text;
     if (text) {
       input.setAttribute('aria-invalid', 'true');
-      input.setAttribute('aria-describedby', (hint + ' screenshots-limit').trim());
+      input.setAttribute('aria-describedby', (hint + ' ' + message.id).trim());
     } else {
       input.removeAttribute('aria-invalid');
       input.setAttribute('aria-describedby', hint);
@@ -45,7 +45,7 @@
   // What was chosen, before it is sent: each file's name and size, a picture's thumbnail.
   var lang = document.documentElement.lang || 'es';
   var preview = document.createElement('ul');
-  preview.id = 'screenshots-preview';
+  preview.id = input.id + '-preview';
   preview.className = 'previews';
   preview.setAttribute('aria-live', 'polite');
   input.parentNode.appendChild(preview);
@@ -84,44 +84,90 @@
     show();
   });
   // Sent once: a second press while the first is on its way (a slow network) sends nothing
-  // more (the server would take it as the same ticket anyway).
-  var button = input.form.querySelector('button[type=submit]');
+  // more (the server would take it as the same request anyway).
+  var form = input.form;
+  var button = form.querySelector('button[type=submit]');
+  var label = button.textContent;
   var sending = false;
-  input.form.addEventListener('submit', function (event) {
+  // How much is sent, for a citizen on a slow line: a bar under the button, and its figure
+  // for a screen reader.
+  var progress = document.createElement('progress');
+  progress.id = input.id + '-progress';
+  progress.max = 100;
+  progress.value = 0;
+  progress.hidden = true;
+  progress.setAttribute('aria-label', button.dataset.progress || '');
+  button.parentNode.insertBefore(progress, button.nextSibling);
+
+  function busy(on) {
+    sending = on;
+    button.disabled = on;
+    progress.hidden = !on;
+    if (on) {
+      button.setAttribute('aria-busy', 'true');
+      if (button.dataset.sending) button.textContent = button.dataset.sending;
+    } else {
+      button.removeAttribute('aria-busy');
+      button.textContent = label;
+      progress.value = 0;
+    }
+  }
+
+  // The answer takes this page's place as a sent form's would: the page a redirect leads to
+  // (an answered ticket's status page) is opened at its address; a page answered in place
+  // (the new ticket's number, the form with its errors) is shown here.
+  function replacePage(request) {
+    var sentTo = new URL(form.action, location.href).href;
+    if (request.responseURL && request.responseURL !== sentTo) {
+      location.assign(request.responseURL);
+      return;
+    }
+    document.open();
+    document.write(request.responseText);
+    document.close();
+  }
+
+  form.addEventListener('submit', function (event) {
     if (!check()) {
       event.preventDefault();
       input.focus();
       return;
     }
-    if (sending) {
-      event.preventDefault();
+    event.preventDefault();
+    if (sending) return;
+    if (!window.XMLHttpRequest || !window.FormData) {
+      // Sent by the browser itself, once: a button disabled before the press is taken
+      // would not send its form.
+      busy(true);
+      form.submit();
       return;
     }
-    sending = true;
-    // After the browser has taken the press: a button disabled before it would not send
-    // its form.
-    setTimeout(function () {
-      button.disabled = true;
-      button.setAttribute('aria-busy', 'true');
-      if (button.dataset.sending) button.textContent = button.dataset.sending;
-    }, 0);
+    var request = new XMLHttpRequest();
+    request.open('POST', form.action);
+    request.setRequestHeader('Accept', 'text/html');
+    request.upload.addEventListener('progress', function (sent) {
+      if (!sent.lengthComputable) return;
+      progress.value = Math.round((sent.loaded / sent.total) * 100);
+      progress.textContent = progress.value + ' %';
+    });
+    request.addEventListener('load', function () { replacePage(request); });
+    // Nothing came back (the line dropped): the form stays as typed, to send again; the
+    // same key makes a second try the same request.
+    request.addEventListener('error', function () { busy(false); });
+    request.addEventListener('abort', function () { busy(false); });
+    busy(true);
+    request.send(new FormData(form));
   });
-  // Back on the form (the browser's back button, a stopped upload): it can be sent again.
-  var label = button.textContent;
-  window.addEventListener('pageshow', function () {
-    sending = false;
-    button.disabled = false;
-    button.removeAttribute('aria-busy');
-    button.textContent = label;
-  });
-})();
+  // Back on the form (the browser's back button): it can be sent again.
+  window.addEventListener('pageshow', function () { busy(false); });
+});
 
 // As the citizen leaves a field, the server checks the form's values by the very rules an
 // opening applies (`POST /api/v1/tickets/check`: the cédula's check digit, the address, the
 // phone), and the field says what the server would; only fields already left are marked.
 (function () {
   'use strict';
-  var form = document.querySelector('form[enctype="multipart/form-data"]');
+  var form = document.querySelector('form[data-check]');
   if (!form || !window.fetch) return;
   var lang = document.documentElement.lang || 'es';
   var touched = {};
@@ -166,7 +212,7 @@
 
   function check() {
     var mine = ++asked;
-    fetch('/api/v1/tickets/check?lang=' + encodeURIComponent(lang), {
+    fetch(form.dataset.check + '?lang=' + encodeURIComponent(lang), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify(values()),

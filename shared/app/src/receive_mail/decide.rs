@@ -8,7 +8,6 @@
 //! subject. For a person's mail each counts only when the sender is the ticket's requester:
 //! anyone can type a number or copy a Message-ID; automatic mail may follow (2).
 
-use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::model::term::Term;
@@ -21,11 +20,11 @@ use ventanilla_domain::rules::mail_in::support_address::{
     Delivery, MailPolicy, Outcome, categorise,
 };
 use ventanilla_domain::{
-    Author, Body, Category, Email, Message, MessageKind, PersonName, Requester, Status, Subject,
-    Ticket, TicketChange, TicketNumber,
+    Author, Body, Category, Email, Message, MessageKind, PersonName, Requester, Subject, Ticket,
+    TicketNumber,
 };
 
-use crate::append::{Step, append};
+use crate::follow_up::{FollowUpRules, Joined, join};
 use crate::open_ticket::{NewTicket, open};
 
 /// Finds the ticket a mail belongs to, or `None` for a new conversation.
@@ -280,61 +279,19 @@ pub async fn decide(
     };
     if let Some(ticket) = threaded.filter(|_| !delivery.judgement.review) {
         let number = ticket.number.clone();
-        let finished = ticket.status.is_finished();
-        let rule = policy.finished_rule(&ticket);
-        let recent = |ticket: &Ticket, days: u32| {
-            clock.now().datetime() - ticket.last_activity.datetime()
-                <= chrono::Duration::days(i64::from(days))
+        let rules = FollowUpRules {
+            finished: policy.finished_rule(&ticket),
+            alert: rules.follow_up_alert.clone(),
+            suspension_max_days: rules.suspension_max_days,
         };
-        let reopen = match rule {
-            _ if !finished => false,
-            FinishedTicketRule::Reopen { within_days: None } => true,
-            FinishedTicketRule::Reopen {
-                within_days: Some(days),
-            } => recent(&ticket, days),
-            FinishedTicketRule::Reject => {
-                return Ok(Outcome::Rejected { ticket: number });
+        match join(store, clock.now(), ticket, citizen_message(false), &rules).await? {
+            Joined::Appended { ticket, reopened } => {
+                return Ok(Outcome::FollowUp { ticket, reopened });
             }
-            FinishedTicketRule::NewLinked => false,
-        };
-        if !finished || reopen {
-            let message = citizen_message(false);
-            let appended = append(store, ticket, |ticket: &Ticket| {
-                let status = ticket.status;
-                let status = if status.is_finished() {
-                    status.reopen().ok()
-                } else if status == Status::WaitingOnCitizen {
-                    Some(Status::Open)
-                } else {
-                    None
-                };
-                Ok::<_, StoreError>(Some(Step {
-                    change: TicketChange::to_status(
-                        ticket,
-                        status,
-                        message.at,
-                        rules.suspension_max_days,
-                    ),
-                    message: Some(message.clone()),
-                    mails: vec![MailIntent {
-                        about: message.id,
-                        ..rules.follow_up_alert.clone()
-                    }],
-                }))
-            })
-            .await;
-            let updated = match appended {
-                Err(StoreError::AlreadyExists) => return Ok(Outcome::Duplicate { ticket: number }),
-                other => {
-                    other?.unwrap_or_else(|| unreachable!("a follow-up always has a step to write"))
-                }
-            };
-            return Ok(Outcome::FollowUp {
-                ticket: updated,
-                reopened: reopen,
-            });
+            Joined::Refused => return Ok(Outcome::Rejected { ticket: number }),
+            Joined::Duplicate => return Ok(Outcome::Duplicate { ticket: number }),
+            Joined::OpensLinked => linked_to = Some(number),
         }
-        linked_to = Some(number);
     }
 
     let name = mail

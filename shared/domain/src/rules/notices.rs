@@ -555,6 +555,52 @@ pub fn alerts_held(
     }
 }
 
+/// To an address someone asked "Mis trámites" for: the sign-in link, and nothing of its
+/// tickets (whoever asked may not own the address).
+pub fn sign_in_link(
+    url: &str,
+    lang: Lang,
+    to: Email,
+    from: &Mailbox,
+    message_id: MailMessageId,
+    now: Timestamp,
+) -> MailDraft {
+    let (subject, text) = match lang {
+        Lang::Es => (
+            "Su enlace para ver sus trámites",
+            format!(
+                "Alguien (seguramente usted) pidió ver las solicitudes abiertas con esta \
+                 dirección. Este enlace las muestra todas; sirve una sola vez, durante 30 \
+                 minutos:\n\n{url}\n\nSi usted no lo pidió, ignore este correo: sin el enlace \
+                 nadie ve sus solicitudes.\n\nEste es un mensaje automático: no lo responda.\n"
+            ),
+        ),
+        Lang::En => (
+            "Your link to see your requests",
+            format!(
+                "Someone (most likely you) asked to see the tickets opened with this address. \
+                 This link shows them all; it works once, for 30 minutes:\n\n{url}\n\nIf you \
+                 did not ask for it, ignore this e-mail: without the link nobody sees your \
+                 tickets.\n\nThis is an automatic message: please do not reply.\n"
+            ),
+        ),
+    };
+    MailDraft {
+        from: from.clone(),
+        to: Mailbox::bare(to),
+        reply_to: None,
+        subject: subject.into(),
+        text,
+        html: None,
+        message_id,
+        in_reply_to: None,
+        references: Vec::new(),
+        automatic: Some(AutoSubmitted::Generated),
+        date: now,
+        attachments: Vec::new(),
+    }
+}
+
 /// To an address an agent gave themselves: the code that makes it theirs. Nothing else: the
 /// address may be someone else's.
 pub fn address_code(

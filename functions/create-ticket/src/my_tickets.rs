@@ -1,0 +1,112 @@
+//! "Mis trámites": `GET /mis-tramites` asks for the address, `POST` mails it the sign-in link
+//! (ticket-status serves the list the link opens).
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use ventanilla_app::{AppError, Desk, Site};
+use ventanilla_domain::ports::{AgencyDirectory, Mailer, Throttle, TicketStore};
+use ventanilla_domain::{Email, Lang};
+use ventanilla_web::pages::{Frame, MyTicketsFormPage, html};
+use ventanilla_web::texts::texts;
+use ventanilla_web::{Problem, RequestLang, Source};
+
+use crate::web_follow_up::notice;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SignInRequest {
+    email: String,
+}
+
+/// `GET /mis-tramites`: the address to send the link to.
+pub(crate) async fn my_tickets_form<S, B, M>(
+    State(desk): State<Arc<Desk<S, B, M>>>,
+    RequestLang(lang): RequestLang,
+) -> Response {
+    html(
+        StatusCode::OK,
+        &my_tickets_page(&desk.site, lang, String::new(), None, false),
+    )
+}
+
+fn my_tickets_page(
+    site: &Site,
+    lang: Lang,
+    email: String,
+    email_error: Option<String>,
+    sent: bool,
+) -> MyTicketsFormPage {
+    MyTicketsFormPage {
+        frame: Frame::new(
+            lang,
+            &site.settings.site_name,
+            "/mis-tramites",
+            texts(lang).mine_title,
+        ),
+        email,
+        email_error,
+        sent,
+    }
+}
+
+/// `POST /mis-tramites`: the same page ("if there are tickets, a link is on its way")
+/// whether or not the address has any.
+pub(crate) async fn send_sign_in_link<S, B, M>(
+    State(desk): State<Arc<Desk<S, B, M>>>,
+    RequestLang(lang): RequestLang,
+    source: Source,
+    form: Result<Form<SignInRequest>, axum::extract::rejection::FormRejection>,
+) -> Response
+where
+    S: TicketStore + Throttle + AgencyDirectory,
+    M: Mailer,
+{
+    let site = &match desk.site.current(&desk.store).await {
+        Ok(site) => site,
+        Err(error) => {
+            tracing::error!(%error, "agencies unreadable");
+            return Problem::unavailable(lang).into_response();
+        }
+    };
+    let t = texts(lang);
+    let typed = form.map(|Form(f)| f.email).unwrap_or_default();
+    let email = match Email::parse(&typed) {
+        Ok(email) => email,
+        Err(error) => {
+            let page = my_tickets_page(site, lang, typed, Some(error.message(lang)), false);
+            return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+    };
+    let back = format!("/mis-tramites?lang={}", lang.code());
+    match desk
+        .send_sign_in_link(site, &email, source.address(), lang)
+        .await
+    {
+        Ok(()) => html(
+            StatusCode::OK,
+            &my_tickets_page(site, lang, String::new(), None, true),
+        ),
+        Err(AppError::TooMany { retry_after }) => notice(
+            site,
+            lang,
+            &Problem::too_many_requests(lang, retry_after.as_secs()),
+            t.too_many,
+            &back,
+        ),
+        Err(error) => {
+            tracing::error!(%error, "a sign-in link could not be sent");
+            notice(
+                site,
+                lang,
+                &Problem::unavailable(lang),
+                t.unavailable,
+                &back,
+            )
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! "Mis trámites": a citizen who lost their numbers types their address and receives a link
+//! (signed, 30 minutes, used once) that lists every ticket opened with it, at every agency,
+//! newest activity first, each opening its status page. Asking answers alike whether or not
+//! the address has tickets; asks are throttled per address and per source, and the mail is
+//! capped per address per day on its own count (so that asks cannot use up the day's
+//! acknowledgements of the address's new tickets) and never goes to an address that bounced.
+
+use std::time::Duration;
+
+use ventanilla_domain::ports::{Mailer, StoreError, Throttle, ThrottleKey, TicketStore};
+use ventanilla_domain::rules::notices::sign_in_link;
+use ventanilla_domain::{Email, Lang, Ticket};
+
+use crate::sending::{access_url, may_notify};
+use crate::{AppError, Desk, Site};
+
+/// How long a sign-in link works.
+pub const SIGN_IN_LINK: chrono::Duration = chrono::Duration::minutes(30);
+/// Asks for one address in an hour, from anywhere.
+pub const ASKS_PER_ADDRESS_PER_HOUR: u64 = 3;
+/// Asks from one source in an hour, whatever the addresses.
+pub const ASKS_PER_SOURCE_PER_HOUR: u64 = 10;
+/// Sign-in mails to one address in a day.
+pub const MAILS_PER_ADDRESS_PER_DAY: u64 = 3;
+/// The most tickets listed: the newest activity first.
+pub const MAX_LISTED: usize = 100;
+
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// One ticket of the list, with the link that opens its status page.
+#[derive(Debug)]
+pub struct MyTicket {
+    pub ticket: Ticket,
+    pub access_url: String,
+}
+
+impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
+    /// Sends the sign-in link to `email` if it has tickets, asked from `source`. `Ok` says
+    /// nothing of whether it had any, or was sent.
+    pub async fn send_sign_in_link(
+        &self,
+        site: &Site,
+        email: &Email,
+        source: &str,
+        lang: Lang,
+    ) -> Result<(), AppError> {
+        let now = site.clock.now();
+        let asks = [
+            (
+                ThrottleKey::personal("sign-in-source", source, &self.identifiers),
+                ASKS_PER_SOURCE_PER_HOUR,
+            ),
+            (
+                ThrottleKey::personal("sign-in-address", &email.match_key(), &self.identifiers),
+                ASKS_PER_ADDRESS_PER_HOUR,
+            ),
+        ];
+        for (key, limit) in &asks {
+            if !self.store.take(key, HOUR, now, *limit).await? {
+                return Err(AppError::TooMany { retry_after: HOUR });
+            }
+        }
+        if listed(&self.store, email).await?.is_empty() {
+            return Ok(());
+        }
+        let mails = ThrottleKey::personal("sign-in-mails", &email.match_key(), &self.identifiers);
+        if !may_notify(site, &self.store, &self.identifiers, email, false).await?
+            || !self
+                .store
+                .take(&mails, DAY, now, MAILS_PER_ADDRESS_PER_DAY)
+                .await?
+        {
+            tracing::info!("a sign-in link was not sent: the address's mail for the day is sent");
+            return Ok(());
+        }
+        let token = site.links.sign_in_token(email, now.plus(SIGN_IN_LINK));
+        let url = format!("{}/mis-tramites/{token}", site.settings.public_url);
+        let draft = sign_in_link(
+            &url,
+            lang,
+            email.clone(),
+            &site.settings.no_reply,
+            site.new_mail_id(),
+            now,
+        );
+        self.mailer.send(&draft.build()).await.map_err(|error| {
+            tracing::error!(%error, "a sign-in link was not sent");
+            AppError::Store(StoreError::unavailable(error.to_string()))
+        })?;
+        Ok(())
+    }
+}
+
+impl<S: TicketStore + Throttle, B, M> Desk<S, B, M> {
+    /// The tickets a sign-in link lists, the first time it is used while valid; `NotFound`
+    /// for a link forged, expired or used before.
+    pub async fn my_tickets(&self, site: &Site, token: &str) -> Result<Vec<MyTicket>, AppError> {
+        let now = site.clock.now();
+        let Some((email, signature)) = site.links.sign_in(token, now) else {
+            return Err(AppError::NotFound);
+        };
+        // Used once: the first use marks it for longer than it lives.
+        let used = ThrottleKey::new("sign-in-used", &signature);
+        if !self.store.take(&used, HOUR, now, 1).await? {
+            return Err(AppError::NotFound);
+        }
+        let tickets = listed(&self.store, &email).await?;
+        Ok(tickets
+            .into_iter()
+            .map(|ticket| MyTicket {
+                access_url: access_url(site, &ticket.number, &email),
+                ticket,
+            })
+            .collect())
+    }
+}
+
+/// The tickets opened with `email` that a list shows: not erased, not merged into another
+/// (its number opens that one), newest activity first, at most [`MAX_LISTED`].
+async fn listed(store: &impl TicketStore, email: &Email) -> Result<Vec<Ticket>, StoreError> {
+    let mut tickets: Vec<Ticket> = store
+        .requester_tickets(email)
+        .await?
+        .into_iter()
+        .filter(|t| t.erased_at.is_none() && t.merged_into.is_none())
+        .filter(|t| (t.requester.email.as_ref()).is_some_and(|own| own.same_mailbox(email)))
+        .collect();
+    tickets.sort_by_key(|t| std::cmp::Reverse(t.last_activity));
+    tickets.truncate(MAX_LISTED);
+    Ok(tickets)
+}
