@@ -74,6 +74,7 @@ async function openTicket({ javaScriptEnabled, email }) {
 test('a citizen opens a ticket with a screenshot and follows it from the mail link', async () => {
   const email = 'maria.js@example.com';
   const { context, page, number } = await openTicket({ javaScriptEnabled: true, email });
+  assert.deepEqual(await seriousViolations(page), [], 'confirmation accessibility');
   const mail = await acknowledgementFor(email);
   assert.ok(mail.subject.includes(`[${number}]`), mail.subject);
   assert.equal(mail.headers.get('auto-submitted'), 'auto-replied');

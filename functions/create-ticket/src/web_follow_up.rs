@@ -127,19 +127,20 @@ where
         Ok(posted) => posted,
         Err(unreadable) => {
             let problem = match unreadable {
-                Unreadable::TooLarge => Problem::invalid_field(
+                Unreadable::TooLarge => Problem::payload_too_large(lang).with_detail(
                     FieldError::new(
                         "attachments",
                         FieldProblem::FilesTooLarge {
                             max_bytes: screenshots::MAX_TOTAL_BYTES,
                         },
-                    ),
-                    lang,
+                    )
+                    .message(lang),
                 ),
                 Unreadable::UnsupportedType => Problem::unsupported_media_type(lang),
                 Unreadable::Malformed(detail) => Problem::bad_request(lang, detail),
             };
-            if json_asked {
+            // Only a form too large is a browser's: the rest came from a program.
+            if json_asked || problem.status_code() != StatusCode::PAYLOAD_TOO_LARGE {
                 return problem.into_response();
             }
             let detail = problem.detail.clone().unwrap_or_default();
