@@ -81,7 +81,8 @@ test('the citizen\'s pages score 95 or more and weigh under 50 KB, all from one 
       `accessibility ${Math.round(score('accessibility') * 100)}, ` +
       `best practices ${Math.round(score('best-practices') * 100)}, ` +
       `${(bytes / 1024).toFixed(1)} KB in ${fromOrigin.length} requests, ` +
-      `LCP ${Math.round(report.audits['largest-contentful-paint'].numericValue)} ms`);
+      `LCP ${Math.round(report.audits['largest-contentful-paint'].numericValue)} ms` +
+      (failedAudits(report).length ? ` (short of full marks: ${failedAudits(report).join(', ')})` : ''));
     const failed = (id) => Object.values(report.audits)
       .filter((a) => report.categories[id].auditRefs.some((r) => r.id === a.id && r.weight > 0))
       .filter((a) => a.score !== null && a.score < 1)
@@ -100,4 +101,11 @@ test('the citizen\'s pages score 95 or more and weigh under 50 KB, all from one 
 
 function report_version() {
   return lighthouse.version || '12.8.2';
+}
+
+/** The scored audits of the three categories that did not pass in full. */
+function failedAudits(report) {
+  const ids = new Set(['performance', 'accessibility', 'best-practices']
+    .flatMap((id) => report.categories[id].auditRefs.filter((r) => r.weight > 0).map((r) => r.id)));
+  return [...ids].filter((id) => report.audits[id].score !== null && report.audits[id].score < 1);
 }
