@@ -1635,6 +1635,9 @@ async fn agents_get_the_words_for_each_code_in_their_language() {
         ["new", "open", "waiting_on_citizen", "resolved", "closed"]
     );
     assert_eq!(order("priority"), ["low", "normal", "high", "urgent"]);
+    // Countries by name, Ecuador first, as the citizen's form lists them.
+    assert_eq!(order("nationality")[0], "EC");
+    assert_eq!(word(labels, "nationality", "DE"), "Alemania");
     let en = office
         .call(Some(&admin), "GET", "/api/v1/agent/me?lang=en", None)
         .await;
@@ -1644,6 +1647,7 @@ async fn agents_get_the_words_for_each_code_in_their_language() {
         "Waiting on the citizen"
     );
     assert_eq!(word(english, "role", "operator"), "Platform operator");
+    assert_eq!(word(english, "nationality", "DE"), "Germany");
 }
 
 /// Issue 21: agents ask the calendar the due dates use ("the 30th business day after 5

@@ -244,6 +244,9 @@ test('a caller without e-mail is registered, gets a printed receipt, and follows
   await page.selectOption('#o-categoria', 'requerimiento');
   await page.fill('#o-nombre', 'Segundo Guamán');
   await page.fill('#o-numero-id', '1714307104');
+  // The nationality by its name, Ecuador chosen already.
+  assert.equal(await page.inputValue('#o-nacionalidad'), 'EC');
+  assert.equal(await page.locator('#o-nacionalidad option:checked').textContent(), 'Ecuador');
   await page.fill('#o-asunto', 'Certificado de no adeudar');
   await page.fill('#o-descripcion', 'Pide el certificado por teléfono; no tiene correo.');
   await page.click('#f-nuevo button[type=submit]');
@@ -278,10 +281,10 @@ test('a caller without e-mail is registered, gets a printed receipt, and follows
   await status.fill('#id_number', '1714307103');
   await Promise.all([status.waitForLoadState('load'), status.click('button[type=submit]')]);
   assert.equal((await status.textContent('#ticket-number')).trim(), number);
-  // Without an address they answer on the page, under a link bound to their cédula.
+  // Without an address they answer on the page, under a token bound to their cédula.
   await status.fill('#text', 'Ya tengo el número de trámite anterior: 2024-118.');
-  await Promise.all([status.waitForSelector('#answer-notice'), status.click('#answer-form button[type=submit]')]);
-  assert.match(await status.textContent('ol.thread'), /2024-118/);
+  await Promise.all([status.waitForLoadState('load'), status.click('#answer-form button[type=submit]')]);
+  await status.waitForFunction(() => document.querySelector('main')?.textContent.includes('Su mensaje se añadió'));
   // The same number with someone else's cédula finds nothing.
   await status.goto(`${local.baseUrl}/estado`);
   await status.fill('#number', number);

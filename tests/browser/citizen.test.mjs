@@ -195,6 +195,8 @@ test('a field says what the server would as soon as the citizen leaves it', asyn
   assert.ok(said.length > 0);
   assert.equal(await page.getAttribute('#id_number', 'aria-invalid'), 'true');
   assert.match(await page.getAttribute('#id_number', 'aria-describedby'), /id_number-error/);
+  // A screen reader hears it though the citizen is on the next field already.
+  assert.ok((await page.textContent('form[data-check] > p.sr-only')).endsWith(said));
   assert.equal(await page.locator('#email-error').count(), 0, 'a right field is not marked');
   await page.fill('#email', 'sin-arroba@');
   await page.locator('#email').blur();
@@ -344,7 +346,10 @@ test('"Mis trámites" lists a citizen\'s tickets from the link in their mail, on
   const mail = await signInMailFor(email);
   const link = mail.text.match(/http:\/\/127\.0\.0\.1:\d+\/mis-tramites\/\S+/)?.[0];
   assert.ok(link, mail.text);
+  // The link's page spends nothing (a mail scanner may open it first); its button lists.
   await page.goto(link);
+  assert.deepEqual(await seriousViolations(page), [], 'link page accessibility');
+  await Promise.all([page.waitForSelector('#mine-list'), page.click('main form button[type=submit]')]);
   const rows = page.locator('#mine-list li');
   assert.equal(await rows.count(), 2);
   assert.match(await rows.nth(0).textContent(), new RegExp(second.number));
@@ -356,5 +361,11 @@ test('"Mis trámites" lists a citizen\'s tickets from the link in their mail, on
   // The link works once.
   await page.goto(link);
   assert.match(await page.textContent('main'), /ya se usó/);
+  // The status page found by address and number writes nothing: it says to open the link.
+  await page.goto(`${baseUrl}/estado`);
+  await page.fill('#email', email);
+  await page.fill('#number', first.number);
+  await Promise.all([page.waitForSelector('#answer-by-link'), page.click('main button[type=submit]')]);
+  assert.equal(await page.locator('#answer-form').count(), 0);
   await context.close();
 });

@@ -41,13 +41,18 @@ fn hidden(page: &str, name: &str) -> String {
 fn answer_form(page: &str, text: &str, files: &[(&str, &[u8])]) -> Event {
     let access = hidden(page, "access");
     let key = hidden(page, "idempotency_token");
+    let mut fields = vec![
+        ("access", access.as_str()),
+        ("idempotency_token", key.as_str()),
+        ("text", text),
+    ];
+    let back = page.contains("name=\"back\"").then(|| hidden(page, "back"));
+    if let Some(back) = &back {
+        fields.push(("back", back.as_str()));
+    }
     Event::post_files(
         "/api/v1/tickets/follow-ups?lang=es",
-        &[
-            ("access", access.as_str()),
-            ("idempotency_token", key.as_str()),
-            ("text", text),
-        ],
+        &fields,
         "attachments",
         files,
     )
@@ -142,6 +147,10 @@ async fn an_answer_with_a_file_joins_the_ticket_once_however_often_it_is_sent() 
         "the opening and one answer"
     );
     assert_eq!(follow_up_alerts(&h, &number).await, 1);
+    // The page brought back by Back, with its key, and another text: a new answer, not lost.
+    let other = h.send(answer_form(&form, "Y una cosa más.", &[])).await;
+    location(&other);
+    assert_eq!(citizen_messages(&h, &number).await.len(), 3);
     // Waiting on the citizen, the answer puts it back in progress.
     let ticket = h
         .store
@@ -171,9 +180,11 @@ async fn a_program_answers_with_json_and_a_finished_ticket_reopens_or_links_a_ne
     assert_eq!(reopened.json()["new_ticket"], false);
     assert_eq!(reopened.json()["status"], "open");
 
-    // Past the queue's 30 days, a finished ticket's answer opens a new one linked to it.
+    // Past the queue's 30 days, a finished ticket's answer opens a new one linked to it (the
+    // page is opened again: its form's token lasts two hours).
     set_status(&h, &number, Status::Resolved).await;
     h.clock.advance(chrono::Duration::days(31));
+    let access = hidden(&page(&h, &status_path).await, "access");
     let linked = h
         .send(
             Event::post_json(
@@ -216,6 +227,32 @@ async fn a_page_answers_only_its_own_ticket_for_its_own_requester() {
     let (_, pedro_path) = open(&h, "pedro@example.com").await;
     let maria_page = page(&h, &maria_path).await;
     let pedro_access = hidden(&page(&h, &pedro_path).await, "access");
+    let maria_access = hidden(&maria_page, "access");
+    let maria_link = maria_path.trim_start_matches("/estado/").to_owned();
+
+    // The form's token answers and opens nothing; the page's link opens and answers nothing.
+    let opened = h.send(Event::get(&format!("/estado/{maria_access}"))).await;
+    assert_eq!(opened.status, 404);
+    let with_link = h
+        .send(Event::post_json(
+            "/api/v1/tickets/follow-ups",
+            &json!({"access": maria_link, "text": "Con el enlace"}),
+        ))
+        .await;
+    assert_eq!(with_link.status, 404, "{}", with_link.text());
+    // Found by address and number (anyone who knows both), the page writes nothing: it says
+    // to open the mailed link.
+    let known = h
+        .send(Event::post_form(
+            "/estado",
+            &[("email", "maria@example.com"), ("number", maria.as_str())],
+        ))
+        .await;
+    assert_eq!(known.status, 200);
+    assert!(known.text().contains("id=\"answer-by-link\""));
+    assert!(!known.text().contains("name=\"access\""));
+    // Every page of a ticket is kept by no cache.
+    assert_eq!(known.header("cache-control"), Some("no-store"));
 
     // A token altered to another number, a forged one, an expired one: nothing is added.
     let moved = pedro_access.replacen(pedro_access.split('.').next().unwrap(), &maria, 1);
@@ -239,7 +276,8 @@ async fn a_page_answers_only_its_own_ticket_for_its_own_requester() {
             answer.text()
         );
     }
-    h.clock.advance(chrono::Duration::days(400));
+    // The form works two hours, though the link lasts 90 days.
+    h.clock.advance(chrono::Duration::hours(3));
     let late = h.send(answer_form(&maria_page, "Tarde", &[])).await;
     assert_eq!(late.status, 404, "{}", late.text());
     assert!(late.text().contains("caducó"), "{}", late.text());

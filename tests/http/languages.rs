@@ -299,6 +299,7 @@ async fn every_page_and_mail_a_citizen_meets_is_in_their_language_only() {
                         hidden(&status, "idempotency_token").as_str(),
                     ),
                     ("text", description),
+                    ("back", hidden(&status, "back").as_str()),
                 ],
                 "attachments",
                 &[],
@@ -351,13 +352,26 @@ async fn every_page_and_mail_a_citizen_meets_is_in_their_language_only() {
             .next()
             .unwrap()
             .to_owned();
+        let list = format!("{list_path}{q}");
+        page("my requests, link", &h.send(Event::get(&list)).await);
         page(
             "my requests, list",
-            &h.send(Event::get(&format!("{list_path}{q}"))).await,
+            &h.send(Event::post_form(&list, &[])).await,
         );
         page(
             "my requests, link used",
-            &h.send(Event::get(&format!("{list_path}{q}"))).await,
+            &h.send(Event::post_form(&list, &[])).await,
+        );
+        page(
+            "status page found by address",
+            &h.send(Event::post_form(
+                &format!("/estado{q}"),
+                &[
+                    ("email", "maria@example.com"),
+                    ("number", "MDT-QUE-2025-00001"),
+                ],
+            ))
+            .await,
         );
         for (i, mail) in mails.iter().enumerate() {
             seen.push((format!("mail {i}"), mail_text(mail)));

@@ -300,7 +300,7 @@ async fn the_release_binaries_carry_a_ticket_from_the_form_to_the_agents_reply()
             reqwest::Method::POST,
             "/api/v1/tickets",
             None,
-            Some(form),
+            Some(form.clone()),
         )
         .await;
     assert_eq!(status, 201, "{opened}\n{}", functions.logs_text());
@@ -455,17 +455,53 @@ async fn the_release_binaries_carry_a_ticket_from_the_form_to_the_agents_reply()
         .chars()
         .take_while(|c| !c.is_whitespace())
         .collect();
-    let list = client().get(&sign_in_link).send().await.unwrap();
-    assert_eq!(
-        list.status(),
-        200,
-        "{sign_in_link}\n{}",
-        functions.logs_text()
-    );
+    let opened_link = client().get(&sign_in_link).send().await.unwrap();
+    assert_eq!(opened_link.status(), 200, "{}", functions.logs_text());
+    functions.assert_allowed().await;
+    let list = client().post(&sign_in_link).send().await.unwrap();
+    assert_eq!(list.status(), 200, "{}", functions.logs_text());
     assert!(list.text().await.unwrap().contains(&number));
     functions.assert_allowed().await;
-    let again = client().get(&sign_in_link).send().await.unwrap();
+    let again = client().post(&sign_in_link).send().await.unwrap();
     assert_eq!(again.status(), 404, "a sign-in link works once");
+
+    // 6d. A second ticket of hers, merged into the first by the agent (agent-api): its number
+    //     opens the first on the status page (ticket-status reads where it went on).
+    let mut second = form.clone();
+    second["subject"] = json!("Otra vez el contrato");
+    let (status, duplicate) = functions
+        .http(
+            "create-ticket",
+            reqwest::Method::POST,
+            "/api/v1/tickets",
+            None,
+            Some(second),
+        )
+        .await;
+    assert_eq!(status, 201, "{duplicate}");
+    let duplicate = duplicate["number"].as_str().unwrap().to_owned();
+    let (status, merged) = functions
+        .http(
+            "agent-api",
+            reqwest::Method::POST,
+            &format!("/api/v1/agent/tickets/{duplicate}/merge"),
+            Some(&token),
+            Some(json!({"into": number})),
+        )
+        .await;
+    assert_eq!(status, 200, "{merged}\n{}", functions.logs_text());
+    let (status, view) = functions
+        .http(
+            "ticket-status",
+            reqwest::Method::POST,
+            "/api/v1/tickets/lookup",
+            None,
+            Some(json!({"email": citizen, "number": duplicate})),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}\n{}", functions.logs_text());
+    assert_eq!(view["number"], number.as_str());
+    assert_eq!(view["merged_from"], duplicate.as_str());
 
     // 7. The functions logged their work, and no personal data: no address, ID number,
     //    phone, name or message text (Ecuador's personal data protection law).

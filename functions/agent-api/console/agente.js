@@ -10,7 +10,7 @@
   // The words for the API's codes (status, priority, role, category), from /me in the
   // console's language: Spanish, or English under ?lang=en.
   const lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "es";
-  let labels = { status: [], priority: [], role: [], category: [], channel: [] };
+  let labels = { status: [], priority: [], role: [], category: [], channel: [], nationality: [] };
   let agencies = [];
   let watching = null;
   const word = (kind, code) => (labels[kind].find((l) => l.code === code) || { label: code }).label;
@@ -337,6 +337,9 @@
     // Admins write the agency's canned responses; the API checks the role again.
     $("plantillas-abrir").hidden = !["admin", "operator"].includes(me.role);
     fill($("o-categoria"), codes("category"), "category");
+    // Every country by its name, Ecuador first (as the citizen's form lists them).
+    fill($("o-nacionalidad"), codes("nationality"), "nationality");
+    $("o-nacionalidad").value = "EC";
     await loadAgencies(me.agency);
     fill($("f-cola"), me.queues);
     await loadQueue(false);

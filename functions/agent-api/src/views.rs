@@ -257,8 +257,9 @@ impl TicketView {
     }
 }
 
-/// What the console shows for each code the API sends (status, priority, role, category), in
-/// `lang`: the agents' words, never the wire names; each list in the order people read it.
+/// What the console shows for each code the API sends (status, priority, role, category,
+/// channel, nationality), in `lang`: the agents' words, never the wire names; each list in the
+/// order people read it (countries by their CLDR names, Ecuador first).
 pub fn labels(lang: ventanilla_domain::Lang) -> serde_json::Value {
     use ventanilla_domain::model::agents::Role;
     use ventanilla_domain::{Category, Channel, Labelled, Priority, Status};
@@ -278,6 +279,9 @@ pub fn labels(lang: ventanilla_domain::Lang) -> serde_json::Value {
         "role": of::<Role>(lang),
         "category": of::<Category>(lang),
         "channel": of::<Channel>(lang),
+        "nationality": ventanilla_domain::Nationality::in_form_order(lang)
+            .map(|n| serde_json::json!({ "code": n.as_str(), "label": n.name(lang) }))
+            .collect::<Vec<_>>(),
     })
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ventanilla_app::{AppError, Desk, Site};
@@ -60,12 +60,21 @@ pub(crate) async fn send_sign_in_link<S, B, M>(
     State(desk): State<Arc<Desk<S, B, M>>>,
     RequestLang(lang): RequestLang,
     source: Source,
+    headers: HeaderMap,
     form: Result<Form<SignInRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response
 where
     S: TicketStore + Throttle + AgencyDirectory,
     M: Mailer,
 {
+    // Asked from this site only: another site's page cannot have its visitors' browsers
+    // spend an address's asks (browsers say where a form came from).
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site")
+    {
+        return Problem::forbidden(lang).into_response();
+    }
     let site = &match desk.site.current(&desk.store).await {
         Ok(site) => site,
         Err(error) => {
@@ -74,7 +83,11 @@ where
         }
     };
     let t = texts(lang);
-    let typed = form.map(|Form(f)| f.email).unwrap_or_default();
+    let mut typed = form.map(|Form(f)| f.email).unwrap_or_default();
+    // Shown again as typed, up to an address's longest.
+    if let Some((cut, _)) = typed.char_indices().nth(254) {
+        typed.truncate(cut);
+    }
     let email = match Email::parse(&typed) {
         Ok(email) => email,
         Err(error) => {

@@ -27,6 +27,7 @@ use crate::submission::{Posted, Unreadable};
 struct AnswerJson {
     access: String,
     text: String,
+    back: String,
 }
 
 /// What a program is told of an answer added.
@@ -36,12 +37,12 @@ struct AnswerAdded {
     number: String,
     status: &'static str,
     new_ticket: bool,
-    access_url: String,
 }
 
 /// Parses an answer's fields, collecting every error.
 fn parse_answer(
     access: String,
+    back: String,
     text: &str,
     uploads: Vec<screenshots::Upload>,
     key: Option<&str>,
@@ -66,6 +67,7 @@ fn parse_answer(
     match (text, files, key) {
         (Some(text), Some(files), Some(key)) if errors.is_empty() => Ok(WebFollowUp {
             access,
+            back: Some(back).filter(|b| !b.trim().is_empty()),
             text,
             files,
             key,
@@ -149,9 +151,9 @@ where
         }
     };
     let json = posted.json;
-    let (access, text) = match &posted.json_body {
+    let (access, text, back_token) = match &posted.json_body {
         Some(body) => match serde_json::from_slice::<AnswerJson>(body) {
-            Ok(answer) => (answer.access, answer.text),
+            Ok(answer) => (answer.access, answer.text, answer.back),
             Err(error) => {
                 return Problem::bad_request(lang, format!("JSON: {error}")).into_response();
             }
@@ -163,16 +165,22 @@ where
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default()
             };
-            (value("access"), value("text"))
+            (value("access"), value("text"), value("back"))
         }
     };
-    // Back to the page the answer was written on, while its link is good.
-    let back = if access.is_empty() {
+    // Back to the page the answer was written on: its link, when it was opened by one.
+    let back = if back_token.is_empty() {
         format!("/estado?lang={}", lang.code())
     } else {
-        format!("/estado/{}?lang={}", url_segment(&access), lang.code())
+        format!("/estado/{}?lang={}", url_segment(&back_token), lang.code())
     };
-    let request = match parse_answer(access, &text, posted.uploads, posted.idempotency.as_deref()) {
+    let request = match parse_answer(
+        access,
+        back_token,
+        &text,
+        posted.uploads,
+        posted.idempotency.as_deref(),
+    ) {
         Ok(request) => request,
         Err(errors) => {
             let problem = Problem::invalid_fields(&errors, lang);
@@ -190,24 +198,33 @@ where
         Ok(WebFollowedUp::Added {
             ticket,
             opened,
-            access_url,
-            access_path,
+            back: returns,
         }) => {
             if json {
                 let body = AnswerAdded {
                     number: ticket.number.to_string(),
                     status: ticket.status.wire(),
                     new_ticket: opened,
-                    access_url,
                 };
                 return (StatusCode::CREATED, axum::Json(body)).into_response();
             }
-            let said = if opened { "nuevo" } else { "enviado" };
-            Redirect::to(&format!(
-                "{access_path}?lang={}&respuesta={said}",
-                lang.code()
-            ))
-            .into_response()
+            if let Some(path) = returns {
+                let path = format!("{path}?lang={}&respuesta=enviado", lang.code());
+                return Redirect::to(&path).into_response();
+            }
+            // No link to return to (a page opened by document number, a new ticket): said
+            // on a page of its own.
+            let said = if opened {
+                format!("{} {}.", t.answer_opened, ticket.number)
+            } else {
+                t.answer_sent.to_owned()
+            };
+            let page = NoticePage {
+                frame: Frame::new(lang, &site.settings.site_name, "/estado", t.answer_title),
+                text: said,
+                back_href: format!("/estado?lang={}", lang.code()),
+            };
+            html(StatusCode::OK, &page)
         }
         Ok(WebFollowedUp::Refused { .. }) => {
             let problem = Problem::forbidden(lang).with_detail(t.answer_closed);

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use ventanilla_app::Desk;
 use ventanilla_app::access::follower_key;
 use ventanilla_app::look_up::PublicTicket;
+use ventanilla_app::web_follow_up::answer_token;
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::Body;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
@@ -43,10 +44,13 @@ where
         )
         .route("/estado/{token}", get(status_by_link::<S, B>))
         .route("/estado/{token}/recibido", get(received::<S, B>))
-        .route("/mis-tramites/{token}", get(my_tickets::<S, B>))
+        .route(
+            "/mis-tramites/{token}",
+            get(my_tickets_link::<S, B>).post(my_tickets::<S, B>),
+        )
         .route("/api/v1/tickets/lookup", post(lookup_json::<S, B>))
         .with_state(desk);
-    ventanilla_web::finish_router(routes)
+    ventanilla_web::finish_router(ventanilla_web::security::never_stored(routes))
 }
 
 type Lookup = Result<PublicTicket, AppError>;
@@ -279,14 +283,28 @@ where
         }
     };
     let lookup = find(&desk, &number, &follower, source.address()).await;
-    page_for(&desk.site, lookup, lang, &values, None)
+    let reached = match follower {
+        Follower::Email(_) => Reached::Knowing,
+        Follower::IdNumber(_) => Reached::Document,
+    };
+    page_for(&desk.site, lookup, lang, &values, reached)
+}
+
+/// How the status page was reached: what its answer form may do.
+enum Reached<'a> {
+    /// By a mailed link (its token): the form answers until the link expires, and returns.
+    Link(&'a str, Option<&'a str>),
+    /// By address and number: knowing them writes nothing; the form says to open the link.
+    Knowing,
+    /// By document and number, a ticket without an address: the only way it is followed.
+    Document,
 }
 
 /// What the status page is told after an answer from its form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct AfterAnswer {
-    /// `enviado`: the ticket took it; `nuevo`: it opened this ticket, linked to a closed one.
+    /// `enviado`: the ticket took it.
     respuesta: String,
 }
 
@@ -304,11 +322,11 @@ where
     let t = texts(lang);
     let said = match after.ok().map(|Query(a)| a.respuesta).as_deref() {
         Some("enviado") => Some(t.answer_sent),
-        Some("nuevo") => Some(t.answer_opened),
         _ => None,
     };
     let lookup = desk.by_link(&token, source.address()).await;
-    page_for(&desk.site, lookup, lang, &LookupRequest::default(), said)
+    let reached = Reached::Link(&token, said);
+    page_for(&desk.site, lookup, lang, &LookupRequest::default(), reached)
 }
 
 /// `GET /estado/{token}/recibido`: where the form sends the citizen after an opening: the
@@ -338,11 +356,59 @@ where
             };
             html(StatusCode::OK, &page)
         }
-        Err(error) => page_for(site, Err(error), lang, &LookupRequest::default(), None),
+        Err(error) => page_for(
+            site,
+            Err(error),
+            lang,
+            &LookupRequest::default(),
+            Reached::Knowing,
+        ),
     }
 }
 
-/// `GET /mis-tramites/{token}`: the sign-in link's list, once.
+/// `GET /mis-tramites/{token}`: the sign-in link's page, a button that lists. Opening it
+/// spends nothing: mail scanners open links before their owner does.
+async fn my_tickets_link<S, B>(
+    State(desk): State<Arc<Desk<S, B, ()>>>,
+    RequestLang(lang): RequestLang,
+    Path(token): Path<String>,
+) -> Response
+where
+    S: TicketStore + Throttle,
+    B: BlobStore,
+{
+    let site = &desk.site;
+    let t = texts(lang);
+    let path = format!("/mis-tramites/{token}");
+    match desk.sign_in_unused(site, &token).await {
+        Ok(true) => {
+            let page = MyTicketsPage {
+                frame: Frame::new(lang, &site.settings.site_name, &path, t.mine_title),
+                confirm: Some(format!("{path}?lang={}", lang.code())),
+                tickets: Vec::new(),
+            };
+            html(StatusCode::OK, &page)
+        }
+        Ok(false) => my_tickets_notice(site, lang, Problem::not_found(lang), t.mine_used),
+        Err(error) => my_tickets_notice(site, lang, Problem::from_app(error, lang), t.unavailable),
+    }
+}
+
+fn my_tickets_notice(site: &Site, lang: Lang, problem: Problem, text: &str) -> Response {
+    let page = NoticePage {
+        frame: Frame::new(
+            lang,
+            &site.settings.site_name,
+            "/mis-tramites",
+            problem.title.clone(),
+        ),
+        text: text.to_owned(),
+        back_href: format!("/mis-tramites?lang={}", lang.code()),
+    };
+    html(problem.status_code(), &page)
+}
+
+/// `POST /mis-tramites/{token}`: the sign-in link's list, once.
 async fn my_tickets<S, B>(
     State(desk): State<Arc<Desk<S, B, ()>>>,
     RequestLang(lang): RequestLang,
@@ -354,19 +420,7 @@ where
 {
     let site = &desk.site;
     let t = texts(lang);
-    let notice = |problem: Problem, text: &str| {
-        let page = NoticePage {
-            frame: Frame::new(
-                lang,
-                &site.settings.site_name,
-                "/mis-tramites",
-                problem.title.clone(),
-            ),
-            text: text.to_owned(),
-            back_href: format!("/mis-tramites?lang={}", lang.code()),
-        };
-        html(problem.status_code(), &page)
-    };
+    let notice = |problem: Problem, text: &str| my_tickets_notice(site, lang, problem, text);
     match desk.my_tickets(site, &token).await {
         Ok(tickets) => {
             let page = MyTicketsPage {
@@ -376,11 +430,12 @@ where
                     "/mis-tramites",
                     t.mine_title,
                 ),
+                confirm: None,
                 tickets: tickets
                     .into_iter()
                     .map(|mine| MyTicketView {
                         number: mine.ticket.number.to_string(),
-                        subject: mine.ticket.subject.as_str().to_owned(),
+                        category: mine.ticket.category.label(lang).to_owned(),
                         status: mine.ticket.status.label(lang).to_owned(),
                         agency: (site.settings.agency(&mine.ticket.agency))
                             .map_or_else(|| mine.ticket.agency.to_string(), |a| a.name.clone()),
@@ -402,14 +457,30 @@ where
     }
 }
 
-/// The answer form under a ticket's thread, under a fresh access token bound to its
-/// requester; a finished ticket whose queue takes no more says so instead.
-fn answer_form(site: &Site, ticket: &ventanilla_domain::Ticket, lang: Lang) -> Option<AnswerForm> {
-    let follows = follower_key(&ticket.requester)?;
-    let expires = site.clock.now().plus(site.settings.limits.access_link);
+/// The answer form under a ticket's thread, under an answer token bound to its requester
+/// (see [`Reached`]); a finished ticket whose queue takes no more says so instead.
+fn answer_form(
+    site: &Site,
+    ticket: &ventanilla_domain::Ticket,
+    lang: Lang,
+    reached: &Reached<'_>,
+) -> Option<AnswerForm> {
+    follower_key(&ticket.requester)?;
+    let (access, back) = match reached {
+        Reached::Link(token, _) => {
+            let until = site
+                .links
+                .claim(token, site.clock.now())
+                .map(|c| c.expires());
+            (answer_token(site, ticket, until), Some((*token).to_owned()))
+        }
+        Reached::Document => (answer_token(site, ticket, None), None),
+        Reached::Knowing => (None, None),
+    };
     let problem = |problem| FieldError::new("attachments", problem).message(lang);
     Some(AnswerForm {
-        access: site.links.follower_token(&ticket.number, &follows, expires),
+        access,
+        back,
         idempotency_token: uuid::Uuid::new_v4().to_string(),
         closed: ticket.status.is_finished()
             && site.settings.mail.policy.finished_rule(ticket) == FinishedTicketRule::Reject,
@@ -431,8 +502,12 @@ fn page_for(
     lookup: Lookup,
     lang: Lang,
     values: &LookupRequest,
-    said: Option<&str>,
+    reached: Reached<'_>,
 ) -> Response {
+    let said = match reached {
+        Reached::Link(_, said) => said,
+        _ => None,
+    };
     let t = texts(lang);
     let notice = |problem: Problem, text: &str| {
         let page = NoticePage {
@@ -458,7 +533,7 @@ fn page_for(
                 .ticket
                 .clock_stopped(today)
                 .map(|s| (long_date(s.since, lang), long_date(s.resumes_on, lang)));
-            let answer = answer_form(site, &found.ticket, lang);
+            let answer = answer_form(site, &found.ticket, lang, &reached);
             let status = status_view(found, lang, today);
             let page = StatusPage {
                 frame: Frame::new(lang, &site.settings.site_name, "/estado", t.status_title),

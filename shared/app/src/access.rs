@@ -2,7 +2,8 @@
 //! ticket's status page without typing anything, until it expires. The token names the
 //! ticket and the expiry and is signed together with the requester's e-mail (or, for a ticket
 //! without one, their document number), so it is bound to the ticket's requester without
-//! carrying either. The status page's answer form carries one too.
+//! carrying either. The status page's answer form carries an answer token: the same shape,
+//! signed for answering only (it opens no page), and short-lived.
 //!
 //! "Mis trámites" sign-in links (`/mis-tramites/<token>`) carry the address itself (its
 //! tickets are found by it), signed apart from access links so that neither opens the other.
@@ -42,6 +43,14 @@ pub struct AccessClaim {
     signature: Vec<u8>,
 }
 
+impl AccessClaim {
+    /// When the token stops working.
+    pub fn expires(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.expires.saturating_mul(1000))
+            .unwrap_or_else(|| unreachable!("a parsed expiry is at most twelve digits of seconds"))
+    }
+}
+
 impl AccessLinks {
     pub fn new(secret: &[u8]) -> Result<Self, WeakSecret> {
         if secret.len() < 32 {
@@ -58,8 +67,19 @@ impl AccessLinks {
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
     }
 
-    fn mac(&self, number: &TicketNumber, follower: &str, expires: i64) -> HmacSha256 {
+    fn mac(
+        &self,
+        purpose: Purpose,
+        number: &TicketNumber,
+        follower: &str,
+        expires: i64,
+    ) -> HmacSha256 {
         let mut mac = self.keyed();
+        // Access links sign as they always have, so that the links already mailed still
+        // open; an answer token signs its purpose first (a number never starts with it).
+        if purpose == Purpose::Answer {
+            mac.update(b"answer\n");
+        }
         mac.update(number.as_str().as_bytes());
         mac.update(b"\n");
         mac.update(follower.as_bytes());
@@ -72,15 +92,34 @@ impl AccessLinks {
         self.follower_token(number, &email.match_key(), expires)
     }
 
-    /// A token for the requester `follows` names ([`follower_key`]).
+    /// An access link's token for the requester `follows` names ([`follower_key`]).
     pub fn follower_token(
         &self,
         number: &TicketNumber,
         follows: &str,
         expires: Timestamp,
     ) -> String {
+        self.signed(Purpose::Access, number, follows, expires)
+    }
+
+    /// A token that answers ticket `number` for the requester `follows` names, and opens
+    /// nothing.
+    pub fn answer_token(&self, number: &TicketNumber, follows: &str, expires: Timestamp) -> String {
+        self.signed(Purpose::Answer, number, follows, expires)
+    }
+
+    fn signed(
+        &self,
+        purpose: Purpose,
+        number: &TicketNumber,
+        follows: &str,
+        expires: Timestamp,
+    ) -> String {
         let expires = expires.unix_seconds();
-        let signature = self.mac(number, follows, expires).finalize().into_bytes();
+        let signature = self
+            .mac(purpose, number, follows, expires)
+            .finalize()
+            .into_bytes();
         format!(
             "{}.{expires}.{}",
             number.as_str(),
@@ -92,7 +131,7 @@ impl AccessLinks {
     pub fn claim(&self, token: &str, now: Timestamp) -> Option<AccessClaim> {
         let mut parts = token.splitn(3, '.');
         let number = TicketNumber::parse(parts.next()?).ok()?;
-        let expires: i64 = parts.next()?.parse().ok()?;
+        let expires = seconds(parts.next()?)?;
         let signature = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
         if signature.len() != SIGNATURE_BYTES || expires <= now.unix_seconds() {
             return None;
@@ -104,10 +143,19 @@ impl AccessLinks {
         })
     }
 
-    /// Whether the claim was signed for this requester (constant time).
+    /// Whether the claim is an access link signed for this requester (constant time).
     pub fn verify(&self, claim: &AccessClaim, requester: &Requester) -> bool {
+        self.verify_for(Purpose::Access, claim, requester)
+    }
+
+    /// Whether the claim is an answer token signed for this requester (constant time).
+    pub fn verify_answer(&self, claim: &AccessClaim, requester: &Requester) -> bool {
+        self.verify_for(Purpose::Answer, claim, requester)
+    }
+
+    fn verify_for(&self, purpose: Purpose, claim: &AccessClaim, requester: &Requester) -> bool {
         follower_key(requester).is_some_and(|follows| {
-            self.mac(&claim.number, &follows, claim.expires)
+            self.mac(purpose, &claim.number, &follows, claim.expires)
                 .verify_truncated_left(&claim.signature)
                 .is_ok()
         })
@@ -136,12 +184,12 @@ impl AccessLinks {
         )
     }
 
-    /// The address a sign-in token was made for, and its signature (what makes it used once),
-    /// while it is valid; `None` when it is malformed, forged or expired.
-    pub fn sign_in(&self, token: &str, now: Timestamp) -> Option<(Email, String)> {
+    /// The address a sign-in token was made for, while it is valid; `None` when it is
+    /// malformed, forged or expired.
+    pub fn sign_in(&self, token: &str, now: Timestamp) -> Option<SignIn> {
         let mut parts = token.splitn(3, '.');
         let address = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
-        let expires: i64 = parts.next()?.parse().ok()?;
+        let expires = seconds(parts.next()?)?;
         let signature_text = parts.next()?;
         let signature = URL_SAFE_NO_PAD.decode(signature_text).ok()?;
         if signature.len() != SIGNATURE_BYTES || expires <= now.unix_seconds() {
@@ -150,8 +198,36 @@ impl AccessLinks {
         self.sign_in_mac(&address, expires)
             .verify_truncated_left(&signature)
             .ok()?;
-        Some((Email::parse(&address).ok()?, signature_text.to_owned()))
+        Some(SignIn {
+            email: Email::parse(&address).ok()?,
+            signature: signature_text.to_owned(),
+            expires: Timestamp::from_unix_millis(expires.checked_mul(1000)?)?,
+        })
     }
+}
+
+/// What a token is signed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Access,
+    Answer,
+}
+
+/// A token's expiry: digits only, so that one signature has one spelling.
+fn seconds(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A valid sign-in token: the address it lists, its signature (what marks it used) and when
+/// it expires.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub email: Email,
+    pub signature: String,
+    pub expires: Timestamp,
 }
 
 /// What an access token is bound to: the requester's e-mail (as matched), or for a requester
@@ -244,8 +320,9 @@ mod tests {
         let email = Email::parse("Maria@Example.com").unwrap();
         let now = Timestamp::parse("2025-03-01T00:00:00Z").unwrap();
         let token = links().sign_in_token(&email, now.plus(chrono::Duration::minutes(30)));
-        let (address, _) = links().sign_in(&token, now).unwrap();
-        assert!(address.same_mailbox(&email));
+        let signed = links().sign_in(&token, now).unwrap();
+        assert!(signed.email.same_mailbox(&email));
+        assert_eq!(signed.expires, now.plus(chrono::Duration::minutes(30)));
         assert!(
             links()
                 .sign_in(&token, now.plus(chrono::Duration::minutes(31)))
@@ -262,7 +339,8 @@ mod tests {
             token.split_once('.').unwrap().1
         );
         let later = token.replacen(".", ".9", 1);
-        for bad in [swapped.as_str(), later.as_str(), "", "a.b.c"] {
+        let plus = token.replacen(".", ".+", 1);
+        for bad in [swapped.as_str(), later.as_str(), plus.as_str(), "", "a.b.c"] {
             assert!(links().sign_in(bad, now).is_none(), "{bad}");
         }
     }
@@ -283,5 +361,23 @@ mod tests {
         assert!(!links().verify(&claim, &requester("x@example.com")));
         caller.id_document = None;
         assert!(!links().verify(&claim, &caller));
+    }
+
+    #[test]
+    fn an_answer_token_answers_and_opens_nothing_and_an_access_link_answers_nothing() {
+        let number = TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
+        let now = Timestamp::parse("2025-03-01T00:00:00Z").unwrap();
+        let maria = requester("maria@example.com");
+        let follows = follower_key(&maria).unwrap();
+        let later = now.plus(chrono::Duration::hours(2));
+        let answer = links().answer_token(&number, &follows, later);
+        let access = links().follower_token(&number, &follows, later);
+        let answer_claim = links().claim(&answer, now).unwrap();
+        let access_claim = links().claim(&access, now).unwrap();
+        assert!(links().verify_answer(&answer_claim, &maria));
+        assert!(!links().verify(&answer_claim, &maria));
+        assert!(links().verify(&access_claim, &maria));
+        assert!(!links().verify_answer(&access_claim, &maria));
+        assert_eq!(answer_claim.expires(), later);
     }
 }

@@ -11,13 +11,16 @@ use ventanilla_domain::ports::{Mailer, StoreError, Throttle, ThrottleKey, Ticket
 use ventanilla_domain::rules::notices::sign_in_link;
 use ventanilla_domain::{Email, Lang, Ticket};
 
+use crate::access::SignIn;
 use crate::sending::{access_url, may_notify};
 use crate::{AppError, Desk, Site};
 
 /// How long a sign-in link works.
 pub const SIGN_IN_LINK: chrono::Duration = chrono::Duration::minutes(30);
+/// Asks for one address from one source in an hour.
+pub const ASKS_PER_ADDRESS_PER_SOURCE_PER_HOUR: u64 = 3;
 /// Asks for one address in an hour, from anywhere.
-pub const ASKS_PER_ADDRESS_PER_HOUR: u64 = 3;
+pub const ASKS_PER_ADDRESS_PER_HOUR: u64 = 10;
 /// Asks from one source in an hour, whatever the addresses.
 pub const ASKS_PER_SOURCE_PER_HOUR: u64 = 10;
 /// Sign-in mails to one address in a day.
@@ -37,7 +40,7 @@ pub struct MyTicket {
 
 impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
     /// Sends the sign-in link to `email` if it has tickets, asked from `source`. `Ok` says
-    /// nothing of whether it had any, or was sent.
+    /// nothing of whether it had any, or was sent: a failed send is logged, not told.
     pub async fn send_sign_in_link(
         &self,
         site: &Site,
@@ -46,13 +49,24 @@ impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
         lang: Lang,
     ) -> Result<(), AppError> {
         let now = site.clock.now();
+        let address = email.match_key();
+        // Per source, per address from one source, and per address from anywhere (higher):
+        // one source cannot use up an address's asks, so its owner still gets a link.
         let asks = [
             (
                 ThrottleKey::personal("sign-in-source", source, &self.identifiers),
                 ASKS_PER_SOURCE_PER_HOUR,
             ),
             (
-                ThrottleKey::personal("sign-in-address", &email.match_key(), &self.identifiers),
+                ThrottleKey::personal(
+                    "sign-in-address-source",
+                    &format!("{address}\n{source}"),
+                    &self.identifiers,
+                ),
+                ASKS_PER_ADDRESS_PER_SOURCE_PER_HOUR,
+            ),
+            (
+                ThrottleKey::personal("sign-in-address", &address, &self.identifiers),
                 ASKS_PER_ADDRESS_PER_HOUR,
             ),
         ];
@@ -64,7 +78,7 @@ impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
         if listed(&self.store, email).await?.is_empty() {
             return Ok(());
         }
-        let mails = ThrottleKey::personal("sign-in-mails", &email.match_key(), &self.identifiers);
+        let mails = ThrottleKey::personal("sign-in-mails", &address, &self.identifiers);
         if !may_notify(site, &self.store, &self.identifiers, email, false).await?
             || !self
                 .store
@@ -84,36 +98,61 @@ impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
             site.new_mail_id(),
             now,
         );
-        self.mailer.send(&draft.build()).await.map_err(|error| {
-            tracing::error!(%error, "a sign-in link was not sent");
-            AppError::Store(StoreError::unavailable(error.to_string()))
-        })?;
+        // A provider's refusal may name the address: only that it failed is logged.
+        if self.mailer.send(&draft.build()).await.is_err() {
+            tracing::error!("a sign-in link was not sent: the mail provider failed");
+        }
         Ok(())
     }
 }
 
 impl<S: TicketStore + Throttle, B, M> Desk<S, B, M> {
+    /// Whether a sign-in link still lists: valid and not used. Asked when it is opened, which
+    /// spends nothing (mail scanners open links before their owner does).
+    pub async fn sign_in_unused(&self, site: &Site, token: &str) -> Result<bool, AppError> {
+        let Some(signed) = site.links.sign_in(token, site.clock.now()) else {
+            return Ok(false);
+        };
+        let used = used_key(&signed);
+        let counts = self.store.counts(&[used], HOUR, signed.expires).await?;
+        Ok(counts.first().copied().unwrap_or(0) == 0)
+    }
+
     /// The tickets a sign-in link lists, the first time it is used while valid; `NotFound`
     /// for a link forged, expired or used before.
     pub async fn my_tickets(&self, site: &Site, token: &str) -> Result<Vec<MyTicket>, AppError> {
         let now = site.clock.now();
-        let Some((email, signature)) = site.links.sign_in(token, now) else {
+        let Some(signed) = site.links.sign_in(token, now) else {
             return Err(AppError::NotFound);
         };
-        // Used once: the first use marks it for longer than it lives.
-        let used = ThrottleKey::new("sign-in-used", &signature);
-        if !self.store.take(&used, HOUR, now, 1).await? {
+        // Used once: marked in a window fixed by the link's expiry (not by the hour it is
+        // used in), which lasts past it.
+        let used = used_key(&signed);
+        if !self.store.take(&used, HOUR, signed.expires, 1).await? {
             return Err(AppError::NotFound);
         }
-        let tickets = listed(&self.store, &email).await?;
+        let tickets = match listed(&self.store, &signed.email).await {
+            Ok(tickets) => tickets,
+            Err(error) => {
+                // Not spent by a failure of ours.
+                if let Err(error) = self.store.release(&used, HOUR, signed.expires).await {
+                    tracing::error!(%error, "a sign-in link's use could not be given back");
+                }
+                return Err(error.into());
+            }
+        };
         Ok(tickets
             .into_iter()
             .map(|ticket| MyTicket {
-                access_url: access_url(site, &ticket.number, &email),
+                access_url: access_url(site, &ticket.number, &signed.email),
                 ticket,
             })
             .collect())
     }
+}
+
+fn used_key(signed: &SignIn) -> ThrottleKey {
+    ThrottleKey::new("sign-in-used", &signed.signature)
 }
 
 /// The tickets opened with `email` that a list shows: not erased, not merged into another

@@ -222,10 +222,14 @@ pub struct StatusPage {
     pub answer: Option<AnswerForm>,
 }
 
-/// The status page's answer form: the access token it is sent under and the files' limits.
+/// The status page's answer form: the answer token it is sent under, the link to return to
+/// and the files' limits.
 #[derive(Debug, Clone)]
 pub struct AnswerForm {
-    pub access: String,
+    /// `None` for a page found with an address and a number (knowing them is not enough to
+    /// write in the citizen's name): it says to open the mailed link instead.
+    pub access: Option<String>,
+    pub back: Option<String>,
     pub idempotency_token: String,
     /// Finished, in a queue that takes no more: it says so instead of a form.
     pub closed: bool,
@@ -252,7 +256,8 @@ pub struct MyTicketsFormPage {
 #[derive(Debug, Clone)]
 pub struct MyTicketView {
     pub number: String,
-    pub subject: String,
+    /// Its category, not its subject: anyone may have typed the address and the subject.
+    pub category: String,
     pub status: String,
     pub agency: String,
     pub last_activity: String,
@@ -264,6 +269,8 @@ pub struct MyTicketView {
 #[template(path = "my_tickets.html")]
 pub struct MyTicketsPage {
     pub frame: Frame,
+    /// The link's page before it is used: the button that lists (its form's address).
+    pub confirm: Option<String>,
     pub tickets: Vec<MyTicketView>,
 }
 

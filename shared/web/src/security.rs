@@ -31,3 +31,12 @@ pub fn with_security_headers(router: Router) -> Router {
         ))
     })
 }
+
+/// Pages of one citizen's tickets (and the tokens in them) are kept by no cache and no
+/// browser history's copy: a shared computer's next user does not find them.
+pub fn never_stored(router: Router) -> Router {
+    router.layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+}

@@ -86,6 +86,9 @@ pub struct Texts {
     pub mine_none: &'static str,
     pub mine_used: &'static str,
     pub mine_list_intro: &'static str,
+    pub answer_by_link: &'static str,
+    pub mine_open_intro: &'static str,
+    pub mine_open: &'static str,
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {
@@ -163,7 +166,7 @@ static ES: Texts = Texts {
     answer_files: "Archivos (opcional)",
     answer_submit: "Enviar respuesta",
     answer_sent: "Su mensaje se añadió a la solicitud.",
-    answer_opened: "La solicitud anterior estaba cerrada: su mensaje abrió esta nueva solicitud, vinculada a aquella.",
+    answer_opened: "La solicitud estaba cerrada: su mensaje abrió una nueva solicitud, vinculada a ella, con el número",
     answer_closed: "Esta solicitud está cerrada y ya no recibe mensajes. Si necesita algo más, abra una nueva solicitud.",
     link_expired: "El enlace de esta página caducó o no es válido. Consulte su solicitud otra vez con su correo y su número.",
     sending_progress: "Enviando",
@@ -175,6 +178,9 @@ static ES: Texts = Texts {
     mine_none: "No hay solicitudes con esta dirección.",
     mine_used: "Este enlace ya se usó o caducó. Pida otro en «Mis trámites».",
     mine_list_intro: "Sus solicitudes, la de actividad más reciente primero. Cada una abre su página de estado.",
+    answer_by_link: "Para responder aquí, abra el enlace del correo que le enviamos, o conteste ese correo.",
+    mine_open_intro: "Pulse el botón para ver sus solicitudes. El enlace sirve una sola vez.",
+    mine_open: "Ver mis trámites",
 };
 
 static EN: Texts = Texts {
@@ -245,7 +251,7 @@ static EN: Texts = Texts {
     answer_files: "Files (optional)",
     answer_submit: "Send answer",
     answer_sent: "Your message was added to the ticket.",
-    answer_opened: "The earlier ticket was closed: your message opened this new ticket, linked to it.",
+    answer_opened: "The ticket was closed: your message opened a new ticket, linked to it, with the number",
     answer_closed: "This ticket is closed and takes no more messages. If you need anything else, open a new ticket.",
     link_expired: "This page's link has expired or is not valid. Look your ticket up again with your e-mail and its number.",
     sending_progress: "Sending",
@@ -257,4 +263,7 @@ static EN: Texts = Texts {
     mine_none: "There are no tickets with this address.",
     mine_used: "This link was already used or has expired. Ask for another one in “My requests”.",
     mine_list_intro: "Your tickets, most recent activity first. Each one opens its status page.",
+    answer_by_link: "To answer here, open the link in the e-mail we sent you, or reply to that e-mail.",
+    mine_open_intro: "Press the button to see your tickets. The link works once.",
+    mine_open: "See my requests",
 };

@@ -122,6 +122,12 @@ Array.prototype.forEach.call(document.querySelectorAll('input[type=file][data-ma
       location.assign(request.responseURL);
       return;
     }
+    // Not one of our pages (a gateway's error): the browser sends the form itself, and
+    // shows what comes back (the same key makes it the same request).
+    if (!/^text\/html/.test(request.getResponseHeader('Content-Type') || '')) {
+      form.submit();
+      return;
+    }
     document.open();
     document.write(request.responseText);
     document.close();
@@ -150,6 +156,8 @@ Array.prototype.forEach.call(document.querySelectorAll('input[type=file][data-ma
       progress.value = Math.round((sent.loaded / sent.total) * 100);
       progress.textContent = progress.value + ' %';
     });
+    // All sent: the bar moves on its own while the server works.
+    request.upload.addEventListener('load', function () { progress.removeAttribute('value'); });
     request.addEventListener('load', function () { replacePage(request); });
     // Nothing came back (the line dropped): the form stays as typed, to send again; the
     // same key makes a second try the same request.
@@ -172,6 +180,12 @@ Array.prototype.forEach.call(document.querySelectorAll('input[type=file][data-ma
   var lang = document.documentElement.lang || 'es';
   var touched = {};
   var asked = 0;
+  // Said aloud by a screen reader when a field the citizen left is found wrong: the mark is
+  // beside a field they are no longer on.
+  var spoken = document.createElement('p');
+  spoken.className = 'sr-only';
+  spoken.setAttribute('aria-live', 'polite');
+  form.appendChild(spoken);
 
   function values() {
     var data = {};
@@ -191,6 +205,10 @@ Array.prototype.forEach.call(document.querySelectorAll('input[type=file][data-ma
     var described = (field.getAttribute('aria-describedby') || '').split(' ')
       .filter(function (part) { return part && part !== id; });
     if (detail) {
+      var label = document.querySelector('label[for="' + name + '"]');
+      if (!message || message.textContent !== detail) {
+        spoken.textContent = (label ? label.textContent.replace(/\s*\*\s*$/, '').trim() + ': ' : '') + detail;
+      }
       if (!message) {
         message = document.createElement('p');
         message.className = 'error';
