@@ -681,7 +681,11 @@ async fn the_openapi_document_describes_every_route() {
     for path in paths.keys().filter(public) {
         if paths[path].get("get").is_some() {
             let answer = h.send(Event::get(path)).await;
-            assert_eq!(answer.status, 200, "{path}");
+            assert!(
+                matches!(answer.status, 200 | 204),
+                "{path}: {}",
+                answer.status
+            );
         }
     }
     let categories =

@@ -19,7 +19,7 @@ use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
 };
 use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang, Ticket};
-use ventanilla_web::pages::{Frame, NoticePage, TicketFormPage, html};
+use ventanilla_web::pages::{Frame, TicketFormPage, html, notice};
 use ventanilla_web::request::wants_json;
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
@@ -93,12 +93,9 @@ async fn check<S: AgencyDirectory, B, M>(
         Ok(axum::Json(values)) => values,
         Err(rejection) => return Problem::from_json_rejection(&rejection, lang).into_response(),
     };
-    let site = match desk.site.current(&desk.store).await {
+    let site = match current_site(&desk, lang).await {
         Ok(site) => site,
-        Err(error) => {
-            tracing::error!(%error, "agencies unreadable");
-            return Problem::unavailable(lang).into_response();
-        }
+        Err(unavailable) => return unavailable,
     };
     let mut fields = TicketFields::default();
     for (name, value) in values {
@@ -120,6 +117,18 @@ async fn check<S: AgencyDirectory, B, M>(
     axum::Json(serde_json::json!({ "errors": problems })).into_response()
 }
 
+/// The site as it stands for this request (the agencies admins saved included), or the
+/// answer that it cannot be read now.
+pub(crate) async fn current_site<S: AgencyDirectory, B, M>(
+    desk: &Desk<S, B, M>,
+    lang: Lang,
+) -> Result<Site, Response> {
+    desk.site.current(&desk.store).await.map_err(|error| {
+        tracing::error!(%error, "agencies unreadable");
+        Problem::unavailable(lang).into_response()
+    })
+}
+
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
@@ -128,12 +137,9 @@ async fn form_page<S: AgencyDirectory, B, M>(
     State(desk): State<Arc<Desk<S, B, M>>>,
     RequestLang(lang): RequestLang,
 ) -> Response {
-    let site = match desk.site.current(&desk.store).await {
+    let site = match current_site(&desk, lang).await {
         Ok(site) => site,
-        Err(error) => {
-            tracing::error!(%error, "agencies unreadable");
-            return Problem::unavailable(lang).into_response();
-        }
+        Err(unavailable) => return unavailable,
     };
     let fields = TicketFields::blank(&site.settings);
     render_form(
@@ -208,12 +214,9 @@ where
     B: BlobStore,
     M: Mailer,
 {
-    let site = &match desk.site.current(&desk.store).await {
+    let site = &match current_site(&desk, lang).await {
         Ok(site) => site,
-        Err(error) => {
-            tracing::error!(%error, "agencies unreadable");
-            return Problem::unavailable(lang).into_response();
-        }
+        Err(unavailable) => return unavailable,
     };
     let accepts_json = wants_json(request.headers());
     let mut submission = match Submission::read(request).await {
@@ -300,24 +303,14 @@ impl Answer<'_> {
         if self.json {
             return problem.into_response();
         }
-        let status = problem.status_code();
-        let page = NoticePage {
-            frame: Frame::new(
-                self.lang,
-                &self.site.settings.site_name,
-                "/",
-                problem.title.clone(),
-            ),
-            text: text.to_owned(),
-            back_href: format!("/?lang={}", self.lang.code()),
-        };
-        let mut response = html(status, &page);
-        if let Some(seconds) = problem.retry_after() {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, seconds.into());
-        }
-        response
+        notice(
+            self.lang,
+            &self.site.settings.site_name,
+            "/",
+            &problem,
+            text,
+            format!("/?lang={}", self.lang.code()),
+        )
     }
 
     fn too_many(&self) -> Response {

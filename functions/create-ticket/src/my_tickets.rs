@@ -11,11 +11,11 @@ use serde::Deserialize;
 use ventanilla_app::{AppError, Desk, Site};
 use ventanilla_domain::ports::{AgencyDirectory, Mailer, Throttle, TicketStore};
 use ventanilla_domain::{Email, Lang};
-use ventanilla_web::pages::{Frame, MyTicketsFormPage, html};
+use ventanilla_web::pages::{Frame, MyTicketsFormPage, html, notice};
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
 
-use crate::web_follow_up::notice;
+use crate::handler::current_site;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -75,12 +75,9 @@ where
     {
         return Problem::forbidden(lang).into_response();
     }
-    let site = &match desk.site.current(&desk.store).await {
+    let site = &match current_site(&desk, lang).await {
         Ok(site) => site,
-        Err(error) => {
-            tracing::error!(%error, "agencies unreadable");
-            return Problem::unavailable(lang).into_response();
-        }
+        Err(unavailable) => return unavailable,
     };
     let t = texts(lang);
     let mut typed = form.map(|Form(f)| f.email).unwrap_or_default();
@@ -96,6 +93,7 @@ where
         }
     };
     let back = format!("/mis-tramites?lang={}", lang.code());
+    let name = &site.settings.site_name;
     match desk
         .send_sign_in_link(site, &email, source.address(), lang)
         .await
@@ -104,22 +102,14 @@ where
             StatusCode::OK,
             &my_tickets_page(site, lang, String::new(), None, true),
         ),
-        Err(AppError::TooMany { retry_after }) => notice(
-            site,
-            lang,
-            &Problem::too_many_requests(lang, retry_after.as_secs()),
-            t.too_many,
-            &back,
-        ),
+        Err(AppError::TooMany { retry_after }) => {
+            let problem = Problem::too_many_requests(lang, retry_after.as_secs());
+            notice(lang, name, "/mis-tramites", &problem, t.too_many, back)
+        }
         Err(error) => {
             tracing::error!(%error, "a sign-in link could not be sent");
-            notice(
-                site,
-                lang,
-                &Problem::unavailable(lang),
-                t.unavailable,
-                &back,
-            )
+            let problem = Problem::unavailable(lang);
+            notice(lang, name, "/mis-tramites", &problem, t.unavailable, back)
         }
     }
 }

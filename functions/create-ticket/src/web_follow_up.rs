@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use ventanilla_app::web_follow_up::{WebFollowUp, WebFollowedUp};
@@ -15,10 +15,11 @@ use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
 };
 use ventanilla_domain::{Body, Choice, FieldError, FieldErrors, FieldProblem, Lang};
-use ventanilla_web::pages::{Frame, NoticePage, html};
+use ventanilla_web::pages::{self, Frame, NoticePage, html};
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
 
+use crate::handler::current_site;
 use crate::submission::{Posted, Unreadable};
 
 /// An answer as a program sends it.
@@ -76,31 +77,16 @@ fn parse_answer(
     }
 }
 
-/// A page that says what became of a request, with the way back.
-pub(crate) fn notice(
-    site: &Site,
-    lang: Lang,
-    problem: &Problem,
-    text: &str,
-    back: &str,
-) -> Response {
-    let page = NoticePage {
-        frame: Frame::new(
-            lang,
-            &site.settings.site_name,
-            "/estado",
-            problem.title.clone(),
-        ),
-        text: text.to_owned(),
-        back_href: back.to_owned(),
-    };
-    let mut response = html(problem.status_code(), &page);
-    if let Some(seconds) = problem.retry_after() {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, seconds.into());
-    }
-    response
+/// A page that says what became of an answer, with the way back.
+fn notice(site: &Site, lang: Lang, problem: &Problem, text: &str, back: &str) -> Response {
+    pages::notice(
+        lang,
+        &site.settings.site_name,
+        "/estado",
+        problem,
+        text,
+        back.to_owned(),
+    )
 }
 
 /// `POST /api/v1/tickets/follow-ups`: the page is sent back to the ticket's status page
@@ -116,12 +102,9 @@ where
     B: BlobStore,
     M: Mailer,
 {
-    let site = &match desk.site.current(&desk.store).await {
+    let site = &match current_site(&desk, lang).await {
         Ok(site) => site,
-        Err(error) => {
-            tracing::error!(%error, "agencies unreadable");
-            return Problem::unavailable(lang).into_response();
-        }
+        Err(unavailable) => return unavailable,
     };
     let t = texts(lang);
     let json_asked = ventanilla_web::request::wants_json(request.headers());

@@ -26,8 +26,8 @@ use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
 use ventanilla_domain::rules::deadline::day_in_ecuador;
 use ventanilla_domain::{Author, Email, FieldError, FieldErrors, FieldProblem, Lang, TicketNumber};
 use ventanilla_web::pages::{
-    AnswerForm, AttachmentView, Frame, MessageView, MyTicketView, MyTicketsPage, NoticePage,
-    StatusFormPage, StatusPage, TicketCreatedPage, html, human_size, local_date,
+    AnswerForm, AttachmentView, Frame, MessageView, MyTicketView, MyTicketsPage, StatusFormPage,
+    StatusPage, TicketCreatedPage, html, human_size, local_date, notice,
 };
 use ventanilla_web::texts::texts;
 use ventanilla_web::{Problem, RequestLang, Source};
@@ -395,17 +395,15 @@ where
 }
 
 fn my_tickets_notice(site: &Site, lang: Lang, problem: Problem, text: &str) -> Response {
-    let page = NoticePage {
-        frame: Frame::new(
-            lang,
-            &site.settings.site_name,
-            "/mis-tramites",
-            problem.title.clone(),
-        ),
-        text: text.to_owned(),
-        back_href: format!("/mis-tramites?lang={}", lang.code()),
-    };
-    html(problem.status_code(), &page)
+    let back = format!("/mis-tramites?lang={}", lang.code());
+    notice(
+        lang,
+        &site.settings.site_name,
+        "/mis-tramites",
+        &problem,
+        text,
+        back,
+    )
 }
 
 /// `POST /mis-tramites/{token}`: the sign-in link's list, once.
@@ -510,17 +508,15 @@ fn page_for(
     };
     let t = texts(lang);
     let notice = |problem: Problem, text: &str| {
-        let page = NoticePage {
-            frame: Frame::new(
-                lang,
-                &site.settings.site_name,
-                "/estado",
-                problem.title.clone(),
-            ),
-            text: text.to_owned(),
-            back_href: format!("/estado?lang={}", lang.code()),
-        };
-        html(problem.status_code(), &page)
+        let back = format!("/estado?lang={}", lang.code());
+        notice(
+            lang,
+            &site.settings.site_name,
+            "/estado",
+            &problem,
+            text,
+            back,
+        )
     };
     match lookup {
         Ok(found) => {

@@ -35,7 +35,7 @@ pub fn finish_router(router: Router) -> Router {
     access_log::with_access_log(security::with_security_headers(router))
 }
 
-/// The stylesheet every page links to, and the form's script. Served by one function
+/// The stylesheet every page links to, the form's script and the (empty) icon. Served by one function
 /// (create-ticket) on AWS and by the local server.
 pub fn static_routes() -> Router {
     let asset = |content_type: &'static str, body: &'static str| {
@@ -61,5 +61,19 @@ pub fn static_routes() -> Router {
         .route(
             "/static/form.js",
             asset("text/javascript; charset=utf-8", pages::FORM_JS),
+        )
+        // Browsers ask for it on their own: no icon, said without an error.
+        .route(
+            "/favicon.ico",
+            get(|| async {
+                (
+                    axum::http::StatusCode::NO_CONTENT,
+                    [(
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("public, max-age=86400"),
+                    )],
+                )
+                    .into_response()
+            }),
         )
 }

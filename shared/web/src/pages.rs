@@ -283,6 +283,31 @@ pub struct NoticePage {
     pub back_href: String,
 }
 
+/// A page that only says something (a refusal, a limit, an outage, what became of a
+/// request) with the way back, under the problem's status and its `Retry-After`. `path`: the
+/// page's own, for the link to the other language.
+pub fn notice(
+    lang: Lang,
+    site_name: &str,
+    path: &str,
+    problem: &crate::Problem,
+    text: &str,
+    back_href: String,
+) -> Response {
+    let page = NoticePage {
+        frame: Frame::new(lang, site_name, path, problem.title.clone()),
+        text: text.to_owned(),
+        back_href,
+    };
+    let mut response = html(problem.status_code(), &page);
+    if let Some(seconds) = problem.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
+}
+
 /// Renders a page with its status. A template that fails to render is a bug; it is logged
 /// and the citizen gets a plain 500 rather than half a page.
 pub fn html(status: StatusCode, page: &impl Template) -> Response {

@@ -178,7 +178,7 @@ static ES: Texts = Texts {
     mine_none: "No hay solicitudes con esta dirección.",
     mine_used: "Este enlace ya se usó o caducó. Pida otro en «Mis trámites».",
     mine_list_intro: "Sus solicitudes, la de actividad más reciente primero. Cada una abre su página de estado.",
-    answer_by_link: "Para responder aquí, abra el enlace del correo que le enviamos, o conteste ese correo.",
+    answer_by_link: "Para responder aquí, abra el enlace del correo que le enviamos (o pida uno en «Mis trámites»), o conteste ese correo.",
     mine_open_intro: "Pulse el botón para ver sus solicitudes. El enlace sirve una sola vez.",
     mine_open: "Ver mis trámites",
 };
@@ -263,7 +263,7 @@ static EN: Texts = Texts {
     mine_none: "There are no tickets with this address.",
     mine_used: "This link was already used or has expired. Ask for another one in “My requests”.",
     mine_list_intro: "Your tickets, most recent activity first. Each one opens its status page.",
-    answer_by_link: "To answer here, open the link in the e-mail we sent you, or reply to that e-mail.",
+    answer_by_link: "To answer here, open the link in the e-mail we sent you (or ask for one in “My requests”), or reply to that e-mail.",
     mine_open_intro: "Press the button to see your tickets. The link works once.",
     mine_open: "See my requests",
 };
