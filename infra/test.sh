@@ -83,6 +83,12 @@ if [ "$#" -eq 0 ]; then
   "$VENV/bin/python" infra/iam/coverage.py "$VENTANILLA_IAM_RECORD" || status=$?
 fi
 
+# Lighthouse on the citizen's pages, after every test, alone on the machine: its timings
+# taken beside the other tests measured them (docs/PERFORMANCE.md).
+log "Lighthouse: the citizen's pages on an old phone"
+(cd tests/browser && VENTANILLA_LOCAL="$target_dir/debug/ventanilla-local" \
+  CHROMIUM="$VENTANILLA_CHROMIUM" node --test --test-reporter=spec performance.test.mjs) || status=$?
+
 # A short schemathesis run over every route (docs/RELIABILITY.md has the long one).
 VENTANILLA_LOCAL="$target_dir/debug/ventanilla-local" \
   bash infra/api_fuzz.sh 5 || status=$?

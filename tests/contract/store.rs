@@ -1348,6 +1348,29 @@ pub async fn throttle_windows_take_atomically_across_instances(backend: impl Bac
         counts_of(&first, std::slice::from_ref(&fresh), clock.now()).await[0],
         0
     );
+    // A window taken for a moment ahead (a sign-in link's expiry, a bounce's next period)
+    // sweeps nothing that still counts now.
+    let live = ThrottleKey::new("open", &unique("source-"));
+    assert!(first.take(&live, hour, clock.now(), 10).await.unwrap());
+    let ahead = ThrottleKey::new("bounced", &unique("source-"));
+    let month = std::time::Duration::from_secs(30 * 24 * 3600);
+    let next_month = clock.now().plus(Duration::days(30));
+    assert!(
+        second
+            .take(&ahead, month, next_month, u64::MAX)
+            .await
+            .unwrap()
+    );
+    assert!(
+        first
+            .take(&ahead, hour, clock.now().plus(Duration::minutes(30)), 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        counts_of(&first, std::slice::from_ref(&live), clock.now()).await[0],
+        1
+    );
 }
 
 fn directory_agent(agency: &AgencyCode, id: &str, token: &AgentToken) -> Agent {

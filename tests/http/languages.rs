@@ -190,7 +190,7 @@ fn words(text: &str) -> Vec<String> {
 /// The other language's words in `text`, after taking out what is in either language on
 /// purpose: what was typed, agency names, the switch to the other language.
 fn foreign(text: &str, lang: &str, own: &[&str]) -> BTreeSet<String> {
-    let mut text = text.to_owned();
+    let mut text = format!("{text} {}", attribute_text(text));
     for phrase in own {
         text = text.replace(phrase, " ");
     }
@@ -204,10 +204,35 @@ fn foreign(text: &str, lang: &str, own: &[&str]) -> BTreeSet<String> {
 fn mail_text(raw: &[u8]) -> String {
     let parsed = mail_parser::MessageParser::default().parse(raw).unwrap();
     format!(
-        "{}\n{}",
+        "{}\n{}\n{}",
         parsed.subject().unwrap_or(""),
-        parsed.body_text(0).unwrap_or_default()
+        parsed.body_text(0).unwrap_or_default(),
+        parsed.body_html(0).unwrap_or_default()
     )
+}
+
+/// The attribute values a person meets too (a button's text while sending, a bar's label,
+/// the files' messages, a picture's text).
+fn attribute_text(page: &str) -> String {
+    let mut said = String::new();
+    for attribute in [
+        "data-sending",
+        "data-progress",
+        "data-too-many",
+        "data-too-large",
+        "aria-label",
+        "title",
+        "alt",
+        "placeholder",
+    ] {
+        let marker = format!(" {attribute}=\"");
+        for (at, _) in page.match_indices(&marker) {
+            let value = page[at + marker.len()..].split('"').next().unwrap_or("");
+            said.push(' ');
+            said.push_str(value);
+        }
+    }
+    said
 }
 
 fn hidden(page: &str, name: &str) -> String {
@@ -320,6 +345,90 @@ async fn every_page_and_mail_a_citizen_meets_is_in_their_language_only() {
             ))
             .await,
         );
+        let refused = h
+            .send(Event::post_files(
+                &format!("/api/v1/tickets/follow-ups{q}"),
+                &[
+                    ("access", hidden(&status, "access").as_str()),
+                    ("back", hidden(&status, "back").as_str()),
+                    ("text", " "),
+                ],
+                "attachments",
+                &[],
+            ))
+            .await;
+        assert_eq!(refused.status, 422);
+        page("answer without text", &refused);
+        let big = vec![0u8; 6 * 1024 * 1024];
+        let too_big = h
+            .send(Event::post_files(
+                &format!("/api/v1/tickets/follow-ups{q}"),
+                &[
+                    ("access", hidden(&status, "access").as_str()),
+                    ("text", description),
+                ],
+                "attachments",
+                &[("grande.png", &big)],
+            ))
+            .await;
+        assert_eq!(too_big.status, 413);
+        page("answer too large", &too_big);
+        // A finished ticket past its queue's 30 days: the answer opens a new one.
+        let number = ventanilla_domain::TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
+        {
+            use ventanilla_domain::ports::{Clock, TicketStore};
+            let ticket = h.store.ticket(&number).await.unwrap();
+            let change = ventanilla_domain::TicketChange::to_status(
+                &ticket,
+                Some(ventanilla_domain::Status::Resolved),
+                h.clock.now(),
+                60,
+            );
+            let update = ventanilla_domain::model::ticket::TicketUpdate {
+                number: number.clone(),
+                expected_version: ticket.version,
+                change,
+                message: None,
+                mails: Vec::new(),
+            };
+            h.store.update(update).await.unwrap();
+            h.clock.advance(chrono::Duration::days(31));
+        }
+        // The mailed link (90 days) opens it a month on; the confirmation's lasts a day.
+        let mailed = h
+            .outbox()
+            .iter()
+            .map(|m| mail_text(m))
+            .find_map(|m| {
+                let start = m.find(&format!("{PUBLIC_URL}/estado/"))? + PUBLIC_URL.len();
+                Some(m[start..].split_whitespace().next()?.to_owned())
+            })
+            .unwrap();
+        let status_path = mailed;
+        let reopened_page = h
+            .send(Event::get(&format!("{status_path}{q}")))
+            .await
+            .text();
+        let linked = h
+            .send(Event::post_files(
+                &format!("/api/v1/tickets/follow-ups{q}"),
+                &[
+                    ("access", hidden(&reopened_page, "access").as_str()),
+                    ("back", hidden(&reopened_page, "back").as_str()),
+                    ("idempotency_token", "clave-del-formulario-nuevo"),
+                    ("text", description),
+                ],
+                "attachments",
+                &[],
+            ))
+            .await;
+        assert_eq!(linked.status, 200, "{}", linked.text());
+        assert!(
+            linked.text().contains("MDT-QUE-2025-00002"),
+            "{}",
+            linked.text()
+        );
+        page("answer that opened a new ticket", &linked);
         page(
             "my requests",
             &h.send(Event::get(&format!("/mis-tramites{q}"))).await,
@@ -363,16 +472,24 @@ async fn every_page_and_mail_a_citizen_meets_is_in_their_language_only() {
             &h.send(Event::post_form(&list, &[])).await,
         );
         page(
-            "status page found by address",
-            &h.send(Event::post_form(
+            "my requests, used link opened",
+            &h.send(Event::get(&list)).await,
+        );
+        let found = h
+            .send(Event::post_form(
                 &format!("/estado{q}"),
                 &[
                     ("email", "maria@example.com"),
-                    ("number", "MDT-QUE-2025-00001"),
+                    ("number", "MDT-QUE-2025-00002"),
                 ],
             ))
-            .await,
+            .await;
+        assert!(
+            found.text().contains("id=\"answer-by-link\""),
+            "{}",
+            found.text()
         );
+        page("status page found by address", &found);
         for (i, mail) in mails.iter().enumerate() {
             seen.push((format!("mail {i}"), mail_text(mail)));
         }

@@ -165,12 +165,44 @@ async fn asks_are_throttled_per_address_and_per_source_and_mail_is_capped_per_da
             .status,
         429
     );
-    // Over a day, at most three links reach the address.
-    assert_eq!(links(&h).len(), 3);
+    // Over a day, at most ten links reach the address (three from one source).
+    assert_eq!(links(&h).len(), 10);
     h.clock.advance(chrono::Duration::minutes(61));
     let later = h
         .send(ask("maria@example.com").sent_from("190.152.40.1"))
         .await;
     assert_eq!(later.status, 200);
+    assert_eq!(links(&h).len(), 10);
+}
+
+#[tokio::test]
+async fn one_source_cannot_spend_an_addresss_links_for_the_day() {
+    let h = Harness::new();
+    open(&h, "rosa@example.com", "MDT", "Consulta").await;
+    let attacker = "203.0.113.7";
+    for _ in 0..3 {
+        assert_eq!(
+            h.send(ask("rosa@example.com").sent_from(attacker))
+                .await
+                .status,
+            200
+        );
+    }
     assert_eq!(links(&h).len(), 3);
+    h.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(
+        h.send(ask("rosa@example.com").sent_from(attacker))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(links(&h).len(), 3, "the source's day is spent");
+    // The owner, from her own connection, still gets one.
+    assert_eq!(
+        h.send(ask("rosa@example.com").sent_from("190.152.9.9"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(links(&h).len(), 4);
 }

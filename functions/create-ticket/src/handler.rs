@@ -13,12 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use ventanilla_app::Desk;
+use ventanilla_app::open_ticket::FormOpened;
 use ventanilla_app::{AppError, Site};
 use ventanilla_domain::model::screenshots;
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, BlobStore, MailQueue, Mailer, Throttle, TicketStore,
 };
-use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang, Ticket};
+use ventanilla_domain::{FieldError, FieldErrors, FieldProblem, Lang};
 use ventanilla_web::pages::{Frame, TicketFormPage, html, notice};
 use ventanilla_web::request::wants_json;
 use ventanilla_web::texts::texts;
@@ -239,7 +240,7 @@ where
         .open_from_form(site, source.address(), request, lang)
         .await
     {
-        Ok(opened) => answer.created(&opened.ticket, &opened.access_url, opened.replayed),
+        Ok(opened) => answer.created(&opened, opened.replayed),
         Err(AppError::TooMany { .. }) => answer.too_many(),
         Err(error) => {
             tracing::error!(%error, "the ticket could not be opened");
@@ -327,7 +328,8 @@ impl Answer<'_> {
         )
     }
 
-    fn created(&self, ticket: &Ticket, access_url: &str, replayed: bool) -> Response {
+    fn created(&self, opened: &FormOpened, replayed: bool) -> Response {
+        let ticket = &opened.ticket;
         let mut headers = HeaderMap::new();
         if replayed {
             headers.insert(
@@ -340,16 +342,14 @@ impl Answer<'_> {
                 number: ticket.number.to_string(),
                 status: ticket.status.wire(),
                 created_at: ticket.created_at.to_string(),
-                access_url: access_url.to_owned(),
+                access_url: opened.access_url.clone(),
             };
             return (StatusCode::CREATED, headers, axum::Json(body)).into_response();
         }
         // Sent on to the confirmation page (Post/Redirect/Get): reloading it sends nothing
-        // again, the browser's Back returns to the form, and the page has an address.
-        let path = access_url
-            .strip_prefix(&self.site.settings.public_url)
-            .unwrap_or(access_url);
-        let confirmation = format!("{path}/recibido?lang={}", self.lang.code());
+        // again, the browser's Back returns to the form, and the page has an address (with a
+        // link of a day: the mail has the lasting one).
+        let confirmation = format!("{}/recibido?lang={}", opened.shown_path, self.lang.code());
         (headers, Redirect::to(&confirmation)).into_response()
     }
 }

@@ -152,6 +152,7 @@ where
         }
     };
     // Back to the page the answer was written on: its link, when it was opened by one.
+    let came_from_link = !back_token.is_empty();
     let back = if back_token.is_empty() {
         format!("/estado?lang={}", lang.code())
     } else {
@@ -223,12 +224,18 @@ where
             )
         }
         Err(AppError::NotFound) => {
-            let problem = Problem::not_found(lang).with_detail(t.link_expired);
+            // A form past its two hours, on a page whose link still opens it: back there,
+            // to a fresh form; else to the lookup.
+            let said = if came_from_link {
+                t.answer_expired
+            } else {
+                t.link_expired
+            };
+            let problem = Problem::not_found(lang).with_detail(said);
             if json {
                 return problem.into_response();
             }
-            let back = format!("/estado?lang={}", lang.code());
-            notice(site, lang, &problem, t.link_expired, &back)
+            notice(site, lang, &problem, said, &back)
         }
         Err(AppError::TooMany { retry_after }) => {
             let problem = Problem::too_many_requests(lang, retry_after.as_secs());

@@ -438,13 +438,7 @@ where
                         agency: (site.settings.agency(&mine.ticket.agency))
                             .map_or_else(|| mine.ticket.agency.to_string(), |a| a.name.clone()),
                         last_activity: local_date(mine.ticket.last_activity, lang),
-                        href: format!(
-                            "{}?lang={}",
-                            mine.access_url
-                                .strip_prefix(&site.settings.public_url)
-                                .unwrap_or(&mine.access_url),
-                            lang.code()
-                        ),
+                        href: format!("{}?lang={}", mine.access_path, lang.code()),
                     })
                     .collect(),
             };
@@ -480,7 +474,9 @@ fn answer_form(
         access,
         back,
         idempotency_token: uuid::Uuid::new_v4().to_string(),
+        // A duplicate merged away takes an answer as a new linked ticket, whatever the rule.
         closed: ticket.status.is_finished()
+            && ticket.merged_into.is_none()
             && site.settings.mail.policy.finished_rule(ticket) == FinishedTicketRule::Reject,
         by_mail: ticket.requester.email.is_some(),
         max_chars: Body::MAX,

@@ -396,7 +396,7 @@ fn index_search_words(tx: &Connection) -> Result<(), StoreError> {
         )?;
         if ticket.erased_at.is_none() {
             let keys = search::thread_keys(&ticket, &thread);
-            write_search_words(tx, &ticket.number, &keys)?;
+            for_search_words(tx, WRITE_WORD, &ticket.number, &keys)?;
         }
     }
     Ok(())
@@ -484,23 +484,6 @@ fn require_ticket(tx: &Connection, number: &TicketNumber) -> Result<(), StoreErr
     .ok_or(StoreError::NotFound)
 }
 
-/// Takes the words `keys` away from the ticket (the agencies that no longer find it).
-fn remove_search_words<'a>(
-    tx: &Connection,
-    number: &TicketNumber,
-    keys: impl IntoIterator<Item = &'a String>,
-) -> Result<(), StoreError> {
-    for key in keys {
-        execute(
-            tx,
-            "DELETE FROM search_words WHERE word = ?1 AND ticket = ?2",
-            params![key, number.as_str()],
-        )
-        .map_err(db)?;
-    }
-    Ok(())
-}
-
 /// The ticket's whole thread, oldest first.
 fn load_thread(tx: &Connection, number: &TicketNumber) -> Result<Vec<Message>, StoreError> {
     json_rows(
@@ -517,23 +500,24 @@ fn move_search_words(tx: &Connection, before: &Ticket, after: &Ticket) -> Result
     }
     let thread = load_thread(tx, &after.number)?;
     let (added, removed) = search::moved_keys(before, after, &thread);
-    remove_search_words(tx, &after.number, &removed)?;
-    write_search_words(tx, &after.number, &added)
+    for_search_words(tx, DELETE_WORD, &after.number, &removed)?;
+    for_search_words(tx, WRITE_WORD, &after.number, &added)
 }
 
-/// Indexes the words `keys` (`rules::search::word_key`) under the ticket.
-fn write_search_words<'a>(
+/// What is done with one word key of a ticket: written, or deleted.
+const WRITE_WORD: &str =
+    "INSERT INTO search_words (word, ticket) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+const DELETE_WORD: &str = "DELETE FROM search_words WHERE word = ?1 AND ticket = ?2";
+
+/// Runs `statement` (`WRITE_WORD` or `DELETE_WORD`) for each of the ticket's word keys.
+fn for_search_words<'a>(
     tx: &Connection,
+    statement: &str,
     number: &TicketNumber,
     keys: impl IntoIterator<Item = &'a String>,
 ) -> Result<(), StoreError> {
     for key in keys {
-        execute(
-            tx,
-            "INSERT INTO search_words (word, ticket) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![key, number.as_str()],
-        )
-        .map_err(db)?;
+        execute(tx, statement, params![key, number.as_str()]).map_err(db)?;
     }
     Ok(())
 }

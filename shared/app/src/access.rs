@@ -44,6 +44,16 @@ pub struct AccessClaim {
 }
 
 impl AccessClaim {
+    /// The token in its one spelling (the number as ticket numbers are written).
+    pub fn token(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.number.as_str(),
+            self.expires,
+            URL_SAFE_NO_PAD.encode(&self.signature)
+        )
+    }
+
     /// When the token stops working.
     pub fn expires(&self) -> Timestamp {
         Timestamp::from_unix_millis(self.expires.saturating_mul(1000))
@@ -215,7 +225,8 @@ enum Purpose {
 
 /// A token's expiry: digits only, so that one signature has one spelling.
 fn seconds(text: &str) -> Option<i64> {
-    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = text.bytes().all(|b| b.is_ascii_digit());
+    if text.is_empty() || text.len() > 12 || !digits || text.starts_with('0') {
         return None;
     }
     text.parse().ok()

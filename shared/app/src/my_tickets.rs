@@ -12,7 +12,7 @@ use ventanilla_domain::rules::notices::sign_in_link;
 use ventanilla_domain::{Email, Lang, Ticket};
 
 use crate::access::SignIn;
-use crate::sending::{access_url, may_notify};
+use crate::sending::{SHOWN_LINK, access_path, may_notify};
 use crate::{AppError, Desk, Site};
 
 /// How long a sign-in link works.
@@ -23,19 +23,22 @@ pub const ASKS_PER_ADDRESS_PER_SOURCE_PER_HOUR: u64 = 3;
 pub const ASKS_PER_ADDRESS_PER_HOUR: u64 = 10;
 /// Asks from one source in an hour, whatever the addresses.
 pub const ASKS_PER_SOURCE_PER_HOUR: u64 = 10;
-/// Sign-in mails to one address in a day.
-pub const MAILS_PER_ADDRESS_PER_DAY: u64 = 3;
+/// Sign-in mails to one address in a day, asked from one source: so that one source cannot
+/// spend an address's day.
+pub const MAILS_PER_ADDRESS_PER_SOURCE_PER_DAY: u64 = 3;
+/// Sign-in mails to one address in a day, from anywhere.
+pub const MAILS_PER_ADDRESS_PER_DAY: u64 = 10;
 /// The most tickets listed: the newest activity first.
 pub const MAX_LISTED: usize = 100;
 
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// One ticket of the list, with the link that opens its status page.
+/// One ticket of the list, with the link that opens its status page (for a day).
 #[derive(Debug)]
 pub struct MyTicket {
     pub ticket: Ticket,
-    pub access_url: String,
+    pub access_path: String,
 }
 
 impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
@@ -78,13 +81,25 @@ impl<S: TicketStore + Throttle, B, M: Mailer> Desk<S, B, M> {
         if listed(&self.store, email).await?.is_empty() {
             return Ok(());
         }
-        let mails = ThrottleKey::personal("sign-in-mails", &address, &self.identifiers);
-        if !may_notify(site, &self.store, &self.identifiers, email, false).await?
-            || !self
-                .store
-                .take(&mails, DAY, now, MAILS_PER_ADDRESS_PER_DAY)
-                .await?
-        {
+        let mails = [
+            (
+                ThrottleKey::personal(
+                    "sign-in-mails-source",
+                    &format!("{address}\n{source}"),
+                    &self.identifiers,
+                ),
+                MAILS_PER_ADDRESS_PER_SOURCE_PER_DAY,
+            ),
+            (
+                ThrottleKey::personal("sign-in-mails", &address, &self.identifiers),
+                MAILS_PER_ADDRESS_PER_DAY,
+            ),
+        ];
+        let mut allowed = may_notify(site, &self.store, &self.identifiers, email, false).await?;
+        for (key, limit) in &mails {
+            allowed = allowed && self.store.take(key, DAY, now, *limit).await?;
+        }
+        if !allowed {
             tracing::info!("a sign-in link was not sent: the address's mail for the day is sent");
             return Ok(());
         }
@@ -144,7 +159,7 @@ impl<S: TicketStore + Throttle, B, M> Desk<S, B, M> {
         Ok(tickets
             .into_iter()
             .map(|ticket| MyTicket {
-                access_url: access_url(site, &ticket.number, &signed.email),
+                access_path: access_path(site, &ticket.number, &signed.email, SHOWN_LINK),
                 ticket,
             })
             .collect())

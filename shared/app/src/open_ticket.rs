@@ -22,7 +22,7 @@ use ventanilla_domain::{
     TicketNumber,
 };
 
-use crate::sending::access_url;
+use crate::sending::{SHOWN_LINK, access_path, access_url};
 use crate::session::{AgentPorts, Session};
 use crate::{AppError, Desk, Site, attachments};
 
@@ -130,8 +130,11 @@ pub struct FormRequest {
 #[derive(Debug)]
 pub struct FormOpened {
     pub ticket: Ticket,
-    /// The signed link that opens its status page.
+    /// The signed link that opens its status page, as mailed.
     pub access_url: String,
+    /// Its status page for the browser that sent the form, for a day
+    /// (`sending::SHOWN_LINK`).
+    pub shown_path: String,
     /// The idempotency key was used before: this is the first request's ticket.
     pub replayed: bool,
 }
@@ -220,6 +223,7 @@ where
             Opened::Replayed(ticket) => (ticket, None),
         };
         let access_url = access_url(site, &ticket.number, &email);
+        let shown_path = access_path(site, &ticket.number, &email, SHOWN_LINK);
         match &first {
             None => {
                 tracing::info!(ticket = %ticket.number, "idempotent replay");
@@ -241,6 +245,7 @@ where
         Ok(FormOpened {
             ticket,
             access_url,
+            shown_path,
             replayed: first.is_none(),
         })
     }

@@ -29,11 +29,31 @@ use ventanilla_domain::{
 use crate::append::{Step, append};
 use crate::{Desk, Site};
 
-/// The signed link that opens the ticket's status page without typing anything.
+/// The signed link that opens the ticket's status page without typing anything, as mailed
+/// (valid `limits.access_link`).
 pub fn access_url(site: &Site, number: &TicketNumber, email: &Email) -> String {
-    let expires = site.clock.now().plus(site.settings.limits.access_link);
-    let token = site.links.token(number, email, expires);
-    format!("{}/estado/{token}", site.settings.public_url)
+    format!(
+        "{}{}",
+        site.settings.public_url,
+        access_path(site, number, email, site.settings.limits.access_link)
+    )
+}
+
+/// How long a link shown on a page (not mailed) opens its ticket: a day. A page's link lands
+/// in the browser's history, which a shared computer keeps for the next person.
+pub const SHOWN_LINK: chrono::Duration = chrono::Duration::days(1);
+
+/// `/estado/<token>` for this site, valid `valid_for`.
+pub fn access_path(
+    site: &Site,
+    number: &TicketNumber,
+    email: &Email,
+    valid_for: chrono::Duration,
+) -> String {
+    let token = site
+        .links
+        .token(number, email, site.clock.now().plus(valid_for));
+    format!("/estado/{token}")
 }
 
 impl Site {

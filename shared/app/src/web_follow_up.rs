@@ -105,15 +105,14 @@ where
             Ok(_) | Err(StoreError::NotFound) => return Err(AppError::NotFound),
             Err(error) => return Err(error.into()),
         };
-        // Back to the page the answer was written on, while its link opens it.
+        // Back to the page the answer was written on, while its link opens it (a merged
+        // duplicate's link shows the ticket it went on in, for the same requester).
         let back = request
             .back
             .as_deref()
-            .and_then(|token| Some((token, site.links.claim(token, now)?)))
-            .filter(|(_, back)| {
-                back.number == answered.number && site.links.verify(back, &answered.requester)
-            })
-            .map(|(token, _)| format!("/estado/{token}"));
+            .and_then(|token| site.links.claim(token, now))
+            .filter(|back| site.links.verify(back, &answered.requester))
+            .map(|back| format!("/estado/{}", back.token()));
         let follows = follower_key(&answered.requester).unwrap_or_default();
         // A duplicate merged into another: the conversation goes on there, for the same
         // requester, as a mail's does; for another (merged by ID document) it opens a new

@@ -122,9 +122,17 @@ Array.prototype.forEach.call(document.querySelectorAll('input[type=file][data-ma
       location.assign(request.responseURL);
       return;
     }
-    // Not one of our pages (a gateway's error): the browser sends the form itself, and
-    // shows what comes back (the same key makes it the same request).
+    // Not one of our pages (a gateway's error): too large is said at the files; anything
+    // else is sent by the browser itself, which shows what comes back (the same key makes
+    // it the same request).
     if (!/^text\/html/.test(request.getResponseHeader('Content-Type') || '')) {
+      if (request.status === 413) {
+        busy(false);
+        message.textContent = input.dataset.tooLarge;
+        message.hidden = false;
+        input.focus();
+        return;
+      }
       form.submit();
       return;
     }

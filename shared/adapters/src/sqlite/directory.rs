@@ -17,14 +17,18 @@ impl Throttle for SqliteStore {
         let start = window_start(window, now);
         let expires_at = start.saturating_add(i64::try_from(window.as_secs()).unwrap_or(i64::MAX));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let now_seconds = now.unix_seconds();
+        // A window may be taken for a moment ahead (a link's expiry, a bounce's next
+        // period): only what ended a whole window before it is surely over now.
+        let over_before = now
+            .unix_seconds()
+            .saturating_sub(i64::try_from(window.as_secs()).unwrap_or(i64::MAX));
         self.transaction(move |tx| {
             // Windows that are over are of no use to any key: swept here (by the expiry
             // index), so the table holds only live windows without a job of its own.
             execute(
                 tx,
                 "DELETE FROM throttle WHERE expires_at <= ?1",
-                params![now_seconds],
+                params![over_before],
             )
             .map_err(db)?;
             // One statement: the row is counted only while it is under the limit, so that

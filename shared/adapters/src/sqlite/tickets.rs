@@ -37,7 +37,7 @@ impl TicketStore for SqliteStore {
             write_ticket(tx, &ticket, true)?;
             write_message(tx, &ticket.number, &message)?;
             let keys = search::message_keys(&ticket, &message, true);
-            write_search_words(tx, &ticket.number, &keys)?;
+            for_search_words(tx, WRITE_WORD, &ticket.number, &keys)?;
             for mail in mails {
                 mail_queue::insert(tx, &mail.queued(ticket.number.clone(), ticket.agency.clone()))?;
             }
@@ -337,7 +337,7 @@ fn write_update(tx: &Connection, update: TicketUpdate) -> Result<Ticket, StoreEr
     if let Some(message) = &update.message {
         write_message(tx, &next.number, message)?;
         let keys = search::message_keys(&next, message, false);
-        write_search_words(tx, &next.number, &keys)?;
+        for_search_words(tx, WRITE_WORD, &next.number, &keys)?;
     }
     for mail in update.mails {
         mail_queue::insert(tx, &mail.queued(next.number.clone(), next.agency.clone()))?;
