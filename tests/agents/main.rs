@@ -11,6 +11,7 @@ mod alerts_aws;
 mod calendar_days;
 mod callers;
 mod canned;
+mod figures;
 mod loop_aws;
 mod merge;
 mod privacy;

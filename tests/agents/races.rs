@@ -24,8 +24,10 @@ use ventanilla_domain::model::mail_queue::QueuedMail;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, DueCursor, DueQuery, MailQueue, Opened, Page,
-    QueueQuery, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey, TicketStore,
+    QueueQuery, StatsStore, StoreError, ThreadCursor, ThreadQuery, Throttle, ThrottleKey,
+    TicketStore,
 };
+use ventanilla_domain::rules::stats::Tally;
 use ventanilla_domain::{
     AgencyCode, AgentId, Email, Message, MessageKind, QueueName, Ticket, TicketChange, TicketNumber,
 };
@@ -128,6 +130,29 @@ impl TicketStore for TransferredMidway {
     }
     async fn erase(&self, erasure: &Erasure) -> Result<Ticket, StoreError> {
         self.inner.erase(erasure).await
+    }
+}
+
+impl StatsStore for TransferredMidway {
+    async fn stats(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<(Tally, usize), StoreError> {
+        self.inner.stats(agency, from, to).await
+    }
+    async fn all_stats(&self) -> Result<Tally, StoreError> {
+        self.inner.all_stats().await
+    }
+    async fn add_stats(&self, tally: &Tally) -> Result<(), StoreError> {
+        self.inner.add_stats(tally).await
+    }
+    async fn every_ticket(
+        &self,
+        after: Option<String>,
+    ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
+        self.inner.every_ticket(after).await
     }
 }
 

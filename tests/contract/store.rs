@@ -17,7 +17,7 @@ use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{
     AgencyDirectory, AgentDirectory, AuditLog, Clock, DueCursor, DueQuery, IdSource, MailQueue,
-    Opened, QueueQuery, StoreError, Throttle, ThrottleKey, TicketStore,
+    Opened, QueueQuery, StatsStore, StoreError, Throttle, ThrottleKey, TicketStore,
 };
 use ventanilla_domain::{
     AgencyCode, AgentId, AgentRef, AttachmentRef, Author, Body, Category, Email, Message,
@@ -2175,8 +2175,224 @@ pub async fn an_update_queues_its_mail_with_it_or_not_at_all(backend: impl Backe
 
 /// A store technology under test: it hands out any number of store instances over the
 /// same storage (one SQLite file, one DynamoDB table), like several processes would have.
+/// A year of two agencies' work, every kind of write the figures count (openings with and
+/// without a term, first answers, citizens' follow-ups by mail and on the web, finishings on
+/// and past time, reopenings, transfers, merges in one transaction), then the figures kept
+/// by the writes are what a count of the tickets finds; a figure changed by hand is found and
+/// mended by a rebuild.
+pub async fn a_years_figures_agree_with_a_rebuild_from_the_tickets<B: Backend>(backend: B) {
+    use ventanilla_app::stats_check::{check, rebuild};
+    use ventanilla_domain::rules::stats::{Bucket, StatsKey, Tally, counter};
+    let store = backend.instance().await;
+    let clock = ManualClock::new(Timestamp::parse("2025-01-02T14:00:00Z").unwrap());
+    let agencies = [unique_agency(), unique_agency()];
+    let categories = [
+        Category::Queja,
+        Category::Requerimiento,
+        Category::AccesoInformacion,
+    ];
+    let step = Duration::minutes(i64::try_from(365 * 24 * 60 / B::YEAR_TICKETS).unwrap());
+    let mut merge_into: Option<ventanilla_domain::Ticket> = None;
+    for i in 0..B::YEAR_TICKETS {
+        clock.advance(step);
+        let agency = &agencies[i % 2];
+        let request = open_ticket::NewTicket {
+            term: (i % 3 != 0).then(|| Term {
+                days: 10,
+                kind: DayKind::Business,
+                basis: "prueba".into(),
+                extension: None,
+                warnings: Default::default(),
+                calendar: Default::default(),
+            }),
+            channel: if i % 4 == 0 {
+                ventanilla_domain::Channel::Correo
+            } else {
+                ventanilla_domain::Channel::Formulario
+            },
+            ..new_ticket(
+                agency,
+                categories[i % 3],
+                &format!("c{}@example.com", i % 40),
+            )
+        };
+        let mut ticket = open_ticket::open(&store, &clock, &UuidV7, request)
+            .await
+            .unwrap()
+            .into_ticket();
+        // Days later, mostly within the term of 10 business days, sometimes past it.
+        let later = |days: i64| clock.now().plus(Duration::days(days));
+        if i % 5 != 4 {
+            let reply = message(MessageKind::PublicReply, later((i % 4) as i64), "Respuesta");
+            ticket = store.update(append(&ticket, reply)).await.unwrap();
+        }
+        if i % 6 == 1 {
+            let mut follow_up = message(MessageKind::CitizenMessage, later(5), "Gracias, pero…");
+            if i % 12 == 1 {
+                follow_up.mail = Some(MailMeta {
+                    raw: Some(BlobKey::parse(&format!("inbound/{i}")).unwrap()),
+                    ..MailMeta::default()
+                });
+            }
+            ticket = store.update(append(&ticket, follow_up)).await.unwrap();
+        }
+        if i % 7 != 6 {
+            let finished = if i % 2 == 0 {
+                Status::Resolved
+            } else {
+                Status::Closed
+            };
+            let at = later(if i % 9 == 1 { 30 } else { 6 });
+            ticket = store
+                .update(TicketUpdate {
+                    number: ticket.number.clone(),
+                    expected_version: ticket.version,
+                    change: TicketChange {
+                        assignee: Some(Some(AgentId::parse(&format!("agente-{}", i % 3)).unwrap())),
+                        ..TicketChange::to_status(&ticket, Some(finished), at, 30)
+                    },
+                    message: None,
+                    mails: Vec::new(),
+                })
+                .await
+                .unwrap();
+            if i % 10 == 3 {
+                ticket = store
+                    .update(TicketUpdate {
+                        number: ticket.number.clone(),
+                        expected_version: ticket.version,
+                        change: TicketChange::to_status(&ticket, Some(Status::Open), later(40), 30),
+                        message: None,
+                        mails: Vec::new(),
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+        if i % 11 == 5 {
+            ticket = store
+                .update(TicketUpdate {
+                    number: ticket.number.clone(),
+                    expected_version: ticket.version,
+                    change: TicketChange {
+                        queue: Some((
+                            agencies[(i + 1) % 2].clone(),
+                            QueueName::parse("general").unwrap(),
+                        )),
+                        ..TicketChange::default()
+                    },
+                    message: None,
+                    mails: Vec::new(),
+                })
+                .await
+                .unwrap();
+        }
+        if i % 13 == 0 && !ticket.status.is_finished() {
+            match merge_into.take() {
+                None => merge_into = Some(ticket),
+                Some(survivor) => {
+                    let survivor = store.ticket(&survivor.number).await.unwrap();
+                    let duplicate = TicketUpdate {
+                        number: ticket.number.clone(),
+                        expected_version: ticket.version,
+                        change: TicketChange {
+                            merged_into: Some(survivor.number.clone()),
+                            ..TicketChange::to_status(&ticket, Some(Status::Closed), later(1), 30)
+                        },
+                        message: None,
+                        mails: Vec::new(),
+                    };
+                    let kept = TicketUpdate {
+                        number: survivor.number.clone(),
+                        expected_version: survivor.version,
+                        change: TicketChange {
+                            merged: Some(ticket.number.clone()),
+                            ..TicketChange::default()
+                        },
+                        message: None,
+                        mails: Vec::new(),
+                    };
+                    store.update_pair(duplicate, kept).await.unwrap();
+                }
+            }
+        }
+    }
+    let found = check(&store).await.unwrap();
+    assert_eq!(found.tickets, B::YEAR_TICKETS);
+    assert!(found.differences.is_empty(), "{:?}", found.differences);
+
+    // What a dashboard reads agrees with the tickets themselves.
+    let (mut opened, mut finished, mut open) = (0, 0, 0);
+    let mut after = None;
+    loop {
+        let (page, next) = store.every_ticket(after).await.unwrap();
+        for ticket in page.iter().filter(|t| t.agency == agencies[0]) {
+            opened += 1;
+            if ticket.status.is_finished() {
+                finished += i64::from(ticket.milestones.finished.is_some());
+            } else {
+                open += 1;
+            }
+        }
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    let first = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let last = chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap();
+    let (tally, items) = store.stats(&agencies[0], first, last).await.unwrap();
+    let total = |name: &str| -> i64 {
+        tally
+            .items()
+            .map(|(_, counts)| counts.get(name).copied().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(
+        (
+            total(counter::OPENED),
+            total(counter::FINISHED),
+            total(counter::OPEN)
+        ),
+        (opened, finished, open)
+    );
+    assert!(total(counter::FINISHED_LATE) > 0 && total(counter::FINISHED_ON_TIME) > 0);
+    assert!(total(counter::REOPENED) > 0 && total(counter::MAIL_FOLLOW_UPS) > 0);
+    assert!(items > 0 && items <= 2 * 366 + 24, "{items} items");
+    // A day's figures only: nothing from before the period.
+    let (march, _) = store
+        .stats(
+            &agencies[0],
+            chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2025, 3, 31).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(march.items().all(|(key, _)| match key.bucket {
+        Bucket::Day(day) => day.format("%Y-%m").to_string() == "2025-03",
+        Bucket::OpenSince(_) => true,
+    }));
+
+    // A figure changed by hand is found, and a rebuild mends it.
+    let mut wrong = Tally::default();
+    let key = StatsKey {
+        agency: agencies[1].clone(),
+        queue: QueueName::parse("general").unwrap(),
+        bucket: Bucket::Day(chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap()),
+    };
+    wrong.add(&key, counter::OPENED, 3);
+    store.add_stats(&wrong).await.unwrap();
+    let found = check(&store).await.unwrap();
+    let mut expected = Tally::default();
+    expected.add(&key, counter::OPENED, -3);
+    assert_eq!(found.differences, expected);
+    rebuild(&store).await.unwrap();
+    assert!(check(&store).await.unwrap().differences.is_empty());
+}
+
 pub trait Backend {
     type Store: TicketStore
+        + StatsStore
         + Throttle
         + AgentDirectory
         + AgencyDirectory
@@ -2188,6 +2404,8 @@ pub trait Backend {
     /// conditional write scans it), so it gets fewer, longer ones, still over the 1 MB a
     /// Query returns at once.
     const LONG_THREAD: usize;
+    /// How many tickets the year of activity opens (each written four or five times).
+    const YEAR_TICKETS: usize;
     async fn instance(&self) -> Self::Store;
 }
 
@@ -2204,6 +2422,7 @@ impl Sqlite {
 impl Backend for Sqlite {
     type Store = ventanilla_adapters::sqlite::SqliteStore;
     const LONG_THREAD: usize = 10_000;
+    const YEAR_TICKETS: usize = 730;
     async fn instance(&self) -> Self::Store {
         ventanilla_adapters::sqlite::SqliteStore::open(&self.0).unwrap()
     }
@@ -2228,6 +2447,7 @@ impl DynamoDb {
 impl Backend for DynamoDb {
     type Store = ventanilla_adapters::dynamodb::DynamoStore;
     const LONG_THREAD: usize = 500;
+    const YEAR_TICKETS: usize = 120;
     async fn instance(&self) -> Self::Store {
         ventanilla_adapters::dynamodb::DynamoStore::new(&self.config, &self.table)
     }
@@ -2270,6 +2490,7 @@ macro_rules! store_contract {
                 a_mail_queued_with_its_ticket_is_taken_by_one_sender,
                 a_failing_mail_waits_then_parks_and_an_admin_requeues_it,
                 an_update_queues_its_mail_with_it_or_not_at_all,
+                a_years_figures_agree_with_a_rebuild_from_the_tickets,
             );
         }
     };

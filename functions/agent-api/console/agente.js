@@ -37,7 +37,7 @@
   }
 
   function show(section) {
-    for (const id of ["ingreso", "cola", "nuevo", "plantillas", "avisos", "recibo", "ticket"]) $(id).hidden = id !== section;
+    for (const id of ["ingreso", "cola", "nuevo", "plantillas", "avisos", "recibo", "ticket", "indicadores"]) $(id).hidden = id !== section;
     if (section !== "ticket" && watching) { clearInterval(watching); watching = null; }
   }
 
@@ -336,6 +336,9 @@
     fill($("o-canal"), codes("channel").filter((c) => c !== "formulario"), "channel");
     // Admins write the agency's canned responses; the API checks the role again.
     $("plantillas-abrir").hidden = !["admin", "operator"].includes(me.role);
+    // Supervisors and up read the agency's figures; the API checks the role again.
+    $("indicadores-abrir").hidden = !["supervisor", "admin", "operator"].includes(me.role);
+    fill($("i-cola"), me.queues);
     fill($("o-categoria"), codes("category"), "category");
     // Every country by its name, Ecuador first (as the citizen's form lists them).
     fill($("o-nacionalidad"), codes("nationality"), "nationality");
@@ -384,6 +387,29 @@
     back.addEventListener("click", () => { show("cola"); $("cola-titulo").focus(); });
   }
   $("imprimir").addEventListener("click", () => window.print());
+
+  // The agency's figures: the server draws the charts and tables (escaped), the console
+  // only places them.
+  async function loadFigures() {
+    const query = new URLSearchParams({ period: $("i-periodo").value, lang });
+    if ($("i-periodo").value === "personalizado") { query.set("from", $("i-desde").value); query.set("to", $("i-hasta").value); }
+    if ($("i-cola").value) query.set("queue", $("i-cola").value);
+    const response = await fetch(api + "/dashboard?" + query, { headers: { Authorization: "Bearer " + token, Accept: "text/html" } });
+    if (response.status === 401) { signOut(); throw new Error("Token no válido o desactivado."); }
+    if (!response.ok) {
+      const data = await response.json().catch(() => ({}));
+      const fields = (data.errors || []).map((e) => e.field + ": " + e.detail).join("; ");
+      throw new Error((data.title || response.statusText) + (fields ? " (" + fields + ")" : ""));
+    }
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    $("i-figuras").replaceChildren(...page.body.childNodes);
+  }
+  $("indicadores-abrir").addEventListener("click", () => {
+    show("indicadores");
+    $("indicadores-titulo").focus();
+    loadFigures().catch((err) => say(err.message));
+  });
+  $("f-indicadores").addEventListener("submit", (e) => { e.preventDefault(); loadFigures().catch((err) => say(err.message)); });
 
   // The agency's canned responses, for its admins: listed as written, edited in one form.
   async function loadTemplates() {

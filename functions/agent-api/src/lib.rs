@@ -35,6 +35,10 @@ where
     use routes::{agencies, agents, requesters, tickets};
     let routes = Router::new()
         .route("/api/v1/agent/me", get(agents::me::<S, B, M>))
+        .route(
+            "/api/v1/agent/dashboard",
+            get(routes::dashboard::dashboard::<S, B, M>),
+        )
         .route("/api/v1/agent/search", get(tickets::search::<S, B, M>))
         .route(
             "/api/v1/agent/tickets/{number}/related",

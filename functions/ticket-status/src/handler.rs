@@ -22,7 +22,7 @@ use ventanilla_domain::Body;
 use ventanilla_domain::model::agencies::FinishedTicketRule;
 use ventanilla_domain::model::screenshots;
 use ventanilla_domain::model::time::long_date;
-use ventanilla_domain::ports::{BlobStore, Throttle, TicketStore};
+use ventanilla_domain::ports::{AgencyDirectory, BlobStore, StatsStore, Throttle, TicketStore};
 use ventanilla_domain::rules::deadline::day_in_ecuador;
 use ventanilla_domain::{Author, Email, FieldError, FieldErrors, FieldProblem, Lang, TicketNumber};
 use ventanilla_web::pages::{
@@ -34,9 +34,10 @@ use ventanilla_web::{Problem, RequestLang, Source};
 
 pub fn router<S, B>(desk: Arc<Desk<S, B, ()>>) -> Router
 where
-    S: TicketStore + Throttle + 'static,
+    S: TicketStore + Throttle + StatsStore + AgencyDirectory + 'static,
     B: BlobStore + 'static,
 {
+    let statistics = crate::statistics::routes(Arc::clone(&desk));
     let routes = Router::new()
         .route(
             "/estado",
@@ -50,7 +51,7 @@ where
         )
         .route("/api/v1/tickets/lookup", post(lookup_json::<S, B>))
         .with_state(desk);
-    ventanilla_web::finish_router(ventanilla_web::security::never_stored(routes))
+    ventanilla_web::finish_router(ventanilla_web::security::never_stored(routes).merge(statistics))
 }
 
 type Lookup = Result<PublicTicket, AppError>;

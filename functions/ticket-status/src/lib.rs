@@ -2,5 +2,6 @@
 //! signed access links from the acknowledgement mail.
 
 pub mod handler;
+pub mod statistics;
 
 pub use handler::router;

@@ -143,6 +143,34 @@ pub async fn backfill_terms(
     })
 }
 
+/// `stats check` and `stats rebuild`: the agencies' figures against what their tickets count
+/// (`ventanilla_app::stats_check`), mended by `rebuild`.
+pub async fn check_stats(
+    place: AgentStore<'_>,
+    mend: bool,
+) -> Result<ventanilla_app::stats_check::StatsCheck, StartError> {
+    use ventanilla_app::stats_check::{check, rebuild};
+    Ok(match place {
+        AgentStore::DataDir(data_dir) => {
+            let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
+            if mend {
+                rebuild(&store).await?
+            } else {
+                check(&store).await?
+            }
+        }
+        AgentStore::DynamoDb(table) => {
+            let config = ventanilla_adapters::aws::load_config().await?;
+            let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
+            if mend {
+                rebuild(&store).await?
+            } else {
+                check(&store).await?
+            }
+        }
+    })
+}
+
 /// The days `agency` changed from `first` to `last`, as the local installation (or a deployed
 /// stack's table) keeps them: what `calendar --agency` counts on.
 pub async fn calendar_days(

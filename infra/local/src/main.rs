@@ -27,6 +27,29 @@ enum Command {
     /// Due dates of tickets already stored.
     #[command(subcommand)]
     Deadlines(DeadlinesCommand),
+    /// The agencies' figures (dashboards, public statistics) against their tickets.
+    #[command(subcommand)]
+    Stats(StatsCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum StatsCommand {
+    /// Counts every ticket and says where the kept figures differ; exits 1 if they do.
+    Check(StatsPlace),
+    /// The same, then adds the differences so that the figures are what the tickets count.
+    /// Run it while no ticket is written (a write between count and mend is counted twice;
+    /// a second run mends that too).
+    Rebuild(StatsPlace),
+}
+
+#[derive(Debug, clap::Args)]
+struct StatsPlace {
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// A deployed stack's DynamoDB table instead of the data folder (a full Scan: AWS
+    /// credentials that may Scan and UpdateItem on it, from the environment).
+    #[arg(long)]
+    dynamodb_table: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -204,6 +227,46 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         };
         use std::io::Write;
         std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    if let Some(Command::Stats(command)) = &cli.command {
+        let (place, mend) = match command {
+            StatsCommand::Check(place) => (place, false),
+            StatsCommand::Rebuild(place) => (place, true),
+        };
+        let store = match &place.dynamodb_table {
+            Some(table) => ventanilla_local::AgentStore::DynamoDb(table),
+            None => ventanilla_local::AgentStore::DataDir(&place.data_dir),
+        };
+        let found = ventanilla_local::check_stats(store, mend).await?;
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let differing: Vec<_> = found.differences.items().collect();
+        writeln!(
+            out,
+            "{} tickets counted; {} figures items differ{}",
+            found.tickets,
+            differing.len(),
+            if mend && !differing.is_empty() {
+                " (mended)"
+            } else {
+                ""
+            }
+        )?;
+        for (key, counts) in &differing {
+            for (counter, by) in *counts {
+                writeln!(
+                    out,
+                    "  {} {} {}: {counter} {by:+}",
+                    key.agency,
+                    key.queue,
+                    key.bucket.code()
+                )?;
+            }
+        }
+        if !mend && !differing.is_empty() {
+            return Err("the figures differ from the tickets: run `stats rebuild`".into());
+        }
         return Ok(());
     }
     if let Some(Command::Deadlines(DeadlinesCommand::Backfill {

@@ -13,6 +13,7 @@
 //! | audit entry     | `AUDIT#<number>` (or `AUDIT#AGENTS`) | `<at>#<uuid>` | `entry`                             |
 //! | queued mail     | `MAILQUEUE#<message-id>`            | `META`     | GSI1 `MAILQUEUE#pending` by next try, or `MAILQUEUE#parked#<agency>`; TTL when done |
 //! | search word     | `WORD#<key of the word>`            | `<number>` | `ticket`: one per ticket that has the word (`rules::search`) |
+//! | figures         | `STATS#<agency>`                    | `<bucket>#<queue>` | a number per counter (`figures.rs`) |
 //!
 //! Opening a ticket writes the counter, the ticket, its first message and its mail ids in
 //! one transaction conditional on the counter value read just before: a lost race is
@@ -42,15 +43,16 @@ use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
-    Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery,
-    Throttle, ThrottleKey, TicketStore, window_start,
+    Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StatsStore, StoreError, ThreadCursor,
+    ThreadQuery, Throttle, ThrottleKey, TicketStore, window_start,
 };
 use ventanilla_domain::retry::{Retries, until_won};
-use ventanilla_domain::rules::search;
+use ventanilla_domain::rules::{search, stats};
 use ventanilla_domain::{AgencyCode, AgentId};
 use ventanilla_domain::{Email, Message, Ticket, TicketNumber, Timestamp};
 
 mod directory;
+mod figures;
 mod mail_queue;
 mod throttle;
 mod tickets;
@@ -79,9 +81,10 @@ const OPENING: Retries = Retries {
 
 /// A write cancelled by another transaction on the same items; `gave_up` says which write.
 const CONFLICTED: Retries = Retries {
-    attempts: 5,
+    // Every write of an agency's tickets on one day adds to that day's figures item.
+    attempts: 8,
     first_wait: Duration::from_millis(10),
-    longest_wait: Duration::from_millis(200),
+    longest_wait: Duration::from_millis(300),
     gave_up: "the write kept conflicting with other transactions",
 };
 

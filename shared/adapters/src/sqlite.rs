@@ -17,17 +17,17 @@ use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::ticket::{MessageId, TicketDraft, TicketUpdate};
 use ventanilla_domain::ports::{AgencyDirectory, AgentDirectory, AuditLog};
 use ventanilla_domain::ports::{
-    Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StoreError, ThreadCursor, ThreadQuery,
-    Throttle, ThrottleKey, TicketStore, window_start,
+    Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StatsStore, StoreError, ThreadCursor,
+    ThreadQuery, Throttle, ThrottleKey, TicketStore, window_start,
 };
-use ventanilla_domain::rules::search;
+use ventanilla_domain::rules::{search, stats};
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
 mod directory;
 mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 11;
+const SCHEMA_VERSION: i64 = 12;
 
 const SCHEMA: &str = "
 -- due_key and warn_on since schema 7: `Ticket::due_key` (NULL once finished) and the day
@@ -133,6 +133,16 @@ CREATE TABLE IF NOT EXISTS search_words (
     PRIMARY KEY (word, ticket)
 );
 CREATE INDEX IF NOT EXISTS search_words_by_ticket ON search_words (ticket);
+-- Since schema 12: the agencies' figures (`rules::stats`): a counter per agency, queue,
+-- bucket ('D<day>' or 'O<first day of the month>') and name.
+CREATE TABLE IF NOT EXISTS stats (
+    agency  TEXT NOT NULL,
+    bucket  TEXT NOT NULL,
+    queue   TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    value   INTEGER NOT NULL,
+    PRIMARY KEY (agency, bucket, queue, counter)
+);
 -- Since schema 9: the agencies' canned responses.
 CREATE TABLE IF NOT EXISTS canned_responses (
     agency TEXT NOT NULL,
@@ -201,6 +211,10 @@ impl SqliteStore {
         // Schema 11 keys each word by the agency that finds the ticket: indexed afresh.
         if (1..11).contains(&version) {
             in_transaction(&connection, index_search_words)?;
+        }
+        // Schema 12 keeps the figures: counted from the tickets there are.
+        if (1..12).contains(&version) {
+            in_transaction(&connection, count_stats)?;
         }
         connection
             .execute_batch(DEADLINE_INDEXES)
@@ -440,8 +454,15 @@ fn add_deadline_keys(tx: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn write_ticket(tx: &Connection, ticket: &Ticket, insert: bool) -> Result<(), StoreError> {
-    let sql = if insert {
+/// Writes `ticket` over `before` (or as new) and adds the difference to its agency's figures
+/// (`rules::stats::delta`), in the caller's transaction.
+fn write_ticket(
+    tx: &Connection,
+    before: Option<&Ticket>,
+    ticket: &Ticket,
+) -> Result<(), StoreError> {
+    add_stats(tx, &stats::delta(before, ticket))?;
+    let sql = if before.is_none() {
         "INSERT INTO tickets (number, agency, queue, status, requester, created_at, last_activity, version, ticket, due_key, warn_on)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     } else {
@@ -575,4 +596,141 @@ fn json_rows<T: serde::de::DeserializeOwned>(
         .query_map(params, |row| row.get::<_, String>(0))
         .map_err(db)?;
     rows.map(|json| from_json(&json.map_err(db)?)).collect()
+}
+
+/// Adds a tally to the figures, in the caller's transaction.
+fn add_stats(tx: &Connection, tally: &stats::Tally) -> Result<(), StoreError> {
+    for (key, counts) in tally.items() {
+        for (counter, value) in counts {
+            execute(
+                tx,
+                "INSERT INTO stats (agency, bucket, queue, counter, value) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (agency, bucket, queue, counter) DO UPDATE SET value = value + excluded.value",
+                params![
+                    key.agency.as_str(),
+                    key.bucket.code(),
+                    key.queue.as_str(),
+                    counter,
+                    value
+                ],
+            )
+            .map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
+/// Schema 12: the figures counted from the tickets there are.
+fn count_stats(tx: &Connection) -> Result<(), StoreError> {
+    execute(tx, "DELETE FROM stats", []).map_err(db)?;
+    let tickets: Vec<Ticket> = json_rows(tx, "SELECT ticket FROM tickets", [])?;
+    let mut tally = stats::Tally::default();
+    for ticket in &tickets {
+        tally.merge(&stats::contribution(ticket), 1);
+    }
+    add_stats(tx, &tally)
+}
+
+/// The stats rows `sql` selects (agency, bucket, queue, counter, value), as a tally.
+fn stats_rows(
+    tx: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<(stats::Tally, usize), StoreError> {
+    let mut statement = tx.prepare_cached(sql).map_err(db)?;
+    let rows = statement
+        .query_map(params, |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(db)?;
+    let mut tally = stats::Tally::default();
+    let mut items = std::collections::BTreeSet::new();
+    for row in rows {
+        let (agency, bucket, queue, counter, value) = row.map_err(db)?;
+        let key = stats::StatsKey {
+            agency: AgencyCode::parse(&agency).map_err(StoreError::unavailable)?,
+            queue: ventanilla_domain::QueueName::parse(&queue).map_err(StoreError::unavailable)?,
+            bucket: stats::Bucket::parse(&bucket)
+                .ok_or_else(|| StoreError::unavailable(format!("a stats bucket {bucket:?}")))?,
+        };
+        tally.add(&key, &counter, value);
+        items.insert((agency, bucket, queue));
+    }
+    Ok((tally, items.len()))
+}
+
+impl StatsStore for SqliteStore {
+    async fn stats(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<(stats::Tally, usize), StoreError> {
+        let agency = agency.as_str().to_owned();
+        let (from, to) = (
+            stats::Bucket::Day(from).code(),
+            stats::Bucket::Day(to).code(),
+        );
+        self.transaction(move |tx| {
+            stats_rows(
+                tx,
+                "SELECT agency, bucket, queue, counter, value FROM stats
+                 WHERE agency = ?1 AND (bucket BETWEEN ?2 AND ?3 OR bucket LIKE 'O%')",
+                params![agency, from, to],
+            )
+        })
+        .await
+    }
+
+    async fn all_stats(&self) -> Result<stats::Tally, StoreError> {
+        self.transaction(|tx| {
+            let (tally, _) = stats_rows(
+                tx,
+                "SELECT agency, bucket, queue, counter, value FROM stats",
+                [],
+            )?;
+            Ok(tally)
+        })
+        .await
+    }
+
+    async fn add_stats(&self, tally: &stats::Tally) -> Result<(), StoreError> {
+        let tally = tally.clone();
+        self.transaction(move |tx| add_stats(tx, &tally)).await
+    }
+
+    async fn every_ticket(
+        &self,
+        after: Option<String>,
+    ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
+        const PAGE: usize = 500;
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT number, ticket FROM tickets WHERE number > ?1 ORDER BY number LIMIT ?2",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map(params![after.unwrap_or_default(), PAGE as i64], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(db)?;
+            let mut tickets = Vec::new();
+            let mut last = None;
+            for row in rows {
+                let (number, json) = row.map_err(db)?;
+                tickets.push(from_json(&json)?);
+                last = Some(number);
+            }
+            let next = if tickets.len() == PAGE { last } else { None };
+            Ok((tickets, next))
+        })
+        .await
+    }
 }

@@ -31,6 +31,9 @@
 //! | [`parked_mail`] | mails that kept failing, shown to admins and sent again |
 //! | [`attachments`] | files a ticket refers to, and those none does |
 //! | [`telemetry`] | the log format every function writes |
+//! | [`dashboard`] | an agency's figures for its supervisors, by period and queue |
+//! | [`public_stats`] | every agency's monthly figures for citizens, small counts hidden |
+//! | [`stats_check`] | the figures checked against the tickets and rebuilt from them |
 
 pub mod access;
 pub mod agencies;
@@ -42,6 +45,7 @@ pub mod canned_responses;
 pub mod change;
 pub mod change_calendar;
 pub mod config;
+pub mod dashboard;
 pub mod deadline_warnings;
 pub mod desk;
 pub mod erasure;
@@ -57,6 +61,7 @@ pub mod my_tickets;
 pub mod note;
 pub mod open_ticket;
 pub mod parked_mail;
+pub mod public_stats;
 pub mod receive_mail;
 pub mod relate;
 pub mod reply;
@@ -67,6 +72,7 @@ pub mod sending;
 pub mod session;
 pub mod show_ticket;
 pub mod site;
+pub mod stats_check;
 pub mod telemetry;
 pub mod ticket_fields;
 pub mod transfer;

@@ -6,7 +6,8 @@
 use ventanilla_domain::model::agents::{Access, Agent, AgentToken, AuditAction, AuditEntry, Role};
 use ventanilla_domain::model::mail_queue::MailIntent;
 use ventanilla_domain::ports::{
-    AgencyDirectory, AgentDirectory, AuditLog, MailQueue, StoreError, Throttle, TicketStore,
+    AgencyDirectory, AgentDirectory, AuditLog, MailQueue, StatsStore, StoreError, Throttle,
+    TicketStore,
 };
 use ventanilla_domain::{
     AgencyCode, FieldError, FieldProblem, Message, Ticket, TicketChange, TicketNumber,
@@ -20,11 +21,25 @@ use crate::{AppError, Desk, Site};
 /// What the console's store must offer (the throttle and the mail queue: an agent's reply
 /// is queued and sent like every automatic mail).
 pub trait AgentPorts:
-    TicketStore + AgentDirectory + AgencyDirectory + AuditLog + Throttle + MailQueue + 'static
+    TicketStore
+    + StatsStore
+    + AgentDirectory
+    + AgencyDirectory
+    + AuditLog
+    + Throttle
+    + MailQueue
+    + 'static
 {
 }
 impl<T> AgentPorts for T where
-    T: TicketStore + AgentDirectory + AgencyDirectory + AuditLog + Throttle + MailQueue + 'static
+    T: TicketStore
+        + StatsStore
+        + AgentDirectory
+        + AgencyDirectory
+        + AuditLog
+        + Throttle
+        + MailQueue
+        + 'static
 {
 }
 

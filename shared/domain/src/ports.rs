@@ -13,6 +13,7 @@ use crate::model::erasure::Erasure;
 use crate::model::mail::{MailMessageId, OutgoingMail};
 use crate::model::mail_queue::QueuedMail;
 use crate::model::ticket::{MessageId, TicketDraft, TicketUpdate};
+use crate::rules::stats::Tally;
 use crate::{
     AgencyCode, AgentId, Email, FieldError, FieldProblem, Message, QueueName, Status, Ticket,
     TicketNumber, Timestamp,
@@ -443,6 +444,35 @@ pub trait AgencyDirectory: Send + Sync {
         agency: &AgencyCode,
         id: &CannedId,
     ) -> impl Future<Output = Result<Option<CannedResponse>, StoreError>> + Send;
+}
+
+/// The agencies' figures (`rules::stats`): counters the ticket writes keep in the same
+/// transaction, read by the dashboards and the public statistics, checked and rebuilt from
+/// the tickets.
+pub trait StatsStore: Send + Sync {
+    /// An agency's counters of the days `from` to `to` (inclusive), and its backlog (every
+    /// month's), with how many stored items were read: one per day and queue that had any
+    /// activity, and one per month and queue with unfinished tickets, whatever the number of
+    /// tickets.
+    fn stats(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> impl Future<Output = Result<(Tally, usize), StoreError>> + Send;
+
+    /// Every counter of every agency, as kept.
+    fn all_stats(&self) -> impl Future<Output = Result<Tally, StoreError>> + Send;
+
+    /// Adds `tally` to the counters: a rebuild's correction.
+    fn add_stats(&self, tally: &Tally) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A page of every ticket there is, in the store's own order, after the cursor of the
+    /// page before: what a rebuild counts.
+    fn every_ticket(
+        &self,
+        after: Option<String>,
+    ) -> impl Future<Output = Result<(Vec<Ticket>, Option<String>), StoreError>> + Send;
 }
 
 /// Who did what, when: written by every agent action, read by admins.

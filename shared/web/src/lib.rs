@@ -4,6 +4,8 @@
 
 pub mod access_log;
 pub mod caller;
+pub mod charts;
+pub mod figures;
 pub mod pages;
 pub mod problem;
 pub mod request;

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod calendar;
 pub mod canned_responses;
 pub mod changes;
+pub mod dashboard;
 pub mod extensions;
 pub mod notes;
 pub mod parked_mail;

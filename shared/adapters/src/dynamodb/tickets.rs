@@ -103,7 +103,8 @@ impl TicketStore for DynamoStore {
     async fn open(&self, draft: TicketDraft) -> Result<Opened, StoreError> {
         let opened = {
             let _turn = self.opening.lock().await;
-            until_won(OPENING, || self.try_open(&draft)).await?
+            // Boxed: each try holds a transaction's items, and callers' futures nest it deeply.
+            until_won(OPENING, || Box::pin(self.try_open(&draft))).await?
         };
         // After its turn: the next opening need not wait for these.
         if let Opened::Created(ticket, message) = &opened {
@@ -212,7 +213,7 @@ impl TicketStore for DynamoStore {
             gave_up: "the update kept conflicting with other transactions",
             ..CONFLICTED
         };
-        until_won(retries, || self.try_update(&update)).await
+        until_won(retries, || Box::pin(self.try_update(&update))).await
     }
 
     async fn update_pair(
@@ -227,7 +228,7 @@ impl TicketStore for DynamoStore {
             gave_up: "the pair of updates kept conflicting with other transactions",
             ..CONFLICTED
         };
-        until_won(retries, || self.try_update_pair(&first, &second)).await
+        until_won(retries, || Box::pin(self.try_update_pair(&first, &second))).await
     }
 
     async fn add_event(&self, number: &TicketNumber, event: &Message) -> Result<(), StoreError> {

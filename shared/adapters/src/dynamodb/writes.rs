@@ -282,6 +282,8 @@ impl DynamoStore {
                 .map_err(unavailable)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
+        // The figures last: their updates hold no condition.
+        items.extend(self.stats_items(&stats::delta(None, &ticket))?);
         match self.transact(items).await? {
             Ok(()) => Ok(Some(Opened::Created(ticket, message))),
             Err(cancelled) => {
@@ -340,7 +342,8 @@ impl DynamoStore {
         &self,
         update: &TicketUpdate,
     ) -> Result<Option<Ticket>, StoreError> {
-        let (current, next, items) = self.update_items(update).await?;
+        let (current, next, mut items) = self.update_items(update).await?;
+        items.extend(self.stats_items(&stats::delta(Some(&current), &next))?);
         match self.transact(items).await? {
             Ok(()) => {
                 self.after_update(update, &current, &next).await;
@@ -363,6 +366,10 @@ impl DynamoStore {
         let (second_was, second_next, second_items) = self.update_items(second).await?;
         let second_at = items.len();
         items.extend(second_items);
+        // One tally for both: a transaction may not name an item twice.
+        let mut figures = stats::delta(Some(&first_was), &first_next);
+        figures.merge(&stats::delta(Some(&second_was), &second_next), 1);
+        items.extend(self.stats_items(&figures)?);
         match self.transact(items).await? {
             Ok(()) => {
                 self.after_update(first, &first_was, &first_next).await;

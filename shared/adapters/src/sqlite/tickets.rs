@@ -34,7 +34,7 @@ impl TicketStore for SqliteStore {
             let claim = draft.idempotency.clone();
             let mails = draft.mails.clone();
             let (ticket, message) = draft.into_ticket(number);
-            write_ticket(tx, &ticket, true)?;
+            write_ticket(tx, None, &ticket)?;
             write_message(tx, &ticket.number, &message)?;
             let keys = search::message_keys(&ticket, &message, true);
             for_search_words(tx, WRITE_WORD, &ticket.number, &keys)?;
@@ -299,7 +299,7 @@ impl TicketStore for SqliteStore {
             if current.version != erasure.expected_version {
                 return Err(StoreError::VersionConflict);
             }
-            write_ticket(tx, &erasure.ticket, false)?;
+            write_ticket(tx, Some(&current), &erasure.ticket)?;
             execute(
                 tx,
                 "DELETE FROM search_words WHERE ticket = ?1",
@@ -332,7 +332,7 @@ fn write_update(tx: &Connection, update: TicketUpdate) -> Result<Ticket, StoreEr
         return Err(StoreError::VersionConflict);
     }
     let next = update.change.apply(&current, update.message.as_ref());
-    write_ticket(tx, &next, false)?;
+    write_ticket(tx, Some(&current), &next)?;
     move_search_words(tx, &current, &next)?;
     if let Some(message) = &update.message {
         write_message(tx, &next.number, message)?;

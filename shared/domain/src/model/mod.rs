@@ -9,6 +9,7 @@ pub mod field;
 pub mod lang;
 pub mod mail;
 pub mod mail_queue;
+pub mod milestones;
 pub mod screenshots;
 pub mod status;
 pub mod term;

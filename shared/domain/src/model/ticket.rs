@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::BlobKey;
 use crate::model::mail::MailMessageId;
 use crate::model::mail_queue::MailIntent;
+use crate::model::milestones::{Milestones, Reached};
 use crate::model::term::{Extension, Suspension, Term, TermClock, Warning, WarningPoint};
 use crate::{
     AgencyCode, AgentId, Body, Category, Channel, Email, Gender, IdDocument, Nationality,
@@ -93,6 +94,9 @@ pub struct Ticket {
     /// The last warning about its term its agents were sent (`rules::deadline::warnings`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warned: Option<WarningPoint>,
+    /// What its agency's figures count (`rules::stats`), set by [`TicketChange::apply`].
+    #[serde(default, skip_serializing_if = "Milestones::is_empty")]
+    pub milestones: Milestones,
 }
 
 impl Ticket {
@@ -136,6 +140,7 @@ impl Ticket {
             term: None,
             extended: None,
             warned: None,
+            milestones: Milestones::default(),
         }
     }
 
@@ -459,6 +464,7 @@ impl TicketDraft {
             term: self.term,
             extended: None,
             warned: None,
+            milestones: Milestones::default(),
         };
         (ticket, self.first_message)
     }
@@ -495,6 +501,9 @@ pub struct TicketChange {
     /// The term it keeps from now on: recounted on its agency's changed calendar
     /// (`rules::deadline::recount`), or given to a ticket opened before terms were kept.
     pub kept_term: Option<Term>,
+    /// When a change of status happened (set by [`TicketChange::to_status`]): the moment
+    /// its milestones record when no message dates it.
+    pub at: Option<Timestamp>,
 }
 
 impl TicketChange {
@@ -521,6 +530,7 @@ impl TicketChange {
             term: to.and_then(|to| {
                 crate::rules::deadline::clock_on(current, to, at, suspension_max_days)
             }),
+            at: Some(at),
             ..TicketChange::default()
         }
     }
@@ -605,8 +615,63 @@ impl TicketChange {
         {
             next.last_activity = message.at;
         }
+        next.milestones = self.milestones(ticket, &next, message);
         next.version = ticket.version + 1;
         next
+    }
+
+    /// `before`'s milestones once it became `after` with `message`: an agent's first public
+    /// answer, a finishing (its days and whether on time, against the due date it had), a
+    /// reopening, a citizen's follow-up.
+    fn milestones(&self, before: &Ticket, after: &Ticket, message: Option<&Message>) -> Milestones {
+        let mut milestones = before.milestones.clone();
+        let at = self
+            .at
+            .or(message.map(|m| m.at))
+            .unwrap_or(after.last_activity);
+        let author = message.and_then(|m| match &m.author {
+            Author::Agent(agent) => Some(agent.id.clone()),
+            _ => None,
+        });
+        let by = after.assignee.clone().or(author);
+        let reached = |at: Timestamp| {
+            let day = crate::rules::deadline::day_in_ecuador(at);
+            Reached {
+                by: by.clone(),
+                at,
+                business_days: crate::rules::deadline::business_days_between(
+                    crate::rules::deadline::day_in_ecuador(before.created_at),
+                    day,
+                    before.calendar(),
+                ),
+                on_time: before.due_date().map(|due| day <= due),
+            }
+        };
+        if let Some(message) = message {
+            match (message.kind, &message.author) {
+                (MessageKind::PublicReply, Author::Agent(_))
+                    if milestones.first_response.is_none() =>
+                {
+                    milestones.first_response = Some(reached(message.at));
+                }
+                (MessageKind::CitizenMessage, _) => {
+                    milestones.follow_ups += 1;
+                    if message.mail.as_ref().is_some_and(|mail| mail.raw.is_some()) {
+                        milestones.mail_follow_ups += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match (before.status.is_finished(), after.status.is_finished()) {
+            (false, true) => milestones.finished = Some(reached(at)),
+            (true, false) => {
+                milestones.finished = None;
+                milestones.reopened += 1;
+            }
+            _ => {}
+        }
+        milestones
     }
 }
 

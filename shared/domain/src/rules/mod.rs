@@ -8,3 +8,4 @@ pub mod mail_in;
 pub mod notices;
 pub mod privacy;
 pub mod search;
+pub mod stats;

@@ -1,0 +1,229 @@
+//! The agencies' figures (`rules::stats`): an item per agency, queue and bucket, its counters
+//! as number attributes added to (`ADD`) in the transaction that writes the ticket.
+//!
+//! | item    | PK                | SK                                     | more                      |
+//! |---------|-------------------|----------------------------------------|---------------------------|
+//! | figures | `STATS#<agency>`  | `D<day>#<queue>` or `O<month's first day>#<queue>` | a number per counter |
+
+use super::*;
+use ventanilla_domain::QueueName;
+use ventanilla_domain::rules::stats::{Bucket, StatsKey, Tally};
+
+fn stats_pk(agency: &AgencyCode) -> String {
+    format!("STATS#{agency}")
+}
+
+/// Queue names are lower-case letters, digits and hyphens: every key of a day sorts below
+/// `D<day>#~`.
+const AFTER_ANY_QUEUE: &str = "#~";
+
+/// Adds a figures item's counters to `tally`; any other item adds nothing.
+fn add_item(tally: &mut Tally, item: &Item) -> Result<(), StoreError> {
+    let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
+        (item.get("PK"), item.get("SK"))
+    else {
+        return Ok(());
+    };
+    let Some(agency) = pk.strip_prefix("STATS#") else {
+        return Ok(());
+    };
+    let bad = || StoreError::unavailable(format!("a figures item {pk} {sk}"));
+    let (bucket, queue) = sk.split_once('#').ok_or_else(bad)?;
+    let key = StatsKey {
+        agency: AgencyCode::parse(agency).map_err(|_| bad())?,
+        queue: QueueName::parse(queue).map_err(|_| bad())?,
+        bucket: Bucket::parse(bucket).ok_or_else(bad)?,
+    };
+    for (name, value) in item {
+        if let AttributeValue::N(number) = value {
+            tally.add(&key, name, number.parse().map_err(|_| bad())?);
+        }
+    }
+    Ok(())
+}
+
+impl DynamoStore {
+    /// What adds `tally` to the figures: one `ADD` per item, for a transaction. A tally has
+    /// an item once, so a transaction never names one twice.
+    pub(super) fn stats_items(&self, tally: &Tally) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = Vec::new();
+        for (key, counts) in tally.items() {
+            let sk = format!("{}#{}", key.bucket.code(), key.queue);
+            let mut update = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(super::key(stats_pk(&key.agency), &sk)));
+            let mut adds = Vec::new();
+            for (i, (counter, value)) in counts.iter().enumerate() {
+                adds.push(format!("#c{i} :c{i}"));
+                update = update
+                    .expression_attribute_names(format!("#c{i}"), counter)
+                    .expression_attribute_values(format!(":c{i}"), n(value));
+            }
+            let update = update
+                .update_expression(format!("ADD {}", adds.join(", ")))
+                .build()
+                .map_err(unavailable)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        Ok(items)
+    }
+
+    /// Every item one Query (all its pages) finds under `pk` with `condition` on SK.
+    async fn query_all(
+        &self,
+        pk: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .client
+                .get()
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(format!("PK = :pk AND {condition}"))
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take());
+            for (name, value) in &values {
+                request = request.expression_attribute_values(*name, value.clone());
+            }
+            let output = request.send().await.map_err(unavailable)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// One page of a Scan with `filter`, and the cursor of the next.
+    async fn scan_page(
+        &self,
+        filter: &str,
+        values: Vec<(&str, AttributeValue)>,
+        after: Option<String>,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+        let start = match after {
+            Some(cursor) => {
+                let (pk, sk) = cursor
+                    .split_once('\n')
+                    .ok_or_else(|| StoreError::unavailable("a scan cursor without its key"))?;
+                Some(key(pk.to_owned(), sk))
+            }
+            None => None,
+        };
+        let mut request = self
+            .client
+            .get()
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(filter)
+            .set_exclusive_start_key(start);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        let output = request.send().await.map_err(unavailable)?;
+        let next =
+            output
+                .last_evaluated_key
+                .and_then(|last| match (last.get("PK"), last.get("SK")) {
+                    (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => {
+                        Some(format!("{pk}\n{sk}"))
+                    }
+                    _ => None,
+                });
+        Ok((output.items.unwrap_or_default(), next))
+    }
+}
+
+fn tally_of(items: &[Item]) -> Result<Tally, StoreError> {
+    let mut tally = Tally::default();
+    for item in items {
+        add_item(&mut tally, item)?;
+    }
+    Ok(tally)
+}
+
+impl StatsStore for DynamoStore {
+    async fn stats(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<(Tally, usize), StoreError> {
+        let pk = stats_pk(agency);
+        let mut items = self
+            .query_all(
+                &pk,
+                "SK BETWEEN :from AND :to",
+                vec![
+                    (":from", s(Bucket::Day(from).code())),
+                    (
+                        ":to",
+                        s(format!("{}{AFTER_ANY_QUEUE}", Bucket::Day(to).code())),
+                    ),
+                ],
+            )
+            .await?;
+        items.extend(
+            self.query_all(&pk, "begins_with(SK, :open)", vec![(":open", s("O"))])
+                .await?,
+        );
+        Ok((tally_of(&items)?, items.len()))
+    }
+
+    async fn all_stats(&self) -> Result<Tally, StoreError> {
+        let mut tally = Tally::default();
+        let mut after = None;
+        loop {
+            let (items, next) = self
+                .scan_page(
+                    "begins_with(PK, :stats)",
+                    vec![(":stats", s("STATS#"))],
+                    after,
+                )
+                .await?;
+            tally.merge(&tally_of(&items)?, 1);
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(tally),
+            }
+        }
+    }
+
+    async fn add_stats(&self, tally: &Tally) -> Result<(), StoreError> {
+        // One item a transaction: a correction needs no atomicity, and each item is retried
+        // alone when another transaction touches it.
+        for item in self.stats_items(tally)? {
+            until_won(CONFLICTED, || async {
+                match self.transact(vec![item.clone()]).await? {
+                    Ok(()) => Ok(Some(())),
+                    Err(cancelled) if cancelled.conflicted() => Ok(None),
+                    Err(cancelled) => Err(cancelled.unexpected()),
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn every_ticket(
+        &self,
+        after: Option<String>,
+    ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
+        let (items, next) = self
+            .scan_page(
+                "SK = :meta AND begins_with(PK, :ticket)",
+                vec![(":meta", s(META)), (":ticket", s("TICKET#"))],
+                after,
+            )
+            .await?;
+        let tickets = items
+            .iter()
+            .map(ticket_from_item)
+            .collect::<Result<_, _>>()?;
+        Ok((tickets, next))
+    }
+}

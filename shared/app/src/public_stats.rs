@@ -1,0 +1,151 @@
+//! The public statistics (`/estadisticas`, `/api/v1/stats`): per agency and month, requests
+//! received and answered, the share answered within the legal term, the median days an
+//! answer took, and what was asked by category. From the figures only (`rules::stats`),
+//! never from tickets; no personal data, and a count under [`SMALLEST_SHOWN`] is shown as
+//! "fewer than 5", with no share or median drawn from it.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use ventanilla_domain::ports::{AgencyDirectory, StatsStore};
+use ventanilla_domain::rules::deadline::day_in_ecuador;
+use ventanilla_domain::rules::stats::{Bucket, Counts, counter, days_quantile, sum};
+use ventanilla_domain::{AgencyCode, Category, Choice, FieldError, FieldProblem};
+
+use crate::{AppError, Site};
+
+/// The first year there can be figures for.
+pub const FIRST_YEAR: i32 = 2024;
+/// Counts from 1 to one less than this are not shown.
+pub const SMALLEST_SHOWN: i64 = 5;
+
+/// A count as published: exact, or "fewer than 5".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Shown {
+    Exact(i64),
+    #[serde(serialize_with = "fewer")]
+    Fewer,
+}
+
+fn fewer<S: serde::Serializer>(serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("<5")
+}
+
+impl Shown {
+    pub fn of(n: i64) -> Shown {
+        if n > 0 && n < SMALLEST_SHOWN {
+            Shown::Fewer
+        } else {
+            Shown::Exact(n.max(0))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub received: Shown,
+    pub answered: Shown,
+    /// Of the answers with a legal term, the share (0 to 1) within it; `None` under 5.
+    pub on_time_share: Option<f64>,
+    /// Business days an answer took, the median; `None` under 5 answers.
+    pub median_days: Option<u32>,
+    /// Received, by category (wire name), the categories received at all.
+    pub by_category: Vec<(&'static str, Shown)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgencyFigures {
+    pub agency: AgencyCode,
+    pub name: String,
+    pub months: Vec<MonthFigures>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublicStats {
+    pub year: i32,
+    pub agencies: Vec<AgencyFigures>,
+}
+
+/// The year asked for (`None`: this one), between [`FIRST_YEAR`] and this one.
+pub fn year(raw: Option<&str>, today: NaiveDate) -> Result<i32, AppError> {
+    let bad = || AppError::invalid(FieldError::new("year", FieldProblem::InvalidFormat));
+    match raw.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(today.year()),
+        Some(text) => {
+            let year: i32 = text.parse().map_err(|_| bad())?;
+            if (FIRST_YEAR..=today.year()).contains(&year) {
+                Ok(year)
+            } else {
+                Err(bad())
+            }
+        }
+    }
+}
+
+fn month_figures(month: NaiveDate, counts: &Counts) -> MonthFigures {
+    let get = |name: &str| counts.get(name).copied().unwrap_or(0);
+    let answered = get(counter::FINISHED);
+    let (on_time, late) = (get(counter::FINISHED_ON_TIME), get(counter::FINISHED_LATE));
+    #[allow(clippy::cast_precision_loss)]
+    let on_time_share =
+        (on_time + late >= SMALLEST_SHOWN).then(|| on_time as f64 / (on_time + late) as f64);
+    let median_days = if answered >= SMALLEST_SHOWN {
+        days_quantile(counts, "resolution_days", 0.5)
+    } else {
+        None
+    };
+    let by_category = Category::ALL
+        .iter()
+        .map(|c| (c.wire(), get(&counter::category(*c))))
+        .filter(|(_, n)| *n > 0)
+        .map(|(c, n)| (c, Shown::of(n)))
+        .collect();
+    MonthFigures {
+        month: month.format("%Y-%m").to_string(),
+        received: Shown::of(get(counter::OPENED)),
+        answered: Shown::of(answered),
+        on_time_share,
+        median_days,
+        by_category,
+    }
+}
+
+/// Every agency's figures of `year`, month by month up to this one.
+pub async fn public_stats(
+    store: &(impl StatsStore + AgencyDirectory),
+    site: &Site,
+    year: i32,
+) -> Result<PublicStats, AppError> {
+    let site = site.current(store).await?;
+    let today = day_in_ecuador(site.clock.now());
+    let first = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(today);
+    let last = NaiveDate::from_ymd_opt(year, 12, 31)
+        .unwrap_or(today)
+        .min(today);
+    let mut agencies = Vec::new();
+    for agency in &site.settings.agencies {
+        let (tally, _) = store.stats(&agency.code, first, last).await?;
+        let mut months = Vec::new();
+        let mut month = first;
+        while month <= last {
+            let counts = sum(tally.items().filter_map(|(key, counts)| match key.bucket {
+                Bucket::Day(day) if day.year() == month.year() && day.month() == month.month() => {
+                    Some(counts)
+                }
+                _ => None,
+            }));
+            months.push(month_figures(month, &counts));
+            month = month
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(last + chrono::Duration::days(1));
+        }
+        agencies.push(AgencyFigures {
+            agency: agency.code.clone(),
+            name: agency.name.clone(),
+            months,
+        });
+    }
+    Ok(PublicStats { year, agencies })
+}
