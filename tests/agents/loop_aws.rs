@@ -911,3 +911,88 @@ async fn canned_responses_are_written_and_removed_under_agent_apis_policy() {
     let (status, removed) = stack.call(Some(&admin), "DELETE", &path, json!(null)).await;
     assert_eq!(status, 200, "{removed}");
 }
+
+/// Issue 24: the figures are written by each function's ticket writes and read by the
+/// dashboard (agent-api) and the public statistics (ticket-status), under their policies.
+#[tokio::test]
+async fn figures_are_kept_and_read_under_each_functions_policy() {
+    let stack = Stack::new(true).await;
+    let admin = stack.admin().await;
+    let mut numbers = Vec::new();
+    for _ in 0..5 {
+        numbers.push(
+            stack
+                .open_ticket(&format!("{}@example.com", unique("cifras")))
+                .await,
+        );
+    }
+    for number in &numbers[..2] {
+        let (status, reply) = stack
+            .call(
+                Some(&admin),
+                "POST",
+                &format!("/api/v1/agent/tickets/{number}/replies"),
+                json!({"text": "Atendido.", "status": "resolved"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{reply}");
+    }
+    let (status, dashboard) = stack
+        .call(Some(&admin), "GET", "/api/v1/agent/dashboard", json!(null))
+        .await;
+    assert_eq!(status, 200, "{dashboard}");
+    assert_eq!(
+        (
+            &dashboard["totals"]["opened"],
+            &dashboard["totals"]["finished"]
+        ),
+        (&json!(5), &json!(2)),
+        "{dashboard}"
+    );
+    let (status, stats) = stack.call(None, "GET", "/api/v1/stats", json!(null)).await;
+    assert_eq!(status, 200, "{stats}");
+    let mdt = stats["agencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agency"] == "MDT")
+        .unwrap();
+    let month = mdt["months"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&month["received"], &month["answered"]),
+        (&json!(5), &json!("<5")),
+        "{month}"
+    );
+    let found = ventanilla_app::stats_check::check(&stack.aws.store)
+        .await
+        .unwrap();
+    assert!(found.differences.is_empty(), "{:?}", found.differences);
+
+    // The export reads the tickets by number (BatchGetItem), writes the file under
+    // exports/ and signs its link (agent-api's PutObject and GetObject).
+    for format in ["csv", "xlsx"] {
+        let (status, export) = stack
+            .call(
+                Some(&admin),
+                "POST",
+                "/api/v1/agent/exports",
+                json!({"period": "anio", "format": format, "personal": true}),
+            )
+            .await;
+        assert_eq!(status, 201, "{export}");
+        let download = reqwest::get(export["url"].as_str().unwrap()).await.unwrap();
+        assert_eq!(download.status(), 200, "{export}");
+        let bytes = download.bytes().await.unwrap();
+        if format == "csv" {
+            let text = String::from_utf8(bytes.to_vec()).unwrap();
+            for number in &numbers {
+                assert!(text.contains(number.as_str()), "{number} in {text}");
+            }
+            assert!(text.contains("cifras"), "the addresses asked for: {text}");
+        } else {
+            assert!(bytes.starts_with(b"PK"), "a zip: {:?}", &bytes[..4]);
+        }
+        assert!(export["rows"].as_u64().unwrap() >= 5, "{export}");
+    }
+    stack.aws.assert_no_denials().await;
+}

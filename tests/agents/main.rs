@@ -11,6 +11,7 @@ mod alerts_aws;
 mod calendar_days;
 mod callers;
 mod canned;
+mod exports;
 mod figures;
 mod loop_aws;
 mod merge;
@@ -157,7 +158,22 @@ impl Office {
         path: &str,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = Request::builder().method(method).uri(path);
+        self.call_in("es", token, method, path, body).await
+    }
+
+    /// A call from a browser that asks for `lang` (Accept-Language).
+    pub async fn call_in(
+        &self,
+        lang: &str,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("accept-language", lang);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }

@@ -154,6 +154,15 @@ impl StatsStore for TransferredMidway {
     ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
         self.inner.every_ticket(after).await
     }
+    async fn received_tickets(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after: Option<String>,
+    ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
+        self.inner.received_tickets(agency, from, to, after).await
+    }
 }
 
 impl AgentDirectory for TransferredMidway {

@@ -411,3 +411,54 @@ test('a wrong token is refused and the console stays signed out', async () => {
   assert.equal(await page.isVisible('#cola'), false);
   await context.close();
 });
+
+test('a supervisor reads the agency\'s figures in the console: charts with their tables, accessible', async () => {
+  const token = local.addAgent('MDT', 'supervisor', 'Sofía Supervisora');
+  const agentToken = local.addAgent('MDT', 'agent', 'Pedro Agente');
+  await openTicketByApi('Demora en la atención', 'Primer mensaje.');
+  await openTicketByApi('Otra demora', 'Segundo mensaje.');
+  const context = await local.browser.newContext({ bypassCSP: true, locale: 'es-EC' });
+  const page = await context.newPage();
+  await signIn(page, token);
+  await page.click('#indicadores-abrir');
+  await page.waitForSelector('#i-figuras svg[role=img]');
+  const charts = await page.$$eval('#i-figuras figure', (figures) => figures.map((f) => ({
+    caption: f.querySelector('figcaption').textContent,
+    chart: !!f.querySelector('svg[role=img]'),
+    rows: f.querySelectorAll('tbody tr').length,
+  })));
+  const byCategory = charts.find((c) => c.caption === 'Recibidos por categoría');
+  assert.ok(byCategory && byCategory.chart && byCategory.rows >= 1, JSON.stringify(charts));
+  assert.ok(charts.find((c) => c.caption === 'Recibidos y finalizados por semana').chart);
+  const received = await page.$eval('#i-figuras .summary dd', (dd) => Number(dd.textContent.replace(/\./g, '')));
+  assert.ok(received >= 2, `received ${received}`);
+  assert.deepEqual(await seriousViolations(page), [], 'dashboard accessibility');
+  // The period's tickets as CSV, through the link the console offers; a supervisor is not
+  // offered the requesters' personal data.
+  assert.equal(await page.isVisible('#e-personales'), false);
+  await page.selectOption('#e-formato', 'csv');
+  await page.click('#f-exportar button[type=submit]');
+  await page.waitForSelector('#e-enlace:not([hidden])');
+  assert.match(await page.textContent('#e-enlace'), /^Descargar MDT-tickets-.*\.csv \(\d+ tickets\)$/);
+  const bytes = Buffer.from(await (await fetch(await page.getAttribute('#e-enlace', 'href'))).arrayBuffer());
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a byte-order mark for Excel');
+  const csv = bytes.subarray(3).toString('utf8');
+  assert.match(csv.split('\n')[0], /^Número,Recibido,Categoría/);
+  assert.ok(csv.split('\n').length >= 3, csv);
+  assert.ok(!csv.includes('@'), 'nothing personal: ' + csv);
+  // A custom period with its end before its start is named, not drawn.
+  await page.selectOption('#i-periodo', 'personalizado');
+  await page.fill('#i-desde', '2026-03-10');
+  await page.fill('#i-hasta', '2026-03-01');
+  await page.click('#f-indicadores button[type=submit]');
+  await page.waitForFunction(() => /to/.test(document.querySelector('#aviso').textContent));
+  await context.close();
+
+  // An agent has no button, and the API says no.
+  const agentContext = await local.browser.newContext({ locale: 'es-EC' });
+  const agentPage = await agentContext.newPage();
+  await signIn(agentPage, agentToken);
+  await agentPage.waitForSelector('#cola:not([hidden])');
+  assert.equal(await agentPage.isVisible('#indicadores-abrir'), false);
+  await agentContext.close();
+});

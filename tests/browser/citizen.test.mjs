@@ -369,3 +369,25 @@ test('"Mis trámites" lists a citizen\'s tickets from the link in their mail, on
   assert.equal(await page.locator('#answer-form').count(), 0);
   await context.close();
 });
+
+test('the public statistics show charts and tables, hide small counts and work without JavaScript', async () => {
+  for (let i = 0; i < 2; i += 1) await openByApi(`estadistica${i}@example.com`, 'Consulta estadística');
+  for (const javaScriptEnabled of [false, true]) {
+    const context = await browser.newContext({ javaScriptEnabled, bypassCSP: true, locale: 'es-EC' });
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}/`);
+    await page.click('nav >> text=Estadísticas');
+    await page.waitForURL('**/estadisticas**');
+    const mdt = page.locator('section', { has: page.locator('h2', { hasText: 'Ministerio' }) }).first();
+    assert.ok(await mdt.locator('svg[role=img]').count() >= 1, 'a chart per agency');
+    const cells = await page.$$eval('table td', (tds) => tds.map((td) => td.textContent));
+    assert.ok(cells.includes('<5') || cells.some((c) => /^\d/.test(c)), JSON.stringify(cells));
+    const text = await page.textContent('main');
+    assert.doesNotMatch(text, /example\.com|Consulta estadística/, 'nothing personal, no subjects');
+    // axe-core is a script: it runs on the page with JavaScript.
+    if (javaScriptEnabled) assert.deepEqual(await seriousViolations(page), [], 'statistics accessibility');
+    await context.close();
+  }
+  const json = await (await fetch(`${baseUrl}/api/v1/stats`)).json();
+  assert.ok(json.agencies.some((a) => a.agency === 'MDT'));
+});

@@ -503,6 +503,36 @@ async fn the_release_binaries_carry_a_ticket_from_the_form_to_the_agents_reply()
     assert_eq!(view["number"], number.as_str());
     assert_eq!(view["merged_from"], duplicate.as_str());
 
+    // 6e. The figures those writes kept: a supervisor's dashboard (agent-api) and the public
+    //     statistics (ticket-status, which reads the agencies saved at run time too).
+    let supervisor = mdt_agent(&aws.store, Role::Supervisor).await;
+    let (status, dashboard) = functions
+        .http(
+            "agent-api",
+            reqwest::Method::GET,
+            "/api/v1/agent/dashboard?period=anio",
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{dashboard}\n{}", functions.logs_text());
+    assert!(
+        dashboard["totals"]["opened"].as_i64() >= Some(2),
+        "{dashboard}"
+    );
+    let (status, stats) = functions
+        .http(
+            "ticket-status",
+            reqwest::Method::GET,
+            "/api/v1/stats",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{stats}\n{}", functions.logs_text());
+    assert!(stats.to_string().contains("\"<5\""), "{stats}");
+    functions.assert_allowed().await;
+
     // 7. The functions logged their work, and no personal data: no address, ID number,
     //    phone, name or message text (Ecuador's personal data protection law).
     for name in FUNCTIONS {

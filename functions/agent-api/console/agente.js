@@ -338,6 +338,7 @@
     $("plantillas-abrir").hidden = !["admin", "operator"].includes(me.role);
     // Supervisors and up read the agency's figures; the API checks the role again.
     $("indicadores-abrir").hidden = !["supervisor", "admin", "operator"].includes(me.role);
+    $("e-personales-campo").hidden = !["admin", "operator"].includes(me.role);
     fill($("i-cola"), me.queues);
     fill($("o-categoria"), codes("category"), "category");
     // Every country by its name, Ecuador first (as the citizen's form lists them).
@@ -410,6 +411,20 @@
     loadFigures().catch((err) => say(err.message));
   });
   $("f-indicadores").addEventListener("submit", (e) => { e.preventDefault(); loadFigures().catch((err) => say(err.message)); });
+  // The period's tickets as a file: the answer is a short-lived link, offered and followed.
+  $("f-exportar").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = { period: $("i-periodo").value, format: $("e-formato").value, personal: $("e-personales").checked };
+    if (body.period === "personalizado") { body.from = $("i-desde").value; body.to = $("i-hasta").value; }
+    if ($("i-cola").value) body.queue = $("i-cola").value;
+    say("Preparando la exportación…");
+    call("POST", "/exports", body).then((made) => {
+      const link = $("e-enlace");
+      link.href = made.url; link.textContent = "Descargar " + made.file_name + " (" + made.rows + " tickets)"; link.hidden = false;
+      say("Exportación lista: " + made.rows + " tickets.");
+      link.focus();
+    }).catch((err) => say(err.message));
+  });
 
   // The agency's canned responses, for its admins: listed as written, edited in one form.
   async function loadTemplates() {

@@ -148,6 +148,10 @@ where
             post(routes::parked_mail::send_again::<S, B, M>),
         )
         .route(
+            "/api/v1/agent/exports",
+            post(routes::exports::create::<S, B, M>),
+        )
+        .route(
             "/api/v1/agent/privacy/export",
             post(requesters::export::<S, B, M>),
         )

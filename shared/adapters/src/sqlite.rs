@@ -20,6 +20,7 @@ use ventanilla_domain::ports::{
     Cursor, DueCursor, DueQuery, Opened, Page, QueueQuery, StatsStore, StoreError, ThreadCursor,
     ThreadQuery, Throttle, ThrottleKey, TicketStore, window_start,
 };
+use ventanilla_domain::rules::deadline::start_of_day_in_ecuador;
 use ventanilla_domain::rules::{search, stats};
 use ventanilla_domain::{AgencyCode, AgentId, Email, Message, Ticket, TicketNumber, Timestamp};
 
@@ -49,6 +50,9 @@ CREATE INDEX IF NOT EXISTS tickets_by_queue
     ON tickets (agency, queue, last_activity DESC, number DESC);
 CREATE INDEX IF NOT EXISTS tickets_by_requester
     ON tickets (requester, created_at DESC, number DESC);
+-- An agency's tickets by the day they were received: exports.
+CREATE INDEX IF NOT EXISTS tickets_by_agency_received
+    ON tickets (agency, created_at, number);
 CREATE TABLE IF NOT EXISTS messages (
     ticket   TEXT NOT NULL REFERENCES tickets (number),
     sort_key TEXT NOT NULL,
@@ -727,6 +731,57 @@ impl StatsStore for SqliteStore {
                 let (number, json) = row.map_err(db)?;
                 tickets.push(from_json(&json)?);
                 last = Some(number);
+            }
+            let next = if tickets.len() == PAGE { last } else { None };
+            Ok((tickets, next))
+        })
+        .await
+    }
+
+    async fn received_tickets(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after: Option<String>,
+    ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
+        const PAGE: usize = 500;
+        let agency = agency.as_str().to_owned();
+        let since = start_of_day_in_ecuador(from).to_string();
+        let until = start_of_day_in_ecuador(to + chrono::Duration::days(1)).to_string();
+        // The cursor is the last row's `created_at` and number (tickets_by_agency_received).
+        let (after_at, after_number) = match after.as_deref().map(|c| c.split_once('|')) {
+            None => (String::new(), String::new()),
+            Some(Some((at, number))) => (at.to_owned(), number.to_owned()),
+            Some(None) => return Err(StoreError::unavailable("a malformed export cursor")),
+        };
+        self.transaction(move |tx| {
+            let mut statement = tx
+                .prepare_cached(
+                    "SELECT created_at, number, ticket FROM tickets
+                     WHERE agency = ?1 AND created_at >= ?2 AND created_at < ?3
+                       AND (created_at, number) > (?4, ?5) AND number LIKE ?1 || '-%'
+                     ORDER BY created_at, number LIMIT ?6",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map(
+                    params![agency, since, until, after_at, after_number, PAGE as i64],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    },
+                )
+                .map_err(db)?;
+            let mut tickets = Vec::new();
+            let mut last = None;
+            for row in rows {
+                let (at, number, json) = row.map_err(db)?;
+                tickets.push(from_json(&json)?);
+                last = Some(format!("{at}|{number}"));
             }
             let next = if tickets.len() == PAGE { last } else { None };
             Ok((tickets, next))

@@ -118,9 +118,13 @@ pub struct DashboardQuery {
     pub to: Option<String>,
 }
 
-impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
-    /// The dashboard of the agent's agency (supervisors and admins; operators name any).
-    pub async fn dashboard(&self, query: &DashboardQuery) -> Result<Dashboard, AppError> {
+impl<S: AgentPorts, B, M> Session<S, B, M> {
+    /// The agency, queue and period a report (a dashboard, an export) covers: supervisors
+    /// and admins read their own agency, operators any.
+    pub(crate) fn report_scope(
+        &self,
+        query: &DashboardQuery,
+    ) -> Result<(AgencyCode, Option<QueueName>, Period), AppError> {
         self.require(Role::Supervisor)?;
         let agency = self.readable_agency(query.agency.as_deref())?;
         if agency != self.agent.agency {
@@ -146,6 +150,14 @@ impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
             query.to.as_deref(),
             today,
         )?;
+        Ok((agency, queue, period))
+    }
+}
+
+impl<S: AgentPorts, B: BlobStore, M: Mailer> Session<S, B, M> {
+    /// The dashboard of the agent's agency (supervisors and admins; operators name any).
+    pub async fn dashboard(&self, query: &DashboardQuery) -> Result<Dashboard, AppError> {
+        let (agency, queue, period) = self.report_scope(query)?;
         let (tally, items_read) = self
             .desk
             .store

@@ -34,6 +34,7 @@
 //! | [`dashboard`] | an agency's figures for its supervisors, by period and queue |
 //! | [`public_stats`] | every agency's monthly figures for citizens, small counts hidden |
 //! | [`stats_check`] | the figures checked against the tickets and rebuilt from them |
+//! | [`export`] | an agency's tickets of a period as CSV or XLSX, behind a download link |
 
 pub mod access;
 pub mod agencies;
@@ -50,6 +51,7 @@ pub mod deadline_warnings;
 pub mod desk;
 pub mod erasure;
 pub mod error;
+pub mod export;
 pub mod extend_term;
 pub mod follow_up;
 pub mod give_terms;

@@ -473,6 +473,20 @@ pub trait StatsStore: Send + Sync {
         &self,
         after: Option<String>,
     ) -> impl Future<Output = Result<(Vec<Ticket>, Option<String>), StoreError>> + Send;
+
+    /// A page of the tickets `agency` received (its numbers) on the days `from` to `to`
+    /// (Ecuador's, both included) and holds now, after the cursor of the page before: what an
+    /// export writes. One transferred away is not the agency's to export; one transferred in
+    /// keeps its first agency's number and is not found. Read by number or by an index of the
+    /// agency's tickets by date, never by scanning the store. A page may come back empty with
+    /// a cursor: go on until there is none.
+    fn received_tickets(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after: Option<String>,
+    ) -> impl Future<Output = Result<(Vec<Ticket>, Option<String>), StoreError>> + Send;
 }
 
 /// Who did what, when: written by every agent action, read by admins.

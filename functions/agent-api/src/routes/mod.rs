@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod canned_responses;
 pub mod changes;
 pub mod dashboard;
+pub mod exports;
 pub mod extensions;
 pub mod notes;
 pub mod parked_mail;

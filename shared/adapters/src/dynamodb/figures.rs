@@ -6,8 +6,9 @@
 //! | figures | `STATS#<agency>`  | `D<day>#<queue>` or `O<month's first day>#<queue>` | a number per counter |
 
 use super::*;
-use ventanilla_domain::QueueName;
+use ventanilla_domain::rules::deadline::start_of_day_in_ecuador;
 use ventanilla_domain::rules::stats::{Bucket, StatsKey, Tally};
+use ventanilla_domain::{Category, QueueName};
 
 fn stats_pk(agency: &AgencyCode) -> String {
     format!("STATS#{agency}")
@@ -225,5 +226,197 @@ impl StatsStore for DynamoStore {
             .map(ticket_from_item)
             .collect::<Result<_, _>>()?;
         Ok((tickets, next))
+    }
+
+    /// By number: an agency's numbers of a year and category code run gapless from 1 to its
+    /// counter, in the order they were received, so each code of each year the period touches
+    /// is read a thousand numbers a page (ten BatchGetItems at once), from the first received
+    /// in the period (a binary search of GetItems) until one received after it.
+    async fn received_tickets(
+        &self,
+        agency: &AgencyCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        after: Option<String>,
+    ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
+        let since = start_of_day_in_ecuador(from);
+        let until = start_of_day_in_ecuador(to + chrono::Duration::days(1));
+        let codes: Vec<&str> = Category::ALL.iter().map(|c| c.number_code()).collect();
+        let mut at = match after {
+            Some(cursor) => ExportCursor::parse(&cursor)?,
+            None => ExportCursor::first(since.year()),
+        };
+        loop {
+            if at.year > until.year() {
+                return Ok((Vec::new(), None));
+            }
+            let Some(code) = codes.get(at.code).copied() else {
+                at = ExportCursor::first(at.year + 1);
+                continue;
+            };
+            let last = match at.last {
+                Some(last) => last,
+                None => {
+                    let last = self.last_number(agency, code, at.year).await?;
+                    at.last = Some(last);
+                    at.next = self
+                        .first_received(agency, code, at.year, last, since)
+                        .await?;
+                    last
+                }
+            };
+            if at.next > last {
+                at = at.next_code();
+                continue;
+            }
+            let upto = last.min(at.next + EXPORT_PAGE - 1);
+            let numbers: Vec<TicketNumber> = (at.next..=upto)
+                .map(|sequence| TicketNumber::new(agency, code, at.year, sequence))
+                .collect();
+            let wanted: Vec<Item> = numbers
+                .iter()
+                .map(|number| key(ticket_pk(number), META))
+                .collect();
+            let mut found = HashMap::new();
+            for part in
+                futures::future::try_join_all(wanted.chunks(100).map(|keys| self.batch_get(keys)))
+                    .await?
+            {
+                found.extend(part);
+            }
+            let mut tickets = Vec::with_capacity(numbers.len());
+            // Numbers are taken in order of arrival, give or take an opening retried after a
+            // lost race: a margin of an hour before the code is given up.
+            let mut all_after = true;
+            for number in &numbers {
+                if let Some(item) = found.remove(&ticket_pk(number)) {
+                    let ticket = ticket_from_item(&item)?;
+                    all_after &= ticket.created_at >= until.plus(chrono::Duration::hours(1));
+                    if ticket.created_at >= since
+                        && ticket.created_at < until
+                        && ticket.agency == *agency
+                    {
+                        tickets.push(ticket);
+                    }
+                }
+            }
+            let next = if all_after || upto == last {
+                at.next_code()
+            } else {
+                ExportCursor {
+                    next: upto + 1,
+                    ..at
+                }
+            };
+            return Ok((tickets, Some(next.to_string())));
+        }
+    }
+}
+
+/// The numbers an export's page asks for.
+const EXPORT_PAGE: u64 = 1000;
+
+/// Where an export by number goes on: the year, the index of the category code, the next
+/// sequence number and the code's counter once read.
+#[derive(Debug, Clone, Copy)]
+struct ExportCursor {
+    year: u16,
+    code: usize,
+    next: u64,
+    last: Option<u64>,
+}
+
+impl ExportCursor {
+    fn first(year: u16) -> Self {
+        ExportCursor {
+            year,
+            code: 0,
+            next: 1,
+            last: None,
+        }
+    }
+
+    fn next_code(self) -> Self {
+        ExportCursor {
+            code: self.code + 1,
+            next: 1,
+            last: None,
+            ..self
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::unavailable("a malformed export cursor");
+        let mut parts = text.split('.');
+        let mut part = || parts.next().ok_or_else(bad);
+        let year = part()?.parse().map_err(|_| bad())?;
+        let code = part()?.parse().map_err(|_| bad())?;
+        let next = part()?.parse().map_err(|_| bad())?;
+        let last = match part()? {
+            "" => None,
+            text => Some(text.parse().map_err(|_| bad())?),
+        };
+        Ok(ExportCursor {
+            year,
+            code,
+            next,
+            last,
+        })
+    }
+}
+
+impl std::fmt::Display for ExportCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = self.last.map(|l| l.to_string()).unwrap_or_default();
+        write!(f, "{}.{}.{}.{last}", self.year, self.code, self.next)
+    }
+}
+
+impl DynamoStore {
+    /// The last number given to `code` in `year` (0 before the first).
+    async fn last_number(
+        &self,
+        agency: &AgencyCode,
+        code: &str,
+        year: u16,
+    ) -> Result<u64, StoreError> {
+        match self
+            .get(key(format!("COUNTER#{agency}#{code}#{year}"), META))
+            .await?
+        {
+            Some(item) => match item.get("last") {
+                Some(AttributeValue::N(v)) => v.parse().map_err(unavailable),
+                _ => Err(StoreError::unavailable("counter item without its value")),
+            },
+            None => Ok(0),
+        }
+    }
+
+    /// The first of the numbers 1 to `last` received at `since` or later (less an hour's
+    /// margin for retried openings), found by halving: about 17 reads for 100,000 numbers.
+    async fn first_received(
+        &self,
+        agency: &AgencyCode,
+        code: &str,
+        year: u16,
+        last: u64,
+        since: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let margin = since.plus(chrono::Duration::hours(-1));
+        let (mut low, mut high) = (1, last + 1);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let number = TicketNumber::new(agency, code, year, middle);
+            let before = match self.get(key(ticket_pk(&number), META)).await? {
+                Some(item) => ticket_from_item(&item)?.created_at < margin,
+                None => true,
+            };
+            if before {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        Ok(low)
     }
 }

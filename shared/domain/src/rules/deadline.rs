@@ -15,6 +15,13 @@ pub fn day_in_ecuador(at: Timestamp) -> NaiveDate {
     at.in_ecuador().date_naive()
 }
 
+/// The instant `day` begins in Ecuador (05:00 UTC: no daylight saving).
+pub fn start_of_day_in_ecuador(day: NaiveDate) -> Timestamp {
+    Timestamp::from_datetime(
+        day.and_time(chrono::NaiveTime::MIN).and_utc() + chrono::Duration::hours(5),
+    )
+}
+
 /// The national calendar with an agency's `changes`, from `first`'s year through as many
 /// years as `days` days may run.
 fn calendar_for(first: NaiveDate, days: u32, changes: &CalendarChanges) -> Calendar {
