@@ -115,6 +115,23 @@ async fn a_supervisor_exports_the_period_and_only_an_admin_gets_personal_data() 
             json!({"period": "personalizado", "from": "2026-03-01"}),
             "to",
         ),
+        (
+            json!({"period": "personalizado", "from": "2025-01-01", "to": "2026-01-15"}),
+            "to",
+        ),
+        // Dates past any arithmetic on them are refused, not computed on.
+        (
+            json!({"period": "personalizado", "from": "+262142-12-01", "to": "+262142-12-31"}),
+            "from",
+        ),
+        (
+            json!({"period": "personalizado", "from": "2026-01-01", "to": "65535-06-30"}),
+            "to",
+        ),
+        (
+            json!({"period": "personalizado", "from": "1900-01-01", "to": "1900-01-31"}),
+            "from",
+        ),
     ] {
         let (status, problem) = export(&office, &supervisor, body.clone()).await;
         assert_eq!(
@@ -152,6 +169,29 @@ async fn a_supervisor_exports_the_period_and_only_an_admin_gets_personal_data() 
         "{text}"
     );
     assert!(!text.contains("ciudadana@example.com"), "{text}");
+
+    // An operator exports any agency's tickets, but no agency's requesters.
+    let operator = office.agent("MINTEL", Role::Operator).await;
+    assert_eq!(
+        export(
+            &office,
+            &operator,
+            json!({"agency": "MDT", "format": "csv"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        export(
+            &office,
+            &operator,
+            json!({"agency": "MDT", "personal": true})
+        )
+        .await
+        .0,
+        403
+    );
 
     // Another agency's supervisor exports their own tickets: none of MDT's.
     let (status, theirs) = export(&office, &mintel, json!({"format": "csv"})).await;
@@ -228,4 +268,101 @@ async fn a_custom_period_exports_only_the_tickets_received_in_it() {
     assert!(!text.contains(january.as_str()), "{text}");
     assert!(!text.contains(march.as_str()), "{text}");
     assert_eq!(exported["rows"], 1);
+}
+
+#[tokio::test]
+async fn the_lotaip_report_lists_each_request_for_information_with_its_answer() {
+    let (office, clock) = office_at("2026-03-16T15:00:00Z");
+    let supervisor = office.agent("MDT", Role::Supervisor).await;
+    let agent = office.agent("MDT", Role::Agent).await;
+    let request = mdt_ticket(&office, &clock, Category::AccesoInformacion).await;
+    let complaint = mdt_ticket(&office, &clock, Category::Queja).await;
+    let patch = |number: String, body: Value| {
+        let office = &office;
+        let agent = agent.clone();
+        async move {
+            let version = office
+                .version(&ventanilla_domain::TicketNumber::parse(&number).unwrap())
+                .await;
+            let mut body = body;
+            body["version"] = json!(version);
+            office
+                .call(
+                    Some(&agent),
+                    "PATCH",
+                    &format!("/api/v1/agent/tickets/{number}"),
+                    Some(body),
+                )
+                .await
+        }
+    };
+
+    // Only a request for information has an answer, and a denial says why.
+    let refused = patch(
+        complaint.to_string(),
+        json!({"information_answer": "granted"}),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, &refused.body["errors"][0]["field"]),
+        (422, &json!("information_answer")),
+        "{}",
+        refused.body
+    );
+    let refused = patch(request.to_string(), json!({"information_answer": "denied"})).await;
+    assert_eq!(
+        (refused.status, &refused.body["errors"][0]["field"]),
+        (422, &json!("information_reason")),
+        "{}",
+        refused.body
+    );
+    let refused = patch(request.to_string(), json!({"information_answer": "quizas"})).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    clock.advance(chrono::Duration::days(2));
+    let answered = patch(
+        request.to_string(),
+        json!({"information_answer": "partly_granted", "information_reason": "Información reservada (art. 17)", "status": "resolved"}),
+    )
+    .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let shown = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("/api/v1/agent/tickets/{request}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown.body["information_answer"],
+        json!({"outcome": "partly_granted", "reason": "Información reservada (art. 17)"})
+    );
+
+    let (status, report) = export(
+        &office,
+        &supervisor,
+        json!({"report": "lotaip", "format": "xlsx"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{report}");
+    assert_eq!(report["file_name"], "MDT-lotaip-2026-03-01-2026-03-18.xlsx");
+    let rows = spreadsheet_rows(&file(&office, &report).await);
+    assert_eq!(rows.len(), 2, "the header and the one request: {rows:?}");
+    let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let row = &rows[1];
+    assert_eq!(row[0], request.as_str());
+    assert_eq!(row[column("Respuesta")], "Entregada parcialmente");
+    assert_eq!(row[column("Motivo")], "Información reservada (art. 17)");
+    assert_eq!(row[column("Prórroga (días)")], json!(0));
+    assert_eq!(row[column("Días hábiles hasta terminar")], json!(2));
+    assert!(
+        row[column("Asunto")].as_str().is_some(),
+        "the subject is listed: {row:?}"
+    );
+    assert_eq!(
+        export(&office, &supervisor, json!({"report": "anual"}))
+            .await
+            .0,
+        422
+    );
 }

@@ -20,12 +20,12 @@ after(async () => {
   await local?.stop();
 });
 
-async function openTicketByApi(subject, description) {
+async function openTicketByApi(subject, description, category = 'queja') {
   const response = await fetch(`${local.baseUrl}/api/v1/tickets`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
-      agency: 'MDT', category: 'queja', nationality: 'EC', id_type: 'cedula',
+      agency: 'MDT', category, nationality: 'EC', id_type: 'cedula',
       id_number: '1710034065', full_name: 'Luis Tipán', email: 'luis@example.com',
       gender: 'masculino', phone: '0991234567', user_type: 'ciudadano', subject, description,
     }),
@@ -461,4 +461,32 @@ test('a supervisor reads the agency\'s figures in the console: charts with their
   await agentPage.waitForSelector('#cola:not([hidden])');
   assert.equal(await agentPage.isVisible('#indicadores-abrir'), false);
   await agentContext.close();
+});
+
+test('an agent records how a request for public information was answered, for the LOTAIP report', async () => {
+  const token = local.addAgent('MDT', 'agent', 'Inés Informante');
+  const request = await openTicketByApi('Presupuesto ejecutado', 'Solicito el presupuesto ejecutado.', 'acceso_informacion');
+  const complaint = await openTicketByApi('Otra demora', 'Tercer mensaje.');
+  const context = await local.browser.newContext({ bypassCSP: true, locale: 'es-EC' });
+  const page = await context.newPage();
+  await signIn(page, token);
+  await page.waitForSelector(`#tickets a[href="#${complaint}"]`);
+  await page.click(`#tickets a[href="#${complaint}"]`);
+  await page.waitForSelector('#t-hilo li');
+  assert.equal(await page.isVisible('#c-respuesta'), false, 'a complaint has no LOTAIP answer');
+  await page.click('#volver');
+  await page.waitForSelector(`#tickets a[href="#${request}"]`);
+  await page.click(`#tickets a[href="#${request}"]`);
+  await page.waitForFunction((n) => document.getElementById('t-titulo').textContent.startsWith(n), request);
+  assert.equal(await page.isVisible('#c-respuesta'), true);
+  // A denial without its reason is refused, with the field named.
+  await page.selectOption('#c-respuesta', 'denied');
+  await page.click('#f-cambio button[type=submit]');
+  await page.waitForFunction(() => /information_reason/.test(document.querySelector('#aviso').textContent));
+  await page.fill('#c-motivo', 'Información reservada (art. 17)');
+  await page.selectOption('#c-estado', 'resolved');
+  await page.click('#f-cambio button[type=submit]');
+  await page.waitForFunction(() => /Respuesta \(LOTAIP\)Negada: Información reservada/.test(document.querySelector('#t-datos').textContent));
+  assert.deepEqual(await seriousViolations(page), [], 'ticket with its LOTAIP answer');
+  await context.close();
 });

@@ -165,6 +165,17 @@
       }
       facts.append(dt, dd);
     };
+    // A request for public information: how it was answered, for the LOTAIP report.
+    $("c-acceso").hidden = current.category !== "acceso_informacion";
+    $("c-respuesta").value = "";
+    $("c-motivo").value = current.information_answer ? current.information_answer.reason || "" : "";
+    if (current.information_answer) {
+      const dt = document.createElement("dt"); dt.textContent = "Respuesta (LOTAIP)";
+      const dd = document.createElement("dd");
+      dd.textContent = $("c-respuesta").querySelector(`option[value="${current.information_answer.outcome}"]`).textContent +
+        (current.information_answer.reason ? ": " + current.information_answer.reason : "");
+      facts.append(dt, dd);
+    }
     numbers("Relacionados", current.related || []);
     numbers("Unido al ticket (se trabaja allí)", current.merged_into ? [current.merged_into] : []);
     numbers("Tickets unidos a este", current.merged || []);
@@ -414,7 +425,7 @@
   // The period's tickets as a file: the answer is a short-lived link, offered and followed.
   $("f-exportar").addEventListener("submit", (e) => {
     e.preventDefault();
-    const body = { period: $("i-periodo").value, format: $("e-formato").value, personal: $("e-personales").checked };
+    const body = { period: $("i-periodo").value, report: $("e-informe").value, format: $("e-formato").value, personal: $("e-personales").checked };
     if (body.period === "personalizado") { body.from = $("i-desde").value; body.to = $("i-hasta").value; }
     if ($("i-cola").value) body.queue = $("i-cola").value;
     say("Preparando la exportación…");
@@ -595,6 +606,7 @@
     const body = { version: current.version };
     if ($("c-estado").value) body.status = $("c-estado").value;
     if ($("c-prioridad").value) body.priority = $("c-prioridad").value;
+    if ($("c-respuesta").value) { body.information_answer = $("c-respuesta").value; body.information_reason = $("c-motivo").value; }
     act(() => call("PATCH", "/tickets/" + encodeURIComponent(current.number), body), "Cambios guardados.");
   });
   $("f-ampliacion").addEventListener("submit", (e) => {

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use ventanilla_app::show_ticket::{LinkedMessage, ShownTicket};
 use ventanilla_domain::Choice;
+use ventanilla_domain::model::information_answer::InformationAnswer;
 use ventanilla_domain::rules::deadline::{business_days_left, day_in_ecuador};
 use ventanilla_domain::{Author, MessageKind, Ticket, Timestamp};
 
@@ -181,6 +182,9 @@ pub struct TicketView {
     /// `oficio`); `null` on tickets opened before it was kept.
     pub channel: Option<&'static str>,
     pub referrals: Vec<String>,
+    /// A request for public information: how it was answered (`granted`, `partly_granted`,
+    /// `denied`, `referred`) and why; `null` until an agent records it.
+    pub information_answer: Option<InformationAnswer>,
     /// The newest page of the thread, oldest first.
     pub messages: Vec<MessageView>,
     /// When older messages exist: the `before` that reads the page before this one.
@@ -246,6 +250,7 @@ impl TicketView {
                 user_type: requester.user_type.map(|u| u.wire()),
             },
             channel: ticket.channel.map(|c| c.wire()),
+            information_answer: ticket.information_answer.clone(),
             referrals: ticket
                 .referrals
                 .iter()

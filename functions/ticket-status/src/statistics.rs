@@ -82,6 +82,10 @@ fn cached(mut response: Response) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=600"),
     );
+    // The page is Spanish or English by the browser's language: a shared cache keeps both.
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     response
 }
 

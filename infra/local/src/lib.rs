@@ -36,6 +36,8 @@ pub enum StartError {
     Store(#[from] ventanilla_domain::ports::StoreError),
     #[error(transparent)]
     Aws(#[from] ventanilla_adapters::aws::SettingError),
+    #[error(transparent)]
+    App(#[from] ventanilla_app::AppError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -167,6 +169,26 @@ pub async fn check_stats(
             } else {
                 check(&store).await?
             }
+        }
+    })
+}
+
+/// `export`: the file the console's "Exportar" makes (`ventanilla_app::export`), from the
+/// local installation or a deployed stack's table, and how many tickets it lists.
+pub async fn export_file(
+    place: AgentStore<'_>,
+    query: &ventanilla_app::export::FileQuery,
+) -> Result<(Vec<u8>, usize), StartError> {
+    use ventanilla_app::export::write_file;
+    Ok(match place {
+        AgentStore::DataDir(data_dir) => {
+            let store = SqliteStore::open(&data_dir.join("ventanilla.sqlite3"))?;
+            write_file(&store, query).await?
+        }
+        AgentStore::DynamoDb(table) => {
+            let config = ventanilla_adapters::aws::load_config().await?;
+            let store = ventanilla_adapters::dynamodb::DynamoStore::new(&config, table);
+            write_file(&store, query).await?
         }
     })
 }

@@ -30,6 +30,44 @@ enum Command {
     /// The agencies' figures (dashboards, public statistics) against their tickets.
     #[command(subcommand)]
     Stats(StatsCommand),
+    /// Writes an agency's tickets of a period, or its LOTAIP annual report, to a CSV or XLSX
+    /// file: what the console's "Exportar" makes.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// The agency's code (MDT, INEC, ...).
+    #[arg(long)]
+    agency: String,
+    /// A whole year, instead of --from and --to.
+    #[arg(long, conflicts_with_all = ["from", "to"], required_unless_present = "from")]
+    year: Option<i32>,
+    /// The first day received (Ecuador's), with --to.
+    #[arg(long, requires = "to")]
+    from: Option<chrono::NaiveDate>,
+    /// The last day received, included.
+    #[arg(long, requires = "from")]
+    to: Option<chrono::NaiveDate>,
+    /// `tickets` (a row per ticket) or `lotaip` (the annual report of requests for public
+    /// information).
+    #[arg(long, default_value = "tickets")]
+    report: String,
+    /// With the requesters' name, e-mail, ID document and phone.
+    #[arg(long)]
+    personal: bool,
+    /// The language of the columns and labels: es or en.
+    #[arg(long, default_value = "es")]
+    lang: String,
+    /// The file to write; its extension (.csv or .xlsx) says the format.
+    #[arg(long)]
+    output: PathBuf,
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// A deployed stack's DynamoDB table instead of the data folder (AWS credentials that may
+    /// GetItem and BatchGetItem on it, from the environment).
+    #[arg(long)]
+    dynamodb_table: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -227,6 +265,50 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         };
         use std::io::Write;
         std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    if let Some(Command::Export(args)) = &cli.command {
+        use ventanilla_app::export::{FileQuery, Format, Report};
+        let (from, to) = match (args.year, args.from, args.to) {
+            (Some(year), _, _) => (
+                chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or("not a year")?,
+                chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or("not a year")?,
+            ),
+            (None, Some(from), Some(to)) if from <= to => (from, to),
+            _ => return Err("--to comes before --from".into()),
+        };
+        let extension = args
+            .output
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        let query = FileQuery {
+            agency: ventanilla_domain::AgencyCode::parse(&args.agency)
+                .map_err(|_| "not an agency code")?,
+            queue: None,
+            period: ventanilla_app::dashboard::Period { from, to },
+            report: Report::parse(Some(&args.report))?,
+            format: Format::parse(Some(extension))
+                .map_err(|_| "the output ends in .csv or .xlsx")?,
+            personal: args.personal,
+            lang: if args.lang == "en" {
+                ventanilla_domain::Lang::En
+            } else {
+                ventanilla_domain::Lang::Es
+            },
+        };
+        let place = match &args.dynamodb_table {
+            Some(table) => ventanilla_local::AgentStore::DynamoDb(table),
+            None => ventanilla_local::AgentStore::DataDir(&args.data_dir),
+        };
+        let (bytes, rows) = ventanilla_local::export_file(place, &query).await?;
+        std::fs::write(&args.output, bytes)?;
+        use std::io::Write;
+        writeln!(
+            std::io::stdout().lock(),
+            "{rows} tickets written to {}",
+            args.output.display()
+        )?;
         return Ok(());
     }
     if let Some(Command::Stats(command)) = &cli.command {

@@ -748,7 +748,7 @@ impl StatsStore for SqliteStore {
         const PAGE: usize = 500;
         let agency = agency.as_str().to_owned();
         let since = start_of_day_in_ecuador(from).to_string();
-        let until = start_of_day_in_ecuador(to + chrono::Duration::days(1)).to_string();
+        let until = start_of_day_in_ecuador(to.succ_opt().unwrap_or(to)).to_string();
         // The cursor is the last row's `created_at` and number (tickets_by_agency_received).
         let (after_at, after_number) = match after.as_deref().map(|c| c.split_once('|')) {
             None => (String::new(), String::new()),

@@ -1,12 +1,14 @@
-//! An agent changes a ticket's status, priority or assignee, against the version they saw.
+//! An agent changes a ticket's status, priority or assignee, or records how a request for
+//! public information was answered, against the version they saw.
 
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::{Access, AuditAction, Role};
+use ventanilla_domain::model::information_answer::InformationAnswer;
 use ventanilla_domain::model::ticket::TicketUpdate;
 use ventanilla_domain::ports::{Clock, IdSource, StoreError, TicketStore};
 use ventanilla_domain::{
-    AgentId, AgentRef, Author, Body, FieldError, FieldProblem, Message, Priority, Status, Ticket,
-    TicketChange, TransitionError,
+    AgentId, AgentRef, Author, Body, Category, FieldError, FieldProblem, Message, Priority, Status,
+    Ticket, TicketChange, TransitionError,
 };
 
 use crate::AppError;
@@ -18,6 +20,8 @@ pub struct Change {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub assignee: Option<Option<AgentId>>,
+    /// Requests for public information only (`Category::AccesoInformacion`).
+    pub information_answer: Option<InformationAnswer>,
 }
 
 impl Change {
@@ -77,6 +81,9 @@ pub async fn apply(
             assignee.as_ref().map_or("-", AgentId::as_str)
         ));
     }
+    if let Some(answer) = &change.information_answer {
+        said.push(format!("information_answer: {}", answer.outcome.wire()));
+    }
     if said.is_empty() {
         return Ok(Changed {
             ticket: ticket.clone(),
@@ -96,6 +103,7 @@ pub async fn apply(
         change: TicketChange {
             priority: change.priority,
             assignee: change.assignee,
+            information_answer: change.information_answer,
             ..TicketChange::to_status(ticket, status, event.at, suspension_max_days)
         },
         message: Some(event),
@@ -123,6 +131,12 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         crate::session::not_merged(&ticket)?;
         if ticket.version != seen_version {
             return Err(AppError::Conflict(Box::new(ticket)));
+        }
+        if change.information_answer.is_some() && ticket.category != Category::AccesoInformacion {
+            return Err(AppError::invalid(FieldError::new(
+                "information_answer",
+                FieldProblem::UnknownValue,
+            )));
         }
         if let Some(target) = &change.assignee {
             let own = target.as_ref().is_none_or(|id| id == &self.agent.id)

@@ -15,6 +15,10 @@ use crate::session::{AgentPorts, Session};
 /// A period may span at most this many days (three years): what one dashboard reads.
 pub const MAX_DAYS: i64 = 3 * 366;
 
+/// The first year a period may start in: no agency worked on Ventanilla before it (and
+/// dates far from now are refused before any arithmetic on them).
+pub const FIRST_YEAR: i32 = 2020;
+
 /// The days a dashboard covers, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Period {
@@ -36,7 +40,9 @@ impl Period {
             let text = text.map(str::trim).filter(|t| !t.is_empty());
             let text = text.ok_or_else(|| FieldError::new(field, FieldProblem::Required))?;
             NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| FieldError::new(field, FieldProblem::InvalidFormat))
+                .ok()
+                .filter(|d| (FIRST_YEAR..=today.year() + 1).contains(&d.year()))
+                .ok_or_else(|| FieldError::new(field, FieldProblem::InvalidFormat))
         };
         let period = match kind.map(str::trim).unwrap_or("mes") {
             "semana" | "week" => Period {

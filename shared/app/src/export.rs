@@ -1,7 +1,8 @@
 //! An agency's tickets of a period as a file a director opens in a spreadsheet: CSV or XLSX,
 //! a row per ticket with its dates, category, channel, queue, status, due date, first
-//! response, finishing, timeliness and agent. The requester's name, address, document and
-//! phone only for admins who ask for them, and that export is audited.
+//! response, finishing, timeliness and agent; or the LOTAIP annual report, a row per request
+//! for public information with how and when it was answered. The requester's name, address,
+//! document and phone only for admins who ask for them, and that export is audited.
 //!
 //! The file is written as the store's pages come (the spreadsheet in constant memory) and
 //! stored with the blobs; the caller gets a short-lived download link. A year of a large
@@ -12,8 +13,10 @@ use std::time::Duration;
 use ventanilla_domain::model::agents::{AuditAction, Role};
 use ventanilla_domain::model::lang::Lang;
 use ventanilla_domain::model::milestones::Reached;
-use ventanilla_domain::ports::{Blob, BlobStore};
-use ventanilla_domain::{BlobKey, FieldError, FieldProblem, Labelled, Ticket, Timestamp};
+use ventanilla_domain::ports::{AgentDirectory, Blob, BlobStore, StatsStore};
+use ventanilla_domain::{
+    AgencyCode, BlobKey, Category, FieldError, FieldProblem, Labelled, QueueName, Ticket, Timestamp,
+};
 
 use crate::AppError;
 use crate::dashboard::{DashboardQuery, Period};
@@ -21,6 +24,9 @@ use crate::session::{AgentPorts, Session};
 
 /// How long the download link works.
 pub const LINK_VALID_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// An export covers at most this many days (a year).
+pub const MAX_DAYS: i64 = 366;
 
 /// A spreadsheet holds 1,048,576 rows, the header's included.
 const MAX_XLSX_ROWS: usize = 1_048_575;
@@ -61,21 +67,133 @@ impl Format {
     }
 }
 
-/// What an export asks for: a dashboard's scope, a format, and whether the requester's
-/// personal data goes in.
+/// What the file lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Report {
+    /// Every ticket, a row each (the default).
+    Tickets,
+    /// The LOTAIP annual report: every request for public information, with how and when
+    /// it was answered, the days taken and the extension used.
+    Lotaip,
+}
+
+impl Report {
+    /// `tickets` (the default) or `lotaip`.
+    pub fn parse(text: Option<&str>) -> Result<Report, AppError> {
+        match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "tickets") => Ok(Report::Tickets),
+            Some("lotaip") => Ok(Report::Lotaip),
+            Some(_) => Err(AppError::invalid(FieldError::new(
+                "report",
+                FieldProblem::UnknownValue,
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Report::Tickets => "tickets",
+            Report::Lotaip => "lotaip",
+        }
+    }
+
+    fn lists(self, ticket: &Ticket) -> bool {
+        match self {
+            Report::Tickets => true,
+            Report::Lotaip => ticket.category == Category::AccesoInformacion,
+        }
+    }
+}
+
+/// What an export asks for: a dashboard's scope, a report, a format, and whether the
+/// requester's personal data goes in.
 #[derive(Debug, Clone, Default)]
 pub struct ExportQuery {
     pub scope: DashboardQuery,
+    pub report: Option<String>,
     pub format: Option<String>,
     pub personal: bool,
     /// The language of the column names and labels.
     pub lang: Lang,
 }
 
+/// A file's contents, as parsed and authorised.
+#[derive(Debug, Clone)]
+pub struct FileQuery {
+    pub agency: AgencyCode,
+    pub queue: Option<QueueName>,
+    pub period: Period,
+    pub report: Report,
+    pub format: Format,
+    pub personal: bool,
+    pub lang: Lang,
+}
+
+impl FileQuery {
+    /// `AGENCY-report-from-to.ext`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}-{}-{}-{}.{}",
+            self.agency,
+            self.report.name(),
+            self.period.from,
+            self.period.to,
+            self.format.extension()
+        )
+    }
+}
+
+/// The file `query` asks for, and how many tickets it lists: written as the store's pages
+/// come. The console's export and `ventanilla-local export` both make it here.
+pub async fn write_file(
+    store: &(impl StatsStore + AgentDirectory),
+    query: &FileQuery,
+) -> Result<(Vec<u8>, usize), AppError> {
+    let names: std::collections::HashMap<String, String> = store
+        .agents(&query.agency)
+        .await?
+        .into_iter()
+        .map(|agent| (agent.id.as_str().to_owned(), agent.name))
+        .collect();
+    let columns = columns(query.report, query.personal);
+    let mut file = File::new(query.format)?;
+    file.row(
+        columns
+            .iter()
+            .map(|c| Cell::Text(c.title(query.lang).to_owned())),
+    )?;
+    let mut rows = 0;
+    let mut cursor = None;
+    loop {
+        let (tickets, next) = store
+            .received_tickets(&query.agency, query.period.from, query.period.to, cursor)
+            .await?;
+        for ticket in tickets
+            .iter()
+            .filter(|t| query.report.lists(t) && query.queue.as_ref().is_none_or(|q| &t.queue == q))
+        {
+            if query.format == Format::Xlsx && rows == MAX_XLSX_ROWS {
+                return Err(AppError::NotAllowed(
+                    "more tickets than a spreadsheet holds: export them as CSV",
+                ));
+            }
+            file.row(columns.iter().map(|c| c.cell(ticket, &names, query.lang)))?;
+            rows += 1;
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok((file.finish()?, rows))
+}
+
 /// The file made, and where to get it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Export {
     pub file_name: String,
+    pub report: Report,
     pub format: Format,
     pub period: Period,
     pub rows: usize,
@@ -89,60 +207,38 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
     pub async fn export(&self, query: &ExportQuery) -> Result<Export, AppError> {
         let (agency, queue, period) = self.report_scope(&query.scope)?;
         let format = Format::parse(query.format.as_deref())?;
+        let report = Report::parse(query.report.as_deref())?;
+        // Personal data goes to the agency's own admins, as a requester's right of access
+        // does (`requester_data`): an operator exports another agency's figures, not people.
         if query.personal {
             self.require(Role::Admin)?;
-        }
-        let names: std::collections::HashMap<String, String> = self
-            .desk
-            .store
-            .agents(&agency)
-            .await?
-            .into_iter()
-            .map(|agent| (agent.id.as_str().to_owned(), agent.name))
-            .collect();
-        let columns = columns(query.personal);
-        let mut file = File::new(format)?;
-        file.row(
-            columns
-                .iter()
-                .map(|c| Cell::Text(c.title(query.lang).to_owned())),
-        )?;
-        let mut rows = 0;
-        let mut cursor = None;
-        loop {
-            let (tickets, next) = self
-                .desk
-                .store
-                .received_tickets(&agency, period.from, period.to, cursor)
-                .await?;
-            for ticket in tickets
-                .iter()
-                .filter(|t| queue.as_ref().is_none_or(|q| &t.queue == q))
-            {
-                if format == Format::Xlsx && rows == MAX_XLSX_ROWS {
-                    return Err(AppError::NotAllowed(
-                        "more tickets than a spreadsheet holds: export them as CSV",
-                    ));
-                }
-                file.row(columns.iter().map(|c| c.cell(ticket, &names, query.lang)))?;
-                rows += 1;
-            }
-            match next {
-                Some(next) => cursor = Some(next),
-                None => break,
+            if agency != self.agent.agency {
+                return Err(AppError::Forbidden);
             }
         }
-        let bytes = file.finish()?;
+        // A year at most: what one request reads and writes (docs/PERFORMANCE.md).
+        if (period.to - period.from).num_days() >= MAX_DAYS {
+            return Err(AppError::invalid(FieldError::new(
+                "to",
+                FieldProblem::InvalidFormat,
+            )));
+        }
+        let file = FileQuery {
+            agency,
+            queue,
+            period,
+            report,
+            format,
+            personal: query.personal,
+            lang: query.lang,
+        };
+        let (bytes, rows) = write_file(&self.desk.store, &file).await?;
         let now = self.site.clock.now();
         let id = uuid::Uuid::now_v7();
+        let agency = &file.agency;
         let key = BlobKey::parse(&format!("exports/{agency}/{id}.{}", format.extension()))
             .map_err(|_| AppError::Misconfigured("an export's blob key"))?;
-        let file_name = format!(
-            "{agency}-tickets-{}-{}.{}",
-            period.from,
-            period.to,
-            format.extension()
-        );
+        let file_name = file.file_name();
         self.desk
             .blobs
             .put(
@@ -158,7 +254,8 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
                 AuditAction::ExportPersonalData,
                 None,
                 format!(
-                    "tickets de {agency} recibidos del {} al {}: {rows} filas con datos personales ({})",
+                    "{} de {agency}, recibidos del {} al {}: {rows} filas con datos personales ({})",
+                    report.name(),
                     period.from,
                     period.to,
                     format.extension()
@@ -173,6 +270,7 @@ impl<S: AgentPorts, B: BlobStore, M> Session<S, B, M> {
             .await?;
         Ok(Export {
             file_name,
+            report,
             format,
             period,
             rows,
@@ -201,29 +299,52 @@ enum Column {
     FinishedDays,
     OnTime,
     Agent,
+    RequesterType,
+    Subject,
+    Answer,
+    Reason,
+    Extension,
     Name,
     Email,
     IdDocument,
     Phone,
 }
 
-fn columns(personal: bool) -> Vec<Column> {
+fn columns(report: Report, personal: bool) -> Vec<Column> {
     use Column::*;
-    let mut columns = vec![
-        Number,
-        Received,
-        Category,
-        Channel,
-        Queue,
-        Status,
-        DueOn,
-        FirstResponse,
-        FirstResponseDays,
-        Finished,
-        FinishedDays,
-        OnTime,
-        Agent,
-    ];
+    let mut columns = match report {
+        Report::Tickets => vec![
+            Number,
+            Received,
+            Category,
+            Channel,
+            Queue,
+            Status,
+            DueOn,
+            FirstResponse,
+            FirstResponseDays,
+            Finished,
+            FinishedDays,
+            OnTime,
+            Agent,
+        ],
+        // What the Defensoría del Pueblo asks of each request (LOTAIP, art. 12).
+        Report::Lotaip => vec![
+            Number,
+            Received,
+            RequesterType,
+            Subject,
+            Channel,
+            Status,
+            Answer,
+            Reason,
+            Finished,
+            FinishedDays,
+            Extension,
+            DueOn,
+            OnTime,
+        ],
+    };
     if personal {
         columns.extend([Name, Email, IdDocument, Phone]);
     }
@@ -257,6 +378,11 @@ impl Column {
             Column::FinishedDays => ("Días hábiles hasta terminar", "Business days to finish"),
             Column::OnTime => ("A tiempo", "On time"),
             Column::Agent => ("Agente", "Agent"),
+            Column::RequesterType => ("Tipo de solicitante", "Requester type"),
+            Column::Subject => ("Asunto", "Subject"),
+            Column::Answer => ("Respuesta", "Answer"),
+            Column::Reason => ("Motivo", "Reason"),
+            Column::Extension => ("Prórroga (días)", "Extension (days)"),
             Column::Name => ("Nombre", "Name"),
             Column::Email => ("Correo electrónico", "E-mail"),
             Column::IdDocument => ("Documento de identidad", "ID document"),
@@ -313,6 +439,29 @@ impl Column {
                     text(names.get(id.as_str()).map_or(id.as_str(), String::as_str))
                 })
             }
+            Column::RequesterType => requester
+                .user_type
+                .map_or(Cell::Empty, |t| text(t.label(lang))),
+            Column::Subject => text(ticket.subject.as_str()),
+            Column::Answer => ticket.information_answer.as_ref().map_or_else(
+                || {
+                    text(if lang == Lang::Es {
+                        "sin registrar"
+                    } else {
+                        "not recorded"
+                    })
+                },
+                |a| text(a.outcome.label(lang)),
+            ),
+            Column::Reason => ticket
+                .information_answer
+                .as_ref()
+                .and_then(|a| a.reason.as_deref())
+                .map_or(Cell::Empty, text),
+            Column::Extension => ticket
+                .extended
+                .as_ref()
+                .map_or(Cell::Number(0), |e| Cell::Number(e.days)),
             Column::Name => text(requester.name.as_str()),
             Column::Email => requester
                 .email

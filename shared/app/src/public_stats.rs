@@ -18,17 +18,24 @@ pub const FIRST_YEAR: i32 = 2024;
 /// Counts from 1 to one less than this are not shown.
 pub const SMALLEST_SHOWN: i64 = 5;
 
-/// A count as published: exact, or "fewer than 5".
+/// A count as published: exact, "fewer than 5", or hidden so that a total does not give a
+/// small count away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Shown {
     Exact(i64),
     #[serde(serialize_with = "fewer")]
     Fewer,
+    #[serde(serialize_with = "hidden")]
+    Hidden,
 }
 
 fn fewer<S: serde::Serializer>(serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str("<5")
+}
+
+fn hidden<S: serde::Serializer>(serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("*")
 }
 
 impl Shown {
@@ -88,20 +95,40 @@ fn month_figures(month: NaiveDate, counts: &Counts) -> MonthFigures {
     let get = |name: &str| counts.get(name).copied().unwrap_or(0);
     let answered = get(counter::FINISHED);
     let (on_time, late) = (get(counter::FINISHED_ON_TIME), get(counter::FINISHED_LATE));
+    // A share of 5/6 would tell one late answer: shown only when neither part is a small
+    // count.
+    let small = |n: i64| n > 0 && n < SMALLEST_SHOWN;
     #[allow(clippy::cast_precision_loss)]
-    let on_time_share =
-        (on_time + late >= SMALLEST_SHOWN).then(|| on_time as f64 / (on_time + late) as f64);
+    let on_time_share = (on_time + late >= SMALLEST_SHOWN && !small(on_time) && !small(late))
+        .then(|| on_time as f64 / (on_time + late) as f64);
     let median_days = if answered >= SMALLEST_SHOWN {
         days_quantile(counts, "resolution_days", 0.5)
     } else {
         None
     };
-    let by_category = Category::ALL
+    let counted: Vec<(&'static str, i64)> = Category::ALL
         .iter()
         .map(|c| (c.wire(), get(&counter::category(*c))))
         .filter(|(_, n)| *n > 0)
-        .map(|(c, n)| (c, Shown::of(n)))
         .collect();
+    let mut by_category: Vec<(&'static str, Shown)> =
+        counted.iter().map(|(c, n)| (*c, Shown::of(*n))).collect();
+    // The categories add up to what was received: one hidden cell alone would be the
+    // difference, so the smallest shown one is hidden with it.
+    if by_category
+        .iter()
+        .filter(|(_, s)| *s == Shown::Fewer)
+        .count()
+        == 1
+        && let Some(index) = counted
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| by_category[*i].1 != Shown::Fewer)
+            .min_by_key(|(_, (_, n))| *n)
+            .map(|(i, _)| i)
+    {
+        by_category[index].1 = Shown::Hidden;
+    }
     MonthFigures {
         month: month.format("%Y-%m").to_string(),
         received: Shown::of(get(counter::OPENED)),
@@ -148,4 +175,59 @@ pub async fn public_stats(
         });
     }
     Ok(PublicStats { year, agencies })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(pairs: &[(&str, i64)]) -> Counts {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    }
+
+    #[test]
+    fn a_small_count_cannot_be_worked_out_from_the_total() {
+        let month = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let figures = month_figures(
+            month,
+            &counts(&[
+                (counter::OPENED, 18),
+                (&counter::category(Category::Queja), 7),
+                (&counter::category(Category::Requerimiento), 2),
+                (&counter::category(Category::Denuncia), 9),
+            ]),
+        );
+        assert_eq!(
+            figures.by_category,
+            vec![
+                ("requerimiento", Shown::Fewer),
+                ("queja", Shown::Hidden),
+                ("denuncia", Shown::Exact(9)),
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&figures.by_category).unwrap(),
+            serde_json::json!([["requerimiento", "<5"], ["queja", "*"], ["denuncia", 9]])
+        );
+    }
+
+    #[test]
+    fn a_share_is_not_shown_when_either_part_is_small() {
+        let month = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let share = |on_time: i64, late: i64| {
+            month_figures(
+                month,
+                &counts(&[
+                    (counter::FINISHED, on_time + late),
+                    (counter::FINISHED_ON_TIME, on_time),
+                    (counter::FINISHED_LATE, late),
+                ]),
+            )
+            .on_time_share
+        };
+        assert_eq!(share(5, 1), None, "5/6 would tell one late answer");
+        assert_eq!(share(5, 0), Some(1.0));
+        assert_eq!(share(6, 6), Some(0.5));
+        assert_eq!(share(3, 0), None);
+    }
 }

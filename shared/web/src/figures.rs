@@ -331,6 +331,7 @@ fn shown(value: Shown, lang: Lang) -> String {
     match value {
         Shown::Exact(n) => count(n, lang),
         Shown::Fewer => "<5".to_owned(),
+        Shown::Hidden => "*".to_owned(),
     }
 }
 
@@ -374,7 +375,7 @@ pub fn statistics_page(
                 .iter()
                 .map(|m| match m.received {
                     Shown::Exact(n) => n,
-                    Shown::Fewer => 0,
+                    Shown::Fewer | Shown::Hidden => 0,
                 })
                 .collect();
             let answered: Vec<i64> = agency
@@ -382,7 +383,7 @@ pub fn statistics_page(
                 .iter()
                 .map(|m| match m.answered {
                     Shown::Exact(n) => n,
-                    Shown::Fewer => 0,
+                    Shown::Fewer | Shown::Hidden => 0,
                 })
                 .collect();
             let labels: Vec<String> = agency

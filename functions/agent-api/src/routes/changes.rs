@@ -1,4 +1,5 @@
-//! `PATCH /tickets/{number}`: status, priority and assignee, against the version the agent saw.
+//! `PATCH /tickets/{number}`: status, priority, assignee and a request for public information's
+//! answer, against the version the agent saw.
 
 use axum::Json;
 use axum::extract::Path;
@@ -8,6 +9,7 @@ use ventanilla_app::change::Change;
 use ventanilla_app::session::AgentPorts;
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::agents::Access;
+use ventanilla_domain::model::information_answer::{InformationAnswer, InformationOutcome};
 use ventanilla_domain::{AgentId, FieldError, FieldErrors, FieldProblem, Priority, Status};
 use ventanilla_web::{Caller, Problem};
 
@@ -24,6 +26,10 @@ pub(crate) struct ChangeRequest {
     /// `null` unassigns; absent leaves it.
     #[serde(default, deserialize_with = "present")]
     assignee: Option<Option<String>>,
+    /// A request for public information: how it was answered, and why (required unless
+    /// granted).
+    information_answer: Option<String>,
+    information_reason: Option<String>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -51,6 +57,16 @@ impl ChangeRequest {
             Some(None) => Some(None),
             Some(Some(id)) => errors.check(AgentId::parse(id)).map(Some),
         };
+        let information_answer = self
+            .information_answer
+            .as_deref()
+            .and_then(|a| errors.check(InformationOutcome::parse(a)))
+            .and_then(|outcome| {
+                errors.check(InformationAnswer::parse(
+                    outcome,
+                    self.information_reason.as_deref(),
+                ))
+            });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -60,6 +76,7 @@ impl ChangeRequest {
                 status,
                 priority,
                 assignee,
+                information_answer,
             },
         ))
     }

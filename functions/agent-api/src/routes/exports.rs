@@ -1,6 +1,6 @@
-//! `POST /exports`: the agency's tickets of a period as CSV or XLSX (supervisors and admins;
-//! the requesters' personal data for admins who ask for it). Answers with a short-lived link
-//! to the file.
+//! `POST /exports`: the agency's tickets of a period, or its LOTAIP report, as CSV or XLSX
+//! (supervisors and admins; the requesters' personal data for admins who ask for it).
+//! Answers with a short-lived link to the file.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -23,6 +23,7 @@ pub(crate) struct ExportRequest {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    report: Option<String>,
     format: Option<String>,
     personal: bool,
 }
@@ -40,6 +41,7 @@ pub(crate) async fn create<S: AgentPorts, B: BlobStore, M>(
             from: asked.from,
             to: asked.to,
         },
+        report: asked.report,
         format: asked.format,
         personal: asked.personal,
         lang,

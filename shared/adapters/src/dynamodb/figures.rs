@@ -240,7 +240,7 @@ impl StatsStore for DynamoStore {
         after: Option<String>,
     ) -> Result<(Vec<Ticket>, Option<String>), StoreError> {
         let since = start_of_day_in_ecuador(from);
-        let until = start_of_day_in_ecuador(to + chrono::Duration::days(1));
+        let until = start_of_day_in_ecuador(to.succ_opt().unwrap_or(to));
         let codes: Vec<&str> = Category::ALL.iter().map(|c| c.number_code()).collect();
         let mut at = match after {
             Some(cursor) => ExportCursor::parse(&cursor)?,
@@ -251,7 +251,10 @@ impl StatsStore for DynamoStore {
                 return Ok((Vec::new(), None));
             }
             let Some(code) = codes.get(at.code).copied() else {
-                at = ExportCursor::first(at.year + 1);
+                match at.year.checked_add(1) {
+                    Some(year) => at = ExportCursor::first(year),
+                    None => return Ok((Vec::new(), None)),
+                }
                 continue;
             };
             let last = match at.last {

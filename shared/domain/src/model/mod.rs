@@ -6,6 +6,7 @@ pub mod agents;
 pub mod canned_responses;
 pub mod erasure;
 pub mod field;
+pub mod information_answer;
 pub mod lang;
 pub mod mail;
 pub mod mail_queue;

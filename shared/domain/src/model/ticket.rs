@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::BlobKey;
+use crate::model::information_answer::InformationAnswer;
 use crate::model::mail::MailMessageId;
 use crate::model::mail_queue::MailIntent;
 use crate::model::milestones::{Milestones, Reached};
@@ -97,6 +98,9 @@ pub struct Ticket {
     /// What its agency's figures count (`rules::stats`), set by [`TicketChange::apply`].
     #[serde(default, skip_serializing_if = "Milestones::is_empty")]
     pub milestones: Milestones,
+    /// A request for public information: how the agency answered it (the LOTAIP report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information_answer: Option<InformationAnswer>,
 }
 
 impl Ticket {
@@ -141,6 +145,7 @@ impl Ticket {
             extended: None,
             warned: None,
             milestones: Milestones::default(),
+            information_answer: None,
         }
     }
 
@@ -465,6 +470,7 @@ impl TicketDraft {
             extended: None,
             warned: None,
             milestones: Milestones::default(),
+            information_answer: None,
         };
         (ticket, self.first_message)
     }
@@ -504,6 +510,8 @@ pub struct TicketChange {
     /// When a change of status happened (set by [`TicketChange::to_status`]): the moment
     /// its milestones record when no message dates it.
     pub at: Option<Timestamp>,
+    /// How a request for public information was answered.
+    pub information_answer: Option<InformationAnswer>,
 }
 
 impl TicketChange {
@@ -543,6 +551,9 @@ impl TicketChange {
         }
         if let Some(priority) = self.priority {
             next.priority = priority;
+        }
+        if let Some(answer) = &self.information_answer {
+            next.information_answer = Some(answer.clone());
         }
         if let Some(assignee) = &self.assignee {
             next.assignee = assignee.clone();
