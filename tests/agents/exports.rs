@@ -274,12 +274,13 @@ async fn a_custom_period_exports_only_the_tickets_received_in_it() {
 async fn the_lotaip_report_lists_each_request_for_information_with_its_answer() {
     let (office, clock) = office_at("2026-03-16T15:00:00Z");
     let supervisor = office.agent("MDT", Role::Supervisor).await;
+    let admin = office.agent("MDT", Role::Admin).await;
     let agent = office.agent("MDT", Role::Agent).await;
     let request = mdt_ticket(&office, &clock, Category::AccesoInformacion).await;
     let complaint = mdt_ticket(&office, &clock, Category::Queja).await;
     let patch = |number: String, body: Value| {
         let office = &office;
-        let agent = agent.clone();
+        let agent = supervisor.clone();
         async move {
             let version = office
                 .version(&ventanilla_domain::TicketNumber::parse(&number).unwrap())
@@ -318,6 +319,29 @@ async fn the_lotaip_report_lists_each_request_for_information_with_its_answer() 
     );
     let refused = patch(request.to_string(), json!({"information_answer": "quizas"})).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
+    let refused = patch(
+        request.to_string(),
+        json!({"information_reason": "sin respuesta"}),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, &refused.body["errors"][0]["field"]),
+        (422, &json!("information_answer")),
+        "{}",
+        refused.body
+    );
+    // An agent who does not hold the ticket may not record its answer.
+    let version = office.version(&request).await;
+    let foreign = office
+        .call(
+            Some(&agent),
+            "PATCH",
+            &format!("/api/v1/agent/tickets/{request}"),
+            Some(json!({"version": version, "information_answer": "granted"})),
+        )
+        .await;
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    assert_eq!(refused.status, 422, "{}", refused.body);
     clock.advance(chrono::Duration::days(2));
     let answered = patch(
         request.to_string(),
@@ -338,10 +362,24 @@ async fn the_lotaip_report_lists_each_request_for_information_with_its_answer() 
         json!({"outcome": "partly_granted", "reason": "Información reservada (art. 17)"})
     );
 
-    let (status, report) = export(
+    // Without personal data, neither the subject nor the reason: they may name the requester.
+    let (status, plain) = export(
         &office,
         &supervisor,
-        json!({"report": "lotaip", "format": "xlsx"}),
+        json!({"report": "lotaip", "format": "csv"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{plain}");
+    let text = String::from_utf8(file(&office, &plain).await).unwrap();
+    assert!(text.contains("Entregada parcialmente"), "{text}");
+    assert!(
+        !text.contains("reservada") && !text.contains("Asunto"),
+        "{text}"
+    );
+    let (status, report) = export(
+        &office,
+        &admin,
+        json!({"report": "lotaip", "format": "xlsx", "personal": true}),
     )
     .await;
     assert_eq!(status, 201, "{report}");

@@ -464,7 +464,7 @@ test('a supervisor reads the agency\'s figures in the console: charts with their
 });
 
 test('an agent records how a request for public information was answered, for the LOTAIP report', async () => {
-  const token = local.addAgent('MDT', 'agent', 'Inés Informante');
+  const token = local.addAgent('MDT', 'supervisor', 'Inés Informante');
   const request = await openTicketByApi('Presupuesto ejecutado', 'Solicito el presupuesto ejecutado.', 'acceso_informacion');
   const complaint = await openTicketByApi('Otra demora', 'Tercer mensaje.');
   const context = await local.browser.newContext({ bypassCSP: true, locale: 'es-EC' });

@@ -167,13 +167,14 @@
     };
     // A request for public information: how it was answered, for the LOTAIP report.
     $("c-acceso").hidden = current.category !== "acceso_informacion";
-    $("c-respuesta").value = "";
-    $("c-motivo").value = current.information_answer ? current.information_answer.reason || "" : "";
-    if (current.information_answer) {
+    const answer = current.information_answer;
+    const outcome = answer && $("c-respuesta").querySelector(`option[value="${answer.outcome}"]`);
+    $("c-respuesta").value = outcome ? answer.outcome : "";
+    $("c-motivo").value = answer ? answer.reason || "" : "";
+    if (answer) {
       const dt = document.createElement("dt"); dt.textContent = "Respuesta (LOTAIP)";
       const dd = document.createElement("dd");
-      dd.textContent = $("c-respuesta").querySelector(`option[value="${current.information_answer.outcome}"]`).textContent +
-        (current.information_answer.reason ? ": " + current.information_answer.reason : "");
+      dd.textContent = (outcome ? outcome.textContent : answer.outcome) + (answer.reason ? ": " + answer.reason : "");
       facts.append(dt, dd);
     }
     numbers("Relacionados", current.related || []);
@@ -606,7 +607,12 @@
     const body = { version: current.version };
     if ($("c-estado").value) body.status = $("c-estado").value;
     if ($("c-prioridad").value) body.priority = $("c-prioridad").value;
-    if ($("c-respuesta").value) { body.information_answer = $("c-respuesta").value; body.information_reason = $("c-motivo").value; }
+    // The answer is sent when it changed (its outcome or its reason).
+    const was = current.information_answer || { outcome: "", reason: "" };
+    if ($("c-respuesta").value && ($("c-respuesta").value !== was.outcome || $("c-motivo").value !== (was.reason || ""))) {
+      body.information_answer = $("c-respuesta").value;
+      if ($("c-motivo").value.trim()) body.information_reason = $("c-motivo").value;
+    }
     act(() => call("PATCH", "/tickets/" + encodeURIComponent(current.number), body), "Cambios guardados.");
   });
   $("f-ampliacion").addEventListener("submit", (e) => {

@@ -53,7 +53,8 @@ struct ExportArgs {
     /// information).
     #[arg(long, default_value = "tickets")]
     report: String,
-    /// With the requesters' name, e-mail, ID document and phone.
+    /// With the requesters' name, e-mail, ID document and phone (and, in the LOTAIP report,
+    /// the subject and the answer's reason). Not audited: whoever runs this holds the data.
     #[arg(long)]
     personal: bool,
     /// The language of the columns and labels: es or en.
@@ -277,24 +278,36 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             (None, Some(from), Some(to)) if from <= to => (from, to),
             _ => return Err("--to comes before --from".into()),
         };
+        // The console's bounds: from 2020, a year at most.
+        if chrono::Datelike::year(&from) < ventanilla_app::dashboard::FIRST_YEAR
+            || chrono::Datelike::year(&to) > 9999
+            || (to - from).num_days() >= ventanilla_app::export::MAX_DAYS
+        {
+            return Err(format!(
+                "a period from {} on, of a year at most",
+                ventanilla_app::dashboard::FIRST_YEAR
+            )
+            .into());
+        }
         let extension = args
             .output
             .extension()
             .and_then(|e| e.to_str())
-            .unwrap_or_default();
+            .map(str::to_ascii_lowercase)
+            .filter(|e| e == "csv" || e == "xlsx")
+            .ok_or("the output ends in .csv or .xlsx")?;
         let query = FileQuery {
             agency: ventanilla_domain::AgencyCode::parse(&args.agency)
                 .map_err(|_| "not an agency code")?,
             queue: None,
             period: ventanilla_app::dashboard::Period { from, to },
             report: Report::parse(Some(&args.report))?,
-            format: Format::parse(Some(extension))
-                .map_err(|_| "the output ends in .csv or .xlsx")?,
+            format: Format::parse(Some(&extension))?,
             personal: args.personal,
-            lang: if args.lang == "en" {
-                ventanilla_domain::Lang::En
-            } else {
-                ventanilla_domain::Lang::Es
+            lang: match args.lang.as_str() {
+                "es" => ventanilla_domain::Lang::Es,
+                "en" => ventanilla_domain::Lang::En,
+                _ => return Err("--lang is es or en".into()),
             },
         };
         let place = match &args.dynamodb_table {

@@ -78,6 +78,7 @@ async fn a_years_tickets_and_its_lotaip_report_are_written_to_files() {
             &year,
             "--report",
             "lotaip",
+            "--personal",
             "--output",
             report.to_str().unwrap(),
         ],
@@ -85,7 +86,8 @@ async fn a_years_tickets_and_its_lotaip_report_are_written_to_files() {
     assert!(output.status.success(), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("1 tickets written to "));
     let text = std::fs::read_to_string(&report).unwrap();
-    assert!(text.contains("Tipo de solicitante,Asunto"), "{text}");
+    assert!(text.contains("Tipo de solicitante,Canal"), "{text}");
+    assert!(text.contains("Asunto,Motivo,Nombre"), "{text}");
     assert!(
         text.contains(&request) && text.contains("Presupuesto 2025"),
         "{text}"
@@ -106,8 +108,17 @@ async fn a_years_tickets_and_its_lotaip_report_are_written_to_files() {
     assert!(std::fs::read(&all).unwrap().starts_with(b"PK"));
 
     // A file of another kind, and days the wrong way round, are refused.
-    let output = export(data, &["--year", &year, "--output", "informe.pdf"]);
-    assert!(!output.status.success());
+    for output in ["informe.pdf", "informe", ".csv"] {
+        let refused = export(data, &["--year", &year, "--output", output]);
+        assert!(!refused.status.success(), "{output}");
+    }
+    let refused = export(data, &["--year", "1999", "--output", "x.csv"]);
+    assert!(!refused.status.success());
+    let refused = export(
+        data,
+        &["--year", &year, "--lang", "fr", "--output", "x.csv"],
+    );
+    assert!(!refused.status.success());
     let output = export(
         data,
         &[

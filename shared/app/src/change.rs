@@ -132,11 +132,24 @@ impl<S: AgentPorts, B, M> Session<S, B, M> {
         if ticket.version != seen_version {
             return Err(AppError::Conflict(Box::new(ticket)));
         }
-        if change.information_answer.is_some() && ticket.category != Category::AccesoInformacion {
-            return Err(AppError::invalid(FieldError::new(
-                "information_answer",
-                FieldProblem::UnknownValue,
-            )));
+        if change.information_answer.is_some() {
+            if ticket.category != Category::AccesoInformacion {
+                return Err(AppError::invalid(FieldError::new(
+                    "information_answer",
+                    FieldProblem::UnknownValue,
+                )));
+            }
+            if ticket.erased_at.is_some() {
+                return Err(AppError::NotAllowed(
+                    "the ticket's personal data was erased",
+                ));
+            }
+            // A denial is a legal act: the ticket's own agent records it; changing one
+            // recorded, or one of a finished ticket, is a supervisor's.
+            let own = ticket.assignee.as_ref() == Some(&self.agent.id);
+            if !own || ticket.information_answer.is_some() || ticket.status.is_finished() {
+                self.require(Role::Supervisor)?;
+            }
         }
         if let Some(target) = &change.assignee {
             let own = target.as_ref().is_none_or(|id| id == &self.agent.id)

@@ -39,17 +39,33 @@ pub enum Format {
     Xlsx,
 }
 
+/// One of `choices` by its name, in any case; none or an empty one is `choices[0]`.
+fn choose<T: Copy>(
+    field: &'static str,
+    text: Option<&str>,
+    choices: &[(&str, T)],
+) -> Result<T, AppError> {
+    let text = text
+        .map(|t| t.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if text.is_empty() {
+        return Ok(choices[0].1);
+    }
+    choices
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| AppError::invalid(FieldError::new(field, FieldProblem::UnknownValue)))
+}
+
 impl Format {
-    /// `csv` or `xlsx` (the default).
+    /// `xlsx` (the default) or `csv`.
     pub fn parse(text: Option<&str>) -> Result<Format, AppError> {
-        match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("" | "xlsx") => Ok(Format::Xlsx),
-            Some("csv") => Ok(Format::Csv),
-            Some(_) => Err(AppError::invalid(FieldError::new(
-                "format",
-                FieldProblem::UnknownValue,
-            ))),
-        }
+        choose(
+            "format",
+            text,
+            &[("xlsx", Format::Xlsx), ("csv", Format::Csv)],
+        )
     }
 
     fn extension(self) -> &'static str {
@@ -81,14 +97,11 @@ pub enum Report {
 impl Report {
     /// `tickets` (the default) or `lotaip`.
     pub fn parse(text: Option<&str>) -> Result<Report, AppError> {
-        match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("" | "tickets") => Ok(Report::Tickets),
-            Some("lotaip") => Ok(Report::Lotaip),
-            Some(_) => Err(AppError::invalid(FieldError::new(
-                "report",
-                FieldProblem::UnknownValue,
-            ))),
-        }
+        choose(
+            "report",
+            text,
+            &[("tickets", Report::Tickets), ("lotaip", Report::Lotaip)],
+        )
     }
 
     fn name(self) -> &'static str {
@@ -101,7 +114,10 @@ impl Report {
     fn lists(self, ticket: &Ticket) -> bool {
         match self {
             Report::Tickets => true,
-            Report::Lotaip => ticket.category == Category::AccesoInformacion,
+            // A merged duplicate's request is answered on the ticket it joined.
+            Report::Lotaip => {
+                ticket.category == Category::AccesoInformacion && ticket.merged_into.is_none()
+            }
         }
     }
 }
@@ -333,11 +349,9 @@ fn columns(report: Report, personal: bool) -> Vec<Column> {
             Number,
             Received,
             RequesterType,
-            Subject,
             Channel,
             Status,
             Answer,
-            Reason,
             Finished,
             FinishedDays,
             Extension,
@@ -346,6 +360,10 @@ fn columns(report: Report, personal: bool) -> Vec<Column> {
         ],
     };
     if personal {
+        // What the requester wrote, and what the agency wrote about it, may name them.
+        if report == Report::Lotaip {
+            columns.extend([Subject, Reason]);
+        }
         columns.extend([Name, Email, IdDocument, Phone]);
     }
     columns

@@ -111,27 +111,22 @@ fn month_figures(month: NaiveDate, counts: &Counts) -> MonthFigures {
         .map(|c| (c.wire(), get(&counter::category(*c))))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let mut by_category: Vec<(&'static str, Shown)> =
-        counted.iter().map(|(c, n)| (*c, Shown::of(*n))).collect();
-    // The categories add up to what was received: one hidden cell alone would be the
-    // difference, so the smallest shown one is hidden with it.
-    if by_category
-        .iter()
-        .filter(|(_, s)| *s == Shown::Fewer)
-        .count()
-        == 1
-        && let Some(index) = counted
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| by_category[*i].1 != Shown::Fewer)
-            .min_by_key(|(_, (_, n))| *n)
-            .map(|(i, _)| i)
-    {
-        by_category[index].1 = Shown::Hidden;
-    }
+    let mut received = Shown::of(get(counter::OPENED));
+    // The categories add up to what was received: beside exact cells, a small one would be
+    // the difference, and "<5" beside "5 or more" bounds narrow it. So a row with a small
+    // cell hides all of them alike, and its total too when it would say each is 1.
+    let small = counted.iter().any(|(_, n)| *n < SMALLEST_SHOWN);
+    let by_category: Vec<(&'static str, Shown)> = if small && counted.len() > 1 {
+        if get(counter::OPENED) <= i64::try_from(counted.len()).unwrap_or(i64::MAX) {
+            received = Shown::Hidden;
+        }
+        counted.iter().map(|(c, _)| (*c, Shown::Hidden)).collect()
+    } else {
+        counted.iter().map(|(c, n)| (*c, Shown::of(*n))).collect()
+    };
     MonthFigures {
         month: month.format("%Y-%m").to_string(),
-        received: Shown::of(get(counter::OPENED)),
+        received,
         answered: Shown::of(answered),
         on_time_share,
         median_days,
@@ -197,18 +192,33 @@ mod tests {
                 (&counter::category(Category::Denuncia), 9),
             ]),
         );
-        assert_eq!(
-            figures.by_category,
-            vec![
-                ("requerimiento", Shown::Fewer),
-                ("queja", Shown::Hidden),
-                ("denuncia", Shown::Exact(9)),
-            ]
-        );
+        assert_eq!(figures.received, Shown::Exact(18));
         assert_eq!(
             serde_json::to_value(&figures.by_category).unwrap(),
-            serde_json::json!([["requerimiento", "<5"], ["queja", "*"], ["denuncia", 9]])
+            serde_json::json!([["requerimiento", "*"], ["queja", "*"], ["denuncia", "*"]])
         );
+        // A row of large cells is shown as it is.
+        let large = month_figures(
+            month,
+            &counts(&[
+                (counter::OPENED, 12),
+                (&counter::category(Category::Queja), 7),
+                (&counter::category(Category::Denuncia), 5),
+            ]),
+        );
+        assert_eq!(
+            large.by_category,
+            vec![("queja", Shown::Exact(7)), ("denuncia", Shown::Exact(5))]
+        );
+        // Five categories of one each: the total would say so.
+        let ones: Vec<(String, i64)> = Category::ALL[..5]
+            .iter()
+            .map(|c| (counter::category(*c), 1))
+            .chain([(counter::OPENED.to_owned(), 5)])
+            .collect();
+        let ones = month_figures(month, &ones.into_iter().collect());
+        assert_eq!(ones.received, Shown::Hidden);
+        assert!(ones.by_category.iter().all(|(_, s)| *s == Shown::Hidden));
     }
 
     #[test]

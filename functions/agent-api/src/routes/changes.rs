@@ -57,6 +57,12 @@ impl ChangeRequest {
             Some(None) => Some(None),
             Some(Some(id)) => errors.check(AgentId::parse(id)).map(Some),
         };
+        if self.information_answer.is_none() && self.information_reason.is_some() {
+            errors.push(FieldError::new(
+                "information_answer",
+                FieldProblem::Required,
+            ));
+        }
         let information_answer = self
             .information_answer
             .as_deref()

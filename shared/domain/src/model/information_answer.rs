@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::field::choice;
+use crate::model::field::{choice, clean_text};
 use crate::{FieldError, FieldProblem};
 
 choice! {
@@ -33,21 +33,23 @@ impl InformationAnswer {
     /// An outcome with its reason, trimmed; a reason is required unless the information was
     /// granted, and kept to [`MAX_REASON`] characters.
     pub fn parse(outcome: InformationOutcome, reason: Option<&str>) -> Result<Self, FieldError> {
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        match reason {
-            None if outcome != InformationOutcome::Granted => Err(FieldError::new(
+        let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            None if outcome != InformationOutcome::Granted => {
+                return Err(FieldError::new(
+                    "information_reason",
+                    FieldProblem::Required,
+                ));
+            }
+            None => None,
+            Some(text) => Some(clean_text(
                 "information_reason",
-                FieldProblem::Required,
-            )),
-            Some(r) if r.chars().count() > MAX_REASON => Err(FieldError::new(
-                "information_reason",
-                FieldProblem::TooLong { max: MAX_REASON },
-            )),
-            _ => Ok(InformationAnswer {
-                outcome,
-                reason: reason.map(str::to_owned),
-            }),
-        }
+                text,
+                1,
+                MAX_REASON,
+                false,
+            )?),
+        };
+        Ok(InformationAnswer { outcome, reason })
     }
 }
 
@@ -65,5 +67,10 @@ mod tests {
         assert_eq!(denied.reason.as_deref(), Some("Reservada (art. 17)"));
         let long = "x".repeat(MAX_REASON + 1);
         assert!(InformationAnswer::parse(InformationOutcome::Referred, Some(&long)).is_err());
+        assert!(
+            InformationAnswer::parse(InformationOutcome::Referred, Some("MINTEL\u{1b}[2J"))
+                .is_err(),
+            "no control characters"
+        );
     }
 }

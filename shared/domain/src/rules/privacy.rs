@@ -59,6 +59,13 @@ pub fn erasure(ticket: &Ticket, thread: &[Message], at: Timestamp) -> Erasure {
     if let Some(extension) = &mut erased.extended {
         extension.reason = ERASED_TEXT.to_owned();
     }
+    // So may the reason a request for information was denied: the outcome stays (the
+    // LOTAIP report counts it), the words go.
+    if let Some(answer) = &mut erased.information_answer
+        && answer.reason.is_some()
+    {
+        answer.reason = Some(ERASED_TEXT.to_owned());
+    }
     erased.erased_at = Some(ticket.erased_at.unwrap_or(at));
     erased.version = ticket.version + 1;
     let body = fixed(Body::parse(ERASED_TEXT));
@@ -106,7 +113,14 @@ mod tests {
 
     #[test]
     fn an_erasure_keeps_the_shape_and_drops_what_a_person_wrote() {
-        let ticket = ticket();
+        let mut ticket = ticket();
+        ticket.information_answer = Some(
+            crate::model::information_answer::InformationAnswer::parse(
+                crate::model::information_answer::InformationOutcome::Denied,
+                Some("Expediente de Rosa Quishpe, reservado"),
+            )
+            .unwrap(),
+        );
         let blob = |k: &str| BlobKey::parse(k).unwrap();
         let message = Message {
             id: MessageId(uuid::Uuid::nil()),
@@ -140,6 +154,11 @@ mod tests {
             "eliminado.mdt-que-2025-00007@ventanilla.invalid"
         );
         assert_eq!(erasure.ticket.subject.as_str(), ERASED_SUBJECT);
+        assert_eq!(
+            erasure.ticket.information_answer.as_ref().unwrap().outcome,
+            crate::model::information_answer::InformationOutcome::Denied,
+            "the report still counts it"
+        );
         let text = format!("{:?}", erasure.ticket) + &format!("{:?}", erasure.messages);
         for personal in [
             "Rosa",
