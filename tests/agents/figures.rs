@@ -68,7 +68,7 @@ async fn get(
     )
 }
 
-async fn answer(office: &Office, token: &str, number: &str, status: &str) {
+pub(super) async fn answer(office: &Office, token: &str, number: &str, status: &str) {
     let reply = office
         .call(
             Some(token),

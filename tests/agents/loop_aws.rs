@@ -937,6 +937,26 @@ async fn figures_are_kept_and_read_under_each_functions_policy() {
             .await;
         assert_eq!(status, 201, "{reply}");
     }
+    // The citizen rates the first from the link of its finishing mail (create-ticket's
+    // write of the ticket and its figures).
+    let mails: Vec<String> = stack
+        .sent()
+        .await
+        .into_iter()
+        .map(|(_, raw)| ventanilla_tests::body_text(&raw))
+        .filter(|text| text.contains(numbers[0].as_str()) && text.contains("/valorar/"))
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let link = mails[0]
+        .lines()
+        .find(|line| line.starts_with("4 - "))
+        .and_then(|line| line.split_once("/valorar/"))
+        .map(|(_, token)| format!("/valorar/{}", token.trim().split('?').next().unwrap()))
+        .unwrap();
+    let (status, rated) = stack.post_form(&link, "score=4&comment=Bien").await;
+    assert_eq!(status, 201, "{rated}");
+    let (status, rated) = stack.post_form(&link, "score=1").await;
+    assert_eq!((status, &rated["score"]), (200, &json!(4)), "{rated}");
     let (status, dashboard) = stack
         .call(Some(&admin), "GET", "/api/v1/agent/dashboard", json!(null))
         .await;
@@ -944,9 +964,10 @@ async fn figures_are_kept_and_read_under_each_functions_policy() {
     assert_eq!(
         (
             &dashboard["totals"]["opened"],
-            &dashboard["totals"]["finished"]
+            &dashboard["totals"]["finished"],
+            &dashboard["totals"]["rating.4"]
         ),
-        (&json!(5), &json!(2)),
+        (&json!(5), &json!(2), &json!(1)),
         "{dashboard}"
     );
     let (status, stats) = stack.call(None, "GET", "/api/v1/stats", json!(null)).await;

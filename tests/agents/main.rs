@@ -17,6 +17,7 @@ mod loop_aws;
 mod merge;
 mod privacy;
 mod races;
+mod ratings;
 mod related;
 mod search;
 
@@ -46,6 +47,8 @@ pub struct Office {
     pub dir: tempfile::TempDir,
     pub store: SqliteStore,
     pub router: Router,
+    /// What citizens send (create-ticket's router): the rating of a finished ticket.
+    pub intake: Router,
     pub mail: ventanilla_app::Desk<SqliteStore, FolderBlobs, OutboxMailer>,
 }
 
@@ -94,6 +97,13 @@ impl Office {
             mailer: OutboxMailer::new(dir.path().join("outbox")),
             identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
         };
+        let intake = create_ticket::router(Arc::new(ventanilla_app::Desk {
+            site: site.clone(),
+            store: store.clone(),
+            blobs: blobs.clone(),
+            mailer: OutboxMailer::new(dir.path().join("outbox")),
+            identifiers: ventanilla_domain::ports::IdentifierSecret::new(&[8; 32]).unwrap(),
+        }));
         let status = ventanilla_app::Desk {
             site,
             store: store.clone(),
@@ -107,6 +117,7 @@ impl Office {
             dir,
             store,
             router,
+            intake,
             mail,
         }
     }

@@ -391,3 +391,60 @@ test('the public statistics show charts and tables, hide small counts and work w
   const json = await (await fetch(`${baseUrl}/api/v1/stats`)).json();
   assert.ok(json.agencies.some((a) => a.agency === 'MDT'));
 });
+
+/** The text of the mail to `email` that asks for a rating, once it is in the outbox. */
+async function ratingMailFor(email) {
+  const outbox = join(dataDir, 'outbox');
+  for (let i = 0; i < 50; i += 1) {
+    for (const file of readdirSync(outbox).filter((f) => f.endsWith('.eml'))) {
+      const mail = await simpleParser(readFileSync(join(outbox, file)));
+      if (mail.to?.value?.[0]?.address === email && mail.text?.includes('/valorar/')) return mail.text;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`no mail asking ${email} for a rating`);
+}
+
+test('a citizen rates a resolved ticket from the link in its mail, once, with and without JavaScript', async () => {
+  const email = 'valora@example.com';
+  const { number } = await openByApi(email, 'Quiero valorar la atención');
+  const token = local.addAgent('MDT', 'agent', 'Raúl Agente');
+  const reply = await fetch(`${baseUrl}/api/v1/agent/tickets/${number}/replies`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ text: 'Listo: el certificado ya se descarga.', status: 'resolved' }),
+  });
+  assert.equal(reply.status, 201, await reply.text());
+  const text = await ratingMailFor(email);
+  const links = [...text.matchAll(/^(\d) - [^:]+: (\S+\/valorar\/\S+)\s*$/gm)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(links.map(([score]) => score), ['5', '4', '3', '2', '1'], text);
+  const four = links[1][1];
+
+  const context = await browser.newContext({ bypassCSP: true, locale: 'es-EC' });
+  const page = await context.newPage();
+  await page.goto(four);
+  assert.equal(await page.isChecked('#score-4'), true, 'the score of the link clicked is chosen');
+  assert.match(await page.textContent('main'), new RegExp(number));
+  assert.deepEqual(await seriousViolations(page), [], 'rating form');
+  await page.check('#score-5');
+  await page.fill('#comment', 'Rápido y amable.');
+  await Promise.all([page.waitForSelector('#rating-said'), page.click('#rating-form button[type=submit]')]);
+  assert.equal((await page.textContent('#rating-said')).trim(), 'Gracias. Su valoración quedó registrada.');
+  assert.match(await page.textContent('#rating-given'), /5 · Muy buena/);
+  assert.deepEqual(await seriousViolations(page), [], 'rating thanks');
+  await context.close();
+
+  // Another link of the same mail, in a browser without JavaScript: rated already.
+  const plain = await browser.newContext({ javaScriptEnabled: false, locale: 'es-EC' });
+  const again = await plain.newPage();
+  await again.goto(links[4][1]);
+  assert.match(await again.textContent('#rating-said'), /ya fue valorada/);
+  assert.equal(await again.locator('#rating-form').count(), 0);
+  await plain.close();
+
+  // The agent reads it on the ticket.
+  const shown = await (await fetch(`${baseUrl}/api/v1/agent/tickets/${number}`, {
+    headers: { Authorization: `Bearer ${token}` },
+  })).json();
+  assert.deepEqual([shown.rating.score, shown.rating.comment], [5, 'Rápido y amable.']);
+});

@@ -2256,6 +2256,31 @@ pub async fn a_years_figures_agree_with_a_rebuild_from_the_tickets<B: Backend>(b
                 })
                 .await
                 .unwrap();
+            // Most finished tickets are rated, some twice (the second changes nothing),
+            // before a reopening or a transfer moves them.
+            if i % 4 != 2 {
+                for score in [i % 5 + 1, 1] {
+                    let rating = ventanilla_domain::model::rating::Rating::parse(
+                        &score.to_string(),
+                        None,
+                        later(7),
+                    )
+                    .unwrap();
+                    ticket = store
+                        .update(TicketUpdate {
+                            number: ticket.number.clone(),
+                            expected_version: ticket.version,
+                            change: TicketChange {
+                                rating: Some(rating),
+                                ..TicketChange::default()
+                            },
+                            message: None,
+                            mails: Vec::new(),
+                        })
+                        .await
+                        .unwrap();
+                }
+            }
             if i % 10 == 3 {
                 ticket = store
                     .update(TicketUpdate {
@@ -2405,6 +2430,13 @@ pub async fn a_years_figures_agree_with_a_rebuild_from_the_tickets<B: Backend>(b
     );
     assert!(total(counter::FINISHED_LATE) > 0 && total(counter::FINISHED_ON_TIME) > 0);
     assert!(total(counter::REOPENED) > 0 && total(counter::MAIL_FOLLOW_UPS) > 0);
+    let rated: i64 = (1..=5).map(|score| total(&counter::rating(score))).sum();
+    let ratings = every
+        .iter()
+        .filter(|t| t.agency == agencies[0] && t.rating.is_some())
+        .count();
+    assert_eq!(rated, i64::try_from(ratings).unwrap());
+    assert!(total(&counter::rating(5)) > 0 && total(&counter::rating(2)) > 0);
     assert!(items > 0 && items <= 2 * 366 + 24, "{items} items");
     // A day's figures only: nothing from before the period.
     let (march, _) = store

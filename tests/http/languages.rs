@@ -429,6 +429,45 @@ async fn every_page_and_mail_a_citizen_meets_is_in_their_language_only() {
             linked.text()
         );
         page("answer that opened a new ticket", &linked);
+        // The rating of the finished ticket, from its mail's link (signed as the site signs).
+        let links = ventanilla_app::AccessLinks::new(&[42; 32]).unwrap();
+        let follows = ventanilla_domain::Email::parse("maria@example.com")
+            .unwrap()
+            .match_key();
+        let expires = {
+            use ventanilla_domain::ports::Clock;
+            h.clock.now().plus(chrono::Duration::days(30))
+        };
+        let rating = format!(
+            "/valorar/{}",
+            links.rating_token(&number, &follows, expires)
+        );
+        let amp = format!("&lang={lang}");
+        page(
+            "rating form",
+            &h.send(Event::get(&format!("{rating}?nota=4{amp}"))).await,
+        );
+        let wrong = h
+            .send(Event::post_form(
+                &format!("{rating}{q}"),
+                &[("score", "9"), ("comment", description)],
+            ))
+            .await;
+        assert_eq!(wrong.status, 422, "{}", wrong.text());
+        page("rating with a wrong score", &wrong);
+        let rated = h
+            .send(Event::post_form(&format!("{rating}{q}"), &[("score", "4")]))
+            .await;
+        assert_eq!(rated.status, 200, "{}", rated.text());
+        page("rating recorded", &rated);
+        page(
+            "rating given before",
+            &h.send(Event::get(&format!("{rating}{q}"))).await,
+        );
+        page(
+            "rating with an expired link",
+            &h.send(Event::get(&format!("/valorar/x.1.y{q}"))).await,
+        );
         page(
             "my requests",
             &h.send(Event::get(&format!("/mis-tramites{q}"))).await,

@@ -624,6 +624,18 @@ impl AwsStack {
             .await
     }
 
+    /// A form (`application/x-www-form-urlencoded`, already encoded) posted through the
+    /// routers by a program that asks for JSON: the status and the JSON answer.
+    pub async fn post_form(&self, path: &str, form: &str) -> (u16, serde_json::Value) {
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
+        self.send(request.body(axum::body::Body::from(form.to_owned())))
+            .await
+    }
+
     /// A request through the routers, then the check that no call was refused: the status
     /// and the JSON answer (`null` if none).
     async fn send(

@@ -177,6 +177,14 @@
       dd.textContent = (outcome ? outcome.textContent : answer.outcome) + (answer.reason ? ": " + answer.reason : "");
       facts.append(dt, dd);
     }
+    // The citizen's rating, once given.
+    if (current.rating) {
+      const words = ["", "Muy mala", "Mala", "Regular", "Buena", "Muy buena"];
+      const dt = document.createElement("dt"); dt.textContent = "Valoración del ciudadano";
+      const dd = document.createElement("dd"); dd.id = "t-valoracion";
+      dd.textContent = current.rating.score + " · " + words[current.rating.score] + (current.rating.comment ? ": «" + current.rating.comment + "»" : "");
+      facts.append(dt, dd);
+    }
     numbers("Relacionados", current.related || []);
     numbers("Unido al ticket (se trabaja allí)", current.merged_into ? [current.merged_into] : []);
     numbers("Tickets unidos a este", current.merged || []);

@@ -4,6 +4,7 @@ use serde::Serialize;
 use ventanilla_app::show_ticket::{LinkedMessage, ShownTicket};
 use ventanilla_domain::Choice;
 use ventanilla_domain::model::information_answer::InformationAnswer;
+use ventanilla_domain::model::rating::Rating;
 use ventanilla_domain::rules::deadline::{business_days_left, day_in_ecuador};
 use ventanilla_domain::{Author, MessageKind, Ticket, Timestamp};
 
@@ -185,6 +186,8 @@ pub struct TicketView {
     /// A request for public information: how it was answered (`granted`, `partly_granted`,
     /// `denied`, `referred`) and why; `null` until an agent records it.
     pub information_answer: Option<InformationAnswer>,
+    /// The citizen's rating of the attention (score 1 to 5, comment, when), once given.
+    pub rating: Option<Rating>,
     /// The newest page of the thread, oldest first.
     pub messages: Vec<MessageView>,
     /// When older messages exist: the `before` that reads the page before this one.
@@ -251,6 +254,7 @@ impl TicketView {
             },
             channel: ticket.channel.map(|c| c.wire()),
             information_answer: ticket.information_answer.clone(),
+            rating: ticket.rating.clone(),
             referrals: ticket
                 .referrals
                 .iter()

@@ -57,6 +57,12 @@ where
             post(crate::web_follow_up::answer::<S, B, M>),
         )
         .route(
+            "/valorar/{token}",
+            get(crate::rate_ticket::rating_page::<S, B, M>)
+                .post(crate::rate_ticket::rate::<S, B, M>)
+                .layer(DefaultBodyLimit::max(crate::rate_ticket::MAX_RATING_BYTES)),
+        )
+        .route(
             "/mis-tramites",
             get(crate::my_tickets::my_tickets_form::<S, B, M>)
                 .post(crate::my_tickets::send_sign_in_link::<S, B, M>),

@@ -69,10 +69,7 @@ where
 {
     // Asked from this site only: another site's page cannot have its visitors' browsers
     // spend an address's asks (browsers say where a form came from).
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site.as_bytes() == b"cross-site")
-    {
+    if ventanilla_web::request::cross_site(&headers) {
         return Problem::forbidden(lang).into_response();
     }
     let site = &match current_site(&desk, lang).await {

@@ -256,7 +256,7 @@ where
 }
 
 /// A token as a path segment: it is base64url and dots already; anything else is dropped.
-fn url_segment(token: &str) -> String {
+pub(crate) fn url_segment(token: &str) -> String {
     token
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

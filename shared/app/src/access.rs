@@ -86,9 +86,12 @@ impl AccessLinks {
     ) -> HmacSha256 {
         let mut mac = self.keyed();
         // Access links sign as they always have, so that the links already mailed still
-        // open; an answer token signs its purpose first (a number never starts with it).
-        if purpose == Purpose::Answer {
-            mac.update(b"answer\n");
+        // open; an answer or rating token signs its purpose first (a number never starts
+        // with it).
+        match purpose {
+            Purpose::Access => {}
+            Purpose::Answer => mac.update(b"answer\n"),
+            Purpose::Rating => mac.update(b"rating\n"),
         }
         mac.update(number.as_str().as_bytes());
         mac.update(b"\n");
@@ -116,6 +119,12 @@ impl AccessLinks {
     /// nothing.
     pub fn answer_token(&self, number: &TicketNumber, follows: &str, expires: Timestamp) -> String {
         self.signed(Purpose::Answer, number, follows, expires)
+    }
+
+    /// A token that rates ticket `number` for the requester `follows` names, and opens
+    /// nothing.
+    pub fn rating_token(&self, number: &TicketNumber, follows: &str, expires: Timestamp) -> String {
+        self.signed(Purpose::Rating, number, follows, expires)
     }
 
     fn signed(
@@ -161,6 +170,11 @@ impl AccessLinks {
     /// Whether the claim is an answer token signed for this requester (constant time).
     pub fn verify_answer(&self, claim: &AccessClaim, requester: &Requester) -> bool {
         self.verify_for(Purpose::Answer, claim, requester)
+    }
+
+    /// Whether the claim is a rating token signed for this requester (constant time).
+    pub fn verify_rating(&self, claim: &AccessClaim, requester: &Requester) -> bool {
+        self.verify_for(Purpose::Rating, claim, requester)
     }
 
     fn verify_for(&self, purpose: Purpose, claim: &AccessClaim, requester: &Requester) -> bool {
@@ -221,6 +235,7 @@ impl AccessLinks {
 enum Purpose {
     Access,
     Answer,
+    Rating,
 }
 
 /// A token's expiry: digits only, so that one signature has one spelling.
@@ -390,5 +405,30 @@ mod tests {
         assert!(links().verify(&access_claim, &maria));
         assert!(!links().verify_answer(&access_claim, &maria));
         assert_eq!(answer_claim.expires(), later);
+    }
+
+    #[test]
+    fn a_rating_token_rates_only_and_no_other_token_rates() {
+        let number = TicketNumber::parse("MDT-QUE-2025-00001").unwrap();
+        let now = Timestamp::parse("2025-03-01T00:00:00Z").unwrap();
+        let maria = requester("maria@example.com");
+        let follows = follower_key(&maria).unwrap();
+        let later = now.plus(chrono::Duration::days(30));
+        let rating = links().claim(&links().rating_token(&number, &follows, later), now);
+        let rating = rating.unwrap();
+        assert!(links().verify_rating(&rating, &maria));
+        assert!(!links().verify_rating(&rating, &requester("otra@example.com")));
+        assert!(!links().verify(&rating, &maria), "it opens no page");
+        assert!(
+            !links().verify_answer(&rating, &maria),
+            "it answers nothing"
+        );
+        for other in [
+            links().answer_token(&number, &follows, later),
+            links().follower_token(&number, &follows, later),
+        ] {
+            let claim = links().claim(&other, now).unwrap();
+            assert!(!links().verify_rating(&claim, &maria), "{other}");
+        }
     }
 }

@@ -64,6 +64,7 @@ pub mod note;
 pub mod open_ticket;
 pub mod parked_mail;
 pub mod public_stats;
+pub mod rate_ticket;
 pub mod receive_mail;
 pub mod relate;
 pub mod reply;

@@ -60,6 +60,10 @@ pub struct MonthFigures {
     pub median_days: Option<u32>,
     /// Received, by category (wire name), the categories received at all.
     pub by_category: Vec<(&'static str, Shown)>,
+    /// Ratings citizens gave in the month (`model::rating`).
+    pub rated: Shown,
+    /// Their mean, from 1 to 5; `None` under 5 ratings.
+    pub rating_average: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -124,6 +128,7 @@ fn month_figures(month: NaiveDate, counts: &Counts) -> MonthFigures {
     } else {
         counted.iter().map(|(c, n)| (*c, Shown::of(*n))).collect()
     };
+    let (rated, rating_average) = ratings(counts);
     MonthFigures {
         month: month.format("%Y-%m").to_string(),
         received,
@@ -131,7 +136,24 @@ fn month_figures(month: NaiveDate, counts: &Counts) -> MonthFigures {
         on_time_share,
         median_days,
         by_category,
+        rated: Shown::of(rated),
+        rating_average: (rated >= SMALLEST_SHOWN)
+            .then_some(rating_average)
+            .flatten(),
     }
+}
+
+/// How many ratings `counts` hold, and their mean (`None` without any).
+pub fn ratings(counts: &Counts) -> (i64, Option<f64>) {
+    let (mut count, mut points) = (0_i64, 0_i64);
+    for score in ventanilla_domain::model::rating::SCORES {
+        let n = counts.get(&counter::rating(score)).copied().unwrap_or(0);
+        count += n;
+        points += n * i64::from(score);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mean = (count > 0).then(|| points as f64 / count as f64);
+    (count, mean)
 }
 
 /// Every agency's figures of `year`, month by month up to this one.
@@ -239,5 +261,24 @@ mod tests {
         assert_eq!(share(5, 0), Some(1.0));
         assert_eq!(share(6, 6), Some(0.5));
         assert_eq!(share(3, 0), None);
+    }
+
+    #[test]
+    fn ratings_show_their_mean_from_five() {
+        let month = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let rated = |pairs: &[(u8, i64)]| {
+            let named: Vec<(String, i64)> = pairs
+                .iter()
+                .map(|(score, n)| (counter::rating(*score), *n))
+                .collect();
+            let figures = month_figures(month, &named.into_iter().collect());
+            (figures.rated, figures.rating_average)
+        };
+        assert_eq!(rated(&[(5, 2), (1, 2)]), (Shown::Fewer, None));
+        assert_eq!(
+            rated(&[(5, 2), (4, 2), (3, 1)]),
+            (Shown::Exact(5), Some(4.2))
+        );
+        assert_eq!(rated(&[]), (Shown::Exact(0), None));
     }
 }

@@ -150,6 +150,7 @@ pub(crate) fn agent_context<'a>(
         response_days: 0,
         due_on: ticket.due_date(),
         access_url: "",
+        rating_url: None,
         site_url: &settings.public_url,
         lang: Lang::Es,
         now: site.clock.now(),
@@ -526,6 +527,17 @@ where
         };
         let desk = Mailbox::new(settings.site_name.clone(), settings.support.clone());
         let access_url = access_url(site, &ticket.number, &to);
+        // The ticket's last public reply asks for a rating while the ticket is finished and
+        // not rated: the reply that finished it (an earlier one sent late asks for nothing).
+        let rating_url = (notice == Notice::AgentReply
+            && thread
+                .iter()
+                .rev()
+                .find(|m| m.kind == MessageKind::PublicReply)
+                .map(|m| m.id)
+                == Some(about.id))
+        .then(|| crate::rate_ticket::rating_url(site, &ticket))
+        .flatten();
         // A reply answers the citizen's last mail; a notice the mail it was queued for.
         let in_reply_to = match notice {
             Notice::AgentReply => thread
@@ -549,6 +561,7 @@ where
             response_days: agency.response_days,
             due_on: ticket.due_date(),
             access_url: &access_url,
+            rating_url: rating_url.as_deref(),
             site_url: &settings.public_url,
             lang: mail.intent.lang,
             now: site.clock.now(),
@@ -713,6 +726,7 @@ where
             response_days: 0,
             due_on: None,
             access_url: "",
+            rating_url: None,
             site_url: &settings.public_url,
             lang: Lang::Es,
             now: site.clock.now(),

@@ -42,6 +42,15 @@ pub fn percent(share: f64, lang: Lang) -> String {
     }
 }
 
+/// A mean to one decimal, with the language's decimal mark ("4,3" in Ecuador).
+pub fn average(mean: f64, lang: Lang) -> String {
+    let text = format!("{mean:.1}");
+    match lang {
+        Lang::Es => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
 /// The SVG with its role and its caption's id, its size left to the page.
 fn labelled(svg: String, caption: &str) -> String {
     svg.replacen(

@@ -9,7 +9,7 @@ use ventanilla_app::public_stats::{PublicStats, Shown};
 use ventanilla_domain::rules::stats::{MAX_DAYS, counter, days_quantile};
 use ventanilla_domain::{Category, Channel, Choice, Labelled, Lang, Status};
 
-use crate::charts::{self, count, percent};
+use crate::charts::{self, average, count, percent};
 use crate::pages::{Frame, SelectOption};
 
 /// A table of a figure's numbers, its first column naming each row.
@@ -112,7 +112,7 @@ pub fn dashboard(d: &Dashboard, lang: Lang) -> String {
             "—".to_owned()
         }
     };
-    let summary = vec![
+    let mut summary = vec![
         (
             t("Recibidos", "Received"),
             count(get(counter::OPENED), lang),
@@ -162,6 +162,24 @@ pub fn dashboard(d: &Dashboard, lang: Lang) -> String {
             share(get(counter::MAIL_FOLLOW_UPS), follow_ups),
         ),
     ];
+    let (rated, rating_average) = ventanilla_app::public_stats::ratings(&d.totals);
+    summary.push((
+        t(
+            "Valoración media de los ciudadanos (1 a 5)",
+            "Citizens' average rating (1 to 5)",
+        ),
+        rating_average.map_or_else(
+            || "—".to_owned(),
+            |a| {
+                format!(
+                    "{} ({} {})",
+                    average(a, lang),
+                    count(rated, lang),
+                    es_en(lang, "valoraciones", "ratings")
+                )
+            },
+        ),
+    ));
     let week_labels: Vec<String> = d.weeks.iter().map(|w| short_date(w.starts, lang)).collect();
     let weekly = Figure {
         id: "semanas".into(),
@@ -302,6 +320,20 @@ pub fn dashboard(d: &Dashboard, lang: Lang) -> String {
             lang,
         ),
         workload,
+        bar_figure(
+            "valoraciones",
+            t("Valoraciones de los ciudadanos", "Citizens' ratings"),
+            column("Valoración", "Rating"),
+            ventanilla_domain::model::rating::SCORES
+                .rev()
+                .map(|score| {
+                    let label = ventanilla_domain::model::rating::Rating::label(score, lang);
+                    (format!("{score} · {label}"), get(&counter::rating(score)))
+                })
+                .filter(|(_, n)| *n != 0)
+                .collect(),
+            lang,
+        ),
     ];
     let heading = format!(
         "{} {}{} · {} – {}",
@@ -419,6 +451,8 @@ pub fn statistics_page(
                             "Mediana de días hábiles para atender",
                             "Median business days to answer",
                         ),
+                        t("Valoraciones de los ciudadanos", "Citizens' ratings"),
+                        t("Valoración media (1 a 5)", "Average rating (1 to 5)"),
                     ],
                     rows: agency
                         .months
@@ -431,6 +465,9 @@ pub fn statistics_page(
                                 m.on_time_share
                                     .map_or_else(|| "—".to_owned(), |s| percent(s, lang)),
                                 days(m.median_days, lang),
+                                shown(m.rated, lang),
+                                m.rating_average
+                                    .map_or_else(|| "—".to_owned(), |a| average(a, lang)),
                             ]
                         })
                         .collect(),

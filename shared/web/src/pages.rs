@@ -275,6 +275,32 @@ pub struct MyTicketsPage {
 }
 
 /// A page that only says something (too many attempts, service unavailable).
+/// One score a rating form offers.
+#[derive(Debug, Clone)]
+pub struct ScoreChoice {
+    pub value: u8,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+/// A rating link's page: the form, or what was recorded.
+#[derive(Debug, Template)]
+#[template(path = "rating.html")]
+pub struct RatingPage {
+    pub frame: Frame,
+    pub number: String,
+    pub agency: String,
+    /// Where the form is sent (`/valorar/<token>`).
+    pub action: String,
+    pub choices: Vec<ScoreChoice>,
+    pub comment: String,
+    pub max_comment: usize,
+    pub error: Option<String>,
+    /// Once rated: what the page says, and the score given in words.
+    pub said: Option<String>,
+    pub given: Option<String>,
+}
+
 #[derive(Debug, Template)]
 #[template(path = "notice.html")]
 pub struct NoticePage {

@@ -34,6 +34,14 @@ pub fn lang_of(parts: &Parts) -> Lang {
     Lang::negotiate(explicit.as_deref(), accept)
 }
 
+/// Whether the browser says the request came from another site's page (`Sec-Fetch-Site`):
+/// forms that spend something (a sign-in mail, a rating) are taken from this site only.
+pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site")
+}
+
 /// The client's address as the platform saw it: API Gateway's `sourceIp` on Lambda, the
 /// socket's peer locally. `X-Forwarded-For` is not read: a client can write anything there.
 #[derive(Debug, Clone, PartialEq, Eq)]

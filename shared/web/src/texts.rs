@@ -91,6 +91,15 @@ pub struct Texts {
     pub answer_by_link: &'static str,
     pub mine_open_intro: &'static str,
     pub mine_open: &'static str,
+    pub rating_title: &'static str,
+    pub rating_question: &'static str,
+    pub rating_comment: &'static str,
+    pub rating_comment_hint: &'static str,
+    pub rating_submit: &'static str,
+    pub rating_thanks: &'static str,
+    pub rating_already: &'static str,
+    pub rating_given: &'static str,
+    pub rating_expired: &'static str,
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {
@@ -185,6 +194,15 @@ static ES: Texts = Texts {
     answer_by_link: "Para responder aquí, abra el enlace del correo que le enviamos (o pida uno en «Mis trámites»), o conteste ese correo.",
     mine_open_intro: "Pulse el botón para ver sus solicitudes. El enlace sirve una sola vez.",
     mine_open: "Ver mis trámites",
+    rating_title: "Valore la atención",
+    rating_question: "¿Cómo le atendimos?",
+    rating_comment: "Comentario (opcional)",
+    rating_comment_hint: "No escriba aquí datos personales: su comentario lo leen las personas que atienden las solicitudes.",
+    rating_submit: "Enviar valoración",
+    rating_thanks: "Gracias. Su valoración quedó registrada.",
+    rating_already: "Esta solicitud ya fue valorada. Gracias.",
+    rating_given: "Valoración registrada:",
+    rating_expired: "El enlace para valorar caducó o no es válido. Cada solicitud se valora con el enlace de su correo, durante 30 días.",
 };
 
 static EN: Texts = Texts {
@@ -272,4 +290,13 @@ static EN: Texts = Texts {
     answer_by_link: "To answer here, open the link in the e-mail we sent you (or ask for one in “My requests”), or reply to that e-mail.",
     mine_open_intro: "Press the button to see your tickets. The link works once.",
     mine_open: "See my requests",
+    rating_title: "Rate the attention",
+    rating_question: "How were you attended?",
+    rating_comment: "Comment (optional)",
+    rating_comment_hint: "Do not write personal data here: your comment is read by the people who handle the requests.",
+    rating_submit: "Send rating",
+    rating_thanks: "Thank you. Your rating was recorded.",
+    rating_already: "This request was already rated. Thank you.",
+    rating_given: "Rating recorded:",
+    rating_expired: "The rating link has expired or is not valid. Each request is rated with the link in its e-mail, for 30 days.",
 };

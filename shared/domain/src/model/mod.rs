@@ -11,6 +11,7 @@ pub mod lang;
 pub mod mail;
 pub mod mail_queue;
 pub mod milestones;
+pub mod rating;
 pub mod screenshots;
 pub mod status;
 pub mod term;

@@ -8,6 +8,7 @@ use crate::model::information_answer::InformationAnswer;
 use crate::model::mail::MailMessageId;
 use crate::model::mail_queue::MailIntent;
 use crate::model::milestones::{Milestones, Reached};
+use crate::model::rating::Rating;
 use crate::model::term::{Extension, Suspension, Term, TermClock, Warning, WarningPoint};
 use crate::{
     AgencyCode, AgentId, Body, Category, Channel, Email, Gender, IdDocument, Nationality,
@@ -101,6 +102,9 @@ pub struct Ticket {
     /// A request for public information: how the agency answered it (the LOTAIP report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub information_answer: Option<InformationAnswer>,
+    /// How the citizen rated the attention, once (`model::rating`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
 }
 
 impl Ticket {
@@ -146,6 +150,7 @@ impl Ticket {
             warned: None,
             milestones: Milestones::default(),
             information_answer: None,
+            rating: None,
         }
     }
 
@@ -471,6 +476,7 @@ impl TicketDraft {
             warned: None,
             milestones: Milestones::default(),
             information_answer: None,
+            rating: None,
         };
         (ticket, self.first_message)
     }
@@ -512,6 +518,8 @@ pub struct TicketChange {
     pub at: Option<Timestamp>,
     /// How a request for public information was answered.
     pub information_answer: Option<InformationAnswer>,
+    /// The citizen's rating: kept only on a ticket not rated yet.
+    pub rating: Option<Rating>,
 }
 
 impl TicketChange {
@@ -554,6 +562,11 @@ impl TicketChange {
         }
         if let Some(answer) = &self.information_answer {
             next.information_answer = Some(answer.clone());
+        }
+        if let Some(rating) = &self.rating
+            && next.rating.is_none()
+        {
+            next.rating = Some(rating.clone());
         }
         if let Some(assignee) = &self.assignee {
             next.assignee = assignee.clone();

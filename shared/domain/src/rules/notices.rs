@@ -23,6 +23,9 @@ pub struct NoticeContext<'a> {
     pub due_on: Option<chrono::NaiveDate>,
     /// The signed link that opens the status page.
     pub access_url: &'a str,
+    /// The signed link that rates the ticket (a score is added to it), on a reply that
+    /// finished it and it only.
+    pub rating_url: Option<&'a str>,
     /// The site's address, where the form opens a new ticket.
     pub site_url: &'a str,
     pub lang: Lang,
@@ -187,7 +190,23 @@ pub fn agent_reply(ticket: &Ticket, reply: &Message, cx: NoticeContext<'_>) -> M
             url = cx.access_url,
         ),
     };
-    let text = format!("{}\n\n-- \n{footer}\n", reply.body.as_str());
+    let rating = cx.rating_url.map_or_else(String::new, |url| {
+        let ask = match cx.lang {
+            Lang::Es => "¿Cómo le atendimos? Valore la atención con un clic:",
+            Lang::En => "How were you attended? Rate it with one click:",
+        };
+        let choices: String = (1..=5u8)
+            .rev()
+            .map(|score| {
+                format!(
+                    "{score} - {}: {url}?nota={score}\n",
+                    crate::model::rating::Rating::label(score, cx.lang)
+                )
+            })
+            .collect();
+        format!("\n\n{ask}\n{choices}")
+    });
+    let text = format!("{}\n\n-- \n{footer}{rating}\n", reply.body.as_str());
     mail_about(ticket, subject, text, cx, None)
 }
 

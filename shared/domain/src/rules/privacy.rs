@@ -66,6 +66,12 @@ pub fn erasure(ticket: &Ticket, thread: &[Message], at: Timestamp) -> Erasure {
     {
         answer.reason = Some(ERASED_TEXT.to_owned());
     }
+    // A rating's comment is the citizen's own words; its score stays for the figures.
+    if let Some(rating) = &mut erased.rating
+        && rating.comment.is_some()
+    {
+        rating.comment = Some(ERASED_TEXT.to_owned());
+    }
     erased.erased_at = Some(ticket.erased_at.unwrap_or(at));
     erased.version = ticket.version + 1;
     let body = fixed(Body::parse(ERASED_TEXT));
@@ -121,6 +127,14 @@ mod tests {
             )
             .unwrap(),
         );
+        ticket.rating = Some(
+            crate::model::rating::Rating::parse(
+                "2",
+                Some("Soy Rosa Quishpe, cédula 1710034065"),
+                ticket.created_at,
+            )
+            .unwrap(),
+        );
         let blob = |k: &str| BlobKey::parse(k).unwrap();
         let message = Message {
             id: MessageId(uuid::Uuid::nil()),
@@ -159,6 +173,7 @@ mod tests {
             crate::model::information_answer::InformationOutcome::Denied,
             "the report still counts it"
         );
+        assert_eq!(erasure.ticket.rating.as_ref().unwrap().score, 2);
         let text = format!("{:?}", erasure.ticket) + &format!("{:?}", erasure.messages);
         for personal in [
             "Rosa",

@@ -108,6 +108,10 @@ pub mod counter {
     pub fn finished_by(agent: Option<&AgentId>) -> String {
         format!("finished_by.{}", agent.map_or("-", |a| a.as_str()))
     }
+    /// Ratings given that day with this score (1 to 5).
+    pub fn rating(score: u8) -> String {
+        format!("rating.{score}")
+    }
     /// Unfinished, with this agent assigned (`-`: nobody).
     pub fn open_with(agent: Option<&AgentId>) -> String {
         format!("open_with.{}", agent.map_or("-", |a| a.as_str()))
@@ -185,6 +189,10 @@ pub fn contribution(ticket: &Ticket) -> Tally {
             delta.add(&day, counter::RESPONDED_ON_TIME, 1);
         }
         delta.add(&day, &counter::response_days(response.business_days), 1);
+    }
+    if let Some(rating) = &ticket.rating {
+        let day = at(Bucket::Day(day_in_ecuador(rating.at)));
+        delta.add(&day, &counter::rating(rating.score), 1);
     }
     if ticket.status.is_finished() {
         if let Some(finished) = &milestones.finished {
@@ -369,6 +377,26 @@ mod tests {
             .is_empty()
         );
 
+        // Rated on the 26th, once: a second rating changes nothing.
+        for score in ["4", "1"] {
+            let rating =
+                crate::model::rating::Rating::parse(score, None, at("2025-03-26T15:00:00Z"))
+                    .unwrap();
+            step(
+                TicketChange {
+                    rating: Some(rating),
+                    ..TicketChange::default()
+                },
+                None,
+                &mut ticket,
+                &mut total,
+            );
+        }
+        assert_eq!(total, contribution(&ticket));
+        let rated = counts_at(&total, day("2025-03-26"));
+        assert_eq!(rated.get("rating.4"), Some(&1));
+        assert_eq!(rated.get("rating.1"), None);
+
         // Reopened: its finishing is undone, it is back in March's backlog.
         step(
             TicketChange::to_status(&ticket, Some(Status::Open), at("2025-04-02T15:00:00Z"), 30),
@@ -405,7 +433,15 @@ mod tests {
 
     #[test]
     fn an_erasure_changes_no_figure() {
-        let ticket = received();
+        let mut ticket = received();
+        ticket.rating = Some(
+            crate::model::rating::Rating::parse(
+                "2",
+                Some("Rosa Quishpe esperó"),
+                at("2025-03-26T15:00:00Z"),
+            )
+            .unwrap(),
+        );
         let erasure = crate::rules::privacy::erasure(&ticket, &[], at("2026-01-01T00:00:00Z"));
         assert_eq!(contribution(&erasure.ticket), contribution(&ticket));
     }
