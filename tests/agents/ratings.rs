@@ -347,8 +347,14 @@ async fn ten_ratings_at_once_record_one_and_a_flood_is_stopped() {
     let tries = (0..10).map(|i| {
         let (_, link) = &links[i % 5];
         let score = (5 - i % 5).to_string();
+        // Each its own: the same rating sent twice in the same millisecond is one, and both
+        // are told it was recorded.
+        let comment = format!("intento {i}");
         let office = &office;
-        async move { rate(office, link, &[("score", score.as_str())], true).await }
+        async move {
+            let fields = [("score", score.as_str()), ("comment", comment.as_str())];
+            rate(office, link, &fields, true).await
+        }
     });
     let answers = futures::future::join_all(tries).await;
     let recorded: Vec<Value> = answers
@@ -386,4 +392,74 @@ async fn ten_ratings_at_once_record_one_and_a_flood_is_stopped() {
     let stopped = rate(&office, other_link, &[("score", "5")], true).await;
     assert_eq!(stopped.status, 429, "{}", stopped.body);
     assert_eq!(rating_of(&office, &other).await, None);
+}
+
+#[tokio::test]
+async fn a_reply_quoting_the_finishing_mail_shows_the_agents_no_rating_link() {
+    let (office, clock) = office_at("2026-03-16T15:00:00Z");
+    let agent = office.agent("MDT", Role::Agent).await;
+    let number = mdt_ticket(&office, &clock, Category::Queja).await;
+    clock.advance(chrono::Duration::days(1));
+    answer(&office, &agent, number.as_str(), "resolved").await;
+    let links = rating_links(&office, &number);
+    let token = links[0]
+        .1
+        .trim_start_matches("/valorar/")
+        .split('.')
+        .nth(2)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let finishing = office
+        .outbox()
+        .into_iter()
+        .find(|raw| raw.contains("/valorar/"))
+        .unwrap();
+    let parsed = mail_parser::MessageParser::default()
+        .parse(finishing.as_bytes())
+        .unwrap();
+    let id = format!("<{}>", parsed.message_id().unwrap());
+    let quoted: String = parsed
+        .body_text(0)
+        .unwrap()
+        .lines()
+        .map(|line| format!("> {line}\r\n"))
+        .collect();
+    let raw = format!(
+        "From: Ciudadana <ciudadana@example.com>\r\n\
+         To: soporte@ventanilla.example.gob.ec\r\n\
+         Subject: Re: {}\r\n\
+         Message-ID: <{}@example.com>\r\nIn-Reply-To: {id}\r\nReferences: {id}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Gracias, ya funciona.\r\n\r\nEl lunes, Ventanilla escribió:\r\n{quoted}",
+        parsed.subject().unwrap(),
+        ventanilla_tests::unique("gracias")
+    );
+    let outcome = office.mail.accept(raw.into_bytes()).await.unwrap();
+    assert_eq!(outcome.ticket(), Some(&number), "{outcome:?}");
+    let shown = office
+        .call(
+            Some(&agent),
+            "GET",
+            &format!("/api/v1/agent/tickets/{number}"),
+            None,
+        )
+        .await;
+    let thanks = shown.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["text"].as_str().unwrap_or_default().contains("Gracias"))
+        .unwrap_or_else(|| panic!("{}", shown.body));
+    let seen = thanks.to_string();
+    assert!(seen.contains("/valorar/…"), "{seen}");
+    assert!(
+        !seen.contains(&token),
+        "no signature reaches the agents: {seen}"
+    );
+    // The citizen's own link still rates.
+    let sent = rate(&office, &links[1].1, &[("score", "4")], true).await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
 }

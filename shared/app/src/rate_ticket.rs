@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ventanilla_domain::model::rating::Rating;
+use ventanilla_domain::model::rating::{RATING_PATH, Rating};
 use ventanilla_domain::ports::{AgencyDirectory, StoreError, Throttle, ThrottleKey, TicketStore};
 use ventanilla_domain::{Ticket, TicketChange, TicketNumber, TicketUpdate};
 
@@ -32,7 +32,7 @@ pub fn rating_url(site: &Site, ticket: &Ticket) -> Option<String> {
     let follows = follower_key(&ticket.requester)?;
     let expires = site.clock.now().plus(RATING_LINK);
     let token = site.links.rating_token(&ticket.number, &follows, expires);
-    Some(format!("{}/valorar/{token}", site.settings.public_url))
+    Some(format!("{}{RATING_PATH}{token}", site.settings.public_url))
 }
 
 /// What a rating link shows: the ticket's number and agency, and its rating once given.
@@ -111,8 +111,15 @@ where
             return Err(AppError::TooMany { retry_after: HOUR });
         }
         let mut ticket = self.rated_ticket(site, token).await?;
+        if ticket.rating.is_some() {
+            return Ok(Rated::Already(Self::asked(site, &ticket)));
+        }
         let rating = Rating::parse(score, comment, now).map_err(AppError::invalid)?;
         for _ in 0..TRIES {
+            // Ours, when a write that went through was tried again and lost to itself.
+            if ticket.rating.as_ref() == Some(&rating) {
+                return Ok(Rated::Recorded(Self::asked(site, &ticket)));
+            }
             if ticket.rating.is_some() {
                 return Ok(Rated::Already(Self::asked(site, &ticket)));
             }

@@ -274,7 +274,6 @@ pub struct MyTicketsPage {
     pub tickets: Vec<MyTicketView>,
 }
 
-/// A page that only says something (too many attempts, service unavailable).
 /// One score a rating form offers.
 #[derive(Debug, Clone)]
 pub struct ScoreChoice {
@@ -301,6 +300,7 @@ pub struct RatingPage {
     pub given: Option<String>,
 }
 
+/// A page that only says something (too many attempts, service unavailable).
 #[derive(Debug, Template)]
 #[template(path = "notice.html")]
 pub struct NoticePage {

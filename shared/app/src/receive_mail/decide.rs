@@ -10,6 +10,7 @@
 
 use ventanilla_domain::model::mail::MailMessageId;
 use ventanilla_domain::model::mail_queue::MailIntent;
+use ventanilla_domain::model::rating::hide_rating_links;
 use ventanilla_domain::model::term::Term;
 use ventanilla_domain::model::ticket::MailMeta;
 use ventanilla_domain::ports::{
@@ -251,12 +252,16 @@ pub async fn decide(
                 MailMeta::quoted_history(&mail.reply.quoted),
             )
         };
+        // A reply to the finishing mail quotes its rating links: the agents who read it
+        // must not be able to rate in the citizen's place.
+        let text = hide_rating_links(text);
+        let quoted = quoted.map(|q| hide_rating_links(&q).into_owned());
         Message {
             id: ids.message_id(),
             at: clock.now(),
             kind: MessageKind::CitizenMessage,
             author: Author::Requester,
-            body: body_of(text, "(mensaje sin texto)"),
+            body: body_of(&text, "(mensaje sin texto)"),
             attachments: delivery.attachments.clone(),
             mail: Some(MailMeta {
                 message_ids: known.clone(),

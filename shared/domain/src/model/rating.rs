@@ -11,6 +11,8 @@ use crate::{FieldError, FieldProblem};
 pub const SCORES: std::ops::RangeInclusive<u8> = 1..=5;
 /// Longest comment kept (characters).
 pub const MAX_COMMENT: usize = 1000;
+/// Where a rating link points, before its token.
+pub const RATING_PATH: &str = "/valorar/";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {
@@ -27,7 +29,10 @@ impl Rating {
     /// (empty: none), one line or several, at most [`MAX_COMMENT`] characters.
     pub fn parse(score: &str, comment: Option<&str>, at: Timestamp) -> Result<Self, FieldError> {
         let score = score_of(score)?;
-        let comment = match comment.map(str::trim).filter(|c| !c.is_empty()) {
+        // Browsers send a textarea's line breaks as CRLF, and count them as one character
+        // against its `maxlength`: so are they counted here.
+        let comment = comment.map(|c| c.replace("\r\n", "\n"));
+        let comment = match comment.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
             Some(text) => Some(clean_text("comment", text, 1, MAX_COMMENT, true)?),
         };
@@ -48,6 +53,31 @@ impl Rating {
             crate::Lang::En => en,
         }
     }
+}
+
+/// `text` with the token of every rating link cut off: a citizen's mail that quotes the
+/// finishing mail carries its links, which the agents who read the thread must not be able to
+/// use.
+pub fn hide_rating_links(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(RATING_PATH) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(RATING_PATH) {
+        let (before, after) = rest.split_at(at + RATING_PATH.len());
+        out.push_str(before);
+        // A token is a number, digits and base64url; a score may follow.
+        let end = after
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '?' | '='))
+            })
+            .unwrap_or(after.len());
+        out.push('…');
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// A score from its one spelling, a digit from 1 to 5.
@@ -87,5 +117,29 @@ mod tests {
             "comment"
         );
         assert!(Rating::parse("3", Some("hola\u{1b}[2J"), at).is_err());
+        let lines = format!("{}\r\n{}", "a".repeat(499), "b".repeat(500));
+        let kept = Rating::parse("3", Some(&lines), at)
+            .unwrap()
+            .comment
+            .unwrap();
+        assert_eq!(
+            kept.chars().count(),
+            MAX_COMMENT,
+            "a browser's CRLF is one character"
+        );
+    }
+
+    #[test]
+    fn a_quoted_rating_link_loses_its_token() {
+        let quoted = "> 4 - Buena: https://x.gob.ec/valorar/MDT-QUE-2026-00001.1790000000.AbC_d-9?nota=4\n\
+                      > Ver /estado/MDT.1.x y /valorar/";
+        assert_eq!(
+            hide_rating_links(quoted),
+            "> 4 - Buena: https://x.gob.ec/valorar/…\n> Ver /estado/MDT.1.x y /valorar/…"
+        );
+        assert!(matches!(
+            hide_rating_links("sin enlaces"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

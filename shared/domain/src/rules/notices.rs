@@ -192,8 +192,8 @@ pub fn agent_reply(ticket: &Ticket, reply: &Message, cx: NoticeContext<'_>) -> M
     };
     let rating = cx.rating_url.map_or_else(String::new, |url| {
         let ask = match cx.lang {
-            Lang::Es => "¿Cómo le atendimos? Valore la atención con un clic:",
-            Lang::En => "How were you attended? Rate it with one click:",
+            Lang::Es => "¿Cómo le atendimos? Elija una nota (puede añadir un comentario):",
+            Lang::En => "How were you attended? Choose a score (you may add a comment):",
         };
         let choices: String = (1..=5u8)
             .rev()
@@ -204,9 +204,10 @@ pub fn agent_reply(ticket: &Ticket, reply: &Message, cx: NoticeContext<'_>) -> M
                 )
             })
             .collect();
-        format!("\n\n{ask}\n{choices}")
+        format!("{ask}\n{choices}\n")
     });
-    let text = format!("{}\n\n-- \n{footer}{rating}\n", reply.body.as_str());
+    // Above the signature, which some clients grey out or cut.
+    let text = format!("{}\n\n{rating}-- \n{footer}\n", reply.body.as_str());
     mail_about(ticket, subject, text, cx, None)
 }
 
