@@ -11,7 +11,8 @@ and the four `bootstrap` binaries, whose AWS_ENDPOINT_URL is their own proxy. Cr
 table, bucket and SES identity, adds an agent with the real CLI (`ventanilla-local agent add`),
 then runs this profile per ticket:
 
-  form:      GET /, GET /static/site.css, POST /api/v1/tickets (multipart, as the page posts it)
+  form:      GET /, GET /static/site.css, POST /api/v1/tickets (multipart, as the page posts it),
+             and the confirmation page it is sent on to (GET /estado/<token>/recibido)
   lookup 1:  the access link of the acknowledgement, GET /estado/<token>, + site.css
   mail 1:    the citizen answers the acknowledgement (raw mail PUT to S3, SES receipt event)
   reply 1:   the agent lists the queue, opens the ticket, replies (waiting_on_citizen)
@@ -28,7 +29,8 @@ a JSON summary (totals, per ticket) on stdout; progress goes to stderr.
 Environment: VENTANILLA_CARGO_LAMBDA (default `cargo-lambda` on PATH, else next to this
 Python), VENTANILLA_LAMBDA_DIR (default `${CARGO_TARGET_DIR:-target}/lambda`),
 VENTANILLA_LOCAL_BIN (an already built `ventanilla-local`; default `cargo run -q -p
-ventanilla-local --`). Python 3.11 with boto3 and moto[server] (infra/requirements-test.txt).
+ventanilla-local --`). Python 3.11 with boto3 and moto[server] (infra/requirements-test.txt), and
+the IAM evaluator's packages (`npm ci` in infra/iam; `infra/test.sh` installs them).
 """
 
 import argparse
@@ -672,9 +674,15 @@ class Run:
                            "Probé dos veces hoy. ¿Qué puedo hacer?",
             "website": "",
         })
-        status, _, page = c.http("create-ticket", "POST /api/v1/tickets", "POST", "/api/v1/tickets?lang=es",
+        status, headers, page = c.http("create-ticket", "POST /api/v1/tickets", "POST", "/api/v1/tickets?lang=es",
                                  body=body, headers={"Content-Type": content_type, "Accept": "text/html"})
-        assert status == 201, (status, page[:500])
+        # Since issue 23 the form answers 303 to its confirmation page, which the browser
+        # then asks ticket-status for.
+        assert status == 303, (status, page[:500])
+        location = {k.lower(): v for k, v in headers.items()}["location"]
+        path = "/estado/" + location.split("/estado/", 1)[1]
+        status, _, page = c.http("ticket-status", "GET /estado/{token}/recibido", "GET", path)
+        assert status == 200, (status, page[:500])
         number = re.search(rb"MDT-[A-Z]{3}-\d{4}-\d{5}", page).group(0).decode()
         ack_id, ack = self.sent_to("create-ticket", address, sent_before)
         # Lookup 1: the access link in the acknowledgement.
@@ -926,6 +934,9 @@ def main():
     for f, path in binaries.items():
         if not path.is_file():
             sys.exit(f"{path} is missing: `cargo lambda build --release` makes it")
+    # Without them the stand-in's policy check fails inside moto, which then drops every call.
+    if not (ROOT / "infra/iam/node_modules/@cloud-copilot/iam-simulate").is_dir():
+        sys.exit("infra/iam/node_modules is missing: run `npm ci` in infra/iam")
     memory = memory_sizes()
     workdir = Path(tempfile.mkdtemp(prefix="ventanilla-aws-calls-"))
     processes, proxies = [], []
