@@ -99,7 +99,10 @@ impl DynamoStore {
         }
     }
 
-    /// One page of a Scan with `filter`, and the cursor of the next.
+    /// One page of a Scan with `filter`, and the cursor of the next. Only an operator's
+    /// `ventanilla-local stats check|rebuild` (every ticket, every figure) scans, with the
+    /// operator's own credentials: no function calls it, and no function's policy in
+    /// template.yaml grants `dynamodb:Scan`.
     async fn scan_page(
         &self,
         filter: &str,
