@@ -74,7 +74,29 @@ NO_REPLY = f"no-responder@{DOMAIN}"
 TABLE = "ventanilla-bench"
 BUCKET = "ventanilla-bench"
 KEYS = ("PK", "SK")
-INDEXES = {"GSI1": ("GSI1PK", "GSI1SK"), "GSI2": ("GSI2PK", "GSI2SK")}
+
+
+def template_indexes():
+    """The ticket table's GSIs as `template.yaml` declares them: name -> (hash key, range key,
+    projection type, projected non-key attributes), so the profile is that of the template."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # CloudFormation's short tags (!Sub, !Ref, ...) read as plain values.
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    indexes = {}
+    for index in template["Resources"]["TicketsTable"]["Properties"]["GlobalSecondaryIndexes"]:
+        keys = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
+        projection = index["Projection"]
+        indexes[index["IndexName"]] = (keys["HASH"], keys["RANGE"], projection["ProjectionType"],
+                                       tuple(projection.get("NonKeyAttributes", ())))
+    return indexes
+
+
+INDEXES = template_indexes()
 CATEGORIES = ["requerimiento", "queja", "problema_tecnico", "asesoria", "sugerencia"]
 # Headers that belong to one hop, not to the request the proxy passes on.
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "upgrade",
@@ -152,29 +174,48 @@ def rru_units(size):
 def index_key(item, index):
     if not item:
         return None
-    hash_key, range_key = INDEXES[index]
+    hash_key, range_key = INDEXES[index][:2]
     if hash_key in item and range_key in item:
         return json.dumps([item[hash_key], item[range_key]], sort_keys=True)
     return None
 
 
+def index_entry(item, index):
+    """What `index` holds of `item`: the whole item (ALL), or the table's and the index's keys
+    with the projected attributes (KEYS_ONLY, INCLUDE)."""
+    hash_key, range_key, projection, attributes = INDEXES[index]
+    if projection == "ALL":
+        return item
+    kept = set(KEYS) | {hash_key, range_key} | set(attributes)
+    return {k: v for k, v in item.items() if k in kept}
+
+
 def index_write_units(before, after):
-    """Writes the table's two GSIs (projection ALL) take for one item change: an index entry
-    written, and one deleted when the index key moves or goes."""
+    """Writes the table's GSIs take for one item change: an index entry written when its key
+    or what it projects changes, and one deleted when the index key moves or goes."""
     units = 0
     for index in INDEXES:
         old, new = index_key(before, index), index_key(after, index)
         if old is None and new is None:
             continue
         if old == new:
-            if before != after:
-                units += wru(max(item_size(before), item_size(after)))
+            old_entry, new_entry = index_entry(before, index), index_entry(after, index)
+            if old_entry != new_entry:
+                units += wru(max(item_size(old_entry), item_size(new_entry)))
         else:
             if old is not None:
-                units += wru(item_size(before))
+                units += wru(item_size(index_entry(before, index)))
             if new is not None:
-                units += wru(item_size(after))
+                units += wru(item_size(index_entry(after, index)))
     return units
+
+
+def item_kind(key):
+    """An item's kind, from its key: `TICKET#<n>`/`MSG#<at>#<id>` -> `TICKET/MSG`."""
+    def prefix(value):
+        text = next(iter(value.values())) if isinstance(value, dict) else str(value)
+        return text.split("#", 1)[0]
+    return f"{prefix(key['PK'])}/{prefix(key['SK'])}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,6 +287,9 @@ class Tally:
         self.ses = defaultdict(lambda: defaultdict(int))
         self.other = defaultdict(lambda: defaultdict(int))
         self.sent = []  # (caller, SES message id, raw mail bytes)
+        # Per caller: writes by "operation item-kind", and transactions by the kinds they hold.
+        self.kinds = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+        self.transactions = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
         # Per caller: every AWS call by "service operation", and the seconds the proxy spent
         # on its own reads of moto (sizes), which the invocation's wall time should not hold.
         self.calls = defaultdict(lambda: defaultdict(int))
@@ -262,6 +306,8 @@ class Tally:
     def reset(self):
         with self.lock:
             self.dynamodb.clear()
+            self.kinds.clear()
+            self.transactions.clear()
             self.s3.clear()
             self.ses.clear()
             self.other.clear()
@@ -380,17 +426,33 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
             row = {"calls": 1, "items": 0, "wru": 0.0, "wru_index": 0.0, "rru": 0.0,
                    "bytes_written": 0, "bytes_read": 0, "failed": 0 if ok else 1}
             transactional = operation == "TransactWriteItems"
-            for (_, _, kind), old, new in zip(writes, before, after):
+            kinds = []
+            for (_, key, kind), old, new in zip(writes, before, after):
                 size = max(item_size(old), item_size(new))
+                units = wru(size) * (2 if transactional else 1)
                 row["items"] += 1
                 # A refused conditional write or a cancelled transaction is charged too.
-                row["wru"] += wru(size) * (2 if transactional else 1)
+                row["wru"] += units
                 if kind != "ConditionCheck":
                     row["bytes_written"] += item_size(new) if new else item_size(old)
-                if ok:
-                    # Index entries are written as ordinary writes (assumed also for
-                    # transactions).
-                    row["wru_index"] += index_write_units(old, new)
+                # Index entries are written as ordinary writes (assumed also for
+                # transactions).
+                index_units = index_write_units(old, new) if ok else 0
+                row["wru_index"] += index_units
+                name = item_kind(key) + (" (check)" if kind == "ConditionCheck" else "")
+                kinds.append(name)
+                with tally.lock:
+                    entry = tally.kinds[caller][f"{operation} {name}"]
+                    entry["writes"] += 1
+                    entry["wru"] += units
+                    entry["wru_index"] += index_units
+                    entry["bytes"] += size
+            if transactional:
+                with tally.lock:
+                    entry = tally.transactions[caller][" + ".join(kinds)]
+                    entry["count"] += 1
+                    entry["wru"] += sum(wru(max(item_size(o), item_size(w))) * 2
+                                        for o, w in zip(before, after))
             if ok:
                 self.reads(operation, request, answer, row)
             extra += time.perf_counter() - after_started
@@ -756,16 +818,21 @@ def add_agent(moto_url):
 def create_resources(moto_url):
     aws = dict(endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="test",
                aws_secret_access_key="test")
-    names = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"]
+    names = list(KEYS) + [k for index in INDEXES.values() for k in index[:2]]
     dynamodb = boto3.client("dynamodb", **aws)
+
+    def projection(index):
+        _, _, kind, attributes = INDEXES[index]
+        return {"ProjectionType": kind, **({"NonKeyAttributes": list(attributes)} if attributes else {})}
+
     dynamodb.create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in names],
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[{
-            "IndexName": i, "Projection": {"ProjectionType": "ALL"},
-            "KeySchema": [{"AttributeName": f"{i}PK", "KeyType": "HASH"},
-                          {"AttributeName": f"{i}SK", "KeyType": "RANGE"}]} for i in INDEXES])
+            "IndexName": i, "Projection": projection(i),
+            "KeySchema": [{"AttributeName": INDEXES[i][0], "KeyType": "HASH"},
+                          {"AttributeName": INDEXES[i][1], "KeyType": "RANGE"}]} for i in INDEXES])
     dynamodb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={
         "Enabled": True, "AttributeName": "ttl"})
     boto3.client("s3", **aws).create_bucket(Bucket=BUCKET)
@@ -788,8 +855,8 @@ def denials(moto_url):
 
 
 def table_storage(moto):
-    """Bytes the table bills for: items plus 100 bytes each, and the same for every index
-    entry (projection ALL)."""
+    """Bytes the table bills for: items plus 100 bytes each, and every index entry (what it
+    projects) plus 100 bytes."""
     items, start = [], None
     while True:
         payload = {"TableName": TABLE}
@@ -803,7 +870,8 @@ def table_storage(moto):
     total = 0
     for item in items:
         total += item_size(item) + 100
-        total += sum(item_size(item) + 100 for index in INDEXES if index_key(item, index))
+        total += sum(item_size(index_entry(item, index)) + 100
+                     for index in INDEXES if index_key(item, index))
     return len(items), total
 
 
@@ -889,6 +957,16 @@ def summarise(args, tally, client, memory, storage, bucket, logs, mail_bytes, ou
                               "per_ticket_agent": per(http_agent, n)},
         "dynamodb": dynamodb,
         "dynamodb_total": {k: round(v, 3) for k, v in totals.items()},
+        # Where the write units go, per ticket: by operation and item kind (mean item size in
+        # bytes), and each kind of transaction.
+        "dynamodb_writes_by_item": {caller: {name: {
+            "writes": per(e["writes"], n), "wru": per(e["wru"], n),
+            "wru_index": per(e["wru_index"], n),
+            "mean_bytes": round(e["bytes"] / e["writes"])} for name, e in sorted(rows.items())}
+            for caller, rows in tally.kinds.items()},
+        "dynamodb_transactions": {caller: {items: {
+            "count": per(e["count"], n), "wru": per(e["wru"], n)} for items, e in sorted(rows.items())}
+            for caller, rows in tally.transactions.items()},
         "dynamodb_storage": {"items_added": storage[0], "bytes_added": storage[1]},
         "s3": {caller: dict(row) for caller, row in tally.s3.items()},
         "s3_total": dict(s3_totals),
