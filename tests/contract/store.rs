@@ -292,6 +292,38 @@ pub async fn concurrent_updates_of_one_version_let_exactly_one_through(backend: 
     assert_eq!(won, 1);
     assert_eq!(store.thread(&ticket.number).await.unwrap().1.len(), 2);
     assert_eq!(store.ticket(&ticket.number).await.unwrap().version, 2);
+    // The same for a change of the ticket alone, which DynamoDB writes without a transaction.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let update = TicketUpdate {
+                number: ticket.number.clone(),
+                expected_version: 2,
+                change: TicketChange {
+                    priority: Some(if i % 2 == 0 {
+                        ventanilla_domain::Priority::High
+                    } else {
+                        ventanilla_domain::Priority::Low
+                    }),
+                    ..Default::default()
+                },
+                message: None,
+                mails: Vec::new(),
+            };
+            tokio::spawn(async move { store.update(update).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(ticket) => winners.push(ticket),
+            Err(StoreError::VersionConflict) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    assert_eq!(store.ticket(&ticket.number).await.unwrap(), winners[0]);
+    assert_eq!(winners[0].version, 3);
 }
 
 pub async fn a_queue_lists_by_last_activity(backend: impl Backend) {
@@ -2655,4 +2687,96 @@ fn test_agency(code: &AgencyCode) -> ventanilla_domain::model::agencies::Agency 
         follow_ups: Default::default(),
         special_categories: Vec::new(),
     }
+}
+
+/// Tickets and messages are stored deflated in one binary attribute, so a ticket item stays
+/// under the 1 KB of one write unit (issue 25); items a deployed table wrote before, as
+/// maps, read back the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tickets_are_stored_packed_and_items_written_before_as_maps_still_read() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let backend = DynamoDb::new().await;
+    let store = backend.instance().await;
+    let agency = unique_agency();
+    let mut request = new_ticket(&agency, Category::Queja, "maria.jose.perez@example.com");
+    request.description = Body::parse(&"Necesito el certificado. ".repeat(40)).unwrap();
+    let opened = open_ticket::open(&store, &clock(), &UuidV7, request)
+        .await
+        .unwrap()
+        .into_ticket();
+    let (ticket, thread) = store.thread(&opened.number).await.unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&backend.config);
+    let items = client
+        .query()
+        .table_name(&backend.table)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(format!("TICKET#{}", ticket.number)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert_eq!(items.len(), 1 + thread.len());
+    // AWS's rule: the names' and the values' bytes (numbers about one byte per two digits).
+    let size = |item: &std::collections::HashMap<String, AttributeValue>| -> usize {
+        item.iter()
+            .map(|(name, value)| {
+                name.len()
+                    + match value {
+                        AttributeValue::S(text) => text.len(),
+                        AttributeValue::B(bytes) => bytes.as_ref().len(),
+                        AttributeValue::N(number) => number.len() / 2 + 2,
+                        other => panic!("unexpected attribute {other:?}"),
+                    }
+            })
+            .sum()
+    };
+    for item in &items {
+        assert!(
+            matches!(item.get("z"), Some(AttributeValue::B(_))),
+            "{item:?}"
+        );
+        assert!(!item.contains_key("ticket") && !item.contains_key("message"));
+    }
+    let meta = items
+        .iter()
+        .find(|i| i["SK"] == AttributeValue::S("META".into()))
+        .unwrap();
+    assert!(size(meta) < 1024, "one write unit: {} bytes", size(meta));
+    // The same items as the maps written before packing.
+    for mut item in items {
+        item.remove("z");
+        let AttributeValue::S(sk) = &item["SK"] else {
+            panic!()
+        };
+        if sk == "META" {
+            item.insert(
+                "ticket".into(),
+                serde_dynamo::to_attribute_value(&ticket).unwrap(),
+            );
+        } else {
+            let message = thread
+                .iter()
+                .find(|m| sk.ends_with(&m.id.to_string()))
+                .unwrap();
+            item.insert(
+                "message".into(),
+                serde_dynamo::to_attribute_value(message).unwrap(),
+            );
+        }
+        client
+            .put_item()
+            .table_name(&backend.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (read_ticket, read_thread) = store.thread(&opened.number).await.unwrap();
+    assert_eq!(read_ticket, ticket);
+    assert_eq!(read_thread, thread);
+    assert_eq!(store.ticket(&opened.number).await.unwrap(), ticket);
 }

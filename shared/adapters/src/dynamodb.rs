@@ -156,6 +156,42 @@ fn from_attribute<T: serde::de::DeserializeOwned>(
     serde_dynamo::from_attribute_value(value.clone()).map_err(unavailable)
 }
 
+/// Tickets and messages are stored as deflated JSON in one binary attribute: DynamoDB bills
+/// a write by the KB it touches, and a map spells out every field's name, so a ticket item
+/// crossed 1 KB (two write units, and two more per index entry) after a reply or two
+/// (docs/COST.md, issue 25). Items written before keep their map (`ticket`, `message`) and
+/// are read as before.
+const PACKED: &str = "z";
+/// An inflated record larger than this is refused, not read: a 400 KB item holds nothing near it.
+const UNPACKED_MAX: u64 = 16 << 20;
+
+fn pack<T: serde::Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    use std::io::Write;
+    let json = serde_json::to_vec(value).map_err(unavailable)?;
+    let mut deflate = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(json.len() / 2),
+        flate2::Compression::default(),
+    );
+    deflate.write_all(&json).map_err(unavailable)?;
+    Ok(AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+        deflate.finish().map_err(unavailable)?,
+    )))
+}
+
+/// The record [`pack`] stored in `item`, or the map of an item written before it (`legacy`).
+fn unpack<T: serde::de::DeserializeOwned>(item: &Item, legacy: &str) -> Result<T, StoreError> {
+    use std::io::Read;
+    let Some(AttributeValue::B(packed)) = item.get(PACKED) else {
+        return from_attribute(item, legacy);
+    };
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(packed.as_ref())
+        .take(UNPACKED_MAX)
+        .read_to_end(&mut json)
+        .map_err(unavailable)?;
+    serde_json::from_slice(&json).map_err(unavailable)
+}
+
 fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
     let mut item = key(ticket_pk(&ticket.number), META);
     item.insert(
@@ -190,15 +226,18 @@ fn ticket_item(ticket: &Ticket) -> Result<Item, StoreError> {
     }
     item.insert("version".into(), n(ticket.version));
     item.insert("status".into(), s(ticket.status.wire()));
-    item.insert(
-        "ticket".into(),
-        serde_dynamo::to_attribute_value(ticket).map_err(unavailable)?,
-    );
+    item.insert(PACKED.into(), pack(ticket)?);
     Ok(item)
 }
 
 fn ticket_from_item(item: &Item) -> Result<Ticket, StoreError> {
-    from_attribute(item, "ticket")
+    unpack(item, "ticket")
+}
+
+/// The message a thread's `MSG#` item holds; `None` for its other items.
+fn message_from_item(item: &Item) -> Option<Result<Message, StoreError>> {
+    matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk.starts_with("MSG#"))
+        .then(|| unpack(item, "message"))
 }
 
 fn message_item(number: &TicketNumber, message: &Message) -> Result<Item, StoreError> {
@@ -206,10 +245,7 @@ fn message_item(number: &TicketNumber, message: &Message) -> Result<Item, StoreE
         ticket_pk(number),
         &format!("MSG#{}#{}", message.at, message.id),
     );
-    item.insert(
-        "message".into(),
-        serde_dynamo::to_attribute_value(message).map_err(unavailable)?,
-    );
+    item.insert(PACKED.into(), pack(message)?);
     Ok(item)
 }
 

@@ -126,22 +126,18 @@ impl TicketStore for DynamoStore {
         number: &TicketNumber,
         query: &ThreadQuery,
     ) -> Result<(Ticket, Page<Message, ThreadCursor>), StoreError> {
-        let message = |item: &mut Item| -> Option<Result<Message, StoreError>> {
-            item.remove("message")
-                .map(|value| serde_dynamo::from_attribute_value(value).map_err(unavailable))
-        };
         if query.before.is_none() && query.limit == usize::MAX {
             // The whole thread: one query reads the META item and every message (`META`
             // sorts before `MSG#`), page after page.
-            let mut items = self.all_items(None, ticket_pk(number)).await?;
+            let items = self.all_items(None, ticket_pk(number)).await?;
             let meta = items
                 .iter()
                 .find(|item| matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META))
                 .ok_or(StoreError::NotFound)?;
             let ticket = ticket_from_item(meta)?;
             let items = items
-                .iter_mut()
-                .filter_map(message)
+                .iter()
+                .filter_map(message_from_item)
                 .collect::<Result<_, _>>()?;
             return Ok((ticket, Page { items, next: None }));
         }
@@ -170,10 +166,10 @@ impl TicketStore for DynamoStore {
         let truncated = output.last_evaluated_key.is_some();
         let mut ticket = None;
         let mut items = Vec::new();
-        for mut item in output.items.unwrap_or_default() {
+        for item in output.items.unwrap_or_default() {
             if matches!(item.get("SK"), Some(AttributeValue::S(sk)) if sk == META) {
                 ticket = Some(ticket_from_item(&item)?);
-            } else if let Some(read) = message(&mut item) {
+            } else if let Some(read) = message_from_item(&item) {
                 items.push(read?);
             }
         }

@@ -2,6 +2,7 @@
 //! idempotency claim in one transaction), updates, events and erasure.
 
 use super::*;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
 /// The condition of a write that must not overwrite a newer ticket.
 const AT_VERSION: &str = "#version = :seen";
@@ -194,6 +195,34 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// [`Self::put_ticket_at`] outside a transaction: `false` when the ticket has another
+    /// version now.
+    async fn put_ticket_alone(&self, ticket: &Ticket, seen: u64) -> Result<bool, StoreError> {
+        let written = self
+            .client
+            .get()
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(ticket_item(ticket)?))
+            .condition_expression(AT_VERSION)
+            .set_expression_attribute_names(Some(version_name()))
+            .set_expression_attribute_values(Some(seen_version(seen)))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
     /// A ticket an idempotency key still points to.
     pub(super) async fn replay(&self, draft: &TicketDraft) -> Result<Option<Ticket>, StoreError> {
         let Some(claim) = &draft.idempotency else {
@@ -344,6 +373,20 @@ impl DynamoStore {
     ) -> Result<Option<Ticket>, StoreError> {
         let (current, next, mut items) = self.update_items(update).await?;
         items.extend(self.stats_items(&stats::delta(Some(&current), &next))?);
+        if items.len() == 1 {
+            // The ticket alone (an assignment, a priority; no message, mail or figure): one
+            // conditional write, which costs half the same write in a transaction.
+            return match self
+                .put_ticket_alone(&next, update.expected_version)
+                .await?
+            {
+                true => {
+                    self.after_update(update, &current, &next).await;
+                    Ok(Some(next))
+                }
+                false => Err(StoreError::VersionConflict),
+            };
+        }
         match self.transact(items).await? {
             Ok(()) => {
                 self.after_update(update, &current, &next).await;
