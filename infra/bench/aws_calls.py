@@ -214,7 +214,13 @@ def item_kind(key):
     """An item's kind, from its key: `TICKET#<n>`/`MSG#<at>#<id>` -> `TICKET/MSG`."""
     def prefix(value):
         text = next(iter(value.values())) if isinstance(value, dict) else str(value)
-        return text.split("#", 1)[0]
+        # `WORD#…`/`<number>`, `AUDIT#…`/`<time>`, `STATS#…`/`D<day>`: a key part without
+        # `#` that is not a bare name (META) is one of many, shown by its letters.
+        head = text.split("#", 1)[0]
+        if head.isalpha():
+            return head
+        letters = re.match(r"[A-Za-z]*", head).group(0)
+        return f"{letters}…" if letters else "*"
     return f"{prefix(key['PK'])}/{prefix(key['SK'])}"
 
 

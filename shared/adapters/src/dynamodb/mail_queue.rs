@@ -4,7 +4,6 @@
 //! agency's admins. A finished one (sent, skipped, parked) expires by TTL.
 
 use super::*;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use ventanilla_domain::model::mail_queue::{MailState, QueuedMail};
 use ventanilla_domain::ports::MailQueue;
 
@@ -109,32 +108,19 @@ impl DynamoStore {
     /// Writes `mail` if the stored one is the version before it, or, for a new mail (version
     /// 1), if none is stored: `false` when the condition did not hold.
     async fn put_mail(&self, mail: &QueuedMail) -> Result<bool, StoreError> {
-        let request = self
-            .client
-            .get()
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(queued_mail_item(mail)?));
-        let request = if mail.version == 1 {
-            request.condition_expression("attribute_not_exists(PK)")
-        } else {
-            request
-                .condition_expression("#version = :seen")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":seen", n(mail.version - 1))
-        };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(unavailable(error)),
+        let item = queued_mail_item(mail)?;
+        if mail.version == 1 {
+            return self
+                .write_if(item, "attribute_not_exists(PK)", None, None)
+                .await;
         }
+        self.write_if(
+            item,
+            "#version = :seen",
+            Some(HashMap::from([("#version".into(), "version".into())])),
+            Some(HashMap::from([(":seen".into(), n(mail.version - 1))])),
+        )
+        .await
     }
 }
 

@@ -2,7 +2,6 @@
 //! idempotency claim in one transaction), updates, events and erasure.
 
 use super::*;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
 /// The condition of a write that must not overwrite a newer ticket.
 const AT_VERSION: &str = "#version = :seen";
@@ -198,29 +197,13 @@ impl DynamoStore {
     /// [`Self::put_ticket_at`] outside a transaction: `false` when the ticket has another
     /// version now.
     async fn put_ticket_alone(&self, ticket: &Ticket, seen: u64) -> Result<bool, StoreError> {
-        let written = self
-            .client
-            .get()
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(ticket_item(ticket)?))
-            .condition_expression(AT_VERSION)
-            .set_expression_attribute_names(Some(version_name()))
-            .set_expression_attribute_values(Some(seen_version(seen)))
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(unavailable(error)),
-        }
+        self.write_if(
+            ticket_item(ticket)?,
+            AT_VERSION,
+            Some(version_name()),
+            Some(seen_version(seen)),
+        )
+        .await
     }
 
     /// A ticket an idempotency key still points to.
