@@ -322,3 +322,50 @@ async fn an_acknowledgement_that_cannot_be_sent_loses_no_mail() {
     // The injected faults were the only refusals: no call was outside its policy.
     stack.aws.assert_no_denials().await;
 }
+
+/// A change of the ticket alone is one conditional PutItem, outside any transaction (issue
+/// 25). Two faults a transaction never met: a transaction in flight holding the ticket (one
+/// recording a mail checks it), which the SDK does not retry, and an answer lost after the
+/// write landed, which the SDK retries into the write's own condition. Neither is a conflict
+/// for the agent; a change from a version really gone still is.
+#[tokio::test]
+async fn a_change_of_the_ticket_alone_outlives_a_held_item_and_a_lost_answer() {
+    use ventanilla_domain::ports::StoreError;
+    use ventanilla_domain::{Priority, TicketChange, TicketNumber, TicketUpdate};
+    let (proxy, stack) = stack().await;
+    let citizen = format!("{}@example.com", unique("carmen"));
+    let number = TicketNumber::parse(&stack.open_ticket(&citizen).await).unwrap();
+    let store = &stack.aws.store;
+    let seen = store.ticket(&number).await.unwrap().version;
+    let to = |priority, expected_version| TicketUpdate {
+        number: number.clone(),
+        expected_version,
+        change: TicketChange {
+            priority: Some(priority),
+            ..Default::default()
+        },
+        message: None,
+        mails: Vec::new(),
+    };
+    proxy.fail(Call::DynamoDb("PutItem"), 2, Fault::TransactionConflict);
+    let changed = store.update(to(Priority::High, seen)).await.unwrap();
+    assert_eq!(
+        (changed.priority, changed.version),
+        (Priority::High, seen + 1)
+    );
+    assert_eq!(proxy.heal(), 2, "two tries met the held item");
+
+    proxy.fail(Call::DynamoDb("PutItem"), 1, Fault::AnswerLost);
+    let changed = store.update(to(Priority::Urgent, seen + 1)).await.unwrap();
+    assert_eq!(changed.version, seen + 2);
+    proxy.heal();
+    let stored = store.ticket(&number).await.unwrap();
+    assert_eq!(stored, changed);
+
+    assert!(matches!(
+        store.update(to(Priority::Low, seen + 1)).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert_eq!(store.ticket(&number).await.unwrap(), stored);
+    stack.aws.assert_no_denials().await;
+}

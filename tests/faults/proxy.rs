@@ -28,6 +28,12 @@ pub enum Fault {
     /// DynamoDB's TransactionCanceledException with the first item's condition failed: what
     /// a lost race for a ticket number or a version looks like.
     ConditionFailed,
+    /// DynamoDB's TransactionConflictException: what a single write gets while a transaction
+    /// holds its item. Not retried by the SDK.
+    TransactionConflict,
+    /// The call goes through and lands, but its answer is lost on the way back (a 500
+    /// instead): the SDK tries again a write that was made.
+    AnswerLost,
 }
 
 #[derive(Debug)]
@@ -161,6 +167,11 @@ fn fault_response(call: &Call, fault: Fault) -> Response {
             "com.amazonaws.dynamodb.v20120810#ThrottlingException",
             "",
         ),
+        (Call::DynamoDb(_), Fault::TransactionConflict) => json(
+            StatusCode::BAD_REQUEST,
+            "com.amazonaws.dynamodb.v20120810#TransactionConflictException",
+            "",
+        ),
         (Call::DynamoDb(_), Fault::ConditionFailed) => json(
             StatusCode::BAD_REQUEST,
             "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
@@ -188,6 +199,7 @@ impl Upstream {
     async fn answer(&self, request: Request<Body>) -> Response {
         let (parts, body) = request.into_parts();
         let call = classify(&parts.method, &parts.uri, &parts.headers);
+        let mut lost = None;
         if let Some(call) = &call {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let rule = state
@@ -198,7 +210,10 @@ impl Upstream {
                 rule.remaining -= 1;
                 let fault = rule.fault;
                 state.injected += 1;
-                return fault_response(call, fault);
+                if fault != Fault::AnswerLost {
+                    return fault_response(call, fault);
+                }
+                lost = Some(call.clone());
             }
         }
         let bytes: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
@@ -223,6 +238,9 @@ impl Upstream {
                 return (StatusCode::BAD_GATEWAY, error.to_string()).into_response();
             }
         };
+        if let Some(call) = lost {
+            return fault_response(&call, Fault::ServerError);
+        }
         let mut response = Response::builder().status(answer.status().as_u16());
         for (name, value) in answer.headers() {
             if !matches!(

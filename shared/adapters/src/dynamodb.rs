@@ -272,6 +272,16 @@ fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreErro
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// What a conditional write outside a transaction came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conditional {
+    Written,
+    /// The condition did not hold.
+    Refused,
+    /// A transaction in flight held the item; nothing was written.
+    Busy,
+}
+
 /// Why a transaction was cancelled: a code per item (`"None"` where that item was fine),
 /// and the service's whole answer for the log.
 struct Cancelled {
@@ -443,14 +453,14 @@ impl DynamoStore {
     }
 
     /// Writes `item` if `condition` holds, outside any transaction (half the write units of
-    /// the same write in one): `false` when it did not hold.
+    /// the same write in one).
     async fn write_if(
         &self,
         item: Item,
         condition: &str,
         names: Option<HashMap<String, String>>,
         values: Option<HashMap<String, AttributeValue>>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Conditional, StoreError> {
         let written = self
             .client
             .get()
@@ -463,16 +473,14 @@ impl DynamoStore {
             .send()
             .await;
         match written {
-            Ok(_) => Ok(true),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(unavailable(error)),
+            Ok(_) => Ok(Conditional::Written),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(Conditional::Refused),
+                // A transaction holds the item (one recording a mail checks the ticket): the
+                // SDK does not retry this one, the caller may.
+                Some(PutItemError::TransactionConflictException(_)) => Ok(Conditional::Busy),
+                _ => Err(unavailable(error)),
+            },
         }
     }
 

@@ -109,18 +109,25 @@ impl DynamoStore {
     /// 1), if none is stored: `false` when the condition did not hold.
     async fn put_mail(&self, mail: &QueuedMail) -> Result<bool, StoreError> {
         let item = queued_mail_item(mail)?;
-        if mail.version == 1 {
-            return self
-                .write_if(item, "attribute_not_exists(PK)", None, None)
-                .await;
+        let outcome = if mail.version == 1 {
+            self.write_if(item, "attribute_not_exists(PK)", None, None)
+                .await?
+        } else {
+            self.write_if(
+                item,
+                "#version = :seen",
+                Some(HashMap::from([("#version".into(), "version".into())])),
+                Some(HashMap::from([(":seen".into(), n(mail.version - 1))])),
+            )
+            .await?
+        };
+        match outcome {
+            Conditional::Written => Ok(true),
+            Conditional::Refused => Ok(false),
+            Conditional::Busy => Err(StoreError::unavailable(
+                "a transaction held the queued mail",
+            )),
         }
-        self.write_if(
-            item,
-            "#version = :seen",
-            Some(HashMap::from([("#version".into(), "version".into())])),
-            Some(HashMap::from([(":seen".into(), n(mail.version - 1))])),
-        )
-        .await
     }
 }
 

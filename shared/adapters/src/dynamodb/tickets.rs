@@ -253,8 +253,11 @@ impl TicketStore for DynamoStore {
             .write_if(item, "attribute_not_exists(PK)", None, None)
             .await?
         {
-            true => Ok(()),
-            false => Err(StoreError::AlreadyExists),
+            Conditional::Written => Ok(()),
+            Conditional::Refused => Err(StoreError::AlreadyExists),
+            Conditional::Busy => Err(StoreError::unavailable(
+                "a transaction held the sent mail's id",
+            )),
         }
     }
 

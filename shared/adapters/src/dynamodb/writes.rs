@@ -194,16 +194,41 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// [`Self::put_ticket_at`] outside a transaction: `false` when the ticket has another
-    /// version now.
-    async fn put_ticket_alone(&self, ticket: &Ticket, seen: u64) -> Result<bool, StoreError> {
-        self.write_if(
-            ticket_item(ticket)?,
-            AT_VERSION,
-            Some(version_name()),
-            Some(seen_version(seen)),
-        )
-        .await
+    /// [`Self::put_ticket_at`] outside a transaction. A put whose first try landed but whose
+    /// answer was lost is tried again by the SDK and finds its own item: that is written, not
+    /// a conflict (a transaction gets this from the idempotency token the SDK gives it; a
+    /// PutItem has none). The item carries a token of this call (`w`, 16 bytes), so another
+    /// writer's identical change from the same version still loses.
+    async fn put_ticket_alone(
+        &self,
+        ticket: &Ticket,
+        seen: u64,
+    ) -> Result<Conditional, StoreError> {
+        let mut item = ticket_item(ticket)?;
+        item.insert(
+            "w".into(),
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+                uuid::Uuid::new_v4().as_bytes().to_vec(),
+            )),
+        );
+        let outcome = self
+            .write_if(
+                item.clone(),
+                AT_VERSION,
+                Some(version_name()),
+                Some(seen_version(seen)),
+            )
+            .await?;
+        if outcome == Conditional::Refused
+            && self
+                .get(key(ticket_pk(&ticket.number), META))
+                .await?
+                .as_ref()
+                == Some(&item)
+        {
+            return Ok(Conditional::Written);
+        }
+        Ok(outcome)
     }
 
     /// A ticket an idempotency key still points to.
@@ -363,11 +388,12 @@ impl DynamoStore {
                 .put_ticket_alone(&next, update.expected_version)
                 .await?
             {
-                true => {
+                Conditional::Written => {
                     self.after_update(update, &current, &next).await;
                     Ok(Some(next))
                 }
-                false => Err(StoreError::VersionConflict),
+                Conditional::Refused => Err(StoreError::VersionConflict),
+                Conditional::Busy => Ok(None),
             };
         }
         match self.transact(items).await? {
