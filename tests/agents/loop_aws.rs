@@ -823,6 +823,21 @@ async fn a_long_thread_opens_under_each_functions_policy() {
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["messages"].as_array().unwrap().len(), 100);
     assert!(shown["older"].is_string(), "{shown}");
+    // Its erasure takes two transactions; the first holds a condition check on the ticket's
+    // version (agent-api's one ConditionCheckItem since sent mail ids are indexed without one).
+    let (status, erased) = stack
+        .call(
+            Some(&agent),
+            "POST",
+            "/api/v1/agent/privacy/erase",
+            json!({"email": citizen}),
+        )
+        .await;
+    assert_eq!(status, 200, "{erased}");
+    let (ticket, thread) = stack.aws.store.thread(&ticket).await.unwrap();
+    assert!(ticket.erased_at.is_some());
+    assert!(thread.len() > 150);
+    assert!(!thread.iter().any(|m| m.body.as_str().contains(&citizen)));
 }
 
 /// A ticket an agent opens for a caller, on the stand-ins under agent-api's policy (its
