@@ -5,17 +5,20 @@ same at the CPU share Lambda gives each memory size.
     VENTANILLA_LAMBDA_DIR=... <venv>/bin/python infra/bench/first_request.py \\
         [--runs 7] [--memory 128,256,512,1024] [--out first-request.json]
 
-Starts on 127.0.0.1: moto (`infra/moto_server.py`) and, in front of it, a TLS endpoint with
-a certificate of a throw-away CA (RSA 2048, as AWS's endpoints use), which the functions
-trust through AWS_CA_BUNDLE, as they would trust Amazon's roots: every DynamoDB, S3 and SES
-call of a fresh process pays a full handshake and certificate check, as on AWS. Each run
+Starts on 127.0.0.1: moto (`infra/moto_server.py`) and, in front of it, a TLS endpoint per
+service (DynamoDB, S3, SES v2, SSM) with a certificate of a throw-away CA (RSA 2048, as AWS's
+endpoints use), which the functions trust through AWS_CA_BUNDLE, as they would trust Amazon's
+roots: a fresh process's first call to each service pays a full handshake and certificate
+check, as on AWS, and its later calls reuse the connection, as AWS's keep-alive allows (until
+2026-12-03 the front passed on moto's `Connection: close`, and every call paid a handshake). Each run
 starts one `bootstrap` against a stand-in Runtime API that hands it one real event (the
 samples of infra/events, with a valid agent token and a stored mail), then a second one, and
 notes:
 
   - the time and the process's CPU time at its first poll (init),
   - at the first answer (init + first request: what a citizen waits on a cold start),
-  - at the second answer (a warm request, for comparison).
+  - at the second answer (a warm request, for comparison),
+  - the TLS handshakes the front served for each of the two requests.
 
 Unconstrained runs give the CPU cost. Lambda gives a function CPU in proportion to its memory
 (1,769 MB = one vCPU); the constrained runs put the process in a cgroup (v1 `cpu` controller,
@@ -81,49 +84,98 @@ def make_certificates(folder):
     return folder / "ca.pem", folder / "chain.pem", folder / "server.key"
 
 
+# The services the functions call, each on its own endpoint as on AWS (dynamodb.<region>...,
+# s3..., email..., ssm...): a function opens one connection per service, not one in all.
+SERVICES = ("dynamodb", "s3", "sesv2", "ssm")
+
+
 class TlsFront:
-    """Terminates TLS on a loopback port and passes the bytes on to moto's plain port."""
+    """Terminates TLS on one loopback port per service and hands each request to moto's plain
+    port. It keeps the client's connection open between requests, as AWS's endpoints do (moto
+    answers every request with `Connection: close`, which would make each call of a function
+    pay a new TCP connection and TLS handshake that it does not pay on AWS)."""
 
     def __init__(self, chain, key, backend_port):
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(chain, key)
         self.backend_port = backend_port
         self.loop = asyncio.new_event_loop()
-        self.port = aws_calls.free_port()
+        self.ports = {service: aws_calls.free_port() for service in SERVICES}
         self.handshakes = 0
         started = threading.Event()
         threading.Thread(target=self.run, args=(started,), daemon=True).start()
         started.wait(10)
 
+    def endpoints(self):
+        """The environment that sends each service's calls to its own port."""
+        return {f"AWS_ENDPOINT_URL_{service.upper()}": f"https://127.0.0.1:{port}"
+                for service, port in self.ports.items()}
+
     def run(self, started):
         asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(asyncio.start_server(
-            self.connection, "127.0.0.1", self.port, ssl=self.context))
+        servers = [self.loop.run_until_complete(asyncio.start_server(
+            self.connection, "127.0.0.1", port, ssl=self.context)) for port in self.ports.values()]
         started.set()
-        self.loop.run_until_complete(server.serve_forever())
+        self.loop.run_until_complete(asyncio.gather(*(s.serve_forever() for s in servers)))
 
     async def connection(self, reader, writer):
         self.handshakes += 1
         try:
-            backend_reader, backend_writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
-        except OSError:
-            writer.close()
-            return
-
-        async def pipe(source, sink):
-            try:
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            except (ConnectionError, ssl.SSLError):
+            while await self.one_request(reader, writer):
                 pass
-            finally:
-                try:
-                    sink.close()
-                except Exception:  # already closed by the other direction
-                    pass
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
 
-        await asyncio.gather(pipe(reader, backend_writer), pipe(backend_reader, writer))
+    async def one_request(self, reader, writer):
+        """Passes one request on and its answer back; False when the client is done."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False  # the client closed between requests
+        lines = head.decode("latin-1").split("\r\n")[:-2]
+        headers = [line.split(":", 1) for line in lines[1:]]
+        fields = {name.strip().lower(): value.strip() for name, value in headers}
+        if fields.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                body += (await reader.readexactly(size + 2))[:-2]
+            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                pass
+        else:
+            if fields.get("expect", "").lower() == "100-continue":
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                await writer.drain()
+            body = await reader.readexactly(int(fields.get("content-length", "0")))
+        skip = {"transfer-encoding", "expect", "connection", "content-length"}
+        forwarded = [lines[0]] + [f"{n}:{v}" for n, v in headers if n.strip().lower() not in skip]
+        forwarded += [f"Content-Length: {len(body)}", "Connection: close"]
+        backend_reader, backend_writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
+        backend_writer.write(("\r\n".join(forwarded) + "\r\n\r\n").encode("latin-1") + body)
+        await backend_writer.drain()
+        answer = await backend_reader.read()  # moto closes after each answer
+        backend_writer.close()
+        answer_head, _, answer_body = answer.partition(b"\r\n\r\n")
+        answer_lines = answer_head.decode("latin-1").split("\r\n")
+        kept = [answer_lines[0]] + [line for line in answer_lines[1:]
+                                    if line.split(":", 1)[0].strip().lower() not in ("connection", "content-length")]
+        head_request = lines[0].startswith("HEAD ")
+        length = announced_length(answer_lines) if head_request else len(answer_body)
+        if length is not None:
+            kept.append(f"Content-Length: {length}")
+        writer.write(("\r\n".join(kept) + "\r\n\r\n").encode("latin-1") + answer_body)
+        await writer.drain()
+        return fields.get("connection", "").lower() != "close"
+
+
+def announced_length(lines):
+    """The Content-Length a HEAD answer announces (it has no body to count)."""
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            return value.strip()
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -144,10 +196,11 @@ def cpu_ms(pid):
 class RuntimeApi(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, events):
+    def __init__(self, events, handshakes):
         super().__init__(("127.0.0.1", 0), RuntimeHandler)
         self.events = list(events)
-        self.marks = []  # (what, seconds since start, CPU ms, answer)
+        self.handshakes = handshakes  # TLS handshakes the front has served so far
+        self.marks = []  # (what, seconds since start, CPU ms, answer, handshakes)
         self.pid = None
         self.pid_known = threading.Event()  # the child may poll before Popen returns
         self.started = None
@@ -158,7 +211,7 @@ class RuntimeApi(ThreadingHTTPServer):
         elapsed = time.perf_counter() - self.started
         self.pid_known.wait(10)
         with self.lock:
-            self.marks.append((what, elapsed * 1000, cpu_ms(self.pid), answer))
+            self.marks.append((what, elapsed * 1000, cpu_ms(self.pid), answer, self.handshakes()))
 
 
 class RuntimeHandler(BaseHTTPRequestHandler):
@@ -259,7 +312,7 @@ class Events:
         return event
 
 
-def environment(name, endpoint, ca):
+def environment(name, front, ca):
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AWS_LAMBDA_FUNCTION_NAME": name,
@@ -271,7 +324,7 @@ def environment(name, endpoint, ca):
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_SESSION_TOKEN": "test",
-        "AWS_ENDPOINT_URL": endpoint,
+        **front.endpoints(),
         "AWS_CA_BUNDLE": str(ca),
         "VENTANILLA_TABLE": TABLE,
         "VENTANILLA_BUCKET": BUCKET,
@@ -301,8 +354,9 @@ def cgroup_for(memory):
     return group
 
 
-def one_run(binary, env, events, group):
-    api = RuntimeApi(events)
+def one_run(binary, env, events, group, front):
+    handshakes_before = front.handshakes
+    api = RuntimeApi(events, lambda: front.handshakes)
     threading.Thread(target=api.serve_forever, daemon=True).start()
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}")
 
@@ -323,16 +377,18 @@ def one_run(binary, env, events, group):
         _, stderr = process.communicate()
         api.shutdown()
         api.server_close()
-    marks = {what: (ms, cpu, answer) for what, ms, cpu, answer in api.marks if what == "init"}
+    marks = {what: (ms, cpu, answer) for what, ms, cpu, answer, _ in api.marks if what == "init"}
     answers = [m for m in api.marks if m[0] in ("response", "error")]
     if len(answers) != 2 or any(kind == "error" for kind, *_ in answers):
         raise RuntimeError(f"{binary.parent.name}: {answers!r}\n{stderr.decode(errors='replace')[-2000:]}")
     init_ms, init_cpu, _ = marks["init"]
-    (_, first_ms, first_cpu, first_answer), (_, second_ms, second_cpu, _) = answers
+    (_, first_ms, first_cpu, first_answer, first_tls), (_, second_ms, second_cpu, _, second_tls) = answers
     return {
         "init_ms": init_ms, "init_cpu_ms": init_cpu,
         "first_ms": first_ms, "first_cpu_ms": first_cpu,
         "warm_ms": second_ms - first_ms, "warm_cpu_ms": second_cpu - first_cpu,
+        # New TLS connections: AWS keeps them open between calls, as the front does.
+        "first_tls_handshakes": first_tls - handshakes_before, "warm_tls_handshakes": second_tls - first_tls,
         "first_answer": first_answer,
     }
 
@@ -376,32 +432,33 @@ def main():
         token = aws_calls.add_agent(moto_url)
         ca, chain, key = make_certificates(folder)
         front = TlsFront(chain, key, moto_port)
-        endpoint = f"https://127.0.0.1:{front.port}"
         s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test",
                           config=Config(s3={"addressing_style": "path"}))
         events = Events(s3, token)
 
         # One opening first: the lookups look that ticket up.
-        opened = one_run(binaries["create-ticket"], environment("create-ticket", endpoint, ca),
-                         [events.for_function("create-ticket"), events.for_function("create-ticket")], None)
+        opened = one_run(binaries["create-ticket"], environment("create-ticket", front, ca),
+                         [events.for_function("create-ticket"), events.for_function("create-ticket")], None, front)
         ticket = json.loads(json.loads(opened["first_answer"])["body"])
         events.number, events.email = ticket["number"], "ciudadana1@example.com"
 
         results = {}
         for name, binary in binaries.items():
-            env = environment(name, endpoint, ca)
-            one_run(binary, env, [events.for_function(name), events.for_function(name)], None)  # page cache
+            env = environment(name, front, ca)
+            one_run(binary, env, [events.for_function(name), events.for_function(name)], None, front)  # page cache
             free = []
             for _ in range(args.runs):
-                free.append(one_run(binary, env, [events.for_function(name), events.for_function(name)], None))
+                free.append(one_run(binary, env, [events.for_function(name), events.for_function(name)], None,
+                                    front))
             result = {
                 "function": name,
                 "bytes": binary.stat().st_size,
                 "first_answer": status_of(free[0]["first_answer"]),
                 "runs": args.runs,
                 "unconstrained": {k: median(free, k) for k in (
-                    "init_ms", "init_cpu_ms", "first_ms", "first_cpu_ms", "warm_ms", "warm_cpu_ms")},
+                    "init_ms", "init_cpu_ms", "first_ms", "first_cpu_ms", "warm_ms", "warm_cpu_ms",
+                    "first_tls_handshakes", "warm_tls_handshakes")},
                 "at_memory": {},
             }
             for memory in memories:
@@ -409,7 +466,7 @@ def main():
                 if group is None:
                     continue
                 groups.append(group)
-                runs = [one_run(binary, env, [events.for_function(name), events.for_function(name)], group)
+                runs = [one_run(binary, env, [events.for_function(name), events.for_function(name)], group, front)
                         for _ in range(args.runs)]
                 result["at_memory"][memory] = {k: median(runs, k) for k in (
                     "init_ms", "first_ms", "warm_ms")}

@@ -15,14 +15,16 @@ static ECUADOR: LazyLock<Option<Database>> =
     LazyLock::new(|| Database::parse(include_str!("phone_ec.xml")).ok());
 
 /// `text` in E.164 when it is a valid number by `database`'s countries.
+///
+/// E.164 is written here, not by the crate's formatter: `Formatter`'s `Display` builds the
+/// whole database even when given another one (`database.unwrap_or(&DATABASE)` dereferences
+/// the lazy default first), which undid the point of [`ECUADOR`] until 2026-12-03. E.164 is
+/// the country code and the national number (its leading zeros included), as the
+/// formatter writes it once the code is known, which validity has already checked.
 fn e164_by(database: &Database, text: &str) -> Option<String> {
     let number = phonenumber::parse_with(database, Some(Id::EC), text).ok()?;
-    phonenumber::is_valid_with(database, &number).then(|| {
-        number
-            .format_with(database)
-            .mode(phonenumber::Mode::E164)
-            .to_string()
-    })
+    phonenumber::is_valid_with(database, &number)
+        .then(|| format!("+{}{}", number.country().code(), number.national()))
 }
 
 use crate::{FieldError, FieldProblem};
