@@ -125,6 +125,13 @@ class TlsFront:
                 pass
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except Exception as error:  # a request the front cannot read, or moto unreachable: say so
+            log(f"TLS front: {error!r}")
+            try:
+                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                await writer.drain()
+            except (ConnectionError, ssl.SSLError):
+                pass
         finally:
             writer.close()
 
@@ -137,6 +144,9 @@ class TlsFront:
         lines = head.decode("latin-1").split("\r\n")[:-2]
         headers = [line.split(":", 1) for line in lines[1:]]
         fields = {name.strip().lower(): value.strip() for name, value in headers}
+        if fields.get("expect", "").lower() == "100-continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await writer.drain()
         if fields.get("transfer-encoding", "").lower() == "chunked":
             body = b""
             while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
@@ -144,9 +154,6 @@ class TlsFront:
             while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
                 pass
         else:
-            if fields.get("expect", "").lower() == "100-continue":
-                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                await writer.drain()
             body = await reader.readexactly(int(fields.get("content-length", "0")))
         skip = {"transfer-encoding", "expect", "connection", "content-length"}
         forwarded = [lines[0]] + [f"{n}:{v}" for n, v in headers if n.strip().lower() not in skip]
@@ -162,7 +169,8 @@ class TlsFront:
                                     if line.split(":", 1)[0].strip().lower() not in ("connection", "content-length")]
         head_request = lines[0].startswith("HEAD ")
         length = announced_length(answer_lines) if head_request else len(answer_body)
-        if length is not None:
+        chunked = any(line.split(":", 1)[0].strip().lower() == "transfer-encoding" for line in answer_lines[1:])
+        if length is not None and not chunked:  # a chunked answer is passed on as it came
             kept.append(f"Content-Length: {length}")
         writer.write(("\r\n".join(kept) + "\r\n\r\n").encode("latin-1") + answer_body)
         await writer.drain()
