@@ -142,8 +142,8 @@ class TlsFront:
         except asyncio.IncompleteReadError:
             return False  # the client closed between requests
         lines = head.decode("latin-1").split("\r\n")[:-2]
-        headers = [line.split(":", 1) for line in lines[1:]]
-        fields = {name.strip().lower(): value.strip() for name, value in headers}
+        headers = header_fields(lines)
+        fields = dict(headers)
         if fields.get("expect", "").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             await writer.drain()
@@ -156,7 +156,7 @@ class TlsFront:
         else:
             body = await reader.readexactly(int(fields.get("content-length", "0")))
         skip = {"transfer-encoding", "expect", "connection", "content-length"}
-        forwarded = [lines[0]] + [f"{n}:{v}" for n, v in headers if n.strip().lower() not in skip]
+        forwarded = [lines[0]] + [f"{n}: {v}" for n, v in headers if n not in skip]
         forwarded += [f"Content-Length: {len(body)}", "Connection: close"]
         backend_reader, backend_writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
         backend_writer.write(("\r\n".join(forwarded) + "\r\n\r\n").encode("latin-1") + body)
@@ -165,25 +165,21 @@ class TlsFront:
         backend_writer.close()
         answer_head, _, answer_body = answer.partition(b"\r\n\r\n")
         answer_lines = answer_head.decode("latin-1").split("\r\n")
-        kept = [answer_lines[0]] + [line for line in answer_lines[1:]
-                                    if line.split(":", 1)[0].strip().lower() not in ("connection", "content-length")]
-        head_request = lines[0].startswith("HEAD ")
-        length = announced_length(answer_lines) if head_request else len(answer_body)
-        chunked = any(line.split(":", 1)[0].strip().lower() == "transfer-encoding" for line in answer_lines[1:])
-        if length is not None and not chunked:  # a chunked answer is passed on as it came
+        answer_headers = header_fields(answer_lines)
+        kept = [answer_lines[0]] + [f"{n}: {v}" for n, v in answer_headers
+                                    if n not in ("connection", "content-length")]
+        # A HEAD answer has no body to count: the length moto announced stands.
+        length = dict(answer_headers).get("content-length") if lines[0].startswith("HEAD ") else len(answer_body)
+        if length is not None and "transfer-encoding" not in dict(answer_headers):  # chunked: as it came
             kept.append(f"Content-Length: {length}")
         writer.write(("\r\n".join(kept) + "\r\n\r\n").encode("latin-1") + answer_body)
         await writer.drain()
         return fields.get("connection", "").lower() != "close"
 
 
-def announced_length(lines):
-    """The Content-Length a HEAD answer announces (it has no body to count)."""
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            return value.strip()
-    return None
+def header_fields(lines):
+    """(lower-case name, value) of each header line after the first line of a request or answer."""
+    return [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in lines[1:])]
 
 
 # ---------------------------------------------------------------------------------------
