@@ -42,7 +42,7 @@ impl OutboxMailer {
 /// the mail so that no crash leaves a mail without its name.
 fn file_name(ids: &Path, message_id: &str) -> std::io::Result<String> {
     let digest = sha2::Sha256::digest(message_id.as_bytes());
-    let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hex::encode(&digest[..16]);
     let marker = ids.join(&hash);
     match std::fs::read_to_string(&marker) {
         Ok(name) if name.ends_with(".eml") => {

@@ -92,7 +92,7 @@ fn per_agent(
 fn alert_id(site: &Site, record: &QueuedMail, key: &str) -> MailMessageId {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(key.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     MailMessageId::alert(&record.ticket, &hex, &site.settings.mail_domain)
         .unwrap_or_else(|| site.derived_mail_id("alert", key))
 }

@@ -72,7 +72,7 @@ impl Site {
     pub fn derived_mail_id(&self, kind: &str, key: &str) -> MailMessageId {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(key.as_bytes());
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(&digest[..16]);
         MailMessageId::parse(&format!("{kind}.{hex}@{}", self.settings.mail_domain))
             .unwrap_or_else(|_| self.new_mail_id())
     }

@@ -131,7 +131,7 @@ where
         // new answer.
         use sha2::Digest;
         let said = sha2::Sha256::digest(request.text.as_str().as_bytes());
-        let said: String = said[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let said = hex::encode(&said[..8]);
         let id = site.derived_mail_id(
             "web",
             &format!(

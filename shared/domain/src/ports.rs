@@ -674,10 +674,7 @@ impl IdentifierSecret {
         let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(identifier.as_bytes());
-        mac.finalize().into_bytes()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 }
 

@@ -32,19 +32,18 @@ impl Throttle for SqliteStore {
             )
             .map_err(db)?;
             // One statement: the row is counted only while it is under the limit, so that
-            // parallel takers cannot all read "under" and all pass.
-            let count: Option<i64> = query_row(
+            // parallel takers cannot all read "under" and all pass. A row inserted or updated
+            // is a take; none changed is the limit. (No RETURNING: SQLite builds a temporary
+            // table for it on every call.)
+            let changed = execute(
                 tx,
                 "INSERT INTO throttle (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3)
                      ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1
-                     WHERE count < ?4
-                     RETURNING count",
+                     WHERE count < ?4",
                 params![key, start, expires_at, limit],
-                |row| row.get(0),
             )
-            .optional()
             .map_err(db)?;
-            Ok(count.is_some())
+            Ok(changed == 1)
         })
         .await
     }

@@ -22,10 +22,16 @@ impl TicketStore for SqliteStore {
             }
             let code = draft.category.number_code();
             let year = draft.opened_at.year();
-            let sequence: i64 = query_row(tx,
+            // Counted and read in this write transaction, so no other opening comes between.
+            // (Not with RETURNING, for which SQLite builds a temporary table on every call.)
+            execute(tx,
                     "INSERT INTO counters (agency, code, year, last) VALUES (?1, ?2, ?3, 1)
-                     ON CONFLICT (agency, code, year) DO UPDATE SET last = last + 1
-                     RETURNING last",
+                     ON CONFLICT (agency, code, year) DO UPDATE SET last = last + 1",
+                    params![draft.agency.as_str(), code, year],
+                )
+                .map_err(db)?;
+            let sequence: i64 = query_row(tx,
+                    "SELECT last FROM counters WHERE agency = ?1 AND code = ?2 AND year = ?3",
                     params![draft.agency.as_str(), code, year],
                     |row| row.get(0),
                 )

@@ -80,7 +80,7 @@ impl AgentToken {
 
     pub fn hash(&self) -> TokenHash {
         let digest = Sha256::digest(self.0.as_bytes());
-        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        TokenHash(hex::encode(digest))
     }
 
     /// The secret itself, to show once to the person it was made for.
@@ -156,7 +156,7 @@ impl PendingEmail {
 
     fn hash(agent: &AgentId, code: &str) -> String {
         let digest = Sha256::digest(format!("{}\n{}", agent.as_str(), code.trim()).as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(digest)
     }
 
     /// Whether `code` is this address's, still in time.

@@ -145,8 +145,18 @@ pub fn message_words(ticket: &Ticket, message: &Message, first: bool) -> Vec<Str
 /// The key a store keeps for `word` in `agency`'s search: its hash, so that no word (a
 /// name, a document number) is written in a key.
 pub fn word_key(agency: &AgencyCode, word: &str) -> String {
-    let digest = Sha256::digest(format!("ventanilla-search\n{agency}\n{word}").as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    key_with(&agency_hasher(agency), word)
+}
+
+/// The hash of `agency`'s prefix, which each of its word keys goes on from: hashed once for
+/// all the words of a message, not once per word.
+fn agency_hasher(agency: &AgencyCode) -> Sha256 {
+    Sha256::new_with_prefix(format!("ventanilla-search\n{agency}\n"))
+}
+
+fn key_with(agency: &Sha256, word: &str) -> String {
+    let digest = agency.clone().chain_update(word.as_bytes()).finalize();
+    hex::encode(&digest[..16])
 }
 
 /// The agencies whose search finds `ticket`: the one holding it, and those keeping a
@@ -161,9 +171,10 @@ fn keys_in<'a>(
     agencies: &'a [&AgencyCode],
     words: &'a [String],
 ) -> impl Iterator<Item = String> + 'a {
-    agencies
-        .iter()
-        .flat_map(move |agency| words.iter().map(move |word| word_key(agency, word)))
+    agencies.iter().flat_map(move |agency| {
+        let hasher = agency_hasher(agency);
+        words.iter().map(move |word| key_with(&hasher, word))
+    })
 }
 
 /// The keys of [`message_words`]: what a store writes with the message.
@@ -247,7 +258,7 @@ pub fn query_keys(agency: &AgencyCode, text: &str) -> Vec<String> {
         }
     }
     all.truncate(WORDS_PER_SEARCH);
-    all.iter().map(|w| word_key(agency, w)).collect()
+    keys_in(&[agency], &all).collect()
 }
 
 #[cfg(test)]
@@ -266,6 +277,20 @@ mod tests {
         assert!(
             words(&"x".repeat(41), 5).is_empty(),
             "too long to be a word"
+        );
+    }
+
+    #[test]
+    fn a_word_key_is_the_hash_of_agency_and_word() {
+        // Stored keys are this hash: a change here would lose every ticket's words.
+        let mdt = AgencyCode::parse("MDT").unwrap();
+        let whole = Sha256::digest("ventanilla-search\nMDT\ntramite".as_bytes());
+        assert_eq!(word_key(&mdt, "tramite"), hex::encode(&whole[..16]));
+        let ticket_keys: Vec<String> =
+            keys_in(&[&mdt], &["tramite".to_owned(), "demora".to_owned()]).collect();
+        assert_eq!(
+            ticket_keys,
+            [word_key(&mdt, "tramite"), word_key(&mdt, "demora")]
         );
     }
 
