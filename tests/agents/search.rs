@@ -150,3 +150,57 @@ async fn agents_find_their_agencys_tickets_by_number_address_document_and_words(
         .await;
     assert_eq!(anonymous.status, 401);
 }
+
+/// Issue 25: a data file of schema 12 (its word keys in a table with rowids) opens with the
+/// keys moved to the table without rowids, every one of them, and its tickets are found by
+/// their words as before.
+#[tokio::test]
+async fn words_written_before_schema_13_are_still_found() {
+    let office = Office::new();
+    let mdt = office.agent("MDT", Role::Agent).await;
+    let email = format!("{}@example.com", ventanilla_tests::unique("rosa"));
+    let ours = open(&office, &mdt, "Copia del acta de finiquito", &email).await;
+    let path = office.dir.path().join("ventanilla.sqlite3");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    let words_in = |connection: &rusqlite::Connection| -> i64 {
+        connection
+            .query_row("SELECT count(*) FROM search_words", [], |row| row.get(0))
+            .unwrap()
+    };
+    let without_rowid = |connection: &rusqlite::Connection| -> bool {
+        connection
+            .query_row(
+                "SELECT wr FROM pragma_table_list WHERE name = 'search_words'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    let written = words_in(&old);
+    assert!(written > 5, "{written} word keys");
+    assert!(
+        without_rowid(&old),
+        "a new file makes the table without rowids"
+    );
+    // Back to what schema 12 had.
+    old.execute_batch(
+        "CREATE TABLE words_12 (word TEXT NOT NULL, ticket TEXT NOT NULL,
+             PRIMARY KEY (word, ticket));
+         INSERT INTO words_12 SELECT word, ticket FROM search_words;
+         DROP TABLE search_words;
+         ALTER TABLE words_12 RENAME TO search_words;
+         CREATE INDEX search_words_by_ticket ON search_words (ticket);
+         PRAGMA user_version = 12;",
+    )
+    .unwrap();
+    assert!(!without_rowid(&old));
+
+    ventanilla_adapters::sqlite::SqliteStore::open(&path).unwrap();
+    assert!(without_rowid(&old));
+    assert_eq!(words_in(&old), written);
+    drop(old);
+    assert_eq!(
+        numbers(&search(&office, &mdt, "acta finiquito").await),
+        vec![ours]
+    );
+}

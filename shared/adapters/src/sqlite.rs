@@ -28,7 +28,7 @@ mod directory;
 mod mail_queue;
 mod tickets;
 
-const SCHEMA_VERSION: i64 = 12;
+const SCHEMA_VERSION: i64 = 13;
 
 const SCHEMA: &str = "
 -- due_key and warn_on since schema 7: `Ticket::due_key` (NULL once finished) and the day
@@ -131,11 +131,12 @@ CREATE TABLE IF NOT EXISTS calendar_days (
     PRIMARY KEY (agency, day)
 );
 -- Since schema 10: the words tickets are searched by (`rules::search`), as their keys.
+-- Without rowids since schema 13: the key is the table, one B-tree fewer per word written.
 CREATE TABLE IF NOT EXISTS search_words (
     word   TEXT NOT NULL,
     ticket TEXT NOT NULL,
     PRIMARY KEY (word, ticket)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS search_words_by_ticket ON search_words (ticket);
 -- Since schema 12: the agencies' figures (`rules::stats`): a counter per agency, queue,
 -- bucket ('D<day>' or 'O<first day of the month>') and name.
@@ -228,6 +229,12 @@ impl SqliteStore {
         }
         if (1..7).contains(&version) {
             in_transaction(&connection, add_deadline_keys)?;
+        }
+        // Schema 13 keeps the word keys without rowids: the table of 10-12 copied over.
+        if (10..13).contains(&version) {
+            in_transaction(&connection, |tx| {
+                tx.execute_batch(WORDS_WITHOUT_ROWID).map_err(db)
+            })?;
         }
         // Schema 11 keys each word by the agency that finds the ticket: indexed afresh.
         if (1..11).contains(&version) {
@@ -412,8 +419,20 @@ CREATE INDEX IF NOT EXISTS tickets_to_warn ON tickets (agency, warn_on, number)
     WHERE warn_on IS NOT NULL;
 ";
 
-/// Schema 7: the due-date and warning columns, filled for the unfinished tickets (none was
-/// suspended or warned before they existed).
+/// Schema 13: the search words of a file of schema 10 to 12 moved to a table without
+/// rowids, as `SCHEMA` creates it.
+const WORDS_WITHOUT_ROWID: &str = "
+CREATE TABLE search_words_13 (
+    word   TEXT NOT NULL,
+    ticket TEXT NOT NULL,
+    PRIMARY KEY (word, ticket)
+) WITHOUT ROWID;
+INSERT INTO search_words_13 (word, ticket) SELECT word, ticket FROM search_words;
+DROP TABLE search_words;
+ALTER TABLE search_words_13 RENAME TO search_words;
+CREATE INDEX search_words_by_ticket ON search_words (ticket);
+";
+
 /// A file older than schema 11: every ticket's words indexed, from its thread as stored.
 fn index_search_words(tx: &Connection) -> Result<(), StoreError> {
     execute(tx, "DELETE FROM search_words", []).map_err(db)?;
@@ -437,6 +456,8 @@ fn index_search_words(tx: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Schema 7: the due-date and warning columns, filled for the unfinished tickets (none was
+/// suspended or warned before they existed).
 fn add_deadline_keys(tx: &Connection) -> Result<(), StoreError> {
     // A file whose version was set back by hand may have the columns already.
     for column in ["due_key", "warn_on"] {
