@@ -30,8 +30,10 @@ use ventanilla_app::{AccessLinks, Settings, Site};
 
 /// The store is replaced by an empty one after this many inputs: every input may open a
 /// ticket with up to 256 KB of text, and a store that keeps them all grows by gigabytes
-/// over a run (and makes a finding depend on a long history no one can replay).
-const INPUTS_PER_STORE: u64 = 2_000;
+/// over a run (and makes a finding depend on a long history no one can replay). The
+/// in-memory store holds at most 1 GiB (`SqliteStore::in_memory`): 500 tickets of 256 KB,
+/// with their queued mails and word keys, stay well under it.
+const INPUTS_PER_STORE: u64 = 500;
 
 type FuzzDesk = Desk<SqliteStore, MemoryBlobs, MemoryMailer>;
 

@@ -180,26 +180,21 @@ impl SqliteStore {
 
     /// A private database that lives as long as the store: for tests and benchmarks.
     ///
-    /// A file of SQLite's `memdb` VFS under a name of its own, not `:memory:`: the latter
-    /// keeps every page in the page cache, whose hash table each commit could walk whole,
-    /// so a commit cost grew with the database (a sixth of an opening's CPU after 15 000
-    /// tickets in the handler benchmark). Over `memdb` the pager works as over the local
-    /// server's file, with a cache of bounded size.
+    /// A database of SQLite's `memdb` VFS, not `:memory:`: the latter keeps every page in the
+    /// page cache, whose hash table some commits walk whole, so a commit's cost grew with
+    /// the database (a sixth of an opening's CPU after 15 000 tickets in the handler
+    /// benchmark). Over `memdb` the cache is of bounded size, as over the local server's
+    /// file; the journal stays in memory. A name without a leading `/` is private to its
+    /// connection. `memdb` holds at most 1 GiB (`SQLITE_MEMDB_DEFAULT_MAXSIZE`); past it a
+    /// write fails as a full disk would.
     pub fn in_memory() -> Result<Self, StoreError> {
         use rusqlite::OpenFlags;
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static STORES: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "file:/ventanilla-{}-{}?vfs=memdb",
-            std::process::id(),
-            STORES.fetch_add(1, Ordering::Relaxed)
-        );
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection =
-            Connection::open_with_flags(&name, flags).map_err(StoreError::unavailable)?;
+        let connection = Connection::open_with_flags("file:ventanilla?vfs=memdb", flags)
+            .map_err(StoreError::unavailable)?;
         Self::prepare(connection, true)
     }
 
@@ -825,5 +820,39 @@ impl StatsStore for SqliteStore {
             Ok((tickets, next))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two in-memory stores of one process share nothing (each is a private `memdb`
+    /// database), and a store's data lives as long as any of its clones.
+    #[tokio::test]
+    async fn in_memory_stores_are_private() {
+        let one = SqliteStore::in_memory().unwrap();
+        let other = SqliteStore::in_memory().unwrap();
+        let counted = |store: &SqliteStore| {
+            let connection = store.connection.lock().unwrap();
+            connection
+                .query_row("SELECT count(*) FROM agencies", [], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .unwrap()
+        };
+        one.transaction(|tx| {
+            execute(
+                tx,
+                "INSERT INTO agencies (code, agency) VALUES ('MDT', '{}')",
+                [],
+            )
+            .map_err(db)
+        })
+        .await
+        .unwrap();
+        let kept = one.clone();
+        drop(one);
+        assert_eq!((counted(&kept), counted(&other)), (1, 0));
     }
 }
