@@ -16,6 +16,17 @@ use ventanilla_domain::ports::IdentifierSecret;
 /// has the figures), and narrows whom the functions trust to whom they talk to.
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
+/// The TLS crypto of every AWS call: ring, not AWS-LC (the SDK's default). AWS-LC keeps a
+/// random generator in the process and seeds it, on the first handshake, from CPU timing
+/// jitter as well as the kernel: about 40 ms of CPU, most of a cold start's. It skips the
+/// jitter only where a VM generation id tells it when the VM was cloned (`/dev/sysgenid`),
+/// which Lambda does not offer, so it cannot be turned off safely there. ring keeps no
+/// generator state: every random number it needs comes from the kernel (`getrandom`), so
+/// there is nothing to seed and nothing a cloned VM could repeat. What is given up:
+/// AWS-LC's post-quantum key exchange (X25519MLKEM768) towards AWS endpoints, and FIPS
+/// (not asked of this system). docs/PERFORMANCE.md has the measured difference.
+const TLS_CRYPTO: CryptoMode = CryptoMode::Ring;
+
 /// What stops a function's start: a missing setting or an unusable CA bundle.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingError {
@@ -48,7 +59,7 @@ pub async fn load_config() -> Result<SdkConfig, SettingError> {
             reason: e.to_string(),
         })?;
     let http_client = HttpClientBuilder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(TLS_CRYPTO))
         .tls_context(tls)
         .build_https();
     let mut loader =
