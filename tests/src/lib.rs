@@ -40,6 +40,7 @@ pub async fn aws_config() -> SdkConfig {
 /// explicit endpoint makes the SDK ignore the per-service `AWS_ENDPOINT_URL_*` variables).
 pub async fn aws_config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ventanilla_adapters::aws::https_client().expect("the HTTPS client"))
         .endpoint_url(endpoint)
         .load()
         .await

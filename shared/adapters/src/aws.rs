@@ -6,6 +6,7 @@ pub use aws_config::SdkConfig;
 use aws_config::environment::{
     EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
 };
+use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder as HttpClientBuilder, tls::rustls_provider::CryptoMode};
 use ventanilla_domain::ports::IdentifierSecret;
@@ -16,16 +17,16 @@ use ventanilla_domain::ports::IdentifierSecret;
 /// has the figures), and narrows whom the functions trust to whom they talk to.
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
-/// The TLS crypto of every AWS call: ring, not AWS-LC (the SDK's default). AWS-LC keeps a
-/// random generator in the process and seeds it, on the first handshake, from CPU timing
-/// jitter as well as the kernel: about 40 ms of CPU, most of a cold start's. It skips the
-/// jitter only where a VM generation id tells it when the VM was cloned (`/dev/sysgenid`),
-/// which Lambda does not offer, so it cannot be turned off safely there. ring keeps no
-/// generator state: every random number it needs comes from the kernel (`getrandom`), so
-/// there is nothing to seed and nothing a cloned VM could repeat. What is given up:
-/// AWS-LC's post-quantum key exchange (X25519MLKEM768) towards AWS endpoints, and FIPS
-/// (not asked of this system). docs/PERFORMANCE.md has the measured difference.
-const TLS_CRYPTO: CryptoMode = CryptoMode::Ring;
+/// The TLS crypto of every AWS call: AWS-LC, the SDK's default, which offers AWS endpoints a
+/// post-quantum key exchange (X25519MLKEM768) beside the classical ones, so that what the
+/// functions send (citizens' data) cannot be read later from a recording. Its price is
+/// seeding a random generator of its own from CPU timing jitter on the first handshake,
+/// about 40 ms of CPU per cold start, which it skips only where a VM generation id is
+/// guaranteed, and Lambda gives none. ring was measured instead (it takes every random
+/// number from the kernel: a cold start's first answer 13-36 ms of CPU instead of 54-74)
+/// and not kept: it has no post-quantum key exchange. docs/PERFORMANCE.md, "TLS: AWS-LC
+/// or ring".
+const TLS_CRYPTO: CryptoMode = CryptoMode::AwsLc;
 
 /// What stops a function's start: a missing setting or an unusable CA bundle.
 #[derive(Debug, thiserror::Error)]
@@ -40,11 +41,10 @@ pub enum SettingError {
     ShortSecret(&'static str),
 }
 
-/// Loads region, credentials and endpoint from the standard places (environment, profile,
-/// the Lambda execution role's variables). `AWS_ENDPOINT_URL` points every client at a local
-/// stand-in. HTTPS trusts Amazon's roots, plus the certificates of the PEM file `AWS_CA_BUNDLE` names
-/// (the variable every AWS SDK reads; e.g. a TLS proxy in front of a stand-in).
-pub async fn load_config() -> Result<SdkConfig, SettingError> {
+/// The HTTPS client of every SDK configuration (the SDK's own default is not built in): it
+/// trusts Amazon's roots, plus the certificates of the PEM file `AWS_CA_BUNDLE` names (the
+/// variable every AWS SDK reads; e.g. a TLS proxy in front of a stand-in), over `TLS_CRYPTO`.
+pub fn https_client() -> Result<SharedHttpClient, SettingError> {
     let mut trust = TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(AMAZON_TRUST_SERVICES);
@@ -58,10 +58,17 @@ pub async fn load_config() -> Result<SdkConfig, SettingError> {
             path: "(compiled-in roots)".into(),
             reason: e.to_string(),
         })?;
-    let http_client = HttpClientBuilder::new()
+    Ok(HttpClientBuilder::new()
         .tls_provider(tls::Provider::Rustls(TLS_CRYPTO))
         .tls_context(tls)
-        .build_https();
+        .build_https())
+}
+
+/// Loads region, credentials and endpoint from the standard places (environment, profile,
+/// the Lambda execution role's variables). `AWS_ENDPOINT_URL` points every client at a local
+/// stand-in. HTTPS through [`https_client`].
+pub async fn load_config() -> Result<SdkConfig, SettingError> {
+    let http_client = https_client()?;
     let mut loader =
         aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client);
     // On Lambda the region and the execution role's credentials are always in the
