@@ -14,10 +14,8 @@
 //!
 //! `cargo bench -p ventanilla-bench --bench handlers`
 
-// The functions' allocator (a `#[global_allocator]` in ventanilla-lambda): measured as they run.
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use ventanilla_lambda as _;
 
 use axum::Router;
 use axum::body::{Body, Bytes};

@@ -16,9 +16,7 @@
 //!
 //! `cargo bench -p ventanilla-bench --bench reports`
 
-// The functions' allocator (a `#[global_allocator]` in ventanilla-lambda): measured as they run.
 use std::sync::Arc;
-use ventanilla_lambda as _;
 
 use axum::Router;
 use axum::body::Body;

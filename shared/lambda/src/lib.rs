@@ -14,16 +14,6 @@ use ventanilla_domain::ports::IdentifierSecret;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Every function allocates with mimalloc: a request allocates small blocks by the thousand
-/// (serde, the SDK, mail), and glibc's malloc and free were a tenth of the cycles of an
-/// opening. Measured: warm requests take 5-9% less CPU (create-ticket, inbound-mail,
-/// agent-api; ticket-status the same), an opening on the benchmark 5% fewer instructions
-/// (SQLite there still allocates from the C library). docs/PERFORMANCE.md, "The allocator".
-/// Here, so that each function's binary gets it by linking this crate; the benchmarks that
-/// measure the handlers name this crate to get the same.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A port a function may or may not have: built from its AWS configuration, or `()` where
 /// its IAM policy grants nothing for it.
 pub trait OptionalPort: Sized {

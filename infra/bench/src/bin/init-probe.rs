@@ -9,10 +9,8 @@
 
 #![allow(clippy::print_stdout)]
 
-// The functions' allocator (a `#[global_allocator]` in ventanilla-lambda): measured as they run.
 use std::sync::Arc;
 use std::time::Instant;
-use ventanilla_lambda as _;
 
 use ventanilla_adapters::aws::{AwsPorts, Secret};
 use ventanilla_adapters::system::{SystemClock, UuidV7};
