@@ -18,14 +18,13 @@ use ventanilla_domain::ports::IdentifierSecret;
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
 /// The TLS crypto of every AWS call: AWS-LC, the SDK's default, which offers AWS endpoints a
-/// post-quantum key exchange (X25519MLKEM768) beside the classical ones, so that what the
-/// functions send (citizens' data) cannot be read later from a recording. Its price is
-/// seeding a random generator of its own from CPU timing jitter on the first handshake,
-/// about 40 ms of CPU per cold start, which it skips only where a VM generation id is
-/// guaranteed, and Lambda gives none. ring was measured instead (it takes every random
-/// number from the kernel: a cold start's first answer 13-36 ms of CPU instead of 54-74)
-/// and not kept: it has no post-quantum key exchange. docs/PERFORMANCE.md, "TLS: AWS-LC
-/// or ring".
+/// post-quantum key exchange (X25519MLKEM768) beside the classical ones, so that where an
+/// endpoint takes it, a recording of what the functions send (citizens' data) cannot be read
+/// later. Its price is seeding a random generator of its own from CPU timing jitter on the
+/// first handshake, 35-41 ms of CPU per cold start, which it skips only where a VM generation
+/// id is guaranteed, and Lambda gives none. ring was measured instead (no generator to seed:
+/// a first answer of 13-36 ms of CPU instead of 54-74) and not kept for want of a
+/// post-quantum key exchange. docs/PERFORMANCE.md, "Issue 25, 2026-12-04 (machine E)".
 const TLS_CRYPTO: CryptoMode = CryptoMode::AwsLc;
 
 /// What stops a function's start: a missing setting or an unusable CA bundle.
