@@ -21,9 +21,9 @@ const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem")
 /// post-quantum key exchange (X25519MLKEM768) beside the classical ones, so that where an
 /// endpoint takes it, a recording of what the functions send (citizens' data) cannot be read
 /// later. Its price is seeding a random generator of its own from CPU timing jitter on the
-/// first handshake, 35-41 ms of CPU per cold start, which it skips only where a VM generation
-/// id is guaranteed, and Lambda gives none. ring was measured instead (no generator to seed:
-/// a first answer of 13-36 ms of CPU instead of 54-74) and not kept for want of a
+/// first handshake, roughly 30-40 ms of CPU per cold start, which it skips only where a VM
+/// generation id is guaranteed, and Lambda gives none. ring was measured instead (no generator
+/// to seed: a first answer of 13-36 ms of CPU instead of 54-74) and not kept for want of a
 /// post-quantum key exchange. docs/PERFORMANCE.md, "Issue 25, 2026-12-04 (machine E)".
 const TLS_CRYPTO: CryptoMode = CryptoMode::AwsLc;
 
