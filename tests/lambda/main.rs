@@ -794,6 +794,24 @@ async fn a_ten_megabyte_references_header_threads_by_its_newest_parents() {
 /// interpreter), so that its code lands at a random address: the functions parse hostile
 /// mail, forms and images, and hold citizens' data. And it is built for the architecture
 /// the stack deploys (`VENTANILLA_LAMBDA_ARCH`, x86_64 in the test command).
+/// No `bootstrap` links the SDK's SSO provider: the functions take their role's keys from the
+/// environment, and what ventanilla-local enables for the operator (infra/local/Cargo.toml) would
+/// cost size and cold start if cargo unified it in (root Cargo.toml, `default-members`).
+#[test]
+fn no_bootstrap_links_the_operators_credential_providers() {
+    let lambda_dir = required_env("VENTANILLA_LAMBDA_DIR");
+    // A header only aws-sdk-sso writes.
+    let marker: &[u8] = b"x-amz-sso_bearer_token";
+    for name in FUNCTIONS {
+        let path = lambda_dir.join(name).join("bootstrap");
+        let elf = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            !elf.windows(marker.len()).any(|window| window == marker),
+            "{name} links the SSO provider"
+        );
+    }
+}
+
 #[test]
 fn every_bootstrap_is_a_position_independent_executable_of_the_deployed_architecture() {
     const ET_DYN: u16 = 3;
