@@ -21,7 +21,8 @@ if ! command -v wrk >/dev/null 2>&1; then
   $sudo apt-get install -y -qq wrk >/dev/null 2>&1 || { $sudo apt-get update -qq; $sudo apt-get install -y -qq wrk >/dev/null; }
 fi
 
-# Built like the functions (same target and flags), so it reuses their compiled dependencies.
+# Built like the functions (same target and flags); its own features (tokio's signal and process,
+# aws-config's SSO) build tokio and what depends on it a second time.
 lambda_dir="${CARGO_TARGET_DIR:-$root/target}/lambda"
 log "release build of ventanilla-local"
 PATH="$VENV/bin:$PATH" cargo lambda build --release --compiler cargo --locked \

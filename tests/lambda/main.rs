@@ -790,13 +790,10 @@ async fn a_ten_megabyte_references_header_threads_by_its_newest_parents() {
     assert_eq!(handled[0]["ticket"], number.as_str());
 }
 
-/// Every `bootstrap` is a position-independent executable (ELF type `ET_DYN` with a program
-/// interpreter), so that its code lands at a random address: the functions parse hostile
-/// mail, forms and images, and hold citizens' data. And it is built for the architecture
-/// the stack deploys (`VENTANILLA_LAMBDA_ARCH`, x86_64 in the test command).
-/// No `bootstrap` links the SDK's SSO provider: the functions take their role's keys from the
-/// environment, and what ventanilla-local enables for the operator (infra/local/Cargo.toml) would
-/// cost size and cold start if cargo unified it in (root Cargo.toml, `default-members`).
+/// No `bootstrap` links the SDK's SSO provider (the one line of infra/local/Cargo.toml that enables
+/// it enables the credential-process one too): the functions take their role's keys from the
+/// environment, and what ventanilla-local enables for the operator would cost size and cold start
+/// if cargo unified it in (root Cargo.toml, `default-members`).
 #[test]
 fn no_bootstrap_links_the_operators_credential_providers() {
     let lambda_dir = required_env("VENTANILLA_LAMBDA_DIR");
@@ -812,6 +809,10 @@ fn no_bootstrap_links_the_operators_credential_providers() {
     }
 }
 
+/// Every `bootstrap` is a position-independent executable (ELF type `ET_DYN` with a program
+/// interpreter), so that its code lands at a random address: the functions parse hostile
+/// mail, forms and images, and hold citizens' data. And it is built for the architecture
+/// the stack deploys (`VENTANILLA_LAMBDA_ARCH`, x86_64 in the test command).
 #[test]
 fn every_bootstrap_is_a_position_independent_executable_of_the_deployed_architecture() {
     const ET_DYN: u16 = 3;

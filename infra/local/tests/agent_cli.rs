@@ -120,7 +120,7 @@ async fn an_operator_whose_profile_runs_a_credential_process_adds_an_agent() {
         ),
     )
     .unwrap();
-    // Through `sh`: a temporary folder may be mounted noexec.
+    // Run through `sh`: the script has no exec bit (a temporary folder may be mounted noexec).
     let config = format!(
         "[profile operator]\nregion = us-east-1\ncredential_process = sh '{}'\n",
         script.display()
@@ -193,6 +193,7 @@ async fn an_operator_signed_in_through_sso_adds_an_agent() {
         .to_lowercase();
     assert!(head.starts_with("get /federation/credentials?"), "{head}");
     assert!(head.contains("role_name=ventanillaoperator"), "{head}");
+    assert!(head.contains("account_id=123456789012"), "{head}");
     assert!(
         head.contains("x-amz-sso_bearer_token: sso-bearer-token"),
         "{head}"
