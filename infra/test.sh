@@ -12,6 +12,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# Incremental state is kept per clone path: every fresh CI clone added gigabytes of it to the
+# shared target folder, and a clean build of our crates is quick.
+export CARGO_INCREMENTAL=0
 . infra/lib.sh
 
 log "formatting"
