@@ -527,3 +527,32 @@ async fn a_mail_with_twenty_huge_file_names_is_stored() {
         assert_eq!(file.content_type, "application/octet-stream");
     }
 }
+
+#[tokio::test]
+async fn a_mail_without_a_message_id_delivered_twice_is_stored_once() {
+    // Its dedupe rests on SES's id alone: a mail with a Message-ID is known by that id only.
+    let stack = Stack::new().await;
+    let citizen = format!("{}@gmail.com", unique("sinid"));
+    let support = format!("soporte@{}", stack.aws.domain);
+    let raw = format!(
+        "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: Sin identificador\r\n\
+         Date: Mon, 2 Jun 2025 09:00:00 -0500\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Mi cliente de correo no pone Message-ID.\r\n"
+    );
+    let ses_id = unique("ses");
+    let handled = stack.receive(&ses_id, &raw).await;
+    assert_eq!(handled[0].outcome, "new-ticket");
+    let number = TicketNumber::parse(handled[0].ticket.as_deref().unwrap()).unwrap();
+    assert_eq!(stack.sent().await.len(), 1, "one acknowledgement");
+    let again = inbound_mail::ses::handle_ses_event(&stack.desk, ses_receipt_event(&ses_id))
+        .await
+        .unwrap();
+    assert_eq!(again[0].outcome, "duplicate");
+    assert_eq!(again[0].ticket.as_deref(), Some(number.as_str()));
+    assert_eq!(stack.sent().await.len(), 1, "acknowledged once");
+    let (_, thread) = stack.desk.store.thread(&number).await.unwrap();
+    assert_eq!(thread.len(), 1);
+    // The same text under another SES id is another delivery: nothing tells them apart.
+    let other = stack.receive(&unique("ses"), &raw).await;
+    assert_ne!(other[0].outcome, "duplicate");
+}

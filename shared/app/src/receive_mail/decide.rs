@@ -98,14 +98,19 @@ async fn seen_before(
         .next())
 }
 
+/// The ids a delivery is known by, which the store indexes with its message: its Message-ID,
+/// or the provider's id (SES's, the same on every delivery of one receipt) for a mail without
+/// one. Not both: a redelivery carries the same raw mail, so its Message-ID finds it, and
+/// each id indexed is a write inside the message's transaction (two DynamoDB write units).
 fn mail_ids(delivery: &Delivery) -> Vec<MailMessageId> {
-    let mut ids: Vec<MailMessageId> = delivery.mail.message_id.iter().cloned().collect();
-    if let Some(provider) = &delivery.provider_id
-        && !ids.contains(provider)
-    {
-        ids.push(provider.clone());
-    }
-    ids
+    delivery
+        .mail
+        .message_id
+        .iter()
+        .chain(delivery.provider_id.iter())
+        .take(1)
+        .cloned()
+        .collect()
 }
 
 fn body_of(text: &str, fallback: &str) -> Body {
