@@ -547,12 +547,14 @@ async fn a_mail_without_a_message_id_delivered_twice_is_stored_once() {
     let again = inbound_mail::ses::handle_ses_event(&stack.desk, ses_receipt_event(&ses_id))
         .await
         .unwrap();
+    stack.aws.assert_no_denials().await;
     assert_eq!(again[0].outcome, "duplicate");
     assert_eq!(again[0].ticket.as_deref(), Some(number.as_str()));
     assert_eq!(stack.sent().await.len(), 1, "acknowledged once");
     let (_, thread) = stack.desk.store.thread(&number).await.unwrap();
     assert_eq!(thread.len(), 1);
-    // The same text under another SES id is another delivery: nothing tells them apart.
+    // The same text under another SES id is another mail: nothing tells them apart.
     let other = stack.receive(&unique("ses"), &raw).await;
-    assert_ne!(other[0].outcome, "duplicate");
+    assert_eq!(other[0].outcome, "new-ticket");
+    assert_ne!(other[0].ticket.as_deref(), Some(number.as_str()));
 }

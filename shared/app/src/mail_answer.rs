@@ -87,12 +87,7 @@ where
         delivery: Delivery,
     ) -> Result<Outcome, StoreError> {
         let mail = &delivery.mail;
-        let known: Vec<MailMessageId> = mail
-            .message_id
-            .iter()
-            .chain(delivery.provider_id.iter())
-            .cloned()
-            .collect();
+        let known = delivery.known_ids();
         // Once per mail: its ids are stored with what it added, so that a delivery tried
         // again (after a failure past the write, or twice at once: the write of the second
         // finds the ids taken) adds nothing.

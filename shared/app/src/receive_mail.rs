@@ -6,7 +6,7 @@
 //!
 //! Errors a retry can cure (the store or the blobs unavailable) are returned, so that Lambda
 //! retries the event and then hands it to the on-failure destination; a retry is harmless
-//! because a delivery is deduplicated on SES's id and the Message-ID. A mail that cannot be
+//! because a delivery is deduplicated on its Message-ID, or SES's id when it has none. A mail that cannot be
 //! read at all is kept raw and reported, not retried.
 
 mod decide;

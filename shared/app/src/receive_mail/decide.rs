@@ -2,8 +2,8 @@
 //! ticket, a follow-up to a finished ticket obeys the queue's rule, automatic mail never
 //! opens, reopens or gets answered, and anything else opens a ticket.
 //!
-//! Threading order, as DESIGN.md sets it: (1) dedupe on the provider's id and the exact
-//! Message-ID; (2) In-Reply-To/References against every id stored or sent, and our anchor
+//! Threading order, as DESIGN.md sets it: (1) dedupe on the exact Message-ID, or the
+//! provider's id for a mail without one (`Delivery::known_ids`); (2) In-Reply-To/References against every id stored or sent, and our anchor
 //! `<ticket.NUMBER@domain>`; (3) the ticket tag in the quoted history; (4) the tag in the
 //! subject. For a person's mail each counts only when the sender is the ticket's requester:
 //! anyone can type a number or copy a Message-ID; automatic mail may follow (2).
@@ -98,21 +98,6 @@ async fn seen_before(
         .next())
 }
 
-/// The ids a delivery is known by, which the store indexes with its message: its Message-ID,
-/// or the provider's id (SES's, the same on every delivery of one receipt) for a mail without
-/// one. Not both: a redelivery carries the same raw mail, so its Message-ID finds it, and
-/// each id indexed is a write inside the message's transaction (two DynamoDB write units).
-fn mail_ids(delivery: &Delivery) -> Vec<MailMessageId> {
-    delivery
-        .mail
-        .message_id
-        .iter()
-        .chain(delivery.provider_id.iter())
-        .take(1)
-        .cloned()
-        .collect()
-}
-
 fn body_of(text: &str, fallback: &str) -> Body {
     let text: String = text.chars().take(Body::MAX).collect();
     Body::parse(&text)
@@ -192,7 +177,7 @@ pub async fn decide(
     delivery: Delivery,
     rules: TicketRules<'_>,
 ) -> Result<Outcome, StoreError> {
-    let known = mail_ids(&delivery);
+    let known = delivery.known_ids();
     if let Some(ticket) = seen_before(store, &known).await? {
         return Ok(Outcome::Duplicate { ticket });
     }

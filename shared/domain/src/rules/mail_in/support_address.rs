@@ -51,6 +51,22 @@ pub struct Delivery {
     pub judgement: Judgement,
 }
 
+impl Delivery {
+    /// The id the store knows this mail by, deduplicating it and threading replies to it: its
+    /// Message-ID, or the provider's id (the same on every delivery of one SES receipt) for a
+    /// mail without one. Not both: a redelivery carries the same raw mail, so its Message-ID
+    /// finds it, and on DynamoDB each id is an item written in the message's transaction.
+    pub fn known_ids(&self) -> Vec<MailMessageId> {
+        self.mail
+            .message_id
+            .iter()
+            .chain(self.provider_id.iter())
+            .take(1)
+            .cloned()
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 #[expect(
     clippy::large_enum_variant,
