@@ -1884,6 +1884,17 @@ pub async fn tickets_are_found_by_their_words_until_erased(backend: impl Backend
     let first = store.update(append(&first, reply)).await.unwrap();
     assert_eq!(found("oficio zonal").await, vec![first.number.clone()]);
     assert_eq!(found("oficio 4455").await, vec![first.number.clone()]);
+    // A follow-up repeating the subject and the name writes none of those words again; the
+    // ticket is found by them as before, and by its new words.
+    let follow_up = message(
+        MessageKind::CitizenMessage,
+        clock.now(),
+        "¿Y mi licencia de turismo? Saludos, Ñáñez. Expediente 9921.",
+    );
+    let first = store.update(append(&first, follow_up)).await.unwrap();
+    assert_eq!(found("licencia turismo").await, vec![first.number.clone()]);
+    assert_eq!(found("Ñáñez").await, both);
+    assert_eq!(found("expediente 9921").await, vec![first.number.clone()]);
 
     // Transferred away without a referral, then on with one kept: each agency's search
     // finds what it may see, and no other agency's words crowd it.

@@ -122,23 +122,30 @@ pub fn words(text: &str, limit: usize) -> Vec<String> {
     found
 }
 
-/// The words `message` adds to `ticket`'s: a first message also brings the subject, the
-/// requester's name and their document number. System lines add none.
+/// The words a ticket's first message brings besides its text: the subject, the
+/// requester's name and their document number (none of which a change rewrites).
+fn opening_words(ticket: &Ticket) -> Vec<String> {
+    let mut all = words(ticket.subject.as_str(), WORDS_PER_MESSAGE);
+    all.extend(words(ticket.requester.name.as_str(), 8));
+    if let Some(document) = &ticket.requester.id_document {
+        all.push(document.number().to_lowercase());
+    }
+    all
+}
+
+/// The words `message` adds to `ticket`'s: a first message also brings the
+/// [`opening_words`]; a later one leaves them out, since the first wrote them already (a
+/// citizen signs with their name and repeats the subject: each word is a store write).
+/// System lines add none.
 pub fn message_words(ticket: &Ticket, message: &Message, first: bool) -> Vec<String> {
     if message.kind == MessageKind::SystemEvent {
         return Vec::new();
     }
-    let mut all = Vec::new();
-    if first {
-        all.extend(words(ticket.subject.as_str(), WORDS_PER_MESSAGE));
-        all.extend(words(ticket.requester.name.as_str(), 8));
-        if let Some(document) = &ticket.requester.id_document {
-            all.push(document.number().to_lowercase());
-        }
-    }
+    let opening = opening_words(ticket);
+    let mut all = if first { opening.clone() } else { Vec::new() };
     all.extend(words(message.body.as_str(), WORDS_PER_MESSAGE));
     let mut seen = BTreeSet::new();
-    all.retain(|w| seen.insert(w.clone()));
+    all.retain(|w| (first || !opening.contains(w)) && seen.insert(w.clone()));
     all
 }
 
@@ -306,6 +313,35 @@ mod tests {
         assert_ne!(word_key(&mdt, "licencia"), word_key(&mdt, "licencias"));
         let mintel = AgencyCode::parse("MINTEL").unwrap();
         assert_ne!(word_key(&mdt, "licencia"), word_key(&mintel, "licencia"));
+    }
+
+    #[test]
+    fn a_later_message_leaves_out_what_the_first_wrote() {
+        let ticket = Ticket::example();
+        let event = Message::system_event(
+            crate::MessageId::UNSET,
+            ticket.created_at,
+            crate::Author::Requester,
+            crate::Body::parse("x").unwrap(),
+        );
+        let name = ticket.requester.name.as_str().to_owned();
+        let subject = ticket.subject.as_str().to_owned();
+        let follow_up = Message {
+            kind: MessageKind::CitizenMessage,
+            body: crate::Body::parse(&format!("Sobre «{subject}»: adjunto el oficio.\n{name}"))
+                .unwrap(),
+            ..event
+        };
+        let opening = opening_words(&ticket);
+        assert!(!opening.is_empty());
+        let later = message_words(&ticket, &follow_up, false);
+        assert_eq!(later, vec!["adjunto", "oficio"]);
+        let first = message_words(&ticket, &follow_up, true);
+        assert!(opening.iter().all(|w| first.contains(w)), "{first:?}");
+        // The thread's words are the same whichever message brought them.
+        let thread = [follow_up.clone(), follow_up];
+        let all: BTreeSet<String> = thread_words(&ticket, &thread).into_iter().collect();
+        assert_eq!(all, first.into_iter().collect::<BTreeSet<String>>());
     }
 
     #[test]
