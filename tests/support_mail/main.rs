@@ -558,3 +558,53 @@ async fn a_mail_without_a_message_id_delivered_twice_is_stored_once() {
     assert_eq!(other[0].outcome, "new-ticket");
     assert_ne!(other[0].ticket.as_deref(), Some(number.as_str()));
 }
+
+/// Two deliveries of one mail at once (SES retrying while the first is still running), with
+/// and without a Message-ID: one opens the ticket, the other finds it; one acknowledgement,
+/// one message, and the number the loser's transaction did not take is not lost.
+#[tokio::test]
+async fn a_mail_delivered_twice_at_once_opens_one_ticket() {
+    let stack = Stack::new().await;
+    let support = format!("soporte@{}", stack.aws.domain);
+    let sequence = |number: &str| -> u64 { number.rsplit('-').next().unwrap().parse().unwrap() };
+    let mut last = None;
+    for message_id in [
+        None,
+        Some(format!("<{}@mail.gmail.com>", unique("carrera"))),
+    ] {
+        let citizen = format!("{}@gmail.com", unique("carrera"));
+        let header = message_id
+            .as_ref()
+            .map(|id| format!("Message-ID: {id}\r\n"))
+            .unwrap_or_default();
+        let raw = format!(
+            "From: Rosa Quishpe <{citizen}>\r\nTo: {support}\r\nSubject: Dos entregas\r\n\
+             {header}Date: Mon, 2 Jun 2025 09:00:00 -0500\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nLlegó dos veces a la vez.\r\n"
+        );
+        let ses_id = unique("ses");
+        stack.aws.store_received_mail(&ses_id, raw.as_str()).await;
+        let sent_before = stack.sent().await.len();
+        let (first, second) = tokio::join!(
+            inbound_mail::ses::handle_ses_event(&stack.desk, ses_receipt_event(&ses_id)),
+            inbound_mail::ses::handle_ses_event(&stack.desk, ses_receipt_event(&ses_id)),
+        );
+        stack.aws.assert_no_denials().await;
+        let (first, second) = (first.unwrap(), second.unwrap());
+        let mut outcomes = [first[0].outcome, second[0].outcome];
+        outcomes.sort();
+        assert_eq!(outcomes, ["duplicate", "new-ticket"], "{message_id:?}");
+        assert_eq!(first[0].ticket, second[0].ticket, "both name one ticket");
+        let number = TicketNumber::parse(first[0].ticket.as_deref().unwrap()).unwrap();
+        let (_, thread) = stack.desk.store.thread(&number).await.unwrap();
+        assert_eq!(thread.len(), 1, "{message_id:?}");
+        let sent = stack.sent().await;
+        assert_eq!(sent.len() - sent_before, 1, "acknowledged once");
+        assert!(body_text(&sent.last().unwrap().1).contains(number.as_str()));
+        // Gapless: the next ticket of the same queue takes the next number.
+        if let Some(last) = last {
+            assert_eq!(sequence(number.as_str()), last + 1, "{message_id:?}");
+        }
+        last = Some(sequence(number.as_str()));
+    }
+}
