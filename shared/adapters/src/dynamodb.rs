@@ -62,10 +62,16 @@ mod writes;
 type Item = HashMap<String, AttributeValue>;
 
 const META: &str = "META";
+/// A queue's tickets by last activity, whole (the queue listing reads nothing else); the
+/// mail queue's due mails.
 pub const QUEUE_INDEX: &str = "GSI1";
+/// A requester's tickets, newest first: `REQUESTER#<address key>`, `<created>#<number>`. Keys
+/// only, like [`DUE_INDEX`]: neither key moves when a ticket changes, so a ticket's rewrites
+/// (each message, each change) leave the index alone, where a whole copy was written again
+/// each time (docs/COST.md); its few readers read the tickets from the table.
 pub const REQUESTER_INDEX: &str = "GSI2";
 /// Unfinished tickets by due date, per agency: `DUE#<agency>`, `<due key>#<number>`; a
-/// finished ticket's item has neither attribute (a sparse index).
+/// finished ticket's item has neither attribute (a sparse index). Keys only.
 pub const DUE_INDEX: &str = "GSI3";
 /// Tickets owed a warning, per agency, by its day: `WARN#<agency>`, `<day>#<number>`; keys
 /// only (the sweeper reads each ticket it warns about, consistently).
@@ -397,13 +403,13 @@ impl DynamoStore {
                     REQUESTER_INDEX,
                     "GSI2PK",
                     "GSI2SK",
-                    ProjectionType::All,
+                    ProjectionType::KeysOnly,
                 )?)
                 .global_secondary_indexes(index(
                     DUE_INDEX,
                     "GSI3PK",
                     "GSI3SK",
-                    ProjectionType::All,
+                    ProjectionType::KeysOnly,
                 )?)
                 .global_secondary_indexes(index(
                     WARNING_INDEX,

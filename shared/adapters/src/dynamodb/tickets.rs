@@ -44,8 +44,12 @@ impl DynamoStore {
                 request = request.limit(i32::try_from(wanted - tickets.len()).unwrap_or(i32::MAX));
             }
             let output = request.send().await.map_err(unavailable)?;
-            for item in output.items() {
-                tickets.push(ticket_from_item(item)?);
+            if index == QUEUE_INDEX {
+                for item in output.items() {
+                    tickets.push(ticket_from_item(item)?);
+                }
+            } else {
+                tickets.extend(self.indexed_tickets(index, output.items()).await?);
             }
             let full = wanted.is_some_and(|w| tickets.len() >= w);
             match output.last_evaluated_key {
@@ -53,6 +57,35 @@ impl DynamoStore {
                 more => return Ok((tickets, more.is_some())),
             }
         }
+    }
+}
+
+impl DynamoStore {
+    /// The tickets of a page of `index`'s entries (keys only: GSI2, GSI3), read from the
+    /// table in the entries' order. An entry whose ticket has since moved in the index (its
+    /// due date changed, it was finished or erased) is left out: the index holds the ticket
+    /// where it is now, and reading it here would put it out of order.
+    async fn indexed_tickets(
+        &self,
+        index: &str,
+        entries: &[Item],
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let keys: Vec<Item> = entries
+            .iter()
+            .map(|entry| Ok(key(partition_key(entry)?.to_owned(), META)))
+            .collect::<Result<_, StoreError>>()?;
+        let found = self.batch_get(&keys).await?;
+        let (hash, range) = (format!("{index}PK"), format!("{index}SK"));
+        let mut tickets = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let Some(item) = found.get(partition_key(entry)?) else {
+                continue;
+            };
+            if item.get(&hash) == entry.get(&hash) && item.get(&range) == entry.get(&range) {
+                tickets.push(ticket_from_item(item)?);
+            }
+        }
+        Ok(tickets)
     }
 }
 
