@@ -66,12 +66,14 @@ const META: &str = "META";
 /// mail queue's due mails.
 pub const QUEUE_INDEX: &str = "GSI1";
 /// A requester's tickets, newest first: `REQUESTER#<address key>`, `<created>#<number>`. Keys
-/// only, like [`DUE_INDEX`]: neither key moves when a ticket changes, so a ticket's rewrites
-/// (each message, each change) leave the index alone, where a whole copy was written again
-/// each time (docs/COST.md); its few readers read the tickets from the table.
+/// only: neither key moves when a ticket changes, so a ticket's rewrites (each message, each
+/// change) leave the index alone, where a whole copy was written again each time
+/// (docs/COST.md); its rare readers read the tickets from the table.
 pub const REQUESTER_INDEX: &str = "GSI2";
 /// Unfinished tickets by due date, per agency: `DUE#<agency>`, `<due key>#<number>`; a
-/// finished ticket's item has neither attribute (a sparse index). Keys only.
+/// finished ticket's item has neither attribute (a sparse index). The whole ticket: the
+/// queues' due-date order reads a page of them, which from the table would cost a read unit
+/// per ticket, more than the writes keys only would save (docs/COST.md).
 pub const DUE_INDEX: &str = "GSI3";
 /// Tickets owed a warning, per agency, by its day: `WARN#<agency>`, `<day>#<number>`; keys
 /// only (the sweeper reads each ticket it warns about, consistently).
@@ -409,7 +411,7 @@ impl DynamoStore {
                     DUE_INDEX,
                     "GSI3PK",
                     "GSI3SK",
-                    ProjectionType::KeysOnly,
+                    ProjectionType::All,
                 )?)
                 .global_secondary_indexes(index(
                     WARNING_INDEX,
@@ -508,10 +510,13 @@ impl DynamoStore {
     /// consistent BatchGetItem per hundred keys, keys left unprocessed asked again.
     async fn batch_get(&self, keys: &[Item]) -> Result<HashMap<String, Item>, StoreError> {
         let mut found = HashMap::new();
-        // BatchGetItem refuses a key asked twice, and takes a hundred at most.
+        // BatchGetItem refuses a key asked twice, and takes a hundred at most. One META item
+        // per partition: the partition key tells them apart (a requester's thousands of
+        // tickets are not compared pairwise).
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
         let mut unique: Vec<Item> = Vec::with_capacity(keys.len());
         for item in keys {
-            if !unique.contains(item) {
+            if seen.insert(partition_key(item)?) {
                 unique.push(item.clone());
             }
         }

@@ -34,6 +34,8 @@ impl DynamoStore {
             for (name, value) in &values {
                 request = request.expression_attribute_values(*name, value.clone());
             }
+            // A filter reads attributes a keys-only index does not hold.
+            debug_assert!(filter_status.is_none() || index != REQUESTER_INDEX);
             if let Some(status) = filter_status {
                 request = request
                     .filter_expression("#status = :status")
@@ -44,12 +46,12 @@ impl DynamoStore {
                 request = request.limit(i32::try_from(wanted - tickets.len()).unwrap_or(i32::MAX));
             }
             let output = request.send().await.map_err(unavailable)?;
-            if index == QUEUE_INDEX {
+            if index == REQUESTER_INDEX {
+                tickets.extend(self.indexed_tickets(index, output.items()).await?);
+            } else {
                 for item in output.items() {
                     tickets.push(ticket_from_item(item)?);
                 }
-            } else {
-                tickets.extend(self.indexed_tickets(index, output.items()).await?);
             }
             let full = wanted.is_some_and(|w| tickets.len() >= w);
             match output.last_evaluated_key {
@@ -61,10 +63,10 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// The tickets of a page of `index`'s entries (keys only: GSI2, GSI3), read from the
-    /// table in the entries' order. An entry whose ticket has since moved in the index (its
-    /// due date changed, it was finished or erased) is left out: the index holds the ticket
-    /// where it is now, and reading it here would put it out of order.
+    /// The tickets of a page of `index`'s entries (keys only: GSI2), read from the table in
+    /// the entries' order. An entry whose ticket has since moved in the index (erased: its
+    /// address key changed) is left out: the index holds the ticket where it is now, and
+    /// reading it here would put it out of order.
     async fn indexed_tickets(
         &self,
         index: &str,
