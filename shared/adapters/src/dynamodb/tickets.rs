@@ -60,9 +60,7 @@ impl DynamoStore {
             }
         }
     }
-}
 
-impl DynamoStore {
     /// The tickets of a page of `index`'s entries (keys only: GSI2), read from the table in
     /// the entries' order. An entry whose ticket has since moved in the index (erased: its
     /// address key changed) is left out: the index holds the ticket where it is now, and

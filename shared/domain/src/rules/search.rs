@@ -141,11 +141,14 @@ pub fn message_words(ticket: &Ticket, message: &Message, first: bool) -> Vec<Str
     if message.kind == MessageKind::SystemEvent {
         return Vec::new();
     }
-    let opening = opening_words(ticket);
-    let mut all = if first { opening.clone() } else { Vec::new() };
+    let (mut all, left_out) = if first {
+        (opening_words(ticket), Vec::new())
+    } else {
+        (Vec::new(), opening_words(ticket))
+    };
     all.extend(words(message.body.as_str(), WORDS_PER_MESSAGE));
     let mut seen = BTreeSet::new();
-    all.retain(|w| (first || !opening.contains(w)) && seen.insert(w.clone()));
+    all.retain(|w| !left_out.contains(w) && seen.insert(w.clone()));
     all
 }
 
